@@ -377,3 +377,37 @@ pub struct Interaction {
     /// Path of the call recording, if recorded.
     pub recording: Option<String>,
 }
+
+/// A user's role (least privilege, SPEC §7.2). Full IAM comes later; every
+/// API route requires at least one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Configures the platform and manages users.
+    Admin,
+    /// Watches queues and agents, reads reports and every interaction.
+    Supervisor,
+    /// Handles interactions; reads only what that needs.
+    Agent,
+}
+
+impl Role {
+    /// `"admin"`, `"supervisor"` or `"agent"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Supervisor => "supervisor",
+            Role::Agent => "agent",
+        }
+    }
+
+    /// Inverse of [`Role::as_str`].
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "supervisor" => Some(Role::Supervisor),
+            "agent" => Some(Role::Agent),
+            _ => None,
+        }
+    }
+}

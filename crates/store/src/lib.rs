@@ -1,0 +1,307 @@
+//! # store — where Switchboard keeps what it knows
+//!
+//! This room is the persistence shell: small async storage traits per concern
+//! (customers, agents, queues, dispositions, interactions, the event log,
+//! users and sessions), and two typed implementations of all of them, one on
+//! embedded SQLite (the default: one file, WAL journal) and one on PostgreSQL.
+//! `sqlx::Any` cannot carry our types, so each backend has its own pool type
+//! and its own migrations; the query text is shared (both accept `$1` binds).
+//!
+//! It must not know about HTTP, SIP, routing or the IVR: callers hand in
+//! domain values and a `now`, and get domain values back.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), store::StoreError> {
+//! use domain::{EventKind, NewEvent, Timestamp};
+//! let store = store::open("sqlite://data/switchboard.db").await?;
+//! let now = Timestamp::from_millis(1_764_450_000_000);
+//! let seqs = store.append_events(&[NewEvent::new(now, EventKind::CustomerCreated)]).await?;
+//! assert_eq!(seqs.len(), 1);
+//! store.close().await;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Layout
+//! - `lib.rs`: the traits, their input/filter types and [`StoreError`].
+//! - `common.rs`: the SQL shared by both backends (a macro instantiated twice).
+//! - `sqlite.rs`, `postgres.rs`: connection set-up and migrations per backend.
+
+mod common;
+mod postgres;
+mod sqlite;
+mod types;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+pub use types::*;
+
+use async_trait::async_trait;
+use domain::{
+    Agent, AgentId, Customer, CustomerId, Disposition, Event, Interaction, InteractionId, NewEvent,
+    Queue, QueueId, Timestamp, UserId,
+};
+use std::sync::Arc;
+
+/// Errors of the store layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A uniqueness rule would be broken (a login, a queue name, an identity
+    /// already linked to another customer).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The input breaks a rule of the model (a skill level out of range...).
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The database URL is not one we support.
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
+    BadUrl(String),
+    /// A stored value could not be read back (corrupt JSON column...).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return StoreError::Conflict(db.message().to_string());
+        }
+        if matches!(e, sqlx::Error::RowNotFound) {
+            return StoreError::NotFound("row".into());
+        }
+        StoreError::Db(e)
+    }
+}
+
+/// Shorthand for store results.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Customers and their identities (SPEC §3.3).
+#[async_trait]
+pub trait CustomerStore: Send + Sync {
+    /// Create a customer with its identities.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when an identity already belongs to another customer.
+    async fn create_customer(&self, c: &NewCustomer, now: Timestamp) -> Result<Customer>;
+    /// Create many customers in one transaction, each row on its own savepoint:
+    /// a bad row is rolled back alone and reported at its index; the good rows
+    /// are committed.
+    async fn import_customers(
+        &self,
+        rows: &[NewCustomer],
+        now: Timestamp,
+    ) -> Result<Vec<Result<CustomerId>>>;
+    /// One customer by id.
+    async fn get_customer(&self, id: CustomerId) -> Result<Option<Customer>>;
+    /// Change the fields given in `patch` (identity lists are replaced whole).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::Conflict`].
+    async fn update_customer(
+        &self,
+        id: CustomerId,
+        patch: &CustomerPatch,
+        now: Timestamp,
+    ) -> Result<Customer>;
+    /// Delete a customer and its identities; `false` if it did not exist.
+    async fn delete_customer(&self, id: CustomerId) -> Result<bool>;
+    /// The customer owning an identity (phone in E.164, e-mail lower-cased, or
+    /// a channel id).
+    async fn find_customer_by_identity(&self, identity: &Identity) -> Result<Option<Customer>>;
+    /// Customers whose name, phone or e-mail contains `q` (case-insensitive),
+    /// ordered by id.
+    async fn search_customers(&self, q: &str, limit: i64, offset: i64) -> Result<Vec<Customer>>;
+    /// Number of customers.
+    async fn count_customers(&self) -> Result<i64>;
+}
+
+/// Agents as the ACD sees them.
+#[async_trait]
+pub trait AgentStore: Send + Sync {
+    /// Create an agent.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the login exists; [`StoreError::Invalid`]
+    /// for a skill level outside 1..=10.
+    async fn create_agent(&self, a: &NewAgent) -> Result<Agent>;
+    /// One agent by id.
+    async fn get_agent(&self, id: AgentId) -> Result<Option<Agent>>;
+    /// All agents, by id.
+    async fn list_agents(&self) -> Result<Vec<Agent>>;
+}
+
+/// ACD queue configuration.
+#[async_trait]
+pub trait QueueStore: Send + Sync {
+    /// Create a queue.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the name exists.
+    async fn create_queue(&self, q: &NewQueue) -> Result<Queue>;
+    /// Replace a queue's settings.
+    async fn update_queue(&self, id: QueueId, q: &NewQueue) -> Result<Queue>;
+    /// One queue by id.
+    async fn get_queue(&self, id: QueueId) -> Result<Option<Queue>>;
+    /// All queues, by id.
+    async fn list_queues(&self) -> Result<Vec<Queue>>;
+}
+
+/// Disposition codes.
+#[async_trait]
+pub trait DispositionStore: Send + Sync {
+    /// Create a disposition code.
+    async fn create_disposition(&self, code: &str, label: &str) -> Result<Disposition>;
+    /// All dispositions, by id.
+    async fn list_dispositions(&self) -> Result<Vec<Disposition>>;
+}
+
+/// Interactions (calls, conversations, attempts).
+#[async_trait]
+pub trait InteractionStore: Send + Sync {
+    /// Create an interaction.
+    async fn create_interaction(&self, i: &NewInteraction) -> Result<Interaction>;
+    /// One interaction by id.
+    async fn get_interaction(&self, id: InteractionId) -> Result<Option<Interaction>>;
+    /// Write back every mutable field of `i` (queue, agent, times, end
+    /// reason, disposition, notes, recording).
+    async fn update_interaction(&self, i: &Interaction) -> Result<()>;
+    /// Interactions matching the filter, newest first.
+    async fn list_interactions(&self, f: &InteractionFilter) -> Result<Vec<Interaction>>;
+    /// Close every interaction still open (no `ended_at`) with `reason`, e.g.
+    /// `system_restart` after a crash. Returns the ids closed.
+    async fn close_open_interactions(
+        &self,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Vec<InteractionId>>;
+}
+
+/// The append-only event log.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Append events in one transaction; returns their sequence numbers in
+    /// input order (strictly increasing).
+    async fn append_events(&self, events: &[NewEvent]) -> Result<Vec<i64>>;
+    /// Events matching the filter, in sequence order.
+    async fn list_events(&self, f: &EventFilter) -> Result<Vec<Event>>;
+}
+
+/// Users and their sessions.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Create a user.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the username exists.
+    async fn create_user(&self, u: &NewUser, now: Timestamp) -> Result<User>;
+    /// One user by username.
+    async fn get_user_by_username(&self, username: &str) -> Result<Option<User>>;
+    /// One user by id.
+    async fn get_user(&self, id: UserId) -> Result<Option<User>>;
+    /// All users, by id.
+    async fn list_users(&self) -> Result<Vec<User>>;
+    /// Replace a user's password hash (PHC string).
+    async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<()>;
+    /// Store a session: the SHA-256 (hex) of an opaque token.
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<()>;
+    /// The user of an unexpired session, if any.
+    async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>>;
+    /// Remove a session (logout).
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+}
+
+/// Small key-value facts about the database itself (e.g. `demo_seeded`).
+#[async_trait]
+pub trait MetaStore: Send + Sync {
+    /// Read a value.
+    async fn get_meta(&self, key: &str) -> Result<Option<String>>;
+    /// Write a value.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()>;
+}
+
+/// Everything a Switchboard node persists.
+#[async_trait]
+pub trait Store:
+    CustomerStore
+    + AgentStore
+    + QueueStore
+    + DispositionStore
+    + InteractionStore
+    + EventStore
+    + UserStore
+    + MetaStore
+{
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+    /// Is the database reachable? (for `/ready`)
+    async fn ping(&self) -> Result<()>;
+    /// Flush and close the pool (graceful shutdown).
+    async fn close(&self);
+
+    /// A customer's timeline: their interactions on every channel, newest
+    /// first, each with its events in order. `limit` interactions from `offset`.
+    async fn customer_timeline(
+        &self,
+        customer: CustomerId,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<TimelineEntry>> {
+        let interactions = self
+            .list_interactions(&InteractionFilter {
+                customer_id: Some(customer),
+                limit,
+                offset,
+                ..InteractionFilter::default()
+            })
+            .await?;
+        let mut out = Vec::with_capacity(interactions.len());
+        for interaction in interactions {
+            let events = self
+                .list_events(&EventFilter {
+                    interaction_id: Some(interaction.id),
+                    limit: 1000,
+                    ..EventFilter::default()
+                })
+                .await?;
+            out.push(TimelineEntry {
+                interaction,
+                events,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Open a store from a URL and apply its migrations.
+///
+/// `sqlite://PATH` (created if missing, WAL journal) or `postgres://...`
+/// (also `postgresql://`).
+///
+/// # Errors
+/// [`StoreError::BadUrl`] for another scheme; connection or migration errors.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::open(url).await?))
+    } else {
+        Err(StoreError::BadUrl(url.to_string()))
+    }
+}

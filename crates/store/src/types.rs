@@ -1,0 +1,312 @@
+//! Inputs, filters and records that belong to the store's API.
+
+use domain::{
+    AgentId, Capacity, Channel, ChannelIdentity, CustomerId, Direction, Event, Interaction,
+    PhoneNumber, QueueId, Role, Segment, ServiceLevel, SkillLevel, Strategy, Timestamp, UserId,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One identity key of a customer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Identity {
+    /// A phone number (E.164).
+    Phone(PhoneNumber),
+    /// An e-mail address (stored lower-cased).
+    Email(String),
+    /// An id on a digital channel.
+    Channel(ChannelIdentity),
+}
+
+impl Identity {
+    /// The `(kind, value)` pair as stored in `customer_identities`.
+    pub fn key(&self) -> (&'static str, String) {
+        match self {
+            Identity::Phone(p) => ("phone", p.as_str().to_string()),
+            Identity::Email(e) => ("email", e.trim().to_lowercase()),
+            Identity::Channel(c) => (c.channel.as_str(), c.id.clone()),
+        }
+    }
+}
+
+/// A customer to create.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCustomer {
+    /// Display name.
+    pub name: String,
+    /// Phone numbers (E.164).
+    #[serde(default)]
+    pub phones: Vec<PhoneNumber>,
+    /// E-mail addresses.
+    #[serde(default)]
+    pub emails: Vec<String>,
+    /// Ids on digital channels.
+    #[serde(default)]
+    pub channel_ids: Vec<ChannelIdentity>,
+    /// Segment (default mass).
+    #[serde(default)]
+    pub segment: Segment,
+    /// Preferred language (BCP 47).
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Free attributes.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl NewCustomer {
+    /// Every identity of this customer, in a stable order.
+    pub fn identities(&self) -> Vec<Identity> {
+        identities_of(&self.phones, &self.emails, &self.channel_ids)
+    }
+}
+
+pub(crate) fn identities_of(
+    phones: &[PhoneNumber],
+    emails: &[String],
+    channel_ids: &[ChannelIdentity],
+) -> Vec<Identity> {
+    phones
+        .iter()
+        .cloned()
+        .map(Identity::Phone)
+        .chain(emails.iter().cloned().map(Identity::Email))
+        .chain(channel_ids.iter().cloned().map(Identity::Channel))
+        .collect()
+}
+
+/// Fields of a customer to change; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New phone list (replaces the old one).
+    pub phones: Option<Vec<PhoneNumber>>,
+    /// New e-mail list (replaces the old one).
+    pub emails: Option<Vec<String>>,
+    /// New channel id list (replaces the old one).
+    pub channel_ids: Option<Vec<ChannelIdentity>>,
+    /// New segment.
+    pub segment: Option<Segment>,
+    /// New preferred language.
+    pub language: Option<String>,
+    /// New attributes (replace the old ones).
+    pub attributes: Option<BTreeMap<String, String>>,
+}
+
+/// An agent to create.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgent {
+    /// Login (also the SIP user of their phone).
+    pub login: String,
+    /// Display name.
+    pub name: String,
+    /// Skills with levels 1..=10.
+    #[serde(default)]
+    pub skills: Vec<SkillLevel>,
+    /// Languages spoken.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// Per-channel capacity.
+    #[serde(default)]
+    pub capacity: Capacity,
+}
+
+/// A queue to create, or a queue's new settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewQueue {
+    /// Unique name.
+    pub name: String,
+    /// Required skills with minimum levels.
+    #[serde(default)]
+    pub required_skills: Vec<SkillLevel>,
+    /// Strategy.
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// Service-level target.
+    #[serde(default)]
+    pub service_level: ServiceLevel,
+    /// Wrap-up time, s.
+    #[serde(default = "default_wrap_up_s")]
+    pub wrap_up_s: u32,
+    /// Longest wait, s.
+    #[serde(default = "default_max_wait_s")]
+    pub max_wait_s: u32,
+    /// Ring time-out before RONA, s.
+    #[serde(default = "default_ring_timeout_s")]
+    pub ring_timeout_s: u32,
+    /// Base priority.
+    #[serde(default)]
+    pub priority: i32,
+}
+
+fn default_wrap_up_s() -> u32 {
+    30
+}
+fn default_max_wait_s() -> u32 {
+    600
+}
+fn default_ring_timeout_s() -> u32 {
+    15
+}
+
+impl NewQueue {
+    /// Check the settings.
+    ///
+    /// # Errors
+    /// A message naming the first bad field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() || self.name.len() > 64 {
+            return Err("name: must be 1 to 64 characters".into());
+        }
+        for s in &self.required_skills {
+            s.validate().map_err(|e| format!("required_skills: {e}"))?;
+        }
+        if !(0.0..=100.0).contains(&self.service_level.percent) {
+            return Err("service_level.percent: must be within 0..=100".into());
+        }
+        if self.ring_timeout_s == 0 {
+            return Err("ring_timeout_s: must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// An interaction to create.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInteraction {
+    /// Channel.
+    pub channel: Channel,
+    /// Direction.
+    pub direction: Direction,
+    /// Customer, if known.
+    #[serde(default)]
+    pub customer_id: Option<CustomerId>,
+    /// Queue, if any yet.
+    #[serde(default)]
+    pub queue_id: Option<QueueId>,
+    /// Agent, if any yet.
+    #[serde(default)]
+    pub agent_id: Option<AgentId>,
+    /// Start time.
+    pub started_at: Timestamp,
+}
+
+/// Which interactions to list (all set fields must match).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InteractionFilter {
+    /// Of this customer.
+    pub customer_id: Option<CustomerId>,
+    /// Handled by this agent.
+    pub agent_id: Option<AgentId>,
+    /// Through this queue.
+    pub queue_id: Option<QueueId>,
+    /// On this channel.
+    pub channel: Option<Channel>,
+    /// Started at or after.
+    pub from: Option<Timestamp>,
+    /// Started before.
+    pub to: Option<Timestamp>,
+    /// At most this many (clamped to 1..=1000).
+    pub limit: i64,
+    /// Skip this many.
+    pub offset: i64,
+}
+
+impl Default for InteractionFilter {
+    fn default() -> Self {
+        Self {
+            customer_id: None,
+            agent_id: None,
+            queue_id: None,
+            channel: None,
+            from: None,
+            to: None,
+            limit: 100,
+            offset: 0,
+        }
+    }
+}
+
+/// Which events to list (all set fields must match), in `seq` order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventFilter {
+    /// Of this interaction.
+    pub interaction_id: Option<domain::InteractionId>,
+    /// Of this customer.
+    pub customer_id: Option<CustomerId>,
+    /// Of this agent.
+    pub agent_id: Option<AgentId>,
+    /// Of this kind (`answered`, ...).
+    pub kind: Option<String>,
+    /// At or after.
+    pub from: Option<Timestamp>,
+    /// Before.
+    pub to: Option<Timestamp>,
+    /// Only events with `seq` greater than this (for tailing the log).
+    pub after_seq: Option<i64>,
+    /// At most this many (clamped to 1..=10000).
+    pub limit: i64,
+}
+
+impl Default for EventFilter {
+    fn default() -> Self {
+        Self {
+            interaction_id: None,
+            customer_id: None,
+            agent_id: None,
+            kind: None,
+            from: None,
+            to: None,
+            after_seq: None,
+            limit: 1000,
+        }
+    }
+}
+
+/// One entry of a customer's timeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// The interaction.
+    pub interaction: Interaction,
+    /// Its events, in order.
+    pub events: Vec<Event>,
+}
+
+/// A user account.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// Row id.
+    pub id: UserId,
+    /// Login name.
+    pub username: String,
+    /// Password hash, PHC string (argon2id). Never serialised.
+    #[serde(skip_serializing, default)]
+    pub password_hash: String,
+    /// Role.
+    pub role: Role,
+    /// The agent record of this user, if an agent.
+    pub agent_id: Option<AgentId>,
+    /// Suspended accounts cannot log in.
+    pub disabled: bool,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// A user to create.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewUser {
+    /// Login name.
+    pub username: String,
+    /// Password hash (PHC string).
+    pub password_hash: String,
+    /// Role.
+    pub role: Role,
+    /// Linked agent.
+    pub agent_id: Option<AgentId>,
+}
