@@ -13,6 +13,7 @@ use crate::{AgentId, Channel, CustomerId, Direction, InteractionId, QueueId, Tim
 use serde::{Deserialize, Serialize};
 
 /// A stored event with its sequence number.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Monotonic sequence number assigned by the store (1, 2, 3...).
@@ -30,6 +31,7 @@ pub struct Event {
 }
 
 /// An event before the store gave it a sequence number.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NewEvent {
     /// When it happened.
@@ -76,6 +78,7 @@ impl NewEvent {
 }
 
 /// An agent's state as the ACD tracks it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentState {
@@ -95,6 +98,7 @@ pub enum AgentState {
 
 /// What happened. Each variant's fields are its payload; ids live on the
 /// enclosing [`Event`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EventKind {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A channel an interaction travels on (SPEC §1, §3.1).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
@@ -57,6 +58,7 @@ impl Channel {
 }
 
 /// Who started an interaction.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
@@ -87,6 +89,7 @@ impl Direction {
 
 /// Customer category from the operator's database (SPEC §1.3 R4). Routing
 /// priority follows [`Segment::priority`]: VIP > business > mass.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
 )]
@@ -133,6 +136,7 @@ impl Segment {
 }
 
 /// A non-phone identity of a customer on a digital channel.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelIdentity {
@@ -144,6 +148,7 @@ pub struct ChannelIdentity {
 
 /// A customer: the person behind calls and messages, with every identity we
 /// know them by (SPEC §3.3).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Customer {
     /// Row id.
@@ -169,6 +174,7 @@ pub struct Customer {
 }
 
 /// A skill an agent has, with a level from 1 (novice) to 10 (expert).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SkillLevel {
@@ -201,6 +207,7 @@ impl SkillLevel {
 ///
 /// A voice call is exclusive by default: while on a call the agent gets no new
 /// digital tasks unless `chat_during_voice` is set.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Capacity {
@@ -226,6 +233,7 @@ impl Default for Capacity {
 }
 
 /// An agent as the ACD sees them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Agent {
     /// Row id.
@@ -243,6 +251,7 @@ pub struct Agent {
 }
 
 /// How the ACD picks among eligible agents (SPEC §1.4).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
@@ -295,6 +304,7 @@ impl Strategy {
 
 /// A service-level target: `percent` % of interactions answered within
 /// `within_s` seconds (e.g. 80 % in 20 s).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceLevel {
@@ -314,6 +324,7 @@ impl Default for ServiceLevel {
 }
 
 /// An ACD queue's configuration.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Queue {
     /// Row id.
@@ -337,6 +348,7 @@ pub struct Queue {
 }
 
 /// A disposition: the outcome an agent records at wrap-up.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Disposition {
     /// Row id.
@@ -348,6 +360,7 @@ pub struct Disposition {
 }
 
 /// One interaction on any channel (ARCHITECTURE.md, principle 2).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Interaction {
     /// Row id.
@@ -380,6 +393,7 @@ pub struct Interaction {
 
 /// A user's role (least privilege, SPEC §7.2). Full IAM comes later; every
 /// API route requires at least one of these.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

@@ -30,6 +30,7 @@ impl Identity {
 }
 
 /// A customer to create.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewCustomer {
@@ -77,6 +78,7 @@ pub(crate) fn identities_of(
 }
 
 /// Fields of a customer to change; `None` leaves a field as it is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatch {
@@ -97,6 +99,7 @@ pub struct CustomerPatch {
 }
 
 /// An agent to create.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewAgent {
@@ -116,6 +119,7 @@ pub struct NewAgent {
 }
 
 /// A queue to create, or a queue's new settings.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewQueue {
@@ -177,6 +181,7 @@ impl NewQueue {
 }
 
 /// An interaction to create.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewInteraction {
@@ -198,6 +203,7 @@ pub struct NewInteraction {
 }
 
 /// Which interactions to list (all set fields must match).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InteractionFilter {
     /// Of this customer.
@@ -234,6 +240,7 @@ impl Default for InteractionFilter {
 }
 
 /// Which events to list (all set fields must match), in `seq` order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventFilter {
     /// Of this interaction.
@@ -270,6 +277,7 @@ impl Default for EventFilter {
 }
 
 /// One entry of a customer's timeline.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     /// The interaction.
@@ -279,6 +287,7 @@ pub struct TimelineEntry {
 }
 
 /// A user account.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct User {
     /// Row id.

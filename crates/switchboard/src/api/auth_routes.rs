@@ -1,0 +1,103 @@
+//! `POST /api/v1/auth/login`, `POST /api/v1/auth/logout`, `GET /api/v1/auth/me`.
+
+use super::AppState;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{AnyRole, ApiJson, Auth};
+use axum::Json;
+use axum::extract::State;
+use domain::Timestamp;
+use serde::{Deserialize, Serialize};
+use store::User;
+
+/// Login request.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A new session.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    /// Opaque bearer token (64 hex characters); send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When it expires.
+    pub expires_at: Timestamp,
+    /// The user.
+    pub user: User,
+}
+
+/// Log in with username and password. Wrong username and wrong password get
+/// the same 401 after the same work.
+#[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)), tag = "auth")]
+pub async fn login(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    let fail = || ApiError::unauthenticated("wrong username or password");
+    if req.username.len() > 128 || req.password.len() > 1024 {
+        crate::auth::verify_dummy(&req.password);
+        return Err(fail());
+    }
+    let user = s.store.get_user_by_username(req.username.trim()).await?;
+    let password = req.password.clone();
+    let ok = match user {
+        Some(u) => {
+            let hash = u.password_hash.clone();
+            let good =
+                tokio::task::spawn_blocking(move || crate::auth::verify_password(&password, &hash))
+                    .await
+                    .map_err(ApiError::internal)?;
+            (good && !u.disabled).then_some(u)
+        }
+        None => {
+            tokio::task::spawn_blocking(move || crate::auth::verify_dummy(&password))
+                .await
+                .map_err(ApiError::internal)?;
+            None
+        }
+    };
+    let Some(user) = ok else {
+        tracing::warn!(username = %req.username.chars().take(64).collect::<String>(), "failed login");
+        return Err(fail());
+    };
+    let (token, hash) = crate::auth::new_token();
+    let now = crate::now();
+    let ttl_ms = i64::try_from(s.settings.auth.session_ttl_s)
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000);
+    let expires_at = now.add_millis(ttl_ms);
+    s.store
+        .create_session(&hash, user.id, now, expires_at)
+        .await?;
+    tracing::info!(user = %user.username, role = user.role.as_str(), "login");
+    Ok(Json(LoginResponse {
+        token,
+        expires_at,
+        user,
+    }))
+}
+
+/// End the current session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)), tag = "auth",
+    security(("bearer" = [])))]
+pub async fn logout(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+) -> ApiResult<axum::http::StatusCode> {
+    s.store
+        .delete_session(&crate::auth::token_hash(&auth.token))
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// The current user.
+#[utoipa::path(get, path = "/api/v1/auth/me", responses((status = 200, body = User)), tag = "auth",
+    security(("bearer" = [])))]
+pub async fn me(auth: Auth<AnyRole>) -> Json<User> {
+    Json(auth.user)
+}

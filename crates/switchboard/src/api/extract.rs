@@ -1,0 +1,160 @@
+//! Extractors that answer bad input with [`ApiError`]'s shape, and the
+//! role-checked [`Auth`] extractor: a handler that takes `Auth<AdminOnly>`
+//! cannot run for anyone but an admin (permissions in the types).
+
+use super::AppState;
+use super::error::ApiError;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use domain::Role;
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+use store::User;
+
+/// JSON body; unknown fields, wrong types, bad syntax and oversized bodies
+/// become 400/413/415 errors in the API's shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected Content-Type: application/json",
+            )),
+            Err(JsonRejection::BytesRejection(e))
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "request body too large",
+                ))
+            }
+            Err(e) => Err(ApiError::bad_request(e.body_text())),
+        }
+    }
+}
+
+/// Query string, with bad parameters as 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e: QueryRejection| ApiError::bad_request(e.body_text()))
+    }
+}
+
+/// Path parameters, with bad ones (`/customers/abc`) as 400.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e: PathRejection| ApiError::bad_request(e.body_text()))
+    }
+}
+
+/// A set of roles allowed through an [`Auth`] extractor.
+pub trait RoleSet: Send + Sync + 'static {
+    /// Does the set include `role`?
+    fn allows(role: Role) -> bool;
+}
+
+/// Any logged-in user.
+pub struct AnyRole;
+impl RoleSet for AnyRole {
+    fn allows(_: Role) -> bool {
+        true
+    }
+}
+
+/// Supervisors and admins.
+pub struct SupervisorUp;
+impl RoleSet for SupervisorUp {
+    fn allows(role: Role) -> bool {
+        matches!(role, Role::Supervisor | Role::Admin)
+    }
+}
+
+/// Admins only.
+pub struct AdminOnly;
+impl RoleSet for AdminOnly {
+    fn allows(role: Role) -> bool {
+        role == Role::Admin
+    }
+}
+
+/// The authenticated caller, whose role is in `R`. Reads
+/// `Authorization: Bearer <token>` (or the `sb_session` cookie).
+/// 401 without a valid session, 403 with a role outside `R`.
+pub struct Auth<R: RoleSet> {
+    /// The user.
+    pub user: User,
+    /// The raw token (for logout).
+    pub token: String,
+    _roles: PhantomData<R>,
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    if let Some(h) = parts.headers.get(axum::http::header::AUTHORIZATION)
+        && let Ok(v) = h.to_str()
+        && let Some(t) = v.strip_prefix("Bearer ")
+    {
+        return Some(t.trim().to_string());
+    }
+    let cookies = parts
+        .headers
+        .get(axum::http::header::COOKIE)?
+        .to_str()
+        .ok()?;
+    cookies
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == "sb_session")
+        .map(|(_, v)| v.to_string())
+}
+
+impl<R: RoleSet> FromRequestParts<AppState> for Auth<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::unauthenticated("log in first: Authorization: Bearer <token>")
+        })?;
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ApiError::unauthenticated("invalid or expired session"));
+        }
+        let user = state
+            .store
+            .session_user(&crate::auth::token_hash(&token), crate::now())
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("invalid or expired session"))?;
+        if !R::allows(user.role) {
+            return Err(ApiError::forbidden(format!(
+                "role {} may not do this",
+                user.role.as_str()
+            )));
+        }
+        Ok(Auth {
+            user,
+            token,
+            _roles: PhantomData,
+        })
+    }
+}

@@ -1,0 +1,103 @@
+//! The HTTP API under `/api/v1`, plus `/health`, `/ready` and `/metrics`.
+//!
+//! Every route under `/api/v1` except `POST /api/v1/auth/login` and the
+//! OpenAPI document requires a session, and each handler names the roles it
+//! admits in its signature (`Auth<AdminOnly>`, `Auth<SupervisorUp>`,
+//! `Auth<AnyRole>`).
+
+mod auth_routes;
+mod customers;
+mod directory;
+pub mod error;
+pub mod extract;
+mod interactions;
+mod openapi;
+mod ops;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+use store::Store;
+
+pub use customers::{parse_emails, parse_phones};
+pub use directory::{create_user_checked, set_password};
+pub use openapi::ApiDoc;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub settings: Arc<crate::settings::Settings>,
+    /// Prometheus registry handle, for `/metrics`.
+    pub metrics: PrometheusHandle,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.settings.http.max_body_bytes;
+    let v1 = Router::new()
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/auth/login", post(auth_routes::login))
+        .route("/auth/logout", post(auth_routes::logout))
+        .route("/auth/me", get(auth_routes::me))
+        .route("/customers", get(customers::search).post(customers::create))
+        .route("/customers/lookup", get(customers::lookup))
+        .route(
+            "/customers/{id}",
+            get(customers::get_one)
+                .patch(customers::update)
+                .delete(customers::delete),
+        )
+        .route("/customers/{id}/timeline", get(customers::timeline))
+        .route(
+            "/agents",
+            get(directory::list_agents).post(directory::create_agent),
+        )
+        .route("/agents/{id}", get(directory::get_agent))
+        .route(
+            "/queues",
+            get(directory::list_queues).post(directory::create_queue),
+        )
+        .route(
+            "/queues/{id}",
+            get(directory::get_queue).put(directory::update_queue),
+        )
+        .route(
+            "/dispositions",
+            get(directory::list_dispositions).post(directory::create_disposition),
+        )
+        .route(
+            "/users",
+            get(directory::list_users).post(directory::create_user),
+        )
+        .route(
+            "/interactions",
+            get(interactions::list).post(interactions::create),
+        )
+        .route("/interactions/{id}", get(interactions::get_one))
+        .route("/interactions/{id}/events", get(interactions::events_of))
+        .route("/events", get(interactions::list_events))
+        .fallback(ops::not_found);
+    Router::new()
+        .nest("/api/v1", v1)
+        .route("/health", get(ops::health))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn(ops::track_metrics))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Default page size and ceiling for list endpoints.
+pub(crate) fn page(limit: Option<i64>, offset: Option<i64>, default: i64, max: i64) -> (i64, i64) {
+    (
+        limit.unwrap_or(default).clamp(1, max),
+        offset.unwrap_or(0).max(0),
+    )
+}

@@ -1,0 +1,49 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+/// The API description served at `/api/v1/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Switchboard API", version = "1", description = "Contact-center platform API. Errors: {\"error\":{\"code\",\"message\"}}."),
+    paths(
+        super::auth_routes::login, super::auth_routes::logout, super::auth_routes::me,
+        super::customers::search, super::customers::create, super::customers::get_one,
+        super::customers::update, super::customers::delete, super::customers::lookup,
+        super::customers::timeline,
+        super::directory::list_agents, super::directory::get_agent, super::directory::create_agent,
+        super::directory::list_queues, super::directory::get_queue, super::directory::create_queue,
+        super::directory::update_queue, super::directory::list_dispositions,
+        super::directory::create_disposition, super::directory::list_users, super::directory::create_user,
+        super::interactions::list, super::interactions::get_one, super::interactions::create,
+        super::interactions::events_of, super::interactions::list_events,
+    ),
+    components(schemas(super::error::ErrorBody, domain::EventKind, domain::event::AgentState)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sessions"),
+        (name = "customers", description = "Customers, identities, timeline"),
+        (name = "directory", description = "Agents, queues, dispositions, users"),
+        (name = "interactions", description = "Interactions and the event log"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

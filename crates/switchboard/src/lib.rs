@@ -1,0 +1,35 @@
+//! # switchboard — the server
+//!
+//! The only binary of the workspace: it reads the layered configuration,
+//! opens the store, seeds the demo, serves the HTTP API (`/api/v1`, OpenAPI at
+//! `/api/v1/openapi.json`, `/health`, `/ready`, `/metrics`) and runs the CLI
+//! (`serve`, `migrate`, `import customers`, `user add|passwd`).
+//!
+//! It wires shells to cores; it must not hold contact-center logic itself
+//! (routing, IVR, pacing live in their own crates) and its handlers stay thin:
+//! they check the caller's role, call the store, and shape JSON.
+//!
+//! ## Layout
+//! - [`settings`]: configuration (defaults → TOML file → `SWITCHBOARD_*` env).
+//! - [`auth`]: argon2id password hashing, opaque session tokens.
+//! - [`api`]: the HTTP router, errors, role-checked extractors, handlers.
+//! - [`demo`]: the demo configuration seeded at first start.
+//! - [`import`]: CSV customer import with a per-row error report.
+//! - [`server`]: `serve`: bind, run, shut down gracefully.
+
+pub mod api;
+pub mod auth;
+pub mod demo;
+pub mod import;
+pub mod server;
+pub mod settings;
+
+/// Milliseconds since the Unix epoch, from the system clock. The one place the
+/// server reads wall-clock time for records it writes.
+pub fn now() -> domain::Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    domain::Timestamp::from_millis(ms)
+}

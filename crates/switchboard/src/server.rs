@@ -1,0 +1,174 @@
+//! `switchboard serve`: open the store, recover from a crash, seed the demo,
+//! serve HTTP until SIGTERM/Ctrl-C, then drain requests and close the store
+//! (which flushes SQLite's WAL).
+
+use crate::api::{AppState, router};
+use crate::settings::Settings;
+use domain::{EventKind, NewEvent};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use store::Store;
+
+/// Errors that stop the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The store could not be opened or failed at start.
+    #[error("store: {0}")]
+    Store(#[from] store::StoreError),
+    /// Seeding the demo failed.
+    #[error("demo: {0}")]
+    Demo(#[from] crate::demo::DemoError),
+    /// The HTTP listener could not bind or failed.
+    #[error("http {0}: {1}")]
+    Http(String, std::io::Error),
+}
+
+/// The process-wide Prometheus handle (the recorder can be installed once).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed");
+            }
+            handle
+        })
+        .clone()
+}
+
+/// Open the store named by the settings, close interactions a previous run
+/// left open (`system_restart`), and seed the demo if asked.
+///
+/// # Errors
+/// [`ServeError`] from the store or the demo.
+pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
+    let url = settings.database_url();
+    tracing::info!(database = %crate::settings::redact_url(&url), "opening store");
+    let store = store::open(&url).await?;
+    recover(&*store).await?;
+    if settings.demo.seed {
+        let accounts =
+            crate::demo::seed_if_empty(&*store, &settings.data_dir, crate::now()).await?;
+        if !accounts.is_empty() {
+            println!(
+                "Demo configuration seeded. Accounts (also in {}):",
+                settings.data_dir.join("demo-credentials.txt").display()
+            );
+            for a in &accounts {
+                println!(
+                    "  {:<10} {:<12} {}",
+                    a.role.as_str(),
+                    a.username,
+                    a.password
+                );
+            }
+        }
+    }
+    Ok(AppState {
+        store,
+        settings: Arc::new(settings.clone()),
+        metrics: metrics_handle(),
+    })
+}
+
+/// After a crash (even `kill -9`) interactions that were live are closed with
+/// the end reason `system_restart`, each with an `ended` event.
+async fn recover(store: &dyn Store) -> Result<(), store::StoreError> {
+    let now = crate::now();
+    let closed = store.close_open_interactions("system_restart", now).await?;
+    if !closed.is_empty() {
+        let events: Vec<NewEvent> = closed
+            .iter()
+            .map(|&id| {
+                NewEvent::new(
+                    now,
+                    EventKind::Ended {
+                        reason: "system_restart".into(),
+                    },
+                )
+                .with_interaction(id)
+            })
+            .collect();
+        store.append_events(&events).await?;
+        tracing::warn!(
+            count = closed.len(),
+            "closed interactions left open by the previous run"
+        );
+    }
+    Ok(())
+}
+
+/// Serve `state` on `listener` until `shutdown` resolves; then stop taking
+/// requests, finish those in flight, and close the store.
+///
+/// # Errors
+/// I/O errors of the listener.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let store = state.store.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| ServeError::Http(addr, e))?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `switchboard serve`.
+///
+/// # Errors
+/// [`ServeError`].
+pub async fn serve(settings: Settings) -> Result<(), ServeError> {
+    let state = prepare(&settings).await?;
+    let listener = tokio::net::TcpListener::bind(&settings.http.listen)
+        .await
+        .map_err(|e| ServeError::Http(settings.http.listen.clone(), e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| ServeError::Http(settings.http.listen.clone(), e))?;
+    println!(
+        "Switchboard listening on http://{local} (store: {})",
+        state.store.backend()
+    );
+    run(listener, state, shutdown_signal()).await
+}
+
+/// Resolves at SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested: draining requests");
+}
