@@ -102,11 +102,21 @@ impl Settings {
                     .required(true),
             );
         }
+        // Only `SWITCHBOARD_<SECTION>__<KEY>` and `SWITCHBOARD_DATA_DIR` are
+        // settings; other SWITCHBOARD_* variables (SWITCHBOARD_CONFIG, test
+        // switches) are not.
+        let env: config::Map<String, String> = std::env::vars()
+            .filter(|(k, _)| {
+                k.strip_prefix("SWITCHBOARD_")
+                    .is_some_and(|rest| rest.contains("__") || rest == "DATA_DIR")
+            })
+            .collect();
         b = b.add_source(
             config::Environment::with_prefix("SWITCHBOARD")
                 .prefix_separator("_")
                 .separator("__")
-                .try_parsing(true),
+                .try_parsing(true)
+                .source(Some(env)),
         );
         Ok(b.build()?.try_deserialize()?)
     }

@@ -138,10 +138,20 @@ pub async fn search(
 ) -> ApiResult<Json<Vec<Customer>>> {
     let (limit, offset) = page(q.limit, q.offset, 50, 500);
     let text = q.q.unwrap_or_default();
-    // A query that is a phone number in another format finds the E.164 form.
-    let text = match domain::phone::normalize_e164(&text, Some(&s.settings.phone.default_country)) {
-        Ok(p) if text.chars().filter(char::is_ascii_digit).count() >= 6 => p.as_str().to_string(),
-        _ => text,
+    // A query that looks like a phone number (digits and separators) is matched
+    // on its digits: a whole number in any format finds its E.164 form, a part
+    // typed with spaces ("97 55 44") still matches.
+    let looks_like_phone = text.chars().filter(char::is_ascii_digit).count() >= 4
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-.()/".contains(c));
+    let text = if looks_like_phone {
+        match domain::phone::normalize_e164(&text, Some(&s.settings.phone.default_country)) {
+            Ok(p) => p.as_str().to_string(),
+            Err(_) => text.chars().filter(char::is_ascii_digit).collect(),
+        }
+    } else {
+        text
     };
     Ok(Json(s.store.search_customers(&text, limit, offset).await?))
 }
