@@ -110,6 +110,22 @@ pub fn normalize_e164(
     PhoneNumber::try_from(e164)
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for PhoneNumber {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"^\+[0-9]{8,15}$"))
+            .description(Some("E.164 phone number"))
+            .examples([serde_json::json!("+2290197000001")])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for PhoneNumber {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,19 +177,3 @@ mod tests {
         }
     }
 }
-
-#[cfg(feature = "openapi")]
-impl utoipa::PartialSchema for PhoneNumber {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some(r"^\+[0-9]{8,15}$"))
-            .description(Some("E.164 phone number"))
-            .examples([serde_json::json!("+2290197000001")])
-            .into()
-    }
-}
-
-#[cfg(feature = "openapi")]
-impl utoipa::ToSchema for PhoneNumber {}
