@@ -1,0 +1,52 @@
+//! The shipped demo flows load, validate, and every prompt they reference
+//! exists for every language they declare (also a validation rule).
+
+mod common;
+use common::*;
+
+#[test]
+fn demo_flows_load_and_every_prompt_exists() {
+    let set = demo_set();
+    let mut names: Vec<&str> = set.names().collect();
+    names.sort();
+    assert_eq!(names, ["main", "vip-line"]);
+    let main = set.get("main").expect("main");
+    assert_eq!(main.languages, ["fr", "en", "wo"]);
+    assert_eq!(main.version, 1);
+}
+
+#[test]
+fn wolof_has_the_menu_prompts_and_falls_back_to_french() {
+    let cat = catalog();
+    for p in ["welcome", "lang_wo", "main_menu", "invalid_choice", "no_input", "advisor_channels"] {
+        assert!(cat.contains("wo", p), "wo/{p}.wav missing");
+    }
+    assert!(!cat.contains("wo", "num_1"));
+    let main = demo_set().get("main").expect("main");
+    assert_eq!(main.prompt_language("wo", "main_menu"), "wo");
+    assert_eq!(main.prompt_language("wo", "puk_is"), "fr");
+}
+
+#[test]
+fn prompt_files_are_8khz_mono_16bit_wav() {
+    let dir = repo().join("assets/prompts");
+    let mut n = 0;
+    for lang in ["fr", "en", "wo"] {
+        for e in std::fs::read_dir(dir.join(lang)).expect("lang dir") {
+            let p = e.expect("entry").path();
+            let bytes = std::fs::read(&p).expect("read wav");
+            assert_eq!(&bytes[0..4], b"RIFF", "{}", p.display());
+            assert_eq!(&bytes[8..12], b"WAVE");
+            // fmt chunk right after the header: PCM, channels, rate, bits.
+            assert_eq!(&bytes[12..16], b"fmt ");
+            let u16at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
+            let u32at = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+            assert_eq!(u16at(20), 1, "PCM {}", p.display());
+            assert_eq!(u16at(22), 1, "mono {}", p.display());
+            assert_eq!(u32at(24), 8000, "8 kHz {}", p.display());
+            assert_eq!(u16at(34), 16, "16-bit {}", p.display());
+            n += 1;
+        }
+    }
+    assert!(n > 100, "only {n} prompts");
+}
