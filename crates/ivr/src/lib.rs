@@ -89,5 +89,5 @@ pub use io::{Action, CallContext, LookupError, LookupId, LookupKind, Prompt};
 pub use model::{Flow, NodeKind};
 pub use parse::NODE_TYPES;
 pub use registry::{load_flow, DirReport, FlowSet};
-pub use session::IvrSession;
+pub use session::{IvrSession, SessionState};
 pub use trace::{Outcome, Trace};

@@ -48,6 +48,22 @@ enum Retry {
     Silence,
 }
 
+/// What an [`IvrSession`] waits for. Outside `NotStarted`, `Playing` and
+/// `Finished`, [`IvrSession::poll_timeout`] is always set: no dead end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionState {
+    /// `handle_start` not called yet.
+    NotStarted,
+    /// A [`Action::Play`] is out; `handle_prompt_done` (or a barge-in digit) moves on.
+    Playing,
+    /// Waiting for DTMF, with a time-out.
+    Listening,
+    /// A [`Action::Lookup`] is out, with a time-out.
+    LookingUp,
+    /// The call has left the IVR.
+    Finished,
+}
+
 /// One call's walk through a flow. Holds an `Arc` of the flow version it
 /// started with: reloading the flow does not affect it.
 pub struct IvrSession {
@@ -108,6 +124,17 @@ impl IvrSession {
     /// The path so far (complete once [`IvrSession::is_finished`]).
     pub fn trace(&self) -> &Trace {
         &self.trace
+    }
+
+    /// What the session is waiting for.
+    pub fn state(&self) -> SessionState {
+        match &self.wait {
+            Wait::NotStarted => SessionState::NotStarted,
+            Wait::Prompt { .. } | Wait::Listen { playing: true, .. } => SessionState::Playing,
+            Wait::Listen { .. } => SessionState::Listening,
+            Wait::Lookup { .. } => SessionState::LookingUp,
+            Wait::Done => SessionState::Finished,
+        }
     }
 
     /// True once the call has left the IVR (queued, transferred, hung up).
