@@ -227,7 +227,8 @@ mod tests {
 
     #[test]
     fn bad_calendar_fields_are_reported() {
-        let n = parse_document("hours:\n  funday: \"08:00-09:00\"\n  mon: \"9h\"\nextra: 1\n").unwrap();
+        let n =
+            parse_document("hours:\n  funday: \"08:00-09:00\"\n  mon: \"9h\"\nextra: 1\n").unwrap();
         let mut errs = Vec::new();
         assert!(Calendar::parse(&n, &mut errs).is_none());
         assert_eq!(errs.len(), 3, "{errs:?}");

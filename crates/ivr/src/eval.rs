@@ -1,9 +1,9 @@
 //! Pure helpers of the interpreter: condition evaluation, JSON body
 //! rendering, and mapping a lookup answer into variables.
 
+use crate::CallContext;
 use crate::io::LookupError;
 use crate::model::{CmpOp, Cond, Flow, JsonTemplate};
-use crate::CallContext;
 use domain::{Segment, Timestamp};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -74,7 +74,11 @@ impl EvalCtx<'_> {
 /// Compare numerically when both sides are numbers, else as text
 /// (ordering operators are false on text).
 pub(crate) fn compare(lhs: &str, op: CmpOp, rhs: &str) -> bool {
-    let nums = lhs.trim().parse::<f64>().ok().zip(rhs.trim().parse::<f64>().ok());
+    let nums = lhs
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .zip(rhs.trim().parse::<f64>().ok());
     match (nums, op) {
         (Some((a, b)), CmpOp::Eq) => a == b,
         (Some((a, b)), CmpOp::Ne) => a != b,
@@ -93,7 +97,9 @@ pub(crate) fn render_json(t: &JsonTemplate, vars: &BTreeMap<String, String>) -> 
     match t {
         JsonTemplate::Str(s) => Value::String(s.render(vars)),
         JsonTemplate::Lit(v) => v.clone(),
-        JsonTemplate::Array(items) => Value::Array(items.iter().map(|i| render_json(i, vars)).collect()),
+        JsonTemplate::Array(items) => {
+            Value::Array(items.iter().map(|i| render_json(i, vars)).collect())
+        }
         JsonTemplate::Object(kv) => Value::Object(
             kv.iter()
                 .map(|(k, v)| (k.clone(), render_json(v, vars)))

@@ -68,6 +68,8 @@
 //! - [`session`]: the interpreter; `eval`: conditions and lookup answers.
 //! - [`trace`]: the per-call [`Trace`] shown at screen-pop.
 
+#![warn(missing_docs)]
+
 pub mod calendar;
 pub mod catalog;
 pub mod error;
@@ -88,6 +90,6 @@ pub use error::{ErrorKind, FlowError, FlowErrors, Location};
 pub use io::{Action, CallContext, LookupError, LookupId, LookupKind, Prompt};
 pub use model::{Flow, NodeKind};
 pub use parse::NODE_TYPES;
-pub use registry::{load_flow, DirReport, FlowSet};
+pub use registry::{DirReport, FlowSet, load_flow};
 pub use session::{IvrSession, SessionState};
 pub use trace::{Outcome, Trace};

@@ -191,59 +191,131 @@ pub enum CmpOp {
     Ge,
 }
 
-/// Every node kind (the capability list of issue 5).
+/// Every node kind (the capability list of issue 5). `next`/`on_*`/`voice`
+/// fields name the node to go to.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-#[allow(missing_docs)] // fields documented by the node syntax in the module docs
 pub enum NodeKind {
     /// Play prompts, then go on.
-    Play { prompts: Vec<PromptRef>, barge_in: bool, next: Target },
+    Play {
+        /// Prompts in order.
+        prompts: Vec<PromptRef>,
+        /// Whether a digit skips the rest (the digit is consumed).
+        barge_in: bool,
+        /// Next node.
+        next: Target,
+    },
     /// A DTMF menu: one digit chooses an option.
-    Menu { prompting: Prompting, options: BTreeMap<char, Target> },
+    Menu {
+        /// Prompts, time-out, retries, failure path.
+        prompting: Prompting,
+        /// Key → node.
+        options: BTreeMap<char, Target>,
+    },
     /// Collect several digits into a variable.
     Collect {
+        /// Prompts, time-out (first digit), retries, failure path.
         prompting: Prompting,
+        /// Variable receiving the digits.
         var: String,
+        /// Fewest digits accepted.
         min_digits: u32,
+        /// Entry ends by itself at this many digits.
         max_digits: u32,
+        /// Key that ends the entry early.
         terminator: Option<char>,
+        /// Time allowed between digits, ms.
         inter_digit_timeout_ms: u32,
+        /// Next node once collected.
         next: Target,
     },
     /// Say a value (digits, number, amount, date) from word prompts.
     Say(SayNode),
     /// Change the caller's language and store it on the customer (R2).
-    SetLanguage { language: Template, next: Target },
+    SetLanguage {
+        /// Language tag (literal or `{{var}}`); undeclared values are ignored.
+        language: Template,
+        /// Next node.
+        next: Target,
+    },
     /// Take the first branch whose condition holds, else `otherwise`.
-    Condition { branches: Vec<(Cond, Target)>, otherwise: Target },
+    Condition {
+        /// Conditions and their targets, in order.
+        branches: Vec<(Cond, Target)>,
+        /// Target when no branch holds.
+        otherwise: Target,
+    },
     /// Web-service lookup (HTTP JSON).
     Http {
+        /// Name of a base URL in the flow's `services`.
         service: String,
+        /// GET or POST.
         method: HttpMethod,
+        /// Path and query, values percent-encoded.
         path: Template,
+        /// JSON body for POST.
         body: Option<JsonTemplate>,
+        /// Time-out, result mapping, success and failure paths.
         common: LookupCommon,
     },
     /// SQL lookup on a named database, bound parameters only.
-    Sql { db: String, query: String, params: Vec<Template>, common: LookupCommon },
+    Sql {
+        /// Database name in the platform configuration.
+        db: String,
+        /// One statement with `?N` placeholders, never templated.
+        query: String,
+        /// Parameter templates, bound in order.
+        params: Vec<Template>,
+        /// Time-out, result mapping, success and failure paths.
+        common: LookupCommon,
+    },
     /// Join an ACD queue (the call leaves the IVR).
-    Queue { queue: QueueChoice, priority_boost: i32 },
+    Queue {
+        /// Fixed queue or one per segment.
+        queue: QueueChoice,
+        /// Added to the segment's priority.
+        priority_boost: i32,
+    },
     /// R4: offer SMS / WhatsApp / Messenger / voice.
     OfferChannels {
+        /// Prompts, time-out, retries, failure path.
         prompting: Prompting,
+        /// Key → digital channel, or `None` for voice.
         options: BTreeMap<char, Option<Channel>>,
+        /// Played after a digital choice, before hanging up.
         confirm: Vec<PromptRef>,
+        /// First message of the conversation, per language.
         first_message: LangText,
+        /// Queue of the conversation.
         queue: QueueChoice,
+        /// Node for the voice choice.
         voice: Target,
     },
     /// Send a message once the call is over (R1).
-    SendMessage { channel: Channel, text: LangText, next: Target },
+    SendMessage {
+        /// Channel (SMS by default).
+        channel: Channel,
+        /// Text per language.
+        text: LangText,
+        /// Next node (the call goes on).
+        next: Target,
+    },
     /// Blind transfer to a number.
-    Transfer { number: Template },
+    Transfer {
+        /// Destination number.
+        number: Template,
+    },
     /// Set variables.
-    Set { vars: Vec<(String, Template)>, next: Target },
+    Set {
+        /// Name → value template, in order.
+        vars: Vec<(String, Template)>,
+        /// Next node.
+        next: Target,
+    },
     /// Go to another node.
-    Goto { target: Target },
+    Goto {
+        /// Destination.
+        target: Target,
+    },
     /// End the call.
     Hangup,
 }
@@ -302,7 +374,10 @@ impl Flow {
     /// The language whose file plays prompt `name` for a caller speaking
     /// `lang`: `lang` itself when the file exists, else its fallback.
     pub fn prompt_language(&self, lang: &str, name: &str) -> String {
-        if self.available.contains(&(lang.to_string(), name.to_string())) {
+        if self
+            .available
+            .contains(&(lang.to_string(), name.to_string()))
+        {
             return lang.to_string();
         }
         match self.fallback.get(lang) {

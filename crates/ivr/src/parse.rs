@@ -59,7 +59,10 @@ pub(crate) fn parse_flow(file: &str, root: &Node, errs: &mut Vec<Diag>) -> Optio
                 }
             }
             if languages.is_empty() {
-                errs.push(Diag::invalid(f.loc, "`languages` must list at least one language"));
+                errs.push(Diag::invalid(
+                    f.loc,
+                    "`languages` must list at least one language",
+                ));
             }
         }
         Err(e) => errs.push(e),
@@ -73,7 +76,10 @@ pub(crate) fn parse_flow(file: &str, root: &Node, errs: &mut Vec<Diag>) -> Optio
                 }
                 Ok(t) => errs.push(Diag::invalid(
                     k.loc,
-                    format!("fallback `{}: {t}` must map a declared language to another", k.name),
+                    format!(
+                        "fallback `{}: {t}` must map a declared language to another",
+                        k.name
+                    ),
                 )),
                 Err(e) => errs.push(e),
             }
@@ -124,7 +130,11 @@ pub(crate) fn parse_flow(file: &str, root: &Node, errs: &mut Vec<Diag>) -> Optio
                     errs.push(Diag::invalid(k.loc, format!("duplicate node `{}`", k.name)));
                 }
                 if let Some(kind) = parse_node(&k.name, v, errs) {
-                    nodes.push(NodeDef { name: k.name.clone(), loc: k.loc, kind });
+                    nodes.push(NodeDef {
+                        name: k.name.clone(),
+                        loc: k.loc,
+                        kind,
+                    });
                 }
             }
         }
@@ -159,7 +169,8 @@ fn entries<'a>(n: &'a Node, what: &str, errs: &mut Vec<Diag>) -> &'a [(crate::ya
 fn is_ident(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
 fn is_lang(s: &str) -> bool {
@@ -167,11 +178,17 @@ fn is_lang(s: &str) -> bool {
 }
 
 fn req_text(f: &mut Fields<'_>, name: &str, errs: &mut Vec<Diag>) -> Option<String> {
-    f.req(name).and_then(|n| n.text(name)).map_err(|e| errs.push(e)).ok()
+    f.req(name)
+        .and_then(|n| n.text(name))
+        .map_err(|e| errs.push(e))
+        .ok()
 }
 
 fn target(n: &Node, what: &str) -> Result<Target, Diag> {
-    Ok(Target { node: n.text(what)?, loc: n.loc })
+    Ok(Target {
+        node: n.text(what)?,
+        loc: n.loc,
+    })
 }
 
 fn template(n: &Node, what: &str) -> Result<Template, Diag> {
@@ -186,14 +203,23 @@ fn prompt_ref(n: &Node) -> Result<PromptRef, Diag> {
     };
     let ok_name = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !ok_name || lang.as_deref().is_some_and(|l| !is_lang(l)) {
         return Err(Diag::invalid(
             n.loc,
-            format!("bad prompt `{}`: use name or lang:name, names [a-z0-9_]", n.text("prompt")?),
+            format!(
+                "bad prompt `{}`: use name or lang:name, names [a-z0-9_]",
+                n.text("prompt")?
+            ),
         ));
     }
-    Ok(PromptRef { lang, name, loc: n.loc })
+    Ok(PromptRef {
+        lang,
+        name,
+        loc: n.loc,
+    })
 }
 
 fn prompts(n: &Node) -> Result<Vec<PromptRef>, Diag> {
@@ -203,7 +229,11 @@ fn prompts(n: &Node) -> Result<Vec<PromptRef>, Diag> {
 fn opt_prompts(f: &mut Fields<'_>, name: &str, default: &str) -> Result<Vec<PromptRef>, Diag> {
     match f.opt(name) {
         Some(n) => prompts(n),
-        None => Ok(vec![PromptRef { lang: None, name: default.to_string(), loc: f.loc }]),
+        None => Ok(vec![PromptRef {
+            lang: None,
+            name: default.to_string(),
+            loc: f.loc,
+        }]),
     }
 }
 
@@ -234,7 +264,10 @@ fn digit_key(k: &crate::yaml::Key) -> Result<char, Diag> {
     let mut cs = k.name.chars();
     match (cs.next(), cs.next()) {
         (Some(c), None) if c.is_ascii_digit() || c == '*' || c == '#' => Ok(c),
-        _ => Err(Diag::invalid(k.loc, format!("option `{}` is not one DTMF key 0-9 * #", k.name))),
+        _ => Err(Diag::invalid(
+            k.loc,
+            format!("option `{}` is not one DTMF key 0-9 * #", k.name),
+        )),
     }
 }
 
@@ -245,13 +278,19 @@ fn queue_choice(n: &Node) -> Result<QueueChoice, Diag> {
             let seg = match k.name.as_str() {
                 "general" => Segment::Mass,
                 s => Segment::parse(s).ok_or_else(|| {
-                    Diag::invalid(k.loc, format!("unknown segment `{s}` (vip, business, general)"))
+                    Diag::invalid(
+                        k.loc,
+                        format!("unknown segment `{s}` (vip, business, general)"),
+                    )
                 })?,
             };
             map.insert(seg, v.text("queue")?);
         }
         if map.len() != 3 {
-            return Err(Diag::invalid(n.loc, "queue by segment needs vip, business and general"));
+            return Err(Diag::invalid(
+                n.loc,
+                "queue by segment needs vip, business and general",
+            ));
         }
         Ok(QueueChoice::BySegment(map))
     } else {
@@ -276,21 +315,23 @@ fn channel(n: &Node) -> Result<Channel, Diag> {
     Channel::parse(&t).ok_or_else(|| Diag::invalid(n.loc, format!("unknown channel `{t}`")))
 }
 
-fn json_template(n: &Node, depth: usize) -> Result<JsonTemplate, Diag> {
+/// (Depth is bounded by the YAML reader's `MAX_DEPTH`.)
+fn json_template(n: &Node) -> Result<JsonTemplate, Diag> {
     Ok(match &n.value {
         Value::Null => JsonTemplate::Lit(serde_json::Value::Null),
         Value::Bool(b) => JsonTemplate::Lit(serde_json::Value::Bool(*b)),
         Value::Int(i) => JsonTemplate::Lit(serde_json::Value::from(*i)),
         Value::Float(x) => JsonTemplate::Lit(
-            serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, serde_json::Value::Number),
+            serde_json::Number::from_f64(*x)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
         ),
         Value::Str(_) => JsonTemplate::Str(template(n, "body")?),
-        Value::Seq(items) => JsonTemplate::Array(
-            items.iter().map(|i| json_template(i, depth + 1)).collect::<Result<_, _>>()?,
-        ),
+        Value::Seq(items) => {
+            JsonTemplate::Array(items.iter().map(json_template).collect::<Result<_, _>>()?)
+        }
         Value::Map(m) => JsonTemplate::Object(
             m.iter()
-                .map(|(k, v)| Ok((k.name.clone(), json_template(v, depth + 1)?)))
+                .map(|(k, v)| Ok((k.name.clone(), json_template(v)?)))
                 .collect::<Result<_, Diag>>()?,
         ),
     })
@@ -303,7 +344,10 @@ fn lookup_common(f: &mut Fields<'_>) -> Result<LookupCommon, Diag> {
             for (k, v) in n.entries(field)? {
                 let ptr = v.text(field)?;
                 if !(ptr.is_empty() || ptr.starts_with('/')) {
-                    return Err(Diag::invalid(v.loc, "a result path is a JSON pointer like /rows/0/amount"));
+                    return Err(Diag::invalid(
+                        v.loc,
+                        "a result path is a JSON pointer like /rows/0/amount",
+                    ));
                 }
                 result.push((k.name.clone(), ptr, required));
             }
@@ -445,7 +489,12 @@ fn node_kind(ty: &str, type_loc: Location, f: &mut Fields<'_>) -> Result<NodeKin
                 min_digits,
                 max_digits,
                 terminator,
-                inter_digit_timeout_ms: opt_uint(f, "inter_digit_timeout_ms", timeout, MAX_TIMEOUT_MS)?,
+                inter_digit_timeout_ms: opt_uint(
+                    f,
+                    "inter_digit_timeout_ms",
+                    timeout,
+                    MAX_TIMEOUT_MS,
+                )?,
                 next: req_target(f, "next")?,
             }
         }
@@ -466,7 +515,10 @@ fn node_kind(ty: &str, type_loc: Location, f: &mut Fields<'_>) -> Result<NodeKin
                 Some(c) => {
                     let t = c.text("currency")?.to_ascii_lowercase();
                     if crate::say::currency_minor_units(&t).is_none() {
-                        return Err(Diag::invalid(c.loc, format!("unknown currency `{t}` (xof, eur, usd)")));
+                        return Err(Diag::invalid(
+                            c.loc,
+                            format!("unknown currency `{t}` (xof, eur, usd)"),
+                        ));
                     }
                     t
                 }
@@ -478,7 +530,10 @@ fn node_kind(ty: &str, type_loc: Location, f: &mut Fields<'_>) -> Result<NodeKin
                 currency,
                 barge_in: opt_bool(f, "barge_in", false)?,
                 next: req_target(f, "next")?,
-                on_error: f.opt("on_error").map(|t| target(t, "on_error")).transpose()?,
+                on_error: f
+                    .opt("on_error")
+                    .map(|t| target(t, "on_error"))
+                    .transpose()?,
             })
         }
         "set_language" => NodeKind::SetLanguage {
@@ -498,15 +553,23 @@ fn node_kind(ty: &str, type_loc: Location, f: &mut Fields<'_>) -> Result<NodeKin
                 }
                 branches.push((cond, t));
             }
-            NodeKind::Condition { branches, otherwise: req_target(f, "else")? }
+            NodeKind::Condition {
+                branches,
+                otherwise: req_target(f, "else")?,
+            }
         }
         "http" | "lookup_http" => {
-            let method = match f.opt("method").map(|m| m.text("method")).transpose()?.as_deref() {
+            let method = match f
+                .opt("method")
+                .map(|m| m.text("method"))
+                .transpose()?
+                .as_deref()
+            {
                 None | Some("GET") | Some("get") => HttpMethod::Get,
                 Some("POST") | Some("post") => HttpMethod::Post,
                 Some(m) => return Err(Diag::invalid(f.loc, format!("method `{m}`: GET or POST"))),
             };
-            let body = f.opt("body").map(|b| json_template(b, 0)).transpose()?;
+            let body = f.opt("body").map(json_template).transpose()?;
             if body.is_some() && method == HttpMethod::Get {
                 return Err(Diag::invalid(f.loc, "a GET lookup has no body"));
             }
@@ -528,20 +591,37 @@ fn node_kind(ty: &str, type_loc: Location, f: &mut Fields<'_>) -> Result<NodeKin
             let query = qn.text("query")?;
             let count = sql_placeholders(&query).map_err(|m| Diag::invalid(qn.loc, m))?;
             let params: Vec<Template> = match f.opt("params") {
-                Some(p) => p.seq("params")?.iter().map(|x| template(x, "param")).collect::<Result<_, _>>()?,
+                Some(p) => p
+                    .seq("params")?
+                    .iter()
+                    .map(|x| template(x, "param"))
+                    .collect::<Result<_, _>>()?,
                 None => Vec::new(),
             };
             if params.len() != count {
                 return Err(Diag::invalid(
                     qn.loc,
-                    format!("query has {count} placeholder(s) but {} param(s)", params.len()),
+                    format!(
+                        "query has {count} placeholder(s) but {} param(s)",
+                        params.len()
+                    ),
                 ));
             }
-            NodeKind::Sql { db: f.req("db")?.text("db")?, query, params, common: lookup_common(f)? }
+            NodeKind::Sql {
+                db: f.req("db")?.text("db")?,
+                query,
+                params,
+                common: lookup_common(f)?,
+            }
         }
         "queue" => NodeKind::Queue {
             queue: queue_choice(f.req("queue")?)?,
-            priority_boost: f.opt("priority_boost").map(|p| p.int("priority_boost")).transpose()?.unwrap_or(0).clamp(-1000, 1000) as i32,
+            priority_boost: f
+                .opt("priority_boost")
+                .map(|p| p.int("priority_boost"))
+                .transpose()?
+                .unwrap_or(0)
+                .clamp(-1000, 1000) as i32,
         },
         "offer_channels" => {
             let prompting = prompting(f)?;
@@ -551,7 +631,10 @@ fn node_kind(ty: &str, type_loc: Location, f: &mut Fields<'_>) -> Result<NodeKin
                 options.insert(digit_key(k)?, (ch != Channel::Voice).then_some(ch));
             }
             if !options.values().any(Option::is_none) {
-                return Err(Diag::invalid(f.loc, "offer_channels needs a `voice` option (R4)"));
+                return Err(Diag::invalid(
+                    f.loc,
+                    "offer_channels needs a `voice` option (R4)",
+                ));
             }
             NodeKind::OfferChannels {
                 prompting,
@@ -563,19 +646,30 @@ fn node_kind(ty: &str, type_loc: Location, f: &mut Fields<'_>) -> Result<NodeKin
             }
         }
         "send_message" => NodeKind::SendMessage {
-            channel: f.opt("channel").map(channel).transpose()?.unwrap_or(Channel::Sms),
+            channel: f
+                .opt("channel")
+                .map(channel)
+                .transpose()?
+                .unwrap_or(Channel::Sms),
             text: lang_text(f.req("text")?)?,
             next: req_target(f, "next")?,
         },
-        "transfer" => NodeKind::Transfer { number: template(f.req("number")?, "number")? },
+        "transfer" => NodeKind::Transfer {
+            number: template(f.req("number")?, "number")?,
+        },
         "set" => {
             let mut vars = Vec::new();
             for (k, v) in f.req("vars")?.entries("vars")? {
                 vars.push((k.name.clone(), template(v, "var")?));
             }
-            NodeKind::Set { vars, next: req_target(f, "next")? }
+            NodeKind::Set {
+                vars,
+                next: req_target(f, "next")?,
+            }
         }
-        "goto" => NodeKind::Goto { target: req_target(f, "target")? },
+        "goto" => NodeKind::Goto {
+            target: req_target(f, "target")?,
+        },
         "hangup" => NodeKind::Hangup,
         other => {
             return Err(Diag::new(
@@ -593,7 +687,10 @@ fn cond(n: &Node, depth: usize) -> Result<Cond, Diag> {
     }
     let mut f = n.map("when")?;
     let entries = n.entries("when")?;
-    let first = entries.first().map(|(k, _)| k.name.clone()).unwrap_or_default();
+    let first = entries
+        .first()
+        .map(|(k, _)| k.name.clone())
+        .unwrap_or_default();
     let flag = |f: &mut Fields<'_>, k: &str| -> Result<bool, Diag> { f.req(k)?.boolean(k) };
     let c = match first.as_str() {
         "open" => Cond::Open(f.req("open")?.text("open")?),
@@ -611,7 +708,8 @@ fn cond(n: &Node, depth: usize) -> Result<Cond, Diag> {
                 let t = s.text("segment")?;
                 segs.push(match t.as_str() {
                     "general" => Segment::Mass,
-                    _ => Segment::parse(&t).ok_or_else(|| Diag::invalid(s.loc, format!("unknown segment `{t}`")))?,
+                    _ => Segment::parse(&t)
+                        .ok_or_else(|| Diag::invalid(s.loc, format!("unknown segment `{t}`")))?,
                 });
             }
             Cond::Segment(segs)
@@ -623,7 +721,11 @@ fn cond(n: &Node, depth: usize) -> Result<Cond, Diag> {
                 .iter()
                 .map(|c| cond(c, depth + 1))
                 .collect::<Result<Vec<_>, _>>()?;
-            if first == "all" { Cond::All(items) } else { Cond::Any(items) }
+            if first == "all" {
+                Cond::All(items)
+            } else {
+                Cond::Any(items)
+            }
         }
         "not" => Cond::Not(Box::new(cond(f.req("not")?, depth + 1)?)),
         "var" => {
@@ -642,7 +744,11 @@ fn cond(n: &Node, depth: usize) -> Result<Cond, Diag> {
                     if found.is_some() {
                         return Err(Diag::invalid(v.loc, "one comparison per `var` condition"));
                     }
-                    found = Some(Cond::Var { name: name.clone(), op, value: template(v, k)? });
+                    found = Some(Cond::Var {
+                        name: name.clone(),
+                        op,
+                        value: template(v, k)?,
+                    });
                 }
             }
             if let Some(v) = f.opt("exists") {
@@ -651,7 +757,9 @@ fn cond(n: &Node, depth: usize) -> Result<Cond, Diag> {
                 }
                 found = Some(Cond::VarExists(name.clone(), v.boolean("exists")?));
             }
-            found.ok_or_else(|| Diag::invalid(n.loc, "`var` needs eq, ne, lt, le, gt, ge or exists"))?
+            found.ok_or_else(|| {
+                Diag::invalid(n.loc, "`var` needs eq, ne, lt, le, gt, ge or exists")
+            })?
         }
         other => {
             return Err(Diag::invalid(n.loc, format!("unknown condition `{other}`")));
@@ -671,8 +779,14 @@ mod tests {
 
     #[test]
     fn sql_placeholder_rules() {
-        assert_eq!(sql_placeholders("SELECT a FROM t WHERE x = ?1 AND y = ?2"), Ok(2));
-        assert_eq!(sql_placeholders("SELECT a FROM t WHERE x = ? AND y = '?'"), Ok(1));
+        assert_eq!(
+            sql_placeholders("SELECT a FROM t WHERE x = ?1 AND y = ?2"),
+            Ok(2)
+        );
+        assert_eq!(
+            sql_placeholders("SELECT a FROM t WHERE x = ? AND y = '?'"),
+            Ok(1)
+        );
         assert_eq!(sql_placeholders("SELECT 1;"), Ok(0));
         assert!(sql_placeholders("SELECT 1; DROP TABLE t").is_err());
         assert!(sql_placeholders("SELECT a FROM t WHERE x = '{{caller}}'").is_err());

@@ -38,7 +38,11 @@ pub fn load_flow(file: &str, text: &str, catalog: &PromptCatalog) -> Result<Flow
         return Err(to_errors(diags));
     };
     let diags = crate::validate::validate(&mut flow, catalog);
-    if diags.is_empty() { Ok(flow) } else { Err(to_errors(diags)) }
+    if diags.is_empty() {
+        Ok(flow)
+    } else {
+        Err(to_errors(diags))
+    }
 }
 
 /// The running flows, by name, each with a version number.
@@ -51,7 +55,10 @@ pub struct FlowSet {
 impl FlowSet {
     /// An empty set checking prompts against `catalog`.
     pub fn new(catalog: PromptCatalog) -> Self {
-        Self { catalog, flows: BTreeMap::new() }
+        Self {
+            catalog,
+            flows: BTreeMap::new(),
+        }
     }
 
     /// The prompt catalog flows are checked against.

@@ -46,7 +46,14 @@ impl Grammar {
             Grammar::English => &[30, 40, 50, 60, 70, 80, 90],
         };
         w.extend(tens.iter().map(|n| format!("num_{n}")));
-        for s in ["num_100", "num_1000", "num_million", "num_minus", "cents", "and"] {
+        for s in [
+            "num_100",
+            "num_1000",
+            "num_million",
+            "num_minus",
+            "cents",
+            "and",
+        ] {
             w.push(s.to_string());
         }
         if self == Grammar::French {
@@ -150,7 +157,10 @@ fn parse_decimal(v: &str) -> Option<(bool, u64, u64)> {
         Some((i, f)) => (i, f),
         None => (body, ""),
     };
-    if int.is_empty() || !int.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+    if int.is_empty()
+        || !int.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     let int: u64 = int.parse().ok()?;
@@ -218,7 +228,7 @@ fn below_100(g: Grammar, n: u64, w: &mut Vec<String>) {
                 push(w, n);
             } else {
                 push(w, n / 10 * 10);
-                if n % 10 > 0 {
+                if !n.is_multiple_of(10) {
                     push(w, n % 10);
                 }
             }
@@ -262,7 +272,9 @@ mod tests {
     use super::*;
 
     fn words(g: Grammar, how: SayAs, v: &str) -> String {
-        say(g, how, v, "xof").map(|w| w.join(" ")).unwrap_or_else(|| "NONE".into())
+        say(g, how, v, "xof")
+            .map(|w| w.join(" "))
+            .unwrap_or_else(|| "NONE".into())
     }
 
     #[test]
@@ -301,16 +313,33 @@ mod tests {
 
     #[test]
     fn amounts_digits_dates() {
-        assert_eq!(words(Grammar::French, SayAs::Amount, "1500"), "num_1000 num_5 num_100 currency_xof");
-        assert_eq!(words(Grammar::French, SayAs::Amount, "99.5"), "num_100 currency_xof");
         assert_eq!(
-            say(Grammar::English, SayAs::Amount, "2.05", "eur").map(|w| w.join(" ")).unwrap_or_default(),
+            words(Grammar::French, SayAs::Amount, "1500"),
+            "num_1000 num_5 num_100 currency_xof"
+        );
+        assert_eq!(
+            words(Grammar::French, SayAs::Amount, "99.5"),
+            "num_100 currency_xof"
+        );
+        assert_eq!(
+            say(Grammar::English, SayAs::Amount, "2.05", "eur")
+                .map(|w| w.join(" "))
+                .unwrap_or_default(),
             "num_2 currency_eur and num_5 cents"
         );
-        assert_eq!(words(Grammar::English, SayAs::Digits, "12-34"), "num_1 num_2 num_3 num_4");
+        assert_eq!(
+            words(Grammar::English, SayAs::Digits, "12-34"),
+            "num_1 num_2 num_3 num_4"
+        );
         assert_eq!(words(Grammar::English, SayAs::Digits, "--"), "NONE");
-        assert_eq!(words(Grammar::French, SayAs::Date, "2026-11-01"), "date_first month_11 num_2 num_1000 num_20 num_6");
-        assert_eq!(words(Grammar::English, SayAs::Date, "2026-03-29T10:00:00Z"), "month_3 num_20 num_9 num_2 num_1000 num_20 num_6");
+        assert_eq!(
+            words(Grammar::French, SayAs::Date, "2026-11-01"),
+            "date_first month_11 num_2 num_1000 num_20 num_6"
+        );
+        assert_eq!(
+            words(Grammar::English, SayAs::Date, "2026-03-29T10:00:00Z"),
+            "month_3 num_20 num_9 num_2 num_1000 num_20 num_6"
+        );
         assert_eq!(words(Grammar::English, SayAs::Date, "2026-13-01"), "NONE");
     }
 

@@ -4,7 +4,7 @@
 //! and [`IvrSession::poll_timeout`]. Time only moves forward; the session
 //! never reads a clock, sleeps, or does I/O.
 
-use crate::eval::{map_result, parse_segment, render_json, EvalCtx};
+use crate::eval::{EvalCtx, map_result, parse_segment, render_json};
 use crate::io::{Action, CallContext, LookupError, LookupId, LookupKind, Prompt};
 use crate::model::*;
 use crate::say::{self, Grammar};
@@ -30,11 +30,23 @@ enum Then {
 enum Wait {
     NotStarted,
     /// Prompts are playing; on done (or a digit when `barge`) do `then`.
-    Prompt { then: Then, barge: bool },
+    Prompt {
+        then: Then,
+        barge: bool,
+    },
     /// A menu / collect / offer-channels node listens for DTMF.
-    Listen { node: usize, attempt: u32, digits: String, playing: bool },
+    Listen {
+        node: usize,
+        attempt: u32,
+        digits: String,
+        playing: bool,
+    },
     /// A lookup is out.
-    Lookup { node: usize, id: LookupId, entry: Option<usize> },
+    Lookup {
+        node: usize,
+        id: LookupId,
+        entry: Option<usize>,
+    },
     Done,
 }
 
@@ -164,14 +176,30 @@ impl IvrSession {
         self.started = now;
         self.vars = self.flow.vars.clone();
         self.vars.extend(ctx.vars.clone());
-        if let Some(l) = ctx.language.as_ref().filter(|l| self.flow.languages.contains(l)) {
+        if let Some(l) = ctx
+            .language
+            .as_ref()
+            .filter(|l| self.flow.languages.contains(l))
+        {
             self.lang = l.clone();
         }
         let builtins = [
-            ("caller", ctx.caller.as_ref().map(|c| c.as_str().to_string()).unwrap_or_default()),
+            (
+                "caller",
+                ctx.caller
+                    .as_ref()
+                    .map(|c| c.as_str().to_string())
+                    .unwrap_or_default(),
+            ),
             ("language", self.lang.clone()),
-            ("segment", ctx.segment.unwrap_or_default().as_str().to_string()),
-            ("customer_id", ctx.customer_id.map(|c| c.to_string()).unwrap_or_default()),
+            (
+                "segment",
+                ctx.segment.unwrap_or_default().as_str().to_string(),
+            ),
+            (
+                "customer_id",
+                ctx.customer_id.map(|c| c.to_string()).unwrap_or_default(),
+            ),
             ("called_before", ctx.has_called_before.to_string()),
             ("known_customer", ctx.customer_id.is_some().to_string()),
         ];
@@ -190,11 +218,19 @@ impl IvrSession {
             return;
         }
         match std::mem::replace(&mut self.wait, Wait::Done) {
-            Wait::Prompt { then: Then::Goto(next), barge: true } => {
+            Wait::Prompt {
+                then: Then::Goto(next),
+                barge: true,
+            } => {
                 self.note_digit(now, digit, DigitUse::Accepted);
                 self.run(now, next);
             }
-            Wait::Listen { node, attempt, digits, .. } => {
+            Wait::Listen {
+                node,
+                attempt,
+                digits,
+                ..
+            } => {
                 self.listen_digit(now, node, attempt, digits, digit);
             }
             other @ (Wait::Prompt { .. } | Wait::Lookup { .. }) => {
@@ -209,9 +245,21 @@ impl IvrSession {
     pub fn handle_prompt_done(&mut self, now: Timestamp) {
         match std::mem::replace(&mut self.wait, Wait::Done) {
             Wait::Prompt { then, .. } => self.then(now, then),
-            Wait::Listen { node, attempt, digits, playing: true } => {
-                self.deadline = Some(now.add_millis(i64::from(self.prompting(node).map_or(5000, |p| p.timeout_ms))));
-                self.wait = Wait::Listen { node, attempt, digits, playing: false };
+            Wait::Listen {
+                node,
+                attempt,
+                digits,
+                playing: true,
+            } => {
+                self.deadline = Some(now.add_millis(i64::from(
+                    self.prompting(node).map_or(5000, |p| p.timeout_ms),
+                )));
+                self.wait = Wait::Listen {
+                    node,
+                    attempt,
+                    digits,
+                    playing: false,
+                };
             }
             other => self.wait = other,
         }
@@ -224,20 +272,33 @@ impl IvrSession {
             _ => return,
         }
         match std::mem::replace(&mut self.wait, Wait::Done) {
-            Wait::Listen { node, attempt, digits, .. } => {
-                if let Some(NodeKind::Collect { var, min_digits, next, .. }) = self.kind(node) {
-                    if !digits.is_empty() {
-                        if digits.len() >= *min_digits as usize {
-                            let (var, next) = (var.clone(), next.node.clone());
-                            self.vars.insert(var, digits);
-                            return self.run(now, next);
-                        }
-                        return self.retry(now, node, attempt, Retry::Invalid);
+            Wait::Listen {
+                node,
+                attempt,
+                digits,
+                ..
+            } => {
+                // A partial entry: accepted when long enough, else invalid.
+                if let Some(NodeKind::Collect {
+                    var,
+                    min_digits,
+                    next,
+                    ..
+                }) = self.kind(node)
+                    && !digits.is_empty()
+                {
+                    if digits.len() >= *min_digits as usize {
+                        let (var, next) = (var.clone(), next.node.clone());
+                        self.vars.insert(var, digits);
+                        return self.run(now, next);
                     }
+                    return self.retry(now, node, attempt, Retry::Invalid);
                 }
                 self.retry(now, node, attempt, Retry::Silence);
             }
-            Wait::Lookup { node, entry, .. } => self.lookup_failed(now, node, entry, LookupError::Timeout),
+            Wait::Lookup { node, entry, .. } => {
+                self.lookup_failed(now, node, entry, LookupError::Timeout)
+            }
             other => self.wait = other,
         }
     }
@@ -251,7 +312,12 @@ impl IvrSession {
         result: Result<Map<String, Value>, LookupError>,
     ) {
         let (node, entry) = match &self.wait {
-            Wait::Lookup { node, id: want, entry, .. } if *want == id => (*node, *entry),
+            Wait::Lookup {
+                node,
+                id: want,
+                entry,
+                ..
+            } if *want == id => (*node, *entry),
             _ => return,
         };
         self.deadline = None;
@@ -293,7 +359,11 @@ impl IvrSession {
     }
 
     fn node_name(&self, node: usize) -> String {
-        self.flow.nodes.get(node).map(|n| n.name.clone()).unwrap_or_default()
+        self.flow
+            .nodes
+            .get(node)
+            .map(|n| n.name.clone())
+            .unwrap_or_default()
     }
 
     fn prompting(&self, node: usize) -> Option<&Prompting> {
@@ -313,7 +383,11 @@ impl IvrSession {
     }
 
     fn current_node(&self) -> String {
-        self.trace.nodes.last().map(|v| v.node.clone()).unwrap_or_default()
+        self.trace
+            .nodes
+            .last()
+            .map(|v| v.node.clone())
+            .unwrap_or_default()
     }
 
     fn note_digit(&mut self, now: Timestamp, digit: char, use_: DigitUse) {
@@ -321,7 +395,12 @@ impl IvrSession {
             self.trace.dropped = self.trace.dropped.saturating_add(1);
             return;
         }
-        let e = DigitEntry { digit, at_ms: self.at(now), node: self.current_node(), use_ };
+        let e = DigitEntry {
+            digit,
+            at_ms: self.at(now),
+            node: self.current_node(),
+            use_,
+        };
         self.trace.digits.push(e);
     }
 
@@ -336,12 +415,19 @@ impl IvrSession {
             self.trace.dropped = self.trace.dropped.saturating_add(1);
             return;
         }
-        self.trace.nodes.push(NodeVisit { node: name.to_string(), at_ms: at, duration_ms: None });
+        self.trace.nodes.push(NodeVisit {
+            node: name.to_string(),
+            at_ms: at,
+            duration_ms: None,
+        });
     }
 
     fn resolve(&self, p: &PromptRef) -> Prompt {
         let lang = p.lang.as_deref().unwrap_or(&self.lang);
-        Prompt { lang: self.flow.prompt_language(lang, &p.name), name: p.name.clone() }
+        Prompt {
+            lang: self.flow.prompt_language(lang, &p.name),
+            name: p.name.clone(),
+        }
     }
 
     fn play(&mut self, prompts: &[PromptRef], barge_in: bool) {
@@ -383,12 +469,19 @@ impl IvrSession {
             return Step::Wait;
         };
         match &def.kind {
-            NodeKind::Play { prompts, barge_in, next } => {
+            NodeKind::Play {
+                prompts,
+                barge_in,
+                next,
+            } => {
                 if prompts.is_empty() {
                     return Step::Next(next.node.clone());
                 }
                 self.play(prompts, *barge_in);
-                self.wait = Wait::Prompt { then: Then::Goto(next.node.clone()), barge: *barge_in };
+                self.wait = Wait::Prompt {
+                    then: Then::Goto(next.node.clone()),
+                    barge: *barge_in,
+                };
                 Step::Wait
             }
             NodeKind::Menu { .. } | NodeKind::Collect { .. } | NodeKind::OfferChannels { .. } => {
@@ -406,12 +499,29 @@ impl IvrSession {
                 }
                 Step::Next(next.node.clone())
             }
-            NodeKind::Condition { branches, otherwise } => {
-                let ev = EvalCtx { flow: &flow, ctx: &self.ctx, vars: &self.vars, now };
-                let t = branches.iter().find(|(c, _)| ev.holds(c)).map_or(otherwise, |(_, t)| t);
+            NodeKind::Condition {
+                branches,
+                otherwise,
+            } => {
+                let ev = EvalCtx {
+                    flow: &flow,
+                    ctx: &self.ctx,
+                    vars: &self.vars,
+                    now,
+                };
+                let t = branches
+                    .iter()
+                    .find(|(c, _)| ev.holds(c))
+                    .map_or(otherwise, |(_, t)| t);
                 Step::Next(t.node.clone())
             }
-            NodeKind::Http { service, method, path, body, common } => {
+            NodeKind::Http {
+                service,
+                method,
+                path,
+                body,
+                common,
+            } => {
                 let base = flow.services.get(service).map(String::as_str).unwrap_or("");
                 let kind = LookupKind::Http {
                     method: match method {
@@ -425,7 +535,12 @@ impl IvrSession {
                 self.send_lookup(now, idx, "http", kind, common.timeout_ms);
                 Step::Wait
             }
-            NodeKind::Sql { db, query, params, common } => {
+            NodeKind::Sql {
+                db,
+                query,
+                params,
+                common,
+            } => {
                 let kind = LookupKind::Sql {
                     db: db.clone(),
                     query: query.clone(),
@@ -435,26 +550,47 @@ impl IvrSession {
                 self.send_lookup(now, idx, "sql", kind, common.timeout_ms);
                 Step::Wait
             }
-            NodeKind::Queue { queue, priority_boost } => {
+            NodeKind::Queue {
+                queue,
+                priority_boost,
+            } => {
                 let (queue, segment, priority) = self.pick_queue(now, queue, *priority_boost);
-                self.actions.push_back(Action::Queue { queue: queue.clone(), priority, segment });
+                self.actions.push_back(Action::Queue {
+                    queue: queue.clone(),
+                    priority,
+                    segment,
+                });
                 self.finish(now, Outcome::Queued { queue });
                 Step::Wait
             }
-            NodeKind::SendMessage { channel, text, next } => {
+            NodeKind::SendMessage {
+                channel,
+                text,
+                next,
+            } => {
                 let text = self.text(text);
-                self.deferred.push(Action::SendMessage { channel: *channel, to: self.ctx.caller.clone(), text });
+                self.deferred.push(Action::SendMessage {
+                    channel: *channel,
+                    to: self.ctx.caller.clone(),
+                    text,
+                });
                 Step::Next(next.node.clone())
             }
             NodeKind::Transfer { number } => {
                 let number = number.render(&self.vars);
-                self.actions.push_back(Action::Transfer { number: number.clone() });
+                self.actions.push_back(Action::Transfer {
+                    number: number.clone(),
+                });
                 self.finish(now, Outcome::Transferred { number });
                 Step::Wait
             }
             NodeKind::Set { vars, next } => {
                 for (k, t) in vars {
-                    let v: String = t.render(&self.vars).chars().take(crate::eval::MAX_VAR_CHARS).collect();
+                    let v: String = t
+                        .render(&self.vars)
+                        .chars()
+                        .take(crate::eval::MAX_VAR_CHARS)
+                        .collect();
                     self.vars.insert(k.clone(), v);
                 }
                 Step::Next(next.node.clone())
@@ -470,35 +606,54 @@ impl IvrSession {
 
     fn say(&mut self, s: &SayNode) -> Step {
         let lang = self.lang.clone();
-        let g = Grammar::for_language(&lang)
-            .or_else(|| self.flow.fallback.get(&lang).and_then(|f| Grammar::for_language(f)));
-        let words = g.and_then(|g| say::say(g, s.say_as, &s.value.render(&self.vars), &s.currency).map(|w| (g, w)));
+        let g = Grammar::for_language(&lang).or_else(|| {
+            self.flow
+                .fallback
+                .get(&lang)
+                .and_then(|f| Grammar::for_language(f))
+        });
+        let words = g.and_then(|g| {
+            say::say(g, s.say_as, &s.value.render(&self.vars), &s.currency).map(|w| (g, w))
+        });
         let Some((g, words)) = words else {
             let t = s.on_error.as_ref().unwrap_or(&s.next);
             return Step::Next(t.node.clone());
         };
         let prompts = words
             .into_iter()
-            .map(|name| Prompt { lang: g.language().to_string(), name })
+            .map(|name| Prompt {
+                lang: g.language().to_string(),
+                name,
+            })
             .collect();
-        self.actions.push_back(Action::Play { prompts, barge_in: s.barge_in });
-        self.wait = Wait::Prompt { then: Then::Goto(s.next.node.clone()), barge: s.barge_in };
+        self.actions.push_back(Action::Play {
+            prompts,
+            barge_in: s.barge_in,
+        });
+        self.wait = Wait::Prompt {
+            then: Then::Goto(s.next.node.clone()),
+            barge: s.barge_in,
+        };
         Step::Wait
     }
 
     fn text(&self, t: &LangText) -> String {
         let fb = self.flow.fallback.get(&self.lang);
-        let tpl = t
-            .0
-            .get(&self.lang)
-            .or_else(|| fb.and_then(|f| t.0.get(f)))
-            .or_else(|| t.0.get("*"))
-            .or_else(|| t.0.values().next());
+        let tpl =
+            t.0.get(&self.lang)
+                .or_else(|| fb.and_then(|f| t.0.get(f)))
+                .or_else(|| t.0.get("*"))
+                .or_else(|| t.0.values().next());
         tpl.map(|x| x.render(&self.vars)).unwrap_or_default()
     }
 
     fn pick_queue(&self, now: Timestamp, q: &QueueChoice, boost: i32) -> (String, Segment, i32) {
-        let ev = EvalCtx { flow: &self.flow, ctx: &self.ctx, vars: &self.vars, now };
+        let ev = EvalCtx {
+            flow: &self.flow,
+            ctx: &self.ctx,
+            vars: &self.vars,
+            now,
+        };
         let seg = ev.segment();
         let name = match q {
             QueueChoice::Fixed(n) => n.clone(),
@@ -507,7 +662,14 @@ impl IvrSession {
         (name, seg, seg.priority().saturating_add(boost))
     }
 
-    fn send_lookup(&mut self, now: Timestamp, idx: usize, kind_name: &str, kind: LookupKind, timeout_ms: u32) {
+    fn send_lookup(
+        &mut self,
+        now: Timestamp,
+        idx: usize,
+        kind_name: &str,
+        kind: LookupKind,
+        timeout_ms: u32,
+    ) {
         let id = LookupId(self.next_lookup);
         self.next_lookup += 1;
         let entry = if self.trace.lookups.len() < TRACE_LIMIT {
@@ -525,7 +687,11 @@ impl IvrSession {
         };
         self.actions.push_back(Action::Lookup { id, kind });
         self.deadline = Some(now.add_millis(i64::from(timeout_ms) + LOOKUP_GRACE_MS));
-        self.wait = Wait::Lookup { node: idx, id, entry };
+        self.wait = Wait::Lookup {
+            node: idx,
+            id,
+            entry,
+        };
     }
 
     fn close_lookup(&mut self, now: Timestamp, entry: Option<usize>, outcome: String) {
@@ -546,7 +712,10 @@ impl IvrSession {
             return self.run(now, common.on_error.node);
         }
         self.play(&common.apology, false);
-        self.wait = Wait::Prompt { then: Then::Goto(common.on_error.node), barge: false };
+        self.wait = Wait::Prompt {
+            then: Then::Goto(common.on_error.node),
+            barge: false,
+        };
     }
 
     fn listen(&mut self, now: Timestamp, idx: usize, attempt: u32, prelude: &[PromptRef]) {
@@ -560,7 +729,12 @@ impl IvrSession {
             return self.abort(now, "not a listening node");
         };
         let (min, max, terminator) = match flow.nodes.get(idx).map(|n| &n.kind) {
-            Some(NodeKind::Collect { min_digits, max_digits, terminator, .. }) => (*min_digits, *max_digits, *terminator),
+            Some(NodeKind::Collect {
+                min_digits,
+                max_digits,
+                terminator,
+                ..
+            }) => (*min_digits, *max_digits, *terminator),
             _ => (1, 1, None),
         };
         let all: Vec<PromptRef> = prelude.iter().chain(&p.prompts).cloned().collect();
@@ -568,9 +742,19 @@ impl IvrSession {
         if playing {
             self.play(&all, true);
         }
-        self.actions.push_back(Action::CollectDigits { min, max, terminator, timeout_ms: p.timeout_ms });
+        self.actions.push_back(Action::CollectDigits {
+            min,
+            max,
+            terminator,
+            timeout_ms: p.timeout_ms,
+        });
         self.deadline = (!playing).then(|| now.add_millis(i64::from(p.timeout_ms)));
-        self.wait = Wait::Listen { node: idx, attempt, digits: String::new(), playing };
+        self.wait = Wait::Listen {
+            node: idx,
+            attempt,
+            digits: String::new(),
+            playing,
+        };
     }
 
     fn retry(&mut self, now: Timestamp, idx: usize, attempt: u32, why: Retry) {
@@ -588,7 +772,14 @@ impl IvrSession {
         self.listen(now, idx, attempt + 1, &prelude);
     }
 
-    fn listen_digit(&mut self, now: Timestamp, idx: usize, attempt: u32, mut digits: String, d: char) {
+    fn listen_digit(
+        &mut self,
+        now: Timestamp,
+        idx: usize,
+        attempt: u32,
+        mut digits: String,
+        d: char,
+    ) {
         let flow = Arc::clone(&self.flow);
         match flow.nodes.get(idx).map(|n| &n.kind) {
             Some(NodeKind::Menu { options, .. }) => match options.get(&d) {
@@ -601,7 +792,14 @@ impl IvrSession {
                     self.retry(now, idx, attempt, Retry::Invalid);
                 }
             },
-            Some(NodeKind::OfferChannels { options, confirm, first_message, queue, voice, .. }) => match options.get(&d) {
+            Some(NodeKind::OfferChannels {
+                options,
+                confirm,
+                first_message,
+                queue,
+                voice,
+                ..
+            }) => match options.get(&d) {
                 Some(None) => {
                     self.note_digit(now, d, DigitUse::Accepted);
                     self.run(now, voice.node.clone());
@@ -615,7 +813,15 @@ impl IvrSession {
                     self.retry(now, idx, attempt, Retry::Invalid);
                 }
             },
-            Some(NodeKind::Collect { var, min_digits, max_digits, terminator, inter_digit_timeout_ms, next, .. }) => {
+            Some(NodeKind::Collect {
+                var,
+                min_digits,
+                max_digits,
+                terminator,
+                inter_digit_timeout_ms,
+                next,
+                ..
+            }) => {
                 let done = if Some(d) == *terminator {
                     true
                 } else if d.is_ascii_digit() {
@@ -623,13 +829,23 @@ impl IvrSession {
                     digits.len() >= *max_digits as usize
                 } else {
                     self.note_digit(now, d, DigitUse::Ignored);
-                    self.wait = Wait::Listen { node: idx, attempt, digits, playing: false };
+                    self.wait = Wait::Listen {
+                        node: idx,
+                        attempt,
+                        digits,
+                        playing: false,
+                    };
                     return;
                 };
                 if !done {
                     self.note_digit(now, d, DigitUse::Accepted);
                     self.deadline = Some(now.add_millis(i64::from(*inter_digit_timeout_ms)));
-                    self.wait = Wait::Listen { node: idx, attempt, digits, playing: false };
+                    self.wait = Wait::Listen {
+                        node: idx,
+                        attempt,
+                        digits,
+                        playing: false,
+                    };
                 } else if digits.len() >= *min_digits as usize {
                     self.note_digit(now, d, DigitUse::Accepted);
                     self.vars.insert(var.clone(), digits);
@@ -643,7 +859,14 @@ impl IvrSession {
         }
     }
 
-    fn hand_over(&mut self, now: Timestamp, ch: Channel, confirm: &[PromptRef], msg: &LangText, q: &QueueChoice) {
+    fn hand_over(
+        &mut self,
+        now: Timestamp,
+        ch: Channel,
+        confirm: &[PromptRef],
+        msg: &LangText,
+        q: &QueueChoice,
+    ) {
         let (queue, _, priority) = self.pick_queue(now, q, 0);
         let first_message = self.text(msg);
         self.deferred.push(Action::OpenConversation {
@@ -653,17 +876,27 @@ impl IvrSession {
             priority,
             first_message,
         });
-        let outcome = Outcome::DigitalHandover { channel: ch.as_str().to_string() };
+        let outcome = Outcome::DigitalHandover {
+            channel: ch.as_str().to_string(),
+        };
         if confirm.is_empty() {
             return self.then(now, Then::HangupWith(outcome));
         }
         self.play(confirm, false);
-        self.wait = Wait::Prompt { then: Then::HangupWith(outcome), barge: false };
+        self.wait = Wait::Prompt {
+            then: Then::HangupWith(outcome),
+            barge: false,
+        };
     }
 
     fn abort(&mut self, now: Timestamp, reason: &str) {
         self.actions.push_back(Action::Hangup);
-        self.finish(now, Outcome::Aborted { reason: reason.to_string() });
+        self.finish(
+            now,
+            Outcome::Aborted {
+                reason: reason.to_string(),
+            },
+        );
     }
 
     fn finish(&mut self, now: Timestamp, outcome: Outcome) {
@@ -675,7 +908,12 @@ impl IvrSession {
         {
             last.duration_ms = Some(at - last.at_ms);
         }
-        for e in self.trace.lookups.iter_mut().filter(|e| e.outcome.is_none()) {
+        for e in self
+            .trace
+            .lookups
+            .iter_mut()
+            .filter(|e| e.outcome.is_none())
+        {
             e.duration_ms = Some(at - e.at_ms);
             e.outcome = Some("abandoned".into());
         }

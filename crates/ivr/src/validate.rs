@@ -16,11 +16,16 @@ pub(crate) fn targets(kind: &NodeKind) -> Vec<&Target> {
         | NodeKind::SetLanguage { next, .. }
         | NodeKind::SendMessage { next, .. }
         | NodeKind::Set { next, .. } => out.push(next),
-        NodeKind::Menu { prompting: p, options } => {
+        NodeKind::Menu {
+            prompting: p,
+            options,
+        } => {
             out.extend(options.values());
             out.push(&p.on_failure);
         }
-        NodeKind::Collect { prompting: p, next, .. } => {
+        NodeKind::Collect {
+            prompting: p, next, ..
+        } => {
             out.push(next);
             out.push(&p.on_failure);
         }
@@ -28,7 +33,10 @@ pub(crate) fn targets(kind: &NodeKind) -> Vec<&Target> {
             out.push(&s.next);
             out.extend(s.on_error.as_ref());
         }
-        NodeKind::Condition { branches, otherwise } => {
+        NodeKind::Condition {
+            branches,
+            otherwise,
+        } => {
             out.extend(branches.iter().map(|(_, t)| t));
             out.push(otherwise);
         }
@@ -36,7 +44,11 @@ pub(crate) fn targets(kind: &NodeKind) -> Vec<&Target> {
             out.push(&common.next);
             out.push(&common.on_error);
         }
-        NodeKind::OfferChannels { prompting: p, voice, .. } => {
+        NodeKind::OfferChannels {
+            prompting: p,
+            voice,
+            ..
+        } => {
             out.push(voice);
             out.push(&p.on_failure);
         }
@@ -63,7 +75,11 @@ fn all_prompts(kind: &NodeKind) -> Vec<&PromptRef> {
             out.extend(&p.invalid_prompts);
             out.extend(&p.timeout_prompts);
         }
-        NodeKind::OfferChannels { prompting: p, confirm, .. } => {
+        NodeKind::OfferChannels {
+            prompting: p,
+            confirm,
+            ..
+        } => {
             out.extend(&p.prompts);
             out.extend(&p.invalid_prompts);
             out.extend(&p.timeout_prompts);
@@ -120,7 +136,10 @@ pub(crate) fn validate(flow: &mut Flow, catalog: &PromptCatalog) -> Vec<Diag> {
             errs.push(Diag::new(
                 n.loc,
                 ErrorKind::Unreachable,
-                format!("node `{}` cannot be reached from `{}`", n.name, flow.start.node),
+                format!(
+                    "node `{}` cannot be reached from `{}`",
+                    n.name, flow.start.node
+                ),
             ));
         }
     }
@@ -134,7 +153,10 @@ pub(crate) fn validate(flow: &mut Flow, catalog: &PromptCatalog) -> Vec<Diag> {
     }
     let has = |lang: &str, name: &str| {
         catalog.contains(lang, name)
-            || flow.fallback.get(lang).is_some_and(|fb| catalog.contains(fb, name))
+            || flow
+                .fallback
+                .get(lang)
+                .is_some_and(|fb| catalog.contains(fb, name))
     };
     for n in &flow.nodes {
         for p in all_prompts(&n.kind) {
@@ -161,20 +183,27 @@ fn node_rules(flow: &Flow, n: &NodeDef, catalog: &PromptCatalog, errs: &mut Vec<
     match &n.kind {
         NodeKind::Say(s) => {
             for l in &flow.languages {
-                let g = Grammar::for_language(l)
-                    .or_else(|| flow.fallback.get(l).and_then(|fb| Grammar::for_language(fb)));
+                let g = Grammar::for_language(l).or_else(|| {
+                    flow.fallback
+                        .get(l)
+                        .and_then(|fb| Grammar::for_language(fb))
+                });
                 let Some(g) = g else {
                     errs.push(Diag::new(
                         n.loc,
                         ErrorKind::MissingPrompt,
-                        format!("`say` has no number grammar for `{l}`: give it a fallback (fr or en)"),
+                        format!(
+                            "`say` has no number grammar for `{l}`: give it a fallback (fr or en)"
+                        ),
                     ));
                     continue;
                 };
                 let gl = g.language();
                 let mut needed = g.words();
                 if s.say_as == crate::model::SayAs::Amount {
-                    needed.retain(|w| !w.starts_with("currency_") || *w == format!("currency_{}", s.currency));
+                    needed.retain(|w| {
+                        !w.starts_with("currency_") || *w == format!("currency_{}", s.currency)
+                    });
                 } else {
                     needed.retain(|w| !w.starts_with("currency_"));
                 }
@@ -189,12 +218,13 @@ fn node_rules(flow: &Flow, n: &NodeDef, catalog: &PromptCatalog, errs: &mut Vec<
                 }
             }
         }
-        NodeKind::SetLanguage { language, .. } => {
-            if !language.has_vars() {
-                let l = language.render(&BTreeMap::new());
-                if !flow.languages.contains(&l) {
-                    errs.push(Diag::invalid(n.loc, format!("language `{l}` is not declared")));
-                }
+        NodeKind::SetLanguage { language, .. } if !language.has_vars() => {
+            let l = language.render(&BTreeMap::new());
+            if !flow.languages.contains(&l) {
+                errs.push(Diag::invalid(
+                    n.loc,
+                    format!("language `{l}` is not declared"),
+                ));
             }
         }
         NodeKind::Condition { branches, .. } => {
@@ -210,13 +240,16 @@ fn node_rules(flow: &Flow, n: &NodeDef, catalog: &PromptCatalog, errs: &mut Vec<
                 }
             }
         }
-        NodeKind::Http { service, .. } => {
-            if !flow.services.contains_key(service) {
-                errs.push(Diag::invalid(n.loc, format!("unknown service `{service}` (declare it under `services`)")));
-            }
+        NodeKind::Http { service, .. } if !flow.services.contains_key(service) => {
+            errs.push(Diag::invalid(
+                n.loc,
+                format!("unknown service `{service}` (declare it under `services`)"),
+            ));
         }
         NodeKind::SendMessage { text, .. } => lang_text_rules(flow, n.loc, text, errs),
-        NodeKind::OfferChannels { first_message, .. } => lang_text_rules(flow, n.loc, first_message, errs),
+        NodeKind::OfferChannels { first_message, .. } => {
+            lang_text_rules(flow, n.loc, first_message, errs)
+        }
         _ => {}
     }
 }
@@ -228,12 +261,19 @@ fn lang_text_rules(flow: &Flow, loc: Location, text: &LangText, errs: &mut Vec<D
     for l in &flow.languages {
         let fb = flow.fallback.get(l);
         if !text.0.contains_key(l) && !fb.is_some_and(|f| text.0.contains_key(f)) {
-            errs.push(Diag::new(loc, ErrorKind::MissingPrompt, format!("no text for language `{l}`")));
+            errs.push(Diag::new(
+                loc,
+                ErrorKind::MissingPrompt,
+                format!("no text for language `{l}`"),
+            ));
         }
     }
     for k in text.0.keys() {
         if !flow.languages.contains(k) {
-            errs.push(Diag::invalid(loc, format!("text for undeclared language `{k}`")));
+            errs.push(Diag::invalid(
+                loc,
+                format!("text for undeclared language `{k}`"),
+            ));
         }
     }
 }
@@ -258,7 +298,9 @@ fn loops_without_input(flow: &Flow, index: &BTreeMap<&str, &NodeDef>, errs: &mut
         while let Some((node, i)) = stack.last().copied() {
             let def = index.get(node);
             let next: Vec<&str> = match def {
-                Some(d) if !takes_input(&d.kind) => targets(&d.kind).iter().map(|t| t.node.as_str()).collect(),
+                Some(d) if !takes_input(&d.kind) => {
+                    targets(&d.kind).iter().map(|t| t.node.as_str()).collect()
+                }
                 _ => Vec::new(),
             };
             if let Some(&t) = next.get(i) {

@@ -92,7 +92,11 @@ fn convert(m: &MarkedYaml<'_>, depth: usize) -> Result<Node, Diag> {
         }
         YamlData::Tagged(_, inner) => return convert(inner, depth + 1),
         YamlData::Alias(_) | YamlData::BadValue => {
-            return Err(Diag::new(loc, ErrorKind::Syntax, "unresolved alias or bad value"));
+            return Err(Diag::new(
+                loc,
+                ErrorKind::Syntax,
+                "unresolved alias or bad value",
+            ));
         }
     };
     Ok(Node { loc, value })

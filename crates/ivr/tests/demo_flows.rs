@@ -18,7 +18,14 @@ fn demo_flows_load_and_every_prompt_exists() {
 #[test]
 fn wolof_has_the_menu_prompts_and_falls_back_to_french() {
     let cat = catalog();
-    for p in ["welcome", "lang_wo", "main_menu", "invalid_choice", "no_input", "advisor_channels"] {
+    for p in [
+        "welcome",
+        "lang_wo",
+        "main_menu",
+        "invalid_choice",
+        "no_input",
+        "advisor_channels",
+    ] {
         assert!(cat.contains("wo", p), "wo/{p}.wav missing");
     }
     assert!(!cat.contains("wo", "num_1"));
@@ -40,7 +47,8 @@ fn prompt_files_are_8khz_mono_16bit_wav() {
             // fmt chunk right after the header: PCM, channels, rate, bits.
             assert_eq!(&bytes[12..16], b"fmt ");
             let u16at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
-            let u32at = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+            let u32at =
+                |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
             assert_eq!(u16at(20), 1, "PCM {}", p.display());
             assert_eq!(u16at(22), 1, "mono {}", p.display());
             assert_eq!(u32at(24), 8000, "8 kHz {}", p.display());

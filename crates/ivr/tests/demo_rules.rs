@@ -6,7 +6,7 @@ use common::*;
 use domain::{Channel, Segment, Timestamp};
 use ivr::trace::DigitUse;
 use ivr::{Action, CallContext, IvrSession, LookupError, LookupId, LookupKind, Outcome};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 fn obj(v: Value) -> Map<String, Value> {
@@ -39,7 +39,11 @@ fn dtmf(s: &mut IvrSession, now: Timestamp, d: char) -> Vec<Action> {
 
 /// Keep reporting prompt-done while the session only plays, collecting
 /// every prompt played; stop at the first non-Play action list.
-fn play_through(s: &mut IvrSession, now: Timestamp, first: Vec<Action>) -> (Vec<String>, Vec<Action>) {
+fn play_through(
+    s: &mut IvrSession,
+    now: Timestamp,
+    first: Vec<Action>,
+) -> (Vec<String>, Vec<Action>) {
     let mut heard = played(&first);
     let mut last = first;
     for _ in 0..50 {
@@ -80,7 +84,10 @@ fn r1_maintenance_plays_unavailable_hangs_up_then_sends_sms() {
             assert_eq!(*channel, Channel::Sms);
             assert_eq!(to.as_ref().map(|p| p.as_str()), Some("+22997000001"));
             assert!(text.contains("WhatsApp +229 01 90 00 00 00"), "{text}");
-            assert!(text.starts_with("Demo Telecom : notre service vocal"), "{text}");
+            assert!(
+                text.starts_with("Demo Telecom : notre service vocal"),
+                "{text}"
+            );
         }
         other => panic!("expected SMS, got {other:?}"),
     }
@@ -96,7 +103,9 @@ fn r1_closed_hours_and_holidays_and_overload() {
     let mut s = start("main", sunday, returning("en", Segment::Vip));
     assert_eq!(played(&drain(&mut s)), ["en/unavailable"]);
     let a = done(&mut s, sunday);
-    assert!(matches!(&a[1], Action::SendMessage { text, .. } if text.starts_with("Demo Telecom: our voice")));
+    assert!(
+        matches!(&a[1], Action::SendMessage { text, .. } if text.starts_with("Demo Telecom: our voice"))
+    );
     // Christmas, a Friday, 10:00 local.
     let xmas = Timestamp::parse_rfc3339("2026-12-25T09:00:00Z").expect("t");
     let mut s = start("main", xmas, new_caller());
@@ -121,7 +130,13 @@ fn r1_caller_hanging_up_during_message_still_gets_sms() {
     s.handle_hangup(open_time().add_millis(2000));
     let a = drain(&mut s);
     assert_eq!(a.len(), 1);
-    assert!(matches!(a[0], Action::SendMessage { channel: Channel::Sms, .. }));
+    assert!(matches!(
+        a[0],
+        Action::SendMessage {
+            channel: Channel::Sms,
+            ..
+        }
+    ));
     assert_eq!(s.trace().outcome, Some(Outcome::CallerHungUp));
 }
 
@@ -140,7 +155,14 @@ fn r1_queue_only_entry_without_agents() {
     let mut s = start("vip-line", open_time(), ctx);
     assert_eq!(played(&drain(&mut s)), ["en/please_hold"]);
     let a = done(&mut s, open_time());
-    assert_eq!(a, [Action::Queue { queue: "vip".into(), priority: 110, segment: Segment::Vip }]);
+    assert_eq!(
+        a,
+        [Action::Queue {
+            queue: "vip".into(),
+            priority: 110,
+            segment: Segment::Vip
+        }]
+    );
 }
 
 // ---------------- R2 ----------------
@@ -150,15 +172,41 @@ fn r2_new_caller_chooses_language_and_it_is_stored() {
     let now = open_time();
     let mut s = start("main", now, new_caller());
     let a = drain(&mut s);
-    assert_eq!(played(&a), ["fr/welcome", "en/welcome", "fr/lang_fr", "en/lang_en", "wo/lang_wo"]);
+    assert_eq!(
+        played(&a),
+        [
+            "fr/welcome",
+            "en/welcome",
+            "fr/lang_fr",
+            "en/lang_en",
+            "wo/lang_wo"
+        ]
+    );
     assert!(matches!(a[0], Action::Play { barge_in: true, .. }));
-    assert_eq!(a[1], Action::CollectDigits { min: 1, max: 1, terminator: None, timeout_ms: 5000 });
+    assert_eq!(
+        a[1],
+        Action::CollectDigits {
+            min: 1,
+            max: 1,
+            terminator: None,
+            timeout_ms: 5000
+        }
+    );
     let a = dtmf(&mut s, now.add_millis(3000), '2');
     assert_eq!(a[0], Action::StoreLanguage { lang: "en".into() });
     assert_eq!(played(&a), ["en/main_menu"]);
     assert_eq!(s.language(), "en");
     let names: Vec<&str> = s.trace().nodes.iter().map(|v| v.node.as_str()).collect();
-    assert_eq!(names, ["availability", "returning", "choose_language", "set_en", "main_menu"]);
+    assert_eq!(
+        names,
+        [
+            "availability",
+            "returning",
+            "choose_language",
+            "set_en",
+            "main_menu"
+        ]
+    );
     assert_eq!(s.trace().nodes[2].duration_ms, Some(3000));
 }
 
@@ -173,7 +221,11 @@ fn r2_wolof_choice_plays_wolof_menu() {
 
 #[test]
 fn r2_returning_caller_goes_straight_to_menu_in_stored_language() {
-    for (lang, expect) in [("en", "en/main_menu"), ("fr", "fr/main_menu"), ("wo", "wo/main_menu")] {
+    for (lang, expect) in [
+        ("en", "en/main_menu"),
+        ("fr", "fr/main_menu"),
+        ("wo", "wo/main_menu"),
+    ] {
         let mut s = start("main", open_time(), returning(lang, Segment::Mass));
         let a = drain(&mut s);
         assert_eq!(played(&a), [expect]);
@@ -226,11 +278,20 @@ fn r3_puk_code_confirmed_by_id_digits_and_spoken() {
     let mut s = at_main_menu(fr_returning());
     let a = dtmf(&mut s, t, '1');
     assert_eq!(played(&a), ["fr/puk_enter_id"]);
-    assert!(a.contains(&Action::CollectDigits { min: 4, max: 4, terminator: Some('#'), timeout_ms: 8000 }));
+    assert!(a.contains(&Action::CollectDigits {
+        min: 4,
+        max: 4,
+        terminator: Some('#'),
+        timeout_ms: 8000
+    }));
     for d in ['1', '2', '3'] {
         assert!(dtmf(&mut s, t, d).is_empty());
     }
-    assert_eq!(s.poll_timeout(), Some(t.add_millis(4000)), "inter-digit timer");
+    assert_eq!(
+        s.poll_timeout(),
+        Some(t.add_millis(4000)),
+        "inter-digit timer"
+    );
     let a = dtmf(&mut s, t.add_millis(100), '4');
     let (id, kind) = lookup_of(&a);
     assert_eq!(
@@ -243,18 +304,37 @@ fn r3_puk_code_confirmed_by_id_digits_and_spoken() {
         }
     );
     assert_eq!(s.poll_timeout(), Some(t.add_millis(100 + 3000 + 500)));
-    s.handle_lookup_result(t.add_millis(350), id, Ok(obj(json!({"match": true, "puk": "12345678"}))));
+    s.handle_lookup_result(
+        t.add_millis(350),
+        id,
+        Ok(obj(json!({"match": true, "puk": "12345678"}))),
+    );
     let (heard, last) = play_all(&mut s, t.add_millis(400));
     assert_eq!(
         heard,
         [
-            "fr/puk_is", "fr/num_1", "fr/num_2", "fr/num_3", "fr/num_4", "fr/num_5", "fr/num_6", "fr/num_7",
-            "fr/num_8", "fr/back_to_menu", "fr/main_menu"
+            "fr/puk_is",
+            "fr/num_1",
+            "fr/num_2",
+            "fr/num_3",
+            "fr/num_4",
+            "fr/num_5",
+            "fr/num_6",
+            "fr/num_7",
+            "fr/num_8",
+            "fr/back_to_menu",
+            "fr/main_menu"
         ]
     );
-    assert!(last.iter().any(|a| matches!(a, Action::CollectDigits { .. })));
+    assert!(
+        last.iter()
+            .any(|a| matches!(a, Action::CollectDigits { .. }))
+    );
     let l = &s.trace().lookups[0];
-    assert_eq!((l.kind.as_str(), l.outcome.as_deref(), l.duration_ms), ("http", Some("ok"), Some(250)));
+    assert_eq!(
+        (l.kind.as_str(), l.outcome.as_deref(), l.duration_ms),
+        ("http", Some("ok"), Some(250))
+    );
 }
 
 #[test]
@@ -291,8 +371,14 @@ fn r3_puk_lookup_failure_apologises_and_returns_to_menu() {
     s.handle_lookup_result(t.add_millis(20), id, Err(LookupError::Status(503)));
     let (heard, last) = play_all(&mut s, t);
     assert_eq!(heard, ["en/sorry_technical", "en/main_menu"]);
-    assert!(last.iter().any(|a| matches!(a, Action::CollectDigits { .. })));
-    assert_eq!(s.trace().lookups[0].outcome.as_deref(), Some("HTTP status 503"));
+    assert!(
+        last.iter()
+            .any(|a| matches!(a, Action::CollectDigits { .. }))
+    );
+    assert_eq!(
+        s.trace().lookups[0].outcome.as_deref(),
+        Some("HTTP status 503")
+    );
 }
 
 #[test]
@@ -308,7 +394,11 @@ fn r3_puk_lookup_timeout_then_late_answer_is_ignored() {
     let deadline = s.poll_timeout().expect("lookup timer");
     s.handle_timeout(deadline);
     assert_eq!(played(&drain(&mut s)), ["fr/sorry_technical"]);
-    s.handle_lookup_result(deadline.add_millis(10), id, Ok(obj(json!({"match": true, "puk": "1"}))));
+    s.handle_lookup_result(
+        deadline.add_millis(10),
+        id,
+        Ok(obj(json!({"match": true, "puk": "1"}))),
+    );
     assert!(drain(&mut s).is_empty(), "late answer ignored");
     assert_eq!(played(&done(&mut s, deadline)), ["fr/main_menu"]);
     assert_eq!(s.trace().lookups[0].outcome.as_deref(), Some("time-out"));
@@ -322,7 +412,12 @@ fn r3_last_three_recharges_by_sql() {
     let a = dtmf(&mut s, t, '2');
     let (id, kind) = lookup_of(&a);
     match kind {
-        LookupKind::Sql { db, query, params, timeout_ms } => {
+        LookupKind::Sql {
+            db,
+            query,
+            params,
+            timeout_ms,
+        } => {
             assert_eq!(db, "operator");
             assert!(query.contains("WHERE msisdn = ?1"), "{query}");
             assert!(!query.contains("+229"), "caller never spliced into SQL");
@@ -341,11 +436,27 @@ fn r3_last_three_recharges_by_sql() {
         heard,
         [
             "fr/recharges_intro",
-            "fr/num_1000", "fr/currency_xof", "fr/on_date",
-            "fr/num_20", "fr/month_11", "fr/num_2", "fr/num_1000", "fr/num_20", "fr/num_6",
-            "fr/num_5", "fr/num_100", "fr/currency_xof", "fr/on_date",
-            "fr/date_first", "fr/month_11", "fr/num_2", "fr/num_1000", "fr/num_20", "fr/num_6",
-            "fr/back_to_menu", "fr/main_menu"
+            "fr/num_1000",
+            "fr/currency_xof",
+            "fr/on_date",
+            "fr/num_20",
+            "fr/month_11",
+            "fr/num_2",
+            "fr/num_1000",
+            "fr/num_20",
+            "fr/num_6",
+            "fr/num_5",
+            "fr/num_100",
+            "fr/currency_xof",
+            "fr/on_date",
+            "fr/date_first",
+            "fr/month_11",
+            "fr/num_2",
+            "fr/num_1000",
+            "fr/num_20",
+            "fr/num_6",
+            "fr/back_to_menu",
+            "fr/main_menu"
         ]
     );
 }
@@ -359,7 +470,11 @@ fn r3_no_recharges_and_sql_failure() {
     let (heard, _) = play_all(&mut s, t);
     assert_eq!(heard, ["en/no_recharges", "en/main_menu"]);
     let (id, _) = lookup_of(&dtmf(&mut s, t, '2'));
-    s.handle_lookup_result(t, id, Err(LookupError::Unavailable("database locked".into())));
+    s.handle_lookup_result(
+        t,
+        id,
+        Err(LookupError::Unavailable("database locked".into())),
+    );
     let (heard, _) = play_all(&mut s, t);
     assert_eq!(heard, ["en/sorry_technical", "en/main_menu"]);
 }
@@ -382,13 +497,25 @@ fn r3_balance_by_web_service_in_english_and_garbage_balance() {
     let (heard, _) = play_all(&mut s, t);
     assert_eq!(
         heard,
-        ["en/balance_is", "en/num_2", "en/num_1000", "en/num_5", "en/num_100", "en/currency_xof", "en/back_to_menu", "en/main_menu"]
+        [
+            "en/balance_is",
+            "en/num_2",
+            "en/num_1000",
+            "en/num_5",
+            "en/num_100",
+            "en/currency_xof",
+            "en/back_to_menu",
+            "en/main_menu"
+        ]
     );
     // A balance that is not a number: apology and menu, never silence.
     let (id, _) = lookup_of(&dtmf(&mut s, t, '3'));
     s.handle_lookup_result(t, id, Ok(obj(json!({"balance": "lots"}))));
     let (heard, _) = play_all(&mut s, t);
-    assert_eq!(heard, ["en/balance_is", "en/sorry_technical", "en/main_menu"]);
+    assert_eq!(
+        heard,
+        ["en/balance_is", "en/sorry_technical", "en/main_menu"]
+    );
 }
 
 #[test]
@@ -400,7 +527,15 @@ fn r3_wolof_caller_hears_numbers_in_french() {
     let (heard, _) = play_all(&mut s, t);
     assert_eq!(
         heard,
-        ["fr/balance_is", "fr/num_60", "fr/num_and", "fr/num_11", "fr/currency_xof", "fr/back_to_menu", "wo/main_menu"]
+        [
+            "fr/balance_is",
+            "fr/num_60",
+            "fr/num_and",
+            "fr/num_11",
+            "fr/currency_xof",
+            "fr/back_to_menu",
+            "wo/main_menu"
+        ]
     );
 }
 
@@ -408,13 +543,23 @@ fn r3_wolof_caller_hears_numbers_in_french() {
 
 #[test]
 fn r4_digital_channels_hang_up_then_open_conversation() {
-    for (digit, channel) in [('1', Channel::Sms), ('2', Channel::Whatsapp), ('3', Channel::Messenger)] {
+    for (digit, channel) in [
+        ('1', Channel::Sms),
+        ('2', Channel::Whatsapp),
+        ('3', Channel::Messenger),
+    ] {
         let t = open_time();
         let mut s = at_main_menu(returning("fr", Segment::Vip));
         assert_eq!(played(&dtmf(&mut s, t, '9')), ["fr/advisor_channels"]);
         let a = dtmf(&mut s, t, digit);
         assert_eq!(played(&a), ["fr/advisor_will_write"]);
-        assert!(matches!(a[0], Action::Play { barge_in: false, .. }));
+        assert!(matches!(
+            a[0],
+            Action::Play {
+                barge_in: false,
+                ..
+            }
+        ));
         // DTMF during the confirmation is ignored.
         assert!(dtmf(&mut s, t, '4').is_empty());
         let a = done(&mut s, t.add_millis(4000));
@@ -426,10 +571,17 @@ fn r4_digital_channels_hang_up_then_open_conversation() {
                 to: Some(caller()),
                 queue: "vip".into(),
                 priority: 100,
-                first_message: "Bonjour, ici votre conseiller Demo Telecom. Comment puis-je vous aider ?".into(),
+                first_message:
+                    "Bonjour, ici votre conseiller Demo Telecom. Comment puis-je vous aider ?"
+                        .into(),
             }
         );
-        assert_eq!(s.trace().outcome, Some(Outcome::DigitalHandover { channel: channel.as_str().into() }));
+        assert_eq!(
+            s.trace().outcome,
+            Some(Outcome::DigitalHandover {
+                channel: channel.as_str().into()
+            })
+        );
     }
 }
 
@@ -441,8 +593,10 @@ fn r4_caller_hangs_up_during_confirmation_conversation_still_opens() {
     dtmf(&mut s, t, '2');
     s.handle_hangup(t.add_millis(500));
     let a = drain(&mut s);
-    assert!(matches!(&a[..], [Action::OpenConversation { channel: Channel::Whatsapp, queue, priority: 0, first_message, .. }]
-        if queue == "general" && first_message.starts_with("Hello")));
+    assert!(
+        matches!(&a[..], [Action::OpenConversation { channel: Channel::Whatsapp, queue, priority: 0, first_message, .. }]
+        if queue == "general" && first_message.starts_with("Hello"))
+    );
 }
 
 #[test]
@@ -456,12 +610,26 @@ fn r4_voice_joins_queue_of_looked_up_segment() {
         let mut s = at_main_menu(returning("fr", Segment::Mass));
         dtmf(&mut s, t, '9');
         let (id, kind) = lookup_of(&dtmf(&mut s, t, '4'));
-        assert!(matches!(kind, LookupKind::Http { ref url, .. } if url == "http://127.0.0.1:8089/customer?msisdn=%2B22997000001"));
+        assert!(
+            matches!(kind, LookupKind::Http { ref url, .. } if url == "http://127.0.0.1:8089/customer?msisdn=%2B22997000001")
+        );
         s.handle_lookup_result(t, id, Ok(obj(json!({"segment": answer}))));
         assert_eq!(played(&drain(&mut s)), ["fr/please_hold"]);
         let a = done(&mut s, t);
-        assert_eq!(a, [Action::Queue { queue: queue.into(), priority: prio, segment: seg }]);
-        assert_eq!(s.trace().outcome, Some(Outcome::Queued { queue: queue.into() }));
+        assert_eq!(
+            a,
+            [Action::Queue {
+                queue: queue.into(),
+                priority: prio,
+                segment: seg
+            }]
+        );
+        assert_eq!(
+            s.trace().outcome,
+            Some(Outcome::Queued {
+                queue: queue.into()
+            })
+        );
     }
 }
 
@@ -474,7 +642,14 @@ fn r4_segment_lookup_failure_uses_known_segment() {
     s.handle_lookup_result(t, id, Err(LookupError::Timeout));
     let (heard, last) = play_all(&mut s, t);
     assert_eq!(heard, ["fr/sorry_technical", "fr/please_hold"]);
-    assert_eq!(last, [Action::Queue { queue: "business".into(), priority: 50, segment: Segment::Business }]);
+    assert_eq!(
+        last,
+        [Action::Queue {
+            queue: "business".into(),
+            priority: 50,
+            segment: Segment::Business
+        }]
+    );
 }
 
 #[test]
@@ -487,7 +662,14 @@ fn r4_main_menu_retries_exhausted_goes_to_an_advisor() {
     let (id, _) = lookup_of(&a);
     s.handle_lookup_result(t, id, Ok(obj(json!({"segment": "vip"}))));
     let (_, last) = play_all(&mut s, t);
-    assert_eq!(last, [Action::Queue { queue: "vip".into(), priority: 100, segment: Segment::Vip }]);
+    assert_eq!(
+        last,
+        [Action::Queue {
+            queue: "vip".into(),
+            priority: 100,
+            segment: Segment::Vip
+        }]
+    );
     let uses: Vec<DigitUse> = s.trace().digits.iter().map(|d| d.use_).collect();
     assert_eq!(uses, [DigitUse::Invalid; 3]);
 }

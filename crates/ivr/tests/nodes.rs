@@ -2,7 +2,7 @@
 
 use domain::{Channel, CustomerId, Segment, Timestamp};
 use ivr::trace::DigitUse;
-use ivr::{load_flow, Action, CallContext, IvrSession, Outcome, PromptCatalog};
+use ivr::{Action, CallContext, IvrSession, Outcome, PromptCatalog, load_flow};
 use std::sync::Arc;
 
 fn cat() -> PromptCatalog {
@@ -24,7 +24,11 @@ fn cat() -> PromptCatalog {
 
 fn session(nodes: &str, ctx: CallContext) -> IvrSession {
     // `end` (a hang-up) is added when some node goes there.
-    let end = if nodes.contains(": end") { "  end:\n    type: hangup\n" } else { "" };
+    let end = if nodes.contains(": end") {
+        "  end:\n    type: hangup\n"
+    } else {
+        ""
+    };
     let text = format!(
         "name: t\nlanguages: [fr, en]\nstart: s\ncalendars:\n  cal:\n    hours: {{ mon-sun: \"00:00-24:00\" }}\n    holidays: [2026-12-25]\nnodes:\n{nodes}{end}"
     );
@@ -58,20 +62,35 @@ fn visited(s: &IvrSession) -> Vec<String> {
 
 #[test]
 fn play_without_barge_in_ignores_digits_and_with_barge_in_skips() {
-    let mut s = session("  s:\n    type: play\n    prompts: [a, en:b]\n    next: p2\n  p2:\n    type: play\n    prompts: a\n    barge_in: true\n    next: end\n", CallContext::default());
+    let mut s = session(
+        "  s:\n    type: play\n    prompts: [a, en:b]\n    next: p2\n  p2:\n    type: play\n    prompts: a\n    barge_in: true\n    next: end\n",
+        CallContext::default(),
+    );
     let a = drain(&mut s);
-    assert_eq!(a, [Action::Play {
-        prompts: vec![
-            ivr::Prompt { lang: "fr".into(), name: "a".into() },
-            ivr::Prompt { lang: "en".into(), name: "b".into() }
-        ],
-        barge_in: false
-    }]);
+    assert_eq!(
+        a,
+        [Action::Play {
+            prompts: vec![
+                ivr::Prompt {
+                    lang: "fr".into(),
+                    name: "a".into()
+                },
+                ivr::Prompt {
+                    lang: "en".into(),
+                    name: "b".into()
+                }
+            ],
+            barge_in: false
+        }]
+    );
     s.handle_dtmf(t0(), '5');
     assert!(drain(&mut s).is_empty());
     assert_eq!(s.trace().digits[0].use_, DigitUse::Ignored);
     s.handle_prompt_done(t0());
-    assert!(matches!(drain(&mut s)[..], [Action::Play { barge_in: true, .. }]));
+    assert!(matches!(
+        drain(&mut s)[..],
+        [Action::Play { barge_in: true, .. }]
+    ));
     s.handle_dtmf(t0(), '5');
     assert_eq!(drain(&mut s), [Action::Hangup]);
     assert_eq!(s.trace().outcome, Some(Outcome::HungUp));
@@ -81,19 +100,35 @@ fn play_without_barge_in_ignores_digits_and_with_barge_in_skips() {
 fn set_goto_and_transfer_with_templates() {
     let mut s = session(
         "  s:\n    type: set\n    vars: { target: \"+229{{ext}}\", greeting: hi }\n    next: g\n  g:\n    type: goto\n    target: x\n  x:\n    type: transfer\n    number: \"{{target}}\"\n",
-        CallContext { vars: [("ext".to_string(), "21300000".to_string())].into(), ..CallContext::default() },
+        CallContext {
+            vars: [("ext".to_string(), "21300000".to_string())].into(),
+            ..CallContext::default()
+        },
     );
-    assert_eq!(drain(&mut s), [Action::Transfer { number: "+22921300000".into() }]);
+    assert_eq!(
+        drain(&mut s),
+        [Action::Transfer {
+            number: "+22921300000".into()
+        }]
+    );
     assert_eq!(s.var("greeting"), Some("hi"));
     assert_eq!(visited(&s), ["s", "g", "x"]);
-    assert_eq!(s.trace().outcome, Some(Outcome::Transferred { number: "+22921300000".into() }));
+    assert_eq!(
+        s.trace().outcome,
+        Some(Outcome::Transferred {
+            number: "+22921300000".into()
+        })
+    );
 }
 
 #[test]
 fn set_language_from_a_variable_and_store_it() {
     let mut s = session(
         "  s:\n    type: set_language\n    language: \"{{wanted}}\"\n    next: p\n  p:\n    type: play\n    prompts: a\n    next: end\n",
-        CallContext { vars: [("wanted".to_string(), "en".to_string())].into(), ..CallContext::default() },
+        CallContext {
+            vars: [("wanted".to_string(), "en".to_string())].into(),
+            ..CallContext::default()
+        },
     );
     let a = drain(&mut s);
     assert_eq!(a[0], Action::StoreLanguage { lang: "en".into() });
@@ -101,7 +136,10 @@ fn set_language_from_a_variable_and_store_it() {
     // An undeclared language from a variable is ignored (no store).
     let mut s = session(
         "  s:\n    type: set_language\n    language: \"{{wanted}}\"\n    next: end\n",
-        CallContext { vars: [("wanted".to_string(), "xx".to_string())].into(), ..CallContext::default() },
+        CallContext {
+            vars: [("wanted".to_string(), "xx".to_string())].into(),
+            ..CallContext::default()
+        },
     );
     assert_eq!(drain(&mut s), [Action::Hangup]);
     assert_eq!(s.language(), "fr");
@@ -117,7 +155,10 @@ fn branch(when: &str, ctx: CallContext) -> bool {
 
 #[test]
 fn condition_kinds() {
-    let vars = |k: &str, v: &str| CallContext { vars: [(k.to_string(), v.to_string())].into(), ..CallContext::default() };
+    let vars = |k: &str, v: &str| CallContext {
+        vars: [(k.to_string(), v.to_string())].into(),
+        ..CallContext::default()
+    };
     assert!(branch("{ var: n, gt: 2 }", vars("n", "10")));
     assert!(!branch("{ var: n, lt: 2 }", vars("n", "10")));
     assert!(branch("{ var: n, eq: \"abc\" }", vars("n", "abc")));
@@ -125,21 +166,51 @@ fn condition_kinds() {
     assert!(!branch("{ var: n, eq: \"abc\" }", CallContext::default()));
     assert!(branch("{ var: n, exists: false }", CallContext::default()));
     assert!(branch("{ var: n, exists: true }", vars("n", "x")));
-    assert!(branch("{ var: n, eq: \"{{m}}\" }", CallContext { vars: [("n".into(), "7".into()), ("m".into(), "7".into())].into(), ..CallContext::default() }));
-    let vip = CallContext { segment: Some(Segment::Vip), ..CallContext::default() };
+    assert!(branch(
+        "{ var: n, eq: \"{{m}}\" }",
+        CallContext {
+            vars: [("n".into(), "7".into()), ("m".into(), "7".into())].into(),
+            ..CallContext::default()
+        }
+    ));
+    let vip = CallContext {
+        segment: Some(Segment::Vip),
+        ..CallContext::default()
+    };
     assert!(branch("{ segment: [vip, business] }", vip.clone()));
     assert!(!branch("{ segment: general }", vip.clone()));
     assert!(branch("{ segment: general }", CallContext::default()));
-    assert!(branch("{ known_customer: true }", CallContext { customer_id: Some(CustomerId(1)), ..CallContext::default() }));
+    assert!(branch(
+        "{ known_customer: true }",
+        CallContext {
+            customer_id: Some(CustomerId(1)),
+            ..CallContext::default()
+        }
+    ));
     assert!(branch("{ known_customer: false }", CallContext::default()));
     assert!(branch("{ called_before: false }", CallContext::default()));
     assert!(branch("{ open: cal }", CallContext::default()));
     assert!(!branch("{ holiday: cal }", CallContext::default()));
     assert!(branch("{ not: { closed: cal } }", CallContext::default()));
-    assert!(branch("{ any: [{ maintenance: true }, { overloaded: false }] }", CallContext::default()));
-    assert!(!branch("{ all: [{ maintenance: true }, { overloaded: false }] }", CallContext::default()));
-    assert!(!branch("{ no_agents: q }", CallContext::default()), "unknown count is not zero");
-    assert!(branch("{ no_agents: q }", CallContext { agents_logged_in: [("q".to_string(), 0)].into(), ..CallContext::default() }));
+    assert!(branch(
+        "{ any: [{ maintenance: true }, { overloaded: false }] }",
+        CallContext::default()
+    ));
+    assert!(!branch(
+        "{ all: [{ maintenance: true }, { overloaded: false }] }",
+        CallContext::default()
+    ));
+    assert!(
+        !branch("{ no_agents: q }", CallContext::default()),
+        "unknown count is not zero"
+    );
+    assert!(branch(
+        "{ no_agents: q }",
+        CallContext {
+            agents_logged_in: [("q".to_string(), 0)].into(),
+            ..CallContext::default()
+        }
+    ));
 }
 
 #[test]
@@ -157,7 +228,13 @@ fn say_number_digits_in_both_languages() {
     let mut s = session(nodes, ctx("en"));
     assert_eq!(names(&drain(&mut s)), ["num_90", "num_5"]);
     // Unsayable value: skip to next (no on_error given).
-    let mut s = session(nodes, CallContext { vars: [("v".to_string(), "x".to_string())].into(), ..CallContext::default() });
+    let mut s = session(
+        nodes,
+        CallContext {
+            vars: [("v".to_string(), "x".to_string())].into(),
+            ..CallContext::default()
+        },
+    );
     assert_eq!(drain(&mut s), [Action::Hangup]);
 }
 
@@ -166,11 +243,24 @@ const COLLECT: &str = "  s:\n    type: collect\n    prompts: a\n    var: code\n 
 #[test]
 fn collect_terminator_timeout_and_failure() {
     let mut s = session(COLLECT, CallContext::default());
-    assert_eq!(drain(&mut s)[1], Action::CollectDigits { min: 2, max: 6, terminator: Some('#'), timeout_ms: 3000 });
+    assert_eq!(
+        drain(&mut s)[1],
+        Action::CollectDigits {
+            min: 2,
+            max: 6,
+            terminator: Some('#'),
+            timeout_ms: 3000
+        }
+    );
     for d in ['1', '*', '2', '3', '#'] {
         s.handle_dtmf(t0(), d);
     }
-    assert_eq!(drain(&mut s), [Action::Transfer { number: "123".into() }]);
+    assert_eq!(
+        drain(&mut s),
+        [Action::Transfer {
+            number: "123".into()
+        }]
+    );
 
     // Inter-digit time-out with enough digits accepts them.
     let mut s = session(COLLECT, CallContext::default());
@@ -179,7 +269,12 @@ fn collect_terminator_timeout_and_failure() {
     s.handle_dtmf(t0(), '2');
     assert_eq!(s.poll_timeout(), Some(t0().add_millis(1000)));
     s.handle_timeout(t0().add_millis(1000));
-    assert_eq!(drain(&mut s), [Action::Transfer { number: "42".into() }]);
+    assert_eq!(
+        drain(&mut s),
+        [Action::Transfer {
+            number: "42".into()
+        }]
+    );
 
     // Too few digits then silence: one retry, then on_failure.
     let mut s = session(COLLECT, CallContext::default());
@@ -196,16 +291,36 @@ fn collect_terminator_timeout_and_failure() {
 fn send_message_waits_for_the_end_of_the_call() {
     let mut s = session(
         "  s:\n    type: send_message\n    text: \"Call {{caller}} back\"\n    next: q\n  q:\n    type: queue\n    queue: support\n    priority_boost: 5\n",
-        CallContext { segment: Some(Segment::Business), ..CallContext::default() },
+        CallContext {
+            segment: Some(Segment::Business),
+            ..CallContext::default()
+        },
     );
     let a = drain(&mut s);
-    assert_eq!(a[0], Action::Queue { queue: "support".into(), priority: 55, segment: Segment::Business });
-    assert_eq!(a[1], Action::SendMessage { channel: Channel::Sms, to: None, text: "Call  back".into() });
+    assert_eq!(
+        a[0],
+        Action::Queue {
+            queue: "support".into(),
+            priority: 55,
+            segment: Segment::Business
+        }
+    );
+    assert_eq!(
+        a[1],
+        Action::SendMessage {
+            channel: Channel::Sms,
+            to: None,
+            text: "Call  back".into()
+        }
+    );
 }
 
 #[test]
 fn menu_digits_after_the_end_are_ignored() {
-    let mut s = session("  s:\n    type: menu\n    prompts: a\n    options: { \"1\": end }\n    on_failure: end\n", CallContext::default());
+    let mut s = session(
+        "  s:\n    type: menu\n    prompts: a\n    options: { \"1\": end }\n    on_failure: end\n",
+        CallContext::default(),
+    );
     drain(&mut s);
     s.handle_dtmf(t0(), '1');
     assert_eq!(drain(&mut s), [Action::Hangup]);
@@ -222,8 +337,16 @@ fn long_chains_hit_the_step_guard_and_hang_up() {
     let mut nodes = String::new();
     let n = ivr::session::MAX_STEPS + 5;
     for i in 0..n {
-        let name = if i == 0 { "s".to_string() } else { format!("n{i}") };
-        let next = if i + 1 == n { "end".to_string() } else { format!("n{}", i + 1) };
+        let name = if i == 0 {
+            "s".to_string()
+        } else {
+            format!("n{i}")
+        };
+        let next = if i + 1 == n {
+            "end".to_string()
+        } else {
+            format!("n{}", i + 1)
+        };
         nodes.push_str(&format!("  {name}:\n    type: goto\n    target: {next}\n"));
     }
     let mut s = session(&nodes, CallContext::default());

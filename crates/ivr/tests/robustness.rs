@@ -4,9 +4,11 @@
 mod common;
 use common::*;
 use domain::{Segment, Timestamp};
-use ivr::{load_flow, Action, CallContext, IvrSession, LookupError, LookupId, PromptCatalog, SessionState};
+use ivr::{
+    Action, CallContext, IvrSession, LookupError, LookupId, PromptCatalog, SessionState, load_flow,
+};
 use proptest::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 fn demo_text() -> String {
     std::fs::read_to_string(repo().join("config/demo/flows/main.yaml")).expect("main.yaml")
@@ -117,7 +119,11 @@ proptest! {
 fn check_invariant(s: &IvrSession) -> Result<(), TestCaseError> {
     match s.state() {
         SessionState::Listening | SessionState::LookingUp => {
-            prop_assert!(s.poll_timeout().is_some(), "waiting without a timer: {:?}", s.state());
+            prop_assert!(
+                s.poll_timeout().is_some(),
+                "waiting without a timer: {:?}",
+                s.state()
+            );
         }
         SessionState::Finished => prop_assert!(s.poll_timeout().is_none()),
         _ => {}
@@ -132,8 +138,12 @@ fn garbage(n: u8) -> Result<Map<String, Value>, LookupError> {
         0 => return Err(LookupError::BadAnswer("not json".into())),
         1 => json!({}),
         2 => json!({"match": [1, 2], "puk": {"a": 1}, "balance": null, "rows": "x", "segment": 42}),
-        3 => json!({"match": true, "puk": "🙂🙂", "balance": "-1e999", "row_count": "many", "segment": "platinum"}),
-        4 => json!({"match": "true", "puk": "9".repeat(5000), "balance": 12.5, "row_count": 3, "rows": [], "segment": "vip"}),
+        3 => {
+            json!({"match": true, "puk": "🙂🙂", "balance": "-1e999", "row_count": "many", "segment": "platinum"})
+        }
+        4 => {
+            json!({"match": "true", "puk": "9".repeat(5000), "balance": 12.5, "row_count": 3, "rows": [], "segment": "vip"})
+        }
         _ => return Err(LookupError::Status(500)),
     };
     match v {
@@ -155,18 +165,28 @@ fn dtmf_storm_in_every_state() {
         let d = keys[i % keys.len()];
         s.handle_dtmf(t.add_millis(i as i64), d);
         for a in drain(&mut s) {
-            if let Action::Lookup { id, .. } = a { lookups.push(id); }
+            if let Action::Lookup { id, .. } = a {
+                lookups.push(id);
+            }
         }
         if let Some(id) = lookups.pop() {
             s.handle_lookup_result(t.add_millis(i as i64), id, Err(LookupError::Timeout));
         }
-        if s.is_finished() { break; }
+        if s.is_finished() {
+            break;
+        }
     }
     let tr = s.trace();
     assert!(tr.digits.len() <= ivr::trace::TRACE_LIMIT);
     assert!(tr.nodes.len() <= ivr::trace::TRACE_LIMIT);
     assert!(tr.dropped > 0 || s.is_finished());
-    assert!(matches!(s.state(), SessionState::Finished | SessionState::Playing | SessionState::Listening | SessionState::LookingUp));
+    assert!(matches!(
+        s.state(),
+        SessionState::Finished
+            | SessionState::Playing
+            | SessionState::Listening
+            | SessionState::LookingUp
+    ));
     assert!(serde_json::to_string(tr).is_ok());
 }
 
@@ -178,7 +198,10 @@ fn storm_while_a_lookup_is_out_is_ignored() {
     s.handle_dtmf(t, '3');
     let id = drain(&mut s)
         .into_iter()
-        .find_map(|a| match a { Action::Lookup { id, .. } => Some(id), _ => None })
+        .find_map(|a| match a {
+            Action::Lookup { id, .. } => Some(id),
+            _ => None,
+        })
         .expect("lookup");
     for _ in 0..1000 {
         s.handle_dtmf(t, '1');
@@ -186,8 +209,19 @@ fn storm_while_a_lookup_is_out_is_ignored() {
     assert!(drain(&mut s).is_empty());
     assert_eq!(s.state(), SessionState::LookingUp);
     s.handle_lookup_result(t, LookupId(999), Ok(Map::new()));
-    assert_eq!(s.state(), SessionState::LookingUp, "unknown ids are ignored");
-    s.handle_lookup_result(t, id, Ok(match json!({"balance": 10}) { Value::Object(m) => m, _ => Map::new() }));
+    assert_eq!(
+        s.state(),
+        SessionState::LookingUp,
+        "unknown ids are ignored"
+    );
+    s.handle_lookup_result(
+        t,
+        id,
+        Ok(match json!({"balance": 10}) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }),
+    );
     assert_eq!(played(&drain(&mut s)), ["fr/balance_is"]);
 }
 
@@ -198,7 +232,10 @@ fn a_hanging_lookup_times_out_on_the_sessions_own_timer() {
     drain(&mut s);
     s.handle_dtmf(t, '2');
     drain(&mut s);
-    assert_eq!(s.poll_timeout(), Some(Timestamp::from_millis(t.as_millis() + 2000 + 500)));
+    assert_eq!(
+        s.poll_timeout(),
+        Some(Timestamp::from_millis(t.as_millis() + 2000 + 500))
+    );
     s.handle_timeout(t.add_millis(2500));
     assert_eq!(played(&drain(&mut s)), ["fr/sorry_technical"]);
     assert_eq!(s.trace().lookups[0].outcome.as_deref(), Some("time-out"));

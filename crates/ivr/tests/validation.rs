@@ -1,13 +1,19 @@
 //! Loader and validator: every rule reports the right kind of error at the
 //! right line and column; reload keeps the good version.
 
-use ivr::{load_flow, ErrorKind, FlowErrors, FlowSet, PromptCatalog};
+use ivr::{ErrorKind, FlowErrors, FlowSet, PromptCatalog, load_flow};
 use std::sync::Arc;
 
 fn cat() -> PromptCatalog {
     let mut c = PromptCatalog::new();
     for l in ["fr", "en"] {
-        for p in ["hello", "invalid_choice", "no_input", "sorry_technical", "bye"] {
+        for p in [
+            "hello",
+            "invalid_choice",
+            "no_input",
+            "sorry_technical",
+            "bye",
+        ] {
             c.insert(l, p);
         }
     }
@@ -43,9 +49,15 @@ fn good_flow_loads() {
 fn unknown_node_type_at_its_line() {
     let e = errors(&GOOD.replace("type: hangup", "type: hang_up"));
     let x = e.first(ErrorKind::UnknownNodeType).expect("kind");
-    assert_eq!((x.file.as_str(), x.location.line, x.location.column), ("t.yaml", 11, 5));
+    assert_eq!(
+        (x.file.as_str(), x.location.line, x.location.column),
+        ("t.yaml", 11, 5)
+    );
     assert!(x.message.contains("hang_up"));
-    assert_eq!(e.to_string().lines().next(), Some("t.yaml:11:5: unknown node type `hang_up`"));
+    assert_eq!(
+        e.to_string().lines().next(),
+        Some("t.yaml:11:5: unknown node type `hang_up`")
+    );
 }
 
 #[test]
@@ -54,7 +66,10 @@ fn missing_target_at_the_reference() {
     let x = e.first(ErrorKind::MissingTarget).expect("kind");
     assert_eq!((x.location.line, x.location.column), (8, 21));
     let e = errors(&GOOD.replace("start: m", "start: zz"));
-    assert_eq!(e.first(ErrorKind::MissingTarget).map(|x| x.location.line), Some(3));
+    assert_eq!(
+        e.first(ErrorKind::MissingTarget).map(|x| x.location.line),
+        Some(3)
+    );
 }
 
 #[test]
@@ -90,7 +105,10 @@ nodes:
     assert_eq!(x.location.line, 5);
     assert!(x.message.contains("a -> b -> c -> a"), "{}", x.message);
     // The same loop through a menu is fine.
-    let ok = text.replace("type: goto\n    target: a", "type: menu\n    prompts: hello\n    options: { \"1\": a }\n    on_failure: a");
+    let ok = text.replace(
+        "type: goto\n    target: a",
+        "type: menu\n    prompts: hello\n    options: { \"1\": a }\n    on_failure: a",
+    );
     assert!(load_flow("t.yaml", &ok, &cat()).is_ok());
 }
 
@@ -98,12 +116,19 @@ nodes:
 fn missing_prompt_for_a_language() {
     let mut c = cat();
     c.insert("fr", "only_fr");
-    let e = load_flow("t.yaml", &GOOD.replace("prompts: hello", "prompts: [hello, only_fr]"), &c).expect_err("refused");
+    let e = load_flow(
+        "t.yaml",
+        &GOOD.replace("prompts: hello", "prompts: [hello, only_fr]"),
+        &c,
+    )
+    .expect_err("refused");
     let x = e.first(ErrorKind::MissingPrompt).expect("kind");
     assert_eq!((x.location.line, x.location.column), (7, 22));
     assert!(x.message.contains("`en`"), "{}", x.message);
     // A fallback language covers it.
-    let with_fb = GOOD.replace("prompts: hello", "prompts: [hello, only_fr]").replace("start: m", "fallback: { en: fr }\nstart: m");
+    let with_fb = GOOD
+        .replace("prompts: hello", "prompts: [hello, only_fr]")
+        .replace("start: m", "fallback: { en: fr }\nstart: m");
     assert!(load_flow("t.yaml", &with_fb, &c).is_ok());
     // Default prompts of a menu are checked too.
     let mut bare = PromptCatalog::new();
@@ -128,14 +153,25 @@ fn say_needs_every_word_prompt() {
 
 #[test]
 fn schema_errors_are_located() {
-    let e = errors(&GOOD.replace("    on_failure: b\n", "    on_failure: b\n    colour: red\n"));
+    let e = errors(&GOOD.replace(
+        "    on_failure: b\n",
+        "    on_failure: b\n    colour: red\n",
+    ));
     let x = e.first(ErrorKind::Schema).expect("kind");
     assert_eq!((x.location.line, x.location.column), (10, 5));
     assert!(x.message.contains("colour"));
     let e = errors(&GOOD.replace("    on_failure: b\n", ""));
-    assert!(e.first(ErrorKind::Schema).expect("kind").message.contains("on_failure"));
+    assert!(
+        e.first(ErrorKind::Schema)
+            .expect("kind")
+            .message
+            .contains("on_failure")
+    );
     let e = errors(&GOOD.replace("options: { \"1\": b }", "options: { \"12\": b }"));
-    assert_eq!(e.first(ErrorKind::Invalid).map(|x| x.location.line), Some(8));
+    assert_eq!(
+        e.first(ErrorKind::Invalid).map(|x| x.location.line),
+        Some(8)
+    );
     let e = errors("name: t\nlanguages: [fr\n");
     assert_eq!(e.first(ErrorKind::Syntax).map(|x| x.location.line), Some(3));
 }
@@ -144,20 +180,43 @@ fn schema_errors_are_located() {
 fn sql_must_use_bound_parameters() {
     let node = "  b:\n    type: sql\n    db: op\n    query: \"SELECT a FROM t WHERE m = '{{caller}}'\"\n    next: c\n    on_error: c\n  c:\n    type: hangup\n";
     let e = errors(&GOOD.replace("  b:\n    type: hangup\n", node));
-    assert!(e.first(ErrorKind::Invalid).expect("kind").message.contains("never templated"));
+    assert!(
+        e.first(ErrorKind::Invalid)
+            .expect("kind")
+            .message
+            .contains("never templated")
+    );
     let node = "  b:\n    type: sql\n    db: op\n    query: \"SELECT a FROM t WHERE m = ?1\"\n    next: c\n    on_error: c\n  c:\n    type: hangup\n";
     let e = errors(&GOOD.replace("  b:\n    type: hangup\n", node));
-    assert!(e.first(ErrorKind::Invalid).expect("kind").message.contains("1 placeholder(s) but 0 param(s)"));
+    assert!(
+        e.first(ErrorKind::Invalid)
+            .expect("kind")
+            .message
+            .contains("1 placeholder(s) but 0 param(s)")
+    );
 }
 
 #[test]
 fn unknown_calendar_service_and_language() {
     let node = "  b:\n    type: condition\n    branches:\n      - when: { open: office }\n        goto: c\n    else: c\n  c:\n    type: hangup\n";
-    assert!(errors(&GOOD.replace("  b:\n    type: hangup\n", node)).0[0].message.contains("unknown calendar"));
+    assert!(
+        errors(&GOOD.replace("  b:\n    type: hangup\n", node)).0[0]
+            .message
+            .contains("unknown calendar")
+    );
     let node = "  b:\n    type: http\n    service: crm\n    path: /x\n    next: c\n    on_error: c\n  c:\n    type: hangup\n";
-    assert!(errors(&GOOD.replace("  b:\n    type: hangup\n", node)).0[0].message.contains("unknown service"));
-    let node = "  b:\n    type: set_language\n    language: de\n    next: c\n  c:\n    type: hangup\n";
-    assert!(errors(&GOOD.replace("  b:\n    type: hangup\n", node)).0[0].message.contains("`de`"));
+    assert!(
+        errors(&GOOD.replace("  b:\n    type: hangup\n", node)).0[0]
+            .message
+            .contains("unknown service")
+    );
+    let node =
+        "  b:\n    type: set_language\n    language: de\n    next: c\n  c:\n    type: hangup\n";
+    assert!(
+        errors(&GOOD.replace("  b:\n    type: hangup\n", node)).0[0]
+            .message
+            .contains("`de`")
+    );
 }
 
 #[test]
@@ -167,11 +226,17 @@ fn reload_replaces_only_when_valid_and_calls_keep_their_version() {
     assert_eq!(v1.version, 1);
     let running_call = Arc::clone(&v1);
     let v2 = set
-        .load_str("t.yaml", &GOOD.replace("{ \"1\": b }", "{ \"1\": b, \"2\": b }"))
+        .load_str(
+            "t.yaml",
+            &GOOD.replace("{ \"1\": b }", "{ \"1\": b, \"2\": b }"),
+        )
         .expect("v2");
     assert_eq!(v2.version, 2);
     assert_eq!(set.get("t").map(|f| f.version), Some(2));
-    assert_eq!(running_call.version, 1, "a call keeps the version it started with");
+    assert_eq!(
+        running_call.version, 1,
+        "a call keeps the version it started with"
+    );
     // A bad file never replaces the running one.
     let bad = set.load_str("t.yaml", &GOOD.replace("type: hangup", "type: nope"));
     assert!(bad.is_err());
@@ -185,7 +250,12 @@ fn load_dir_reports_bad_files_and_keeps_good_ones() {
     let dir = std::env::temp_dir().join(format!("ivr-flows-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
     std::fs::write(dir.join("a.yaml"), GOOD).expect("write");
-    std::fs::write(dir.join("b.yaml"), GOOD.replace("name: t", "name: u").replace("type: hangup", "type: ???")).expect("write");
+    std::fs::write(
+        dir.join("b.yaml"),
+        GOOD.replace("name: t", "name: u")
+            .replace("type: hangup", "type: ???"),
+    )
+    .expect("write");
     std::fs::write(dir.join("notes.txt"), "ignored").expect("write");
     let mut set = FlowSet::new(cat());
     let r = set.load_dir(&dir).expect("dir");

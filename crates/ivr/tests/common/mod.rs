@@ -17,8 +17,14 @@ pub fn catalog() -> PromptCatalog {
 
 pub fn demo_set() -> FlowSet {
     let mut set = FlowSet::new(catalog());
-    let report = set.load_dir(&repo().join("config/demo/flows")).expect("flows dir");
-    assert!(report.errors.is_empty(), "demo flows invalid: {:#?}", report.errors);
+    let report = set
+        .load_dir(&repo().join("config/demo/flows"))
+        .expect("flows dir");
+    assert!(
+        report.errors.is_empty(),
+        "demo flows invalid: {:#?}",
+        report.errors
+    );
     set
 }
 
@@ -32,7 +38,10 @@ pub fn caller() -> PhoneNumber {
 }
 
 pub fn new_caller() -> CallContext {
-    CallContext { caller: Some(caller()), ..CallContext::default() }
+    CallContext {
+        caller: Some(caller()),
+        ..CallContext::default()
+    }
 }
 
 pub fn returning(lang: &str, segment: Segment) -> CallContext {
@@ -63,7 +72,9 @@ pub fn played(actions: &[Action]) -> Vec<String> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::Play { prompts, .. } => Some(prompts.iter().map(|p| format!("{}/{}", p.lang, p.name))),
+            Action::Play { prompts, .. } => {
+                Some(prompts.iter().map(|p| format!("{}/{}", p.lang, p.name)))
+            }
             _ => None,
         })
         .flatten()
