@@ -58,3 +58,39 @@ fn prompt_files_are_8khz_mono_16bit_wav() {
     }
     assert!(n > 100, "only {n} prompts");
 }
+
+#[test]
+fn a_missing_prompt_file_refuses_the_demo_flow() {
+    let mut cat = ivr::PromptCatalog::new();
+    let full = catalog();
+    // Rebuild the catalog without en/main_menu.wav and without the French
+    // word prompt num_80 (needed by `say` for fr and, by fallback, wo).
+    for lang in ["fr", "en", "wo"] {
+        for e in std::fs::read_dir(repo().join("assets/prompts").join(lang)).expect("dir") {
+            let p = e.expect("entry").path();
+            let name = p
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
+            if (lang, name.as_str()) != ("en", "main_menu")
+                && (lang, name.as_str()) != ("fr", "num_80")
+            {
+                cat.insert(lang, &name);
+            }
+        }
+    }
+    assert_eq!(cat.len() + 2, full.len());
+    let text = std::fs::read_to_string(repo().join("config/demo/flows/main.yaml")).expect("read");
+    let e = ivr::load_flow("main.yaml", &text, &cat).expect_err("must be refused");
+    assert!(
+        e.0.iter().all(|x| x.kind == ivr::ErrorKind::MissingPrompt),
+        "{e}"
+    );
+    assert!(
+        e.0.iter()
+            .any(|x| x.message.contains("`main_menu`") && x.message.contains("`en`")),
+        "{e}"
+    );
+    assert!(e.0.iter().any(|x| x.message.contains("num_80")), "{e}");
+}
