@@ -280,6 +280,25 @@ mod tests {
     }
 
     #[test]
+    fn alias_bomb_is_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert_eq!(parse_document(&text).unwrap_err().kind, ErrorKind::Syntax);
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let e = parse_document("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Syntax);
+        assert_eq!(e.loc.line, 3);
+    }
+
+    #[test]
     fn deep_nesting_is_refused_not_overflowed() {
         let text = format!("{}{}", "[".repeat(200), "]".repeat(200));
         assert!(parse_document(&text).is_err());

@@ -265,3 +265,40 @@ fn load_dir_reports_bad_files_and_keeps_good_ones() {
     assert_eq!(r.errors[0].location.line, 11);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_call_in_progress_runs_the_version_it_started_with() {
+    use domain::Timestamp;
+    use ivr::{Action, CallContext, IvrSession};
+    let mut set = FlowSet::new(cat());
+    set.load_str("t.yaml", GOOD).expect("v1");
+    let mut call = IvrSession::new(set.get("t").expect("t"));
+    let t = Timestamp::from_millis(0);
+    call.handle_start(t, CallContext::default());
+    while call.poll_action().is_some() {}
+    // v2 sends "1" to a transfer instead of a hang-up.
+    let v2 = GOOD.replace("options: { \"1\": b }", "options: { \"1\": x }")
+        + "  x:\n    type: transfer\n    number: \"100\"\n";
+    let v2 = v2
+        .replace("    on_failure: b\n", "    on_failure: x\n")
+        .replace("  b:\n    type: hangup\n", "");
+    set.load_str("t.yaml", &v2).expect("v2");
+    call.handle_dtmf(t, '1');
+    assert_eq!(
+        call.poll_action(),
+        Some(Action::Hangup),
+        "old call keeps v1"
+    );
+    assert_eq!(call.trace().flow_version, 1);
+    let mut new_call = IvrSession::new(set.get("t").expect("t"));
+    new_call.handle_start(t, CallContext::default());
+    while new_call.poll_action().is_some() {}
+    new_call.handle_dtmf(t, '1');
+    assert_eq!(
+        new_call.poll_action(),
+        Some(Action::Transfer {
+            number: "100".into()
+        })
+    );
+    assert_eq!(new_call.trace().flow_version, 2);
+}
