@@ -94,3 +94,17 @@ fn a_missing_prompt_file_refuses_the_demo_flow() {
     );
     assert!(e.0.iter().any(|x| x.message.contains("num_80")), "{e}");
 }
+
+#[test]
+fn every_say_word_exists_for_french_and_english() {
+    let cat = catalog();
+    for g in [ivr::say::Grammar::French, ivr::say::Grammar::English] {
+        for w in g.words() {
+            assert!(
+                cat.contains(g.language(), &w),
+                "{}/{w}.wav missing",
+                g.language()
+            );
+        }
+    }
+}
