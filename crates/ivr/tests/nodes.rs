@@ -353,3 +353,16 @@ fn long_chains_hit_the_step_guard_and_hang_up() {
     assert_eq!(drain(&mut s), [Action::Hangup]);
     assert!(matches!(s.trace().outcome, Some(Outcome::Aborted { .. })));
 }
+
+#[test]
+fn a_stray_key_during_collect_prompts_keeps_the_prompt_and_timer() {
+    use ivr::SessionState;
+    let mut s = session(COLLECT, CallContext::default());
+    drain(&mut s);
+    s.handle_dtmf(t0(), '*');
+    assert_eq!(s.state(), SessionState::Playing, "still playing the prompt");
+    assert_eq!(s.poll_timeout(), None);
+    s.handle_prompt_done(t0().add_millis(2000));
+    assert_eq!(s.state(), SessionState::Listening);
+    assert_eq!(s.poll_timeout(), Some(t0().add_millis(5000)));
+}

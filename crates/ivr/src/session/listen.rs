@@ -69,14 +69,15 @@ impl IvrSession {
         self.listen(now, idx, attempt + 1, &prelude);
     }
 
+    /// A digit for a listening node; `at` is (node, attempt, prompts still playing).
     pub(super) fn listen_digit(
         &mut self,
         now: Timestamp,
-        idx: usize,
-        attempt: u32,
+        at: (usize, u32, bool),
         mut digits: String,
         d: char,
     ) {
+        let (idx, attempt, playing) = at;
         let flow = Arc::clone(&self.flow);
         match flow.nodes.get(idx).map(|n| &n.kind) {
             Some(NodeKind::Menu { options, .. }) => match options.get(&d) {
@@ -125,12 +126,14 @@ impl IvrSession {
                     digits.push(d);
                     digits.len() >= *max_digits as usize
                 } else {
+                    // A key that is neither a digit nor the terminator:
+                    // nothing changes (the prompt and the timer go on).
                     self.note_digit(now, d, DigitUse::Ignored);
                     self.wait = Wait::Listen {
                         node: idx,
                         attempt,
                         digits,
-                        playing: false,
+                        playing,
                     };
                     return;
                 };

@@ -231,9 +231,9 @@ impl IvrSession {
                 node,
                 attempt,
                 digits,
-                ..
+                playing,
             } => {
-                self.listen_digit(now, node, attempt, digits, digit);
+                self.listen_digit(now, (node, attempt, playing), digits, digit);
             }
             other @ (Wait::Prompt { .. } | Wait::Lookup { .. }) => {
                 self.wait = other;
