@@ -246,8 +246,11 @@ fn r2_invalid_digit_then_timeouts_then_default_french() {
     let a = dtmf(&mut s, t0.add_millis(1000), '7');
     assert_eq!(&played(&a)[..2], ["fr/invalid_choice", "en/invalid_choice"]);
     assert_eq!(s.trace().digits[0].use_, DigitUse::Invalid);
-    // Silence: timer armed only when the prompts end.
-    assert_eq!(s.poll_timeout(), None);
+    // Silence: only the play guard runs until the prompts end.
+    assert_eq!(
+        s.poll_timeout(),
+        Some(t0.add_millis(1000 + ivr::session::PLAY_GUARD_MS))
+    );
     drain(&mut s);
     s.handle_prompt_done(t0.add_millis(5000));
     assert_eq!(s.poll_timeout(), Some(t0.add_millis(10_000)));

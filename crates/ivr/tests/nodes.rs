@@ -361,8 +361,32 @@ fn a_stray_key_during_collect_prompts_keeps_the_prompt_and_timer() {
     drain(&mut s);
     s.handle_dtmf(t0(), '*');
     assert_eq!(s.state(), SessionState::Playing, "still playing the prompt");
-    assert_eq!(s.poll_timeout(), None);
+    assert_eq!(
+        s.poll_timeout(),
+        Some(t0().add_millis(ivr::session::PLAY_GUARD_MS)),
+        "only the play guard"
+    );
     s.handle_prompt_done(t0().add_millis(2000));
     assert_eq!(s.state(), SessionState::Listening);
     assert_eq!(s.poll_timeout(), Some(t0().add_millis(5000)));
+}
+
+#[test]
+fn a_lost_end_of_playback_does_not_strand_the_call() {
+    use ivr::session::PLAY_GUARD_MS;
+    let mut s = session(
+        "  s:\n    type: play\n    prompts: a\n    next: m\n  m:\n    type: menu\n    prompts: b\n    options: { \"1\": end }\n    on_failure: end\n",
+        CallContext::default(),
+    );
+    assert_eq!(names(&drain(&mut s)), ["a"]);
+    // The voice layer never says the prompt ended: the guard moves on.
+    let guard = s.poll_timeout().expect("guard");
+    assert_eq!(guard, t0().add_millis(PLAY_GUARD_MS));
+    s.handle_timeout(guard);
+    assert_eq!(names(&drain(&mut s)), ["b"]);
+    // Same for the menu prompt: the guard ends it, then the menu listens.
+    let guard2 = s.poll_timeout().expect("guard");
+    s.handle_timeout(guard2);
+    assert_eq!(s.state(), ivr::SessionState::Listening);
+    assert_eq!(s.poll_timeout(), Some(guard2.add_millis(5000)));
 }

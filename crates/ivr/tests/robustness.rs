@@ -118,7 +118,7 @@ proptest! {
 
 fn check_invariant(s: &IvrSession) -> Result<(), TestCaseError> {
     match s.state() {
-        SessionState::Listening | SessionState::LookingUp => {
+        SessionState::Listening | SessionState::LookingUp | SessionState::Playing => {
             prop_assert!(
                 s.poll_timeout().is_some(),
                 "waiting without a timer: {:?}",

@@ -1,7 +1,7 @@
 //! The listening nodes of [`IvrSession`]: menu, collect and offer-channels
 //! (DTMF, silence, retries, the R4 hand-over to a digital channel).
 
-use super::{IvrSession, Retry, Then, Wait};
+use super::{IvrSession, Retry, Then, Timer, Wait};
 use crate::io::Action;
 use crate::model::*;
 use crate::trace::{DigitUse, Outcome};
@@ -37,7 +37,7 @@ impl IvrSession {
         let all: Vec<PromptRef> = prelude.iter().chain(&p.prompts).cloned().collect();
         let playing = !all.is_empty();
         if playing {
-            self.play(&all, true);
+            self.play(now, &all, true);
         }
         self.actions.push_back(Action::CollectDigits {
             min,
@@ -45,7 +45,9 @@ impl IvrSession {
             terminator,
             timeout_ms: p.timeout_ms,
         });
-        self.deadline = (!playing).then(|| now.add_millis(i64::from(p.timeout_ms)));
+        if !playing {
+            self.timer = Some((now.add_millis(i64::from(p.timeout_ms)), Timer::Listen));
+        }
         self.wait = Wait::Listen {
             node: idx,
             attempt,
@@ -139,7 +141,10 @@ impl IvrSession {
                 };
                 if !done {
                     self.note_digit(now, d, DigitUse::Accepted);
-                    self.deadline = Some(now.add_millis(i64::from(*inter_digit_timeout_ms)));
+                    self.timer = Some((
+                        now.add_millis(i64::from(*inter_digit_timeout_ms)),
+                        Timer::Listen,
+                    ));
                     self.wait = Wait::Listen {
                         node: idx,
                         attempt,
@@ -182,7 +187,7 @@ impl IvrSession {
         if confirm.is_empty() {
             return self.then(now, Then::HangupWith(outcome));
         }
-        self.play(confirm, false);
+        self.play(now, confirm, false);
         self.wait = Wait::Prompt {
             then: Then::HangupWith(outcome),
             barge: false,

@@ -24,6 +24,21 @@ pub const MAX_STEPS: usize = 200;
 /// the executor, ms.
 pub const LOOKUP_GRACE_MS: i64 = 500;
 
+/// Longest a playback may take before the session assumes the voice layer
+/// lost its end and moves on as if `handle_prompt_done` had come, ms.
+pub const PLAY_GUARD_MS: i64 = 300_000;
+
+/// The session's one timer (quinn-style: one deadline, one meaning).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Timer {
+    /// Guard on a playback whose end was never reported.
+    PlayGuard,
+    /// No (more) DTMF within the menu / collect time-out.
+    Listen,
+    /// The lookup executor did not answer in time.
+    Lookup,
+}
+
 enum Then {
     Goto(String),
     HangupWith(Outcome),
@@ -62,8 +77,9 @@ enum Retry {
     Silence,
 }
 
-/// What an [`IvrSession`] waits for. Outside `NotStarted`, `Playing` and
-/// `Finished`, [`IvrSession::poll_timeout`] is always set: no dead end.
+/// What an [`IvrSession`] waits for. Outside `NotStarted` and `Finished`,
+/// [`IvrSession::poll_timeout`] is always set: no dead end, even when the
+/// voice layer loses the end of a playback ([`PLAY_GUARD_MS`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionState {
     /// `handle_start` not called yet.
@@ -88,7 +104,7 @@ pub struct IvrSession {
     actions: VecDeque<Action>,
     deferred: Vec<Action>,
     wait: Wait,
-    deadline: Option<Timestamp>,
+    timer: Option<(Timestamp, Timer)>,
     started: Timestamp,
     trace: Trace,
     next_lookup: u64,
@@ -111,7 +127,7 @@ impl IvrSession {
             actions: VecDeque::new(),
             deferred: Vec::new(),
             wait: Wait::NotStarted,
-            deadline: None,
+            timer: None,
             started: Timestamp::default(),
             trace,
             next_lookup: 1,
@@ -165,7 +181,7 @@ impl IvrSession {
 
     /// When [`IvrSession::handle_timeout`] must be called next, if at all.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        self.deadline
+        self.timer.map(|(at, _)| at)
     }
 
     // ---- inputs ----
@@ -253,9 +269,8 @@ impl IvrSession {
                 digits,
                 playing: true,
             } => {
-                self.deadline = Some(now.add_millis(i64::from(
-                    self.prompting(node).map_or(5000, |p| p.timeout_ms),
-                )));
+                let ms = self.prompting(node).map_or(5000, |p| p.timeout_ms);
+                self.timer = Some((now.add_millis(i64::from(ms)), Timer::Listen));
                 self.wait = Wait::Listen {
                     node,
                     attempt,
@@ -269,9 +284,14 @@ impl IvrSession {
 
     /// Time has reached [`IvrSession::poll_timeout`]. Early calls are ignored.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        match self.deadline {
-            Some(d) if now >= d => self.deadline = None,
+        let kind = match self.timer {
+            Some((at, kind)) if now >= at => kind,
             _ => return,
+        };
+        self.timer = None;
+        if kind == Timer::PlayGuard {
+            // The voice layer never reported the end of the playback.
+            return self.handle_prompt_done(now);
         }
         match std::mem::replace(&mut self.wait, Wait::Done) {
             Wait::Listen {
@@ -322,7 +342,7 @@ impl IvrSession {
             } if *want == id => (*node, *entry),
             _ => return,
         };
-        self.deadline = None;
+        self.timer = None;
         let Some(common) = self.lookup_common(node).cloned() else {
             return self.abort(now, "lookup node vanished");
         };
@@ -432,9 +452,11 @@ impl IvrSession {
         }
     }
 
-    fn play(&mut self, prompts: &[PromptRef], barge_in: bool) {
+    /// Emit a Play and arm the play guard.
+    fn play(&mut self, now: Timestamp, prompts: &[PromptRef], barge_in: bool) {
         let prompts = prompts.iter().map(|p| self.resolve(p)).collect();
         self.actions.push_back(Action::Play { prompts, barge_in });
+        self.timer = Some((now.add_millis(PLAY_GUARD_MS), Timer::PlayGuard));
     }
 
     fn then(&mut self, now: Timestamp, then: Then) {
@@ -450,7 +472,7 @@ impl IvrSession {
     /// Enter `name` and follow instant nodes until one waits.
     fn run(&mut self, now: Timestamp, name: String) {
         self.wait = Wait::Done;
-        self.deadline = None;
+        self.timer = None;
         let mut name = name;
         for _ in 0..MAX_STEPS {
             let Some(idx) = self.flow.nodes.iter().position(|n| n.name == name) else {
@@ -479,7 +501,7 @@ impl IvrSession {
                 if prompts.is_empty() {
                     return Step::Next(next.node.clone());
                 }
-                self.play(prompts, *barge_in);
+                self.play(now, prompts, *barge_in);
                 self.wait = Wait::Prompt {
                     then: Then::Goto(next.node.clone()),
                     barge: *barge_in,
@@ -490,7 +512,7 @@ impl IvrSession {
                 self.listen(now, idx, 0, &[]);
                 Step::Wait
             }
-            NodeKind::Say(s) => self.say(s),
+            NodeKind::Say(s) => self.say(now, s),
             NodeKind::SetLanguage { language, next } => {
                 let l = language.render(&self.vars);
                 if self.flow.languages.contains(&l) {
@@ -606,7 +628,7 @@ impl IvrSession {
         }
     }
 
-    fn say(&mut self, s: &SayNode) -> Step {
+    fn say(&mut self, now: Timestamp, s: &SayNode) -> Step {
         let lang = self.lang.clone();
         let g = Grammar::for_language(&lang).or_else(|| {
             self.flow
@@ -632,6 +654,7 @@ impl IvrSession {
             prompts,
             barge_in: s.barge_in,
         });
+        self.timer = Some((now.add_millis(PLAY_GUARD_MS), Timer::PlayGuard));
         self.wait = Wait::Prompt {
             then: Then::Goto(s.next.node.clone()),
             barge: s.barge_in,
@@ -688,7 +711,10 @@ impl IvrSession {
             None
         };
         self.actions.push_back(Action::Lookup { id, kind });
-        self.deadline = Some(now.add_millis(i64::from(timeout_ms) + LOOKUP_GRACE_MS));
+        self.timer = Some((
+            now.add_millis(i64::from(timeout_ms) + LOOKUP_GRACE_MS),
+            Timer::Lookup,
+        ));
         self.wait = Wait::Lookup {
             node: idx,
             id,
@@ -705,7 +731,7 @@ impl IvrSession {
     }
 
     fn lookup_failed(&mut self, now: Timestamp, node: usize, entry: Option<usize>, e: LookupError) {
-        self.deadline = None;
+        self.timer = None;
         self.close_lookup(now, entry, e.to_string());
         let Some(common) = self.lookup_common(node).cloned() else {
             return self.abort(now, "lookup node vanished");
@@ -713,7 +739,7 @@ impl IvrSession {
         if common.apology.is_empty() {
             return self.run(now, common.on_error.node);
         }
-        self.play(&common.apology, false);
+        self.play(now, &common.apology, false);
         self.wait = Wait::Prompt {
             then: Then::Goto(common.on_error.node),
             barge: false,
@@ -732,7 +758,7 @@ impl IvrSession {
 
     fn finish(&mut self, now: Timestamp, outcome: Outcome) {
         self.wait = Wait::Done;
-        self.deadline = None;
+        self.timer = None;
         let at = self.at(now);
         if let Some(last) = self.trace.nodes.last_mut()
             && last.duration_ms.is_none()
