@@ -197,12 +197,14 @@ impl Acd {
                     vec![&q.avail[0][c]]
                 };
                 let agents = &self.agents;
+                let draw = if strat == domain::Strategy::Random { self.rng.next_u64() } else { 0 };
                 let (picked, examined) = strategy::pick(
-                    q.cfg.queue.strategy,
+                    strat,
                     &sets,
                     q.rr_last,
                     self.cfg.ring_all_limit,
                     scan,
+                    draw,
                     &|k| agents.get(&k.2).is_some_and(|a| fits(a, ts)),
                 );
                 if !picked.is_empty() {

@@ -7,13 +7,17 @@
 //! | round robin | (order, –) | first after the last one offered, wrapping |
 //! | least calls | (calls accepted, idle since) | first |
 //! | ring all | (idle since, –) | every agent up to `ring_all_limit` |
-//! | random | (fresh random draw at each state change, –) | first |
+//! | random | (random draw at each state change, –) | uniform among the first `scan_limit` |
 //! | skills-weighted | (–sum of levels in the queue's skills, idle since) | first |
 //! | linear | (order, –) | first |
 //!
 //! The agent id ends every key, so ties are broken by id. Random draws come
-//! from the configured seed; since each agent gets a fresh independent draw
-//! whenever their availability changes, "first by draw" is a uniform choice.
+//! from the configured seed. The random pick is uniform among all able
+//! agents when there are at most `scan_limit` of them (the usual case: many
+//! idle agents means no queue); beyond that, among the first `scan_limit`
+//! in draw order, which is itself a random subset refreshed at every state
+//! change. "First by draw" alone would not be uniform: the agent just served
+//! gets a fresh draw while the others keep the losing ones.
 
 use std::collections::BTreeSet;
 
@@ -49,10 +53,25 @@ pub(crate) fn pick(
     rr_last: Option<AgentKey>,
     ring_all_limit: usize,
     scan: usize,
+    draw: u64,
     fits: &dyn Fn(&AgentKey) -> bool,
 ) -> (Vec<AgentKey>, usize) {
     let mut examined = 0usize;
     match strategy {
+        Strategy::Random => {
+            let mut all: Vec<AgentKey> = Vec::new();
+            for s in sets {
+                all.extend(s.iter().take(scan).inspect(|_| examined += 1).filter(|k| fits(k)));
+            }
+            all.sort_unstable();
+            all.truncate(scan);
+            let n = all.len() as u64;
+            if n == 0 {
+                return (Vec::new(), examined);
+            }
+            let k = ((u128::from(draw) * u128::from(n)) >> 64) as usize;
+            (all.get(k).copied().into_iter().collect(), examined)
+        }
         Strategy::RingAll => {
             let mut out = Vec::new();
             for s in sets {
@@ -118,18 +137,18 @@ mod tests {
     #[test]
     fn first_by_key_and_filter() {
         let s = set(&[(5, 0), (3, 0), (9, 0)]);
-        let (p, _) = pick(Strategy::LongestIdle, &[&s], None, 8, 64, &|_| true);
+        let (p, _) = pick(Strategy::LongestIdle, &[&s], None, 8, 64, 0, &|_| true);
         assert_eq!(p, vec![(3, 0, AgentId(2))]);
-        let (p, _) = pick(Strategy::LongestIdle, &[&s], None, 8, 64, &|k| k.2 != AgentId(2));
+        let (p, _) = pick(Strategy::LongestIdle, &[&s], None, 8, 64, 0, &|k| k.2 != AgentId(2));
         assert_eq!(p, vec![(5, 0, AgentId(1))]);
     }
 
     #[test]
     fn round_robin_continues_after_last_and_wraps() {
         let s = set(&[(1, 0), (2, 0), (3, 0)]);
-        let (p, _) = pick(Strategy::RoundRobin, &[&s], Some((2, 0, AgentId(2))), 8, 64, &|_| true);
+        let (p, _) = pick(Strategy::RoundRobin, &[&s], Some((2, 0, AgentId(2))), 8, 64, 0, &|_| true);
         assert_eq!(p[0].2, AgentId(3));
-        let (p, _) = pick(Strategy::RoundRobin, &[&s], Some((3, 0, AgentId(3))), 8, 64, &|_| true);
+        let (p, _) = pick(Strategy::RoundRobin, &[&s], Some((3, 0, AgentId(3))), 8, 64, 0, &|_| true);
         assert_eq!(p[0].2, AgentId(1));
     }
 
@@ -137,9 +156,9 @@ mod tests {
     fn ring_all_takes_everyone_up_to_limit() {
         let s = set(&[(1, 0), (2, 0), (3, 0)]);
         let w = set(&[(0, 0)]);
-        let (p, _) = pick(Strategy::RingAll, &[&s, &w], None, 3, 64, &|_| true);
+        let (p, _) = pick(Strategy::RingAll, &[&s, &w], None, 3, 64, 0, &|_| true);
         assert_eq!(p.len(), 3);
-        let (p, _) = pick(Strategy::RingAll, &[&s, &w], None, 10, 64, &|_| true);
+        let (p, _) = pick(Strategy::RingAll, &[&s, &w], None, 10, 64, 0, &|_| true);
         assert_eq!(p.len(), 4);
     }
 }
