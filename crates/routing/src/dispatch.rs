@@ -98,10 +98,12 @@ impl Acd {
     /// Runs the matching loop until nothing more can be paired.
     pub(crate) fn dispatch(&mut self, now: Timestamp) {
         loop {
-            if let Some(a) = self.dirty_agents.pop() {
-                self.assign_agent(a, now);
-            } else if let Some((q, c)) = self.dirty_pools.pop() {
+            // Queues first: a requeued task then gets the queue's strategy
+            // over every able agent, not just the agent that declined it.
+            if let Some((q, c)) = self.dirty_pools.pop() {
                 self.assign_pool(q, c, now);
+            } else if let Some(a) = self.dirty_agents.pop() {
+                self.assign_agent(a, now);
             } else {
                 break;
             }
