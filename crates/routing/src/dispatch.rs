@@ -38,9 +38,28 @@ pub(crate) fn fits(agent: &AgentState, task: &TaskState) -> bool {
 }
 
 impl Acd {
-    /// Re-computes an agent's entries in the availability indexes and its
-    /// displayed status; marks it for dispatch if it can take anything.
+    /// Takes an agent out of the availability indexes, refreshes its
+    /// displayed status and, if it can take anything, marks it for the
+    /// dispatch loop. It is indexed again only if the loop finds no task
+    /// for it ([`Acd::assign_agent`]), so an agent freed while tasks wait
+    /// goes straight to its next task without touching any index.
     pub(crate) fn reindex_agent(&mut self, id: AgentId, now: Timestamp) {
+        self.unindex_agent(id);
+        let Some(agent) = self.agents.get_mut(&id) else {
+            return;
+        };
+        let status = agent.derive_status();
+        if status != agent.status {
+            agent.status = status;
+            agent.status_since = now;
+        }
+        if ChannelClass::ALL.iter().any(|c| agent.can_take(*c)) {
+            self.dirty_agents.push(id);
+        }
+    }
+
+    /// Removes every index entry of an agent.
+    fn unindex_agent(&mut self, id: AgentId) {
         let Some(agent) = self.agents.get_mut(&id) else {
             return;
         };
@@ -49,12 +68,18 @@ impl Acd {
                 qs.avail[tier.idx()][class.idx()].remove(&key);
             }
         }
-        let mut any = false;
+    }
+
+    /// Inserts an (unindexed) agent in the availability index of each
+    /// membership and channel class it can take now.
+    fn index_agent(&mut self, id: AgentId) {
+        let Some(agent) = self.agents.get_mut(&id) else {
+            return;
+        };
         for class in ChannelClass::ALL {
             if !agent.can_take(class) {
                 continue;
             }
-            any = true;
             for m in &agent.memberships {
                 let Some(qs) = self.queues.get_mut(m.queue) else {
                     continue;
@@ -63,14 +88,6 @@ impl Acd {
                 qs.avail[m.tier.idx()][class.idx()].insert(key);
                 agent.indexed.push((m.queue, m.tier, class, key));
             }
-        }
-        let status = agent.derive_status();
-        if status != agent.status {
-            agent.status = status;
-            agent.status_since = now;
-        }
-        if any {
-            self.dirty_agents.push(id);
         }
     }
 
@@ -110,8 +127,10 @@ impl Acd {
         }
     }
 
-    /// An agent became able: give it the best task among its queues.
+    /// An agent became able: give it the best task among its queues, or
+    /// index it as available if there is none.
     fn assign_agent(&mut self, id: AgentId, now: Timestamp) {
+        self.unindex_agent(id);
         let Some(agent) = self.agents.get(&id) else {
             return;
         };
@@ -135,7 +154,7 @@ impl Acd {
                         .iter()
                         .take(scan)
                         .inspect(|_| examined += 1)
-                        .find(|wk| self.tasks.get(&wk.2).is_some_and(|ts| fits(agent, ts)));
+                        .find(|wk| !wk.3 || self.tasks.get(&wk.2).is_some_and(|ts| fits(agent, ts)));
                     if let Some(wk) = found {
                         let score = score_units(wk.0.0, q.rate, now.as_millis());
                         let better = match best {
@@ -149,21 +168,23 @@ impl Acd {
                 }
             }
         }
-        if let Some((_, _, task, _)) = best {
-            let key = self.agent_rank_key(id, task);
+        if let Some((_, _, task, qi)) = best {
+            let key = self.agent_rank_key(id, qi);
             self.make_offer(task, vec![(id, key)], Trigger::AgentFreed, examined, now);
+        } else {
+            self.index_agent(id);
         }
     }
 
-    /// The agent's key in the task's queue index (for explanations).
-    fn agent_rank_key(&self, id: AgentId, task: InteractionId) -> (i64, i64) {
-        let Some(q) = self.tasks.get(&task).map(|t| t.queue) else {
+    /// The agent's strategy key in a queue (for explanations).
+    fn agent_rank_key(&mut self, id: AgentId, qi: usize) -> (i64, i64) {
+        let (Some(a), Some(q)) = (self.agents.get(&id), self.queues.get(qi)) else {
             return (0, 0);
         };
-        self.agents
-            .get(&id)
-            .and_then(|a| a.indexed.iter().find(|e| e.0 == q))
-            .map_or((0, 0), |e| (e.3.0, e.3.1))
+        a.memberships.iter().find(|m| m.queue == qi).map_or((0, 0), |m| {
+            let k = strategy::agent_key(q.cfg.queue.strategy, a, m, &mut self.rng);
+            (k.0, k.1)
+        })
     }
 
     /// A queue has waiting tasks of `class`: pair them with able agents.
@@ -175,11 +196,16 @@ impl Acd {
             };
             let c = class.idx();
             let strat = q.cfg.queue.strategy;
-            if q.avail[0][c].is_empty() && q.avail[1][c].is_empty() {
+            // Normal tasks need normal members; widened tasks take either.
+            let normal_able = !q.avail[0][c].is_empty();
+            if !normal_able && (q.avail[1][c].is_empty() || q.waiting[1][c].is_empty()) {
                 return;
             }
-            // Merge the two tiers in priority order, up to `scan` tasks.
-            let mut normal = q.waiting[0][c].iter().peekable();
+            // Merge the two tiers in priority order, up to `scan` tasks
+            // (only the widened tier when no normal member is able).
+            let empty = std::collections::BTreeSet::new();
+            let normal_set = if normal_able { &q.waiting[0][c] } else { &empty };
+            let mut normal = normal_set.iter().peekable();
             let mut wide = q.waiting[1][c].iter().peekable();
             let mut chosen = None;
             for _ in 0..scan {
@@ -193,16 +219,13 @@ impl Acd {
                 let Some(ts) = self.tasks.get(&wk.2) else {
                     continue;
                 };
-                let sets: Vec<_> = if ts.widened {
-                    vec![&q.avail[0][c], &q.avail[1][c]]
-                } else {
-                    vec![&q.avail[0][c]]
-                };
+                let both = [&q.avail[0][c], &q.avail[1][c]];
+                let sets = if ts.widened { &both[..] } else { &both[..1] };
                 let agents = &self.agents;
                 let draw = if strat == domain::Strategy::Random { self.rng.next_u64() } else { 0 };
                 let (picked, examined) = strategy::pick(
                     strat,
-                    &sets,
+                    sets,
                     q.rr_last,
                     self.cfg.ring_all_limit,
                     scan,

@@ -85,6 +85,7 @@ mod dispatch;
 pub mod erlang;
 pub mod error;
 pub mod ewt;
+mod idmap;
 pub mod priority;
 mod queue;
 pub mod rng;
@@ -107,6 +108,7 @@ pub use stats::{AgentStats, QueueCounters, QueueStats};
 use agent::AgentState;
 use dispatch::OfferState;
 use queue::{QueueState, Stage, TaskState};
+use idmap::IdMap;
 use rng::SplitMix64;
 use timer::Timers;
 
@@ -117,10 +119,10 @@ pub struct Acd {
     cfg: AcdConfig,
     queues: Vec<QueueState>,
     queue_idx: HashMap<QueueId, usize>,
-    agents: HashMap<AgentId, AgentState>,
-    tasks: HashMap<InteractionId, TaskState>,
-    offers: HashMap<OfferId, OfferState>,
-    explanations: HashMap<InteractionId, Explanation>,
+    agents: IdMap<AgentId, AgentState>,
+    tasks: IdMap<InteractionId, TaskState>,
+    offers: IdMap<OfferId, OfferState>,
+    explanations: IdMap<InteractionId, Explanation>,
     decisions: VecDeque<Decision>,
     timers: Timers,
     rng: SplitMix64,
@@ -149,10 +151,10 @@ impl Acd {
             cfg,
             queues,
             queue_idx,
-            agents: HashMap::new(),
-            tasks: HashMap::new(),
-            offers: HashMap::new(),
-            explanations: HashMap::new(),
+            agents: IdMap::default(),
+            tasks: IdMap::default(),
+            offers: IdMap::default(),
+            explanations: IdMap::default(),
             decisions: VecDeque::new(),
             timers: Timers::default(),
             next_offer: 1,
@@ -343,6 +345,10 @@ impl Acd {
             }
             if a.status == AgentStatus::Reserved && a.offer.is_none() {
                 return Err(format!("agent {id} shown reserved without offer"));
+            }
+            let able = ChannelClass::ALL.iter().any(|c| a.can_take(*c));
+            if able && !a.memberships.is_empty() && a.indexed.is_empty() {
+                return Err(format!("agent {id} can take work but is not indexed"));
             }
             for (q, tier, class, key) in &a.indexed {
                 if !a.can_take(*class) || !self.queues[*q].avail[tier.idx()][class.idx()].contains(key) {

@@ -13,8 +13,9 @@ use crate::config::QueueConfig;
 use crate::decision::{OfferId, Task};
 use crate::stats::QueueCounters;
 
-/// Place of a waiting task: higher key first, then earlier arrival.
-pub(crate) type WaitKey = (Reverse<i64>, u64, InteractionId);
+/// Place of a waiting task: higher key first, then earlier arrival; the
+/// flag says whether the task has extra skills (checked against the agent).
+pub(crate) type WaitKey = (Reverse<i64>, u64, InteractionId, bool);
 
 /// Where a task is in its life inside the router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +52,7 @@ pub(crate) struct TaskState {
 
 impl TaskState {
     pub fn wait_key(&self) -> WaitKey {
-        (Reverse(self.key), self.seq, self.task.id)
+        (Reverse(self.key), self.seq, self.task.id, !self.task.skills.is_empty())
     }
 
     pub fn tier(&self) -> Tier {
