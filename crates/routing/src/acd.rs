@@ -73,7 +73,6 @@ impl Acd {
                 callback: false,
                 widened: false,
                 generation: 0,
-                timers: Vec::new(),
             },
         );
         self.enter_queue(id, now);
@@ -154,12 +153,12 @@ impl Acd {
         if let Some(o) = offer {
             self.leave_offer(o, agent, RequeueReason::AgentLoggedOut, now);
         }
-        if let Some(w) = wrap {
-            self.timers.disarm(w, TimerKind::WrapUp(agent));
-        }
         self.set_presence(agent, Presence::LoggedOut);
-        if let Some(a) = self.agents.get_mut(&agent) {
+        if let Some(a) = self.agents.get_mut(&agent)
+            && wrap.is_some()
+        {
             a.wrap_until = None;
+            self.touched.push(a.wrap_queue);
         }
         for m in memberships {
             if let Some(q) = self.queues.get_mut(m.queue) {
@@ -225,9 +224,7 @@ impl Acd {
             return Err(RoutingError::UnknownTask(task));
         };
         t.stage = Stage::Connected { agent, answered_at: now };
-        for (at, k) in t.timers.drain(..) {
-            self.timers.disarm(at, k);
-        }
+        self.touched.push(t.queue);
         let wait = now.millis_since(t.arrived).max(0);
         let class = t.class;
         if let Some(q) = self.queues.get_mut(t.queue) {
@@ -293,11 +290,12 @@ impl Acd {
                 match a.wrap_until {
                     Some(old) if old >= until => {}
                     old => {
-                        if let Some(old) = old {
-                            self.timers.disarm(old, TimerKind::WrapUp(agent));
+                        if old.is_some() {
+                            self.touched.push(a.wrap_queue);
                         }
                         a.wrap_until = Some(until);
-                        self.timers.arm(until, TimerKind::WrapUp(agent));
+                        a.wrap_queue = t.queue;
+                        self.timers.arm(t.queue, until, TimerKind::WrapUp(agent));
                     }
                 }
             } else if a.is_idle() {
@@ -355,7 +353,7 @@ impl Acd {
     /// widening, overflow, max wait, announcements).
     pub fn handle_timeout(&mut self, now: Timestamp) {
         let now = self.clock(now);
-        while let Some(kind) = self.timers.pop_due(now) {
+        while let Some((qi, kind)) = self.timers.pop_due(now) {
             match kind {
                 TimerKind::Ring(o) => self.ring_timeout(o, now),
                 TimerKind::WrapUp(a) => {
@@ -364,8 +362,9 @@ impl Acd {
                         self.reindex_agent(a, now);
                     }
                 }
-                TimerKind::Widen(id, g) => {
-                    if let Some(qid) = self.waiting_in_generation(id, g, false) {
+                TimerKind::Widen(r) => {
+                    let id = r.id;
+                    if let Some(qid) = self.waiting_in_generation(r, false) {
                         self.dequeue(id);
                         let mut level = 0;
                         if let Some(t) = self.tasks.get_mut(&id) {
@@ -376,8 +375,9 @@ impl Acd {
                         self.decisions.push_back(Decision::Widened { task: id, queue: qid, min_level: level });
                     }
                 }
-                TimerKind::Overflow(id, g) => {
-                    if self.waiting_in_generation(id, g, false).is_some() {
+                TimerKind::Overflow(r) => {
+                    let id = r.id;
+                    if self.waiting_in_generation(r, false).is_some() {
                         let to = self.tasks.get(&id).and_then(|t| self.queues.get(t.queue)).and_then(|q| q.cfg.overflow_to);
                         if let Some(o) = to {
                             self.dequeue(id);
@@ -385,18 +385,19 @@ impl Acd {
                         }
                     }
                 }
-                TimerKind::MaxWait(id, g) => {
-                    if let Some(qid) = self.waiting_in_generation(id, g, true) {
+                TimerKind::MaxWait(r) => {
+                    let id = r.id;
+                    if let Some(qid) = self.waiting_in_generation(r, true) {
                         self.dequeue(id);
                         self.finish_max_wait(id, qid);
                     }
                 }
-                TimerKind::Announce(qi) => {
+                TimerKind::Announce => {
                     let period = self.queues.get(qi).map_or(0, |q| i64::from(q.cfg.announce_every_s) * 1000);
                     self.announce_queue(qi);
                     if let Some(q) = self.queues.get_mut(qi) {
                         if q.waiting_len() > 0 && period > 0 {
-                            self.timers.arm(now.add_millis(period), TimerKind::Announce(qi));
+                            self.timers.arm(qi, now.add_millis(period), TimerKind::Announce);
                         } else {
                             q.announce_armed = false;
                         }
@@ -434,9 +435,9 @@ impl Acd {
 
     fn end_wrap_up(&mut self, agent: AgentId, now: Timestamp) {
         if let Some(a) = self.agents.get_mut(&agent)
-            && let Some(w) = a.wrap_until.take()
+            && a.wrap_until.take().is_some()
         {
-            self.timers.disarm(w, TimerKind::WrapUp(agent));
+            self.touched.push(a.wrap_queue);
             if a.is_idle() {
                 a.idle_since = now.as_millis();
             }
@@ -478,11 +479,11 @@ impl Acd {
         }
     }
 
-    /// The task's queue id if it is waiting in queue generation `g` (and,
+    /// The task's queue id if it is waiting in the queue stay `r` (and,
     /// with `skip_callback`, is not a callback).
-    fn waiting_in_generation(&self, id: InteractionId, g: u32, skip_callback: bool) -> Option<domain::QueueId> {
-        let t = self.tasks.get(&id)?;
-        if t.stage != Stage::Waiting || t.generation != g || (skip_callback && t.callback) {
+    fn waiting_in_generation(&self, r: crate::timer::TaskRef, skip_callback: bool) -> Option<domain::QueueId> {
+        let t = self.tasks.get(&r.id)?;
+        if t.stage != Stage::Waiting || t.task_ref() != r || (skip_callback && t.callback) {
             return None;
         }
         self.queues.get(t.queue).map(|q| q.id)

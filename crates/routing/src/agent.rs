@@ -112,6 +112,8 @@ pub(crate) struct AgentState {
     pub presence: Presence,
     /// In wrap-up until this instant (cleared when it ends).
     pub wrap_until: Option<Timestamp>,
+    /// Queue whose timer table holds the wrap-up timer.
+    pub wrap_queue: usize,
     pub held: [u8; 3],
     pub tasks: Vec<InteractionId>,
     /// On a call that did not come through the ACD.
@@ -133,6 +135,7 @@ impl AgentState {
             profile,
             presence: Presence::Ready,
             wrap_until: None,
+            wrap_queue: 0,
             held: [0; 3],
             tasks: Vec::new(),
             external_busy: false,

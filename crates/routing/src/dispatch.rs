@@ -29,7 +29,7 @@ pub(crate) struct OfferState {
     pub task: InteractionId,
     pub agents: Vec<AgentId>,
     pub ring_all: bool,
-    pub ring_until: Timestamp,
+    pub queue: usize,
 }
 
 /// Does the agent hold the task's extra skills?
@@ -124,6 +124,29 @@ impl Acd {
             } else {
                 break;
             }
+        }
+        self.prune_timers();
+    }
+
+    /// Drops stale timers at the heads of the touched queues' lanes, so
+    /// that [`Acd::poll_timeout`] names a deadline that still matters.
+    fn prune_timers(&mut self) {
+        while let Some(q) = self.touched.pop() {
+            let (offers, agents, tasks) = (&self.offers, &self.agents, &self.tasks);
+            self.timers.prune(q, |at, k| match k {
+                TimerKind::Ring(o) => !offers.contains_key(o),
+                TimerKind::WrapUp(a) => agents.get(a).and_then(|x| x.wrap_until) != Some(Timestamp::from_millis(at)),
+                TimerKind::Widen(r) | TimerKind::Overflow(r) | TimerKind::MaxWait(r) => {
+                    tasks.get(&r.id).is_none_or(|t| {
+                        t.seq != r.seq
+                            || t.generation != r.generation
+                            || matches!(t.stage, Stage::Connected { .. })
+                            || (matches!(k, TimerKind::Widen(_)) && t.widened)
+                            || (matches!(k, TimerKind::MaxWait(_)) && t.callback)
+                    })
+                }
+                TimerKind::Announce => false,
+            });
         }
     }
 
@@ -320,10 +343,10 @@ impl Acd {
                 task,
                 agents: ids.clone(),
                 ring_all: strategy == domain::Strategy::RingAll,
-                ring_until,
+                queue: qi,
             },
         );
-        self.timers.arm(ring_until, TimerKind::Ring(offer));
+        self.timers.arm(qi, ring_until, TimerKind::Ring(offer));
         match (callback, ids.as_slice()) {
             (true, [agent]) => self.decisions.push_back(Decision::CallbackDue {
                 offer,
@@ -344,7 +367,7 @@ impl Acd {
     /// engine to stop ringing them.
     pub(crate) fn end_offer(&mut self, offer: OfferId, now: Timestamp, cancel: bool) -> Option<OfferState> {
         let st = self.offers.remove(&offer)?;
-        self.timers.disarm(st.ring_until, TimerKind::Ring(offer));
+        self.touched.push(st.queue);
         for a in &st.agents {
             if let Some(agent) = self.agents.get_mut(a)
                 && agent.offer == Some(offer)
@@ -416,9 +439,7 @@ impl Acd {
             return;
         };
         let from_idx = t.queue;
-        for (at, k) in t.timers.drain(..) {
-            self.timers.disarm(at, k);
-        }
+        self.touched.push(from_idx);
         t.queue = to_idx;
         t.generation = t.generation.wrapping_add(1);
         t.entered = now;
@@ -446,24 +467,21 @@ impl Acd {
             + i64::from(t.task.priority);
         t.key = crate::priority::static_key(base, q.rate, t.arrived.as_millis());
         q.counters.entered += 1;
-        let g = t.generation;
+        let r = t.task_ref();
+        let qi = t.queue;
         let secs = |s: u32| now.add_millis(i64::from(s) * 1000);
         if let Some(w) = q.cfg.widen {
-            t.timers.push((secs(w.after_s), TimerKind::Widen(id, g)));
+            self.timers.arm(qi, secs(w.after_s), TimerKind::Widen(r));
         }
         if let Some(o) = q.cfg.overflow_to {
-            t.timers.push((secs(o.after_s), TimerKind::Overflow(id, g)));
+            self.timers.arm(qi, secs(o.after_s), TimerKind::Overflow(r));
         }
         if q.cfg.queue.max_wait_s > 0 {
-            t.timers.push((secs(q.cfg.queue.max_wait_s), TimerKind::MaxWait(id, g)));
-        }
-        for (at, k) in &t.timers {
-            self.timers.arm(*at, *k);
+            self.timers.arm(qi, secs(q.cfg.queue.max_wait_s), TimerKind::MaxWait(r));
         }
         if q.cfg.announce_every_s > 0 && !q.announce_armed {
             q.announce_armed = true;
-            let at = now.add_millis(i64::from(q.cfg.announce_every_s) * 1000);
-            self.timers.arm(at, TimerKind::Announce(t.queue));
+            self.timers.arm(qi, secs(q.cfg.announce_every_s), TimerKind::Announce);
         }
         self.enqueue(id);
     }
@@ -472,9 +490,7 @@ impl Acd {
     /// not be in a waiting set or an offer).
     pub(crate) fn remove_task(&mut self, id: InteractionId) -> Option<TaskState> {
         let t = self.tasks.remove(&id)?;
-        for (at, k) in &t.timers {
-            self.timers.disarm(*at, *k);
-        }
+        self.touched.push(t.queue);
         self.explanations.remove(&id);
         Some(t)
     }

@@ -131,6 +131,8 @@ pub struct Acd {
     last_now: Timestamp,
     dirty_agents: Vec<AgentId>,
     dirty_pools: Vec<(usize, ChannelClass)>,
+    /// Queues whose timer lanes may have stale heads.
+    touched: Vec<usize>,
 }
 
 impl Acd {
@@ -146,6 +148,7 @@ impl Acd {
             .map(|q| QueueState::new(q, cfg.aging_points_per_min, cfg.default_aht_s))
             .collect();
         let queue_idx = queues.iter().enumerate().map(|(i, q)| (q.id, i)).collect();
+        let timers = Timers::new(queues.len());
         Ok(Self {
             rng: SplitMix64::new(cfg.seed),
             cfg,
@@ -156,7 +159,8 @@ impl Acd {
             offers: IdMap::default(),
             explanations: IdMap::default(),
             decisions: VecDeque::new(),
-            timers: Timers::default(),
+            timers,
+            touched: Vec::new(),
             next_offer: 1,
             next_seq: 0,
             last_now: Timestamp::from_millis(i64::MIN),

@@ -46,13 +46,15 @@ pub(crate) struct TaskState {
     pub widened: bool,
     /// Bumped on each queue change, to invalidate the old queue's timers.
     pub generation: u32,
-    /// Armed timers of this task (to disarm when it leaves).
-    pub timers: Vec<(Timestamp, crate::timer::TimerKind)>,
 }
 
 impl TaskState {
     pub fn wait_key(&self) -> WaitKey {
         (Reverse(self.key), self.seq, self.task.id, !self.task.skills.is_empty())
+    }
+
+    pub fn task_ref(&self) -> crate::timer::TaskRef {
+        crate::timer::TaskRef { id: self.task.id, seq: self.seq, generation: self.generation }
     }
 
     pub fn tier(&self) -> Tier {

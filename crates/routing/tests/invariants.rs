@@ -309,6 +309,8 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Advance { secs } => {
                 now = now.add_millis(secs * 1000);
                 acd.handle_timeout(now);
+                // every due timer fired
+                prop_assert!(acd.poll_timeout().is_none_or(|d| d > now));
             }
             _ => {}
         }
