@@ -17,7 +17,14 @@ fn main() {
     );
     let cases = [
         ("no abandon, no wrap-up", base.clone()),
-        ("patience 120 s, wrap-up 15 s", SimConfig { patience_s: Some(120.0), wrap_up_s: 15, ..base.clone() }),
+        (
+            "patience 120 s, wrap-up 15 s",
+            SimConfig {
+                patience_s: Some(120.0),
+                wrap_up_s: 15,
+                ..base.clone()
+            },
+        ),
     ];
     for (name, cfg) in cases {
         let started = std::time::Instant::now();

@@ -52,7 +52,10 @@ impl Acd {
     /// [`RoutingError::UnknownQueue`], [`RoutingError::DuplicateTask`].
     pub fn handle_task_arrived(&mut self, now: Timestamp, task: Task) -> Result<(), RoutingError> {
         let now = self.clock(now);
-        let qi = *self.queue_idx.get(&task.queue).ok_or(RoutingError::UnknownQueue(task.queue))?;
+        let qi = *self
+            .queue_idx
+            .get(&task.queue)
+            .ok_or(RoutingError::UnknownQueue(task.queue))?;
         if self.tasks.contains_key(&task.id) {
             return Err(RoutingError::DuplicateTask(task.id));
         }
@@ -92,7 +95,11 @@ impl Acd {
     ///
     /// # Errors
     /// [`RoutingError::AlreadyLoggedIn`], [`RoutingError::BadSkill`].
-    pub fn handle_agent_login(&mut self, now: Timestamp, profile: AgentProfile) -> Result<(), RoutingError> {
+    pub fn handle_agent_login(
+        &mut self,
+        now: Timestamp,
+        profile: AgentProfile,
+    ) -> Result<(), RoutingError> {
         let now = self.clock(now);
         let id = profile.id;
         for s in &profile.skills {
@@ -117,7 +124,10 @@ impl Acd {
             .filter_map(|(qi, q)| {
                 let reqs = &q.cfg.queue.required_skills;
                 let sum = reqs.iter().map(|r| i64::from(agent.level(&r.skill))).sum();
-                let meets = |tier| reqs.iter().all(|r| agent.level(&r.skill) >= q.min_level(tier, r.level));
+                let meets = |tier| {
+                    reqs.iter()
+                        .all(|r| agent.level(&r.skill) >= q.min_level(tier, r.level))
+                };
                 let tier = if meets(Tier::Normal) {
                     Tier::Normal
                 } else if q.cfg.widen.is_some() && meets(Tier::Widened) {
@@ -125,7 +135,11 @@ impl Acd {
                 } else {
                     return None;
                 };
-                Some(Membership { queue: qi, tier, level_sum: sum })
+                Some(Membership {
+                    queue: qi,
+                    tier,
+                    level_sum: sum,
+                })
             })
             .collect();
         for m in agent.memberships.iter().filter(|m| m.tier == Tier::Normal) {
@@ -145,7 +159,11 @@ impl Acd {
     ///
     /// # Errors
     /// [`RoutingError::NotLoggedIn`].
-    pub fn handle_agent_logout(&mut self, now: Timestamp, agent: AgentId) -> Result<(), RoutingError> {
+    pub fn handle_agent_logout(
+        &mut self,
+        now: Timestamp,
+        agent: AgentId,
+    ) -> Result<(), RoutingError> {
         let now = self.clock(now);
         let a = self.logged_in(agent)?;
         let (offer, wrap) = (a.offer, a.wrap_until);
@@ -174,7 +192,12 @@ impl Acd {
     ///
     /// # Errors
     /// [`RoutingError::NotLoggedIn`].
-    pub fn handle_agent_state(&mut self, now: Timestamp, agent: AgentId, input: AgentInput) -> Result<(), RoutingError> {
+    pub fn handle_agent_state(
+        &mut self,
+        now: Timestamp,
+        agent: AgentId,
+        input: AgentInput,
+    ) -> Result<(), RoutingError> {
         let now = self.clock(now);
         self.logged_in(agent)?;
         match input {
@@ -213,7 +236,12 @@ impl Acd {
     ///
     /// # Errors
     /// [`RoutingError::UnknownTask`], [`RoutingError::NoSuchOffer`].
-    pub fn handle_offer_accepted(&mut self, now: Timestamp, task: InteractionId, agent: AgentId) -> Result<(), RoutingError> {
+    pub fn handle_offer_accepted(
+        &mut self,
+        now: Timestamp,
+        task: InteractionId,
+        agent: AgentId,
+    ) -> Result<(), RoutingError> {
         let now = self.clock(now);
         let offer = self.pending_offer(task, agent)?;
         if let Some(a) = self.agents.get_mut(&agent) {
@@ -223,7 +251,10 @@ impl Acd {
         let Some(t) = self.tasks.get_mut(&task) else {
             return Err(RoutingError::UnknownTask(task));
         };
-        t.stage = Stage::Connected { agent, answered_at: now };
+        t.stage = Stage::Connected {
+            agent,
+            answered_at: now,
+        };
         self.touched.push(t.queue);
         let wait = now.millis_since(t.arrived).max(0);
         let class = t.class;
@@ -251,7 +282,12 @@ impl Acd {
     ///
     /// # Errors
     /// [`RoutingError::UnknownTask`], [`RoutingError::NoSuchOffer`].
-    pub fn handle_offer_rejected(&mut self, now: Timestamp, task: InteractionId, agent: AgentId) -> Result<(), RoutingError> {
+    pub fn handle_offer_rejected(
+        &mut self,
+        now: Timestamp,
+        task: InteractionId,
+        agent: AgentId,
+    ) -> Result<(), RoutingError> {
         let now = self.clock(now);
         let offer = self.pending_offer(task, agent)?;
         if let Some(a) = self.agents.get_mut(&agent) {
@@ -268,9 +304,16 @@ impl Acd {
     /// # Errors
     /// [`RoutingError::UnknownTask`], or [`RoutingError::WrongTaskState`]
     /// if it was not connected (use [`Acd::handle_abandon`]).
-    pub fn handle_task_ended(&mut self, now: Timestamp, task: InteractionId) -> Result<(), RoutingError> {
+    pub fn handle_task_ended(
+        &mut self,
+        now: Timestamp,
+        task: InteractionId,
+    ) -> Result<(), RoutingError> {
         let now = self.clock(now);
-        let t = self.tasks.get(&task).ok_or(RoutingError::UnknownTask(task))?;
+        let t = self
+            .tasks
+            .get(&task)
+            .ok_or(RoutingError::UnknownTask(task))?;
         let Stage::Connected { agent, answered_at } = t.stage else {
             return Err(RoutingError::WrongTaskState(task, "not connected"));
         };
@@ -313,17 +356,29 @@ impl Acd {
     /// # Errors
     /// [`RoutingError::UnknownTask`], or [`RoutingError::WrongTaskState`]
     /// if it was already connected (use [`Acd::handle_task_ended`]).
-    pub fn handle_abandon(&mut self, now: Timestamp, task: InteractionId) -> Result<(), RoutingError> {
+    pub fn handle_abandon(
+        &mut self,
+        now: Timestamp,
+        task: InteractionId,
+    ) -> Result<(), RoutingError> {
         let now = self.clock(now);
-        let t = self.tasks.get(&task).ok_or(RoutingError::UnknownTask(task))?;
+        let t = self
+            .tasks
+            .get(&task)
+            .ok_or(RoutingError::UnknownTask(task))?;
         match t.stage {
-            Stage::Connected { .. } => return Err(RoutingError::WrongTaskState(task, "already connected")),
+            Stage::Connected { .. } => {
+                return Err(RoutingError::WrongTaskState(task, "already connected"));
+            }
             Stage::Waiting => self.dequeue(task),
             Stage::Offered(o) => {
                 self.end_offer(o, now, true);
             }
         }
-        if let Some(q) = self.remove_task(task).and_then(|t| self.queues.get_mut(t.queue)) {
+        if let Some(q) = self
+            .remove_task(task)
+            .and_then(|t| self.queues.get_mut(t.queue))
+        {
             q.counters.abandoned += 1;
         }
         self.dispatch(now);
@@ -338,9 +393,16 @@ impl Acd {
     /// # Errors
     /// [`RoutingError::UnknownTask`], or [`RoutingError::WrongTaskState`]
     /// if it is not waiting.
-    pub fn handle_callback_requested(&mut self, now: Timestamp, task: InteractionId) -> Result<(), RoutingError> {
+    pub fn handle_callback_requested(
+        &mut self,
+        now: Timestamp,
+        task: InteractionId,
+    ) -> Result<(), RoutingError> {
         let now = self.clock(now);
-        let t = self.tasks.get_mut(&task).ok_or(RoutingError::UnknownTask(task))?;
+        let t = self
+            .tasks
+            .get_mut(&task)
+            .ok_or(RoutingError::UnknownTask(task))?;
         if t.stage != Stage::Waiting {
             return Err(RoutingError::WrongTaskState(task, "not waiting"));
         }
@@ -357,7 +419,12 @@ impl Acd {
             match kind {
                 TimerKind::Ring(o) => self.ring_timeout(o, now),
                 TimerKind::WrapUp(a) => {
-                    if self.agents.get(&a).and_then(|x| x.wrap_until).is_some_and(|w| w <= now) {
+                    if self
+                        .agents
+                        .get(&a)
+                        .and_then(|x| x.wrap_until)
+                        .is_some_and(|w| w <= now)
+                    {
                         self.end_wrap_up(a, now);
                         self.reindex_agent(a, now);
                     }
@@ -369,16 +436,28 @@ impl Acd {
                         let mut level = 0;
                         if let Some(t) = self.tasks.get_mut(&id) {
                             t.widened = true;
-                            level = self.queues.get(t.queue).and_then(|q| q.cfg.widen).map_or(0, |w| w.min_level);
+                            level = self
+                                .queues
+                                .get(t.queue)
+                                .and_then(|q| q.cfg.widen)
+                                .map_or(0, |w| w.min_level);
                         }
                         self.enqueue(id);
-                        self.decisions.push_back(Decision::Widened { task: id, queue: qid, min_level: level });
+                        self.decisions.push_back(Decision::Widened {
+                            task: id,
+                            queue: qid,
+                            min_level: level,
+                        });
                     }
                 }
                 TimerKind::Overflow(r) => {
                     let id = r.id;
                     if self.waiting_in_generation(r, false).is_some() {
-                        let to = self.tasks.get(&id).and_then(|t| self.queues.get(t.queue)).and_then(|q| q.cfg.overflow_to);
+                        let to = self
+                            .tasks
+                            .get(&id)
+                            .and_then(|t| self.queues.get(t.queue))
+                            .and_then(|q| q.cfg.overflow_to);
                         if let Some(o) = to {
                             self.dequeue(id);
                             self.move_to_queue(id, o.queue, now);
@@ -393,11 +472,15 @@ impl Acd {
                     }
                 }
                 TimerKind::Announce => {
-                    let period = self.queues.get(qi).map_or(0, |q| i64::from(q.cfg.announce_every_s) * 1000);
+                    let period = self
+                        .queues
+                        .get(qi)
+                        .map_or(0, |q| i64::from(q.cfg.announce_every_s) * 1000);
                     self.announce_queue(qi);
                     if let Some(q) = self.queues.get_mut(qi) {
                         if q.waiting_len() > 0 && period > 0 {
-                            self.timers.arm(qi, now.add_millis(period), TimerKind::Announce);
+                            self.timers
+                                .arm(qi, now.add_millis(period), TimerKind::Announce);
                         } else {
                             q.announce_armed = false;
                         }
@@ -426,7 +509,10 @@ impl Acd {
             }
             if pause {
                 self.set_presence(*a, Presence::Paused(RONA_REASON.into()));
-                self.decisions.push_back(Decision::AgentPaused { agent: *a, reason: RONA_REASON.into() });
+                self.decisions.push_back(Decision::AgentPaused {
+                    agent: *a,
+                    reason: RONA_REASON.into(),
+                });
             }
         }
         self.end_offer(offer, now, true);
@@ -447,7 +533,13 @@ impl Acd {
 
     /// One agent leaves an offer: in ring-all with others still ringing the
     /// offer goes on, otherwise it ends and the task is requeued.
-    fn leave_offer(&mut self, offer: crate::OfferId, agent: AgentId, reason: RequeueReason, now: Timestamp) {
+    fn leave_offer(
+        &mut self,
+        offer: crate::OfferId,
+        agent: AgentId,
+        reason: RequeueReason,
+        now: Timestamp,
+    ) {
         let Some(st) = self.offers.get_mut(&offer) else {
             return;
         };
@@ -457,7 +549,8 @@ impl Acd {
             if let Some(a) = self.agents.get_mut(&agent) {
                 a.offer = None;
             }
-            self.decisions.push_back(Decision::CancelOffer { offer, task, agent });
+            self.decisions
+                .push_back(Decision::CancelOffer { offer, task, agent });
             self.reindex_agent(agent, now);
         } else if let Some(st) = self.end_offer(offer, now, true) {
             self.requeue(st.task, reason, now);
@@ -471,17 +564,35 @@ impl Acd {
             .ok_or(RoutingError::NotLoggedIn(agent))
     }
 
-    fn pending_offer(&self, task: InteractionId, agent: AgentId) -> Result<crate::OfferId, RoutingError> {
-        let t = self.tasks.get(&task).ok_or(RoutingError::UnknownTask(task))?;
+    fn pending_offer(
+        &self,
+        task: InteractionId,
+        agent: AgentId,
+    ) -> Result<crate::OfferId, RoutingError> {
+        let t = self
+            .tasks
+            .get(&task)
+            .ok_or(RoutingError::UnknownTask(task))?;
         match t.stage {
-            Stage::Offered(o) if self.offers.get(&o).is_some_and(|st| st.agents.contains(&agent)) => Ok(o),
+            Stage::Offered(o)
+                if self
+                    .offers
+                    .get(&o)
+                    .is_some_and(|st| st.agents.contains(&agent)) =>
+            {
+                Ok(o)
+            }
             _ => Err(RoutingError::NoSuchOffer { task, agent }),
         }
     }
 
     /// The task's queue id if it is waiting in the queue stay `r` (and,
     /// with `skip_callback`, is not a callback).
-    fn waiting_in_generation(&self, r: crate::timer::TaskRef, skip_callback: bool) -> Option<domain::QueueId> {
+    fn waiting_in_generation(
+        &self,
+        r: crate::timer::TaskRef,
+        skip_callback: bool,
+    ) -> Option<domain::QueueId> {
         let t = self.tasks.get(&r.id)?;
         if t.stage != Stage::Waiting || t.task_ref() != r || (skip_callback && t.callback) {
             return None;

@@ -22,7 +22,8 @@ pub enum ChannelClass {
 
 impl ChannelClass {
     /// All classes, in index order.
-    pub const ALL: [ChannelClass; 3] = [ChannelClass::Voice, ChannelClass::Chat, ChannelClass::Email];
+    pub const ALL: [ChannelClass; 3] =
+        [ChannelClass::Voice, ChannelClass::Chat, ChannelClass::Email];
 
     /// The class a channel counts against.
     pub fn of(channel: Channel) -> Self {
@@ -184,7 +185,10 @@ impl AgentState {
 
     /// Is the agent fully idle (no tasks, no offer, no wrap-up)?
     pub fn is_idle(&self) -> bool {
-        self.tasks.is_empty() && !self.external_busy && self.offer.is_none() && self.wrap_until.is_none()
+        self.tasks.is_empty()
+            && !self.external_busy
+            && self.offer.is_none()
+            && self.wrap_until.is_none()
     }
 
     pub fn derive_status(&self) -> AgentStatus {

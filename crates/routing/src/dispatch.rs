@@ -34,7 +34,10 @@ pub(crate) struct OfferState {
 
 /// Does the agent hold the task's extra skills?
 pub(crate) fn fits(agent: &AgentState, task: &TaskState) -> bool {
-    task.task.skills.iter().all(|s| agent.level(&s.skill) >= s.level)
+    task.task
+        .skills
+        .iter()
+        .all(|s| agent.level(&s.skill) >= s.level)
 }
 
 impl Acd {
@@ -135,7 +138,9 @@ impl Acd {
             let (offers, agents, tasks) = (&self.offers, &self.agents, &self.tasks);
             self.timers.prune(q, |at, k| match k {
                 TimerKind::Ring(o) => !offers.contains_key(o),
-                TimerKind::WrapUp(a) => agents.get(a).and_then(|x| x.wrap_until) != Some(Timestamp::from_millis(at)),
+                TimerKind::WrapUp(a) => {
+                    agents.get(a).and_then(|x| x.wrap_until) != Some(Timestamp::from_millis(at))
+                }
                 TimerKind::Widen(r) | TimerKind::Overflow(r) | TimerKind::MaxWait(r) => {
                     tasks.get(&r.id).is_none_or(|t| {
                         t.seq != r.seq
@@ -177,7 +182,9 @@ impl Acd {
                         .iter()
                         .take(scan)
                         .inspect(|_| examined += 1)
-                        .find(|wk| !wk.3 || self.tasks.get(&wk.2).is_some_and(|ts| fits(agent, ts)));
+                        .find(|wk| {
+                            !wk.3 || self.tasks.get(&wk.2).is_some_and(|ts| fits(agent, ts))
+                        });
                     if let Some(wk) = found {
                         let score = score_units(wk.0.0, q.rate, now.as_millis());
                         let better = match best {
@@ -204,10 +211,13 @@ impl Acd {
         let (Some(a), Some(q)) = (self.agents.get(&id), self.queues.get(qi)) else {
             return (0, 0);
         };
-        a.memberships.iter().find(|m| m.queue == qi).map_or((0, 0), |m| {
-            let k = strategy::agent_key(q.cfg.queue.strategy, a, m, &mut self.rng);
-            (k.0, k.1)
-        })
+        a.memberships
+            .iter()
+            .find(|m| m.queue == qi)
+            .map_or((0, 0), |m| {
+                let k = strategy::agent_key(q.cfg.queue.strategy, a, m, &mut self.rng);
+                (k.0, k.1)
+            })
     }
 
     /// A queue has waiting tasks of `class`: pair them with able agents.
@@ -227,7 +237,11 @@ impl Acd {
             // Merge the two tiers in priority order, up to `scan` tasks
             // (only the widened tier when no normal member is able).
             let empty = std::collections::BTreeSet::new();
-            let normal_set = if normal_able { &q.waiting[0][c] } else { &empty };
+            let normal_set = if normal_able {
+                &q.waiting[0][c]
+            } else {
+                &empty
+            };
             let mut normal = normal_set.iter().peekable();
             let mut wide = q.waiting[1][c].iter().peekable();
             let mut chosen = None;
@@ -245,7 +259,11 @@ impl Acd {
                 let both = [&q.avail[0][c], &q.avail[1][c]];
                 let sets = if ts.widened { &both[..] } else { &both[..1] };
                 let agents = &self.agents;
-                let draw = if strat == domain::Strategy::Random { self.rng.next_u64() } else { 0 };
+                let draw = if strat == domain::Strategy::Random {
+                    self.rng.next_u64()
+                } else {
+                    0
+                };
                 let (picked, examined) = strategy::pick(
                     strat,
                     sets,
@@ -365,7 +383,12 @@ impl Acd {
 
     /// Ends a pending offer: frees every agent still on it, telling the
     /// engine to stop ringing them.
-    pub(crate) fn end_offer(&mut self, offer: OfferId, now: Timestamp, cancel: bool) -> Option<OfferState> {
+    pub(crate) fn end_offer(
+        &mut self,
+        offer: OfferId,
+        now: Timestamp,
+        cancel: bool,
+    ) -> Option<OfferState> {
         let st = self.offers.remove(&offer)?;
         self.touched.push(st.queue);
         for a in &st.agents {
@@ -407,7 +430,8 @@ impl Acd {
         if let Some(o) = q.cfg.overflow_to
             && in_queue >= i64::from(o.after_s) * 1000
         {
-            self.decisions.push_back(Decision::Requeued { task: id, reason });
+            self.decisions
+                .push_back(Decision::Requeued { task: id, reason });
             self.move_to_queue(id, o.queue, now);
             return;
         }
@@ -416,16 +440,21 @@ impl Acd {
         {
             t.widened = true;
         }
-        self.decisions.push_back(Decision::Requeued { task: id, reason });
+        self.decisions
+            .push_back(Decision::Requeued { task: id, reason });
         self.enqueue(id);
     }
 
     /// Max wait reached: the task leaves the ACD.
     pub(crate) fn finish_max_wait(&mut self, id: InteractionId, queue: domain::QueueId) {
-        if let Some(q) = self.remove_task(id).and_then(|t| self.queues.get_mut(t.queue)) {
+        if let Some(q) = self
+            .remove_task(id)
+            .and_then(|t| self.queues.get_mut(t.queue))
+        {
             q.counters.max_wait_exits += 1;
         }
-        self.decisions.push_back(Decision::MaxWaitExit { task: id, queue });
+        self.decisions
+            .push_back(Decision::MaxWaitExit { task: id, queue });
     }
 
     /// Moves a task (not in any waiting set) to another queue, keeping its
@@ -449,7 +478,8 @@ impl Acd {
             q.counters.overflowed_out += 1;
             from = q.id;
         }
-        self.decisions.push_back(Decision::Overflow { task: id, from, to });
+        self.decisions
+            .push_back(Decision::Overflow { task: id, from, to });
         self.enter_queue(id, now);
     }
 
@@ -477,11 +507,13 @@ impl Acd {
             self.timers.arm(qi, secs(o.after_s), TimerKind::Overflow(r));
         }
         if q.cfg.queue.max_wait_s > 0 {
-            self.timers.arm(qi, secs(q.cfg.queue.max_wait_s), TimerKind::MaxWait(r));
+            self.timers
+                .arm(qi, secs(q.cfg.queue.max_wait_s), TimerKind::MaxWait(r));
         }
         if q.cfg.announce_every_s > 0 && !q.announce_armed {
             q.announce_armed = true;
-            self.timers.arm(qi, secs(q.cfg.announce_every_s), TimerKind::Announce);
+            self.timers
+                .arm(qi, secs(q.cfg.announce_every_s), TimerKind::Announce);
         }
         self.enqueue(id);
     }

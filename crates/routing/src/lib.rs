@@ -107,8 +107,8 @@ pub use stats::{AgentStats, QueueCounters, QueueStats};
 
 use agent::AgentState;
 use dispatch::OfferState;
-use queue::{QueueState, Stage, TaskState};
 use idmap::IdMap;
+use queue::{QueueState, Stage, TaskState};
 use rng::SplitMix64;
 use timer::Timers;
 
@@ -304,9 +304,14 @@ impl Acd {
             let q = self.queues.get(t.queue).ok_or("task in unknown queue")?;
             let in_set = q.waiting[t.tier().idx()][t.class.idx()].contains(&t.wait_key());
             match t.stage {
-                Stage::Waiting if !in_set => return Err(format!("task {id} waiting but not queued")),
+                Stage::Waiting if !in_set => {
+                    return Err(format!("task {id} waiting but not queued"));
+                }
                 Stage::Offered(o) => {
-                    let off = self.offers.get(&o).ok_or(format!("task {id}: offer {o:?} missing"))?;
+                    let off = self
+                        .offers
+                        .get(&o)
+                        .ok_or(format!("task {id}: offer {o:?} missing"))?;
                     if off.task != *id || off.agents.is_empty() {
                         return Err(format!("task {id}: offer {o:?} inconsistent"));
                     }
@@ -315,7 +320,10 @@ impl Acd {
                     }
                 }
                 Stage::Connected { agent, .. } => {
-                    let a = self.agents.get(&agent).ok_or("connected to unknown agent")?;
+                    let a = self
+                        .agents
+                        .get(&agent)
+                        .ok_or("connected to unknown agent")?;
                     if !a.tasks.contains(id) {
                         return Err(format!("task {id} connected but not held by {agent}"));
                     }
@@ -328,7 +336,11 @@ impl Acd {
         }
         for q in &self.queues {
             for wk in q.waiting.iter().flatten().flatten() {
-                if !self.tasks.get(&wk.2).is_some_and(|t| t.stage == Stage::Waiting) {
+                if !self
+                    .tasks
+                    .get(&wk.2)
+                    .is_some_and(|t| t.stage == Stage::Waiting)
+                {
                     return Err(format!("stale waiting entry {}", wk.2));
                 }
             }
@@ -343,7 +355,10 @@ impl Acd {
                 return Err(format!("agent {id}: held counts differ from tasks"));
             }
             if let Some(o) = a.offer
-                && !self.offers.get(&o).is_some_and(|off| off.agents.contains(id))
+                && !self
+                    .offers
+                    .get(&o)
+                    .is_some_and(|off| off.agents.contains(id))
             {
                 return Err(format!("agent {id} reserved for ended offer {o:?}"));
             }
@@ -355,7 +370,9 @@ impl Acd {
                 return Err(format!("agent {id} can take work but is not indexed"));
             }
             for (q, tier, class, key) in &a.indexed {
-                if !a.can_take(*class) || !self.queues[*q].avail[tier.idx()][class.idx()].contains(key) {
+                if !a.can_take(*class)
+                    || !self.queues[*q].avail[tier.idx()][class.idx()].contains(key)
+                {
                     return Err(format!("agent {id} wrongly indexed"));
                 }
             }

@@ -95,7 +95,10 @@ mod tests {
         // a mass task that arrived 5 min before a business task ties with it
         let mass = static_key(0, 10, 0);
         let business = static_key(50, 10, 300_000);
-        assert_eq!(score_units(mass, 10, 400_000), score_units(business, 10, 400_000));
+        assert_eq!(
+            score_units(mass, 10, 400_000),
+            score_units(business, 10, 400_000)
+        );
         let mass_earlier = static_key(0, 10, -1);
         assert!(score_units(mass_earlier, 10, 400_000) > score_units(business, 10, 400_000));
     }

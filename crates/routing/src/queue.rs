@@ -25,7 +25,10 @@ pub(crate) enum Stage {
     /// Ringing.
     Offered(OfferId),
     /// Accepted by an agent.
-    Connected { agent: AgentId, answered_at: Timestamp },
+    Connected {
+        agent: AgentId,
+        answered_at: Timestamp,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -50,15 +53,28 @@ pub(crate) struct TaskState {
 
 impl TaskState {
     pub fn wait_key(&self) -> WaitKey {
-        (Reverse(self.key), self.seq, self.task.id, !self.task.skills.is_empty())
+        (
+            Reverse(self.key),
+            self.seq,
+            self.task.id,
+            !self.task.skills.is_empty(),
+        )
     }
 
     pub fn task_ref(&self) -> crate::timer::TaskRef {
-        crate::timer::TaskRef { id: self.task.id, seq: self.seq, generation: self.generation }
+        crate::timer::TaskRef {
+            id: self.task.id,
+            seq: self.seq,
+            generation: self.generation,
+        }
     }
 
     pub fn tier(&self) -> Tier {
-        if self.widened { Tier::Widened } else { Tier::Normal }
+        if self.widened {
+            Tier::Widened
+        } else {
+            Tier::Normal
+        }
     }
 }
 

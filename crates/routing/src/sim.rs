@@ -9,7 +9,10 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 
-use domain::{AgentId, Channel, InteractionId, Queue, QueueId, Segment, ServiceLevel, SkillLevel, Strategy, Timestamp};
+use domain::{
+    AgentId, Channel, InteractionId, Queue, QueueId, Segment, ServiceLevel, SkillLevel, Strategy,
+    Timestamp,
+};
 use serde::Serialize;
 
 use crate::rng::SplitMix64;
@@ -93,9 +96,15 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, String> {
     let queue = Queue {
         id: QueueId(1),
         name: "sim".into(),
-        required_skills: vec![SkillLevel { skill: "sim".into(), level: 1 }],
+        required_skills: vec![SkillLevel {
+            skill: "sim".into(),
+            level: 1,
+        }],
         strategy: cfg.strategy,
-        service_level: ServiceLevel { percent: 80.0, within_s: cfg.sl_threshold_s },
+        service_level: ServiceLevel {
+            percent: 80.0,
+            within_s: cfg.sl_threshold_s,
+        },
         wrap_up_s: cfg.wrap_up_s,
         max_wait_s: 0,
         ring_timeout_s: 30,
@@ -103,16 +112,28 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, String> {
     };
     let mut qc = QueueConfig::new(queue);
     qc.announce_on_arrival = false;
-    let mut acd = Acd::new(AcdConfig { queues: vec![qc], seed: cfg.seed, ..AcdConfig::default() })
-        .map_err(|e| e.to_string())?;
+    let mut acd = Acd::new(AcdConfig {
+        queues: vec![qc],
+        seed: cfg.seed,
+        ..AcdConfig::default()
+    })
+    .map_err(|e| e.to_string())?;
     let mut rng = SplitMix64::new(cfg.seed);
     let t0 = Timestamp::from_millis(0);
     for i in 0..cfg.agents {
-        let p = AgentProfile::new(AgentId(i64::from(i) + 1), vec![SkillLevel { skill: "sim".into(), level: 5 }]);
+        let p = AgentProfile::new(
+            AgentId(i64::from(i) + 1),
+            vec![SkillLevel {
+                skill: "sim".into(),
+                level: 5,
+            }],
+        );
         acd.handle_agent_login(t0, p).map_err(|e| e.to_string())?;
     }
     let mean_gap_ms = 3_600_000.0 / cfg.arrivals_per_hour.max(1e-9);
-    let end_of_arrivals = i64::try_from(cfg.duration_s).unwrap_or(i64::MAX / 2).saturating_mul(1000);
+    let end_of_arrivals = i64::try_from(cfg.duration_s)
+        .unwrap_or(i64::MAX / 2)
+        .saturating_mul(1000);
     let mut events: BinaryHeap<Reverse<(i64, u64, Ev)>> = BinaryHeap::new();
     let mut seq = 0u64;
     let mut push = |events: &mut BinaryHeap<_>, at: i64, ev: Ev| {
@@ -138,16 +159,25 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, String> {
                 t
             }
             (Some(_), _) => {
-                let Some(Reverse((t, _, ev))) = events.pop() else { break };
+                let Some(Reverse((t, _, ev))) = events.pop() else {
+                    break;
+                };
                 let now = Timestamp::from_millis(t);
                 match ev {
                     Ev::Arrival => {
                         calls += 1;
                         let id = InteractionId(i64::try_from(calls).unwrap_or(i64::MAX));
-                        acd.handle_task_arrived(now, Task::new(id, QueueId(1), Channel::Voice, Segment::Mass))
-                            .map_err(|e| e.to_string())?;
+                        acd.handle_task_arrived(
+                            now,
+                            Task::new(id, QueueId(1), Channel::Voice, Segment::Mass),
+                        )
+                        .map_err(|e| e.to_string())?;
                         if let Some(p) = cfg.patience_s {
-                            push(&mut events, t + (rng.exp(p * 1000.0) as i64).max(1), Ev::Abandon(id));
+                            push(
+                                &mut events,
+                                t + (rng.exp(p * 1000.0) as i64).max(1),
+                                Ev::Abandon(id),
+                            );
                         }
                         let next = t + (rng.exp(mean_gap_ms) as i64).max(1);
                         if next < end_of_arrivals {
@@ -171,9 +201,12 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, String> {
         while let Some(d) = acd.poll_decision() {
             if let Decision::Offer { task, agents, .. } = d {
                 offers += 1;
-                let Some(agent) = agents.first().copied() else { continue };
+                let Some(agent) = agents.first().copied() else {
+                    continue;
+                };
                 let at = Timestamp::from_millis(now);
-                acd.handle_offer_accepted(at, task, agent).map_err(|e| e.to_string())?;
+                acd.handle_offer_accepted(at, task, agent)
+                    .map_err(|e| e.to_string())?;
                 connected.insert(task);
                 let talk = (rng.exp(cfg.aht_s * 1000.0) as i64).max(1);
                 talk_ms_total += talk;
@@ -191,9 +224,17 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, String> {
         abandoned,
         service_level_pct: stats.service_level_pct,
         asa_s: stats.asa_s,
-        abandon_rate_pct: if calls == 0 { 0.0 } else { 100.0 * abandoned as f64 / calls as f64 },
+        abandon_rate_pct: if calls == 0 {
+            0.0
+        } else {
+            100.0 * abandoned as f64 / calls as f64
+        },
         occupancy_pct: 100.0 * busy_ms / staffed_ms,
-        aht_s: if answered == 0 { 0.0 } else { talk_ms_total as f64 / 1000.0 / answered as f64 },
+        aht_s: if answered == 0 {
+            0.0
+        } else {
+            talk_ms_total as f64 / 1000.0 / answered as f64
+        },
         offers,
     })
 }

@@ -2,9 +2,9 @@
 //! [`crate::Acd::reset_stats`] (the engine calls it at midnight; the core
 //! knows no calendar).
 //!
-//! Service level is `answered within the threshold / (answered + abandoned
-//! + max-wait exits)`, the "abandons count against" variant; 100 % when
-//! nothing has been closed yet.
+//! Service level is `answered in threshold / (answered + abandoned + exits)`
+//! (exits = max-wait exits), the "abandons count against" variant; 100 %
+//! when nothing has been closed yet.
 
 use domain::{AgentId, InteractionId, QueueId, Timestamp};
 use serde::Serialize;

@@ -61,7 +61,12 @@ pub(crate) fn pick(
         Strategy::Random => {
             let mut all: Vec<AgentKey> = Vec::new();
             for s in sets {
-                all.extend(s.iter().take(scan).inspect(|_| examined += 1).filter(|k| fits(k)));
+                all.extend(
+                    s.iter()
+                        .take(scan)
+                        .inspect(|_| examined += 1)
+                        .filter(|k| fits(k)),
+                );
             }
             all.sort_unstable();
             all.truncate(scan);
@@ -99,7 +104,11 @@ pub(crate) fn pick(
                         .find(|k| fits(k));
                     best_after = min_opt(best_after, after.copied());
                 }
-                let wrap = s.iter().take(scan).inspect(|_| examined += 1).find(|k| fits(k));
+                let wrap = s
+                    .iter()
+                    .take(scan)
+                    .inspect(|_| examined += 1)
+                    .find(|k| fits(k));
                 best_wrap = min_opt(best_wrap, wrap.copied());
             }
             (best_after.or(best_wrap).into_iter().collect(), examined)
@@ -107,7 +116,11 @@ pub(crate) fn pick(
         _ => {
             let mut best: Option<AgentKey> = None;
             for s in sets {
-                let first = s.iter().take(scan).inspect(|_| examined += 1).find(|k| fits(k));
+                let first = s
+                    .iter()
+                    .take(scan)
+                    .inspect(|_| examined += 1)
+                    .find(|k| fits(k));
                 best = min_opt(best, first.copied());
             }
             (best.into_iter().collect(), examined)
@@ -139,16 +152,34 @@ mod tests {
         let s = set(&[(5, 0), (3, 0), (9, 0)]);
         let (p, _) = pick(Strategy::LongestIdle, &[&s], None, 8, 64, 0, &|_| true);
         assert_eq!(p, vec![(3, 0, AgentId(2))]);
-        let (p, _) = pick(Strategy::LongestIdle, &[&s], None, 8, 64, 0, &|k| k.2 != AgentId(2));
+        let (p, _) = pick(Strategy::LongestIdle, &[&s], None, 8, 64, 0, &|k| {
+            k.2 != AgentId(2)
+        });
         assert_eq!(p, vec![(5, 0, AgentId(1))]);
     }
 
     #[test]
     fn round_robin_continues_after_last_and_wraps() {
         let s = set(&[(1, 0), (2, 0), (3, 0)]);
-        let (p, _) = pick(Strategy::RoundRobin, &[&s], Some((2, 0, AgentId(2))), 8, 64, 0, &|_| true);
+        let (p, _) = pick(
+            Strategy::RoundRobin,
+            &[&s],
+            Some((2, 0, AgentId(2))),
+            8,
+            64,
+            0,
+            &|_| true,
+        );
         assert_eq!(p[0].2, AgentId(3));
-        let (p, _) = pick(Strategy::RoundRobin, &[&s], Some((3, 0, AgentId(3))), 8, 64, 0, &|_| true);
+        let (p, _) = pick(
+            Strategy::RoundRobin,
+            &[&s],
+            Some((3, 0, AgentId(3))),
+            8,
+            64,
+            0,
+            &|_| true,
+        );
         assert_eq!(p[0].2, AgentId(1));
     }
 

@@ -115,7 +115,9 @@ impl Timers {
 
     /// The earliest deadline.
     pub fn next(&self) -> Option<Timestamp> {
-        self.heads.first().map(|(t, _, _)| Timestamp::from_millis(*t))
+        self.heads
+            .first()
+            .map(|(t, _, _)| Timestamp::from_millis(*t))
     }
 
     /// Pops the earliest timer if it is due at `now`, with its queue.

@@ -30,9 +30,21 @@ fn check(agents: u32, per_hour: f64, aht_s: f64) -> Result<(), String> {
     );
     assert!(r.calls > 100_000, "simulation too small: {} calls", r.calls);
     assert_eq!(r.abandoned, 0);
-    assert!((r.service_level_pct - sl).abs() < 2.0, "SL {} vs Erlang C {sl}", r.service_level_pct);
-    assert!((r.asa_s - asa).abs() / asa < 0.08, "ASA {} vs Erlang C {asa}", r.asa_s);
-    assert!((r.occupancy_pct - occ).abs() < 1.5, "occupancy {} vs {occ}", r.occupancy_pct);
+    assert!(
+        (r.service_level_pct - sl).abs() < 2.0,
+        "SL {} vs Erlang C {sl}",
+        r.service_level_pct
+    );
+    assert!(
+        (r.asa_s - asa).abs() / asa < 0.08,
+        "ASA {} vs Erlang C {asa}",
+        r.asa_s
+    );
+    assert!(
+        (r.occupancy_pct - occ).abs() < 1.5,
+        "occupancy {} vs {occ}",
+        r.occupancy_pct
+    );
     Ok(())
 }
 

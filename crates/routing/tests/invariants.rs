@@ -20,27 +20,61 @@
 
 mod common;
 use common::*;
-use domain::{AgentId, Capacity, Channel, InteractionId, QueueId, Segment, Timestamp};
 use domain::Strategy as Pick;
+use domain::{AgentId, Capacity, Channel, InteractionId, QueueId, Segment, Timestamp};
 use proptest::prelude::*;
 use routing::*;
 use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Debug)]
 enum Op {
-    Arrive { queue: i64, channel: u8, segment: u8, french: bool },
-    Login { agent: i64, a: u8, b: bool, french: bool, mix: bool },
-    Logout { agent: i64 },
-    Pause { agent: i64 },
-    Ready { agent: i64 },
-    WrapDone { agent: i64 },
-    Ext { agent: i64, start: bool },
-    Accept { pick: usize },
-    Reject { pick: usize },
-    End { pick: usize },
-    Abandon { pick: usize },
-    Callback { pick: usize },
-    Advance { secs: i64 },
+    Arrive {
+        queue: i64,
+        channel: u8,
+        segment: u8,
+        french: bool,
+    },
+    Login {
+        agent: i64,
+        a: u8,
+        b: bool,
+        french: bool,
+        mix: bool,
+    },
+    Logout {
+        agent: i64,
+    },
+    Pause {
+        agent: i64,
+    },
+    Ready {
+        agent: i64,
+    },
+    WrapDone {
+        agent: i64,
+    },
+    Ext {
+        agent: i64,
+        start: bool,
+    },
+    Accept {
+        pick: usize,
+    },
+    Reject {
+        pick: usize,
+    },
+    End {
+        pick: usize,
+    },
+    Abandon {
+        pick: usize,
+    },
+    Callback {
+        pick: usize,
+    },
+    Advance {
+        secs: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -67,15 +101,25 @@ fn config() -> AcdConfig {
     let mut q1 = queue(1, &[("a", 5)], Pick::LongestIdle);
     q1.queue.wrap_up_s = 5;
     q1.queue.max_wait_s = 90;
-    q1.widen = Some(Widen { after_s: 20, min_level: 2 });
-    q1.overflow_to = Some(OverflowTo { after_s: 45, queue: QueueId(3) });
+    q1.widen = Some(Widen {
+        after_s: 20,
+        min_level: 2,
+    });
+    q1.overflow_to = Some(OverflowTo {
+        after_s: 45,
+        queue: QueueId(3),
+    });
     q1.announce_every_s = 15;
     let mut q2 = queue(2, &[("b", 1)], Pick::RingAll);
     q2.queue.ring_timeout_s = 10;
     let mut q3 = queue(3, &[], Pick::Random);
     q3.queue.wrap_up_s = 3;
     q3.queue.max_wait_s = 120;
-    AcdConfig { queues: vec![q1, q2, q3], rona_max_misses: 2, ..AcdConfig::default() }
+    AcdConfig {
+        queues: vec![q1, q2, q3],
+        rona_max_misses: 2,
+        ..AcdConfig::default()
+    }
 }
 
 const WRAP: [(i64, i64); 3] = [(1, 5_000), (2, 0), (3, 3_000)];
@@ -105,13 +149,20 @@ impl Observer {
 
     fn observe(&mut self, acd: &mut Acd, now: Timestamp) -> Result<(), TestCaseError> {
         while let Some(d) = acd.poll_decision() {
-            if std::env::var("TRACE").is_ok() { eprintln!("{} {:?}", now.as_millis(), d); }
+            if std::env::var("TRACE").is_ok() {
+                eprintln!("{} {:?}", now.as_millis(), d);
+            }
             match d {
                 Decision::Offer { task, agents, .. } => self.offered(acd, task, agents, now)?,
-                Decision::CallbackDue { task, agent, .. } => self.offered(acd, task, vec![agent], now)?,
+                Decision::CallbackDue { task, agent, .. } => {
+                    self.offered(acd, task, vec![agent], now)?
+                }
                 Decision::CancelOffer { task, agent, .. } => {
                     let list = self.ringing.get_mut(&task);
-                    prop_assert!(list.as_ref().is_some_and(|l| l.contains(&agent)), "cancel of unknown ring");
+                    prop_assert!(
+                        list.as_ref().is_some_and(|l| l.contains(&agent)),
+                        "cancel of unknown ring"
+                    );
                     if let Some(l) = list {
                         l.retain(|a| *a != agent);
                         if l.is_empty() {
@@ -120,13 +171,19 @@ impl Observer {
                     }
                 }
                 Decision::Requeued { task, .. } => {
-                    prop_assert!(!self.ringing.contains_key(&task), "requeued while still ringing");
+                    prop_assert!(
+                        !self.ringing.contains_key(&task),
+                        "requeued while still ringing"
+                    );
                     self.waiting.insert(task);
                 }
                 Decision::MaxWaitExit { task, .. } => {
                     // waiting, or its offer just timed out past max wait
                     prop_assert!(!self.ringing.contains_key(&task), "exit of a ringing task");
-                    prop_assert!(!self.connected.contains_key(&task), "exit of a connected task");
+                    prop_assert!(
+                        !self.connected.contains_key(&task),
+                        "exit of a connected task"
+                    );
                     self.waiting.remove(&task);
                     self.end(task)?;
                 }
@@ -148,7 +205,12 @@ impl Observer {
         for id in 1..7 {
             let a = AgentId(id);
             let reserved = acd.agent_status(a) == Some(&AgentStatus::Reserved);
-            prop_assert_eq!(reserved, ringing.contains(&a), "agent {} reserved vs ringing", a);
+            prop_assert_eq!(
+                reserved,
+                ringing.contains(&a),
+                "agent {} reserved vs ringing",
+                a
+            );
         }
         // 4. tasks alive in the ACD
         let alive = self.arrived as usize - self.ended.len() + self.connected.len();
@@ -158,20 +220,42 @@ impl Observer {
         Ok(())
     }
 
-    fn offered(&mut self, acd: &Acd, task: InteractionId, agents: Vec<AgentId>, now: Timestamp) -> Result<(), TestCaseError> {
+    fn offered(
+        &mut self,
+        acd: &Acd,
+        task: InteractionId,
+        agents: Vec<AgentId>,
+        now: Timestamp,
+    ) -> Result<(), TestCaseError> {
         // 1. not already ringing; one agent unless ring-all
-        prop_assert!(!self.ringing.contains_key(&task), "task {} offered twice at once", task);
+        prop_assert!(
+            !self.ringing.contains_key(&task),
+            "task {} offered twice at once",
+            task
+        );
         prop_assert!(self.waiting.remove(&task), "offer of a task not waiting");
         let ring_all = acd.explain(task).map(|e| e.strategy) == Some(Pick::RingAll);
         prop_assert!(!agents.is_empty());
-        prop_assert!(agents.len() == 1 || ring_all, "{} agents for a non ring-all task", agents.len());
+        prop_assert!(
+            agents.len() == 1 || ring_all,
+            "{} agents for a non ring-all task",
+            agents.len()
+        );
         let busy: HashSet<AgentId> = self.ringing.values().flatten().copied().collect();
         for a in &agents {
             prop_assert!(!busy.contains(a), "agent {} rung twice", a);
             // 5. wrap-up
-            prop_assert!(self.wrap_until.get(a).is_none_or(|w| *w <= now), "agent {} offered during wrap-up", a);
+            prop_assert!(
+                self.wrap_until.get(a).is_none_or(|w| *w <= now),
+                "agent {} offered during wrap-up",
+                a
+            );
             // 6.
-            prop_assert!(self.ready.contains(a), "agent {} offered while not ready", a);
+            prop_assert!(
+                self.ready.contains(a),
+                "agent {} offered while not ready",
+                a
+            );
         }
         self.ringing.insert(task, agents);
         Ok(())
@@ -195,10 +279,18 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut next_task = 1;
     for op in ops {
         match op {
-            Op::Arrive { queue, channel, segment, french } => {
-                let channel = [Channel::Voice, Channel::Whatsapp, Channel::Email][usize::from(channel)];
-                let segment = [Segment::Mass, Segment::Business, Segment::Vip][usize::from(segment)];
-                let mut task = Task::new(InteractionId(next_task), QueueId(queue), channel, segment);
+            Op::Arrive {
+                queue,
+                channel,
+                segment,
+                french,
+            } => {
+                let channel =
+                    [Channel::Voice, Channel::Whatsapp, Channel::Email][usize::from(channel)];
+                let segment =
+                    [Segment::Mass, Segment::Business, Segment::Vip][usize::from(segment)];
+                let mut task =
+                    Task::new(InteractionId(next_task), QueueId(queue), channel, segment);
                 if french {
                     task.skills = vec![sk("french", 1)];
                 }
@@ -206,10 +298,17 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 o.waiting.insert(task.id);
                 o.task_queue.insert(task.id, queue);
                 o.class.insert(task.id, ChannelClass::of(channel));
-                acd.handle_task_arrived(now, task).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                acd.handle_task_arrived(now, task)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
                 o.arrived += 1;
             }
-            Op::Login { agent, a, b, french, mix } => {
+            Op::Login {
+                agent,
+                a,
+                b,
+                french,
+                mix,
+            } => {
                 let mut skills = vec![];
                 if a > 0 {
                     skills.push(sk("a", a));
@@ -228,33 +327,51 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Logout { agent } => {
-                if acd.handle_agent_logout(now, AgentId(agent)).is_ok() {
-                    o.ready.remove(&AgentId(agent));
-                    o.wrap_until.remove(&AgentId(agent));
+                let a = AgentId(agent);
+                let ok = acd.handle_agent_logout(now, a).is_ok();
+                if ok {
+                    o.ready.remove(&a);
+                    o.wrap_until.remove(&a);
                 }
             }
             Op::Pause { agent } => {
-                if acd.handle_agent_state(now, AgentId(agent), AgentInput::Pause { reason: "break".into() }).is_ok() {
-                    o.ready.remove(&AgentId(agent));
+                let a = AgentId(agent);
+                let pause = AgentInput::Pause {
+                    reason: "break".into(),
+                };
+                let ok = acd.handle_agent_state(now, a, pause).is_ok();
+                if ok {
+                    o.ready.remove(&a);
                 }
             }
             Op::Ready { agent } => {
-                if acd.handle_agent_state(now, AgentId(agent), AgentInput::Ready).is_ok() {
-                    o.ready.insert(AgentId(agent));
+                let a = AgentId(agent);
+                let ok = acd.handle_agent_state(now, a, AgentInput::Ready).is_ok();
+                if ok {
+                    o.ready.insert(a);
                 }
             }
             Op::WrapDone { agent } => {
                 let _ = acd.handle_agent_state(now, AgentId(agent), AgentInput::WrapUpDone);
             }
             Op::Ext { agent, start } => {
-                let input = if start { AgentInput::ExternalCallStarted } else { AgentInput::ExternalCallEnded };
+                let input = if start {
+                    AgentInput::ExternalCallStarted
+                } else {
+                    AgentInput::ExternalCallEnded
+                };
                 let _ = acd.handle_agent_state(now, AgentId(agent), input);
             }
             Op::Accept { pick } | Op::Reject { pick } if !o.ringing.is_empty() => {
-                let mut pairs: Vec<(InteractionId, AgentId)> =
-                    o.ringing.iter().flat_map(|(t, l)| l.iter().map(|a| (*t, *a))).collect();
+                let mut pairs: Vec<(InteractionId, AgentId)> = o
+                    .ringing
+                    .iter()
+                    .flat_map(|(t, l)| l.iter().map(|a| (*t, *a)))
+                    .collect();
                 pairs.sort_unstable();
-                let Some(&(task, agent)) = pairs.get(pick % pairs.len().max(1)) else { continue };
+                let Some(&(task, agent)) = pairs.get(pick % pairs.len().max(1)) else {
+                    continue;
+                };
                 if matches!(op, Op::Accept { .. }) {
                     let r = acd.handle_offer_accepted(now, task, agent);
                     prop_assert_eq!(r, Ok(()));
@@ -271,9 +388,17 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     let cap = o.caps.get(&agent).cloned().unwrap_or_default();
                     let h = o.held(agent);
                     for c in ChannelClass::ALL {
-                        prop_assert!(h[c.idx()] <= c.limit(&cap), "agent {} over capacity: {:?}", agent, h);
+                        prop_assert!(
+                            h[c.idx()] <= c.limit(&cap),
+                            "agent {} over capacity: {:?}",
+                            agent,
+                            h
+                        );
                     }
-                    prop_assert!(cap.chat_during_voice || h[0] == 0 || h[1] + h[2] == 0, "voice not exclusive");
+                    prop_assert!(
+                        cap.chat_during_voice || h[0] == 0 || h[1] + h[2] == 0,
+                        "voice not exclusive"
+                    );
                 } else {
                     prop_assert_eq!(acd.handle_offer_rejected(now, task, agent), Ok(()));
                 }
@@ -282,7 +407,10 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let mut ids: Vec<InteractionId> = o.connected.keys().copied().collect();
                 ids.sort_unstable();
                 let task = ids[pick % ids.len()];
-                let (agent, _) = o.connected.remove(&task).unwrap_or((AgentId(0), ChannelClass::Voice));
+                let (agent, _) = o
+                    .connected
+                    .remove(&task)
+                    .unwrap_or((AgentId(0), ChannelClass::Voice));
                 prop_assert_eq!(acd.handle_task_ended(now, task), Ok(()));
                 let q = o.task_queue.get(&task).copied().unwrap_or(0);
                 let wrap = WRAP.iter().find(|w| w.0 == q).map_or(0, |w| w.1);
@@ -293,8 +421,11 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     *e = (*e).max(until);
                 }
             }
-            Op::Abandon { pick } | Op::Callback { pick } if !o.waiting.is_empty() || !o.ringing.is_empty() => {
-                let mut ids: Vec<InteractionId> = o.waiting.iter().chain(o.ringing.keys()).copied().collect();
+            Op::Abandon { pick } | Op::Callback { pick }
+                if !o.waiting.is_empty() || !o.ringing.is_empty() =>
+            {
+                let mut ids: Vec<InteractionId> =
+                    o.waiting.iter().chain(o.ringing.keys()).copied().collect();
                 ids.sort_unstable();
                 let task = ids[pick % ids.len()];
                 if matches!(op, Op::Abandon { .. }) {

@@ -7,12 +7,15 @@ use routing::*;
 
 /// Offers, accepts and ends a task at once; returns the agent chosen.
 fn serve(acd: &mut Acd, id: i64, q: i64, at: i64) -> i64 {
-    acd.handle_task_arrived(t(at), voice(id, q)).expect("arrive");
+    acd.handle_task_arrived(t(at), voice(id, q))
+        .expect("arrive");
     let o = offers(&drain(acd));
     assert_eq!(o.len(), 1, "one offer for task {id}");
     let agent = o[0].1[0];
-    acd.handle_offer_accepted(t(at), InteractionId(id), AgentId(agent)).expect("accept");
-    acd.handle_task_ended(t(at + 1), InteractionId(id)).expect("end");
+    acd.handle_offer_accepted(t(at), InteractionId(id), AgentId(agent))
+        .expect("accept");
+    acd.handle_task_ended(t(at + 1), InteractionId(id))
+        .expect("end");
     drain(acd);
     agent
 }
@@ -21,7 +24,8 @@ fn serve(acd: &mut Acd, id: i64, q: i64, at: i64) -> i64 {
 fn longest_idle_goes_to_the_agent_idle_longest() {
     let mut acd = acd(vec![queue(1, &[("a", 1)], Strategy::LongestIdle)]);
     for (i, s) in [(1, 0), (2, 1), (3, 2)] {
-        acd.handle_agent_login(t(s), agent(i, &[("a", 5)])).expect("login");
+        acd.handle_agent_login(t(s), agent(i, &[("a", 5)]))
+            .expect("login");
     }
     assert_eq!(serve(&mut acd, 10, 1, 5), 1);
     assert_eq!(serve(&mut acd, 11, 1, 10), 2);
@@ -47,19 +51,30 @@ fn least_calls_beats_idle_time() {
     acd.handle_agent_login(t(30), agent(2, &[])).expect("login");
     // agent 1 has been idle since t(2), agent 2 since t(30), but 1 has a call
     assert_eq!(serve(&mut acd, 11, 1, 40), 2);
-    assert_eq!(acd.agent_stats(AgentId(1), t(40)).map(|s| s.calls_today), Some(1));
+    assert_eq!(
+        acd.agent_stats(AgentId(1), t(40)).map(|s| s.calls_today),
+        Some(1)
+    );
 }
 
 #[test]
 fn skills_weighted_prefers_the_best_level() {
     let mut acd = acd(vec![queue(1, &[("a", 2)], Strategy::SkillsWeighted)]);
     for (i, l) in [(1, 3), (2, 9), (3, 6)] {
-        acd.handle_agent_login(t(0), agent(i, &[("a", l)])).expect("login");
+        acd.handle_agent_login(t(0), agent(i, &[("a", l)]))
+            .expect("login");
     }
     assert_eq!(serve(&mut acd, 10, 1, 1), 2);
     assert_eq!(serve(&mut acd, 11, 1, 5), 2);
     let e = {
-        acd.handle_agent_state(t(6), AgentId(2), AgentInput::Pause { reason: "break".into() }).expect("pause");
+        acd.handle_agent_state(
+            t(6),
+            AgentId(2),
+            AgentInput::Pause {
+                reason: "break".into(),
+            },
+        )
+        .expect("pause");
         acd.handle_task_arrived(t(7), voice(12, 1)).expect("arrive");
         assert_eq!(offers(&drain(&mut acd)), vec![(12, vec![3])]);
         acd.explain(InteractionId(12)).cloned().expect("explained")
@@ -79,7 +94,8 @@ fn linear_always_starts_at_the_top_of_the_list() {
     }
     assert_eq!(serve(&mut acd, 10, 1, 1), 2);
     assert_eq!(serve(&mut acd, 11, 1, 5), 2);
-    acd.handle_agent_state(t(9), AgentId(2), AgentInput::Pause { reason: "x".into() }).expect("pause");
+    acd.handle_agent_state(t(9), AgentId(2), AgentInput::Pause { reason: "x".into() })
+        .expect("pause");
     assert_eq!(serve(&mut acd, 12, 1, 10), 3);
 }
 
@@ -90,7 +106,9 @@ fn random_spreads_and_is_reproducible() {
         for i in 1..=4 {
             acd.handle_agent_login(t(0), agent(i, &[])).expect("login");
         }
-        (0..400).map(|k| serve(&mut acd, 10 + k, 1, 2 * k)).collect::<Vec<_>>()
+        (0..400)
+            .map(|k| serve(&mut acd, 10 + k, 1, 2 * k))
+            .collect::<Vec<_>>()
     };
     let a = run();
     assert_eq!(a, run(), "same seed, same draws");
@@ -115,7 +133,8 @@ fn ring_all_rings_everyone_and_the_first_to_answer_wins() {
     for i in 1..=3 {
         assert_eq!(acd.agent_status(AgentId(i)), Some(&AgentStatus::Reserved));
     }
-    acd.handle_offer_accepted(t(3), InteractionId(10), AgentId(2)).expect("accept");
+    acd.handle_offer_accepted(t(3), InteractionId(10), AgentId(2))
+        .expect("accept");
     let mut cancelled: Vec<i64> = drain(&mut acd)
         .iter()
         .filter_map(|d| match d {
@@ -128,7 +147,10 @@ fn ring_all_rings_everyone_and_the_first_to_answer_wins() {
     assert_eq!(acd.agent_status(AgentId(1)), Some(&AgentStatus::Available));
     assert_eq!(acd.agent_status(AgentId(2)), Some(&AgentStatus::Busy));
     // a late answer from a cancelled agent is refused
-    assert!(acd.handle_offer_accepted(t(4), InteractionId(10), AgentId(3)).is_err());
+    assert!(
+        acd.handle_offer_accepted(t(4), InteractionId(10), AgentId(3))
+            .is_err()
+    );
     acd.check_invariants().expect("consistent");
 }
 
@@ -140,10 +162,21 @@ fn ring_all_rejections_keep_ringing_the_others() {
     }
     acd.handle_task_arrived(t(1), voice(10, 1)).expect("arrive");
     drain(&mut acd);
-    acd.handle_offer_rejected(t(2), InteractionId(10), AgentId(1)).expect("reject");
+    acd.handle_offer_rejected(t(2), InteractionId(10), AgentId(1))
+        .expect("reject");
     let ds = drain(&mut acd);
-    assert!(matches!(ds.as_slice(), [Decision::CancelOffer { agent: AgentId(1), .. }]), "{ds:?}");
+    assert!(
+        matches!(
+            ds.as_slice(),
+            [Decision::CancelOffer {
+                agent: AgentId(1),
+                ..
+            }]
+        ),
+        "{ds:?}"
+    );
     assert_eq!(acd.agent_status(AgentId(2)), Some(&AgentStatus::Reserved));
-    acd.handle_offer_accepted(t(3), InteractionId(10), AgentId(2)).expect("accept");
+    acd.handle_offer_accepted(t(3), InteractionId(10), AgentId(2))
+        .expect("accept");
     acd.check_invariants().expect("consistent");
 }

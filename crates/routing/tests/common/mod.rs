@@ -9,7 +9,10 @@ pub fn t(s: i64) -> Timestamp {
 }
 
 pub fn sk(name: &str, level: u8) -> SkillLevel {
-    SkillLevel { skill: name.into(), level }
+    SkillLevel {
+        skill: name.into(),
+        level,
+    }
 }
 
 pub fn queue(id: i64, skills: &[(&str, u8)], strategy: Strategy) -> QueueConfig {
@@ -29,7 +32,11 @@ pub fn queue(id: i64, skills: &[(&str, u8)], strategy: Strategy) -> QueueConfig 
 }
 
 pub fn acd(queues: Vec<QueueConfig>) -> Acd {
-    Acd::new(AcdConfig { queues, ..AcdConfig::default() }).expect("valid config")
+    Acd::new(AcdConfig {
+        queues,
+        ..AcdConfig::default()
+    })
+    .expect("valid config")
 }
 
 pub fn agent(id: i64, skills: &[(&str, u8)]) -> AgentProfile {
@@ -48,7 +55,9 @@ pub fn drain(acd: &mut Acd) -> Vec<Decision> {
 pub fn offers(ds: &[Decision]) -> Vec<(i64, Vec<i64>)> {
     ds.iter()
         .filter_map(|d| match d {
-            Decision::Offer { task, agents, .. } => Some((task.0, agents.iter().map(|a| a.0).collect())),
+            Decision::Offer { task, agents, .. } => {
+                Some((task.0, agents.iter().map(|a| a.0).collect()))
+            }
             Decision::CallbackDue { task, agent, .. } => Some((task.0, vec![agent.0])),
             _ => None,
         })
