@@ -57,15 +57,28 @@
 //! - [`config`]: queues (overflow, widening, announcements), agent profiles,
 //!   engine knobs.
 //! - [`agent`]: agent presence, capacity per channel class, displayed status.
-//! - [`queue`] (private): waiting tasks and able agents as ordered sets.
+//! - `queue` (private): waiting tasks and able agents as ordered sets.
 //! - [`strategy`]: the seven agent-selection strategies.
 //! - [`priority`]: segment priority plus aging (the formula).
 //! - [`ewt`]: the expected-wait estimator (the formula).
 //! - `dispatch` (private): the matching loop; `acd` (private): the
-//!   `handle_*` inputs; `timer` (private): the timer heap.
+//!   `handle_*` inputs; `timer` (private): the per-queue timer table.
+//! - [`decision`]: the [`Task`] input, the [`Decision`] outputs and the
+//!   [`Explanation`] of each offer; [`error`]: refused inputs.
 //! - [`stats`]: wallboard figures per queue and per agent.
 //! - [`erlang`]: Erlang C, to check the simulator.
-//! - [`sim`]: a discrete-event simulation of a day of traffic.
+//! - [`sim`]: a discrete-event simulation of a day of traffic;
+//!   [`rng`]: the seeded generator it and the random strategy use.
+//!
+//! ## Cost of a decision
+//! No decision scans all tasks or all agents. Waiting tasks sit in ordered
+//! sets per queue, channel class and tier, sorted by a time-free priority
+//! key ([`priority`]); able agents sit in ordered sets per queue, class and
+//! tier, sorted by the queue's strategy key ([`strategy`]). An agent freed
+//! while tasks wait compares the heads of its queues' sets and takes the
+//! best task without entering any index; a task arriving where agents wait
+//! takes the head of its queue's agent set. Timers are FIFO lanes per queue
+//! and kind. See `benches/routing.rs` (10 000 agents, 100 000 tasks).
 //!
 //! ## Method groups (quinn-proto style)
 //! - inputs: `handle_task_arrived`, `handle_agent_login`, `handle_agent_logout`,
