@@ -25,6 +25,16 @@ fn main() {
                 ..base.clone()
             },
         ),
+        (
+            "60 agents, 1000/h, ACW 20 s",
+            SimConfig {
+                agents: 60,
+                arrivals_per_hour: 1000.0,
+                wrap_up_s: 20,
+                patience_s: Some(180.0),
+                ..base.clone()
+            },
+        ),
     ];
     for (name, cfg) in cases {
         let started = std::time::Instant::now();
@@ -45,7 +55,7 @@ fn main() {
     let t = f64::from(base.sl_threshold_s);
     println!(
         "{:30} SL {:5.1} %  ASA {:5.1} s  abandon  0.0 %  occupancy {:4.1} %",
-        "Erlang C",
+        "Erlang C (first case)",
         100.0 * erlang::service_level(base.agents, a, base.aht_s, t).unwrap_or(f64::NAN),
         erlang::asa_s(base.agents, a, base.aht_s).unwrap_or(f64::NAN),
         100.0 * a / f64::from(base.agents)
