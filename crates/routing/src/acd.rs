@@ -247,7 +247,7 @@ impl Acd {
         if let Some(a) = self.agents.get_mut(&agent) {
             a.offer = None;
         }
-        self.end_offer(offer, now, true);
+        self.end_offer(offer, now, false);
         let Some(t) = self.tasks.get_mut(&task) else {
             return Err(RoutingError::UnknownTask(task));
         };
@@ -372,7 +372,7 @@ impl Acd {
             }
             Stage::Waiting => self.dequeue(task),
             Stage::Offered(o) => {
-                self.end_offer(o, now, true);
+                self.end_offer(o, now, false);
             }
         }
         if let Some(q) = self

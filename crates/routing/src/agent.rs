@@ -168,7 +168,15 @@ impl AgentState {
     /// unless `chat_during_voice`: a voice call (or a non-ACD call) blocks
     /// digital tasks, and any digital task blocks a voice offer.
     pub fn can_take(&self, class: ChannelClass) -> bool {
-        if self.presence != Presence::Ready || self.wrap_until.is_some() || self.offer.is_some() {
+        self.able(class, false)
+    }
+
+    /// [`AgentState::can_take`], optionally as if no offer were pending.
+    pub fn able(&self, class: ChannelClass, ignore_offer: bool) -> bool {
+        if self.presence != Presence::Ready
+            || self.wrap_until.is_some()
+            || (self.offer.is_some() && !ignore_offer)
+        {
             return false;
         }
         let cap = &self.profile.capacity;

@@ -383,9 +383,9 @@ impl Acd {
                 return Err(format!("agent {id} can take work but is not indexed"));
             }
             for (q, tier, class, key) in &a.indexed {
-                if !a.can_take(*class)
-                    || !self.queues[*q].avail[tier.idx()][class.idx()].contains(key)
-                {
+                // a ringing agent stays indexed; picks skip it
+                let able = a.can_take(*class) || (a.offer.is_some() && a.able(*class, true));
+                if !able || !self.queues[*q].avail[tier.idx()][class.idx()].contains(key) {
                     return Err(format!("agent {id} wrongly indexed"));
                 }
             }
