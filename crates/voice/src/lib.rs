@@ -1,0 +1,3 @@
+//! voice
+pub mod registrar;
+pub mod sip;
