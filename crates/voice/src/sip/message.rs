@@ -288,6 +288,35 @@ pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
     Ok(msg)
 }
 
+/// Best-effort `400 Bad Request` for a request we could not parse: copies the
+/// raw Via, From, To, Call-ID and CSeq lines (RFC 3261 §8.2.6 needs them).
+/// `None` when the data is not a request, is an ACK, or has no Via.
+pub fn bad_request_reply(data: &[u8], reason: &str) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(data.get(..data.len().min(MAX_MESSAGE_BYTES))?).ok()?;
+    let mut lines = text.split("\r\n");
+    let start = lines.next()?;
+    if start.starts_with("SIP/") || start.starts_with("ACK ") || !start.ends_with("SIP/2.0") {
+        return None;
+    }
+    let mut out = String::from("SIP/2.0 400 Bad Request\r\n");
+    let mut has_via = false;
+    for line in lines.take_while(|l| !l.is_empty()) {
+        let Some((name, _)) = line.split_once(':') else { continue };
+        let name = long_name(name.trim());
+        if ["Via", "From", "To", "Call-ID", "CSeq"]
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(name))
+        {
+            has_via |= name.eq_ignore_ascii_case("Via");
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    let reason: String = reason.chars().filter(|c| !c.is_control()).take(100).collect();
+    out.push_str(&format!("Warning: 399 switchboard \"{}\"\r\nContent-Length: 0\r\n\r\n", reason.replace('"', "'")));
+    has_via.then(|| out.into_bytes())
+}
+
 fn find_blank_line(data: &[u8]) -> Option<usize> {
     data.windows(4).position(|w| w == b"\r\n\r\n")
 }
