@@ -30,7 +30,9 @@ pub struct VoiceConfig {
     pub media_ip: IpAddr,
     /// Digest realm and domain of our URIs.
     pub realm: String,
-    /// Digest algorithms offered, most preferred first (RFC 8760 §2.4).
+    /// Digest algorithms offered, most preferred first (RFC 8760 §2.4). MD5 comes
+    /// first by default: many UAs (sipp 3.6 among them) answer only the first
+    /// challenge and know no SHA-256.
     pub digest_algorithms: Vec<Algorithm>,
     /// Registrar limits.
     pub registrar: RegistrarConfig,
@@ -48,7 +50,7 @@ impl Default for VoiceConfig {
             tcp: true,
             media_ip: IpAddr::from([127, 0, 0, 1]),
             realm: "switchboard".into(),
-            digest_algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+            digest_algorithms: vec![Algorithm::Md5, Algorithm::Sha256],
             registrar: RegistrarConfig::default(),
             trunks: Vec::new(),
             invite_timeout: Duration::from_secs(32),

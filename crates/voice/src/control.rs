@@ -240,6 +240,11 @@ impl CallEvents {
     pub async fn recv(&mut self) -> Option<CallEvent> {
         self.0.recv().await
     }
+
+    /// An event already queued, without waiting.
+    pub fn try_recv(&mut self) -> Option<CallEvent> {
+        self.0.try_recv().ok()
+    }
 }
 
 impl VoiceHandle {

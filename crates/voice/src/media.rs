@@ -323,9 +323,9 @@ impl<T: Copy + Send + 'static> LegTask<T> {
         let done = play.pos >= play.samples.len();
         if !self.shared.held.load(Ordering::Relaxed) {
             let payload = params.codec.encode(&frame);
-            let pkt = self
-                .sender
-                .audio(params.codec.payload_type(), &payload, FRAME_SAMPLES as u32);
+            let pkt =
+                self.sender
+                    .audio(params.codec.payload_type(), &payload, FRAME_SAMPLES as u32);
             self.shared.send(&pkt);
         }
         if let Some(side) = self.my_side() {
@@ -450,20 +450,30 @@ mod tests {
         // Round-trip a command so the bridge is installed before we send.
         a.send_dtmf("");
         let mut tx = RtpSender::new(7, 0, 0);
-        let tone: Vec<i16> = (0..160).map(|i| ((i as f32 * 0.2).sin() * 6000.0) as i16).collect();
+        let tone: Vec<i16> = (0..160)
+            .map(|i| ((i as f32 * 0.2).sin() * 6000.0) as i16)
+            .collect();
         let alaw = Codec::Pcma.encode(&tone);
         let mut buf = [0u8; 2048];
         // Retry until the bridge command has been applied by the task.
         let got = loop {
-            phone_a.send_to(&tx.audio(8, &alaw, 160), a_addr).await.expect("send");
-            match tokio::time::timeout(Duration::from_millis(200), phone_b.recv_from(&mut buf)).await {
+            phone_a
+                .send_to(&tx.audio(8, &alaw, 160), a_addr)
+                .await
+                .expect("send");
+            match tokio::time::timeout(Duration::from_millis(200), phone_b.recv_from(&mut buf))
+                .await
+            {
                 Ok(Ok((n, _))) => break buf[..n].to_vec(),
                 _ => continue,
             }
         };
         let p = rtp::parse(&got).expect("rtp");
         assert_eq!(p.payload_type, 0, "relayed as PCMU");
-        assert_eq!(p.payload, Codec::Pcma.transcode(Codec::Pcmu, &alaw).as_slice());
+        assert_eq!(
+            p.payload,
+            Codec::Pcma.transcode(Codec::Pcmu, &alaw).as_slice()
+        );
         for pkt in tx.dtmf(101, '5', 60).expect("digit") {
             phone_a.send_to(&pkt, a_addr).await.expect("send");
         }

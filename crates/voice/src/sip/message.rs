@@ -301,7 +301,9 @@ pub fn bad_request_reply(data: &[u8], reason: &str) -> Option<Vec<u8>> {
     let mut out = String::from("SIP/2.0 400 Bad Request\r\n");
     let mut has_via = false;
     for line in lines.take_while(|l| !l.is_empty()) {
-        let Some((name, _)) = line.split_once(':') else { continue };
+        let Some((name, _)) = line.split_once(':') else {
+            continue;
+        };
         let name = long_name(name.trim());
         if ["Via", "From", "To", "Call-ID", "CSeq"]
             .iter()
@@ -312,8 +314,15 @@ pub fn bad_request_reply(data: &[u8], reason: &str) -> Option<Vec<u8>> {
             out.push_str("\r\n");
         }
     }
-    let reason: String = reason.chars().filter(|c| !c.is_control()).take(100).collect();
-    out.push_str(&format!("Warning: 399 switchboard \"{}\"\r\nContent-Length: 0\r\n\r\n", reason.replace('"', "'")));
+    let reason: String = reason
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    out.push_str(&format!(
+        "Warning: 399 switchboard \"{}\"\r\nContent-Length: 0\r\n\r\n",
+        reason.replace('"', "'")
+    ));
     has_via.then(|| out.into_bytes())
 }
 

@@ -285,7 +285,14 @@ impl Stack {
     }
 
     /// Send and, over UDP, retransmit until `key` is cleared (RFC 3261 §17).
-    fn send_reliably(&mut self, now: Instant, dest: Dest, bytes: Vec<u8>, key: RetransKey, invite: bool) {
+    fn send_reliably(
+        &mut self,
+        now: Instant,
+        dest: Dest,
+        bytes: Vec<u8>,
+        key: RetransKey,
+        invite: bool,
+    ) {
         if matches!(dest, Dest::Udp(_)) {
             self.retrans.push(Retrans {
                 key,
@@ -337,7 +344,11 @@ impl Stack {
                 expired.push(r.key.clone());
             } else if now >= r.next {
                 resend.push((r.dest, r.bytes.clone()));
-                r.interval = if r.invite { r.interval * 2 } else { (r.interval * 2).min(T2) };
+                r.interval = if r.invite {
+                    r.interval * 2
+                } else {
+                    (r.interval * 2).min(T2)
+                };
                 r.next = now + r.interval;
             }
         }

@@ -37,9 +37,9 @@ impl Stack {
                     return;
                 }
                 if let Some(old) = leg.collect.take() {
-                    let _ = old
-                        .reply
-                        .send(Err(VoiceError::InvalidState("replaced by a new collection")));
+                    let _ = old.reply.send(Err(VoiceError::InvalidState(
+                        "replaced by a new collection",
+                    )));
                 }
                 leg.collect = Some(Collector {
                     max,
@@ -154,11 +154,14 @@ impl Stack {
         let Some((mut req, branch)) = self.in_dialog(id, Method::Invite) else {
             return;
         };
-        req.headers.push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO");
+        req.headers
+            .push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO");
         req.headers.push("Content-Type", "application/sdp");
         req.body = body;
         let bytes = req.to_bytes();
-        let Some(leg) = self.legs.get_mut(&id) else { return };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
         leg.invite = Some(req);
         let dest = leg.dest;
         self.send_reliably(now, dest, bytes, RetransKey::Client(branch), true);
@@ -171,7 +174,9 @@ impl Stack {
             .and_then(|v| header_param(v, "branch"))
             .unwrap_or("")
             .to_string();
-        let Some((_, method)) = cseq(&resp.headers) else { return };
+        let Some((_, method)) = cseq(&resp.headers) else {
+            return;
+        };
         if resp.status >= 200 || method == Method::Invite {
             self.clear_retrans(&RetransKey::Client(branch));
         }
@@ -186,7 +191,9 @@ impl Stack {
         else {
             return;
         };
-        let Some(leg) = self.legs.get_mut(&id) else { return };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
         if leg.inbound && leg.state != LegState::Answered {
             return;
         }
@@ -203,7 +210,9 @@ impl Stack {
             200..=299 => self.on_invite_ok(now, id, &resp),
             status => {
                 self.ack_failure(id, &resp);
-                let Some(leg) = self.legs.get(&id) else { return };
+                let Some(leg) = self.legs.get(&id) else {
+                    return;
+                };
                 if leg.state == LegState::Answered {
                     return; // a refused re-INVITE leaves the dialog as it was
                 }
@@ -219,7 +228,9 @@ impl Stack {
     }
 
     fn on_invite_ok(&mut self, now: Instant, id: LegId, resp: &Response) {
-        let Some(leg) = self.legs.get_mut(&id) else { return };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
         if let Some(to) = resp.headers.get("To") {
             leg.remote_hdr = to.to_string();
         }
@@ -263,12 +274,18 @@ impl Stack {
 
     /// ACK for a 2xx: a new transaction to the remote target (RFC 3261 §13.2.2.4).
     fn send_ack(&mut self, id: LegId) {
-        let Some(leg) = self.legs.get(&id) else { return };
+        let Some(leg) = self.legs.get(&id) else {
+            return;
+        };
         let Some(inv) = &leg.invite else { return };
-        let Some((n, _)) = cseq(&inv.headers) else { return };
+        let Some((n, _)) = cseq(&inv.headers) else {
+            return;
+        };
         let dest = leg.dest;
         let (via, _) = self.via(dest);
-        let Some(leg) = self.legs.get(&id) else { return };
+        let Some(leg) = self.legs.get(&id) else {
+            return;
+        };
         let mut h = Headers::default();
         h.push("Via", via);
         h.push("Max-Forwards", "70");
@@ -287,7 +304,9 @@ impl Stack {
 
     /// ACK for a non-2xx final response: same branch as the INVITE (§17.1.1.3).
     fn ack_failure(&mut self, id: LegId, resp: &Response) {
-        let Some(leg) = self.legs.get(&id) else { return };
+        let Some(leg) = self.legs.get(&id) else {
+            return;
+        };
         let Some(inv) = &leg.invite else { return };
         let mut h = Headers::default();
         for name in ["Via", "From", "Call-ID"] {
@@ -311,7 +330,9 @@ impl Stack {
 
     /// CANCEL our pending INVITE (RFC 3261 §9.1) and wait for its 487.
     fn cancel(&mut self, now: Instant, id: LegId, cause: HangupCause) {
-        let Some(leg) = self.legs.get_mut(&id) else { return };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
         let Some(inv) = &leg.invite else { return };
         let mut h = Headers::default();
         for name in ["Via", "From", "To", "Call-ID"] {
@@ -351,17 +372,26 @@ impl Stack {
 
     /// Hang up one leg as the engine asked (no cascade to its peer).
     pub(super) fn hang_up(&mut self, now: Instant, id: LegId) {
-        let Some(leg) = self.legs.get_mut(&id) else { return };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
         match (leg.inbound, leg.state) {
             (true, LegState::Offered) => {
                 if let Some(inv) = &leg.invite {
-                    let r = Response::for_request(inv, 480, "Temporarily Unavailable", Some(&leg.local_tag));
+                    let r = Response::for_request(
+                        inv,
+                        480,
+                        "Temporarily Unavailable",
+                        Some(&leg.local_tag),
+                    );
                     let dest = leg.dest;
                     self.send(dest, r.to_bytes());
                 }
                 self.end_leg(id, HangupCause::Local);
             }
-            (false, LegState::Calling | LegState::Early) => self.cancel(now, id, HangupCause::Local),
+            (false, LegState::Calling | LegState::Early) => {
+                self.cancel(now, id, HangupCause::Local)
+            }
             (_, LegState::Cancelling) => {}
             _ => self.bye_and_end(now, id, HangupCause::Local),
         }
@@ -388,7 +418,9 @@ impl Stack {
     }
 
     fn hang_up_cascade(&mut self, now: Instant, id: LegId) {
-        let Some(leg) = self.legs.get(&id) else { return };
+        let Some(leg) = self.legs.get(&id) else {
+            return;
+        };
         if leg.state == LegState::Answered {
             self.bye_and_end(now, id, HangupCause::PeerHungUp);
         } else {
@@ -399,7 +431,9 @@ impl Stack {
     /// Forget a leg: stop media, finish its recording and collector, emit HungUp.
     pub(super) fn end_leg(&mut self, id: LegId, cause: HangupCause) {
         self.record_stop(id);
-        let Some(mut leg) = self.legs.remove(&id) else { return };
+        let Some(mut leg) = self.legs.remove(&id) else {
+            return;
+        };
         self.by_call_id.remove(&leg.call_id);
         self.clear_retrans(&RetransKey::Ok2xx(leg.call_id.clone()));
         if let Some(p) = leg.peer.and_then(|p| self.legs.get_mut(&p)) {
@@ -527,7 +561,11 @@ impl Stack {
             return Err(VoiceError::InvalidState("only an answered leg can be held"));
         }
         leg.media.set_held(on);
-        let dir = if on { Direction::SendOnly } else { Direction::SendRecv };
+        let dir = if on {
+            Direction::SendOnly
+        } else {
+            Direction::SendRecv
+        };
         self.send_invite(now, id, dir);
         Ok(())
     }
@@ -550,7 +588,8 @@ impl Stack {
         let side = side_of(Some(leg));
         leg.media.record(Some((rec.recorder.clone(), now, side)));
         if let Some(p) = leg.peer.and_then(|p| self.legs.get(&p)) {
-            p.media.record(Some((rec.recorder.clone(), now, opposite(side))));
+            p.media
+                .record(Some((rec.recorder.clone(), now, opposite(side))));
         }
         if let Some(l) = self.legs.get_mut(&id) {
             l.recording = Some(rec);
@@ -560,8 +599,12 @@ impl Stack {
 
     /// Stop a leg's recording (if any) and write the WAV in the background.
     fn record_stop(&mut self, id: LegId) {
-        let Some(leg) = self.legs.get_mut(&id) else { return };
-        let Some(rec) = leg.recording.take() else { return };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let Some(rec) = leg.recording.take() else {
+            return;
+        };
         leg.media.record(None);
         if let Some(p) = leg.peer.and_then(|p| self.legs.get(&p)) {
             p.media.record(None);

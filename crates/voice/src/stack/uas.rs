@@ -53,7 +53,9 @@ impl Stack {
                 let body = String::from_utf8_lossy(&req.body).to_string();
                 let signal = body.lines().find_map(|l| {
                     let (k, v) = l.split_once('=')?;
-                    k.trim().eq_ignore_ascii_case("signal").then(|| v.trim().chars().next())?
+                    k.trim()
+                        .eq_ignore_ascii_case("signal")
+                        .then(|| v.trim().chars().next())?
                 });
                 if let Some(d) = signal {
                     self.on_digit(now, id, d, 0);
@@ -66,14 +68,16 @@ impl Stack {
 
     /// The leg of an in-dialog request (by Call-ID).
     fn leg_of(&self, req: &Request) -> Option<LegId> {
-        self.by_call_id
-            .get(req.headers.get("Call-ID")?)
-            .copied()
+        self.by_call_id.get(req.headers.get("Call-ID")?).copied()
     }
 
     fn on_invite(&mut self, now: Instant, from: Dest, req: Request) {
         if let Some(id) = self.leg_of(&req) {
-            let has_tag = req.headers.get("To").and_then(|t| header_param(t, "tag")).is_some();
+            let has_tag = req
+                .headers
+                .get("To")
+                .and_then(|t| header_param(t, "tag"))
+                .is_some();
             if !has_tag {
                 // Retransmission of the initial INVITE: repeat our last answer.
                 if let Some(bytes) = self.legs.get(&id).and_then(|l| l.last_response.clone()) {
@@ -83,7 +87,12 @@ impl Stack {
             }
             return self.on_reinvite(from, id, &req);
         }
-        if req.headers.get("To").and_then(|t| header_param(t, "tag")).is_some() {
+        if req
+            .headers
+            .get("To")
+            .and_then(|t| header_param(t, "tag"))
+            .is_some()
+        {
             return self.reply(from, &req, 481, "Call/Transaction Does Not Exist");
         }
         let callee = uri_user(&req.uri).unwrap_or("").to_string();
@@ -132,7 +141,10 @@ impl Stack {
         };
         media.set_remote(offer.rtp, params);
         if offer.direction != Direction::SendRecv {
-            media.set_held(matches!(offer.direction, Direction::SendOnly | Direction::Inactive));
+            media.set_held(matches!(
+                offer.direction,
+                Direction::SendOnly | Direction::Inactive
+            ));
         }
         let local_tag = self.token();
         let trying = Response::for_request(&req, 100, "Trying", None);
@@ -202,7 +214,11 @@ impl Stack {
             vec![leg.params.codec]
         };
         let te = if offer {
-            Some(leg.params.telephone_event.unwrap_or(sdp::TELEPHONE_EVENT_PT))
+            Some(
+                leg.params
+                    .telephone_event
+                    .unwrap_or(sdp::TELEPHONE_EVENT_PT),
+            )
         } else {
             leg.params.telephone_event
         };
@@ -210,17 +226,26 @@ impl Stack {
     }
 
     /// Answer an inbound leg: 200 OK with our SDP, retransmitted until ACK.
-    pub(super) fn answer(&mut self, now: Instant, id: LegId) -> Result<(), crate::control::VoiceError> {
+    pub(super) fn answer(
+        &mut self,
+        now: Instant,
+        id: LegId,
+    ) -> Result<(), crate::control::VoiceError> {
         use crate::control::VoiceError;
         let leg = self.legs.get(&id).ok_or(VoiceError::UnknownLeg(id))?;
         if !leg.inbound || leg.state != LegState::Offered {
-            return Err(VoiceError::InvalidState("only an offered inbound leg can be answered"));
+            return Err(VoiceError::InvalidState(
+                "only an offered inbound leg can be answered",
+            ));
         }
         let dest = leg.dest;
         let body = self.local_sdp(id, Direction::SendRecv, false);
         let contact = self.contact(dest);
         let leg = self.legs.get_mut(&id).ok_or(VoiceError::UnknownLeg(id))?;
-        let invite = leg.invite.as_ref().ok_or(VoiceError::InvalidState("no INVITE"))?;
+        let invite = leg
+            .invite
+            .as_ref()
+            .ok_or(VoiceError::InvalidState("no INVITE"))?;
         let mut r = Response::for_request(invite, 200, "OK", Some(&leg.local_tag));
         r.headers.push("Contact", contact);
         r.headers.push("Allow", ALLOW);
@@ -236,7 +261,9 @@ impl Stack {
 
     fn on_ack(&mut self, req: &Request) {
         let Some(id) = self.leg_of(req) else { return };
-        let Some(leg) = self.legs.get_mut(&id) else { return };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
         if leg.inbound && leg.state == LegState::Answered && !leg.confirmed {
             leg.confirmed = true;
             let key = RetransKey::Ok2xx(leg.call_id.clone());
@@ -250,7 +277,9 @@ impl Stack {
             return self.reply(from, req, 481, "Call/Transaction Does Not Exist");
         };
         self.reply(from, req, 200, "OK");
-        let Some(leg) = self.legs.get_mut(&id) else { return };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
         if !(leg.inbound && leg.state == LegState::Offered) {
             return;
         }
@@ -270,12 +299,20 @@ impl Stack {
             Ok(o) => o,
             Err(_) => return self.reply(from, req, 488, "Not Acceptable Here"),
         };
-        let Some(leg) = self.legs.get_mut(&id) else { return };
-        if !offer.payload_types.contains(&leg.params.codec.payload_type()) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if !offer
+            .payload_types
+            .contains(&leg.params.codec.payload_type())
+        {
             return self.reply(from, req, 488, "Not Acceptable Here");
         }
         leg.media.set_remote(offer.rtp, leg.params);
-        leg.media.set_held(matches!(offer.direction, Direction::SendOnly | Direction::Inactive));
+        leg.media.set_held(matches!(
+            offer.direction,
+            Direction::SendOnly | Direction::Inactive
+        ));
         if let Some((_, cseq_m)) = crate::sip::message::cseq(&req.headers) {
             debug_assert_eq!(cseq_m, Method::Invite);
         }

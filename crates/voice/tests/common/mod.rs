@@ -54,7 +54,7 @@ pub async fn start_stack() -> (VoiceHandle, CallEvents) {
         tcp: true,
         media_ip: IpAddr::from([127, 0, 0, 1]),
         realm: "switchboard.test".into(),
-        digest_algorithms: vec![Algorithm::Md5],
+        digest_algorithms: vec![Algorithm::Md5, Algorithm::Sha256],
         trunks: vec![TrunkConfig {
             name: "operator".into(),
             allowed_ips: vec![IpAddr::from(TRUNK_IP)],
@@ -132,4 +132,22 @@ pub async fn wait_for(events: &mut CallEvents, pred: impl Fn(&CallEvent) -> bool
             return e;
         }
     }
+}
+
+/// Write an 8 kHz mono 16-bit WAV tone of `ms` milliseconds; returns its path.
+pub fn tone_wav(name: &str, ms: u32) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("{name}-{}.wav", std::process::id()));
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).expect("create wav");
+    for i in 0..(ms * 8) {
+        let v = ((i as f32) * 2.0 * std::f32::consts::PI * 440.0 / 8000.0).sin() * 8000.0;
+        w.write_sample(v as i16).expect("sample");
+    }
+    w.finalize().expect("finalize wav");
+    path
 }
