@@ -91,6 +91,7 @@ pub fn sipp(target: SocketAddr, scenario_file: &str, args: &[&str]) -> Sipp {
         .arg(scenario(scenario_file))
         .args(["-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin"])
         .args(args)
+        .current_dir(scenario(""))
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
