@@ -64,10 +64,10 @@ impl Shared {
     }
 
     fn send(&self, bytes: &[u8]) {
-        if let Some(to) = self.remote() {
-            if self.socket.try_send_to(bytes, to).is_ok() {
-                self.tx_packets.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(to) = self.remote()
+            && self.socket.try_send_to(bytes, to).is_ok()
+        {
+            self.tx_packets.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -296,10 +296,10 @@ impl<T: Copy + Send + 'static> LegTask<T> {
     }
 
     fn record(&self, side: Side, samples: &[i16]) {
-        if let Some((rec, start, _)) = &self.recording {
-            if let Ok(mut r) = rec.lock() {
-                r.push(side, start.elapsed(), samples);
-            }
+        if let Some((rec, start, _)) = &self.recording
+            && let Ok(mut r) = rec.lock()
+        {
+            r.push(side, start.elapsed(), samples);
         }
     }
 
@@ -364,18 +364,18 @@ impl<T: Copy + Send + 'static> LegTask<T> {
                     self.finish_play(true);
                 }
             }
-            if let Some(peer) = &self.peer {
-                if let Some(pt) = peer.params().and_then(|p| p.telephone_event) {
-                    let out = rtp::build(
-                        pkt.marker,
-                        pt,
-                        pkt.seq,
-                        pkt.timestamp,
-                        pkt.ssrc,
-                        pkt.payload,
-                    );
-                    relay(peer, &out);
-                }
+            if let Some(peer) = &self.peer
+                && let Some(pt) = peer.params().and_then(|p| p.telephone_event)
+            {
+                let out = rtp::build(
+                    pkt.marker,
+                    pt,
+                    pkt.seq,
+                    pkt.timestamp,
+                    pkt.ssrc,
+                    pkt.payload,
+                );
+                relay(peer, &out);
             }
             return;
         }

@@ -130,7 +130,7 @@ impl Registrar {
             .get(user)
             .map(|b| b.iter().filter(|b| b.expires_at > now).cloned().collect())
             .unwrap_or_default();
-        v.sort_by(|a, b| b.expires_at.cmp(&a.expires_at));
+        v.sort_by_key(|b| std::cmp::Reverse(b.expires_at));
         v
     }
 
@@ -340,7 +340,7 @@ fn split_contacts(v: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sip::digest::{Algorithm, client_response};
+    use crate::sip::digest::{Algorithm, ClientSecret, client_response};
     use crate::sip::message::{Message, parse};
 
     fn register(contact: &str, expires: Option<u32>, auth: Option<&str>) -> Request {
@@ -402,16 +402,13 @@ mod tests {
     ) -> (Response, Option<RegistrationChange>) {
         let (chal, _) = reg.handle_register(now, src(), &register(contact, exp, None), dir, "t");
         assert_eq!(chal.status, 401);
-        let a = client_response(
-            Algorithm::Md5,
+        let who = ClientSecret {
+            alg: Algorithm::Md5,
             user,
-            "sb",
-            pw,
-            "REGISTER",
-            "sip:sb",
-            &nonce_of(&chal),
-            "cn",
-        );
+            realm: "sb",
+            password: pw,
+        };
+        let a = client_response(&who, "REGISTER", "sip:sb", &nonce_of(&chal), "cn");
         reg.handle_register(now, src(), &register(contact, exp, Some(&a)), dir, "t")
     }
 

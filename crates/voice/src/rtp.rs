@@ -134,12 +134,12 @@ impl DtmfDetector {
         if ev.event > 15 || self.last_done == Some(timestamp) {
             return out;
         }
-        if let Some((ts, e, d)) = self.current {
-            if ts != timestamp {
-                out.push(digit(e, d));
-                self.last_done = Some(ts);
-                self.current = None;
-            }
+        if let Some((ts, e, d)) = self.current
+            && ts != timestamp
+        {
+            out.push(digit(e, d));
+            self.last_done = Some(ts);
+            self.current = None;
         }
         if ev.end {
             out.push(digit(ev.event, ev.duration));

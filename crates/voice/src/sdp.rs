@@ -123,10 +123,10 @@ pub fn parse(body: &[u8]) -> Result<AudioSession, SdpError> {
                         let mut it = map.split_whitespace();
                         let pt = it.next().and_then(|p| p.parse::<u8>().ok());
                         let enc = it.next().unwrap_or("");
-                        if let Some(pt) = pt {
-                            if enc.eq_ignore_ascii_case("telephone-event/8000") {
-                                te = Some(pt);
-                            }
+                        if let Some(pt) = pt
+                            && enc.eq_ignore_ascii_case("telephone-event/8000")
+                        {
+                            te = Some(pt);
                         }
                     }
                 }

@@ -89,9 +89,11 @@ async fn trunk_call_answered_prompt_barged_in_and_digits_collected() {
         unreachable!()
     };
     assert_eq!((l, cause), (leg, HangupCause::Local));
-    assert_eq!(
-        rx_packets, 30,
-        "3 digits x 10 RFC 2833 packets from the pcaps"
+    // 3 digits x 10 RFC 2833 packets in the pcaps; the hang-up follows the first
+    // end packet of '#', so its 2 retransmissions may arrive after the leg closed.
+    assert!(
+        (28..=30).contains(&rx_packets),
+        "received {rx_packets} DTMF packets"
     );
     assert!(
         tx_packets >= 10,

@@ -242,18 +242,34 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Compute the `Authorization` value a client would send (used by our tests and
-/// for outbound trunk registration later).
+/// Who a client authenticates as (for [`client_response`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientSecret<'a> {
+    /// Hash algorithm to answer with.
+    pub alg: Algorithm,
+    /// Username.
+    pub user: &'a str,
+    /// Realm from the challenge.
+    pub realm: &'a str,
+    /// Password.
+    pub password: &'a str,
+}
+
+/// Compute the `Authorization` value a client would send with `qop=auth`,
+/// `nc=00000001` (used by our tests, later by outbound trunk registration).
 pub fn client_response(
-    alg: Algorithm,
-    user: &str,
-    realm: &str,
-    password: &str,
+    who: &ClientSecret<'_>,
     method: &str,
     uri: &str,
     nonce: &str,
     cnonce: &str,
 ) -> String {
+    let ClientSecret {
+        alg,
+        user,
+        realm,
+        password,
+    } = *who;
     let ha1 = alg.hex(&format!("{user}:{realm}:{password}"));
     let ha2 = alg.hex(&format!("{method}:{uri}"));
     let resp = alg.hex(&format!("{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}"));
@@ -302,7 +318,13 @@ mod tests {
         let auth = DigestAuth::new("sb", "secret", vec![Algorithm::Sha256, Algorithm::Md5]);
         let nonce = auth.nonce(1_000);
         for alg in [Algorithm::Sha256, Algorithm::Md5] {
-            let h = client_response(alg, "1001", "sb", "pw", "REGISTER", "sip:sb", &nonce, "c1");
+            let who = ClientSecret {
+                alg,
+                user: "1001",
+                realm: "sb",
+                password: "pw",
+            };
+            let h = client_response(&who, "REGISTER", "sip:sb", &nonce, "c1");
             let c = parse_credentials(&h).expect("parsed");
             assert_eq!(auth.verify(2_000, "REGISTER", &c, "pw"), Verdict::Valid);
             assert_eq!(auth.verify(2_000, "REGISTER", &c, "bad"), Verdict::Invalid);

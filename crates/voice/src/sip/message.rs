@@ -265,13 +265,13 @@ pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
             )
         }
     };
-    if let Some(declared) = declared {
-        if declared > available {
-            return Err(ParseError::BadContentLength {
-                declared,
-                available,
-            });
-        }
+    if let Some(declared) = declared
+        && declared > available
+    {
+        return Err(ParseError::BadContentLength {
+            declared,
+            available,
+        });
     }
     let h = msg.headers();
     for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
@@ -280,10 +280,12 @@ pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
         }
     }
     let (_, cseq_method) = cseq(h).ok_or(ParseError::BadCseq)?;
-    if let Message::Request(r) = &msg {
-        if cseq_method != r.method && r.method != Method::Ack && r.method != Method::Cancel {
-            return Err(ParseError::BadCseq);
-        }
+    if let Message::Request(r) = &msg
+        && cseq_method != r.method
+        && r.method != Method::Ack
+        && r.method != Method::Cancel
+    {
+        return Err(ParseError::BadCseq);
     }
     Ok(msg)
 }
@@ -373,10 +375,10 @@ pub fn header_param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
 /// The URI inside a name-addr (`"Bob" <sip:bob@host>;tag=1` → `sip:bob@host`),
 /// or the addr-spec before any `;` parameter.
 pub fn addr_uri(value: &str) -> &str {
-    if let (Some(a), Some(b)) = (value.find('<'), value.find('>')) {
-        if a < b {
-            return value[a + 1..b].trim();
-        }
+    if let (Some(a), Some(b)) = (value.find('<'), value.find('>'))
+        && a < b
+    {
+        return value[a + 1..b].trim();
     }
     value.split(';').next().unwrap_or("").trim()
 }
@@ -432,11 +434,12 @@ impl Response {
         for name in ["From", "To", "Call-ID", "CSeq"] {
             if let Some(v) = req.headers.get(name) {
                 let mut v = v.to_string();
-                if name == "To" && header_param(&v, "tag").is_none() {
-                    if let Some(t) = to_tag {
-                        v.push_str(";tag=");
-                        v.push_str(t);
-                    }
+                if name == "To"
+                    && header_param(&v, "tag").is_none()
+                    && let Some(t) = to_tag
+                {
+                    v.push_str(";tag=");
+                    v.push_str(t);
                 }
                 headers.push(name, v);
             }

@@ -399,10 +399,10 @@ impl Stack {
 
     /// Send BYE on an established leg and end it.
     pub(super) fn bye_and_end(&mut self, now: Instant, id: LegId, cause: HangupCause) {
-        if let Some((req, branch)) = self.in_dialog(id, Method::Bye) {
-            if let Some(dest) = self.legs.get(&id).map(|l| l.dest) {
-                self.send_reliably(now, dest, req.to_bytes(), RetransKey::Client(branch), false);
-            }
+        if let Some((req, branch)) = self.in_dialog(id, Method::Bye)
+            && let Some(dest) = self.legs.get(&id).map(|l| l.dest)
+        {
+            self.send_reliably(now, dest, req.to_bytes(), RetransKey::Client(branch), false);
         }
         self.end_leg(id, cause);
     }
