@@ -83,10 +83,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             CallEvent::Answered { leg } => {
                 totals.answered += 1;
-                if let Some(caller) = pending.remove(&leg) {
-                    if calls.bridge(caller, leg).await.is_ok() {
-                        pairs.push((caller, leg));
-                    }
+                if let Some(caller) = pending.remove(&leg)
+                    && calls.bridge(caller, leg).await.is_ok()
+                {
+                    pairs.push((caller, leg));
                 }
             }
             CallEvent::PromptFinished { leg, .. } => {
