@@ -143,6 +143,9 @@ pub enum VoiceError {
     /// Originate to a user with no live registration.
     #[error("user {0} is not registered")]
     NotRegistered(String),
+    /// The far end refused a request (e.g. a hold re-INVITE) with this status.
+    #[error("refused with SIP status {0}")]
+    Refused(u16),
     /// Socket or file error.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
@@ -199,7 +202,8 @@ pub trait CallControl {
     ) -> impl Future<Output = Result<LegId, VoiceError>> + Send;
     /// Relay media between two answered legs; BYE on either ends both.
     fn bridge(&self, a: LegId, b: LegId) -> impl Future<Output = Result<(), VoiceError>> + Send;
-    /// Put a leg on hold (re-INVITE with `a=sendonly`) or take it off (`sendrecv`).
+    /// Put a leg on hold (re-INVITE with `a=sendonly`, RFC 3264 §8.4) or take it
+    /// off (`sendrecv`); returns once the far end accepted (or refused) it.
     fn hold(&self, leg: LegId, on: bool) -> impl Future<Output = Result<(), VoiceError>> + Send;
     /// End a leg: reject (480) if inbound and unanswered, CANCEL if outbound and
     /// unanswered, BYE otherwise.

@@ -218,3 +218,27 @@ async fn busy_agent_is_a_clear_event_and_unregistered_user_an_error() {
     assert_eq!(agent.wait().await, 0, "sipp agent failed");
     handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_and_unhold_the_agent_with_re_invites() {
+    let (handle, mut events) = start_stack().await;
+    let agent_port = register_agent(&handle, &mut events).await;
+    let agent = sipp_agent(&handle, "agent_uas_hold.xml", &agent_port);
+    let caller = sipp_caller(&handle, "caller_audio.xml");
+    let (caller_leg, agent_leg) = answer_and_bridge(&handle, &mut events, None).await;
+    // The sipp agent checks a=sendonly then a=sendrecv in the two re-INVITEs.
+    handle.hold(agent_leg, true).await.expect("hold accepted");
+    handle
+        .hold(agent_leg, false)
+        .await
+        .expect("unhold accepted");
+    let c = hung_up(&mut events, caller_leg).await;
+    let a = hung_up(&mut events, agent_leg).await;
+    assert_eq!(
+        (c.cause, a.cause),
+        (HangupCause::RemoteBye, HangupCause::PeerHungUp)
+    );
+    assert_eq!(caller.wait().await, 0, "sipp caller failed");
+    assert_eq!(agent.wait().await, 0, "sipp agent failed");
+    handle.shutdown().await;
+}

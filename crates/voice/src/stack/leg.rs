@@ -74,6 +74,8 @@ pub(crate) struct Leg {
     pub cancel_cause: Option<crate::control::HangupCause>,
     pub rang: bool,
     pub sdp_version: u64,
+    /// Waiting for the answer to our hold/unhold re-INVITE.
+    pub reinvite_reply: Option<Reply<()>>,
 }
 
 /// Random 64 bits from the std hasher keys (no extra dependency).

@@ -68,9 +68,17 @@ impl Stack {
             Command::Bridge(a, b, r) => {
                 let _ = r.send(self.bridge(a, b));
             }
-            Command::Hold(id, on, r) => {
-                let _ = r.send(self.hold(now, id, on));
-            }
+            Command::Hold(id, on, r) => match self.hold(now, id, on) {
+                // Answered when the far end accepts or refuses the re-INVITE.
+                Ok(()) => {
+                    if let Some(l) = self.legs.get_mut(&id) {
+                        l.reinvite_reply = Some(r);
+                    }
+                }
+                Err(e) => {
+                    let _ = r.send(Err(e));
+                }
+            },
             Command::HangUp(id, r) => {
                 let res = if self.legs.contains_key(&id) {
                     self.hang_up(now, id);
@@ -142,6 +150,7 @@ impl Stack {
                 cancel_cause: None,
                 rang: false,
                 sdp_version: 0,
+                reinvite_reply: None,
             },
         );
         self.send_invite(now, id, Direction::SendRecv);
@@ -214,7 +223,11 @@ impl Stack {
                     return;
                 };
                 if leg.state == LegState::Answered {
-                    return; // a refused re-INVITE leaves the dialog as it was
+                    // A refused re-INVITE leaves the dialog as it was.
+                    if let Some(r) = self.legs.get_mut(&id).and_then(|l| l.reinvite_reply.take()) {
+                        let _ = r.send(Err(VoiceError::Refused(status)));
+                    }
+                    return;
                 }
                 let cause = leg.cancel_cause.clone().unwrap_or(match status {
                     486 | 600 => HangupCause::Busy,
@@ -269,6 +282,8 @@ impl Stack {
             self.bye_and_end(now, id, cause);
         } else if !was_answered {
             self.emit(CallEvent::Answered { leg: id });
+        } else if let Some(r) = self.legs.get_mut(&id).and_then(|l| l.reinvite_reply.take()) {
+            let _ = r.send(Ok(()));
         }
     }
 
@@ -440,6 +455,9 @@ impl Stack {
             p.peer = None;
             p.media.bridge(None);
         }
+        if let Some(r) = leg.reinvite_reply.take() {
+            let _ = r.send(Err(VoiceError::UnknownLeg(id)));
+        }
         if let Some(c) = leg.collect.take() {
             let _ = c.reply.send(Ok(Collected {
                 digits: c.digits,
@@ -559,6 +577,9 @@ impl Stack {
         let leg = self.legs.get(&id).ok_or(VoiceError::UnknownLeg(id))?;
         if leg.state != LegState::Answered {
             return Err(VoiceError::InvalidState("only an answered leg can be held"));
+        }
+        if leg.reinvite_reply.is_some() {
+            return Err(VoiceError::InvalidState("a re-INVITE is already pending"));
         }
         leg.media.set_held(on);
         let dir = if on {

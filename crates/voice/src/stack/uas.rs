@@ -187,6 +187,7 @@ impl Stack {
                 cancel_cause: None,
                 rang: true,
                 sdp_version: 1,
+                reinvite_reply: None,
             },
         );
         self.emit(CallEvent::Incoming {
