@@ -41,6 +41,10 @@ pub struct VoiceConfig {
     /// Give up on an outbound INVITE without a final answer after this long
     /// (RFC 3261 Timer B is 64·T1 = 32 s).
     pub invite_timeout: Duration,
+    /// Send OPTIONS to every registered contact this often (`None`: never).
+    pub qualify_interval: Option<Duration>,
+    /// A contact that has not answered a qualify within this is unreachable.
+    pub qualify_timeout: Duration,
 }
 
 impl Default for VoiceConfig {
@@ -54,6 +58,8 @@ impl Default for VoiceConfig {
             registrar: RegistrarConfig::default(),
             trunks: Vec::new(),
             invite_timeout: Duration::from_secs(32),
+            qualify_interval: Some(Duration::from_secs(30)),
+            qualify_timeout: Duration::from_secs(5),
         }
     }
 }

@@ -79,6 +79,13 @@ pub struct Binding {
     pub expires_at: Instant,
     /// Call-ID of the REGISTER that created it (RFC 3261 §10.3 step 7).
     pub call_id: String,
+    /// False once an OPTIONS qualify went unanswered; unreachable contacts are
+    /// not returned by [`Registrar::contacts`] (the ACD must not offer to them).
+    pub reachable: bool,
+    /// When the last OPTIONS qualify was sent (or the binding was made).
+    pub last_qualify: Instant,
+    /// An OPTIONS qualify sent at this instant is still unanswered.
+    pub qualify_pending: Option<Instant>,
 }
 
 /// What a REGISTER changed, for the engine.
@@ -95,6 +102,15 @@ pub enum RegistrationChange {
     Unregistered {
         /// User part of the AOR.
         user: String,
+    },
+    /// A contact stopped or started answering OPTIONS qualify.
+    Reachability {
+        /// User part of the AOR.
+        user: String,
+        /// Contact URI.
+        contact: String,
+        /// Whether it answers now.
+        reachable: bool,
     },
 }
 
@@ -128,10 +144,75 @@ impl Registrar {
         let mut v: Vec<Binding> = self
             .bindings
             .get(user)
-            .map(|b| b.iter().filter(|b| b.expires_at > now).cloned().collect())
+            .map(|b| {
+                b.iter()
+                    .filter(|b| b.expires_at > now && b.reachable)
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default();
         v.sort_by_key(|b| std::cmp::Reverse(b.expires_at));
         v
+    }
+
+    /// Contacts due for an OPTIONS qualify at `now` (last one `interval` ago and
+    /// none pending): marks them pending and returns `(user, binding)` pairs.
+    pub fn qualify_due(&mut self, now: Instant, interval: Duration) -> Vec<(String, Binding)> {
+        let mut due = Vec::new();
+        for (user, bs) in &mut self.bindings {
+            for b in bs.iter_mut() {
+                if b.qualify_pending.is_none()
+                    && b.expires_at > now
+                    && now.saturating_duration_since(b.last_qualify) >= interval
+                {
+                    b.qualify_pending = Some(now);
+                    b.last_qualify = now;
+                    due.push((user.clone(), b.clone()));
+                }
+            }
+        }
+        due
+    }
+
+    /// Any answer to a qualify of `contact` arrived: it is reachable.
+    pub fn qualify_answered(&mut self, user: &str, contact: &str) -> Option<RegistrationChange> {
+        let b = self
+            .bindings
+            .get_mut(user)?
+            .iter_mut()
+            .find(|b| b.contact == contact)?;
+        b.qualify_pending = None;
+        (!b.reachable).then(|| {
+            b.reachable = true;
+            RegistrationChange::Reachability {
+                user: user.to_string(),
+                contact: contact.to_string(),
+                reachable: true,
+            }
+        })
+    }
+
+    /// Qualifies unanswered for `timeout` mark their contact unreachable.
+    pub fn qualify_timeouts(&mut self, now: Instant, timeout: Duration) -> Vec<RegistrationChange> {
+        let mut out = Vec::new();
+        for (user, bs) in &mut self.bindings {
+            for b in bs.iter_mut() {
+                if b.qualify_pending
+                    .is_some_and(|t| now.saturating_duration_since(t) >= timeout)
+                {
+                    b.qualify_pending = None;
+                    if b.reachable {
+                        b.reachable = false;
+                        out.push(RegistrationChange::Reachability {
+                            user: user.clone(),
+                            contact: b.contact.clone(),
+                            reachable: false,
+                        });
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Whether some live binding was registered from `ip` (toll-fraud check for
@@ -288,6 +369,9 @@ impl Registrar {
                         source,
                         expires_at: now + Duration::from_secs(u64::from(secs)),
                         call_id: call_id.clone(),
+                        reachable: true,
+                        last_qualify: now,
+                        qualify_pending: None,
                     });
                 }
             }
@@ -514,6 +598,45 @@ mod tests {
                 user: "1001".into()
             }]
         );
+    }
+
+    #[test]
+    fn unanswered_qualify_hides_the_contact_until_it_answers() {
+        let (mut reg, dir, t0) = setup();
+        let _ = authed(&mut reg, &dir, t0, "1001", "pw", "<sip:1001@h>", None);
+        let iv = Duration::from_secs(30);
+        let to = Duration::from_secs(5);
+        assert!(reg.qualify_due(t0 + Duration::from_secs(29), iv).is_empty());
+        let t1 = t0 + iv;
+        let due = reg.qualify_due(t1, iv);
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].1.contact, "sip:1001@h");
+        assert!(reg.qualify_due(t1, iv).is_empty(), "one pending at a time");
+        assert!(
+            reg.qualify_timeouts(t1 + Duration::from_secs(4), to)
+                .is_empty()
+        );
+        let gone = reg.qualify_timeouts(t1 + to, to);
+        assert_eq!(
+            gone,
+            vec![RegistrationChange::Reachability {
+                user: "1001".into(),
+                contact: "sip:1001@h".into(),
+                reachable: false
+            }]
+        );
+        assert!(reg.contacts(t1 + to, "1001").is_empty());
+        let t2 = t1 + iv;
+        assert_eq!(reg.qualify_due(t2, iv).len(), 1);
+        assert!(matches!(
+            reg.qualify_answered("1001", "sip:1001@h"),
+            Some(RegistrationChange::Reachability {
+                reachable: true,
+                ..
+            })
+        ));
+        assert_eq!(reg.contacts(t2, "1001").len(), 1);
+        assert_eq!(reg.qualify_answered("1001", "sip:1001@h"), None);
     }
 
     #[test]

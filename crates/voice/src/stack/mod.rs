@@ -90,6 +90,8 @@ pub(crate) struct Stack {
     events: mpsc::UnboundedSender<CallEvent>,
     media_tx: mpsc::UnboundedSender<(LegId, MediaEvent)>,
     token_state: u64,
+    /// Call-ID of an outstanding OPTIONS qualify → (user, contact).
+    qualifying: HashMap<String, (String, String)>,
 }
 
 /// Start the voice stack on `cfg.sip_addr`. Returns the handle (commands), the
@@ -128,6 +130,7 @@ pub async fn start(
         events: ev_tx,
         media_tx,
         token_state: leg::random_u64(),
+        qualifying: HashMap::new(),
     };
     tokio::spawn(drive(stack, udp, in_rx, cmd_rx, media_rx));
     Ok((
@@ -367,7 +370,48 @@ impl Stack {
         for change in self.registrar.handle_timeout(now) {
             self.emit(CallEvent::Registration(change));
         }
+        self.qualify(now);
         self.leg_timers(now);
+    }
+
+    /// OPTIONS qualify of registered contacts (keep-alive, RFC 3261 §11).
+    fn qualify(&mut self, now: Instant) {
+        let Some(interval) = self.cfg.qualify_interval else {
+            return;
+        };
+        for change in self
+            .registrar
+            .qualify_timeouts(now, self.cfg.qualify_timeout)
+        {
+            if let crate::registrar::RegistrationChange::Reachability { contact, .. } = &change {
+                self.qualifying.retain(|_, (_, c)| c != contact);
+            }
+            self.emit(CallEvent::Registration(change));
+        }
+        for (user, b) in self.registrar.qualify_due(now, interval) {
+            let dest = Dest::Udp(b.source);
+            let (via, _) = self.via(dest);
+            let call_id = format!("q{}@switchboard", self.token());
+            let tag = self.token();
+            let mut h = message::Headers::default();
+            h.push("Via", via);
+            h.push("Max-Forwards", "70");
+            h.push(
+                "From",
+                format!("<sip:switchboard@{}>;tag={tag}", self.cfg.realm),
+            );
+            h.push("To", format!("<{}>", b.contact));
+            h.push("Call-ID", call_id.clone());
+            h.push("CSeq", "1 OPTIONS");
+            let req = message::Request {
+                method: message::Method::Options,
+                uri: b.contact.clone(),
+                headers: h,
+                body: Vec::new(),
+            };
+            self.qualifying.insert(call_id, (user, b.contact));
+            self.send(dest, req.to_bytes());
+        }
     }
 
     fn shutdown(&mut self, now: Instant) {

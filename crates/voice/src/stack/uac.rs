@@ -189,6 +189,15 @@ impl Stack {
         if resp.status >= 200 || method == Method::Invite {
             self.clear_retrans(&RetransKey::Client(branch));
         }
+        if method == Method::Options {
+            let key = resp.headers.get("Call-ID").unwrap_or("");
+            if let Some((user, contact)) = self.qualifying.remove(key)
+                && let Some(change) = self.registrar.qualify_answered(&user, &contact)
+            {
+                self.emit(CallEvent::Registration(change));
+            }
+            return;
+        }
         if method != Method::Invite {
             return; // BYE/CANCEL answers need no action.
         }

@@ -47,9 +47,14 @@ pub fn free_ports(ip: [u8; 4], n: u16) -> u16 {
 }
 
 pub async fn start_stack() -> (VoiceHandle, CallEvents) {
+    start_stack_with(|_| {}).await
+}
+
+/// Like [`start_stack`], with a chance to adjust the configuration.
+pub async fn start_stack_with(adjust: impl FnOnce(&mut VoiceConfig)) -> (VoiceHandle, CallEvents) {
     let mut dids = HashMap::new();
     dids.insert("3900".to_string(), "main-ivr".to_string());
-    let cfg = VoiceConfig {
+    let mut cfg = VoiceConfig {
         sip_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         tcp: true,
         media_ip: IpAddr::from([127, 0, 0, 1]),
@@ -60,8 +65,11 @@ pub async fn start_stack() -> (VoiceHandle, CallEvents) {
             allowed_ips: vec![IpAddr::from(TRUNK_IP)],
             dids,
         }],
+        // sipp agents would take a qualify OPTIONS for a new call: off here.
+        qualify_interval: None,
         ..VoiceConfig::default()
     };
+    adjust(&mut cfg);
     let dir = MemoryDirectory::new([("2001", "agentpw"), ("2002", "otherpw")]);
     voice::start(cfg, Arc::new(dir))
         .await
