@@ -7,6 +7,8 @@
 //! Media runs in one task per leg ([`crate::media`]).
 
 mod leg;
+#[cfg(test)]
+mod tests;
 mod uac;
 mod uas;
 
@@ -113,25 +115,7 @@ pub async fn start(
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (media_tx, media_rx) = mpsc::unbounded_channel();
-    let now = Instant::now();
-    let secret = format!("{:016x}", leg::random_u64());
-    let auth = DigestAuth::new(&cfg.realm, &secret, cfg.digest_algorithms.clone());
-    let registrar = Registrar::new(cfg.registrar.clone(), auth, now);
-    let stack = Stack {
-        cfg,
-        local,
-        directory,
-        registrar,
-        legs: HashMap::new(),
-        by_call_id: HashMap::new(),
-        next_leg: 1,
-        retrans: Vec::new(),
-        out: Vec::new(),
-        events: ev_tx,
-        media_tx,
-        token_state: leg::random_u64(),
-        qualifying: HashMap::new(),
-    };
+    let stack = Stack::new(cfg, local, directory, ev_tx, media_tx, Instant::now());
     tokio::spawn(drive(stack, udp, in_rx, cmd_rx, media_rx));
     Ok((
         VoiceHandle {
@@ -279,6 +263,36 @@ async fn tcp_reader(
 }
 
 impl Stack {
+    /// A stack with no transports: the driver (or a test) feeds it inputs and
+    /// drains `out`. `epoch` anchors nonce timestamps.
+    fn new(
+        cfg: VoiceConfig,
+        local: SocketAddr,
+        directory: Arc<dyn Directory>,
+        events: mpsc::UnboundedSender<CallEvent>,
+        media_tx: mpsc::UnboundedSender<(LegId, MediaEvent)>,
+        epoch: Instant,
+    ) -> Stack {
+        let secret = format!("{:016x}", leg::random_u64());
+        let auth = DigestAuth::new(&cfg.realm, &secret, cfg.digest_algorithms.clone());
+        let registrar = Registrar::new(cfg.registrar.clone(), auth, epoch);
+        Stack {
+            cfg,
+            local,
+            directory,
+            registrar,
+            legs: HashMap::new(),
+            by_call_id: HashMap::new(),
+            next_leg: 1,
+            retrans: Vec::new(),
+            out: Vec::new(),
+            events,
+            media_tx,
+            token_state: leg::random_u64(),
+            qualifying: HashMap::new(),
+        }
+    }
+
     pub(crate) fn emit(&self, ev: CallEvent) {
         let _ = self.events.send(ev);
     }
