@@ -81,12 +81,12 @@ bridge)
     start_server bridge
     (cd "$crate/tests/sipp" && sipp "127.0.0.1:$sip_port" -sf register.xml -s 2001 -au 2001 -ap agentpw \
       -p 35060 -m 1 -timeout 10s -nostdin >/dev/null 2>&1)
-    (cd "$crate/tests/sipp" && sipp "127.0.0.1:$sip_port" -sf agent_uas.xml -p 35060 -mp 36000 -rtp_echo \
+    (cd "$crate/tests/sipp" && exec sipp "127.0.0.1:$sip_port" -sf agent_uas.xml -p 35060 -mp 36000 -rtp_echo \
       -timeout 120s -nostdin >/dev/null 2>&1) &
     agent_pid=$!
     read -r t0 rss0 < <(proc_usage "$server_pid"); s0=$(date +%s.%N)
     # All n calls within 1 s, each lasting ~11 s: peak concurrency n.
-    (cd "$crate/tests/sipp" && sipp "127.0.0.1:$sip_port" -sf "$here/bridge_caller.xml" -s 3900 -i "$trunk_ip" \
+    (cd "$crate/tests/sipp" && exec sipp "127.0.0.1:$sip_port" -sf "$here/bridge_caller.xml" -s 3900 -i "$trunk_ip" \
       -p 25060 -mp 26000 -r "$n" -m "$n" -l "$n" -timeout 60s -nostdin -trace_stat -stf "$work/stat.csv" -fd 1 \
       >/dev/null 2>&1) &
     caller_pid=$!
