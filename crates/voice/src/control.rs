@@ -64,7 +64,7 @@ pub struct Collected {
 }
 
 /// Events from the voice stack to the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum CallEvent {
     /// A new inbound call, not answered yet (100 and 180 already sent).
     Incoming {
@@ -115,6 +115,13 @@ pub enum CallEvent {
         path: PathBuf,
         /// Length in ms.
         duration_ms: u64,
+    },
+    /// Receive quality of a leg that got audio, sent just before its `HungUp`.
+    MediaQuality {
+        /// The leg.
+        leg: LegId,
+        /// Loss, jitter, MOS.
+        quality: crate::quality::MediaQuality,
     },
     /// A leg ended; final packet counters included.
     HungUp {

@@ -80,6 +80,7 @@
 //! - [`codec`], [`rtp`], [`audio`]: G.711, RTP and RFC 4733, WAV prompts and
 //!   the stereo recorder.
 //! - [`media`]: one RTP socket and task per leg (latching, relay, play, record).
+//! - [`quality`]: loss, jitter and an E-model MOS per received stream.
 //! - `stack` (private): transports, transactions, legs, the B2BUA.
 //! - [`control`]: the [`CallControl`] trait, [`CallEvent`]s, [`VoiceHandle`].
 //! - [`config`]: [`VoiceConfig`] and [`TrunkConfig`].
@@ -90,6 +91,7 @@ pub mod codec;
 pub mod config;
 pub mod control;
 pub mod media;
+pub mod quality;
 pub mod registrar;
 pub mod rtp;
 pub mod sdp;

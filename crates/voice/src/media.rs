@@ -7,6 +7,7 @@
 
 use crate::audio::{Recorder, Side};
 use crate::codec::{Codec, FRAME_SAMPLES};
+use crate::quality::{MediaQuality, ReceiveStats};
 use crate::rtp::{self, DtmfDetector, RtpSender};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -52,6 +53,7 @@ pub struct Shared {
     playing: AtomicBool,
     rx_packets: AtomicU64,
     tx_packets: AtomicU64,
+    rx_stats: Mutex<ReceiveStats>,
 }
 
 impl Shared {
@@ -72,13 +74,15 @@ impl Shared {
     }
 }
 
-/// Packet counters of a leg.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Packet counters and receive quality of a leg.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MediaStats {
     /// RTP packets received from the leg's far end.
     pub rx_packets: u64,
     /// RTP packets sent to the leg's far end (prompts, DTMF and relayed audio).
     pub tx_packets: u64,
+    /// Loss, jitter and MOS of the received audio.
+    pub quality: MediaQuality,
 }
 
 enum Cmd {
@@ -126,6 +130,7 @@ impl MediaLeg {
             playing: AtomicBool::new(false),
             rx_packets: AtomicU64::new(0),
             tx_packets: AtomicU64::new(0),
+            rx_stats: Mutex::new(ReceiveStats::new()),
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let seed = seed();
@@ -141,6 +146,7 @@ impl MediaLeg {
             detector: DtmfDetector::new(),
             recording: None,
             latched: false,
+            epoch: Instant::now(),
         };
         tokio::spawn(task.run());
         Ok(MediaLeg { shared, tx })
@@ -196,6 +202,12 @@ impl MediaLeg {
         MediaStats {
             rx_packets: self.shared.rx_packets.load(Ordering::Relaxed),
             tx_packets: self.shared.tx_packets.load(Ordering::Relaxed),
+            quality: self
+                .shared
+                .rx_stats
+                .lock()
+                .map(|s| s.quality())
+                .unwrap_or_else(|_| ReceiveStats::new().quality()),
         }
     }
 
@@ -230,6 +242,7 @@ struct LegTask<T> {
     detector: DtmfDetector,
     recording: Option<(Arc<Mutex<Recorder>>, Instant, Side)>,
     latched: bool,
+    epoch: Instant,
 }
 
 impl<T: Copy + Send + 'static> LegTask<T> {
@@ -382,6 +395,10 @@ impl<T: Copy + Send + 'static> LegTask<T> {
         let Some(codec) = Codec::from_payload_type(pkt.payload_type) else {
             return;
         };
+        if let Ok(mut st) = self.shared.rx_stats.lock() {
+            let ticks = self.epoch.elapsed().as_micros() as u64 * 8 / 1000;
+            st.handle_packet(pkt.seq, pkt.timestamp, ticks);
+        }
         if let Some(side) = self.my_side() {
             let pcm = codec.decode(pkt.payload);
             self.record(side, &pcm);

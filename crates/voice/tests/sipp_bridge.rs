@@ -64,27 +64,30 @@ struct Ended {
     cause: HangupCause,
     rx: u64,
     tx: u64,
+    quality: Option<voice::quality::MediaQuality>,
 }
 
+/// Wait for `leg`'s HungUp, keeping its MediaQuality report if one comes first.
 async fn hung_up(events: &mut CallEvents, leg: LegId) -> Ended {
-    let e = wait_for(
-        events,
-        |e| matches!(e, CallEvent::HungUp { leg: l, .. } if *l == leg),
-    )
-    .await;
-    let CallEvent::HungUp {
-        cause,
-        rx_packets,
-        tx_packets,
-        ..
-    } = e
-    else {
-        unreachable!()
-    };
-    Ended {
-        cause,
-        rx: rx_packets,
-        tx: tx_packets,
+    let mut quality = None;
+    loop {
+        match next_event(events).await {
+            CallEvent::MediaQuality { leg: l, quality: q } if l == leg => quality = Some(q),
+            CallEvent::HungUp {
+                leg: l,
+                cause,
+                rx_packets,
+                tx_packets,
+            } if l == leg => {
+                return Ended {
+                    cause,
+                    rx: rx_packets,
+                    tx: tx_packets,
+                    quality,
+                };
+            }
+            _ => {}
+        }
     }
 }
 
@@ -128,6 +131,10 @@ async fn caller_bye_tears_down_both_legs_and_rtp_flows_both_ways_and_is_recorded
         c.tx, 100,
         "platform → caller (relayed echo, transcoded to PCMA)"
     );
+    let q = c.quality.expect("caller leg quality report");
+    assert_eq!((q.received, q.expected), (100, 100));
+    assert_eq!(q.loss_pct, 0.0);
+    assert!(q.mos > 4.0, "clean loopback stream scores high: {q:?}");
 
     let CallEvent::RecordingFinished {
         leg,

@@ -475,6 +475,12 @@ impl Stack {
         }
         let stats = leg.media.stats();
         leg.media.stop();
+        if stats.quality.received > 0 {
+            self.emit(CallEvent::MediaQuality {
+                leg: id,
+                quality: stats.quality,
+            });
+        }
         self.emit(CallEvent::HungUp {
             leg: id,
             cause,
