@@ -41,6 +41,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             name: "bench".into(),
             allowed_ips: vec![trunk_ip],
             dids,
+            outbound: None,
+            caller_id: None,
         }],
         ..VoiceConfig::default()
     };

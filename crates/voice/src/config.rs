@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-/// A SIP trunk: the operator's switch, recognised by source IP.
+/// A SIP trunk: the operator's switch, recognised by source IP (inbound) and
+/// reached at `outbound` (outbound calls).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrunkConfig {
     /// Name reported in [`crate::CallEvent::Incoming`].
@@ -17,6 +18,10 @@ pub struct TrunkConfig {
     /// Dialled number (user part of the Request-URI) → entry point (IVR flow or
     /// queue name, opaque to this crate).
     pub dids: HashMap<String, String>,
+    /// Where outbound calls through this trunk are sent (`None`: inbound only).
+    pub outbound: Option<SocketAddr>,
+    /// Default caller-ID (From user) of outbound calls.
+    pub caller_id: Option<String>,
 }
 
 /// Everything the voice stack needs to start.

@@ -207,6 +207,15 @@ pub trait CallControl {
         caller: String,
         ring_timeout: Duration,
     ) -> impl Future<Output = Result<LegId, VoiceError>> + Send;
+    /// Call `number` through the named trunk (its `outbound` address), with
+    /// `caller_id` or else the trunk's configured caller-ID as From user.
+    fn originate_trunk(
+        &self,
+        trunk: String,
+        number: String,
+        caller_id: Option<String>,
+        ring_timeout: Duration,
+    ) -> impl Future<Output = Result<LegId, VoiceError>> + Send;
     /// Relay media between two answered legs; BYE on either ends both.
     fn bridge(&self, a: LegId, b: LegId) -> impl Future<Output = Result<(), VoiceError>> + Send;
     /// Put a leg on hold (re-INVITE with `a=sendonly`, RFC 3264 §8.4) or take it
@@ -229,6 +238,7 @@ pub(crate) enum Command {
     RecordStart(LegId, PathBuf, Reply<()>),
     RecordStop(LegId, Reply<()>),
     Originate(String, String, Duration, Reply<LegId>),
+    OriginateTrunk(String, String, Option<String>, Duration, Reply<LegId>),
     Bridge(LegId, LegId, Reply<()>),
     Hold(LegId, bool, Reply<()>),
     HangUp(LegId, Reply<()>),
@@ -323,6 +333,17 @@ impl CallControl for VoiceHandle {
         ring_timeout: Duration,
     ) -> Result<LegId, VoiceError> {
         self.call(|r| Command::Originate(user, caller, ring_timeout, r))
+            .await
+    }
+
+    async fn originate_trunk(
+        &self,
+        trunk: String,
+        number: String,
+        caller_id: Option<String>,
+        ring_timeout: Duration,
+    ) -> Result<LegId, VoiceError> {
+        self.call(|r| Command::OriginateTrunk(trunk, number, caller_id, ring_timeout, r))
             .await
     }
 

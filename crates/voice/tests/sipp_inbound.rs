@@ -130,3 +130,46 @@ async fn call_from_unknown_ip_is_refused_with_403() {
     assert_eq!(events.try_recv(), None);
     handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_call_through_the_trunk_with_its_caller_id() {
+    let (handle, mut events) = start_stack().await;
+    let port = common::trunk_port().to_string();
+    let media_port = free_ports(TRUNK_IP, 4).to_string();
+    let switch = sipp(
+        handle.local_addr(),
+        "trunk_uas.xml",
+        &["-i", "127.0.0.2", "-p", &port, "-mp", &media_port],
+    );
+    // If sipp is not bound yet, INVITE retransmission (Timer A) covers it.
+    let leg = handle
+        .originate_trunk(
+            "operator".into(),
+            "+33698765432".into(),
+            None,
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("originate through trunk");
+    assert_eq!(next_event(&mut events).await, CallEvent::Ringing { leg });
+    assert_eq!(next_event(&mut events).await, CallEvent::Answered { leg });
+    handle.hang_up(leg).await.expect("hang up");
+    let e = wait_for(&mut events, |e| matches!(e, CallEvent::HungUp { .. })).await;
+    assert!(matches!(
+        e,
+        CallEvent::HungUp {
+            cause: HangupCause::Local,
+            ..
+        }
+    ));
+    assert_eq!(
+        switch.wait().await,
+        0,
+        "sipp switch checks number and caller-ID"
+    );
+    let unknown = handle
+        .originate_trunk("nope".into(), "1".into(), None, Duration::from_secs(1))
+        .await;
+    assert!(unknown.is_err());
+    handle.shutdown().await;
+}

@@ -40,6 +40,8 @@ fn harness() -> Harness {
             name: "op".into(),
             allowed_ips: vec![trunk().addr().ip()],
             dids,
+            outbound: None,
+            caller_id: None,
         }],
         qualify_interval: None,
         ..VoiceConfig::default()

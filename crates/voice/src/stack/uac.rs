@@ -65,6 +65,9 @@ impl Stack {
             Command::Originate(user, caller, ring, r) => {
                 let _ = r.send(self.originate(now, &user, &caller, ring));
             }
+            Command::OriginateTrunk(trunk, number, caller_id, ring, r) => {
+                let _ = r.send(self.originate_trunk(now, &trunk, &number, caller_id, ring));
+            }
             Command::Bridge(a, b, r) => {
                 let _ = r.send(self.bridge(a, b));
             }
@@ -111,7 +114,57 @@ impl Stack {
             .into_iter()
             .next()
             .ok_or_else(|| VoiceError::NotRegistered(user.to_string()))?;
-        let dest = Dest::Udp(binding.source);
+        let realm = self.cfg.realm.clone();
+        let from = format!("<sip:{caller}@{realm}>");
+        let to = format!("<sip:{user}@{realm}>");
+        self.start_outbound(
+            now,
+            Dest::Udp(binding.source),
+            binding.contact,
+            from,
+            to,
+            ring,
+        )
+    }
+
+    /// Call `number` through a trunk's outbound address, From = the given
+    /// caller-ID or the trunk's configured one.
+    fn originate_trunk(
+        &mut self,
+        now: Instant,
+        trunk: &str,
+        number: &str,
+        caller_id: Option<String>,
+        ring: Duration,
+    ) -> Result<LegId, VoiceError> {
+        let t = self
+            .cfg
+            .trunks
+            .iter()
+            .find(|t| t.name == trunk)
+            .ok_or(VoiceError::InvalidState("no such trunk"))?;
+        let to_addr = t
+            .outbound
+            .ok_or(VoiceError::InvalidState("trunk has no outbound address"))?;
+        let caller = caller_id
+            .or_else(|| t.caller_id.clone())
+            .unwrap_or_else(|| "anonymous".into());
+        let uri = format!("sip:{number}@{to_addr}");
+        let from = format!("<sip:{caller}@{}>", self.local.ip());
+        let to = format!("<{uri}>");
+        self.start_outbound(now, Dest::Udp(to_addr), uri, from, to, ring)
+    }
+
+    /// Create an outbound leg and send its INVITE.
+    fn start_outbound(
+        &mut self,
+        now: Instant,
+        dest: Dest,
+        target: String,
+        from: String,
+        to: String,
+        ring: Duration,
+    ) -> Result<LegId, VoiceError> {
         let id = LegId(self.next_leg);
         self.next_leg += 1;
         let params = SendParams {
@@ -121,9 +174,6 @@ impl Stack {
         let media = MediaLeg::start(self.cfg.media_ip, params, id, self.media_tx.clone())?;
         let local_tag = self.token();
         let call_id = format!("{}@switchboard", self.token());
-        let realm = self.cfg.realm.clone();
-        let local_hdr = format!("<sip:{caller}@{realm}>;tag={local_tag}");
-        let remote_hdr = format!("<sip:{user}@{realm}>");
         self.by_call_id.insert(call_id.clone(), id);
         self.legs.insert(
             id,
@@ -132,10 +182,10 @@ impl Stack {
                 state: LegState::Calling,
                 confirmed: false,
                 call_id,
+                local_hdr: format!("{from};tag={local_tag}"),
                 local_tag,
-                local_hdr,
-                remote_hdr,
-                remote_target: binding.contact,
+                remote_hdr: to,
+                remote_target: target,
                 dest,
                 cseq: 0,
                 invite: None,

@@ -50,10 +50,18 @@ pub async fn start_stack() -> (VoiceHandle, CallEvents) {
     start_stack_with(|_| {}).await
 }
 
+/// The operator switch's SIP port for outbound calls (a sipp UAS binds it).
+pub fn trunk_port() -> u16 {
+    use std::sync::OnceLock;
+    static PORT: OnceLock<u16> = OnceLock::new();
+    *PORT.get_or_init(|| free_ports(TRUNK_IP, 1))
+}
+
 /// Like [`start_stack`], with a chance to adjust the configuration.
 pub async fn start_stack_with(adjust: impl FnOnce(&mut VoiceConfig)) -> (VoiceHandle, CallEvents) {
     let mut dids = HashMap::new();
     dids.insert("3900".to_string(), "main-ivr".to_string());
+    let trunk_port = trunk_port();
     let mut cfg = VoiceConfig {
         sip_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         tcp: true,
@@ -64,6 +72,8 @@ pub async fn start_stack_with(adjust: impl FnOnce(&mut VoiceConfig)) -> (VoiceHa
             name: "operator".into(),
             allowed_ips: vec![IpAddr::from(TRUNK_IP)],
             dids,
+            outbound: Some(SocketAddr::from((TRUNK_IP, trunk_port))),
+            caller_id: Some("+33100000000".into()),
         }],
         // sipp agents would take a qualify OPTIONS for a new call: off here.
         qualify_interval: None,
