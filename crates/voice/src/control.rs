@@ -134,6 +134,14 @@ pub enum CallEvent {
         /// RTP packets sent on the leg.
         tx_packets: u64,
     },
+    /// The far end of `leg` asked for a blind transfer (REFER, RFC 3515; 202
+    /// already sent). The engine places the call to `target` and hangs `leg` up.
+    TransferRequested {
+        /// The transferring leg.
+        leg: LegId,
+        /// The Refer-To URI.
+        target: String,
+    },
     /// A phone registered or unregistered.
     Registration(RegistrationChange),
 }

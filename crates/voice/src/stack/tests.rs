@@ -329,3 +329,40 @@ async fn outbound_200_is_acked_each_time_and_failures_map_to_causes() {
         );
     }
 }
+
+#[tokio::test]
+async fn info_dtmf_and_refer_reach_the_engine() {
+    let mut h = harness();
+    let (leg, tag) = offer(&mut h, "c-4");
+    answer(&mut h, leg, Duration::ZERO);
+    h.feed(Duration::ZERO, trunk(), &in_dialog("ACK", "c-4", &tag, 1));
+    h.out();
+    assert_eq!(h.event(), Some(CallEvent::Answered { leg }));
+    let body = "Signal=5\r\nDuration=160\r\n";
+    let info = in_dialog("INFO", "c-4", &tag, 2).replace(
+        "Content-Length: 0\r\n\r\n",
+        &format!(
+            "Content-Type: application/dtmf-relay\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    h.feed(Duration::from_secs(1), trunk(), &info);
+    assert_eq!(h.statuses(), vec![200]);
+    assert!(matches!(h.event(), Some(CallEvent::Dtmf { leg: l, digit: '5', .. }) if l == leg));
+    let refer = in_dialog("REFER", "c-4", &tag, 3).replace(
+        "Content-Length: 0",
+        "Refer-To: <sip:2002@sb>\r\nContent-Length: 0",
+    );
+    h.feed(Duration::from_secs(2), trunk(), &refer);
+    assert_eq!(h.statuses(), vec![202]);
+    assert_eq!(
+        h.event(),
+        Some(CallEvent::TransferRequested {
+            leg,
+            target: "sip:2002@sb".into()
+        })
+    );
+    let no_target = in_dialog("REFER", "c-4", &tag, 4);
+    h.feed(Duration::from_secs(3), trunk(), &no_target);
+    assert_eq!(h.statuses(), vec![400]);
+}

@@ -9,7 +9,7 @@ use crate::sdp::{self, Direction, SdpError};
 use crate::sip::message::{Method, Request, Response, addr_uri, header_param, uri_user};
 use std::time::Instant;
 
-const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER";
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, REGISTER";
 
 impl Stack {
     pub(super) fn reply(&mut self, dest: Dest, req: &Request, status: u16, reason: &str) {
@@ -60,6 +60,19 @@ impl Stack {
                 if let Some(d) = signal {
                     self.on_digit(now, id, d, 0);
                 }
+            }
+            Method::Refer => {
+                // Blind transfer asked by the far end (RFC 3515): accept and let
+                // the engine place the new call; the leg ends with its BYE.
+                let Some(id) = self.leg_of(&req) else {
+                    return self.reply(from, &req, 481, "Call/Transaction Does Not Exist");
+                };
+                let Some(target) = req.headers.get("Refer-To").map(addr_uri) else {
+                    return self.reply(from, &req, 400, "Missing Refer-To");
+                };
+                let target = target.to_string();
+                self.reply(from, &req, 202, "Accepted");
+                self.emit(CallEvent::TransferRequested { leg: id, target });
             }
             Method::Options => self.reply(from, &req, 200, "OK"),
             _ => self.reply(from, &req, 501, "Not Implemented"),
