@@ -185,6 +185,15 @@ pub trait CallControl {
         wav: PathBuf,
         barge_in: bool,
     ) -> impl Future<Output = Result<(), VoiceError>> + Send;
+    /// Loop a WAV (music on hold) until [`CallControl::stop_prompt`] or another
+    /// prompt; it plays even while the leg is on hold.
+    fn music_on_hold(
+        &self,
+        leg: LegId,
+        wav: PathBuf,
+    ) -> impl Future<Output = Result<(), VoiceError>> + Send;
+    /// Stop the current prompt or music ([`CallEvent::PromptFinished`] follows).
+    fn stop_prompt(&self, leg: LegId) -> impl Future<Output = Result<(), VoiceError>> + Send;
     /// Collect up to `max` digits, ending early on `terminator` or `timeout`.
     fn collect_digits(
         &self,
@@ -240,7 +249,8 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, VoiceError>>;
 #[derive(Debug)]
 pub(crate) enum Command {
     Answer(LegId, Reply<()>),
-    Play(LegId, Arc<Vec<i16>>, bool, Reply<()>),
+    Play(LegId, Arc<Vec<i16>>, bool, bool, Reply<()>),
+    StopPlay(LegId, Reply<()>),
     Collect(LegId, usize, Duration, Option<char>, Reply<Collected>),
     SendDtmf(LegId, String, Reply<()>),
     RecordStart(LegId, PathBuf, Reply<()>),
@@ -307,8 +317,20 @@ impl CallControl for VoiceHandle {
         let samples = tokio::task::spawn_blocking(move || audio::load_prompt(&wav))
             .await
             .map_err(|_| VoiceError::Stopped)??;
-        self.call(|r| Command::Play(leg, Arc::new(samples), barge_in, r))
+        self.call(|r| Command::Play(leg, Arc::new(samples), barge_in, false, r))
             .await
+    }
+
+    async fn music_on_hold(&self, leg: LegId, wav: PathBuf) -> Result<(), VoiceError> {
+        let samples = tokio::task::spawn_blocking(move || audio::load_prompt(&wav))
+            .await
+            .map_err(|_| VoiceError::Stopped)??;
+        self.call(|r| Command::Play(leg, Arc::new(samples), false, true, r))
+            .await
+    }
+
+    async fn stop_prompt(&self, leg: LegId) -> Result<(), VoiceError> {
+        self.call(|r| Command::StopPlay(leg, r)).await
     }
 
     async fn collect_digits(

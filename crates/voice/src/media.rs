@@ -49,7 +49,10 @@ pub struct Shared {
     socket: Arc<UdpSocket>,
     remote: Mutex<Option<SocketAddr>>,
     params: Mutex<SendParams>,
+    /// The far end asked for no media (it sent sendonly/inactive).
     held: AtomicBool,
+    /// We put the far end on hold: it hears prompts/music, not its peer.
+    on_hold: AtomicBool,
     playing: AtomicBool,
     rx_packets: AtomicU64,
     tx_packets: AtomicU64,
@@ -89,6 +92,7 @@ enum Cmd {
     Play {
         samples: Arc<Vec<i16>>,
         barge_in: bool,
+        looped: bool,
     },
     StopPlay,
     Dtmf(String),
@@ -127,6 +131,7 @@ impl MediaLeg {
             remote: Mutex::new(None),
             params: Mutex::new(params),
             held: AtomicBool::new(false),
+            on_hold: AtomicBool::new(false),
             playing: AtomicBool::new(false),
             rx_packets: AtomicU64::new(0),
             tx_packets: AtomicU64::new(0),
@@ -167,14 +172,26 @@ impl MediaLeg {
         }
     }
 
-    /// Hold: stop sending audio to this leg (RFC 3264 §8.4, we sent sendonly).
+    /// The far end put us on hold (its SDP is sendonly/inactive, RFC 3264
+    /// §8.4): send it nothing at all.
     pub fn set_held(&self, held: bool) {
         self.shared.held.store(held, Ordering::Relaxed);
     }
 
-    /// Play 8 kHz samples; a DTMF digit stops it when `barge_in`.
-    pub fn play(&self, samples: Arc<Vec<i16>>, barge_in: bool) {
-        let _ = self.tx.send(Cmd::Play { samples, barge_in });
+    /// We put this leg on hold (our SDP is sendonly): stop relaying its bridged
+    /// peer's audio to it; prompts and music on hold still play.
+    pub fn set_on_hold(&self, on: bool) {
+        self.shared.on_hold.store(on, Ordering::Relaxed);
+    }
+
+    /// Play 8 kHz samples; a DTMF digit stops it when `barge_in`; `looped`
+    /// restarts it at the end until stopped (music on hold).
+    pub fn play(&self, samples: Arc<Vec<i16>>, barge_in: bool, looped: bool) {
+        let _ = self.tx.send(Cmd::Play {
+            samples,
+            barge_in,
+            looped,
+        });
     }
 
     /// Stop the current prompt (a `PromptFinished { interrupted: true }` follows).
@@ -228,6 +245,7 @@ struct Playback {
     samples: Arc<Vec<i16>>,
     pos: usize,
     barge_in: bool,
+    looped: bool,
 }
 
 struct LegTask<T> {
@@ -273,7 +291,11 @@ impl<T: Copy + Send + 'static> LegTask<T> {
 
     fn on_cmd(&mut self, cmd: Cmd) {
         match cmd {
-            Cmd::Play { samples, barge_in } => {
+            Cmd::Play {
+                samples,
+                barge_in,
+                looped,
+            } => {
                 if self.play.is_some() {
                     self.emit(MediaEvent::PromptFinished { interrupted: true });
                 }
@@ -282,6 +304,7 @@ impl<T: Copy + Send + 'static> LegTask<T> {
                     samples,
                     pos: 0,
                     barge_in,
+                    looped,
                 });
             }
             Cmd::StopPlay => self.finish_play(true),
@@ -333,7 +356,11 @@ impl<T: Copy + Send + 'static> LegTask<T> {
         let mut frame = play.samples.get(play.pos..end).unwrap_or(&[]).to_vec();
         frame.resize(FRAME_SAMPLES, 0);
         play.pos = end;
-        let done = play.pos >= play.samples.len();
+        let mut done = play.pos >= play.samples.len();
+        if done && play.looped && !play.samples.is_empty() {
+            play.pos = 0;
+            done = false;
+        }
         if !self.shared.held.load(Ordering::Relaxed) {
             let payload = params.codec.encode(&frame);
             let pkt =
@@ -427,7 +454,10 @@ impl<T: Copy + Send + 'static> LegTask<T> {
 
 /// Send relayed audio to a bridged peer unless it is held or hearing a prompt.
 fn relay(peer: &Shared, bytes: &[u8]) {
-    if !peer.held.load(Ordering::Relaxed) && !peer.playing.load(Ordering::Relaxed) {
+    if !peer.held.load(Ordering::Relaxed)
+        && !peer.on_hold.load(Ordering::Relaxed)
+        && !peer.playing.load(Ordering::Relaxed)
+    {
         peer.send(bytes);
     }
 }
@@ -441,6 +471,42 @@ mod tests {
             Ok(Some((_, e))) => e,
             other => panic!("no media event: {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn looped_prompt_keeps_playing_and_a_single_one_ends() {
+        let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+        let (etx, mut erx) = mpsc::unbounded_channel();
+        let p = SendParams {
+            codec: Codec::Pcmu,
+            telephone_event: None,
+        };
+        let leg = MediaLeg::start(ip, p, 1u8, etx).expect("leg");
+        let phone = UdpSocket::bind((ip, 0)).await.expect("bind");
+        leg.set_remote(phone.local_addr().expect("addr"), p);
+        leg.set_on_hold(true); // music on hold still reaches a held leg
+        let one_frame = Arc::new(vec![1000i16; FRAME_SAMPLES]);
+        leg.play(one_frame.clone(), false, false);
+        assert_eq!(
+            next(&mut erx).await,
+            MediaEvent::PromptFinished { interrupted: false }
+        );
+        leg.play(one_frame, false, true);
+        let mut buf = [0u8; 2048];
+        let mut seqs = Vec::new();
+        while seqs.len() < 4 {
+            let (n, _) = tokio::time::timeout(Duration::from_secs(10), phone.recv_from(&mut buf))
+                .await
+                .expect("packet in time")
+                .expect("recv");
+            seqs.push(rtp::parse(&buf[..n]).expect("rtp").seq);
+        }
+        assert!(seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)));
+        leg.stop_play();
+        assert_eq!(
+            next(&mut erx).await,
+            MediaEvent::PromptFinished { interrupted: true }
+        );
     }
 
     #[tokio::test]

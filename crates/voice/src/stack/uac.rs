@@ -18,8 +18,11 @@ impl Stack {
             Command::Answer(id, r) => {
                 let _ = r.send(self.answer(now, id));
             }
-            Command::Play(id, samples, barge_in, r) => {
-                let _ = r.send(self.with_leg(id, |l| l.media.play(samples, barge_in)));
+            Command::Play(id, samples, barge_in, looped, r) => {
+                let _ = r.send(self.with_leg(id, |l| l.media.play(samples, barge_in, looped)));
+            }
+            Command::StopPlay(id, r) => {
+                let _ = r.send(self.with_leg(id, |l| l.media.stop_play()));
             }
             Command::SendDtmf(id, digits, r) => {
                 let _ = r.send(self.with_leg(id, |l| l.media.send_dtmf(&digits)));
@@ -646,7 +649,7 @@ impl Stack {
         if leg.reinvite_reply.is_some() {
             return Err(VoiceError::InvalidState("a re-INVITE is already pending"));
         }
-        leg.media.set_held(on);
+        leg.media.set_on_hold(on);
         let dir = if on {
             Direction::SendOnly
         } else {
