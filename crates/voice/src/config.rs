@@ -1,0 +1,70 @@
+//! Configuration of the voice shell: listening address, media address, realm,
+//! registrar limits and trunks.
+
+use crate::registrar::RegistrarConfig;
+use crate::sip::digest::Algorithm;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// A SIP trunk: the operator's switch, recognised by source IP (inbound) and
+/// reached at `outbound` (outbound calls).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrunkConfig {
+    /// Name reported in [`crate::CallEvent::Incoming`].
+    pub name: String,
+    /// Source IPs allowed to send INVITEs as this trunk.
+    pub allowed_ips: Vec<IpAddr>,
+    /// Dialled number (user part of the Request-URI) → entry point (IVR flow or
+    /// queue name, opaque to this crate).
+    pub dids: HashMap<String, String>,
+    /// Where outbound calls through this trunk are sent (`None`: inbound only).
+    pub outbound: Option<SocketAddr>,
+    /// Default caller-ID (From user) of outbound calls.
+    pub caller_id: Option<String>,
+}
+
+/// Everything the voice stack needs to start.
+#[derive(Debug, Clone)]
+pub struct VoiceConfig {
+    /// UDP (and TCP when `tcp`) listening address; port 0 picks a free one.
+    pub sip_addr: SocketAddr,
+    /// Also listen on TCP at the same address (RFC 3261 §18).
+    pub tcp: bool,
+    /// IP to bind RTP sockets on and advertise in SDP (never 0.0.0.0).
+    pub media_ip: IpAddr,
+    /// Digest realm and domain of our URIs.
+    pub realm: String,
+    /// Digest algorithms offered, most preferred first (RFC 8760 §2.4). MD5 comes
+    /// first by default: many UAs (sipp 3.6 among them) answer only the first
+    /// challenge and know no SHA-256.
+    pub digest_algorithms: Vec<Algorithm>,
+    /// Registrar limits.
+    pub registrar: RegistrarConfig,
+    /// Trunks.
+    pub trunks: Vec<TrunkConfig>,
+    /// Give up on an outbound INVITE without a final answer after this long
+    /// (RFC 3261 Timer B is 64·T1 = 32 s).
+    pub invite_timeout: Duration,
+    /// Send OPTIONS to every registered contact this often (`None`: never).
+    pub qualify_interval: Option<Duration>,
+    /// A contact that has not answered a qualify within this is unreachable.
+    pub qualify_timeout: Duration,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        VoiceConfig {
+            sip_addr: SocketAddr::from(([0, 0, 0, 0], 5060)),
+            tcp: true,
+            media_ip: IpAddr::from([127, 0, 0, 1]),
+            realm: "switchboard".into(),
+            digest_algorithms: vec![Algorithm::Md5, Algorithm::Sha256],
+            registrar: RegistrarConfig::default(),
+            trunks: Vec::new(),
+            invite_timeout: Duration::from_secs(32),
+            qualify_interval: Some(Duration::from_secs(30)),
+            qualify_timeout: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Receive-side media quality of a leg: loss (RFC 3550 §A.1/§A.3), interarrival
+//! jitter (RFC 3550 §A.8) and an estimated MOS from a simplified E-model
+//! (ITU-T G.107 with G.113 Appendix I values for G.711).
+//!
+//! Sans-I/O: the caller passes each packet's sequence number, RTP timestamp
+//! and arrival time (in the same 8 kHz clock units).
+
+/// Counters for one received RTP stream.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiveStats {
+    started: bool,
+    base_seq: u32,
+    max_seq: u16,
+    cycles: u32,
+    received: u64,
+    last_transit: Option<i64>,
+    /// Jitter in timestamp units, scaled by 16 (RFC 3550 §A.8 integer form).
+    jitter_x16: i64,
+}
+
+/// A quality summary, e.g. kept on the interaction when the leg ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MediaQuality {
+    /// Packets received.
+    pub received: u64,
+    /// Packets expected from the sequence numbers seen.
+    pub expected: u64,
+    /// Cumulative loss in % of `expected` (0 if nothing expected).
+    pub loss_pct: f64,
+    /// Interarrival jitter in ms.
+    pub jitter_ms: f64,
+    /// Estimated MOS-CQE, 1.0..=4.5 (G.107 simplified; see [`mos`]).
+    pub mos: f64,
+}
+
+impl ReceiveStats {
+    /// New, empty statistics.
+    pub fn new() -> Self {
+        ReceiveStats::default()
+    }
+
+    /// Account one packet; `arrival` and `rtp_ts` in 8 kHz ticks.
+    pub fn handle_packet(&mut self, seq: u16, rtp_ts: u32, arrival: u64) {
+        if !self.started {
+            self.started = true;
+            self.base_seq = u32::from(seq);
+            self.max_seq = seq;
+        } else {
+            let delta = seq.wrapping_sub(self.max_seq);
+            if delta != 0 && delta < 0x8000 {
+                if seq < self.max_seq {
+                    self.cycles += 1 << 16;
+                }
+                self.max_seq = seq;
+            }
+        }
+        self.received += 1;
+        let transit = arrival as i64 - i64::from(rtp_ts);
+        if let Some(last) = self.last_transit {
+            let d = (transit - last).abs();
+            self.jitter_x16 += d - ((self.jitter_x16 + 8) >> 4);
+        }
+        self.last_transit = Some(transit);
+    }
+
+    /// Summary at this point.
+    pub fn quality(&self) -> MediaQuality {
+        let expected = if self.started {
+            u64::from(self.cycles + u32::from(self.max_seq))
+                .saturating_sub(u64::from(self.base_seq))
+                + 1
+        } else {
+            0
+        };
+        let lost = expected.saturating_sub(self.received);
+        let loss_pct = if expected == 0 {
+            0.0
+        } else {
+            100.0 * lost as f64 / expected as f64
+        };
+        let jitter_ms = (self.jitter_x16 >> 4) as f64 / 8.0;
+        MediaQuality {
+            received: self.received,
+            expected,
+            loss_pct,
+            jitter_ms,
+            mos: mos(loss_pct, jitter_ms),
+        }
+    }
+}
+
+/// Estimated MOS for G.711 from loss (%) and jitter (ms).
+///
+/// E-model (ITU-T G.107) with the default R0 − Is = 93.2, no echo, the
+/// mouth-to-ear delay taken as 20 ms packetisation + a jitter buffer of twice
+/// the jitter (no RTCP round trip measured yet), Ie = 0 and Bpl = 25.1 for
+/// G.711 with packet-loss concealment (G.113 Appendix I), random loss.
+pub fn mos(loss_pct: f64, jitter_ms: f64) -> f64 {
+    let d = 20.0 + 2.0 * jitter_ms;
+    let id = 0.024 * d + if d > 177.3 { 0.11 * (d - 177.3) } else { 0.0 };
+    let ie_eff = 95.0 * loss_pct / (loss_pct + 25.1);
+    let r = 93.2 - id - ie_eff;
+    if r <= 0.0 {
+        1.0
+    } else if r >= 100.0 {
+        4.5
+    } else {
+        1.0 + 0.035 * r + 7e-6 * r * (r - 60.0) * (100.0 - r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn perfect_stream_scores_about_4_4() {
+        let mut s = ReceiveStats::new();
+        for i in 0..100u16 {
+            s.handle_packet(i, u32::from(i) * 160, 5_000 + u64::from(i) * 160);
+        }
+        let q = s.quality();
+        assert_eq!((q.received, q.expected), (100, 100));
+        assert_eq!(q.loss_pct, 0.0);
+        assert_eq!(q.jitter_ms, 0.0);
+        assert!((4.35..=4.45).contains(&q.mos), "{}", q.mos);
+    }
+
+    #[test]
+    fn loss_across_sequence_wrap_and_jitter() {
+        let mut s = ReceiveStats::new();
+        // 65530..=65535, 0..=3 minus two lost (65533 and 1), every other packet 40 ms late.
+        let seqs: Vec<u16> = (65530..=65535u16)
+            .chain(0..=3)
+            .filter(|s| *s != 65533 && *s != 1)
+            .collect();
+        for (k, seq) in seqs.iter().enumerate() {
+            let n = u64::from(seq.wrapping_sub(65530));
+            let late = if k % 2 == 1 { 320 } else { 0 };
+            s.handle_packet(*seq, (n * 160) as u32, 1_000 + n * 160 + late);
+        }
+        let q = s.quality();
+        assert_eq!((q.received, q.expected), (8, 10));
+        assert!((q.loss_pct - 20.0).abs() < 1e-9);
+        assert!(q.jitter_ms > 5.0 && q.jitter_ms < 40.0, "{}", q.jitter_ms);
+        assert!(q.mos < 3.0, "20 % loss is poor: {}", q.mos);
+        assert!(mos(1.0, 10.0) > mos(5.0, 10.0));
+    }
+}

@@ -1,0 +1,145 @@
+//! One call leg: its SIP dialog state (RFC 3261 §12), its media handle, and the
+//! engine-facing helpers hung on it (digit collector, recording).
+
+use super::{Dest, Stack};
+use crate::audio::Recorder;
+use crate::control::{Collected, LegId, Reply};
+use crate::media::{MediaLeg, SendParams};
+use crate::sip::message::{Headers, Method, Request};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Where a leg is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LegState {
+    /// Inbound INVITE received, 180 sent, not answered.
+    Offered,
+    /// Outbound INVITE sent, no provisional yet.
+    Calling,
+    /// Outbound INVITE got a provisional (ringing).
+    Early,
+    /// Outbound INVITE cancelled, waiting for its final response.
+    Cancelling,
+    /// 2xx sent (inbound) or received (outbound): dialog established.
+    Answered,
+}
+
+/// A digit collection in progress.
+#[derive(Debug)]
+pub(crate) struct Collector {
+    pub max: usize,
+    pub terminator: Option<char>,
+    pub deadline: Instant,
+    pub digits: String,
+    pub reply: Reply<Collected>,
+}
+
+/// A recording in progress on a leg (and its bridged peer).
+#[derive(Debug, Clone)]
+pub(crate) struct Recording {
+    pub recorder: Arc<Mutex<Recorder>>,
+    pub start: Instant,
+    pub path: PathBuf,
+}
+
+/// One leg of the B2BUA.
+#[derive(Debug)]
+pub(crate) struct Leg {
+    pub inbound: bool,
+    pub state: LegState,
+    /// ACK for our 2xx received (inbound) / ACK sent (outbound).
+    pub confirmed: bool,
+    pub call_id: String,
+    pub local_tag: String,
+    /// Our name-addr with tag: From of our in-dialog requests.
+    pub local_hdr: String,
+    /// Their name-addr (with tag once known): To of our in-dialog requests.
+    pub remote_hdr: String,
+    /// Their Contact URI: Request-URI of our in-dialog requests.
+    pub remote_target: String,
+    pub dest: Dest,
+    pub cseq: u32,
+    /// Inbound: their initial INVITE. Outbound: our latest INVITE.
+    pub invite: Option<Request>,
+    /// Inbound: our latest response to their INVITE (resent on retransmission).
+    pub last_response: Option<Vec<u8>>,
+    pub media: MediaLeg,
+    pub params: SendParams,
+    pub peer: Option<LegId>,
+    pub collect: Option<Collector>,
+    pub recording: Option<Recording>,
+    pub ring_deadline: Option<Instant>,
+    pub final_deadline: Option<Instant>,
+    pub cancel_cause: Option<crate::control::HangupCause>,
+    pub rang: bool,
+    pub sdp_version: u64,
+    /// Waiting for the answer to our hold/unhold re-INVITE.
+    pub reinvite_reply: Option<Reply<()>>,
+}
+
+/// Random 64 bits from the std hasher keys (no extra dependency).
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}
+
+impl Stack {
+    /// Our Via header value for a new client transaction.
+    pub(crate) fn via(&mut self, dest: Dest) -> (String, String) {
+        let branch = format!("z9hG4bK{}", self.token());
+        let proto = match dest {
+            Dest::Udp(_) => "UDP",
+            Dest::Tcp(..) => "TCP",
+        };
+        (
+            format!("SIP/2.0/{proto} {};branch={branch};rport", self.local),
+            branch,
+        )
+    }
+
+    /// Our Contact header value.
+    pub(crate) fn contact(&self, dest: Dest) -> String {
+        match dest {
+            Dest::Udp(_) => format!("<sip:switchboard@{}>", self.local),
+            Dest::Tcp(..) => format!("<sip:switchboard@{};transport=tcp>", self.local),
+        }
+    }
+
+    /// Build an in-dialog request (BYE, re-INVITE) on `id` with a new CSeq.
+    /// Returns the request and its Via branch; `None` if the leg is gone.
+    pub(crate) fn in_dialog(&mut self, id: LegId, method: Method) -> Option<(Request, String)> {
+        let dest = self.legs.get(&id)?.dest;
+        let (via, branch) = self.via(dest);
+        let contact = self.contact(dest);
+        let leg = self.legs.get_mut(&id)?;
+        leg.cseq += 1;
+        let mut h = Headers::default();
+        h.push("Via", via);
+        h.push("Max-Forwards", "70");
+        h.push("From", leg.local_hdr.clone());
+        h.push("To", leg.remote_hdr.clone());
+        h.push("Call-ID", leg.call_id.clone());
+        h.push("CSeq", format!("{} {}", leg.cseq, method.as_str()));
+        if method == Method::Invite {
+            h.push("Contact", contact);
+        }
+        h.push("User-Agent", "switchboard");
+        Some((
+            Request {
+                method,
+                uri: leg.remote_target.clone(),
+                headers: h,
+                body: Vec::new(),
+            },
+            branch,
+        ))
+    }
+}

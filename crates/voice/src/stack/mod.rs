@@ -1,0 +1,452 @@
+//! The running voice stack: transports (UDP, TCP), the B2BUA's legs, the
+//! registrar, retransmissions, and the command/event plumbing.
+//!
+//! One tokio task owns all SIP state ([`Stack`]); it handles one input at a
+//! time (`on_datagram`, `on_command`, `on_media`, `on_tick`, all taking `now`)
+//! and queues its output in an outbox that the thin driver loop flushes.
+//! Media runs in one task per leg ([`crate::media`]).
+
+mod leg;
+#[cfg(test)]
+mod tests;
+mod uac;
+mod uas;
+
+use crate::config::VoiceConfig;
+use crate::control::{CallEvent, CallEvents, Command, LegId, VoiceError, VoiceHandle};
+use crate::media::MediaEvent;
+use crate::registrar::{Directory, Registrar};
+use crate::sip::digest::DigestAuth;
+use crate::sip::message::{self, MAX_MESSAGE_BYTES, Message};
+use leg::Leg;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+
+/// SIP timer T1 (RFC 3261 §17.1.1.1), the first retransmission interval.
+const T1: Duration = Duration::from_millis(500);
+/// SIP timer T2, the retransmission interval cap.
+const T2: Duration = Duration::from_secs(4);
+/// How often the stack checks its timers.
+const TICK: Duration = Duration::from_millis(20);
+
+/// Where a message goes: back over UDP to an address, or on a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dest {
+    /// UDP datagram to this address.
+    Udp(SocketAddr),
+    /// TCP connection id and its peer address.
+    Tcp(u64, SocketAddr),
+}
+
+impl Dest {
+    fn addr(self) -> SocketAddr {
+        match self {
+            Dest::Udp(a) | Dest::Tcp(_, a) => a,
+        }
+    }
+}
+
+/// What a retransmission entry waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RetransKey {
+    /// Our 2xx to an INVITE, until the ACK (RFC 3261 §13.3.1.4).
+    Ok2xx(String),
+    /// A client transaction with this Via branch, until any response (§17.1).
+    Client(String),
+}
+
+#[derive(Debug)]
+struct Retrans {
+    key: RetransKey,
+    dest: Dest,
+    bytes: Vec<u8>,
+    next: Instant,
+    interval: Duration,
+    until: Instant,
+    /// INVITE client transactions stop at a provisional; others keep doubling to T2.
+    invite: bool,
+}
+
+enum Input {
+    Tcp(u64, SocketAddr, Vec<u8>),
+    TcpOpen(u64, mpsc::UnboundedSender<Vec<u8>>),
+    TcpClosed(u64),
+}
+
+/// All SIP state of the stack.
+pub(crate) struct Stack {
+    cfg: VoiceConfig,
+    local: SocketAddr,
+    directory: Arc<dyn Directory>,
+    registrar: Registrar,
+    legs: HashMap<LegId, Leg>,
+    by_call_id: HashMap<String, LegId>,
+    next_leg: u64,
+    retrans: Vec<Retrans>,
+    out: Vec<(Dest, Vec<u8>)>,
+    events: mpsc::UnboundedSender<CallEvent>,
+    media_tx: mpsc::UnboundedSender<(LegId, MediaEvent)>,
+    token_state: u64,
+    /// Call-ID of an outstanding OPTIONS qualify → (user, contact).
+    qualifying: HashMap<String, (String, String)>,
+}
+
+/// Start the voice stack on `cfg.sip_addr`. Returns the handle (commands), the
+/// event stream, and spawns the stack task on the current tokio runtime.
+///
+/// Errors: the SIP socket(s) cannot be bound.
+pub async fn start(
+    cfg: VoiceConfig,
+    directory: Arc<dyn Directory>,
+) -> Result<(VoiceHandle, CallEvents), VoiceError> {
+    let udp = UdpSocket::bind(cfg.sip_addr).await?;
+    let local = udp.local_addr()?;
+    let (in_tx, in_rx) = mpsc::unbounded_channel();
+    if cfg.tcp {
+        let listener = TcpListener::bind(local).await?;
+        tokio::spawn(accept_loop(listener, in_tx.clone()));
+    }
+    drop(in_tx);
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    let (media_tx, media_rx) = mpsc::unbounded_channel();
+    let stack = Stack::new(cfg, local, directory, ev_tx, media_tx, Instant::now());
+    tokio::spawn(drive(stack, udp, in_rx, cmd_rx, media_rx));
+    Ok((
+        VoiceHandle {
+            tx: cmd_tx,
+            local_addr: local,
+        },
+        CallEvents(ev_rx),
+    ))
+}
+
+/// The thin driver: wait for one input, hand it to the stack, flush the outbox.
+async fn drive(
+    mut stack: Stack,
+    udp: UdpSocket,
+    mut in_rx: mpsc::UnboundedReceiver<Input>,
+    mut cmd_rx: mpsc::UnboundedReceiver<Command>,
+    mut media_rx: mpsc::UnboundedReceiver<(LegId, MediaEvent)>,
+) {
+    let mut tcp: HashMap<u64, mpsc::UnboundedSender<Vec<u8>>> = HashMap::new();
+    let mut buf = vec![0u8; MAX_MESSAGE_BYTES + 1];
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut done: Option<tokio::sync::oneshot::Sender<()>> = None;
+    loop {
+        tokio::select! {
+            r = udp.recv_from(&mut buf) => {
+                if let Ok((n, from)) = r {
+                    stack.on_datagram(Instant::now(), Dest::Udp(from), &buf[..n]);
+                }
+            }
+            Some(input) = in_rx.recv() => match input {
+                Input::Tcp(id, from, bytes) => stack.on_datagram(Instant::now(), Dest::Tcp(id, from), &bytes),
+                Input::TcpOpen(id, w) => { tcp.insert(id, w); }
+                Input::TcpClosed(id) => { tcp.remove(&id); }
+            },
+            cmd = cmd_rx.recv() => match cmd {
+                Some(Command::Shutdown(reply)) => {
+                    stack.shutdown(Instant::now());
+                    done = Some(reply);
+                }
+                Some(c) => stack.on_command(Instant::now(), c),
+                None => stack.shutdown(Instant::now()),
+            },
+            Some((leg, ev)) = media_rx.recv() => stack.on_media(Instant::now(), leg, ev),
+            _ = tick.tick() => stack.on_tick(Instant::now()),
+        }
+        for (dest, bytes) in stack.out.drain(..) {
+            match dest {
+                Dest::Udp(to) => {
+                    if let Err(e) = udp.send_to(&bytes, to).await {
+                        tracing::debug!(%to, "sip send failed: {e}");
+                    }
+                }
+                Dest::Tcp(id, _) => {
+                    if let Some(w) = tcp.get(&id) {
+                        let _ = w.send(bytes);
+                    }
+                }
+            }
+        }
+        if stack.legs.is_empty() && (done.is_some() || cmd_rx.is_closed()) {
+            break;
+        }
+    }
+    if let Some(d) = done {
+        let _ = d.send(());
+    }
+}
+
+async fn accept_loop(listener: TcpListener, tx: mpsc::UnboundedSender<Input>) {
+    let mut next = 1u64;
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        if tx.is_closed() {
+            return;
+        }
+        let id = next;
+        next += 1;
+        let (rd, mut wr) = stream.into_split();
+        let (wtx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let _ = tx.send(Input::TcpOpen(id, wtx));
+        tokio::spawn(async move {
+            while let Some(b) = wrx.recv().await {
+                if wr.write_all(&b).await.is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::spawn(tcp_reader(id, peer, rd, tx.clone()));
+    }
+}
+
+/// Frame SIP messages on a TCP stream by Content-Length (RFC 3261 §18.3).
+async fn tcp_reader(
+    id: u64,
+    peer: SocketAddr,
+    mut rd: tokio::net::tcp::OwnedReadHalf,
+    tx: mpsc::UnboundedSender<Input>,
+) {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 4096];
+    'conn: loop {
+        match rd.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        loop {
+            // Skip keep-alive CRLFs between messages (RFC 5626 §3.5.1).
+            while buf.starts_with(b"\r\n") {
+                buf.drain(..2);
+            }
+            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                if buf.len() > MAX_MESSAGE_BYTES {
+                    break 'conn;
+                }
+                break;
+            };
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let cl = head
+                .split("\r\n")
+                .find_map(|l| {
+                    let (n, v) = l.split_once(':')?;
+                    let n = n.trim();
+                    (n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("l"))
+                        .then(|| v.trim().parse::<usize>().ok())
+                        .flatten()
+                })
+                .unwrap_or(0);
+            let total = end + 4 + cl;
+            if total > MAX_MESSAGE_BYTES {
+                break 'conn;
+            }
+            if buf.len() < total {
+                break;
+            }
+            let msg: Vec<u8> = buf.drain(..total).collect();
+            if tx.send(Input::Tcp(id, peer, msg)).is_err() {
+                break 'conn;
+            }
+        }
+    }
+    let _ = tx.send(Input::TcpClosed(id));
+}
+
+impl Stack {
+    /// A stack with no transports: the driver (or a test) feeds it inputs and
+    /// drains `out`. `epoch` anchors nonce timestamps.
+    fn new(
+        cfg: VoiceConfig,
+        local: SocketAddr,
+        directory: Arc<dyn Directory>,
+        events: mpsc::UnboundedSender<CallEvent>,
+        media_tx: mpsc::UnboundedSender<(LegId, MediaEvent)>,
+        epoch: Instant,
+    ) -> Stack {
+        let secret = format!("{:016x}", leg::random_u64());
+        let auth = DigestAuth::new(&cfg.realm, &secret, cfg.digest_algorithms.clone());
+        let registrar = Registrar::new(cfg.registrar.clone(), auth, epoch);
+        Stack {
+            cfg,
+            local,
+            directory,
+            registrar,
+            legs: HashMap::new(),
+            by_call_id: HashMap::new(),
+            next_leg: 1,
+            retrans: Vec::new(),
+            out: Vec::new(),
+            events,
+            media_tx,
+            token_state: leg::random_u64(),
+            qualifying: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn emit(&self, ev: CallEvent) {
+        let _ = self.events.send(ev);
+    }
+
+    pub(crate) fn send(&mut self, dest: Dest, bytes: Vec<u8>) {
+        self.out.push((dest, bytes));
+    }
+
+    /// Send and, over UDP, retransmit until `key` is cleared (RFC 3261 §17).
+    fn send_reliably(
+        &mut self,
+        now: Instant,
+        dest: Dest,
+        bytes: Vec<u8>,
+        key: RetransKey,
+        invite: bool,
+    ) {
+        if matches!(dest, Dest::Udp(_)) {
+            self.retrans.push(Retrans {
+                key,
+                dest,
+                bytes: bytes.clone(),
+                next: now + T1,
+                interval: T1,
+                until: now + 64 * T1,
+                invite,
+            });
+        }
+        self.send(dest, bytes);
+    }
+
+    fn clear_retrans(&mut self, key: &RetransKey) {
+        self.retrans.retain(|r| &r.key != key);
+    }
+
+    /// A fresh random token for tags, branches and Call-IDs.
+    pub(crate) fn token(&mut self) -> String {
+        self.token_state = self
+            .token_state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        format!("{:016x}", self.token_state ^ leg::random_u64())
+    }
+
+    fn on_datagram(&mut self, now: Instant, from: Dest, data: &[u8]) {
+        if data.iter().all(|b| b.is_ascii_whitespace()) {
+            return; // keep-alive
+        }
+        match message::parse(data) {
+            Ok(Message::Request(req)) => self.on_request(now, from, req),
+            Ok(Message::Response(resp)) => self.on_response(now, from, resp),
+            Err(e) => {
+                tracing::debug!(from = %from.addr(), "bad SIP message: {e}");
+                if let Some(reply) = message::bad_request_reply(data, &e.to_string()) {
+                    self.send(from, reply);
+                }
+            }
+        }
+    }
+
+    fn on_tick(&mut self, now: Instant) {
+        let mut expired = Vec::new();
+        let mut resend = Vec::new();
+        for r in &mut self.retrans {
+            if now >= r.until {
+                expired.push(r.key.clone());
+            } else if now >= r.next {
+                resend.push((r.dest, r.bytes.clone()));
+                r.interval = if r.invite {
+                    r.interval * 2
+                } else {
+                    (r.interval * 2).min(T2)
+                };
+                r.next = now + r.interval;
+            }
+        }
+        self.retrans.retain(|r| now < r.until);
+        for (d, b) in resend {
+            self.send(d, b);
+        }
+        for key in expired {
+            if let RetransKey::Ok2xx(call_id) = key {
+                // No ACK to our 2xx within 64·T1: end the dialog (RFC 3261 §13.3.1.4).
+                if let Some(id) = self.by_call_id.get(&call_id).copied() {
+                    self.bye_and_end(now, id, crate::control::HangupCause::Timeout);
+                }
+            }
+        }
+        for change in self.registrar.handle_timeout(now) {
+            self.emit(CallEvent::Registration(change));
+        }
+        self.qualify(now);
+        self.leg_timers(now);
+    }
+
+    /// OPTIONS qualify of registered contacts (keep-alive, RFC 3261 §11).
+    fn qualify(&mut self, now: Instant) {
+        let Some(interval) = self.cfg.qualify_interval else {
+            return;
+        };
+        for change in self
+            .registrar
+            .qualify_timeouts(now, self.cfg.qualify_timeout)
+        {
+            if let crate::registrar::RegistrationChange::Reachability { contact, .. } = &change {
+                self.qualifying.retain(|_, (_, c)| c != contact);
+            }
+            self.emit(CallEvent::Registration(change));
+        }
+        for (user, b) in self.registrar.qualify_due(now, interval) {
+            let dest = Dest::Udp(b.source);
+            let (via, _) = self.via(dest);
+            let call_id = format!("q{}@switchboard", self.token());
+            let tag = self.token();
+            let mut h = message::Headers::default();
+            h.push("Via", via);
+            h.push("Max-Forwards", "70");
+            h.push(
+                "From",
+                format!("<sip:switchboard@{}>;tag={tag}", self.cfg.realm),
+            );
+            h.push("To", format!("<{}>", b.contact));
+            h.push("Call-ID", call_id.clone());
+            h.push("CSeq", "1 OPTIONS");
+            let req = message::Request {
+                method: message::Method::Options,
+                uri: b.contact.clone(),
+                headers: h,
+                body: Vec::new(),
+            };
+            self.qualifying.insert(call_id, (user, b.contact));
+            self.send(dest, req.to_bytes());
+        }
+    }
+
+    fn shutdown(&mut self, now: Instant) {
+        let ids: Vec<LegId> = self.legs.keys().copied().collect();
+        for id in ids {
+            self.hang_up(now, id);
+            self.end_leg(id, crate::control::HangupCause::Local);
+        }
+    }
+
+    fn on_media(&mut self, now: Instant, id: LegId, ev: MediaEvent) {
+        match ev {
+            MediaEvent::Dtmf { digit, duration_ms } => self.on_digit(now, id, digit, duration_ms),
+            MediaEvent::PromptFinished { interrupted } => {
+                if self.legs.contains_key(&id) {
+                    self.emit(CallEvent::PromptFinished {
+                        leg: id,
+                        interrupted,
+                    });
+                }
+            }
+        }
+    }
+}

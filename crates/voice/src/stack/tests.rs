@@ -1,0 +1,368 @@
+//! The stack's SIP state machines on a virtual clock: inputs are fed with an
+//! explicit `now`, outputs read from the outbox. No SIP socket, no sleeping
+//! (only the per-leg RTP sockets exist, on loopback).
+
+use super::{Dest, Stack};
+use crate::config::{TrunkConfig, VoiceConfig};
+use crate::control::{CallEvent, Command, HangupCause, LegId};
+use crate::registrar::MemoryDirectory;
+use crate::sip::digest::{Algorithm, ClientSecret, client_response};
+use crate::sip::message::{Message, Method, Request, Response, header_param, parse};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n\
+                   m=audio 7000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+struct Harness {
+    stack: Stack,
+    events: mpsc::UnboundedReceiver<CallEvent>,
+    t0: Instant,
+}
+
+fn trunk() -> Dest {
+    Dest::Udp(SocketAddr::from(([127, 0, 0, 2], 5070)))
+}
+
+fn phone() -> Dest {
+    Dest::Udp(SocketAddr::from(([127, 0, 0, 1], 5072)))
+}
+
+fn harness() -> Harness {
+    let mut dids = HashMap::new();
+    dids.insert("3900".to_string(), "ivr".to_string());
+    let cfg = VoiceConfig {
+        realm: "sb".into(),
+        trunks: vec![TrunkConfig {
+            name: "op".into(),
+            allowed_ips: vec![trunk().addr().ip()],
+            dids,
+            outbound: None,
+            caller_id: None,
+        }],
+        qualify_interval: None,
+        ..VoiceConfig::default()
+    };
+    let (ev_tx, events) = mpsc::unbounded_channel();
+    let (media_tx, _media_rx) = mpsc::unbounded_channel();
+    let t0 = Instant::now();
+    let dir = Arc::new(MemoryDirectory::new([("2001", "pw")]));
+    let local = SocketAddr::from(([127, 0, 0, 1], 5060));
+    let stack = Stack::new(cfg, local, dir, ev_tx, media_tx, t0);
+    Harness { stack, events, t0 }
+}
+
+impl Harness {
+    fn out(&mut self) -> Vec<Message> {
+        self.stack
+            .out
+            .drain(..)
+            .map(|(_, b)| parse(&b).expect("stack output parses"))
+            .collect()
+    }
+
+    fn statuses(&mut self) -> Vec<u16> {
+        self.out()
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Response(r) => Some(r.status),
+                Message::Request(_) => None,
+            })
+            .collect()
+    }
+
+    fn feed(&mut self, at: Duration, from: Dest, text: &str) {
+        self.stack.on_datagram(self.t0 + at, from, text.as_bytes());
+    }
+
+    fn event(&mut self) -> Option<CallEvent> {
+        self.events.try_recv().ok()
+    }
+}
+
+fn invite(call_id: &str) -> String {
+    format!(
+        "INVITE sip:3900@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5070;branch=z9hG4bKi{call_id}\r\n\
+         From: <sip:+3361@127.0.0.2>;tag=c1\r\nTo: <sip:3900@127.0.0.1>\r\nCall-ID: {call_id}\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:+3361@127.0.0.2:5070>\r\nContent-Type: application/sdp\r\n\
+         Content-Length: {}\r\n\r\n{SDP}",
+        SDP.len()
+    )
+}
+
+fn in_dialog(method: &str, call_id: &str, to_tag: &str, cseq: u32) -> String {
+    format!(
+        "{method} sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5070;branch=z9hG4bK{method}{cseq}\r\n\
+         From: <sip:+3361@127.0.0.2>;tag=c1\r\nTo: <sip:3900@127.0.0.1>;tag={to_tag}\r\nCall-ID: {call_id}\r\n\
+         CSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
+/// Offer an inbound call; returns its leg and our To tag.
+fn offer(h: &mut Harness, call_id: &str) -> (LegId, String) {
+    h.feed(Duration::ZERO, trunk(), &invite(call_id));
+    let out = h.out();
+    let tag = out
+        .iter()
+        .find_map(|m| match m {
+            Message::Response(r) if r.status == 180 => {
+                header_param(r.headers.get("To")?, "tag").map(str::to_string)
+            }
+            _ => None,
+        })
+        .expect("180 with a To tag");
+    let Some(CallEvent::Incoming { leg, .. }) = h.event() else {
+        panic!("Incoming expected")
+    };
+    (leg, tag)
+}
+
+fn answer(h: &mut Harness, leg: LegId, at: Duration) {
+    let (tx, mut rx) = oneshot::channel();
+    h.stack.on_command(h.t0 + at, Command::Answer(leg, tx));
+    assert!(matches!(rx.try_recv(), Ok(Ok(()))));
+}
+
+#[tokio::test]
+async fn retransmitted_invite_repeats_the_180_and_the_200_is_resent_until_ack() {
+    let mut h = harness();
+    let (leg, tag) = offer(&mut h, "c-1");
+    h.feed(Duration::from_millis(300), trunk(), &invite("c-1"));
+    assert_eq!(h.statuses(), vec![180], "INVITE retransmission → same 180");
+    answer(&mut h, leg, Duration::from_secs(1));
+    assert_eq!(h.statuses(), vec![200]);
+    // Timer G: T1, then 2·T1... (RFC 3261 §13.3.1.4).
+    h.stack.on_tick(h.t0 + Duration::from_millis(1499));
+    assert!(h.statuses().is_empty());
+    h.stack.on_tick(h.t0 + Duration::from_millis(1500));
+    assert_eq!(h.statuses(), vec![200]);
+    h.stack.on_tick(h.t0 + Duration::from_millis(2400));
+    assert!(h.statuses().is_empty());
+    h.stack.on_tick(h.t0 + Duration::from_millis(2500));
+    assert_eq!(h.statuses(), vec![200]);
+    h.feed(
+        Duration::from_millis(2600),
+        trunk(),
+        &in_dialog("ACK", "c-1", &tag, 1),
+    );
+    assert_eq!(h.event(), Some(CallEvent::Answered { leg }));
+    h.stack.on_tick(h.t0 + Duration::from_secs(10));
+    assert!(h.out().is_empty(), "no retransmission after ACK");
+}
+
+#[tokio::test]
+async fn a_200_never_acked_ends_the_call_with_bye() {
+    let mut h = harness();
+    let (leg, _) = offer(&mut h, "c-2");
+    answer(&mut h, leg, Duration::ZERO);
+    h.out();
+    // Timer H: 64·T1 = 32 s without ACK (RFC 3261 §17.2.1), then BYE.
+    let mut t = Duration::ZERO;
+    let mut ended = None;
+    while ended.is_none() && t < Duration::from_secs(40) {
+        t += Duration::from_millis(100);
+        h.stack.on_tick(h.t0 + t);
+        ended = h.event();
+    }
+    assert_eq!(t, Duration::from_secs(32));
+    assert!(matches!(
+        ended,
+        Some(CallEvent::HungUp { leg: l, cause: HangupCause::Timeout, .. }) if l == leg
+    ));
+    let last = h.out().pop();
+    assert!(matches!(last, Some(Message::Request(r)) if r.method == Method::Bye));
+}
+
+#[tokio::test]
+async fn cancel_before_answer_gives_200_and_487() {
+    let mut h = harness();
+    let (leg, _) = offer(&mut h, "c-3");
+    let cancel = invite("c-3")
+        .replace("INVITE sip", "CANCEL sip")
+        .replace("1 INVITE", "1 CANCEL");
+    h.feed(Duration::from_secs(1), trunk(), &cancel);
+    assert_eq!(h.statuses(), vec![200, 487]);
+    assert!(matches!(
+        h.event(),
+        Some(CallEvent::HungUp { leg: l, cause: HangupCause::Cancelled, .. }) if l == leg
+    ));
+    // A late BYE finds no dialog.
+    h.feed(
+        Duration::from_secs(2),
+        trunk(),
+        &in_dialog("BYE", "c-3", "x", 2),
+    );
+    assert_eq!(h.statuses(), vec![481]);
+}
+
+/// Register 2001 from `phone()` through the stack.
+fn register(h: &mut Harness) {
+    let reg = |auth: &str| {
+        format!(
+            "REGISTER sip:sb SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5072;branch=z9hG4bKr{}\r\n\
+             From: <sip:2001@sb>;tag=r\r\nTo: <sip:2001@sb>\r\nCall-ID: reg\r\nCSeq: 1 REGISTER\r\n\
+             Contact: <sip:2001@127.0.0.1:5072>\r\n{auth}Content-Length: 0\r\n\r\n",
+            auth.len()
+        )
+    };
+    h.feed(Duration::ZERO, phone(), &reg(""));
+    let Some(Message::Response(chal)) = h.out().pop() else {
+        panic!("challenge expected")
+    };
+    let www = chal.headers.get("WWW-Authenticate").unwrap_or("");
+    let nonce = www
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next());
+    let who = ClientSecret {
+        alg: Algorithm::Md5,
+        user: "2001",
+        realm: "sb",
+        password: "pw",
+    };
+    let authz = client_response(&who, "REGISTER", "sip:sb", nonce.unwrap_or(""), "c");
+    h.feed(
+        Duration::ZERO,
+        phone(),
+        &reg(&format!("Authorization: {authz}\r\n")),
+    );
+    assert_eq!(h.statuses(), vec![200]);
+    assert!(matches!(h.event(), Some(CallEvent::Registration(_))));
+}
+
+fn reply_to(req: &Request, status: u16, tag: &str, sdp: bool) -> String {
+    let mut r = Response::for_request(req, status, "X", Some(tag));
+    if sdp {
+        r.headers.push("Contact", "<sip:2001@127.0.0.1:5072>");
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = SDP.as_bytes().to_vec();
+    }
+    String::from_utf8_lossy(&r.to_bytes()).to_string()
+}
+
+fn originate(h: &mut Harness, ring: Duration) -> (LegId, Request) {
+    let (tx, mut rx) = oneshot::channel();
+    let cmd = Command::Originate("2001".into(), "+3361".into(), ring, tx);
+    h.stack.on_command(h.t0, cmd);
+    let Ok(Ok(leg)) = rx.try_recv() else {
+        panic!("originate failed")
+    };
+    let Some(Message::Request(inv)) = h.out().pop() else {
+        panic!("INVITE expected")
+    };
+    assert_eq!(inv.method, Method::Invite);
+    assert_eq!(inv.uri, "sip:2001@127.0.0.1:5072");
+    (leg, inv)
+}
+
+#[tokio::test]
+async fn originate_retransmits_until_ringing_then_cancels_on_ring_timeout() {
+    let mut h = harness();
+    register(&mut h);
+    let (leg, inv) = originate(&mut h, Duration::from_secs(5));
+    h.stack.on_tick(h.t0 + Duration::from_millis(500));
+    assert!(matches!(h.out().as_slice(), [Message::Request(r)] if r.method == Method::Invite));
+    h.feed(
+        Duration::from_millis(600),
+        phone(),
+        &reply_to(&inv, 180, "a1", false),
+    );
+    assert_eq!(h.event(), Some(CallEvent::Ringing { leg }));
+    h.stack.on_tick(h.t0 + Duration::from_secs(2));
+    assert!(
+        h.out().is_empty(),
+        "a provisional stops INVITE retransmission"
+    );
+    h.stack.on_tick(h.t0 + Duration::from_secs(5));
+    let out = h.out();
+    assert!(matches!(out.as_slice(), [Message::Request(r)] if r.method == Method::Cancel));
+    h.feed(
+        Duration::from_millis(5100),
+        phone(),
+        &reply_to(&inv, 487, "a1", false),
+    );
+    assert!(matches!(h.out().as_slice(), [Message::Request(r)] if r.method == Method::Ack));
+    assert!(matches!(
+        h.event(),
+        Some(CallEvent::HungUp { leg: l, cause: HangupCause::NoAnswer, .. }) if l == leg
+    ));
+}
+
+#[tokio::test]
+async fn outbound_200_is_acked_each_time_and_failures_map_to_causes() {
+    let mut h = harness();
+    register(&mut h);
+    let (leg, inv) = originate(&mut h, Duration::from_secs(30));
+    let ok = reply_to(&inv, 200, "a2", true);
+    h.feed(Duration::from_millis(100), phone(), &ok);
+    assert!(matches!(h.out().as_slice(), [Message::Request(r)] if r.method == Method::Ack));
+    assert_eq!(h.event(), Some(CallEvent::Answered { leg }));
+    h.feed(Duration::from_millis(600), phone(), &ok);
+    assert!(
+        matches!(h.out().as_slice(), [Message::Request(r)] if r.method == Method::Ack),
+        "a retransmitted 2xx gets its ACK again"
+    );
+    assert_eq!(h.event(), None);
+    for (status, cause) in [
+        (486, HangupCause::Busy),
+        (480, HangupCause::NoAnswer),
+        (408, HangupCause::Timeout),
+        (503, HangupCause::Rejected(503)),
+    ] {
+        let (leg, inv) = originate(&mut h, Duration::from_secs(30));
+        h.feed(
+            Duration::from_secs(1),
+            phone(),
+            &reply_to(&inv, status, "b", false),
+        );
+        let acks = h.out();
+        assert!(matches!(acks.as_slice(), [Message::Request(r)] if r.method == Method::Ack));
+        assert_eq!(
+            h.event().map(|e| match e {
+                CallEvent::HungUp { leg: l, cause, .. } => (l, cause),
+                other => panic!("{other:?}"),
+            }),
+            Some((leg, cause))
+        );
+    }
+}
+
+#[tokio::test]
+async fn info_dtmf_and_refer_reach_the_engine() {
+    let mut h = harness();
+    let (leg, tag) = offer(&mut h, "c-4");
+    answer(&mut h, leg, Duration::ZERO);
+    h.feed(Duration::ZERO, trunk(), &in_dialog("ACK", "c-4", &tag, 1));
+    h.out();
+    assert_eq!(h.event(), Some(CallEvent::Answered { leg }));
+    let body = "Signal=5\r\nDuration=160\r\n";
+    let info = in_dialog("INFO", "c-4", &tag, 2).replace(
+        "Content-Length: 0\r\n\r\n",
+        &format!(
+            "Content-Type: application/dtmf-relay\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    h.feed(Duration::from_secs(1), trunk(), &info);
+    assert_eq!(h.statuses(), vec![200]);
+    assert!(matches!(h.event(), Some(CallEvent::Dtmf { leg: l, digit: '5', .. }) if l == leg));
+    let refer = in_dialog("REFER", "c-4", &tag, 3).replace(
+        "Content-Length: 0",
+        "Refer-To: <sip:2002@sb>\r\nContent-Length: 0",
+    );
+    h.feed(Duration::from_secs(2), trunk(), &refer);
+    assert_eq!(h.statuses(), vec![202]);
+    assert_eq!(
+        h.event(),
+        Some(CallEvent::TransferRequested {
+            leg,
+            target: "sip:2002@sb".into()
+        })
+    );
+    let no_target = in_dialog("REFER", "c-4", &tag, 4);
+    h.feed(Duration::from_secs(3), trunk(), &no_target);
+    assert_eq!(h.statuses(), vec![400]);
+}

@@ -1,0 +1,735 @@
+//! Our side as UAC (RFC 3261 §8.1, §13.2): originate, responses, CANCEL, BYE,
+//! re-INVITE for hold; and the engine's commands on legs.
+
+use super::leg::{Collector, Leg, LegState, Recording};
+use super::{Dest, RetransKey, Stack};
+use crate::audio::{Recorder, Side};
+use crate::codec::Codec;
+use crate::control::{CallEvent, CollectEnd, Collected, Command, HangupCause, LegId, VoiceError};
+use crate::media::{MediaLeg, SendParams};
+use crate::sdp::{self, Direction};
+use crate::sip::message::{Headers, Method, Request, Response, addr_uri, cseq, header_param};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+impl Stack {
+    pub(super) fn on_command(&mut self, now: Instant, cmd: Command) {
+        match cmd {
+            Command::Answer(id, r) => {
+                let _ = r.send(self.answer(now, id));
+            }
+            Command::Play(id, samples, barge_in, looped, r) => {
+                let _ = r.send(self.with_leg(id, |l| l.media.play(samples, barge_in, looped)));
+            }
+            Command::StopPlay(id, r) => {
+                let _ = r.send(self.with_leg(id, |l| l.media.stop_play()));
+            }
+            Command::SendDtmf(id, digits, r) => {
+                let _ = r.send(self.with_leg(id, |l| l.media.send_dtmf(&digits)));
+            }
+            Command::Collect(id, max, timeout, terminator, reply) => {
+                let Some(leg) = self.legs.get_mut(&id) else {
+                    let _ = reply.send(Err(VoiceError::UnknownLeg(id)));
+                    return;
+                };
+                if max == 0 {
+                    let _ = reply.send(Ok(Collected {
+                        digits: String::new(),
+                        end: CollectEnd::MaxDigits,
+                    }));
+                    return;
+                }
+                if let Some(old) = leg.collect.take() {
+                    let _ = old.reply.send(Err(VoiceError::InvalidState(
+                        "replaced by a new collection",
+                    )));
+                }
+                leg.collect = Some(Collector {
+                    max,
+                    terminator,
+                    deadline: now + timeout,
+                    digits: String::new(),
+                    reply,
+                });
+            }
+            Command::RecordStart(id, path, r) => {
+                let _ = r.send(self.record_start(now, id, path));
+            }
+            Command::RecordStop(id, r) => {
+                let res = match self.legs.contains_key(&id) {
+                    true => {
+                        self.record_stop(id);
+                        Ok(())
+                    }
+                    false => Err(VoiceError::UnknownLeg(id)),
+                };
+                let _ = r.send(res);
+            }
+            Command::Originate(user, caller, ring, r) => {
+                let _ = r.send(self.originate(now, &user, &caller, ring));
+            }
+            Command::OriginateTrunk(trunk, number, caller_id, ring, r) => {
+                let _ = r.send(self.originate_trunk(now, &trunk, &number, caller_id, ring));
+            }
+            Command::Bridge(a, b, r) => {
+                let _ = r.send(self.bridge(a, b));
+            }
+            Command::Hold(id, on, r) => match self.hold(now, id, on) {
+                // Answered when the far end accepts or refuses the re-INVITE.
+                Ok(()) => {
+                    if let Some(l) = self.legs.get_mut(&id) {
+                        l.reinvite_reply = Some(r);
+                    }
+                }
+                Err(e) => {
+                    let _ = r.send(Err(e));
+                }
+            },
+            Command::HangUp(id, r) => {
+                let res = if self.legs.contains_key(&id) {
+                    self.hang_up(now, id);
+                    Ok(())
+                } else {
+                    Err(VoiceError::UnknownLeg(id))
+                };
+                let _ = r.send(res);
+            }
+            Command::Shutdown(_) => {}
+        }
+    }
+
+    fn with_leg(&mut self, id: LegId, f: impl FnOnce(&mut Leg)) -> Result<(), VoiceError> {
+        let leg = self.legs.get_mut(&id).ok_or(VoiceError::UnknownLeg(id))?;
+        f(leg);
+        Ok(())
+    }
+
+    fn originate(
+        &mut self,
+        now: Instant,
+        user: &str,
+        caller: &str,
+        ring: Duration,
+    ) -> Result<LegId, VoiceError> {
+        let binding = self
+            .registrar
+            .contacts(now, user)
+            .into_iter()
+            .next()
+            .ok_or_else(|| VoiceError::NotRegistered(user.to_string()))?;
+        let realm = self.cfg.realm.clone();
+        let from = format!("<sip:{caller}@{realm}>");
+        let to = format!("<sip:{user}@{realm}>");
+        self.start_outbound(
+            now,
+            Dest::Udp(binding.source),
+            binding.contact,
+            from,
+            to,
+            ring,
+        )
+    }
+
+    /// Call `number` through a trunk's outbound address, From = the given
+    /// caller-ID or the trunk's configured one.
+    fn originate_trunk(
+        &mut self,
+        now: Instant,
+        trunk: &str,
+        number: &str,
+        caller_id: Option<String>,
+        ring: Duration,
+    ) -> Result<LegId, VoiceError> {
+        let t = self
+            .cfg
+            .trunks
+            .iter()
+            .find(|t| t.name == trunk)
+            .ok_or(VoiceError::InvalidState("no such trunk"))?;
+        let to_addr = t
+            .outbound
+            .ok_or(VoiceError::InvalidState("trunk has no outbound address"))?;
+        let caller = caller_id
+            .or_else(|| t.caller_id.clone())
+            .unwrap_or_else(|| "anonymous".into());
+        let uri = format!("sip:{number}@{to_addr}");
+        let from = format!("<sip:{caller}@{}>", self.local.ip());
+        let to = format!("<{uri}>");
+        self.start_outbound(now, Dest::Udp(to_addr), uri, from, to, ring)
+    }
+
+    /// Create an outbound leg and send its INVITE.
+    fn start_outbound(
+        &mut self,
+        now: Instant,
+        dest: Dest,
+        target: String,
+        from: String,
+        to: String,
+        ring: Duration,
+    ) -> Result<LegId, VoiceError> {
+        let id = LegId(self.next_leg);
+        self.next_leg += 1;
+        let params = SendParams {
+            codec: Codec::Pcmu,
+            telephone_event: Some(sdp::TELEPHONE_EVENT_PT),
+        };
+        let media = MediaLeg::start(self.cfg.media_ip, params, id, self.media_tx.clone())?;
+        let local_tag = self.token();
+        let call_id = format!("{}@switchboard", self.token());
+        self.by_call_id.insert(call_id.clone(), id);
+        self.legs.insert(
+            id,
+            Leg {
+                inbound: false,
+                state: LegState::Calling,
+                confirmed: false,
+                call_id,
+                local_hdr: format!("{from};tag={local_tag}"),
+                local_tag,
+                remote_hdr: to,
+                remote_target: target,
+                dest,
+                cseq: 0,
+                invite: None,
+                last_response: None,
+                media,
+                params,
+                peer: None,
+                collect: None,
+                recording: None,
+                ring_deadline: Some(now + ring),
+                final_deadline: Some(now + self.cfg.invite_timeout),
+                cancel_cause: None,
+                rang: false,
+                sdp_version: 0,
+                reinvite_reply: None,
+            },
+        );
+        self.send_invite(now, id, Direction::SendRecv);
+        Ok(id)
+    }
+
+    /// Send an INVITE (initial or re-INVITE) on leg `id` with an SDP offer.
+    fn send_invite(&mut self, now: Instant, id: LegId, direction: Direction) {
+        let body = self.local_sdp(id, direction, true);
+        let Some((mut req, branch)) = self.in_dialog(id, Method::Invite) else {
+            return;
+        };
+        req.headers
+            .push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO");
+        req.headers.push("Content-Type", "application/sdp");
+        req.body = body;
+        let bytes = req.to_bytes();
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        leg.invite = Some(req);
+        let dest = leg.dest;
+        self.send_reliably(now, dest, bytes, RetransKey::Client(branch), true);
+    }
+
+    pub(super) fn on_response(&mut self, now: Instant, _from: Dest, resp: Response) {
+        let branch = resp
+            .headers
+            .get("Via")
+            .and_then(|v| header_param(v, "branch"))
+            .unwrap_or("")
+            .to_string();
+        let Some((_, method)) = cseq(&resp.headers) else {
+            return;
+        };
+        if resp.status >= 200 || method == Method::Invite {
+            self.clear_retrans(&RetransKey::Client(branch));
+        }
+        if method == Method::Options {
+            let key = resp.headers.get("Call-ID").unwrap_or("");
+            if let Some((user, contact)) = self.qualifying.remove(key)
+                && let Some(change) = self.registrar.qualify_answered(&user, &contact)
+            {
+                self.emit(CallEvent::Registration(change));
+            }
+            return;
+        }
+        if method != Method::Invite {
+            return; // BYE/CANCEL answers need no action.
+        }
+        let Some(id) = resp
+            .headers
+            .get("Call-ID")
+            .and_then(|c| self.by_call_id.get(c))
+            .copied()
+        else {
+            return;
+        };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if leg.inbound && leg.state != LegState::Answered {
+            return;
+        }
+        match resp.status {
+            100..=199 => {
+                if leg.state == LegState::Calling {
+                    leg.state = LegState::Early;
+                }
+                if resp.status > 100 && !leg.rang {
+                    leg.rang = true;
+                    self.emit(CallEvent::Ringing { leg: id });
+                }
+            }
+            200..=299 => self.on_invite_ok(now, id, &resp),
+            status => {
+                self.ack_failure(id, &resp);
+                let Some(leg) = self.legs.get(&id) else {
+                    return;
+                };
+                if leg.state == LegState::Answered {
+                    // A refused re-INVITE leaves the dialog as it was.
+                    if let Some(r) = self.legs.get_mut(&id).and_then(|l| l.reinvite_reply.take()) {
+                        let _ = r.send(Err(VoiceError::Refused(status)));
+                    }
+                    return;
+                }
+                let cause = leg.cancel_cause.clone().unwrap_or(match status {
+                    486 | 600 => HangupCause::Busy,
+                    404 | 480 | 487 => HangupCause::NoAnswer,
+                    408 => HangupCause::Timeout,
+                    s => HangupCause::Rejected(s),
+                });
+                self.end_leg(id, cause);
+            }
+        }
+    }
+
+    fn on_invite_ok(&mut self, now: Instant, id: LegId, resp: &Response) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if let Some(to) = resp.headers.get("To") {
+            leg.remote_hdr = to.to_string();
+        }
+        if let Some(c) = resp.headers.get("Contact") {
+            leg.remote_target = addr_uri(c).to_string();
+        }
+        let was_answered = leg.state == LegState::Answered;
+        let cancelled = leg.state == LegState::Cancelling;
+        if !resp.body.is_empty() && !was_answered {
+            match sdp::parse(&resp.body).and_then(|s| sdp::choose_codec(&s).map(|c| (s, c))) {
+                Ok((s, codec)) => {
+                    leg.params = SendParams {
+                        codec,
+                        telephone_event: s.telephone_event,
+                    };
+                    leg.media.set_remote(s.rtp, leg.params);
+                }
+                Err(_) => {
+                    self.send_ack(id);
+                    self.bye_and_end(now, id, HangupCause::Rejected(488));
+                    return;
+                }
+            }
+        }
+        leg.state = LegState::Answered;
+        leg.confirmed = true;
+        leg.ring_deadline = None;
+        leg.final_deadline = None;
+        self.send_ack(id);
+        if cancelled {
+            let cause = self
+                .legs
+                .get(&id)
+                .and_then(|l| l.cancel_cause.clone())
+                .unwrap_or(HangupCause::Local);
+            self.bye_and_end(now, id, cause);
+        } else if !was_answered {
+            self.emit(CallEvent::Answered { leg: id });
+        } else if let Some(r) = self.legs.get_mut(&id).and_then(|l| l.reinvite_reply.take()) {
+            let _ = r.send(Ok(()));
+        }
+    }
+
+    /// ACK for a 2xx: a new transaction to the remote target (RFC 3261 §13.2.2.4).
+    fn send_ack(&mut self, id: LegId) {
+        let Some(leg) = self.legs.get(&id) else {
+            return;
+        };
+        let Some(inv) = &leg.invite else { return };
+        let Some((n, _)) = cseq(&inv.headers) else {
+            return;
+        };
+        let dest = leg.dest;
+        let (via, _) = self.via(dest);
+        let Some(leg) = self.legs.get(&id) else {
+            return;
+        };
+        let mut h = Headers::default();
+        h.push("Via", via);
+        h.push("Max-Forwards", "70");
+        h.push("From", leg.local_hdr.clone());
+        h.push("To", leg.remote_hdr.clone());
+        h.push("Call-ID", leg.call_id.clone());
+        h.push("CSeq", format!("{n} ACK"));
+        let ack = Request {
+            method: Method::Ack,
+            uri: leg.remote_target.clone(),
+            headers: h,
+            body: Vec::new(),
+        };
+        self.send(dest, ack.to_bytes());
+    }
+
+    /// ACK for a non-2xx final response: same branch as the INVITE (§17.1.1.3).
+    fn ack_failure(&mut self, id: LegId, resp: &Response) {
+        let Some(leg) = self.legs.get(&id) else {
+            return;
+        };
+        let Some(inv) = &leg.invite else { return };
+        let mut h = Headers::default();
+        for name in ["Via", "From", "Call-ID"] {
+            if let Some(v) = inv.headers.get(name) {
+                h.push(name, v);
+            }
+        }
+        h.push("To", resp.headers.get("To").unwrap_or(""));
+        if let Some((n, _)) = cseq(&inv.headers) {
+            h.push("CSeq", format!("{n} ACK"));
+        }
+        let ack = Request {
+            method: Method::Ack,
+            uri: inv.uri.clone(),
+            headers: h,
+            body: Vec::new(),
+        };
+        let dest = leg.dest;
+        self.send(dest, ack.to_bytes());
+    }
+
+    /// CANCEL our pending INVITE (RFC 3261 §9.1) and wait for its 487.
+    fn cancel(&mut self, now: Instant, id: LegId, cause: HangupCause) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let Some(inv) = &leg.invite else { return };
+        let mut h = Headers::default();
+        for name in ["Via", "From", "To", "Call-ID"] {
+            if let Some(v) = inv.headers.get(name) {
+                h.push(name, v);
+            }
+        }
+        if let Some((n, _)) = cseq(&inv.headers) {
+            h.push("CSeq", format!("{n} CANCEL"));
+        }
+        h.push("Max-Forwards", "70");
+        let branch = inv
+            .headers
+            .get("Via")
+            .and_then(|v| header_param(v, "branch"))
+            .unwrap_or("")
+            .to_string();
+        let req = Request {
+            method: Method::Cancel,
+            uri: inv.uri.clone(),
+            headers: h,
+            body: Vec::new(),
+        };
+        leg.state = LegState::Cancelling;
+        leg.cancel_cause = Some(cause);
+        leg.ring_deadline = None;
+        leg.final_deadline = Some(now + Duration::from_secs(4));
+        let dest = leg.dest;
+        self.send_reliably(
+            now,
+            dest,
+            req.to_bytes(),
+            RetransKey::Client(format!("{branch}-cancel")),
+            false,
+        );
+    }
+
+    /// Hang up one leg as the engine asked (no cascade to its peer).
+    pub(super) fn hang_up(&mut self, now: Instant, id: LegId) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        match (leg.inbound, leg.state) {
+            (true, LegState::Offered) => {
+                if let Some(inv) = &leg.invite {
+                    let r = Response::for_request(
+                        inv,
+                        480,
+                        "Temporarily Unavailable",
+                        Some(&leg.local_tag),
+                    );
+                    let dest = leg.dest;
+                    self.send(dest, r.to_bytes());
+                }
+                self.end_leg(id, HangupCause::Local);
+            }
+            (false, LegState::Calling | LegState::Early) => {
+                self.cancel(now, id, HangupCause::Local)
+            }
+            (_, LegState::Cancelling) => {}
+            _ => self.bye_and_end(now, id, HangupCause::Local),
+        }
+    }
+
+    /// Send BYE on an established leg and end it.
+    pub(super) fn bye_and_end(&mut self, now: Instant, id: LegId, cause: HangupCause) {
+        if let Some((req, branch)) = self.in_dialog(id, Method::Bye)
+            && let Some(dest) = self.legs.get(&id).map(|l| l.dest)
+        {
+            self.send_reliably(now, dest, req.to_bytes(), RetransKey::Client(branch), false);
+        }
+        self.end_leg(id, cause);
+    }
+
+    /// End `id` for `cause` and, if bridged, send BYE to its peer (B2BUA: a BYE
+    /// from either side tears down both legs).
+    pub(super) fn end_with_peer(&mut self, now: Instant, id: LegId, cause: HangupCause) {
+        let peer = self.legs.get(&id).and_then(|l| l.peer);
+        self.end_leg(id, cause);
+        if let Some(p) = peer {
+            self.hang_up_cascade(now, p);
+        }
+    }
+
+    fn hang_up_cascade(&mut self, now: Instant, id: LegId) {
+        let Some(leg) = self.legs.get(&id) else {
+            return;
+        };
+        if leg.state == LegState::Answered {
+            self.bye_and_end(now, id, HangupCause::PeerHungUp);
+        } else {
+            self.hang_up(now, id);
+        }
+    }
+
+    /// Forget a leg: stop media, finish its recording and collector, emit HungUp.
+    pub(super) fn end_leg(&mut self, id: LegId, cause: HangupCause) {
+        self.record_stop(id);
+        let Some(mut leg) = self.legs.remove(&id) else {
+            return;
+        };
+        self.by_call_id.remove(&leg.call_id);
+        self.clear_retrans(&RetransKey::Ok2xx(leg.call_id.clone()));
+        if let Some(p) = leg.peer.and_then(|p| self.legs.get_mut(&p)) {
+            p.peer = None;
+            p.media.bridge(None);
+        }
+        if let Some(r) = leg.reinvite_reply.take() {
+            let _ = r.send(Err(VoiceError::UnknownLeg(id)));
+        }
+        if let Some(c) = leg.collect.take() {
+            let _ = c.reply.send(Ok(Collected {
+                digits: c.digits,
+                end: CollectEnd::HungUp,
+            }));
+        }
+        let stats = leg.media.stats();
+        leg.media.stop();
+        if stats.quality.received > 0 {
+            self.emit(CallEvent::MediaQuality {
+                leg: id,
+                quality: stats.quality,
+            });
+        }
+        self.emit(CallEvent::HungUp {
+            leg: id,
+            cause,
+            rx_packets: stats.rx_packets,
+            tx_packets: stats.tx_packets,
+        });
+    }
+
+    pub(super) fn leg_timers(&mut self, now: Instant) {
+        let mut ring = Vec::new();
+        let mut fin = Vec::new();
+        let mut collect = Vec::new();
+        for (id, leg) in &self.legs {
+            if leg.ring_deadline.is_some_and(|d| now >= d) {
+                ring.push(*id);
+            } else if leg.final_deadline.is_some_and(|d| now >= d) {
+                fin.push(*id);
+            }
+            if leg.collect.as_ref().is_some_and(|c| now >= c.deadline) {
+                collect.push(*id);
+            }
+        }
+        for id in ring {
+            self.cancel(now, id, HangupCause::NoAnswer);
+        }
+        for id in fin {
+            let cause = self
+                .legs
+                .get(&id)
+                .and_then(|l| l.cancel_cause.clone())
+                .unwrap_or(HangupCause::Timeout);
+            self.end_leg(id, cause);
+        }
+        for id in collect {
+            self.finish_collect(id, CollectEnd::Timeout);
+        }
+    }
+
+    fn finish_collect(&mut self, id: LegId, end: CollectEnd) {
+        if let Some(c) = self.legs.get_mut(&id).and_then(|l| l.collect.take()) {
+            let _ = c.reply.send(Ok(Collected {
+                digits: c.digits,
+                end,
+            }));
+        }
+    }
+
+    pub(super) fn on_digit(&mut self, _now: Instant, id: LegId, digit: char, duration_ms: u32) {
+        if !self.legs.contains_key(&id) {
+            return;
+        }
+        self.emit(CallEvent::Dtmf {
+            leg: id,
+            digit,
+            duration_ms,
+        });
+        let Some(c) = self.legs.get_mut(&id).and_then(|l| l.collect.as_mut()) else {
+            return;
+        };
+        if c.terminator == Some(digit) {
+            self.finish_collect(id, CollectEnd::Terminator);
+            return;
+        }
+        c.digits.push(digit);
+        if c.digits.chars().count() >= c.max {
+            self.finish_collect(id, CollectEnd::MaxDigits);
+        }
+    }
+
+    fn bridge(&mut self, a: LegId, b: LegId) -> Result<(), VoiceError> {
+        if a == b {
+            return Err(VoiceError::InvalidState("cannot bridge a leg to itself"));
+        }
+        for id in [a, b] {
+            let leg = self.legs.get(&id).ok_or(VoiceError::UnknownLeg(id))?;
+            if leg.state != LegState::Answered {
+                return Err(VoiceError::InvalidState("both legs must be answered"));
+            }
+            if leg.peer.is_some() {
+                return Err(VoiceError::InvalidState("leg already bridged"));
+            }
+        }
+        let (ma, mb) = match (self.legs.get(&a), self.legs.get(&b)) {
+            (Some(la), Some(lb)) => (la.media.clone(), lb.media.clone()),
+            _ => return Err(VoiceError::InvalidState("leg vanished")),
+        };
+        ma.bridge(Some(&mb));
+        mb.bridge(Some(&ma));
+        let rec_a = self.legs.get_mut(&a).map(|l| {
+            l.peer = Some(b);
+            l.recording.clone()
+        });
+        let rec_b = self.legs.get_mut(&b).map(|l| {
+            l.peer = Some(a);
+            l.recording.clone()
+        });
+        // A recording running on one side now also takes the other side's audio.
+        if let Some(Some(r)) = rec_a {
+            let side = opposite(side_of(self.legs.get(&a)));
+            mb.record(Some((r.recorder, r.start, side)));
+        } else if let Some(Some(r)) = rec_b {
+            let side = opposite(side_of(self.legs.get(&b)));
+            ma.record(Some((r.recorder, r.start, side)));
+        }
+        Ok(())
+    }
+
+    fn hold(&mut self, now: Instant, id: LegId, on: bool) -> Result<(), VoiceError> {
+        let leg = self.legs.get(&id).ok_or(VoiceError::UnknownLeg(id))?;
+        if leg.state != LegState::Answered {
+            return Err(VoiceError::InvalidState("only an answered leg can be held"));
+        }
+        if leg.reinvite_reply.is_some() {
+            return Err(VoiceError::InvalidState("a re-INVITE is already pending"));
+        }
+        leg.media.set_on_hold(on);
+        let dir = if on {
+            Direction::SendOnly
+        } else {
+            Direction::SendRecv
+        };
+        self.send_invite(now, id, dir);
+        Ok(())
+    }
+
+    fn record_start(
+        &mut self,
+        now: Instant,
+        id: LegId,
+        path: std::path::PathBuf,
+    ) -> Result<(), VoiceError> {
+        let leg = self.legs.get(&id).ok_or(VoiceError::UnknownLeg(id))?;
+        if leg.recording.is_some() {
+            return Err(VoiceError::InvalidState("already recording"));
+        }
+        let rec = Recording {
+            recorder: Arc::new(Mutex::new(Recorder::new())),
+            start: now,
+            path,
+        };
+        let side = side_of(Some(leg));
+        leg.media.record(Some((rec.recorder.clone(), now, side)));
+        if let Some(p) = leg.peer.and_then(|p| self.legs.get(&p)) {
+            p.media
+                .record(Some((rec.recorder.clone(), now, opposite(side))));
+        }
+        if let Some(l) = self.legs.get_mut(&id) {
+            l.recording = Some(rec);
+        }
+        Ok(())
+    }
+
+    /// Stop a leg's recording (if any) and write the WAV in the background.
+    fn record_stop(&mut self, id: LegId) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let Some(rec) = leg.recording.take() else {
+            return;
+        };
+        leg.media.record(None);
+        if let Some(p) = leg.peer.and_then(|p| self.legs.get(&p)) {
+            p.media.record(None);
+        }
+        let end = rec.start.elapsed();
+        let events = self.events.clone();
+        tokio::task::spawn_blocking(move || {
+            let written = rec
+                .recorder
+                .lock()
+                .map_err(|_| "recorder poisoned".to_string())
+                .and_then(|r| r.write(&rec.path, end).map_err(|e| e.to_string()));
+            match written {
+                Ok(()) => {
+                    let _ = events.send(CallEvent::RecordingFinished {
+                        leg: id,
+                        path: rec.path,
+                        duration_ms: end.as_millis() as u64,
+                    });
+                }
+                Err(e) => tracing::warn!(path = %rec.path.display(), "recording not written: {e}"),
+            }
+        });
+    }
+}
+
+fn side_of(leg: Option<&Leg>) -> Side {
+    match leg {
+        Some(l) if !l.inbound => Side::Agent,
+        _ => Side::Caller,
+    }
+}
+
+fn opposite(s: Side) -> Side {
+    match s {
+        Side::Caller => Side::Agent,
+        Side::Agent => Side::Caller,
+    }
+}

@@ -1,0 +1,348 @@
+//! Requests we receive (UAS side, RFC 3261 §8.2, §12-15): INVITE (new and
+//! re-INVITE), ACK, CANCEL, BYE, INFO, OPTIONS, REGISTER; 501 for the rest.
+
+use super::leg::{Leg, LegState};
+use super::{Dest, RetransKey, Stack};
+use crate::control::{CallEvent, HangupCause, LegId};
+use crate::media::{MediaLeg, SendParams};
+use crate::sdp::{self, Direction, SdpError};
+use crate::sip::message::{Method, Request, Response, addr_uri, header_param, uri_user};
+use std::time::Instant;
+
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, REGISTER";
+
+impl Stack {
+    pub(super) fn reply(&mut self, dest: Dest, req: &Request, status: u16, reason: &str) {
+        let tag = self.token();
+        let mut r = Response::for_request(req, status, reason, Some(&tag));
+        if status == 405 || status == 501 || (req.method == Method::Options && status == 200) {
+            r.headers.push("Allow", ALLOW);
+        }
+        self.send(dest, r.to_bytes());
+    }
+
+    pub(super) fn on_request(&mut self, now: Instant, from: Dest, req: Request) {
+        match req.method {
+            Method::Register => {
+                let tag = self.token();
+                let dir = self.directory.clone();
+                let (resp, change) =
+                    self.registrar
+                        .handle_register(now, from.addr(), &req, dir.as_ref(), &tag);
+                self.send(from, resp.to_bytes());
+                if let Some(c) = change {
+                    self.emit(CallEvent::Registration(c));
+                }
+            }
+            Method::Invite => self.on_invite(now, from, req),
+            Method::Ack => self.on_ack(&req),
+            Method::Cancel => self.on_cancel(from, &req),
+            Method::Bye => {
+                let Some(id) = self.leg_of(&req) else {
+                    return self.reply(from, &req, 481, "Call/Transaction Does Not Exist");
+                };
+                self.reply(from, &req, 200, "OK");
+                self.end_with_peer(now, id, HangupCause::RemoteBye);
+            }
+            Method::Info => {
+                let Some(id) = self.leg_of(&req) else {
+                    return self.reply(from, &req, 481, "Call/Transaction Does Not Exist");
+                };
+                self.reply(from, &req, 200, "OK");
+                // SIP INFO DTMF fallback (application/dtmf-relay, de facto format).
+                let body = String::from_utf8_lossy(&req.body).to_string();
+                let signal = body.lines().find_map(|l| {
+                    let (k, v) = l.split_once('=')?;
+                    k.trim()
+                        .eq_ignore_ascii_case("signal")
+                        .then(|| v.trim().chars().next())?
+                });
+                if let Some(d) = signal {
+                    self.on_digit(now, id, d, 0);
+                }
+            }
+            Method::Refer => {
+                // Blind transfer asked by the far end (RFC 3515): accept and let
+                // the engine place the new call; the leg ends with its BYE.
+                let Some(id) = self.leg_of(&req) else {
+                    return self.reply(from, &req, 481, "Call/Transaction Does Not Exist");
+                };
+                let Some(target) = req.headers.get("Refer-To").map(addr_uri) else {
+                    return self.reply(from, &req, 400, "Missing Refer-To");
+                };
+                let target = target.to_string();
+                self.reply(from, &req, 202, "Accepted");
+                self.emit(CallEvent::TransferRequested { leg: id, target });
+            }
+            Method::Options => self.reply(from, &req, 200, "OK"),
+            _ => self.reply(from, &req, 501, "Not Implemented"),
+        }
+    }
+
+    /// The leg of an in-dialog request (by Call-ID).
+    fn leg_of(&self, req: &Request) -> Option<LegId> {
+        self.by_call_id.get(req.headers.get("Call-ID")?).copied()
+    }
+
+    fn on_invite(&mut self, now: Instant, from: Dest, req: Request) {
+        if let Some(id) = self.leg_of(&req) {
+            let has_tag = req
+                .headers
+                .get("To")
+                .and_then(|t| header_param(t, "tag"))
+                .is_some();
+            if !has_tag {
+                // Retransmission of the initial INVITE: repeat our last answer.
+                if let Some(bytes) = self.legs.get(&id).and_then(|l| l.last_response.clone()) {
+                    self.send(from, bytes);
+                }
+                return;
+            }
+            return self.on_reinvite(from, id, &req);
+        }
+        if req
+            .headers
+            .get("To")
+            .and_then(|t| header_param(t, "tag"))
+            .is_some()
+        {
+            return self.reply(from, &req, 481, "Call/Transaction Does Not Exist");
+        }
+        let callee = uri_user(&req.uri).unwrap_or("").to_string();
+        let caller = req
+            .headers
+            .get("From")
+            .map(addr_uri)
+            .and_then(uri_user)
+            .unwrap_or("")
+            .to_string();
+        let ip = from.addr().ip();
+        let (trunk, entry_point, from_user) =
+            if let Some(t) = self.cfg.trunks.iter().find(|t| t.allowed_ips.contains(&ip)) {
+                match t.dids.get(&callee) {
+                    Some(ep) => (Some(t.name.clone()), Some(ep.clone()), None),
+                    None => return self.reply(from, &req, 404, "Not Found"),
+                }
+            } else if let Some(user) = self.registrar.is_registered_source(now, ip) {
+                (None, None, Some(user))
+            } else {
+                // Neither a trunk nor a registered phone: toll-fraud protection.
+                return self.reply(from, &req, 403, "Forbidden");
+            };
+        let offer = match sdp::parse(&req.body) {
+            Ok(o) => o,
+            Err(SdpError::Malformed(_)) if !req.body.is_empty() => {
+                return self.reply(from, &req, 400, "Bad SDP");
+            }
+            Err(_) => return self.reply(from, &req, 488, "Not Acceptable Here"),
+        };
+        let Ok(codec) = sdp::choose_codec(&offer) else {
+            return self.reply(from, &req, 488, "Not Acceptable Here");
+        };
+        let params = SendParams {
+            codec,
+            telephone_event: offer.telephone_event,
+        };
+        let id = LegId(self.next_leg);
+        self.next_leg += 1;
+        let media = match MediaLeg::start(self.cfg.media_ip, params, id, self.media_tx.clone()) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!("cannot open RTP socket: {e}");
+                return self.reply(from, &req, 503, "Service Unavailable");
+            }
+        };
+        media.set_remote(offer.rtp, params);
+        if offer.direction != Direction::SendRecv {
+            media.set_held(matches!(
+                offer.direction,
+                Direction::SendOnly | Direction::Inactive
+            ));
+        }
+        let local_tag = self.token();
+        let trying = Response::for_request(&req, 100, "Trying", None);
+        self.send(from, trying.to_bytes());
+        let ringing = Response::for_request(&req, 180, "Ringing", Some(&local_tag));
+        let ringing = ringing.to_bytes();
+        self.send(from, ringing.clone());
+        let to = req.headers.get("To").unwrap_or("").to_string();
+        let from_hdr = req.headers.get("From").unwrap_or("").to_string();
+        let remote_target = req
+            .headers
+            .get("Contact")
+            .map(addr_uri)
+            .unwrap_or_else(|| addr_uri(&from_hdr))
+            .to_string();
+        let call_id = req.headers.get("Call-ID").unwrap_or("").to_string();
+        self.by_call_id.insert(call_id.clone(), id);
+        self.legs.insert(
+            id,
+            Leg {
+                inbound: true,
+                state: LegState::Offered,
+                confirmed: false,
+                call_id,
+                local_tag: local_tag.clone(),
+                local_hdr: format!("{to};tag={local_tag}"),
+                remote_hdr: from_hdr,
+                remote_target,
+                dest: from,
+                cseq: 0,
+                invite: Some(req),
+                last_response: Some(ringing),
+                media,
+                params,
+                peer: None,
+                collect: None,
+                recording: None,
+                ring_deadline: None,
+                final_deadline: None,
+                cancel_cause: None,
+                rang: true,
+                sdp_version: 1,
+                reinvite_reply: None,
+            },
+        );
+        self.emit(CallEvent::Incoming {
+            leg: id,
+            caller,
+            callee,
+            trunk,
+            entry_point,
+            from_user,
+        });
+    }
+
+    /// Our SDP for a leg with the given direction.
+    pub(super) fn local_sdp(&mut self, id: LegId, direction: Direction, offer: bool) -> Vec<u8> {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return Vec::new();
+        };
+        leg.sdp_version += 1;
+        let Ok(local) = leg.media.local_addr() else {
+            return Vec::new();
+        };
+        let codecs = if offer {
+            vec![leg.params.codec, other(leg.params.codec)]
+        } else {
+            vec![leg.params.codec]
+        };
+        let te = if offer {
+            Some(
+                leg.params
+                    .telephone_event
+                    .unwrap_or(sdp::TELEPHONE_EVENT_PT),
+            )
+        } else {
+            leg.params.telephone_event
+        };
+        sdp::write(id.0, leg.sdp_version, local, &codecs, te, direction)
+    }
+
+    /// Answer an inbound leg: 200 OK with our SDP, retransmitted until ACK.
+    pub(super) fn answer(
+        &mut self,
+        now: Instant,
+        id: LegId,
+    ) -> Result<(), crate::control::VoiceError> {
+        use crate::control::VoiceError;
+        let leg = self.legs.get(&id).ok_or(VoiceError::UnknownLeg(id))?;
+        if !leg.inbound || leg.state != LegState::Offered {
+            return Err(VoiceError::InvalidState(
+                "only an offered inbound leg can be answered",
+            ));
+        }
+        let dest = leg.dest;
+        let body = self.local_sdp(id, Direction::SendRecv, false);
+        let contact = self.contact(dest);
+        let leg = self.legs.get_mut(&id).ok_or(VoiceError::UnknownLeg(id))?;
+        let invite = leg
+            .invite
+            .as_ref()
+            .ok_or(VoiceError::InvalidState("no INVITE"))?;
+        let mut r = Response::for_request(invite, 200, "OK", Some(&leg.local_tag));
+        r.headers.push("Contact", contact);
+        r.headers.push("Allow", ALLOW);
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = body;
+        let bytes = r.to_bytes();
+        leg.last_response = Some(bytes.clone());
+        leg.state = LegState::Answered;
+        let key = RetransKey::Ok2xx(leg.call_id.clone());
+        self.send_reliably(now, dest, bytes, key, true);
+        Ok(())
+    }
+
+    fn on_ack(&mut self, req: &Request) {
+        let Some(id) = self.leg_of(req) else { return };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if leg.inbound && leg.state == LegState::Answered && !leg.confirmed {
+            leg.confirmed = true;
+            let key = RetransKey::Ok2xx(leg.call_id.clone());
+            self.clear_retrans(&key);
+            self.emit(CallEvent::Answered { leg: id });
+        }
+    }
+
+    fn on_cancel(&mut self, from: Dest, req: &Request) {
+        let Some(id) = self.leg_of(req) else {
+            return self.reply(from, req, 481, "Call/Transaction Does Not Exist");
+        };
+        self.reply(from, req, 200, "OK");
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if !(leg.inbound && leg.state == LegState::Offered) {
+            return;
+        }
+        if let Some(inv) = &leg.invite {
+            let r = Response::for_request(inv, 487, "Request Terminated", Some(&leg.local_tag));
+            let bytes = r.to_bytes();
+            leg.last_response = Some(bytes.clone());
+            self.send(from, bytes);
+        }
+        self.end_leg(id, HangupCause::Cancelled);
+    }
+
+    /// A re-INVITE from the far end (hold/unhold, RFC 3264 §8.4): answer with
+    /// the mirrored direction and keep our codec.
+    fn on_reinvite(&mut self, from: Dest, id: LegId, req: &Request) {
+        let offer = match sdp::parse(&req.body) {
+            Ok(o) => o,
+            Err(_) => return self.reply(from, req, 488, "Not Acceptable Here"),
+        };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if !offer
+            .payload_types
+            .contains(&leg.params.codec.payload_type())
+        {
+            return self.reply(from, req, 488, "Not Acceptable Here");
+        }
+        leg.media.set_remote(offer.rtp, leg.params);
+        leg.media.set_held(matches!(
+            offer.direction,
+            Direction::SendOnly | Direction::Inactive
+        ));
+        if let Some((_, cseq_m)) = crate::sip::message::cseq(&req.headers) {
+            debug_assert_eq!(cseq_m, Method::Invite);
+        }
+        let tag = leg.local_tag.clone();
+        let body = self.local_sdp(id, offer.direction.answer(), false);
+        let mut r = Response::for_request(req, 200, "OK", Some(&tag));
+        r.headers.push("Contact", self.contact(from));
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = body;
+        self.send(from, r.to_bytes());
+    }
+}
+
+fn other(c: crate::codec::Codec) -> crate::codec::Codec {
+    match c {
+        crate::codec::Codec::Pcmu => crate::codec::Codec::Pcma,
+        crate::codec::Codec::Pcma => crate::codec::Codec::Pcmu,
+    }
+}

@@ -1,0 +1,137 @@
+//! Bad input against the running stack over UDP and TCP: malformed SIP gets
+//! 400 or is dropped, unknown methods 501, unusable SDP 488/400, and the stack
+//! keeps serving afterwards.
+
+mod common;
+
+use common::{TRUNK_IP, WAIT, start_stack};
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+fn request(method: &str, extra: &str, body: &str) -> String {
+    format!(
+        "{method} sip:3900@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5999;branch=z9hG4bK{method}\r\n\
+         From: <sip:+3361@127.0.0.2>;tag=f1\r\nTo: <sip:3900@127.0.0.1>\r\nCall-ID: {method}-{}\r\n\
+         CSeq: 1 {method}\r\nMax-Forwards: 70\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len(),
+        body.len()
+    )
+}
+
+async fn exchange(sock: &UdpSocket, to: SocketAddr, msg: &[u8]) -> String {
+    sock.send_to(msg, to).await.expect("send");
+    let mut buf = vec![0u8; 65536];
+    let (n, _) = tokio::time::timeout(WAIT, sock.recv_from(&mut buf))
+        .await
+        .expect("a response in time")
+        .expect("recv");
+    String::from_utf8_lossy(&buf[..n]).to_string()
+}
+
+fn status(resp: &str) -> &str {
+    resp.split_whitespace().nth(1).unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_sip_is_answered_or_dropped_and_the_stack_survives() {
+    let (handle, _events) = start_stack().await;
+    let to = handle.local_addr();
+    let sock = UdpSocket::bind((std::net::IpAddr::from(TRUNK_IP), 0))
+        .await
+        .expect("bind");
+
+    // Garbage and an oversized datagram are dropped: the next answer is OPTIONS'.
+    sock.send_to(b"\x00\xffnot sip at all\r\n\r\n", to)
+        .await
+        .expect("send");
+    sock.send_to(&vec![b'A'; 20_000], to).await.expect("send");
+    let r = exchange(&sock, to, request("OPTIONS", "", "").as_bytes()).await;
+    assert_eq!(status(&r), "200", "{r}");
+    assert!(r.contains("Allow:"));
+
+    let no_call_id = request("OPTIONS", "", "").replace("Call-ID: OPTIONS-", "X-Nothing: ");
+    let r = exchange(&sock, to, no_call_id.as_bytes()).await;
+    assert_eq!(status(&r), "400", "{r}");
+
+    let short_body = request("OPTIONS", "", "").replace("Content-Length: 0", "Content-Length: 500");
+    let r = exchange(&sock, to, short_body.as_bytes()).await;
+    assert_eq!(status(&r), "400", "{r}");
+
+    let r = exchange(&sock, to, request("FROBNICATE", "", "").as_bytes()).await;
+    assert_eq!(status(&r), "501", "{r}");
+
+    let sdp = "application/sdp";
+    let broken = request(
+        "INVITE",
+        &format!("Content-Type: {sdp}\r\n"),
+        "v=0\r\nc=IN IP4 nowhere\r\n",
+    );
+    let r = exchange(&sock, to, broken.as_bytes()).await;
+    assert_eq!(status(&r), "400", "{r}");
+
+    let g729 = "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 6000 RTP/AVP 18\r\n";
+    let r = exchange(
+        &sock,
+        to,
+        request("INVITE", &format!("Content-Type: {sdp}\r\n"), g729)
+            .replace("INVITE-", "INVITE2-")
+            .as_bytes(),
+    )
+    .await;
+    assert_eq!(status(&r), "488", "{r}");
+
+    // Unknown DID on a trunk.
+    let pcmu = g729.replace("RTP/AVP 18", "RTP/AVP 0");
+    let r = exchange(
+        &sock,
+        to,
+        request("INVITE", &format!("Content-Type: {sdp}\r\n"), &pcmu)
+            .replace("sip:3900@127.0.0.1 SIP", "sip:4000@127.0.0.1 SIP")
+            .replace("INVITE-", "INVITE3-")
+            .as_bytes(),
+    )
+    .await;
+    assert_eq!(status(&r), "404", "{r}");
+
+    // Still alive.
+    let r = exchange(&sock, to, request("OPTIONS", "", "").as_bytes()).await;
+    assert_eq!(status(&r), "200", "{r}");
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_transport_frames_by_content_length() {
+    let (handle, _events) = start_stack().await;
+    let mut tcp = TcpStream::connect(handle.local_addr())
+        .await
+        .expect("connect");
+    // Two messages in one write, the second split across writes.
+    let reg = request(
+        "REGISTER",
+        "Contact: <sip:2001@127.0.0.1:5999;transport=tcp>\r\n",
+        "",
+    )
+    .replace("3900@", "2001@")
+    .replace("SIP/2.0/UDP", "SIP/2.0/TCP");
+    let opts = request("OPTIONS", "", "").replace("SIP/2.0/UDP", "SIP/2.0/TCP");
+    let mut bytes = opts.clone().into_bytes();
+    bytes.extend_from_slice(&reg.as_bytes()[..40]);
+    tcp.write_all(&bytes).await.expect("write");
+    tcp.write_all(&reg.as_bytes()[40..]).await.expect("write");
+    let mut got = String::new();
+    let mut buf = vec![0u8; 8192];
+    while got.matches("SIP/2.0 ").count() < 2 {
+        let n = tokio::time::timeout(WAIT, tcp.read(&mut buf))
+            .await
+            .expect("responses in time")
+            .expect("read");
+        assert!(n > 0, "connection closed early: {got}");
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(got.starts_with("SIP/2.0 200 OK"), "{got}");
+    let second = got.split("SIP/2.0 ").nth(2).unwrap_or("");
+    assert!(second.starts_with("401"), "REGISTER is challenged: {got}");
+    assert!(second.contains("WWW-Authenticate: Digest realm=\"switchboard.test\""));
+    handle.shutdown().await;
+}
