@@ -461,6 +461,26 @@ macro_rules! impl_common {
                 .transpose()
             }
 
+            async fn set_sip_password(&self, id: AgentId, password: &str) -> Result<()> {
+                let n = sqlx::query("UPDATE agents SET sip_password = $1 WHERE id = $2")
+                    .bind(password)
+                    .bind(id.0)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound(format!("agent {id}")));
+                }
+                Ok(())
+            }
+
+            async fn sip_credentials(&self) -> Result<Vec<(String, String)>> {
+                let rows = sqlx::query("SELECT login, sip_password FROM agents WHERE sip_password IS NOT NULL ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(|r| Ok((r.try_get("login")?, r.try_get("sip_password")?))).collect()
+            }
+
             async fn list_agents(&self) -> Result<Vec<Agent>> {
                 let rows = sqlx::query("SELECT id, login, name, skills, languages, capacity FROM agents ORDER BY id")
                     .fetch_all(&self.pool)
@@ -475,6 +495,64 @@ macro_rules! impl_common {
                             &r.try_get::<String, _>("languages")?,
                             &r.try_get::<String, _>("capacity")?,
                         )
+                    })
+                    .collect()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl OutboxStore for $store {
+            async fn enqueue_message(&self, m: &NewOutboxMessage, now: Timestamp) -> Result<OutboxMessage> {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO outbox (channel, recipient, body, interaction_id, customer_id, purpose, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+                )
+                .bind(m.channel.as_str())
+                .bind(&m.recipient)
+                .bind(&m.body)
+                .bind(m.interaction_id.map(|x| x.0))
+                .bind(m.customer_id.map(|x| x.0))
+                .bind(&m.purpose)
+                .bind(now.as_millis())
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(OutboxMessage {
+                    id,
+                    channel: m.channel,
+                    recipient: m.recipient.clone(),
+                    body: m.body.clone(),
+                    interaction_id: m.interaction_id,
+                    customer_id: m.customer_id,
+                    purpose: m.purpose.clone(),
+                    status: "queued".into(),
+                    attempts: 0,
+                    created_at: now,
+                })
+            }
+
+            async fn list_outbox(&self, status: Option<&str>, limit: i64) -> Result<Vec<OutboxMessage>> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT * FROM outbox WHERE 1 = 1");
+                if let Some(s) = status {
+                    qb.push(" AND status = ").push_bind(s.to_string());
+                }
+                qb.push(" ORDER BY id LIMIT ").push_bind(limit.clamp(1, 10_000));
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|r| {
+                        let channel: String = r.try_get("channel")?;
+                        Ok(OutboxMessage {
+                            id: r.try_get("id")?,
+                            channel: Channel::parse(&channel)
+                                .ok_or_else(|| StoreError::Corrupt(format!("channel {channel:?}")))?,
+                            recipient: r.try_get("recipient")?,
+                            body: r.try_get("body")?,
+                            interaction_id: r.try_get::<Option<i64>, _>("interaction_id")?.map(InteractionId),
+                            customer_id: r.try_get::<Option<i64>, _>("customer_id")?.map(CustomerId),
+                            purpose: r.try_get("purpose")?,
+                            status: r.try_get("status")?,
+                            attempts: r.try_get("attempts")?,
+                            created_at: Timestamp::from_millis(r.try_get("created_at")?),
+                        })
                     })
                     .collect()
             }

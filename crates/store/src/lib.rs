@@ -139,6 +139,10 @@ pub trait AgentStore: Send + Sync {
     async fn get_agent(&self, id: AgentId) -> Result<Option<Agent>>;
     /// All agents, by id.
     async fn list_agents(&self) -> Result<Vec<Agent>>;
+    /// Set the SIP digest password of an agent's phone (user = agent login).
+    async fn set_sip_password(&self, id: AgentId, password: &str) -> Result<()>;
+    /// `(login, SIP password)` of every agent that has one, for the registrar.
+    async fn sip_credentials(&self) -> Result<Vec<(String, String)>>;
 }
 
 /// ACD queue configuration.
@@ -227,6 +231,16 @@ pub trait UserStore: Send + Sync {
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
 }
 
+/// The messaging outbox: every outbound message (survey, IVR SMS, agent
+/// reply) is written here first, then sent by a channel adapter.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Queue a message; returns it with its id.
+    async fn enqueue_message(&self, m: &NewOutboxMessage, now: Timestamp) -> Result<OutboxMessage>;
+    /// Messages, oldest first, optionally only those with `status`.
+    async fn list_outbox(&self, status: Option<&str>, limit: i64) -> Result<Vec<OutboxMessage>>;
+}
+
 /// Small key-value facts about the database itself (e.g. `demo_seeded`).
 #[async_trait]
 pub trait MetaStore: Send + Sync {
@@ -246,6 +260,7 @@ pub trait Store:
     + InteractionStore
     + EventStore
     + UserStore
+    + OutboxStore
     + MetaStore
 {
     /// `"sqlite"` or `"postgres"`.

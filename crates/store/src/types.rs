@@ -319,3 +319,46 @@ pub struct NewUser {
     /// Linked agent.
     pub agent_id: Option<AgentId>,
 }
+
+/// A message to queue in the outbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewOutboxMessage {
+    /// Channel to send on.
+    pub channel: Channel,
+    /// Recipient on that channel (E.164, e-mail, channel id).
+    pub recipient: String,
+    /// Text.
+    pub body: String,
+    /// The interaction it belongs to.
+    pub interaction_id: Option<domain::InteractionId>,
+    /// The customer.
+    pub customer_id: Option<CustomerId>,
+    /// Why it is sent: `survey`, `ivr_unavailable`, `ivr_first_message`, `agent_reply`...
+    pub purpose: String,
+}
+
+/// A message in the outbox.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    /// Row id.
+    pub id: i64,
+    /// Channel.
+    pub channel: Channel,
+    /// Recipient.
+    pub recipient: String,
+    /// Text.
+    pub body: String,
+    /// Interaction.
+    pub interaction_id: Option<domain::InteractionId>,
+    /// Customer.
+    pub customer_id: Option<CustomerId>,
+    /// Purpose.
+    pub purpose: String,
+    /// `queued`, `sent`, `delivered`, `failed`.
+    pub status: String,
+    /// Send attempts so far.
+    pub attempts: i64,
+    /// When queued.
+    pub created_at: Timestamp,
+}

@@ -33,6 +33,7 @@ async fn suite(s: Arc<dyn Store>) {
     queues_agents_dispositions(&*s).await;
     interactions_events_timeline(&*s).await;
     users_sessions(&*s).await;
+    outbox(&*s).await;
     meta(&*s).await;
     s.ping().await.unwrap();
 }
@@ -235,6 +236,16 @@ async fn queues_agents_dispositions(s: &dyn Store) {
         StoreError::Conflict(_)
     ));
     assert_eq!(s.list_agents().await.unwrap().len(), 1);
+    assert!(s.sip_credentials().await.unwrap().is_empty());
+    s.set_sip_password(a.id, "phone-secret").await.unwrap();
+    assert_eq!(
+        s.sip_credentials().await.unwrap(),
+        vec![("amina".to_string(), "phone-secret".to_string())]
+    );
+    assert!(matches!(
+        s.set_sip_password(AgentId(9999), "x").await.unwrap_err(),
+        StoreError::NotFound(_)
+    ));
 
     s.create_disposition("resolved", "Resolved").await.unwrap();
     assert!(matches!(
@@ -468,6 +479,39 @@ async fn users_sessions(s: &dyn Store) {
     s.create_session("def", u.id, t(0), t(1000)).await.unwrap();
     s.delete_session("def").await.unwrap();
     assert!(s.session_user("def", t(10)).await.unwrap().is_none());
+}
+
+async fn outbox(s: &dyn Store) {
+    let m = NewOutboxMessage {
+        channel: Channel::Sms,
+        recipient: "+2290197000001".into(),
+        body: "Merci ! Notez-nous de 1 à 5.".into(),
+        interaction_id: Some(InteractionId(1)),
+        customer_id: Some(CustomerId(1)),
+        purpose: "survey".into(),
+    };
+    let a = s.enqueue_message(&m, t(1)).await.unwrap();
+    let b = s
+        .enqueue_message(
+            &NewOutboxMessage {
+                purpose: "ivr_unavailable".into(),
+                ..m.clone()
+            },
+            t(2),
+        )
+        .await
+        .unwrap();
+    assert!(b.id > a.id);
+    let queued = s.list_outbox(Some("queued"), 10).await.unwrap();
+    assert_eq!(
+        queued
+            .iter()
+            .map(|x| x.purpose.as_str())
+            .collect::<Vec<_>>(),
+        vec!["survey", "ivr_unavailable"]
+    );
+    assert_eq!(queued[0].body, "Merci ! Notez-nous de 1 à 5.");
+    assert!(s.list_outbox(Some("sent"), 10).await.unwrap().is_empty());
 }
 
 async fn meta(s: &dyn Store) {
