@@ -61,6 +61,8 @@ back_to_menu|Retour au menu principal.|Back to the main menu.
 advisor_channels|Pour être contacté par SMS, tapez 1. Par WhatsApp, tapez 2. Par Messenger, tapez 3. Pour parler à un conseiller au téléphone, tapez 4.|To be contacted by SMS, press 1. By WhatsApp, press 2. By Messenger, press 3. To speak to an advisor on the phone, press 4.
 advisor_will_write|Un conseiller va vous écrire dans quelques secondes. Au revoir.|An advisor will write to you within seconds. Goodbye.
 please_hold|Merci de patienter, nous vous mettons en relation avec un conseiller.|Please hold, we are connecting you to an advisor.
+queue_position|Vous êtes en position|You are number
+queue_position_end|dans la file d'attente. Merci de patienter.|in the queue. Please hold.
 goodbye|Merci de votre appel. Au revoir.|Thank you for calling. Goodbye.
 TEXTS
 

@@ -379,15 +379,18 @@ macro_rules! impl_common {
 
             async fn find_customer_by_identity(&self, identity: &Identity) -> Result<Option<Customer>> {
                 let (kind, value) = identity.key();
-                let id: Option<i64> = sqlx::query_scalar(
-                    "SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2",
+                // One indexed join for the record, one query for its identities.
+                let row = sqlx::query(
+                    "SELECT c.id, c.name, c.segment, c.language, c.attributes, c.created_at, c.updated_at \
+                     FROM customer_identities i JOIN customers c ON c.id = i.customer_id \
+                     WHERE i.kind = $1 AND i.value = $2",
                 )
                 .bind(kind)
                 .bind(value)
                 .fetch_optional(&self.pool)
                 .await?;
-                match id {
-                    Some(id) => self.get_customer(CustomerId(id)).await,
+                match row {
+                    Some(r) => Ok(self.load_customers(vec![customer_row(&r)?]).await?.pop()),
                     None => Ok(None),
                 }
             }

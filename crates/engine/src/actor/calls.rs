@@ -1,0 +1,637 @@
+//! Voice events: a call arrives, runs its IVR, waits, is answered by an
+//! agent, ends.
+
+use super::{Actor, Call, Internal, LegRole, Phase, now};
+use crate::EntryPoint;
+use crate::push::{Audience, Push};
+use domain::event::AgentState;
+use domain::*;
+use ivr::Action;
+use routing::Task;
+use std::collections::VecDeque;
+use store::{Identity, NewCustomer, NewInteraction, NewOutboxMessage};
+use voice::{CallControl, CallEvent, HangupCause, LegId};
+
+impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+    pub(crate) async fn on_voice_event(&mut self, ev: CallEvent) {
+        match ev {
+            CallEvent::Incoming { leg, caller, callee, trunk, entry_point, from_user } => {
+                self.on_incoming(leg, caller, callee, trunk, entry_point, from_user).await;
+            }
+            CallEvent::Ringing { .. } => {}
+            CallEvent::Answered { leg } => {
+                if let Some(LegRole::Agent { task, agent, offer }) = self.legs.get(&leg).copied() {
+                    self.on_agent_answered(leg, task, agent, offer).await;
+                }
+            }
+            CallEvent::Dtmf { leg, digit, .. } => {
+                if let Some(LegRole::Caller(id)) = self.legs.get(&leg).copied() {
+                    let Some(call) = self.calls.get_mut(&id) else { return };
+                    if call.phase != Phase::Ivr {
+                        return;
+                    }
+                    if call.barge_in {
+                        call.prompts.clear();
+                    }
+                    if let Some(s) = call.ivr.as_mut() {
+                        s.handle_dtmf(now(), digit);
+                    }
+                    self.drive_ivr(id).await;
+                    self.process_decisions().await;
+                }
+            }
+            CallEvent::PromptFinished { leg, interrupted } => {
+                if let Some(LegRole::Caller(id)) = self.legs.get(&leg).copied() {
+                    self.on_prompt_finished(id, interrupted).await;
+                }
+            }
+            CallEvent::RecordingFinished { leg, path, duration_ms } => {
+                if let Some(LegRole::Caller(id)) = self.legs.get(&leg).copied()
+                    && let Some(call) = self.calls.get_mut(&id)
+                {
+                    call.interaction.recording = Some(path.display().to_string());
+                    let i = call.interaction.clone();
+                    self.save(&i).await;
+                    self.record(vec![NewEvent::new(now(), EventKind::RecordingStopped).with_interaction(id)]).await;
+                    tracing::info!(interaction = %id, duration_ms, "recording written");
+                }
+            }
+            CallEvent::MediaQuality { leg, quality } => {
+                tracing::info!(%leg, ?quality, "media quality");
+            }
+            CallEvent::HungUp { leg, cause, .. } => self.on_hung_up(leg, cause).await,
+            CallEvent::TransferRequested { leg, target } => {
+                tracing::warn!(%leg, %target, "REFER from a phone: blind transfer by phone is not wired yet");
+            }
+            CallEvent::Registration(change) => tracing::info!(?change, "registration"),
+        }
+    }
+
+    async fn on_incoming(
+        &mut self,
+        leg: LegId,
+        caller: String,
+        callee: String,
+        trunk: Option<String>,
+        entry_point: Option<String>,
+        from_user: Option<String>,
+    ) {
+        let entry = entry_point.as_ref().and_then(|e| self.cfg.entry_points.get(e)).cloned();
+        let Some(entry) = entry.filter(|_| trunk.is_some()) else {
+            tracing::warn!(%leg, %caller, %callee, ?trunk, ?from_user, "no entry point for this call: refused");
+            let _ = self.voice.hang_up(leg).await;
+            return;
+        };
+        let t = now();
+        let number = domain::phone::normalize_e164(&caller, Some(&self.cfg.default_country)).ok();
+        let (customer, known) = match self.identify(number.as_ref(), t).await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::error!(error = %e, "customer lookup failed");
+                (None, false)
+            }
+        };
+        let mut has_called_before = false;
+        if known && let Some(c) = &customer {
+            let past = store::InteractionFilter {
+                customer_id: Some(c.id),
+                channel: Some(Channel::Voice),
+                limit: 1,
+                ..Default::default()
+            };
+            has_called_before = self.store.list_interactions(&past).await.map(|v| !v.is_empty()).unwrap_or(false);
+        }
+        let interaction = match self
+            .store
+            .create_interaction(&NewInteraction {
+                channel: Channel::Voice,
+                direction: Direction::Inbound,
+                customer_id: customer.as_ref().map(|c| c.id),
+                queue_id: None,
+                agent_id: None,
+                started_at: t,
+            })
+            .await
+        {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot create the interaction: call refused");
+                let _ = self.voice.hang_up(leg).await;
+                return;
+            }
+        };
+        let id = interaction.id;
+        let mut ev = NewEvent::new(t, EventKind::InteractionCreated { channel: Channel::Voice, direction: Direction::Inbound })
+            .with_interaction(id);
+        ev.customer_id = customer.as_ref().map(|c| c.id);
+        self.record(vec![ev]).await;
+        if let Err(e) = self.voice.answer(leg).await {
+            tracing::warn!(error = %e, %leg, "answer failed");
+            return;
+        }
+        let lang = customer.as_ref().and_then(|c| c.language.clone()).unwrap_or_else(|| self.cfg.default_language.clone());
+        let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
+        self.legs.insert(leg, LegRole::Caller(id));
+        self.calls.insert(
+            id,
+            Call {
+                interaction,
+                customer: customer.clone(),
+                caller: number.as_ref().map(|n| n.to_string()).unwrap_or(caller),
+                caller_leg: leg,
+                lang,
+                segment,
+                ivr: None,
+                ivr_trace: None,
+                phase: Phase::Ivr,
+                prompts: VecDeque::new(),
+                prompts_for_ivr: false,
+                barge_in: false,
+                queued_at: None,
+                agent: None,
+                agent_leg: None,
+                recording: None,
+                on_hold: false,
+            },
+        );
+        match entry {
+            EntryPoint::Queue(q) => {
+                let priority = segment.priority();
+                self.enqueue(id, &q, priority, segment).await;
+            }
+            EntryPoint::Flow(name) => {
+                let Some(flow) = self.flows.get(&name) else {
+                    tracing::error!(flow = %name, "entry point names an unknown flow: call ended");
+                    let _ = self.voice.hang_up(leg).await;
+                    return;
+                };
+                let mut agents_logged_in = std::collections::BTreeMap::new();
+                for (qid, q) in &self.queues {
+                    if let Some(s) = self.acd.queue_stats(*qid) {
+                        let n = s.agents_available + s.agents_busy + s.agents_wrap_up + s.agents_paused;
+                        agents_logged_in.insert(q.name.clone(), n as u32);
+                    }
+                }
+                let ctx = ivr::CallContext {
+                    caller: number,
+                    customer_id: customer.as_ref().map(|c| c.id),
+                    language: if has_called_before { customer.as_ref().and_then(|c| c.language.clone()) } else { None },
+                    segment: customer.as_ref().map(|c| c.segment),
+                    has_called_before,
+                    maintenance: self.cfg.maintenance,
+                    overloaded: false,
+                    agents_logged_in,
+                    vars: Default::default(),
+                };
+                let mut session = ivr::IvrSession::new(flow);
+                session.handle_start(now(), ctx);
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.ivr = Some(session);
+                }
+                self.drive_ivr(id).await;
+                self.process_decisions().await;
+            }
+        }
+    }
+
+    /// The customer owning this number, creating one if unknown. `true` when
+    /// the customer existed before this call.
+    async fn identify(&self, number: Option<&PhoneNumber>, t: Timestamp) -> Result<(Option<Customer>, bool), store::StoreError> {
+        let Some(n) = number else { return Ok((None, false)) };
+        if let Some(c) = self.store.find_customer_by_identity(&Identity::Phone(n.clone())).await? {
+            return Ok((Some(c), true));
+        }
+        let c = self
+            .store
+            .create_customer(&NewCustomer { name: n.to_string(), phones: vec![n.clone()], ..Default::default() }, t)
+            .await?;
+        self.record(vec![NewEvent::new(t, EventKind::CustomerCreated).with_customer(c.id)]).await;
+        Ok((Some(c), false))
+    }
+
+    /// Carry out every pending action of a call's IVR session.
+    pub(crate) async fn drive_ivr(&mut self, id: InteractionId) {
+        loop {
+            let Some(call) = self.calls.get_mut(&id) else { return };
+            let Some(session) = call.ivr.as_mut() else { return };
+            let Some(action) = session.poll_action() else { break };
+            let lang = session.language().to_string();
+            call.lang = lang.clone();
+            match action {
+                Action::Play { prompts, barge_in } => {
+                    let paths: VecDeque<_> = prompts.iter().map(|p| self.cfg.prompts_dir.join(p.path())).collect();
+                    if let Some(call) = self.calls.get_mut(&id) {
+                        call.prompts = paths;
+                        call.prompts_for_ivr = true;
+                        call.barge_in = barge_in;
+                    }
+                    self.play_next(id).await;
+                }
+                Action::CollectDigits { .. } => {}
+                Action::Lookup { id: lid, kind } => {
+                    let runner = self.lookups.clone();
+                    let tx = self.internal_tx.clone();
+                    tokio::spawn(async move {
+                        let result = runner.run(kind).await;
+                        let _ = tx.send(Internal::Lookup { interaction: id, id: lid, result });
+                    });
+                }
+                Action::StoreLanguage { lang } => {
+                    let cust = self.calls.get(&id).and_then(|c| c.customer.as_ref().map(|c| c.id));
+                    if let Some(cid) = cust {
+                        let patch = store::CustomerPatch { language: Some(lang.clone()), ..Default::default() };
+                        if let Err(e) = self.store.update_customer(cid, &patch, now()).await {
+                            tracing::warn!(error = %e, "cannot store the caller's language");
+                        }
+                    }
+                }
+                Action::Queue { queue, priority, segment } => {
+                    self.finish_ivr(id).await;
+                    self.enqueue(id, &queue, priority, segment).await;
+                    return;
+                }
+                Action::OpenConversation { channel, to, queue, priority, first_message } => {
+                    self.open_conversation(id, channel, to, &queue, priority, first_message).await;
+                }
+                Action::SendMessage { channel, to, text } => {
+                    self.outbox(id, channel, to.map(|p| p.to_string()), text, "ivr_message").await;
+                }
+                Action::Transfer { number } => {
+                    tracing::warn!(interaction = %id, %number, "IVR transfer to a number is not wired yet: hanging up");
+                    let leg = self.calls.get(&id).map(|c| c.caller_leg);
+                    if let Some(leg) = leg {
+                        let _ = self.voice.hang_up(leg).await;
+                    }
+                }
+                Action::Hangup => {
+                    let leg = self.calls.get(&id).map(|c| c.caller_leg);
+                    if let Some(leg) = leg {
+                        let _ = self.voice.hang_up(leg).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keep the IVR path as events and for the screen-pop.
+    async fn finish_ivr(&mut self, id: InteractionId) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(session) = call.ivr.take() else { return };
+        let trace = session.trace().clone();
+        call.ivr_trace = serde_json::to_value(&trace).ok();
+        let digits_at = |node: &str| -> Option<String> {
+            let d: String = trace.digits.iter().filter(|d| d.node == node).map(|d| d.digit).collect();
+            (!d.is_empty()).then_some(d)
+        };
+        let base = call.interaction.started_at;
+        let customer = call.customer.as_ref().map(|c| c.id);
+        let events: Vec<NewEvent> = trace
+            .nodes
+            .iter()
+            .map(|n| {
+                let mut e = NewEvent::new(
+                    base.add_millis(n.at_ms),
+                    EventKind::IvrStep { flow: trace.flow.clone(), node: n.node.clone(), digits: digits_at(&n.node) },
+                )
+                .with_interaction(id);
+                e.customer_id = customer;
+                e
+            })
+            .collect();
+        self.record(events).await;
+    }
+
+    pub(crate) async fn play_next(&mut self, id: InteractionId) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let leg = call.caller_leg;
+        let barge = call.barge_in;
+        if let Some(p) = call.prompts.pop_front()
+            && let Err(e) = self.voice.play(leg, p.clone(), barge).await
+        {
+            tracing::warn!(error = %e, prompt = %p.display(), "cannot play prompt");
+        }
+    }
+
+    async fn on_prompt_finished(&mut self, id: InteractionId, interrupted: bool) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        match call.phase {
+            Phase::Ivr => {
+                if interrupted {
+                    call.prompts.clear();
+                    return;
+                }
+                if !call.prompts.is_empty() {
+                    self.play_next(id).await;
+                } else if call.prompts_for_ivr {
+                    call.prompts_for_ivr = false;
+                    if let Some(s) = call.ivr.as_mut() {
+                        s.handle_prompt_done(now());
+                    }
+                    self.drive_ivr(id).await;
+                    self.process_decisions().await;
+                }
+            }
+            Phase::Queued => {
+                if !call.prompts.is_empty() {
+                    self.play_next(id).await;
+                } else if !interrupted {
+                    self.music_on_hold(id).await;
+                }
+            }
+            Phase::Talking | Phase::Ended => {}
+        }
+    }
+
+    pub(crate) async fn music_on_hold(&mut self, id: InteractionId) {
+        let (Some(moh), Some(call)) = (self.cfg.music_on_hold.clone(), self.calls.get(&id)) else { return };
+        if let Err(e) = self.voice.music_on_hold(call.caller_leg, moh).await {
+            tracing::warn!(error = %e, "cannot start music on hold");
+        }
+    }
+
+    /// Hand a call to the ACD.
+    pub(crate) async fn enqueue(&mut self, id: InteractionId, queue: &str, priority: i32, segment: Segment) {
+        let t = now();
+        let Some(&qid) = self.queue_by_name.get(queue) else {
+            tracing::error!(%queue, "IVR names an unknown queue: call ended");
+            if let Some(c) = self.calls.get(&id) {
+                let _ = self.voice.hang_up(c.caller_leg).await;
+            }
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        call.phase = Phase::Queued;
+        call.queued_at = Some(t);
+        call.segment = segment;
+        call.interaction.queue_id = Some(qid);
+        let i = call.interaction.clone();
+        let customer = call.customer.as_ref().map(|c| c.id);
+        self.save(&i).await;
+        let mut ev = NewEvent::new(t, EventKind::Queued { queue_id: qid, priority }).with_interaction(id);
+        ev.customer_id = customer;
+        self.record(vec![ev]).await;
+        let task = Task { priority: priority - segment.priority(), ..Task::new(id, qid, Channel::Voice, segment) };
+        if let Err(e) = self.acd.handle_task_arrived(t, task) {
+            tracing::error!(error = %e, "ACD refused the task");
+        }
+        self.music_on_hold(id).await;
+        self.process_decisions().await;
+    }
+
+    async fn open_conversation(
+        &mut self,
+        from: InteractionId,
+        channel: Channel,
+        to: Option<PhoneNumber>,
+        queue: &str,
+        priority: i32,
+        first_message: String,
+    ) {
+        let t = now();
+        let customer = self.calls.get(&from).and_then(|c| c.customer.clone());
+        let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
+        let qid = self.queue_by_name.get(queue).copied();
+        let conv = match self
+            .store
+            .create_interaction(&NewInteraction {
+                channel,
+                direction: Direction::Outbound,
+                customer_id: customer.as_ref().map(|c| c.id),
+                queue_id: qid,
+                agent_id: None,
+                started_at: t,
+            })
+            .await
+        {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot open the conversation");
+                return;
+            }
+        };
+        let with = |k| {
+            let mut e = NewEvent::new(t, k).with_interaction(conv.id);
+            e.customer_id = customer.as_ref().map(|c| c.id);
+            e
+        };
+        let mut events = vec![with(EventKind::InteractionCreated { channel, direction: Direction::Outbound })];
+        if let Some(q) = qid {
+            events.push(with(EventKind::Queued { queue_id: q, priority }));
+            let task = Task { priority: priority - segment.priority(), ..Task::new(conv.id, q, channel, segment) };
+            if let Err(e) = self.acd.handle_task_arrived(t, task) {
+                tracing::error!(error = %e, "ACD refused the conversation");
+            }
+        }
+        events.push(with(EventKind::MessageOut { text: first_message.clone() }));
+        self.record(events).await;
+        self.outbox(conv.id, channel, to.map(|p| p.to_string()), first_message, "ivr_first_message").await;
+    }
+
+    /// Put a message in the outbox for the interaction's customer.
+    pub(crate) async fn outbox(&self, id: InteractionId, channel: Channel, to: Option<String>, text: String, purpose: &str) {
+        let customer = self.calls.get(&id).and_then(|c| c.customer.as_ref());
+        let recipient = to.or_else(|| customer.and_then(|c| c.phones.first().map(|p| p.to_string())));
+        let Some(recipient) = recipient else {
+            tracing::warn!(interaction = %id, purpose, "no recipient for the message: not sent");
+            return;
+        };
+        let m = NewOutboxMessage {
+            channel,
+            recipient,
+            body: text,
+            interaction_id: Some(id),
+            customer_id: customer.map(|c| c.id),
+            purpose: purpose.into(),
+        };
+        if let Err(e) = self.store.enqueue_message(&m, now()).await {
+            tracing::error!(error = %e, "cannot queue the message");
+        }
+    }
+
+    async fn on_agent_answered(&mut self, leg: LegId, task: InteractionId, agent: AgentId, offer: routing::OfferId) {
+        let t = now();
+        let live = self.calls.get(&task).map(|c| c.phase == Phase::Queued).unwrap_or(false);
+        if !live || self.acd.handle_offer_accepted(t, task, agent).is_err() {
+            tracing::info!(%leg, interaction = %task, "agent answered too late: leg released");
+            self.legs.remove(&leg);
+            let _ = self.voice.hang_up(leg).await;
+            return;
+        }
+        if let Some(ringing) = self.offers.get_mut(&offer) {
+            ringing.retain(|(a, _)| *a != agent);
+        }
+        let Some(call) = self.calls.get_mut(&task) else { return };
+        call.phase = Phase::Talking;
+        call.agent = Some(agent);
+        call.agent_leg = Some(leg);
+        call.prompts.clear();
+        call.interaction.answered_at = Some(t);
+        call.interaction.agent_id = Some(agent);
+        let caller_leg = call.caller_leg;
+        let waited = call.queued_at.map(|q| t.millis_since(q)).unwrap_or(0);
+        let queue = call.interaction.queue_id;
+        let customer = call.customer.as_ref().map(|c| c.id);
+        let record = queue.and_then(|q| self.queues.get(&q)).is_some_and(|q| self.cfg.record_queues.contains(&q.name));
+        let i = call.interaction.clone();
+        let _ = self.voice.stop_prompt(caller_leg).await;
+        if let Err(e) = self.voice.bridge(caller_leg, leg).await {
+            tracing::error!(error = %e, "bridge failed");
+        }
+        let mut events = vec![NewEvent::new(t, EventKind::Answered { queue_id: queue, waited_ms: waited })];
+        if record {
+            let path = self.cfg.recordings_dir.join(format!("{}.wav", task.0));
+            let _ = std::fs::create_dir_all(&self.cfg.recordings_dir);
+            match self.voice.record_start(caller_leg, path.clone()).await {
+                Ok(()) => {
+                    events.push(NewEvent::new(t, EventKind::RecordingStarted { path: path.display().to_string() }));
+                    if let Some(c) = self.calls.get_mut(&task) {
+                        c.recording = Some(path);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "recording did not start"),
+            }
+        }
+        let events = events
+            .into_iter()
+            .map(|e| {
+                let mut e = e.with_interaction(task).with_agent(agent);
+                e.customer_id = customer;
+                e
+            })
+            .collect();
+        self.save(&i).await;
+        self.record(events).await;
+        self.send(Audience::Agent(agent), Push::Answered { interaction_id: task });
+        self.agent_state_changed(agent, AgentState::Busy, None).await;
+        self.process_decisions().await;
+    }
+
+    async fn on_hung_up(&mut self, leg: LegId, cause: HangupCause) {
+        let Some(role) = self.legs.remove(&leg) else { return };
+        match role {
+            LegRole::Agent { task, agent, offer } => {
+                let talking = self.calls.get(&task).is_some_and(|c| c.agent_leg == Some(leg) && c.phase == Phase::Talking);
+                if talking {
+                    self.end_talk(task, "agent_hangup").await;
+                    return;
+                }
+                let still_ringing = self.offers.get(&offer).is_some_and(|v| v.iter().any(|(a, l)| *a == agent && *l == leg));
+                if let Some(v) = self.offers.get_mut(&offer) {
+                    v.retain(|(_, l)| *l != leg);
+                }
+                // Busy or refused before the ACD's ring time-out: the agent
+                // rejected the offer. No answer: the ACD's RONA decides.
+                if still_ringing && matches!(cause, HangupCause::Busy | HangupCause::Rejected(_)) {
+                    let _ = self.acd.handle_offer_rejected(now(), task, agent);
+                    self.record(vec![
+                        NewEvent::new(now(), EventKind::OfferRejected { queue_id: self.calls.get(&task).and_then(|c| c.interaction.queue_id).unwrap_or(QueueId(0)) })
+                            .with_interaction(task)
+                            .with_agent(agent),
+                    ])
+                    .await;
+                    self.process_decisions().await;
+                }
+            }
+            LegRole::Caller(id) => {
+                let Some(phase) = self.calls.get(&id).map(|c| c.phase) else { return };
+                match phase {
+                    Phase::Ivr => {
+                        if let Some(s) = self.calls.get_mut(&id).and_then(|c| c.ivr.as_mut()) {
+                            s.handle_hangup(now());
+                        }
+                        self.drive_ivr(id).await;
+                        self.finish_ivr(id).await;
+                        self.close(id, "ivr_completed").await;
+                    }
+                    Phase::Queued => {
+                        let t = now();
+                        let _ = self.acd.handle_abandon(t, id);
+                        let (queue, waited, customer) = match self.calls.get(&id) {
+                            Some(c) => (
+                                c.interaction.queue_id.unwrap_or(QueueId(0)),
+                                c.queued_at.map(|q| t.millis_since(q)).unwrap_or(0),
+                                c.customer.as_ref().map(|c| c.id),
+                            ),
+                            None => return,
+                        };
+                        let short = waited < self.cfg.short_abandon_ms;
+                        let mut ev = NewEvent::new(t, EventKind::Abandoned { queue_id: queue, waited_ms: waited, short })
+                            .with_interaction(id);
+                        ev.customer_id = customer;
+                        self.record(vec![ev]).await;
+                        self.close(id, "abandoned").await;
+                        self.process_decisions().await;
+                    }
+                    Phase::Talking => {
+                        let reason = if cause == HangupCause::RemoteBye { "caller_hangup" } else { "completed" };
+                        self.end_talk(id, reason).await;
+                    }
+                    Phase::Ended => {}
+                }
+            }
+        }
+    }
+
+    /// A bridged call ended: wrap-up for the agent, survey for the customer.
+    pub(crate) async fn end_talk(&mut self, id: InteractionId, reason: &str) {
+        let t = now();
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        if call.phase != Phase::Talking {
+            return;
+        }
+        call.phase = Phase::Ended;
+        let (caller_leg, agent_leg, agent) = (call.caller_leg, call.agent_leg, call.agent);
+        let recording = call.recording.is_some();
+        let lang = call.lang.clone();
+        let queue_name = call.interaction.queue_id.and_then(|q| self.queues.get(&q)).map(|q| q.name.clone());
+        if recording {
+            let _ = self.voice.record_stop(caller_leg).await;
+        }
+        let _ = self.voice.hang_up(caller_leg).await;
+        if let Some(l) = agent_leg {
+            self.legs.remove(&l);
+            let _ = self.voice.hang_up(l).await;
+        }
+        if let Err(e) = self.acd.handle_task_ended(t, id) {
+            tracing::warn!(error = %e, "ACD task end refused");
+        }
+        self.close(id, reason).await;
+        if let Some(a) = agent {
+            self.record(vec![NewEvent::new(t, EventKind::WrapUpStarted).with_interaction(id).with_agent(a)]).await;
+            self.send(Audience::Agent(a), Push::Ended { interaction_id: id, reason: reason.into() });
+            self.agent_state_changed(a, AgentState::WrapUp, None).await;
+        }
+        if queue_name.is_some_and(|q| self.cfg.survey_queues.contains(&q)) {
+            let text = if lang == "en" {
+                "Thank you for calling Demo Telecom. How satisfied are you with our service? Reply with a score from 1 (poor) to 5 (excellent)."
+            } else {
+                "Merci d'avoir appelé Démo Télécom. Êtes-vous satisfait de notre service ? Répondez par une note de 1 (mauvais) à 5 (excellent)."
+            };
+            self.outbox(id, Channel::Sms, None, text.into(), "survey").await;
+        }
+        self.process_decisions().await;
+    }
+
+    /// Mark the interaction ended (kept in memory for the disposition only
+    /// if an agent handled it).
+    async fn close(&mut self, id: InteractionId, reason: &str) {
+        let t = now();
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        call.phase = Phase::Ended;
+        call.interaction.ended_at = Some(t);
+        call.interaction.end_reason = Some(reason.into());
+        let i = call.interaction.clone();
+        let customer = call.customer.as_ref().map(|c| c.id);
+        let keep = call.agent.is_some();
+        let leg = call.caller_leg;
+        self.save(&i).await;
+        let mut ev = NewEvent::new(t, EventKind::Ended { reason: reason.into() }).with_interaction(id);
+        ev.customer_id = customer;
+        ev.agent_id = i.agent_id;
+        self.record(vec![ev]).await;
+        self.legs.remove(&leg);
+        if !keep {
+            self.calls.remove(&id);
+        }
+    }
+}

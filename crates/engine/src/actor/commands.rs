@@ -1,0 +1,152 @@
+//! Commands from the API (agent desktop): login, state, disposition, call
+//! control.
+
+use super::{Actor, AgentLive, Phase, now};
+use crate::{AgentRequest, Command, EngineError};
+use domain::event::AgentState;
+use domain::*;
+use routing::{AgentInput, AgentProfile};
+use voice::CallControl;
+
+impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+    pub(crate) async fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Login(agent, reply) => {
+                let r = self.login(agent).await;
+                let _ = reply.send(r);
+            }
+            Command::Logout(agent, reply) => {
+                let r = self.acd.handle_agent_logout(now(), agent).map_err(EngineError::from);
+                if r.is_ok() {
+                    self.agents.remove(&agent);
+                    self.agent_state_changed(agent, AgentState::LoggedOut, None).await;
+                }
+                self.process_decisions().await;
+                let _ = reply.send(r);
+            }
+            Command::State(agent, req, reply) => {
+                let r = if !self.agents.contains_key(&agent) {
+                    Err(EngineError::NotLoggedIn(agent))
+                } else {
+                    let (input, state, reason) = match req {
+                        AgentRequest::Ready => (AgentInput::Ready, AgentState::Available, None),
+                        AgentRequest::Pause(r) => (AgentInput::Pause { reason: r.clone() }, AgentState::Paused, Some(r)),
+                    };
+                    match self.acd.handle_agent_state(now(), agent, input) {
+                        Ok(()) => {
+                            self.agent_state_changed(agent, state, reason).await;
+                            Ok(())
+                        }
+                        Err(e) => Err(e.into()),
+                    }
+                };
+                self.process_decisions().await;
+                let _ = reply.send(r);
+            }
+            Command::Disposition { agent, interaction, code, notes, reply } => {
+                let r = self.disposition(agent, interaction, code, notes).await;
+                self.process_decisions().await;
+                let _ = reply.send(r);
+            }
+            Command::HangUp(agent, interaction, reply) => {
+                let r = match self.calls.get(&interaction) {
+                    Some(c) if c.agent == Some(agent) && c.phase == Phase::Talking => {
+                        self.end_talk(interaction, "agent_hangup").await;
+                        Ok(())
+                    }
+                    Some(_) => Err(EngineError::NotYours(interaction)),
+                    None => Err(EngineError::UnknownInteraction(interaction)),
+                };
+                let _ = reply.send(r);
+            }
+            Command::Hold(agent, interaction, on, reply) => {
+                let r = self.hold(agent, interaction, on).await;
+                let _ = reply.send(r);
+            }
+            Command::QueueStats(reply) => {
+                let mut v: Vec<_> = self
+                    .queues
+                    .values()
+                    .filter_map(|q| self.acd.queue_stats(q.id).map(|s| (q.name.clone(), s)))
+                    .collect();
+                v.sort_by_key(|(_, s)| s.queue);
+                let _ = reply.send(v);
+            }
+            Command::AgentStats(reply) => {
+                let t = now();
+                let mut v: Vec<_> = self.agents.keys().filter_map(|a| self.acd.agent_stats(*a, t)).collect();
+                v.sort_by_key(|s| s.agent);
+                let _ = reply.send(v);
+            }
+        }
+    }
+
+    async fn login(&mut self, agent: AgentId) -> Result<(), EngineError> {
+        let a = self.store.get_agent(agent).await?.ok_or(EngineError::UnknownAgent(agent))?;
+        let profile = AgentProfile { capacity: a.capacity.clone(), ..AgentProfile::new(a.id, a.skills.clone()) };
+        self.acd.handle_agent_login(now(), profile)?;
+        self.agents.insert(agent, AgentLive { agent: a });
+        self.agent_state_changed(agent, AgentState::Available, None).await;
+        self.process_decisions().await;
+        Ok(())
+    }
+
+    async fn disposition(
+        &mut self,
+        agent: AgentId,
+        interaction: InteractionId,
+        code: String,
+        notes: Option<String>,
+    ) -> Result<(), EngineError> {
+        if !self.store.list_dispositions().await?.iter().any(|d| d.code == code) {
+            return Err(EngineError::Invalid(format!("unknown disposition code {code:?}")));
+        }
+        let mut i = match self.calls.get(&interaction) {
+            Some(c) => c.interaction.clone(),
+            None => self.store.get_interaction(interaction).await?.ok_or(EngineError::UnknownInteraction(interaction))?,
+        };
+        if i.agent_id != Some(agent) {
+            return Err(EngineError::NotYours(interaction));
+        }
+        i.disposition = Some(code.clone());
+        i.notes = notes.clone();
+        self.save(&i).await;
+        let mut ev = NewEvent::new(now(), EventKind::DispositionSet { code, notes }).with_interaction(interaction).with_agent(agent);
+        ev.customer_id = i.customer_id;
+        self.record(vec![ev]).await;
+        let ended = self.calls.get(&interaction).is_some_and(|c| c.phase == Phase::Ended);
+        if ended {
+            self.calls.remove(&interaction);
+            // Ends wrap-up now; refused (and harmless) if wrap-up already timed out.
+            if self.acd.handle_agent_state(now(), agent, AgentInput::WrapUpDone).is_err() {
+                tracing::debug!(%agent, "wrap-up had already ended");
+            }
+        }
+        Ok(())
+    }
+
+    async fn hold(&mut self, agent: AgentId, interaction: InteractionId, on: bool) -> Result<(), EngineError> {
+        let Some(c) = self.calls.get_mut(&interaction) else {
+            return Err(EngineError::UnknownInteraction(interaction));
+        };
+        if c.agent != Some(agent) || c.phase != Phase::Talking {
+            return Err(EngineError::NotYours(interaction));
+        }
+        if c.on_hold == on {
+            return Ok(());
+        }
+        c.on_hold = on;
+        let leg = c.caller_leg;
+        self.voice.hold(leg, on).await.map_err(|e| EngineError::Invalid(format!("hold: {e}")))?;
+        if on {
+            if let Some(moh) = self.cfg.music_on_hold.clone() {
+                let _ = self.voice.music_on_hold(leg, moh).await;
+            }
+        } else {
+            let _ = self.voice.stop_prompt(leg).await;
+        }
+        let kind = if on { EventKind::Held } else { EventKind::Unheld };
+        self.record(vec![NewEvent::new(now(), kind).with_interaction(interaction).with_agent(agent)]).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,239 @@
+//! The engine's state and its run loop. Handlers for voice events live in
+//! `calls`, the ACD's decisions in `decisions`, API commands in `commands`.
+
+mod calls;
+mod commands;
+mod decisions;
+
+use crate::lookup::LookupRunner;
+use crate::push::{Audience, Envelope, Push};
+use crate::{Command, EngineConfig, EngineError};
+use domain::*;
+use ivr::io::{LookupError, LookupId};
+use routing::{Acd, AcdConfig, OfferId, QueueConfig};
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use store::Store;
+use tokio::sync::{broadcast, mpsc};
+use voice::{CallControl, LegId};
+
+/// Wall-clock now (the engine is a shell: it may read the clock; the cores
+/// it drives never do).
+pub(crate) fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    Timestamp::from_millis(ms)
+}
+
+/// Where a call is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Answered, running its IVR flow.
+    Ivr,
+    /// Waiting in an ACD queue (music on hold, announcements).
+    Queued,
+    /// Bridged to an agent.
+    Talking,
+    /// Over (kept until the agent's disposition).
+    Ended,
+}
+
+/// A live voice interaction.
+pub(crate) struct Call {
+    pub interaction: Interaction,
+    pub customer: Option<Customer>,
+    pub caller: String,
+    pub caller_leg: LegId,
+    pub lang: String,
+    pub segment: Segment,
+    pub ivr: Option<ivr::IvrSession>,
+    pub ivr_trace: Option<serde_json::Value>,
+    pub phase: Phase,
+    /// Prompts still to play, in order, and whether the IVR waits for them.
+    pub prompts: VecDeque<PathBuf>,
+    pub prompts_for_ivr: bool,
+    pub barge_in: bool,
+    pub queued_at: Option<Timestamp>,
+    pub agent: Option<AgentId>,
+    pub agent_leg: Option<LegId>,
+    pub recording: Option<PathBuf>,
+    pub on_hold: bool,
+}
+
+/// What a SIP leg is to the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LegRole {
+    /// The customer's leg of this interaction.
+    Caller(InteractionId),
+    /// An agent's phone, rung for an offer of this interaction.
+    Agent { task: InteractionId, agent: AgentId, offer: OfferId },
+}
+
+/// An agent logged in to the ACD.
+pub(crate) struct AgentLive {
+    pub agent: Agent,
+}
+
+/// Internal messages (answers of work the actor spawned).
+pub(crate) enum Internal {
+    Lookup { interaction: InteractionId, id: LookupId, result: Result<serde_json::Map<String, serde_json::Value>, LookupError> },
+}
+
+pub(crate) struct Actor<V> {
+    pub store: Arc<dyn Store>,
+    pub voice: V,
+    pub cfg: EngineConfig,
+    pub acd: Acd,
+    pub flows: ivr::FlowSet,
+    pub lookups: LookupRunner,
+    pub queues: HashMap<QueueId, Queue>,
+    pub queue_by_name: HashMap<String, QueueId>,
+    pub agents: HashMap<AgentId, AgentLive>,
+    pub calls: HashMap<InteractionId, Call>,
+    pub legs: HashMap<LegId, LegRole>,
+    /// Ringing agent legs per offer.
+    pub offers: HashMap<OfferId, Vec<(AgentId, LegId)>>,
+    pub push: broadcast::Sender<Envelope>,
+    pub internal_tx: mpsc::UnboundedSender<Internal>,
+    internal_rx: Option<mpsc::UnboundedReceiver<Internal>>,
+}
+
+impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        voice: V,
+        flows: ivr::FlowSet,
+        cfg: EngineConfig,
+        push: broadcast::Sender<Envelope>,
+    ) -> Result<Self, EngineError> {
+        let queues = store.list_queues().await?;
+        let acd_cfg = AcdConfig {
+            queues: queues.iter().cloned().map(QueueConfig::new).collect(),
+            ..AcdConfig::default()
+        };
+        let acd = Acd::new(acd_cfg)?;
+        let lookups = LookupRunner::new(&cfg.sql_databases).await?;
+        let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+        Ok(Self {
+            store,
+            voice,
+            acd,
+            flows,
+            lookups,
+            queue_by_name: queues.iter().map(|q| (q.name.clone(), q.id)).collect(),
+            queues: queues.into_iter().map(|q| (q.id, q)).collect(),
+            agents: HashMap::new(),
+            calls: HashMap::new(),
+            legs: HashMap::new(),
+            offers: HashMap::new(),
+            push,
+            internal_tx,
+            internal_rx: Some(internal_rx),
+            cfg,
+        })
+    }
+
+    /// The run loop: events, commands, internal answers, deadlines.
+    pub async fn run(mut self, mut events: voice::CallEvents, mut commands: mpsc::Receiver<Command>) {
+        let mut internal = self.internal_rx.take().expect("run is called once");
+        loop {
+            let sleep = self.next_deadline().map(|d| {
+                let ms = d.millis_since(now()).max(0) as u64;
+                tokio::time::sleep(std::time::Duration::from_millis(ms))
+            });
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(ev) => self.on_voice_event(ev).await,
+                    None => break,
+                },
+                Some(cmd) = commands.recv() => self.on_command(cmd).await,
+                Some(msg) = internal.recv() => self.on_internal(msg).await,
+                () = async { match sleep { Some(s) => s.await, None => std::future::pending().await } } => {
+                    self.on_deadline().await;
+                }
+            }
+        }
+        tracing::info!("voice stack stopped: engine stops");
+    }
+
+    fn next_deadline(&self) -> Option<Timestamp> {
+        let ivr = self.calls.values().filter_map(|c| c.ivr.as_ref()?.poll_timeout()).min();
+        match (self.acd.poll_timeout(), ivr) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    async fn on_deadline(&mut self) {
+        let t = now();
+        self.acd.handle_timeout(t);
+        let due: Vec<InteractionId> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.ivr.as_ref().and_then(|s| s.poll_timeout()).is_some_and(|d| d <= t))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            if let Some(s) = self.calls.get_mut(&id).and_then(|c| c.ivr.as_mut()) {
+                s.handle_timeout(t);
+            }
+            self.drive_ivr(id).await;
+        }
+        self.process_decisions().await;
+    }
+
+    async fn on_internal(&mut self, msg: Internal) {
+        match msg {
+            Internal::Lookup { interaction, id, result } => {
+                if let Some(s) = self.calls.get_mut(&interaction).and_then(|c| c.ivr.as_mut()) {
+                    s.handle_lookup_result(now(), id, result);
+                    self.drive_ivr(interaction).await;
+                    self.process_decisions().await;
+                }
+            }
+        }
+    }
+
+    /// Append events; a store failure is logged (the call goes on).
+    pub(crate) async fn record(&self, events: Vec<NewEvent>) {
+        if let Err(e) = self.store.append_events(&events).await {
+            tracing::error!(error = %e, "cannot append events");
+        }
+    }
+
+    pub(crate) async fn save(&self, i: &Interaction) {
+        if let Err(e) = self.store.update_interaction(i).await {
+            tracing::error!(error = %e, interaction = %i.id, "cannot update interaction");
+        }
+    }
+
+    pub(crate) fn send(&self, audience: Audience, message: Push) {
+        let _ = self.push.send(Envelope { audience, message });
+    }
+
+    /// Push an agent's state to them and to supervisors, and log it.
+    pub(crate) async fn agent_state_changed(&self, agent: AgentId, state: event::AgentState, reason: Option<String>) {
+        let name = serde_json::to_value(state).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let msg = Push::AgentState { agent_id: agent, state: name, reason: reason.clone() };
+        self.send(Audience::Agent(agent), msg.clone());
+        self.send(Audience::Supervisors, msg);
+        self.record(vec![NewEvent::new(now(), EventKind::AgentStateChanged { state, reason }).with_agent(agent)]).await;
+    }
+
+    /// Push every queue's figures to supervisors.
+    pub(crate) fn push_queue_stats(&self) {
+        for (id, q) in &self.queues {
+            if let Some(stats) = self.acd.queue_stats(*id) {
+                self.send(Audience::Supervisors, Push::QueueStats { name: q.name.clone(), stats });
+            }
+        }
+    }
+
+    pub(crate) fn prompt_path(&self, lang: &str, name: &str) -> PathBuf {
+        let p = self.cfg.prompts_dir.join(lang).join(format!("{name}.wav"));
+        if p.exists() { p } else { self.cfg.prompts_dir.join(&self.cfg.default_language).join(format!("{name}.wav")) }
+    }
+}

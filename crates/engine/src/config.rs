@@ -1,0 +1,64 @@
+//! What the engine needs to know that is not in the store: where prompts and
+//! recordings live, which entry point runs which flow, thresholds.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+/// Where a dialled number (DID) leads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryPoint {
+    /// Run this IVR flow (by its `name`).
+    Flow(String),
+    /// Queue the call directly (by queue name).
+    Queue(String),
+}
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Folder of prompts: `<dir>/<lang>/<name>.wav`.
+    pub prompts_dir: PathBuf,
+    /// Music on hold played to waiting callers (looped), if any.
+    pub music_on_hold: Option<PathBuf>,
+    /// Folder for call recordings (stereo WAV: caller left, agent right).
+    pub recordings_dir: PathBuf,
+    /// Entry point names (from the voice shell's DID map) → flow or queue.
+    pub entry_points: HashMap<String, EntryPoint>,
+    /// ISO 3166-1 alpha-2 country for national caller numbers.
+    pub default_country: String,
+    /// Abandons shorter than this (ms) are "short" and left out of the
+    /// abandon rate (the usual 5 s threshold).
+    pub short_abandon_ms: i64,
+    /// Queues whose calls are recorded (by name).
+    pub record_queues: HashSet<String>,
+    /// Queues whose calls get a satisfaction survey after the call (by name).
+    pub survey_queues: HashSet<String>,
+    /// Language of prompts when the caller's is unknown.
+    pub default_language: String,
+    /// Named SQL databases for IVR lookups: name → `sqlite://PATH`.
+    pub sql_databases: HashMap<String, String>,
+    /// Maintenance flag: flows see `maintenance: true` (R1).
+    pub maintenance: bool,
+    /// Extra time given to the phone over the ACD's ring time-out, so that
+    /// ring-no-answer is the ACD's decision, ms.
+    pub ring_grace_ms: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            prompts_dir: PathBuf::from("assets/prompts"),
+            music_on_hold: Some(PathBuf::from("assets/moh/default.wav")),
+            recordings_dir: PathBuf::from("data/recordings"),
+            entry_points: HashMap::new(),
+            default_country: "BJ".into(),
+            short_abandon_ms: 5_000,
+            record_queues: HashSet::new(),
+            survey_queues: HashSet::new(),
+            default_language: "fr".into(),
+            sql_databases: HashMap::new(),
+            maintenance: false,
+            ring_grace_ms: 2_000,
+        }
+    }
+}

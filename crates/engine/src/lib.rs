@@ -1,0 +1,223 @@
+//! # engine — live interactions and agents
+//!
+//! This room owns what is happening now: calls in the IVR, tasks waiting in
+//! queues, phones ringing, agents talking and in wrap-up. It wires the shells
+//! (the `voice` stack, the `store`, the messaging outbox, the desktops'
+//! WebSocket) to the pure cores (`ivr` sessions, the `routing` ACD) and turns
+//! every step into a typed domain event in the store.
+//!
+//! It must not know SIP, RTP, SQL or HTTP details: it speaks to the voice
+//! shell only through [`voice::CallControl`] and [`voice::CallEvent`], to the
+//! database only through the [`store::Store`] traits, and to browsers only
+//! through [`push::Envelope`]s that the server forwards.
+//!
+//! One actor task runs the engine: it reads voice events, commands from the
+//! API ([`EngineHandle`]), lookup answers, and wakes at the earliest deadline
+//! of the ACD and of the IVR sessions (quinn's driver shape, STYLE.md).
+//!
+//! ```no_run
+//! # async fn demo(store: std::sync::Arc<dyn store::Store>) -> Result<(), Box<dyn std::error::Error>> {
+//! use engine::{EngineConfig, start};
+//! let (calls, events) = voice::start(voice::VoiceConfig::default(),
+//!     std::sync::Arc::new(voice::MemoryDirectory::default())).await?;
+//! let flows = ivr::FlowSet::new(ivr::PromptCatalog::new());
+//! let (engine, task) = start(store, calls, events, flows, EngineConfig::default()).await?;
+//! let mut desktop = engine.subscribe();          // offers, states, queue figures
+//! engine.agent_login(domain::AgentId(1)).await?; // the agent is now available
+//! # drop((desktop, task)); Ok(()) }
+//! ```
+//!
+//! ## Layout
+//! - [`config`]: [`EngineConfig`], entry points.
+//! - [`push`]: the WebSocket message schema (v1).
+//! - [`lookup`]: the IVR's web-service and SQL lookups.
+//! - `actor` (private): the engine's state and its event handlers.
+
+mod actor;
+pub mod config;
+pub mod lookup;
+pub mod push;
+
+pub use config::{EngineConfig, EntryPoint};
+
+use domain::{AgentId, InteractionId};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// Errors of engine commands.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The agent is not logged in to the ACD.
+    #[error("agent {0} is not logged in")]
+    NotLoggedIn(AgentId),
+    /// No such agent in the store.
+    #[error("agent {0} not found")]
+    UnknownAgent(AgentId),
+    /// No such live or recent interaction.
+    #[error("interaction {0} not found")]
+    UnknownInteraction(InteractionId),
+    /// The interaction belongs to another agent.
+    #[error("interaction {0} is not handled by this agent")]
+    NotYours(InteractionId),
+    /// The request does not fit the current state.
+    #[error("{0}")]
+    Invalid(String),
+    /// The ACD refused the input.
+    #[error("routing: {0}")]
+    Routing(#[from] routing::RoutingError),
+    /// The ACD configuration is invalid.
+    #[error("routing configuration: {0}")]
+    Config(#[from] routing::ConfigError),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] store::StoreError),
+    /// A lookup database could not be opened.
+    #[error("lookup database: {0}")]
+    Lookup(#[from] sqlx::Error),
+    /// The engine has stopped.
+    #[error("engine stopped")]
+    Stopped,
+}
+
+/// An agent's requested ACD state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AgentRequest {
+    /// Ready for offers.
+    Ready,
+    /// Pause with a reason code.
+    Pause(String),
+}
+
+/// Commands from the API to the actor.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Login(AgentId, oneshot::Sender<Result<(), EngineError>>),
+    Logout(AgentId, oneshot::Sender<Result<(), EngineError>>),
+    State(AgentId, AgentRequest, oneshot::Sender<Result<(), EngineError>>),
+    Disposition {
+        agent: AgentId,
+        interaction: InteractionId,
+        code: String,
+        notes: Option<String>,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
+    HangUp(AgentId, InteractionId, oneshot::Sender<Result<(), EngineError>>),
+    Hold(AgentId, InteractionId, bool, oneshot::Sender<Result<(), EngineError>>),
+    QueueStats(oneshot::Sender<Vec<(String, routing::QueueStats)>>),
+    AgentStats(oneshot::Sender<Vec<routing::AgentStats>>),
+}
+
+/// The API's handle on the engine. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct EngineHandle {
+    cmd: mpsc::Sender<Command>,
+    push: broadcast::Sender<push::Envelope>,
+}
+
+impl EngineHandle {
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.cmd.send(make(tx)).await.map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Log an agent in to the ACD (available at once). Their phone is the SIP
+    /// user named like their login.
+    ///
+    /// # Errors
+    /// Unknown agent; already logged in.
+    pub async fn agent_login(&self, agent: AgentId) -> Result<(), EngineError> {
+        self.ask(|r| Command::Login(agent, r)).await?
+    }
+
+    /// Log an agent out of the ACD.
+    ///
+    /// # Errors
+    /// Not logged in.
+    pub async fn agent_logout(&self, agent: AgentId) -> Result<(), EngineError> {
+        self.ask(|r| Command::Logout(agent, r)).await?
+    }
+
+    /// Ready or pause with a reason.
+    ///
+    /// # Errors
+    /// Not logged in.
+    pub async fn agent_state(&self, agent: AgentId, req: AgentRequest) -> Result<(), EngineError> {
+        self.ask(|r| Command::State(agent, req, r)).await?
+    }
+
+    /// Record the disposition and notes of an interaction the agent handled;
+    /// ends their wrap-up.
+    ///
+    /// # Errors
+    /// Unknown interaction or disposition code; another agent's interaction.
+    pub async fn disposition(
+        &self,
+        agent: AgentId,
+        interaction: InteractionId,
+        code: String,
+        notes: Option<String>,
+    ) -> Result<(), EngineError> {
+        self.ask(|reply| Command::Disposition { agent, interaction, code, notes, reply }).await?
+    }
+
+    /// Hang up the agent's call.
+    ///
+    /// # Errors
+    /// Not the agent's live call.
+    pub async fn hang_up(&self, agent: AgentId, interaction: InteractionId) -> Result<(), EngineError> {
+        self.ask(|r| Command::HangUp(agent, interaction, r)).await?
+    }
+
+    /// Put the caller on hold (music) or take them off.
+    ///
+    /// # Errors
+    /// Not the agent's live call.
+    pub async fn hold(&self, agent: AgentId, interaction: InteractionId, on: bool) -> Result<(), EngineError> {
+        self.ask(|r| Command::Hold(agent, interaction, on, r)).await?
+    }
+
+    /// Every queue's live figures, by queue name.
+    ///
+    /// # Errors
+    /// The engine has stopped.
+    pub async fn queue_stats(&self) -> Result<Vec<(String, routing::QueueStats)>, EngineError> {
+        self.ask(Command::QueueStats).await
+    }
+
+    /// Every logged-in agent's live figures.
+    ///
+    /// # Errors
+    /// The engine has stopped.
+    pub async fn agent_stats(&self) -> Result<Vec<routing::AgentStats>, EngineError> {
+        self.ask(Command::AgentStats).await
+    }
+
+    /// Receive pushed messages (offers, states, queue figures) from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<push::Envelope> {
+        self.push.subscribe()
+    }
+}
+
+/// Start the engine over a running voice stack. Loads queues from the store
+/// into the ACD. The actor stops when the voice stack's event stream ends.
+///
+/// # Errors
+/// Store errors, an invalid ACD configuration, a lookup database that
+/// cannot be opened.
+pub async fn start<V>(
+    store: Arc<dyn store::Store>,
+    voice: V,
+    events: voice::CallEvents,
+    flows: ivr::FlowSet,
+    config: EngineConfig,
+) -> Result<(EngineHandle, tokio::task::JoinHandle<()>), EngineError>
+where
+    V: voice::CallControl + Clone + Send + Sync + 'static,
+{
+    let (cmd_tx, cmd_rx) = mpsc::channel(256);
+    let (push_tx, _) = broadcast::channel(1024);
+    let actor = actor::Actor::new(store, voice, flows, config, push_tx.clone()).await?;
+    let task = tokio::spawn(actor.run(events, cmd_rx));
+    Ok((EngineHandle { cmd: cmd_tx, push: push_tx }, task))
+}

@@ -1,0 +1,110 @@
+//! Messages the engine pushes to desktops over the WebSocket
+//! (`/api/v1/ws`). Schema version 1: every message is a JSON object with
+//! `"v": 1` and a `"type"`:
+//!
+//! | type | to | fields |
+//! |---|---|---|
+//! | `offer` | the agent | `interaction_id`, `channel`, `queue`, `ring_until`, `screen_pop` |
+//! | `offer_cancelled` | the agent | `interaction_id`, `reason` |
+//! | `answered` | the agent | `interaction_id` |
+//! | `ended` | the agent | `interaction_id`, `reason` |
+//! | `agent_state` | the agent and supervisors | `agent_id`, `state`, `reason` |
+//! | `queue_stats` | supervisors | `name`, `queue`, `waiting`, `longest_wait_ms`, `agents_available`, `agents_busy`, `agents_wrap_up`, `agents_paused`, `service_level_pct`, `asa_s`, `counters`, `aht_s` |
+
+use domain::{AgentId, Channel, Customer, Interaction, InteractionId, Timestamp};
+use serde::Serialize;
+
+/// Who receives a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// One agent's sessions.
+    Agent(AgentId),
+    /// Every supervisor and admin session.
+    Supervisors,
+}
+
+/// A message and its audience.
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    /// Who gets it.
+    pub audience: Audience,
+    /// What.
+    pub message: Push,
+}
+
+/// The screen-pop: what the agent sees before answering (SPEC §1.5).
+#[derive(Clone, Debug, Serialize)]
+pub struct ScreenPop {
+    /// The customer's record, if known.
+    pub customer: Option<Customer>,
+    /// The caller's number as presented.
+    pub caller: String,
+    /// The IVR path taken (nodes, digits, lookups), if any.
+    pub ivr_trace: Option<serde_json::Value>,
+    /// Their last interactions on every channel, newest first.
+    pub history: Vec<Interaction>,
+}
+
+/// A pushed message (schema v1).
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Push {
+    /// An interaction is offered (the phone rings now).
+    Offer {
+        /// The interaction.
+        interaction_id: InteractionId,
+        /// Its channel.
+        channel: Channel,
+        /// Queue name.
+        queue: String,
+        /// When ring-no-answer happens.
+        ring_until: Timestamp,
+        /// Screen-pop.
+        screen_pop: Box<ScreenPop>,
+    },
+    /// The offer was withdrawn.
+    OfferCancelled {
+        /// The interaction.
+        interaction_id: InteractionId,
+        /// `answered_elsewhere`, `abandoned`, `rona`, `rejected`.
+        reason: String,
+    },
+    /// The agent is connected.
+    Answered {
+        /// The interaction.
+        interaction_id: InteractionId,
+    },
+    /// The interaction ended.
+    Ended {
+        /// The interaction.
+        interaction_id: InteractionId,
+        /// End reason.
+        reason: String,
+    },
+    /// An agent's ACD state changed.
+    AgentState {
+        /// The agent.
+        agent_id: AgentId,
+        /// `available`, `reserved`, `busy`, `wrap_up`, `paused`, `logged_out`.
+        state: String,
+        /// Pause reason.
+        reason: Option<String>,
+    },
+    /// A queue's live figures (the ACD's wallboard statistics).
+    QueueStats {
+        /// Queue name.
+        name: String,
+        /// Waiting, longest wait, agents per state, service level, ASA, counters.
+        #[serde(flatten)]
+        stats: routing::QueueStats,
+    },
+}
+
+/// The JSON text of a message: `{"v":1,"type":...}`.
+pub fn to_json(p: &Push) -> String {
+    let mut v = serde_json::to_value(p).unwrap_or(serde_json::Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("v".into(), serde_json::Value::from(1));
+    }
+    v.to_string()
+}
