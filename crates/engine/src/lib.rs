@@ -93,7 +93,11 @@ pub enum AgentRequest {
 pub(crate) enum Command {
     Login(AgentId, oneshot::Sender<Result<(), EngineError>>),
     Logout(AgentId, oneshot::Sender<Result<(), EngineError>>),
-    State(AgentId, AgentRequest, oneshot::Sender<Result<(), EngineError>>),
+    State(
+        AgentId,
+        AgentRequest,
+        oneshot::Sender<Result<(), EngineError>>,
+    ),
     Disposition {
         agent: AgentId,
         interaction: InteractionId,
@@ -101,8 +105,17 @@ pub(crate) enum Command {
         notes: Option<String>,
         reply: oneshot::Sender<Result<(), EngineError>>,
     },
-    HangUp(AgentId, InteractionId, oneshot::Sender<Result<(), EngineError>>),
-    Hold(AgentId, InteractionId, bool, oneshot::Sender<Result<(), EngineError>>),
+    HangUp(
+        AgentId,
+        InteractionId,
+        oneshot::Sender<Result<(), EngineError>>,
+    ),
+    Hold(
+        AgentId,
+        InteractionId,
+        bool,
+        oneshot::Sender<Result<(), EngineError>>,
+    ),
     QueueStats(oneshot::Sender<Vec<(String, routing::QueueStats)>>),
     AgentStats(oneshot::Sender<Vec<routing::AgentStats>>),
 }
@@ -115,9 +128,15 @@ pub struct EngineHandle {
 }
 
 impl EngineHandle {
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, EngineError> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, EngineError> {
         let (tx, rx) = oneshot::channel();
-        self.cmd.send(make(tx)).await.map_err(|_| EngineError::Stopped)?;
+        self.cmd
+            .send(make(tx))
+            .await
+            .map_err(|_| EngineError::Stopped)?;
         rx.await.map_err(|_| EngineError::Stopped)
     }
 
@@ -158,14 +177,25 @@ impl EngineHandle {
         code: String,
         notes: Option<String>,
     ) -> Result<(), EngineError> {
-        self.ask(|reply| Command::Disposition { agent, interaction, code, notes, reply }).await?
+        self.ask(|reply| Command::Disposition {
+            agent,
+            interaction,
+            code,
+            notes,
+            reply,
+        })
+        .await?
     }
 
     /// Hang up the agent's call.
     ///
     /// # Errors
     /// Not the agent's live call.
-    pub async fn hang_up(&self, agent: AgentId, interaction: InteractionId) -> Result<(), EngineError> {
+    pub async fn hang_up(
+        &self,
+        agent: AgentId,
+        interaction: InteractionId,
+    ) -> Result<(), EngineError> {
         self.ask(|r| Command::HangUp(agent, interaction, r)).await?
     }
 
@@ -173,8 +203,14 @@ impl EngineHandle {
     ///
     /// # Errors
     /// Not the agent's live call.
-    pub async fn hold(&self, agent: AgentId, interaction: InteractionId, on: bool) -> Result<(), EngineError> {
-        self.ask(|r| Command::Hold(agent, interaction, on, r)).await?
+    pub async fn hold(
+        &self,
+        agent: AgentId,
+        interaction: InteractionId,
+        on: bool,
+    ) -> Result<(), EngineError> {
+        self.ask(|r| Command::Hold(agent, interaction, on, r))
+            .await?
     }
 
     /// Every queue's live figures, by queue name.
@@ -219,5 +255,11 @@ where
     let (push_tx, _) = broadcast::channel(1024);
     let actor = actor::Actor::new(store, voice, flows, config, push_tx.clone()).await?;
     let task = tokio::spawn(actor.run(events, cmd_rx));
-    Ok((EngineHandle { cmd: cmd_tx, push: push_tx }, task))
+    Ok((
+        EngineHandle {
+            cmd: cmd_tx,
+            push: push_tx,
+        },
+        task,
+    ))
 }

@@ -24,12 +24,22 @@ impl LookupRunner {
     pub async fn new(sql: &HashMap<String, String>) -> Result<Self, sqlx::Error> {
         let mut dbs = HashMap::new();
         for (name, url) in sql {
-            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-            let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path).read_only(true);
-            let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(path)
+                .read_only(true);
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await?;
             dbs.insert(name.clone(), pool);
         }
-        Ok(Self { http: reqwest::Client::new(), dbs })
+        Ok(Self {
+            http: reqwest::Client::new(),
+            dbs,
+        })
     }
 
     /// Run one lookup. The answer is a JSON object; for SQL
@@ -40,7 +50,12 @@ impl LookupRunner {
     /// database, an answer that is not a JSON object.
     pub async fn run(&self, kind: LookupKind) -> Result<Map<String, Value>, LookupError> {
         match kind {
-            LookupKind::Http { method, url, body, timeout_ms } => {
+            LookupKind::Http {
+                method,
+                url,
+                body,
+                timeout_ms,
+            } => {
                 let t = Duration::from_millis(u64::from(timeout_ms));
                 let req = match method.to_ascii_uppercase().as_str() {
                     "POST" => self.http.post(&url).json(&body.unwrap_or(Value::Null)),
@@ -48,21 +63,35 @@ impl LookupRunner {
                 };
                 let fut = async {
                     let resp = req.timeout(t).send().await.map_err(|e| {
-                        if e.is_timeout() { LookupError::Timeout } else { LookupError::Unavailable(e.to_string()) }
+                        if e.is_timeout() {
+                            LookupError::Timeout
+                        } else {
+                            LookupError::Unavailable(e.to_string())
+                        }
                     })?;
                     if !resp.status().is_success() {
                         return Err(LookupError::Status(resp.status().as_u16()));
                     }
-                    let bytes = resp.bytes().await.map_err(|e| LookupError::Unavailable(e.to_string()))?;
+                    let bytes = resp
+                        .bytes()
+                        .await
+                        .map_err(|e| LookupError::Unavailable(e.to_string()))?;
                     match serde_json::from_slice::<Value>(&bytes) {
                         Ok(Value::Object(m)) => Ok(m),
                         Ok(_) => Err(LookupError::BadAnswer("not a JSON object".into())),
                         Err(e) => Err(LookupError::BadAnswer(format!("not JSON: {e}"))),
                     }
                 };
-                tokio::time::timeout(t, fut).await.unwrap_or(Err(LookupError::Timeout))
+                tokio::time::timeout(t, fut)
+                    .await
+                    .unwrap_or(Err(LookupError::Timeout))
             }
-            LookupKind::Sql { db, query, params, timeout_ms } => {
+            LookupKind::Sql {
+                db,
+                query,
+                params,
+                timeout_ms,
+            } => {
                 let pool = self
                     .dbs
                     .get(&db)
@@ -75,14 +104,19 @@ impl LookupRunner {
                     for p in params {
                         q = q.bind(p);
                     }
-                    let rows = q.fetch_all(pool).await.map_err(|e| LookupError::Unavailable(e.to_string()))?;
+                    let rows = q
+                        .fetch_all(pool)
+                        .await
+                        .map_err(|e| LookupError::Unavailable(e.to_string()))?;
                     let rows: Vec<Value> = rows.iter().map(row_to_json).collect();
                     let mut m = Map::new();
                     m.insert("row_count".into(), Value::from(rows.len()));
                     m.insert("rows".into(), Value::Array(rows));
                     Ok(m)
                 };
-                tokio::time::timeout(t, fut).await.unwrap_or(Err(LookupError::Timeout))
+                tokio::time::timeout(t, fut)
+                    .await
+                    .unwrap_or(Err(LookupError::Timeout))
             }
         }
     }

@@ -21,6 +21,8 @@ pub struct DemoAccount {
     pub username: String,
     /// Password in clear (only at first start).
     pub password: String,
+    /// For agents: the SIP digest password of their phone (SIP user = username).
+    pub sip_password: Option<String>,
 }
 
 /// Why seeding failed.
@@ -175,10 +177,13 @@ pub async fn seed_if_empty(
             })
             .await?;
         agent_ids.push(a.id);
+        let sip_password = crate::auth::random_password(12);
+        store.set_sip_password(a.id, &sip_password).await?;
         accounts.push(DemoAccount {
             role: Role::Agent,
             username: login.into(),
             password: crate::auth::random_password(14),
+            sip_password: Some(sip_password),
         });
     }
     accounts.insert(
@@ -187,6 +192,7 @@ pub async fn seed_if_empty(
             role: Role::Supervisor,
             username: "supervisor".into(),
             password: crate::auth::random_password(14),
+            sip_password: None,
         },
     );
     accounts.insert(
@@ -195,6 +201,7 @@ pub async fn seed_if_empty(
             role: Role::Admin,
             username: "admin".into(),
             password: crate::auth::random_password(14),
+            sip_password: None,
         },
     );
     for acc in &accounts {
@@ -435,6 +442,12 @@ fn write_credentials(dir: &Path, accounts: &[DemoAccount]) -> Result<(), DemoErr
             a.username,
             a.password
         ));
+    }
+    text.push_str("# SIP phones of the agents (SIP user = agent login, digest password):\n");
+    for a in accounts {
+        if let Some(sip) = &a.sip_password {
+            text.push_str(&format!("sip-phone {} {}\n", a.username, sip));
+        }
     }
     std::fs::write(&path, text).map_err(|e| DemoError::Io(path.display().to_string(), e))?;
     #[cfg(unix)]

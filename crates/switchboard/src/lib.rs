@@ -3,7 +3,9 @@
 //! The only binary of the workspace: it reads the layered configuration,
 //! opens the store, seeds the demo, serves the HTTP API (`/api/v1`, OpenAPI at
 //! `/api/v1/openapi.json`, `/health`, `/ready`, `/metrics`) and runs the CLI
-//! (`serve`, `migrate`, `import customers`, `user add|passwd`).
+//! (`serve`, `migrate`, `import customers`, `user add|passwd`). With SIP on,
+//! it also runs the voice shell and the engine, and pushes offers and
+//! statistics to desktops over `/api/v1/ws`.
 //!
 //! It wires shells to cores; it must not hold contact-center logic itself
 //! (routing, IVR, pacing live in their own crates) and its handlers stay thin:
@@ -16,13 +18,17 @@
 //! - [`demo`]: the demo configuration seeded at first start.
 //! - [`import`]: CSV customer import with a per-row error report.
 //! - [`server`]: `serve`: bind, run, shut down gracefully.
+//! - [`telephony`]: the SIP shell and the engine, from the settings.
+//! - [`demo_operator`]: the demo operator database and web service.
 
 pub mod api;
 pub mod auth;
 pub mod demo;
+pub mod demo_operator;
 pub mod import;
 pub mod server;
 pub mod settings;
+pub mod telephony;
 
 /// Milliseconds since the Unix epoch, from the system clock. The one place the
 /// server reads wall-clock time for records it writes.

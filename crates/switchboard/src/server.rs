@@ -19,6 +19,9 @@ pub enum ServeError {
     /// Seeding the demo failed.
     #[error("demo: {0}")]
     Demo(#[from] crate::demo::DemoError),
+    /// SIP or the engine failed to start.
+    #[error("telephony: {0}")]
+    Telephony(#[from] crate::telephony::TelephonyError),
     /// The HTTP listener could not bind or failed.
     #[error("http {0}: {1}")]
     Http(String, std::io::Error),
@@ -65,13 +68,64 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
                     a.password
                 );
             }
+            for a in accounts.iter().filter(|a| a.sip_password.is_some()) {
+                println!(
+                    "  sip-phone  {:<12} {}",
+                    a.username,
+                    a.sip_password.as_deref().unwrap_or_default()
+                );
+            }
+        }
+        let operator_db = settings.data_dir.join("operator.db");
+        let script = std::path::Path::new("config/demo/operator.sql");
+        if !operator_db.exists()
+            && script.exists()
+            && let Err(e) = crate::demo_operator::create_db(&operator_db, script).await
+        {
+            tracing::warn!(error = %e, "demo operator database not created");
         }
     }
-    Ok(AppState {
-        store,
+    let mut state = AppState {
+        store: store.clone(),
         settings: Arc::new(settings.clone()),
         metrics: metrics_handle(),
-    })
+        engine: None,
+        sip_addr: None,
+    };
+    if settings.sip.enabled {
+        let (engine, sip) = crate::telephony::start(settings, store).await?;
+        println!("SIP listening on {sip} (UDP and TCP)");
+        state.engine = Some(engine);
+        state.sip_addr = Some(sip);
+        start_demo_operator(settings).await;
+    }
+    Ok(state)
+}
+
+/// Serve the demo operator web service, if configured and its database exists.
+async fn start_demo_operator(settings: &Settings) {
+    let operator_db = settings.data_dir.join("operator.db");
+    let listen = settings.engine.demo_operator_listen.clone();
+    if listen.is_empty() || !operator_db.exists() {
+        return;
+    }
+    let app = match crate::demo_operator::router(&operator_db).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::warn!(error = %e, "demo operator database unreadable");
+            return;
+        }
+    };
+    match tokio::net::TcpListener::bind(&listen).await {
+        Ok(l) => {
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(l, app).await {
+                    tracing::warn!(error = %e, "demo operator service stopped");
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, %listen, "demo operator service not started"),
+    }
 }
 
 /// After a crash (even `kill -9`) interactions that were live are closed with

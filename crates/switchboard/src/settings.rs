@@ -23,6 +23,127 @@ pub struct Settings {
     pub phone: PhoneSettings,
     /// Authentication.
     pub auth: AuthSettings,
+    /// SIP (voice) service.
+    #[serde(default)]
+    pub sip: SipSettings,
+    /// The engine: flows, prompts, recordings, entry points.
+    #[serde(default)]
+    pub engine: EngineSettings,
+}
+
+/// `[sip]`: the voice shell (registrar, trunks, B2BUA).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipSettings {
+    /// Run the SIP service (default true).
+    pub enabled: bool,
+    /// UDP and TCP listen address (default `0.0.0.0:5060`).
+    pub listen: String,
+    /// IP for RTP sockets, advertised in SDP (default `127.0.0.1`; set the
+    /// host's address for phones on other machines).
+    pub media_ip: String,
+    /// Digest realm (default `switchboard`).
+    pub realm: String,
+    /// OPTIONS qualify interval for registered phones, s (0: off; default 30).
+    pub qualify_interval_s: u64,
+    /// Trunks (the operator's switch). The demo has one, `operator`,
+    /// allowing 127.0.0.1 with DIDs 3900 (IVR `main`), 3901 (IVR `vip-line`),
+    /// 3902 (queue `general`).
+    pub trunks: Vec<TrunkSettings>,
+}
+
+impl Default for SipSettings {
+    fn default() -> Self {
+        let dids = [("3900", "main"), ("3901", "vip-line"), ("3902", "general")]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        Self {
+            enabled: true,
+            listen: "0.0.0.0:5060".into(),
+            media_ip: "127.0.0.1".into(),
+            realm: "switchboard".into(),
+            qualify_interval_s: 30,
+            trunks: vec![TrunkSettings {
+                name: "operator".into(),
+                allowed_ips: vec!["127.0.0.1".into()],
+                dids,
+                outbound: None,
+                caller_id: None,
+            }],
+        }
+    }
+}
+
+/// `[[sip.trunks]]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkSettings {
+    /// Trunk name.
+    pub name: String,
+    /// Source IPs allowed to send calls as this trunk.
+    pub allowed_ips: Vec<String>,
+    /// Dialled number → entry point name (see `[engine.entry_points]`).
+    #[serde(default)]
+    pub dids: std::collections::BTreeMap<String, String>,
+    /// Where outbound calls go (`host:port`), if any.
+    pub outbound: Option<String>,
+    /// Caller-ID of outbound calls.
+    pub caller_id: Option<String>,
+}
+
+/// `[engine]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineSettings {
+    /// Prompts folder (`<dir>/<lang>/<name>.wav`, default `assets/prompts`).
+    pub prompts_dir: PathBuf,
+    /// IVR flow files folder (default `config/demo/flows`).
+    pub flows_dir: PathBuf,
+    /// Music on hold WAV (default `assets/moh/default.wav`; empty: none).
+    pub music_on_hold: String,
+    /// Entry point → `flow:NAME` or `queue:NAME`. Default: `main` →
+    /// `flow:main`, `vip-line` → `flow:vip-line`, `general` → `queue:general`.
+    pub entry_points: std::collections::BTreeMap<String, String>,
+    /// Queues whose calls are recorded (default: all three demo queues).
+    pub record_queues: Vec<String>,
+    /// Queues whose calls get a CSAT survey (default: all three demo queues).
+    pub survey_queues: Vec<String>,
+    /// Abandons under this many ms are short (default 5000).
+    pub short_abandon_ms: i64,
+    /// Named SQL databases for IVR lookups: name → `sqlite://PATH`.
+    /// Default: `operator` → `<data_dir>/operator.db` (created from
+    /// `config/demo/operator.sql` when the demo is seeded).
+    pub sql_databases: std::collections::BTreeMap<String, String>,
+    /// IVR maintenance flag (R1).
+    pub maintenance: bool,
+    /// Demo operator web service for the IVR's lookups (`host:port`, empty: off).
+    pub demo_operator_listen: String,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        let demo_queues: Vec<String> = ["general", "vip", "business"].map(String::from).to_vec();
+        Self {
+            prompts_dir: "assets/prompts".into(),
+            flows_dir: "config/demo/flows".into(),
+            music_on_hold: "assets/moh/default.wav".into(),
+            entry_points: [
+                ("main", "flow:main"),
+                ("vip-line", "flow:vip-line"),
+                ("general", "queue:general"),
+            ]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+            record_queues: demo_queues.clone(),
+            survey_queues: demo_queues,
+            short_abandon_ms: 5_000,
+            sql_databases: Default::default(),
+            maintenance: false,
+            demo_operator_listen: "127.0.0.1:8089".into(),
+        }
+    }
 }
 
 /// `[http]`

@@ -15,6 +15,8 @@ fn command(dir: &Path) -> Command {
     c.current_dir(dir)
         .env_remove("SWITCHBOARD_DATABASE__URL")
         .env("SWITCHBOARD_HTTP__LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_SIP__LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_ENGINE__DEMO_OPERATOR_LISTEN", "")
         .env("RUST_LOG", "warn");
     c
 }

@@ -15,8 +15,16 @@ use voice::{CallControl, CallEvent, HangupCause, LegId};
 impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     pub(crate) async fn on_voice_event(&mut self, ev: CallEvent) {
         match ev {
-            CallEvent::Incoming { leg, caller, callee, trunk, entry_point, from_user } => {
-                self.on_incoming(leg, caller, callee, trunk, entry_point, from_user).await;
+            CallEvent::Incoming {
+                leg,
+                caller,
+                callee,
+                trunk,
+                entry_point,
+                from_user,
+            } => {
+                self.on_incoming(leg, caller, callee, trunk, entry_point, from_user)
+                    .await;
             }
             CallEvent::Ringing { .. } => {}
             CallEvent::Answered { leg } => {
@@ -26,7 +34,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             }
             CallEvent::Dtmf { leg, digit, .. } => {
                 if let Some(LegRole::Caller(id)) = self.legs.get(&leg).copied() {
-                    let Some(call) = self.calls.get_mut(&id) else { return };
+                    let Some(call) = self.calls.get_mut(&id) else {
+                        return;
+                    };
                     if call.phase != Phase::Ivr {
                         return;
                     }
@@ -45,16 +55,36 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     self.on_prompt_finished(id, interrupted).await;
                 }
             }
-            CallEvent::RecordingFinished { leg, path, duration_ms } => {
-                if let Some(LegRole::Caller(id)) = self.legs.get(&leg).copied()
-                    && let Some(call) = self.calls.get_mut(&id)
-                {
-                    call.interaction.recording = Some(path.display().to_string());
-                    let i = call.interaction.clone();
+            CallEvent::RecordingFinished {
+                leg,
+                path,
+                duration_ms,
+            } => {
+                let Some(id) = self.recordings.remove(&leg) else {
+                    return;
+                };
+                let file = path.display().to_string();
+                let interaction = match self.calls.get_mut(&id) {
+                    Some(call) => {
+                        call.interaction.recording = Some(file);
+                        Some(call.interaction.clone())
+                    }
+                    None => match self.store.get_interaction(id).await {
+                        Ok(Some(mut i)) => {
+                            i.recording = Some(file);
+                            Some(i)
+                        }
+                        _ => None,
+                    },
+                };
+                if let Some(i) = interaction {
                     self.save(&i).await;
-                    self.record(vec![NewEvent::new(now(), EventKind::RecordingStopped).with_interaction(id)]).await;
-                    tracing::info!(interaction = %id, duration_ms, "recording written");
                 }
+                self.record(vec![
+                    NewEvent::new(now(), EventKind::RecordingStopped).with_interaction(id),
+                ])
+                .await;
+                tracing::info!(interaction = %id, duration_ms, "recording written");
             }
             CallEvent::MediaQuality { leg, quality } => {
                 tracing::info!(%leg, ?quality, "media quality");
@@ -76,7 +106,10 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         entry_point: Option<String>,
         from_user: Option<String>,
     ) {
-        let entry = entry_point.as_ref().and_then(|e| self.cfg.entry_points.get(e)).cloned();
+        let entry = entry_point
+            .as_ref()
+            .and_then(|e| self.cfg.entry_points.get(e))
+            .cloned();
         let Some(entry) = entry.filter(|_| trunk.is_some()) else {
             tracing::warn!(%leg, %caller, %callee, ?trunk, ?from_user, "no entry point for this call: refused");
             let _ = self.voice.hang_up(leg).await;
@@ -99,7 +132,12 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 limit: 1,
                 ..Default::default()
             };
-            has_called_before = self.store.list_interactions(&past).await.map(|v| !v.is_empty()).unwrap_or(false);
+            has_called_before = self
+                .store
+                .list_interactions(&past)
+                .await
+                .map(|v| !v.is_empty())
+                .unwrap_or(false);
         }
         let interaction = match self
             .store
@@ -121,15 +159,24 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             }
         };
         let id = interaction.id;
-        let mut ev = NewEvent::new(t, EventKind::InteractionCreated { channel: Channel::Voice, direction: Direction::Inbound })
-            .with_interaction(id);
+        let mut ev = NewEvent::new(
+            t,
+            EventKind::InteractionCreated {
+                channel: Channel::Voice,
+                direction: Direction::Inbound,
+            },
+        )
+        .with_interaction(id);
         ev.customer_id = customer.as_ref().map(|c| c.id);
         self.record(vec![ev]).await;
         if let Err(e) = self.voice.answer(leg).await {
             tracing::warn!(error = %e, %leg, "answer failed");
             return;
         }
-        let lang = customer.as_ref().and_then(|c| c.language.clone()).unwrap_or_else(|| self.cfg.default_language.clone());
+        let lang = customer
+            .as_ref()
+            .and_then(|c| c.language.clone())
+            .unwrap_or_else(|| self.cfg.default_language.clone());
         let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
         self.legs.insert(leg, LegRole::Caller(id));
         self.calls.insert(
@@ -168,14 +215,19 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 let mut agents_logged_in = std::collections::BTreeMap::new();
                 for (qid, q) in &self.queues {
                     if let Some(s) = self.acd.queue_stats(*qid) {
-                        let n = s.agents_available + s.agents_busy + s.agents_wrap_up + s.agents_paused;
+                        let n =
+                            s.agents_available + s.agents_busy + s.agents_wrap_up + s.agents_paused;
                         agents_logged_in.insert(q.name.clone(), n as u32);
                     }
                 }
                 let ctx = ivr::CallContext {
                     caller: number,
                     customer_id: customer.as_ref().map(|c| c.id),
-                    language: if has_called_before { customer.as_ref().and_then(|c| c.language.clone()) } else { None },
+                    language: if has_called_before {
+                        customer.as_ref().and_then(|c| c.language.clone())
+                    } else {
+                        None
+                    },
                     segment: customer.as_ref().map(|c| c.segment),
                     has_called_before,
                     maintenance: self.cfg.maintenance,
@@ -196,30 +248,59 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
 
     /// The customer owning this number, creating one if unknown. `true` when
     /// the customer existed before this call.
-    async fn identify(&self, number: Option<&PhoneNumber>, t: Timestamp) -> Result<(Option<Customer>, bool), store::StoreError> {
-        let Some(n) = number else { return Ok((None, false)) };
-        if let Some(c) = self.store.find_customer_by_identity(&Identity::Phone(n.clone())).await? {
+    async fn identify(
+        &self,
+        number: Option<&PhoneNumber>,
+        t: Timestamp,
+    ) -> Result<(Option<Customer>, bool), store::StoreError> {
+        let Some(n) = number else {
+            return Ok((None, false));
+        };
+        if let Some(c) = self
+            .store
+            .find_customer_by_identity(&Identity::Phone(n.clone()))
+            .await?
+        {
             return Ok((Some(c), true));
         }
         let c = self
             .store
-            .create_customer(&NewCustomer { name: n.to_string(), phones: vec![n.clone()], ..Default::default() }, t)
+            .create_customer(
+                &NewCustomer {
+                    name: n.to_string(),
+                    phones: vec![n.clone()],
+                    ..Default::default()
+                },
+                t,
+            )
             .await?;
-        self.record(vec![NewEvent::new(t, EventKind::CustomerCreated).with_customer(c.id)]).await;
+        self.record(vec![
+            NewEvent::new(t, EventKind::CustomerCreated).with_customer(c.id),
+        ])
+        .await;
         Ok((Some(c), false))
     }
 
     /// Carry out every pending action of a call's IVR session.
     pub(crate) async fn drive_ivr(&mut self, id: InteractionId) {
         loop {
-            let Some(call) = self.calls.get_mut(&id) else { return };
-            let Some(session) = call.ivr.as_mut() else { return };
-            let Some(action) = session.poll_action() else { break };
+            let Some(call) = self.calls.get_mut(&id) else {
+                return;
+            };
+            let Some(session) = call.ivr.as_mut() else {
+                return;
+            };
+            let Some(action) = session.poll_action() else {
+                break;
+            };
             let lang = session.language().to_string();
             call.lang = lang.clone();
             match action {
                 Action::Play { prompts, barge_in } => {
-                    let paths: VecDeque<_> = prompts.iter().map(|p| self.cfg.prompts_dir.join(p.path())).collect();
+                    let paths: VecDeque<_> = prompts
+                        .iter()
+                        .map(|p| self.cfg.prompts_dir.join(p.path()))
+                        .collect();
                     if let Some(call) = self.calls.get_mut(&id) {
                         call.prompts = paths;
                         call.prompts_for_ivr = true;
@@ -233,28 +314,50 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     let tx = self.internal_tx.clone();
                     tokio::spawn(async move {
                         let result = runner.run(kind).await;
-                        let _ = tx.send(Internal::Lookup { interaction: id, id: lid, result });
+                        let _ = tx.send(Internal::Lookup {
+                            interaction: id,
+                            id: lid,
+                            result,
+                        });
                     });
                 }
                 Action::StoreLanguage { lang } => {
-                    let cust = self.calls.get(&id).and_then(|c| c.customer.as_ref().map(|c| c.id));
+                    let cust = self
+                        .calls
+                        .get(&id)
+                        .and_then(|c| c.customer.as_ref().map(|c| c.id));
                     if let Some(cid) = cust {
-                        let patch = store::CustomerPatch { language: Some(lang.clone()), ..Default::default() };
+                        let patch = store::CustomerPatch {
+                            language: Some(lang.clone()),
+                            ..Default::default()
+                        };
                         if let Err(e) = self.store.update_customer(cid, &patch, now()).await {
                             tracing::warn!(error = %e, "cannot store the caller's language");
                         }
                     }
                 }
-                Action::Queue { queue, priority, segment } => {
+                Action::Queue {
+                    queue,
+                    priority,
+                    segment,
+                } => {
                     self.finish_ivr(id).await;
                     self.enqueue(id, &queue, priority, segment).await;
                     return;
                 }
-                Action::OpenConversation { channel, to, queue, priority, first_message } => {
-                    self.open_conversation(id, channel, to, &queue, priority, first_message).await;
+                Action::OpenConversation {
+                    channel,
+                    to,
+                    queue,
+                    priority,
+                    first_message,
+                } => {
+                    self.open_conversation(id, channel, to, &queue, priority, first_message)
+                        .await;
                 }
                 Action::SendMessage { channel, to, text } => {
-                    self.outbox(id, channel, to.map(|p| p.to_string()), text, "ivr_message").await;
+                    self.outbox(id, channel, to.map(|p| p.to_string()), text, "ivr_message")
+                        .await;
                 }
                 Action::Transfer { number } => {
                     tracing::warn!(interaction = %id, %number, "IVR transfer to a number is not wired yet: hanging up");
@@ -275,12 +378,21 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
 
     /// Keep the IVR path as events and for the screen-pop.
     async fn finish_ivr(&mut self, id: InteractionId) {
-        let Some(call) = self.calls.get_mut(&id) else { return };
-        let Some(session) = call.ivr.take() else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(session) = call.ivr.take() else {
+            return;
+        };
         let trace = session.trace().clone();
         call.ivr_trace = serde_json::to_value(&trace).ok();
         let digits_at = |node: &str| -> Option<String> {
-            let d: String = trace.digits.iter().filter(|d| d.node == node).map(|d| d.digit).collect();
+            let d: String = trace
+                .digits
+                .iter()
+                .filter(|d| d.node == node)
+                .map(|d| d.digit)
+                .collect();
             (!d.is_empty()).then_some(d)
         };
         let base = call.interaction.started_at;
@@ -291,7 +403,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             .map(|n| {
                 let mut e = NewEvent::new(
                     base.add_millis(n.at_ms),
-                    EventKind::IvrStep { flow: trace.flow.clone(), node: n.node.clone(), digits: digits_at(&n.node) },
+                    EventKind::IvrStep {
+                        flow: trace.flow.clone(),
+                        node: n.node.clone(),
+                        digits: digits_at(&n.node),
+                    },
                 )
                 .with_interaction(id);
                 e.customer_id = customer;
@@ -302,7 +418,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     }
 
     pub(crate) async fn play_next(&mut self, id: InteractionId) {
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         let leg = call.caller_leg;
         let barge = call.barge_in;
         if let Some(p) = call.prompts.pop_front()
@@ -313,7 +431,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     }
 
     async fn on_prompt_finished(&mut self, id: InteractionId, interrupted: bool) {
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         match call.phase {
             Phase::Ivr => {
                 if interrupted {
@@ -343,14 +463,22 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     }
 
     pub(crate) async fn music_on_hold(&mut self, id: InteractionId) {
-        let (Some(moh), Some(call)) = (self.cfg.music_on_hold.clone(), self.calls.get(&id)) else { return };
+        let (Some(moh), Some(call)) = (self.cfg.music_on_hold.clone(), self.calls.get(&id)) else {
+            return;
+        };
         if let Err(e) = self.voice.music_on_hold(call.caller_leg, moh).await {
             tracing::warn!(error = %e, "cannot start music on hold");
         }
     }
 
     /// Hand a call to the ACD.
-    pub(crate) async fn enqueue(&mut self, id: InteractionId, queue: &str, priority: i32, segment: Segment) {
+    pub(crate) async fn enqueue(
+        &mut self,
+        id: InteractionId,
+        queue: &str,
+        priority: i32,
+        segment: Segment,
+    ) {
         let t = now();
         let Some(&qid) = self.queue_by_name.get(queue) else {
             tracing::error!(%queue, "IVR names an unknown queue: call ended");
@@ -359,7 +487,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             }
             return;
         };
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         call.phase = Phase::Queued;
         call.queued_at = Some(t);
         call.segment = segment;
@@ -367,10 +497,20 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let i = call.interaction.clone();
         let customer = call.customer.as_ref().map(|c| c.id);
         self.save(&i).await;
-        let mut ev = NewEvent::new(t, EventKind::Queued { queue_id: qid, priority }).with_interaction(id);
+        let mut ev = NewEvent::new(
+            t,
+            EventKind::Queued {
+                queue_id: qid,
+                priority,
+            },
+        )
+        .with_interaction(id);
         ev.customer_id = customer;
         self.record(vec![ev]).await;
-        let task = Task { priority: priority - segment.priority(), ..Task::new(id, qid, Channel::Voice, segment) };
+        let task = Task {
+            priority: priority - segment.priority(),
+            ..Task::new(id, qid, Channel::Voice, segment)
+        };
         if let Err(e) = self.acd.handle_task_arrived(t, task) {
             tracing::error!(error = %e, "ACD refused the task");
         }
@@ -414,23 +554,49 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             e.customer_id = customer.as_ref().map(|c| c.id);
             e
         };
-        let mut events = vec![with(EventKind::InteractionCreated { channel, direction: Direction::Outbound })];
+        let mut events = vec![with(EventKind::InteractionCreated {
+            channel,
+            direction: Direction::Outbound,
+        })];
         if let Some(q) = qid {
-            events.push(with(EventKind::Queued { queue_id: q, priority }));
-            let task = Task { priority: priority - segment.priority(), ..Task::new(conv.id, q, channel, segment) };
+            events.push(with(EventKind::Queued {
+                queue_id: q,
+                priority,
+            }));
+            let task = Task {
+                priority: priority - segment.priority(),
+                ..Task::new(conv.id, q, channel, segment)
+            };
             if let Err(e) = self.acd.handle_task_arrived(t, task) {
                 tracing::error!(error = %e, "ACD refused the conversation");
             }
         }
-        events.push(with(EventKind::MessageOut { text: first_message.clone() }));
+        events.push(with(EventKind::MessageOut {
+            text: first_message.clone(),
+        }));
         self.record(events).await;
-        self.outbox(conv.id, channel, to.map(|p| p.to_string()), first_message, "ivr_first_message").await;
+        self.outbox(
+            conv.id,
+            channel,
+            to.map(|p| p.to_string()),
+            first_message,
+            "ivr_first_message",
+        )
+        .await;
     }
 
     /// Put a message in the outbox for the interaction's customer.
-    pub(crate) async fn outbox(&self, id: InteractionId, channel: Channel, to: Option<String>, text: String, purpose: &str) {
+    pub(crate) async fn outbox(
+        &self,
+        id: InteractionId,
+        channel: Channel,
+        to: Option<String>,
+        text: String,
+        purpose: &str,
+    ) {
         let customer = self.calls.get(&id).and_then(|c| c.customer.as_ref());
-        let recipient = to.or_else(|| customer.and_then(|c| c.phones.first().map(|p| p.to_string())));
+        let recipient =
+            to.or_else(|| customer.and_then(|c| c.phones.first().map(|p| p.to_string())));
         let Some(recipient) = recipient else {
             tracing::warn!(interaction = %id, purpose, "no recipient for the message: not sent");
             return;
@@ -448,9 +614,19 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
     }
 
-    async fn on_agent_answered(&mut self, leg: LegId, task: InteractionId, agent: AgentId, offer: routing::OfferId) {
+    async fn on_agent_answered(
+        &mut self,
+        leg: LegId,
+        task: InteractionId,
+        agent: AgentId,
+        offer: routing::OfferId,
+    ) {
         let t = now();
-        let live = self.calls.get(&task).map(|c| c.phase == Phase::Queued).unwrap_or(false);
+        let live = self
+            .calls
+            .get(&task)
+            .map(|c| c.phase == Phase::Queued)
+            .unwrap_or(false);
         if !live || self.acd.handle_offer_accepted(t, task, agent).is_err() {
             tracing::info!(%leg, interaction = %task, "agent answered too late: leg released");
             self.legs.remove(&leg);
@@ -460,7 +636,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         if let Some(ringing) = self.offers.get_mut(&offer) {
             ringing.retain(|(a, _)| *a != agent);
         }
-        let Some(call) = self.calls.get_mut(&task) else { return };
+        let Some(call) = self.calls.get_mut(&task) else {
+            return;
+        };
         call.phase = Phase::Talking;
         call.agent = Some(agent);
         call.agent_leg = Some(leg);
@@ -471,19 +649,33 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let waited = call.queued_at.map(|q| t.millis_since(q)).unwrap_or(0);
         let queue = call.interaction.queue_id;
         let customer = call.customer.as_ref().map(|c| c.id);
-        let record = queue.and_then(|q| self.queues.get(&q)).is_some_and(|q| self.cfg.record_queues.contains(&q.name));
+        let record = queue
+            .and_then(|q| self.queues.get(&q))
+            .is_some_and(|q| self.cfg.record_queues.contains(&q.name));
         let i = call.interaction.clone();
         let _ = self.voice.stop_prompt(caller_leg).await;
         if let Err(e) = self.voice.bridge(caller_leg, leg).await {
             tracing::error!(error = %e, "bridge failed");
         }
-        let mut events = vec![NewEvent::new(t, EventKind::Answered { queue_id: queue, waited_ms: waited })];
+        let mut events = vec![NewEvent::new(
+            t,
+            EventKind::Answered {
+                queue_id: queue,
+                waited_ms: waited,
+            },
+        )];
         if record {
             let path = self.cfg.recordings_dir.join(format!("{}.wav", task.0));
             let _ = std::fs::create_dir_all(&self.cfg.recordings_dir);
             match self.voice.record_start(caller_leg, path.clone()).await {
                 Ok(()) => {
-                    events.push(NewEvent::new(t, EventKind::RecordingStarted { path: path.display().to_string() }));
+                    self.recordings.insert(caller_leg, task);
+                    events.push(NewEvent::new(
+                        t,
+                        EventKind::RecordingStarted {
+                            path: path.display().to_string(),
+                        },
+                    ));
                     if let Some(c) = self.calls.get_mut(&task) {
                         c.recording = Some(path);
                     }
@@ -501,21 +693,35 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             .collect();
         self.save(&i).await;
         self.record(events).await;
-        self.send(Audience::Agent(agent), Push::Answered { interaction_id: task });
-        self.agent_state_changed(agent, AgentState::Busy, None).await;
+        self.send(
+            Audience::Agent(agent),
+            Push::Answered {
+                interaction_id: task,
+            },
+        );
+        self.agent_state_changed(agent, AgentState::Busy, None)
+            .await;
         self.process_decisions().await;
     }
 
     async fn on_hung_up(&mut self, leg: LegId, cause: HangupCause) {
-        let Some(role) = self.legs.remove(&leg) else { return };
+        let Some(role) = self.legs.remove(&leg) else {
+            return;
+        };
         match role {
             LegRole::Agent { task, agent, offer } => {
-                let talking = self.calls.get(&task).is_some_and(|c| c.agent_leg == Some(leg) && c.phase == Phase::Talking);
+                let talking = self
+                    .calls
+                    .get(&task)
+                    .is_some_and(|c| c.agent_leg == Some(leg) && c.phase == Phase::Talking);
                 if talking {
                     self.end_talk(task, "agent_hangup").await;
                     return;
                 }
-                let still_ringing = self.offers.get(&offer).is_some_and(|v| v.iter().any(|(a, l)| *a == agent && *l == leg));
+                let still_ringing = self
+                    .offers
+                    .get(&offer)
+                    .is_some_and(|v| v.iter().any(|(a, l)| *a == agent && *l == leg));
                 if let Some(v) = self.offers.get_mut(&offer) {
                     v.retain(|(_, l)| *l != leg);
                 }
@@ -524,16 +730,27 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 if still_ringing && matches!(cause, HangupCause::Busy | HangupCause::Rejected(_)) {
                     let _ = self.acd.handle_offer_rejected(now(), task, agent);
                     self.record(vec![
-                        NewEvent::new(now(), EventKind::OfferRejected { queue_id: self.calls.get(&task).and_then(|c| c.interaction.queue_id).unwrap_or(QueueId(0)) })
-                            .with_interaction(task)
-                            .with_agent(agent),
+                        NewEvent::new(
+                            now(),
+                            EventKind::OfferRejected {
+                                queue_id: self
+                                    .calls
+                                    .get(&task)
+                                    .and_then(|c| c.interaction.queue_id)
+                                    .unwrap_or(QueueId(0)),
+                            },
+                        )
+                        .with_interaction(task)
+                        .with_agent(agent),
                     ])
                     .await;
                     self.process_decisions().await;
                 }
             }
             LegRole::Caller(id) => {
-                let Some(phase) = self.calls.get(&id).map(|c| c.phase) else { return };
+                let Some(phase) = self.calls.get(&id).map(|c| c.phase) else {
+                    return;
+                };
                 match phase {
                     Phase::Ivr => {
                         if let Some(s) = self.calls.get_mut(&id).and_then(|c| c.ivr.as_mut()) {
@@ -555,15 +772,26 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                             None => return,
                         };
                         let short = waited < self.cfg.short_abandon_ms;
-                        let mut ev = NewEvent::new(t, EventKind::Abandoned { queue_id: queue, waited_ms: waited, short })
-                            .with_interaction(id);
+                        let mut ev = NewEvent::new(
+                            t,
+                            EventKind::Abandoned {
+                                queue_id: queue,
+                                waited_ms: waited,
+                                short,
+                            },
+                        )
+                        .with_interaction(id);
                         ev.customer_id = customer;
                         self.record(vec![ev]).await;
                         self.close(id, "abandoned").await;
                         self.process_decisions().await;
                     }
                     Phase::Talking => {
-                        let reason = if cause == HangupCause::RemoteBye { "caller_hangup" } else { "completed" };
+                        let reason = if cause == HangupCause::RemoteBye {
+                            "caller_hangup"
+                        } else {
+                            "completed"
+                        };
                         self.end_talk(id, reason).await;
                     }
                     Phase::Ended => {}
@@ -575,7 +803,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     /// A bridged call ended: wrap-up for the agent, survey for the customer.
     pub(crate) async fn end_talk(&mut self, id: InteractionId, reason: &str) {
         let t = now();
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         if call.phase != Phase::Talking {
             return;
         }
@@ -583,7 +813,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let (caller_leg, agent_leg, agent) = (call.caller_leg, call.agent_leg, call.agent);
         let recording = call.recording.is_some();
         let lang = call.lang.clone();
-        let queue_name = call.interaction.queue_id.and_then(|q| self.queues.get(&q)).map(|q| q.name.clone());
+        let queue_name = call
+            .interaction
+            .queue_id
+            .and_then(|q| self.queues.get(&q))
+            .map(|q| q.name.clone());
         if recording {
             let _ = self.voice.record_stop(caller_leg).await;
         }
@@ -597,8 +831,19 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
         self.close(id, reason).await;
         if let Some(a) = agent {
-            self.record(vec![NewEvent::new(t, EventKind::WrapUpStarted).with_interaction(id).with_agent(a)]).await;
-            self.send(Audience::Agent(a), Push::Ended { interaction_id: id, reason: reason.into() });
+            self.record(vec![
+                NewEvent::new(t, EventKind::WrapUpStarted)
+                    .with_interaction(id)
+                    .with_agent(a),
+            ])
+            .await;
+            self.send(
+                Audience::Agent(a),
+                Push::Ended {
+                    interaction_id: id,
+                    reason: reason.into(),
+                },
+            );
             self.agent_state_changed(a, AgentState::WrapUp, None).await;
         }
         if queue_name.is_some_and(|q| self.cfg.survey_queues.contains(&q)) {
@@ -607,7 +852,8 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             } else {
                 "Merci d'avoir appelé Démo Télécom. Êtes-vous satisfait de notre service ? Répondez par une note de 1 (mauvais) à 5 (excellent)."
             };
-            self.outbox(id, Channel::Sms, None, text.into(), "survey").await;
+            self.outbox(id, Channel::Sms, None, text.into(), "survey")
+                .await;
         }
         self.process_decisions().await;
     }
@@ -616,7 +862,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     /// if an agent handled it).
     async fn close(&mut self, id: InteractionId, reason: &str) {
         let t = now();
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         call.phase = Phase::Ended;
         call.interaction.ended_at = Some(t);
         call.interaction.end_reason = Some(reason.into());
@@ -625,7 +873,13 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let keep = call.agent.is_some();
         let leg = call.caller_leg;
         self.save(&i).await;
-        let mut ev = NewEvent::new(t, EventKind::Ended { reason: reason.into() }).with_interaction(id);
+        let mut ev = NewEvent::new(
+            t,
+            EventKind::Ended {
+                reason: reason.into(),
+            },
+        )
+        .with_interaction(id);
         ev.customer_id = customer;
         ev.agent_id = i.agent_id;
         self.record(vec![ev]).await;

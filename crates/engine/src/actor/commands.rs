@@ -16,10 +16,14 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 let _ = reply.send(r);
             }
             Command::Logout(agent, reply) => {
-                let r = self.acd.handle_agent_logout(now(), agent).map_err(EngineError::from);
+                let r = self
+                    .acd
+                    .handle_agent_logout(now(), agent)
+                    .map_err(EngineError::from);
                 if r.is_ok() {
                     self.agents.remove(&agent);
-                    self.agent_state_changed(agent, AgentState::LoggedOut, None).await;
+                    self.agent_state_changed(agent, AgentState::LoggedOut, None)
+                        .await;
                 }
                 self.process_decisions().await;
                 let _ = reply.send(r);
@@ -30,7 +34,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 } else {
                     let (input, state, reason) = match req {
                         AgentRequest::Ready => (AgentInput::Ready, AgentState::Available, None),
-                        AgentRequest::Pause(r) => (AgentInput::Pause { reason: r.clone() }, AgentState::Paused, Some(r)),
+                        AgentRequest::Pause(r) => (
+                            AgentInput::Pause { reason: r.clone() },
+                            AgentState::Paused,
+                            Some(r),
+                        ),
                     };
                     match self.acd.handle_agent_state(now(), agent, input) {
                         Ok(()) => {
@@ -43,7 +51,13 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 self.process_decisions().await;
                 let _ = reply.send(r);
             }
-            Command::Disposition { agent, interaction, code, notes, reply } => {
+            Command::Disposition {
+                agent,
+                interaction,
+                code,
+                notes,
+                reply,
+            } => {
                 let r = self.disposition(agent, interaction, code, notes).await;
                 self.process_decisions().await;
                 let _ = reply.send(r);
@@ -74,7 +88,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             }
             Command::AgentStats(reply) => {
                 let t = now();
-                let mut v: Vec<_> = self.agents.keys().filter_map(|a| self.acd.agent_stats(*a, t)).collect();
+                let mut v: Vec<_> = self
+                    .agents
+                    .keys()
+                    .filter_map(|a| self.acd.agent_stats(*a, t))
+                    .collect();
                 v.sort_by_key(|s| s.agent);
                 let _ = reply.send(v);
             }
@@ -82,11 +100,19 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     }
 
     async fn login(&mut self, agent: AgentId) -> Result<(), EngineError> {
-        let a = self.store.get_agent(agent).await?.ok_or(EngineError::UnknownAgent(agent))?;
-        let profile = AgentProfile { capacity: a.capacity.clone(), ..AgentProfile::new(a.id, a.skills.clone()) };
+        let a = self
+            .store
+            .get_agent(agent)
+            .await?
+            .ok_or(EngineError::UnknownAgent(agent))?;
+        let profile = AgentProfile {
+            capacity: a.capacity.clone(),
+            ..AgentProfile::new(a.id, a.skills.clone())
+        };
         self.acd.handle_agent_login(now(), profile)?;
         self.agents.insert(agent, AgentLive { agent: a });
-        self.agent_state_changed(agent, AgentState::Available, None).await;
+        self.agent_state_changed(agent, AgentState::Available, None)
+            .await;
         self.process_decisions().await;
         Ok(())
     }
@@ -98,12 +124,24 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         code: String,
         notes: Option<String>,
     ) -> Result<(), EngineError> {
-        if !self.store.list_dispositions().await?.iter().any(|d| d.code == code) {
-            return Err(EngineError::Invalid(format!("unknown disposition code {code:?}")));
+        if !self
+            .store
+            .list_dispositions()
+            .await?
+            .iter()
+            .any(|d| d.code == code)
+        {
+            return Err(EngineError::Invalid(format!(
+                "unknown disposition code {code:?}"
+            )));
         }
         let mut i = match self.calls.get(&interaction) {
             Some(c) => c.interaction.clone(),
-            None => self.store.get_interaction(interaction).await?.ok_or(EngineError::UnknownInteraction(interaction))?,
+            None => self
+                .store
+                .get_interaction(interaction)
+                .await?
+                .ok_or(EngineError::UnknownInteraction(interaction))?,
         };
         if i.agent_id != Some(agent) {
             return Err(EngineError::NotYours(interaction));
@@ -111,21 +149,35 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         i.disposition = Some(code.clone());
         i.notes = notes.clone();
         self.save(&i).await;
-        let mut ev = NewEvent::new(now(), EventKind::DispositionSet { code, notes }).with_interaction(interaction).with_agent(agent);
+        let mut ev = NewEvent::new(now(), EventKind::DispositionSet { code, notes })
+            .with_interaction(interaction)
+            .with_agent(agent);
         ev.customer_id = i.customer_id;
         self.record(vec![ev]).await;
-        let ended = self.calls.get(&interaction).is_some_and(|c| c.phase == Phase::Ended);
+        let ended = self
+            .calls
+            .get(&interaction)
+            .is_some_and(|c| c.phase == Phase::Ended);
         if ended {
             self.calls.remove(&interaction);
             // Ends wrap-up now; refused (and harmless) if wrap-up already timed out.
-            if self.acd.handle_agent_state(now(), agent, AgentInput::WrapUpDone).is_err() {
+            if self
+                .acd
+                .handle_agent_state(now(), agent, AgentInput::WrapUpDone)
+                .is_err()
+            {
                 tracing::debug!(%agent, "wrap-up had already ended");
             }
         }
         Ok(())
     }
 
-    async fn hold(&mut self, agent: AgentId, interaction: InteractionId, on: bool) -> Result<(), EngineError> {
+    async fn hold(
+        &mut self,
+        agent: AgentId,
+        interaction: InteractionId,
+        on: bool,
+    ) -> Result<(), EngineError> {
         let Some(c) = self.calls.get_mut(&interaction) else {
             return Err(EngineError::UnknownInteraction(interaction));
         };
@@ -137,7 +189,10 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
         c.on_hold = on;
         let leg = c.caller_leg;
-        self.voice.hold(leg, on).await.map_err(|e| EngineError::Invalid(format!("hold: {e}")))?;
+        self.voice
+            .hold(leg, on)
+            .await
+            .map_err(|e| EngineError::Invalid(format!("hold: {e}")))?;
         if on {
             if let Some(moh) = self.cfg.music_on_hold.clone() {
                 let _ = self.voice.music_on_hold(leg, moh).await;
@@ -145,8 +200,17 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         } else {
             let _ = self.voice.stop_prompt(leg).await;
         }
-        let kind = if on { EventKind::Held } else { EventKind::Unheld };
-        self.record(vec![NewEvent::new(now(), kind).with_interaction(interaction).with_agent(agent)]).await;
+        let kind = if on {
+            EventKind::Held
+        } else {
+            EventKind::Unheld
+        };
+        self.record(vec![
+            NewEvent::new(now(), kind)
+                .with_interaction(interaction)
+                .with_agent(agent),
+        ])
+        .await;
         Ok(())
     }
 }

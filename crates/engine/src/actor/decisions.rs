@@ -16,7 +16,12 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         while let Some(d) = self.acd.poll_decision() {
             any = true;
             match d {
-                Decision::Offer { offer, task, agents, ring_until } => {
+                Decision::Offer {
+                    offer,
+                    task,
+                    agents,
+                    ring_until,
+                } => {
                     for agent in agents {
                         self.ring(offer, task, agent, ring_until).await;
                     }
@@ -26,7 +31,8 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         .offers
                         .get_mut(&offer)
                         .map(|v| {
-                            let (gone, keep): (Vec<_>, Vec<_>) = v.drain(..).partition(|(a, _)| *a == agent);
+                            let (gone, keep): (Vec<_>, Vec<_>) =
+                                v.drain(..).partition(|(a, _)| *a == agent);
                             *v = keep;
                             gone
                         })
@@ -39,7 +45,13 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         Some(Phase::Talking) => "answered_elsewhere",
                         _ => "abandoned",
                     };
-                    self.send(Audience::Agent(agent), Push::OfferCancelled { interaction_id: task, reason: reason.into() });
+                    self.send(
+                        Audience::Agent(agent),
+                        Push::OfferCancelled {
+                            interaction_id: task,
+                            reason: reason.into(),
+                        },
+                    );
                 }
                 Decision::Requeued { task, reason } => {
                     let reason_s = match reason {
@@ -52,31 +64,68 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         .legs
                         .iter()
                         .filter_map(|(l, r)| match r {
-                            LegRole::Agent { task: t, agent, offer } if *t == task => Some((*offer, *agent, *l)),
+                            LegRole::Agent {
+                                task: t,
+                                agent,
+                                offer,
+                            } if *t == task => Some((*offer, *agent, *l)),
                             _ => None,
                         })
                         .collect();
-                    let queue = self.calls.get(&task).and_then(|c| c.interaction.queue_id).unwrap_or(QueueId(0));
+                    let queue = self
+                        .calls
+                        .get(&task)
+                        .and_then(|c| c.interaction.queue_id)
+                        .unwrap_or(QueueId(0));
                     for (offer, agent, leg) in ringing {
                         self.legs.remove(&leg);
                         self.offers.remove(&offer);
                         let _ = self.voice.hang_up(leg).await;
-                        self.send(Audience::Agent(agent), Push::OfferCancelled { interaction_id: task, reason: reason_s.into() });
+                        self.send(
+                            Audience::Agent(agent),
+                            Push::OfferCancelled {
+                                interaction_id: task,
+                                reason: reason_s.into(),
+                            },
+                        );
                         if reason == RequeueReason::Rona {
-                            self.record(vec![NewEvent::new(now(), EventKind::Rona { queue_id: queue }).with_interaction(task).with_agent(agent)]).await;
+                            self.record(vec![
+                                NewEvent::new(now(), EventKind::Rona { queue_id: queue })
+                                    .with_interaction(task)
+                                    .with_agent(agent),
+                            ])
+                            .await;
                         }
                     }
                 }
-                Decision::Announce { task, position, ewt_s } => self.announce(task, position, ewt_s).await,
+                Decision::Announce {
+                    task,
+                    position,
+                    ewt_s,
+                } => self.announce(task, position, ewt_s).await,
                 Decision::Overflow { task, from, to } => {
                     if let Some(c) = self.calls.get_mut(&task) {
                         c.interaction.queue_id = Some(to);
                         let i = c.interaction.clone();
                         self.save(&i).await;
                     }
-                    self.record(vec![NewEvent::new(now(), EventKind::Overflowed { from_queue: from, to_queue: to }).with_interaction(task)]).await;
+                    self.record(vec![
+                        NewEvent::new(
+                            now(),
+                            EventKind::Overflowed {
+                                from_queue: from,
+                                to_queue: to,
+                            },
+                        )
+                        .with_interaction(task),
+                    ])
+                    .await;
                 }
-                Decision::Widened { task, queue, min_level } => {
+                Decision::Widened {
+                    task,
+                    queue,
+                    min_level,
+                } => {
                     tracing::info!(interaction = %task, %queue, min_level, "task widened to lower skill levels");
                 }
                 Decision::MaxWaitExit { task, queue } => {
@@ -89,13 +138,20 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     }
                 }
                 Decision::AgentPaused { agent, reason } => {
-                    self.agent_state_changed(agent, AgentState::Paused, Some(reason)).await;
+                    self.agent_state_changed(agent, AgentState::Paused, Some(reason))
+                        .await;
                 }
                 Decision::WrapUpEnded { agent } => {
-                    self.record(vec![NewEvent::new(now(), EventKind::WrapUpEnded).with_agent(agent)]).await;
-                    self.agent_state_changed(agent, AgentState::Available, None).await;
+                    self.record(vec![
+                        NewEvent::new(now(), EventKind::WrapUpEnded).with_agent(agent),
+                    ])
+                    .await;
+                    self.agent_state_changed(agent, AgentState::Available, None)
+                        .await;
                 }
-                Decision::CallbackDue { offer, task, agent, .. } => {
+                Decision::CallbackDue {
+                    offer, task, agent, ..
+                } => {
                     tracing::warn!(?offer, interaction = %task, %agent, "callbacks are not wired yet");
                 }
             }
@@ -106,7 +162,13 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     }
 
     /// Ring one agent's phone for a task and push the screen-pop.
-    async fn ring(&mut self, offer: routing::OfferId, task: InteractionId, agent: AgentId, ring_until: Timestamp) {
+    async fn ring(
+        &mut self,
+        offer: routing::OfferId,
+        task: InteractionId,
+        agent: AgentId,
+        ring_until: Timestamp,
+    ) {
         let t = now();
         let Some(call) = self.calls.get(&task) else {
             let _ = self.acd.handle_offer_rejected(t, task, agent);
@@ -126,7 +188,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let history = match &customer {
             Some(c) => self
                 .store
-                .list_interactions(&store::InteractionFilter { customer_id: Some(c.id), limit: 10, ..Default::default() })
+                .list_interactions(&store::InteractionFilter {
+                    customer_id: Some(c.id),
+                    limit: 10,
+                    ..Default::default()
+                })
                 .await
                 .unwrap_or_default()
                 .into_iter()
@@ -134,7 +200,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 .collect(),
             None => Vec::new(),
         };
-        let queue = self.queues.get(&queue_id).map(|q| q.name.clone()).unwrap_or_default();
+        let queue = self
+            .queues
+            .get(&queue_id)
+            .map(|q| q.name.clone())
+            .unwrap_or_default();
         self.send(
             Audience::Agent(agent),
             Push::Offer {
@@ -142,14 +212,26 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 channel,
                 queue,
                 ring_until,
-                screen_pop: Box::new(ScreenPop { customer: customer.clone(), caller: caller.clone(), ivr_trace: trace, history }),
+                screen_pop: Box::new(ScreenPop {
+                    customer: customer.clone(),
+                    caller: caller.clone(),
+                    ivr_trace: trace,
+                    history,
+                }),
             },
         );
-        let mut ev = NewEvent::new(t, EventKind::Offered { queue_id }).with_interaction(task).with_agent(agent);
+        let mut ev = NewEvent::new(t, EventKind::Offered { queue_id })
+            .with_interaction(task)
+            .with_agent(agent);
         ev.customer_id = customer.as_ref().map(|c| c.id);
         self.record(vec![ev]).await;
-        self.agent_state_changed(agent, AgentState::Reserved, None).await;
-        match self.voice.originate(login.clone(), caller, Duration::from_millis(ring_ms)).await {
+        self.agent_state_changed(agent, AgentState::Reserved, None)
+            .await;
+        match self
+            .voice
+            .originate(login.clone(), caller, Duration::from_millis(ring_ms))
+            .await
+        {
             Ok(leg) => {
                 self.legs.insert(leg, LegRole::Agent { task, agent, offer });
                 self.offers.entry(offer).or_default().push((agent, leg));
@@ -157,14 +239,22 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             Err(e) => {
                 tracing::warn!(error = %e, %agent, %login, "cannot ring the agent's phone: offer rejected");
                 let _ = self.acd.handle_offer_rejected(now(), task, agent);
-                self.send(Audience::Agent(agent), Push::OfferCancelled { interaction_id: task, reason: "phone_unreachable".into() });
+                self.send(
+                    Audience::Agent(agent),
+                    Push::OfferCancelled {
+                        interaction_id: task,
+                        reason: "phone_unreachable".into(),
+                    },
+                );
             }
         }
     }
 
     /// Tell a waiting caller their position: "you are number N in the queue".
     async fn announce(&mut self, task: InteractionId, position: u32, _ewt_s: Option<u32>) {
-        let Some(call) = self.calls.get(&task) else { return };
+        let Some(call) = self.calls.get(&task) else {
+            return;
+        };
         if call.phase != Phase::Queued {
             return;
         }
@@ -173,10 +263,13 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let mut names = vec!["queue_position".to_string()];
         match ivr::say::Grammar::for_language(&lang) {
             Some(g) => ivr::say::number_words(g, u64::from(position), &mut names),
-            None => ivr::say::number_words(ivr::say::Grammar::French, u64::from(position), &mut names),
+            None => {
+                ivr::say::number_words(ivr::say::Grammar::French, u64::from(position), &mut names)
+            }
         }
         names.push("queue_position_end".into());
-        let paths: std::collections::VecDeque<_> = names.iter().map(|n| self.prompt_path(&lang, n)).collect();
+        let paths: std::collections::VecDeque<_> =
+            names.iter().map(|n| self.prompt_path(&lang, n)).collect();
         if let Some(c) = self.calls.get_mut(&task) {
             c.prompts = paths;
             c.barge_in = false;

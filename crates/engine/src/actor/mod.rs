@@ -69,7 +69,11 @@ pub(crate) enum LegRole {
     /// The customer's leg of this interaction.
     Caller(InteractionId),
     /// An agent's phone, rung for an offer of this interaction.
-    Agent { task: InteractionId, agent: AgentId, offer: OfferId },
+    Agent {
+        task: InteractionId,
+        agent: AgentId,
+        offer: OfferId,
+    },
 }
 
 /// An agent logged in to the ACD.
@@ -79,7 +83,11 @@ pub(crate) struct AgentLive {
 
 /// Internal messages (answers of work the actor spawned).
 pub(crate) enum Internal {
-    Lookup { interaction: InteractionId, id: LookupId, result: Result<serde_json::Map<String, serde_json::Value>, LookupError> },
+    Lookup {
+        interaction: InteractionId,
+        id: LookupId,
+        result: Result<serde_json::Map<String, serde_json::Value>, LookupError>,
+    },
 }
 
 pub(crate) struct Actor<V> {
@@ -96,6 +104,9 @@ pub(crate) struct Actor<V> {
     pub legs: HashMap<LegId, LegRole>,
     /// Ringing agent legs per offer.
     pub offers: HashMap<OfferId, Vec<(AgentId, LegId)>>,
+    /// Legs being recorded → their interaction (the file is finished after
+    /// the leg is gone).
+    pub recordings: HashMap<LegId, InteractionId>,
     pub push: broadcast::Sender<Envelope>,
     pub internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: Option<mpsc::UnboundedReceiver<Internal>>,
@@ -129,6 +140,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             calls: HashMap::new(),
             legs: HashMap::new(),
             offers: HashMap::new(),
+            recordings: HashMap::new(),
             push,
             internal_tx,
             internal_rx: Some(internal_rx),
@@ -137,7 +149,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     }
 
     /// The run loop: events, commands, internal answers, deadlines.
-    pub async fn run(mut self, mut events: voice::CallEvents, mut commands: mpsc::Receiver<Command>) {
+    pub async fn run(
+        mut self,
+        mut events: voice::CallEvents,
+        mut commands: mpsc::Receiver<Command>,
+    ) {
         let mut internal = self.internal_rx.take().expect("run is called once");
         loop {
             let sleep = self.next_deadline().map(|d| {
@@ -160,7 +176,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     }
 
     fn next_deadline(&self) -> Option<Timestamp> {
-        let ivr = self.calls.values().filter_map(|c| c.ivr.as_ref()?.poll_timeout()).min();
+        let ivr = self
+            .calls
+            .values()
+            .filter_map(|c| c.ivr.as_ref()?.poll_timeout())
+            .min();
         match (self.acd.poll_timeout(), ivr) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -173,7 +193,12 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let due: Vec<InteractionId> = self
             .calls
             .iter()
-            .filter(|(_, c)| c.ivr.as_ref().and_then(|s| s.poll_timeout()).is_some_and(|d| d <= t))
+            .filter(|(_, c)| {
+                c.ivr
+                    .as_ref()
+                    .and_then(|s| s.poll_timeout())
+                    .is_some_and(|d| d <= t)
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in due {
@@ -187,8 +212,16 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
 
     async fn on_internal(&mut self, msg: Internal) {
         match msg {
-            Internal::Lookup { interaction, id, result } => {
-                if let Some(s) = self.calls.get_mut(&interaction).and_then(|c| c.ivr.as_mut()) {
+            Internal::Lookup {
+                interaction,
+                id,
+                result,
+            } => {
+                if let Some(s) = self
+                    .calls
+                    .get_mut(&interaction)
+                    .and_then(|c| c.ivr.as_mut())
+                {
                     s.handle_lookup_result(now(), id, result);
                     self.drive_ivr(interaction).await;
                     self.process_decisions().await;
@@ -215,25 +248,53 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     }
 
     /// Push an agent's state to them and to supervisors, and log it.
-    pub(crate) async fn agent_state_changed(&self, agent: AgentId, state: event::AgentState, reason: Option<String>) {
-        let name = serde_json::to_value(state).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-        let msg = Push::AgentState { agent_id: agent, state: name, reason: reason.clone() };
+    pub(crate) async fn agent_state_changed(
+        &self,
+        agent: AgentId,
+        state: event::AgentState,
+        reason: Option<String>,
+    ) {
+        let name = serde_json::to_value(state)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        let msg = Push::AgentState {
+            agent_id: agent,
+            state: name,
+            reason: reason.clone(),
+        };
         self.send(Audience::Agent(agent), msg.clone());
         self.send(Audience::Supervisors, msg);
-        self.record(vec![NewEvent::new(now(), EventKind::AgentStateChanged { state, reason }).with_agent(agent)]).await;
+        self.record(vec![
+            NewEvent::new(now(), EventKind::AgentStateChanged { state, reason }).with_agent(agent),
+        ])
+        .await;
     }
 
     /// Push every queue's figures to supervisors.
     pub(crate) fn push_queue_stats(&self) {
         for (id, q) in &self.queues {
             if let Some(stats) = self.acd.queue_stats(*id) {
-                self.send(Audience::Supervisors, Push::QueueStats { name: q.name.clone(), stats });
+                self.send(
+                    Audience::Supervisors,
+                    Push::QueueStats {
+                        name: q.name.clone(),
+                        stats,
+                    },
+                );
             }
         }
     }
 
     pub(crate) fn prompt_path(&self, lang: &str, name: &str) -> PathBuf {
         let p = self.cfg.prompts_dir.join(lang).join(format!("{name}.wav"));
-        if p.exists() { p } else { self.cfg.prompts_dir.join(&self.cfg.default_language).join(format!("{name}.wav")) }
+        if p.exists() {
+            p
+        } else {
+            self.cfg
+                .prompts_dir
+                .join(&self.cfg.default_language)
+                .join(format!("{name}.wav"))
+        }
     }
 }

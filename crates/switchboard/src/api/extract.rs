@@ -118,6 +118,12 @@ fn bearer(parts: &Parts) -> Option<String> {
     {
         return Some(t.trim().to_string());
     }
+    // Browsers cannot set headers on a WebSocket: `?token=` is accepted too.
+    if let Some(q) = parts.uri.query()
+        && let Some(t) = q.split('&').find_map(|kv| kv.strip_prefix("token="))
+    {
+        return Some(t.to_string());
+    }
     let cookies = parts
         .headers
         .get(axum::http::header::COOKIE)?

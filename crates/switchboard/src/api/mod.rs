@@ -5,6 +5,7 @@
 //! admits in its signature (`Auth<AdminOnly>`, `Auth<SupervisorUp>`,
 //! `Auth<AnyRole>`).
 
+mod agent;
 mod auth_routes;
 mod customers;
 mod directory;
@@ -34,6 +35,10 @@ pub struct AppState {
     pub settings: Arc<crate::settings::Settings>,
     /// Prometheus registry handle, for `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The engine, when SIP is on.
+    pub engine: Option<engine::EngineHandle>,
+    /// The SIP address, when SIP is on.
+    pub sip_addr: Option<std::net::SocketAddr>,
 }
 
 /// The whole HTTP application.
@@ -81,6 +86,16 @@ pub fn router(state: AppState) -> Router {
         .route("/interactions/{id}", get(interactions::get_one))
         .route("/interactions/{id}/events", get(interactions::events_of))
         .route("/events", get(interactions::list_events))
+        .route("/agent/login", post(agent::login))
+        .route("/agent/logout", post(agent::logout))
+        .route("/agent/state", post(agent::state))
+        .route("/interactions/{id}/disposition", post(agent::disposition))
+        .route("/interactions/{id}/hangup", post(agent::hangup))
+        .route("/interactions/{id}/hold", post(agent::hold))
+        .route("/stats/queues", get(agent::queue_stats))
+        .route("/stats/agents", get(agent::agent_stats))
+        .route("/outbox", get(agent::outbox))
+        .route("/ws", get(agent::ws))
         .fallback(ops::not_found);
     Router::new()
         .nest("/api/v1", v1)

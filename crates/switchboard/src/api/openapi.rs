@@ -19,6 +19,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::directory::create_disposition, super::directory::list_users, super::directory::create_user,
         super::interactions::list, super::interactions::get_one, super::interactions::create,
         super::interactions::events_of, super::interactions::list_events,
+        super::agent::login, super::agent::logout, super::agent::state, super::agent::disposition,
+        super::agent::hangup, super::agent::hold, super::agent::queue_stats, super::agent::agent_stats,
+        super::agent::outbox,
     ),
     components(schemas(super::error::ErrorBody, domain::EventKind, domain::event::AgentState)),
     modifiers(&BearerAuth),
@@ -27,6 +30,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "customers", description = "Customers, identities, timeline"),
         (name = "directory", description = "Agents, queues, dispositions, users"),
         (name = "interactions", description = "Interactions and the event log"),
+        (name = "agent", description = "ACD login, state, disposition, call control, live statistics (WebSocket: /api/v1/ws)"),
     )
 )]
 pub struct ApiDoc;

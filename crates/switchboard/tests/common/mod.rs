@@ -12,6 +12,9 @@ pub fn settings(dir: &std::path::Path, db_url: &str) -> Settings {
     s.database.url = db_url.to_string();
     s.http.listen = "127.0.0.1:0".into();
     s.http.max_body_bytes = 64 * 1024;
+    // The API tests run without SIP; tests/calls.rs turns it on.
+    s.sip.enabled = false;
+    s.engine.demo_operator_listen = String::new();
     s
 }
 

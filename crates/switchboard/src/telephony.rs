@@ -1,0 +1,162 @@
+//! Wiring of the voice shell and the engine from the settings: the SIP
+//! registrar's credentials come from the store, the IVR flows from
+//! `engine.flows_dir`, the prompts from `engine.prompts_dir`.
+
+use crate::settings::Settings;
+use engine::{EngineConfig, EngineHandle, EntryPoint};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use store::Store;
+
+/// SIP digest credentials of agents' phones, loaded from the store
+/// (user = agent login). Implements the registrar's [`voice::Directory`].
+#[derive(Debug, Default)]
+pub struct StoreDirectory {
+    users: RwLock<HashMap<String, String>>,
+}
+
+impl StoreDirectory {
+    /// Load every agent's SIP secret.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn load(store: &dyn Store) -> Result<Self, store::StoreError> {
+        let users = store.sip_credentials().await?.into_iter().collect();
+        Ok(Self {
+            users: RwLock::new(users),
+        })
+    }
+}
+
+impl voice::Directory for StoreDirectory {
+    fn sip_password(&self, user: &str) -> Option<String> {
+        self.users.read().ok()?.get(user).cloned()
+    }
+}
+
+/// Why telephony could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TelephonyError {
+    /// A setting is wrong.
+    #[error("{0}")]
+    Config(String),
+    /// The voice stack failed to start.
+    #[error("SIP: {0}")]
+    Voice(#[from] voice::VoiceError),
+    /// The engine failed to start.
+    #[error("engine: {0}")]
+    Engine(#[from] engine::EngineError),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] store::StoreError),
+}
+
+/// Start SIP and the engine. Returns the engine's handle and the SIP address.
+///
+/// # Errors
+/// [`TelephonyError`].
+pub async fn start(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+) -> Result<(EngineHandle, SocketAddr), TelephonyError> {
+    let sip = &settings.sip;
+    let bad = |what: &str, v: &str| TelephonyError::Config(format!("{what}: {v:?} is not valid"));
+    let sip_addr: SocketAddr = sip
+        .listen
+        .parse()
+        .map_err(|_| bad("sip.listen", &sip.listen))?;
+    let media_ip: IpAddr = sip
+        .media_ip
+        .parse()
+        .map_err(|_| bad("sip.media_ip", &sip.media_ip))?;
+    let mut trunks = Vec::new();
+    for t in &sip.trunks {
+        let allowed_ips = t
+            .allowed_ips
+            .iter()
+            .map(|ip| ip.parse().map_err(|_| bad("sip.trunks.allowed_ips", ip)))
+            .collect::<Result<Vec<IpAddr>, _>>()?;
+        let outbound = t
+            .outbound
+            .as_deref()
+            .map(|o| o.parse().map_err(|_| bad("sip.trunks.outbound", o)))
+            .transpose()?;
+        trunks.push(voice::TrunkConfig {
+            name: t.name.clone(),
+            allowed_ips,
+            dids: t.dids.clone().into_iter().collect(),
+            outbound,
+            caller_id: t.caller_id.clone(),
+        });
+    }
+    let vcfg = voice::VoiceConfig {
+        sip_addr,
+        tcp: true,
+        media_ip,
+        realm: sip.realm.clone(),
+        trunks,
+        qualify_interval: (sip.qualify_interval_s > 0)
+            .then(|| Duration::from_secs(sip.qualify_interval_s)),
+        ..voice::VoiceConfig::default()
+    };
+    let directory = Arc::new(StoreDirectory::load(&*store).await?);
+    let (calls, events) = voice::start(vcfg, directory).await?;
+    let local = calls.local_addr();
+
+    let e = &settings.engine;
+    let catalog = match ivr::PromptCatalog::from_dir(&e.prompts_dir) {
+        Ok(c) => c,
+        Err(err) => {
+            tracing::warn!(dir = %e.prompts_dir.display(), error = %err, "no prompts: IVR flows cannot load");
+            ivr::PromptCatalog::new()
+        }
+    };
+    let mut flows = ivr::FlowSet::new(catalog);
+    if e.flows_dir.as_os_str().is_empty() || !e.flows_dir.exists() {
+        tracing::warn!(dir = %e.flows_dir.display(), "no IVR flows folder: flows are off");
+    } else {
+        match flows.load_dir(&e.flows_dir) {
+            Ok(report) => {
+                for err in &report.errors {
+                    tracing::warn!(error = %err, "IVR flow refused");
+                }
+                tracing::info!(loaded = ?report.loaded, "IVR flows loaded");
+            }
+            Err(err) => {
+                tracing::warn!(dir = %e.flows_dir.display(), error = %err, "IVR flows not loaded")
+            }
+        }
+    }
+    let mut entry_points = HashMap::new();
+    for (name, target) in &e.entry_points {
+        let ep = match target.split_once(':') {
+            Some(("flow", f)) => EntryPoint::Flow(f.to_string()),
+            Some(("queue", q)) => EntryPoint::Queue(q.to_string()),
+            _ => return Err(bad("engine.entry_points (flow:NAME or queue:NAME)", target)),
+        };
+        entry_points.insert(name.clone(), ep);
+    }
+    let mut sql = e.sql_databases.clone();
+    let operator_db = settings.data_dir.join("operator.db");
+    if operator_db.exists() {
+        sql.entry("operator".into())
+            .or_insert_with(|| format!("sqlite://{}", operator_db.display()));
+    }
+    let ecfg = EngineConfig {
+        prompts_dir: e.prompts_dir.clone(),
+        music_on_hold: (!e.music_on_hold.is_empty()).then(|| e.music_on_hold.clone().into()),
+        recordings_dir: settings.data_dir.join("recordings"),
+        entry_points,
+        default_country: settings.phone.default_country.clone(),
+        short_abandon_ms: e.short_abandon_ms,
+        record_queues: e.record_queues.iter().cloned().collect(),
+        survey_queues: e.survey_queues.iter().cloned().collect(),
+        sql_databases: sql.into_iter().collect(),
+        maintenance: e.maintenance,
+        ..EngineConfig::default()
+    };
+    let (handle, _task) = engine::start(store, calls, events, flows, ecfg).await?;
+    Ok((handle, local))
+}

@@ -1,0 +1,519 @@
+//! The main job end to end with real SIP peers (Debian `sip-tester`, sipp):
+//! a trunk call enters a queue or an IVR flow, the ACD rings a registered
+//! agent phone while the agent's desktop gets the screen-pop over the
+//! WebSocket, the agent answers, the call is recorded, the caller hangs up,
+//! the agent posts a disposition, and a survey waits in the outbox.
+
+mod common;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+const TRUNK_IP: &str = "127.0.0.2";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn sipp_dir() -> PathBuf {
+    repo().join("crates/voice/tests/sipp")
+}
+
+/// A free UDP port block of `n` on `ip`.
+fn free_ports(ip: &str, n: u16) -> u16 {
+    for _ in 0..200 {
+        let Ok(s) = UdpSocket::bind((ip, 0)) else {
+            continue;
+        };
+        let base = s.local_addr().unwrap().port();
+        drop(s);
+        if base > 65000 {
+            continue;
+        }
+        let all: Vec<_> = (0..n).map(|i| UdpSocket::bind((ip, base + i))).collect();
+        if all.iter().all(Result::is_ok) {
+            return base;
+        }
+    }
+    panic!("no free ports");
+}
+
+/// Run sipp (bounded: one call, 20 s) against `target`.
+fn sipp(target: SocketAddr, scenario: &str, args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new("sipp")
+        .arg(target.to_string())
+        .arg("-sf")
+        .arg(sipp_dir().join(scenario))
+        .args(["-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin"])
+        .args(args)
+        .current_dir(sipp_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("sipp must be installed (Debian package sip-tester)")
+}
+
+async fn exit_code(mut c: tokio::process::Child) -> i32 {
+    tokio::time::timeout(WAIT, c.wait())
+        .await
+        .expect("sipp ended in time")
+        .unwrap()
+        .code()
+        .unwrap_or(-1)
+}
+
+struct Platform {
+    srv: common::TestServer,
+    sip: SocketAddr,
+}
+
+/// A server with SIP on loopback: trunk 127.0.0.2, DID 3902 → queue
+/// `general`, DID 3905 → the test flow `ivrtest`.
+async fn platform() -> Platform {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+    let dir = tempfile::tempdir().unwrap();
+    let flows = dir.path().join("flows");
+    std::fs::create_dir_all(&flows).unwrap();
+    std::fs::write(
+        flows.join("ivrtest.yaml"),
+        r#"
+name: ivrtest
+languages: [fr, en]
+start: first
+nodes:
+  first:
+    type: menu
+    prompts: welcome
+    options: { "1": second }
+    on_failure: bye
+  second:
+    type: menu
+    prompts: main_menu
+    options: { "2": advisor }
+    on_failure: bye
+  advisor:
+    type: queue
+    queue: general
+  bye:
+    type: hangup
+"#,
+    )
+    .unwrap();
+    let mut s = common::settings(
+        dir.path(),
+        &format!("sqlite://{}/switchboard.db", dir.path().display()),
+    );
+    s.sip.enabled = true;
+    s.sip.listen = "127.0.0.1:0".into();
+    s.sip.qualify_interval_s = 0;
+    s.sip.trunks[0].allowed_ips = vec![TRUNK_IP.into()];
+    s.sip.trunks[0].dids.insert("3905".into(), "ivrtest".into());
+    s.engine
+        .entry_points
+        .insert("ivrtest".into(), "flow:ivrtest".into());
+    s.engine.flows_dir = flows;
+    s.engine.prompts_dir = repo().join("assets/prompts");
+    s.engine.music_on_hold = repo().join("assets/moh/default.wav").display().to_string();
+    let state = switchboard::server::prepare(&s).await.unwrap();
+    let sip = state.sip_addr.expect("SIP is on");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        switchboard::server::run(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    let srv = common::TestServer {
+        addr,
+        dir,
+        http: reqwest::Client::new(),
+        stop: Some(tx),
+        task,
+    };
+    Platform { srv, sip }
+}
+
+fn sip_password(srv: &common::TestServer, login: &str) -> String {
+    std::fs::read_to_string(srv.dir.path().join("demo-credentials.txt"))
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() == 3 && f[0] == "sip-phone" && f[1] == login).then(|| f[2].to_string())
+        })
+        .unwrap()
+}
+
+/// Register the agent's phone (digest auth) from a fresh port; returns the port.
+async fn register_phone(p: &Platform, login: &str) -> u16 {
+    let port = free_ports("127.0.0.1", 1);
+    let pw = sip_password(&p.srv, login);
+    let code = exit_code(sipp(
+        p.sip,
+        "register.xml",
+        &[
+            "-s",
+            login,
+            "-au",
+            login,
+            "-ap",
+            &pw,
+            "-p",
+            &port.to_string(),
+        ],
+    ))
+    .await;
+    assert_eq!(
+        code, 0,
+        "the agent phone registers with its digest password"
+    );
+    port
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn desktop(p: &Platform, token: &str) -> Ws {
+    let (ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws?token={token}", p.srv.addr))
+            .await
+            .unwrap();
+    ws
+}
+
+/// Next JSON message of `type` on the WebSocket, bounded.
+async fn next_of(ws: &mut Ws, ty: &str, seen: &mut Vec<String>) -> Value {
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a push in time")
+            .unwrap()
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            let got = v["type"].as_str().unwrap_or_default().to_string();
+            seen.push(got.clone());
+            if got == ty {
+                return v;
+            }
+        }
+    }
+}
+
+async fn post(p: &Platform, token: &str, path: &str, body: Value) -> u16 {
+    p.srv
+        .http
+        .post(p.srv.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn get(p: &Platform, token: &str, path: &str) -> Value {
+    p.srv
+        .http
+        .get(p.srv.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trunk_call_queued_answered_recorded_dispositioned_and_surveyed() {
+    let p = platform().await;
+    let token = p.srv.login("amina").await;
+    let sup = p.srv.login("supervisor").await;
+    let mut ws = desktop(&p, &token).await;
+    let mut sup_ws = desktop(&p, &sup).await;
+    let mut seen = Vec::new();
+    assert_eq!(next_of(&mut ws, "hello", &mut seen).await["user"], "amina");
+
+    // Without ACD login the agent gets nothing; with it, they are available.
+    let phone = register_phone(&p, "amina").await;
+    assert_eq!(
+        post(&p, &token, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    assert_eq!(
+        next_of(&mut ws, "agent_state", &mut seen).await["state"],
+        "available"
+    );
+    assert_eq!(
+        post(&p, &token, "/api/v1/agent/login", json!({})).await,
+        409,
+        "already logged in"
+    );
+
+    // The agent phone answers and echoes RTP; the caller plays 2 s of tone and hangs up.
+    let media = free_ports("127.0.0.1", 4).to_string();
+    let agent = sipp(
+        p.sip,
+        "agent_uas.xml",
+        &["-p", &phone.to_string(), "-mp", &media, "-rtp_echo"],
+    );
+    let cport = free_ports(TRUNK_IP, 1).to_string();
+    let cmedia = free_ports(TRUNK_IP, 4).to_string();
+    let caller = sipp(
+        p.sip,
+        "caller_audio.xml",
+        &["-s", "3902", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
+    );
+
+    // Screen-pop first, with the caller's record.
+    let offer = next_of(&mut ws, "offer", &mut seen).await;
+    assert_eq!(offer["v"], 1);
+    assert_eq!(offer["channel"], "voice");
+    assert_eq!(offer["queue"], "general");
+    assert_eq!(offer["screen_pop"]["caller"], "+33612345678");
+    assert_eq!(offer["screen_pop"]["customer"]["phones"][0], "+33612345678");
+    let id = offer["interaction_id"].as_i64().unwrap();
+    let answered = next_of(&mut ws, "answered", &mut seen).await;
+    assert_eq!(answered["interaction_id"], id);
+    let pos_offer = seen.iter().position(|t| t == "offer").unwrap();
+    let pos_answered = seen.iter().position(|t| t == "answered").unwrap();
+    assert!(
+        pos_offer < pos_answered,
+        "the screen-pop comes before the answer: {seen:?}"
+    );
+    let ended = next_of(&mut ws, "ended", &mut seen).await;
+    assert_eq!(ended["interaction_id"], id);
+    assert_eq!(
+        next_of(&mut ws, "agent_state", &mut seen).await["state"],
+        "wrap_up"
+    );
+    assert_eq!(exit_code(caller).await, 0, "caller scenario completed");
+    assert_eq!(exit_code(agent).await, 0, "agent phone got its BYE");
+
+    // Supervisors saw the queue figures move.
+    let q = next_of(&mut sup_ws, "queue_stats", &mut Vec::new()).await;
+    assert!(q["name"].is_string());
+
+    // Disposition ends wrap-up; the events tell the whole story.
+    assert_eq!(
+        post(
+            &p,
+            &token,
+            &format!("/api/v1/interactions/{id}/disposition"),
+            json!({"code": "nope"})
+        )
+        .await,
+        409
+    );
+    assert_eq!(
+        post(
+            &p,
+            &token,
+            &format!("/api/v1/interactions/{id}/disposition"),
+            json!({"code": "resolved", "notes": "PUK given"})
+        )
+        .await,
+        204
+    );
+    assert_eq!(
+        next_of(&mut ws, "agent_state", &mut seen).await["state"],
+        "available"
+    );
+    let i = get(&p, &token, &format!("/api/v1/interactions/{id}")).await;
+    assert_eq!(i["disposition"], "resolved");
+    assert_eq!(i["end_reason"], "caller_hangup");
+    assert_eq!(i["agent_id"], 1);
+    let evs = get(&p, &token, &format!("/api/v1/interactions/{id}/events")).await;
+    let kinds: Vec<&str> = evs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"]["type"].as_str().unwrap())
+        .collect();
+    for k in [
+        "interaction_created",
+        "queued",
+        "offered",
+        "answered",
+        "recording_started",
+        "ended",
+        "wrap_up_started",
+        "disposition_set",
+    ] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    let answered = evs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"]["type"] == "answered")
+        .unwrap();
+    let waited = answered["kind"]["waited_ms"].as_i64().unwrap();
+    assert!((0..15_000).contains(&waited), "waited {waited} ms");
+
+    // The recording: a stereo WAV, about as long as the talk (caller hangs up ~4 s after answer).
+    let rec = p.srv.dir.path().join(format!("recordings/{id}.wav"));
+    let mut found = false;
+    for _ in 0..100 {
+        if get(&p, &token, &format!("/api/v1/interactions/{id}")).await["recording"].is_string() {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(found, "recording linked to the interaction");
+    let wav = hound::WavReader::open(&rec).expect("recording file");
+    assert_eq!(wav.spec().channels, 2);
+    let secs = wav.duration() as f64 / f64::from(wav.spec().sample_rate);
+    assert!((2.0..8.0).contains(&secs), "recording lasts {secs} s");
+
+    // The survey waits in the outbox for the caller's number.
+    let outbox = get(&p, &sup, "/api/v1/outbox").await;
+    let survey = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["purpose"] == "survey" && m["interaction_id"] == id)
+        .expect("survey queued");
+    assert_eq!(survey["recipient"], "+33612345678");
+    assert_eq!(survey["channel"], "sms");
+
+    p.srv.shutdown().await;
+}
+
+/// The last sequence number of the event log (the demo seeds some history).
+async fn last_seq(p: &Platform, token: &str) -> i64 {
+    let evs = get(p, token, "/api/v1/events?limit=10000").await;
+    evs.as_array()
+        .and_then(|a| a.last())
+        .and_then(|e| e["seq"].as_i64())
+        .unwrap_or(0)
+}
+
+/// Poll the event log until an event of `kind` newer than `after` exists.
+async fn next_event(p: &Platform, token: &str, kind: &str, after: i64) -> Value {
+    for _ in 0..300 {
+        let evs = get(
+            p,
+            token,
+            &format!("/api/v1/events?kind={kind}&after_seq={after}"),
+        )
+        .await;
+        if let Some(e) = evs.as_array().and_then(|a| a.first()) {
+            return e.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {kind} event in 30 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ivr_digits_walk_the_flow_into_the_queue() {
+    let p = platform().await;
+    let sup = p.srv.login("supervisor").await;
+    // caller_dtmf.xml sends RFC 2833 digits 1, 2, # during the prompts
+    // (barge-in), then waits; no agent is logged in, so the call waits.
+    let cport = free_ports(TRUNK_IP, 1).to_string();
+    let cmedia = free_ports(TRUNK_IP, 4).to_string();
+    let base = last_seq(&p, &sup).await;
+    let _caller = sipp(
+        p.sip,
+        "caller_dtmf.xml",
+        &["-s", "3905", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
+    );
+    let queued = next_event(&p, &sup, "queued", base).await;
+    let id = queued["interaction_id"].as_i64().unwrap();
+    let evs = get(&p, &sup, &format!("/api/v1/interactions/{id}/events")).await;
+    let steps: Vec<(String, Option<String>)> = evs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"]["type"] == "ivr_step")
+        .map(|e| {
+            (
+                e["kind"]["node"].as_str().unwrap().to_string(),
+                e["kind"]["digits"].as_str().map(String::from),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("first".into(), Some("1".into())),
+            ("second".into(), Some("2".into())),
+            ("advisor".into(), None)
+        ],
+        "the IVR path is stored as events"
+    );
+    let stats = get(&p, &sup, "/api/v1/stats/queues").await;
+    let general = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "general")
+        .unwrap()
+        .clone();
+    assert_eq!(general["waiting"], 1);
+    p.srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_abandons_while_waiting() {
+    let p = platform().await;
+    let sup = p.srv.login("supervisor").await;
+    // No agent: the caller waits with music, then hangs up (BYE 4 s after answer).
+    let cport = free_ports(TRUNK_IP, 1).to_string();
+    let cmedia = free_ports(TRUNK_IP, 4).to_string();
+    let base = last_seq(&p, &sup).await;
+    let caller = sipp(
+        p.sip,
+        "caller_audio.xml",
+        &["-s", "3902", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
+    );
+    assert_eq!(exit_code(caller).await, 0);
+    let ab = next_event(&p, &sup, "abandoned", base).await;
+    let waited = ab["kind"]["waited_ms"].as_i64().unwrap();
+    assert!(waited > 0);
+    assert_eq!(
+        ab["kind"]["short"],
+        waited < 5_000,
+        "short abandon follows the 5 s threshold"
+    );
+    let id = ab["interaction_id"].as_i64().unwrap();
+    let i = get(&p, &sup, &format!("/api/v1/interactions/{id}")).await;
+    assert_eq!(i["end_reason"], "abandoned");
+    assert!(i["answered_at"].is_null());
+    let stats = get(&p, &sup, "/api/v1/stats/queues").await;
+    let general = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "general")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            general["waiting"].as_i64(),
+            general["counters"]["abandoned"].as_i64()
+        ),
+        (Some(0), Some(1))
+    );
+    p.srv.shutdown().await;
+}
