@@ -33,7 +33,7 @@ fn serve(dir: &Path) -> (Child, String) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on ").nth(1) {
+            if let Some(rest) = line.split("Switchboard listening on ").nth(1) {
                 let _ = tx.send(
                     rest.split_whitespace()
                         .next()
