@@ -76,6 +76,8 @@ pub(crate) struct Leg {
     pub sdp_version: u64,
     /// Waiting for the answer to our hold/unhold re-INVITE.
     pub reinvite_reply: Option<Reply<()>>,
+    /// Waiting for the answer to our REFER.
+    pub refer_reply: Option<Reply<()>>,
 }
 
 /// Random 64 bits from the std hasher keys (no extra dependency).

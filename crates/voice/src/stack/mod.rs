@@ -6,6 +6,7 @@
 //! and queues its output in an outbox that the thin driver loop flushes.
 //! Media runs in one task per leg ([`crate::media`]).
 
+mod commands;
 mod leg;
 #[cfg(test)]
 mod tests;

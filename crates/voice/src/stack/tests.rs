@@ -366,3 +366,46 @@ async fn info_dtmf_and_refer_reach_the_engine() {
     h.feed(Duration::from_secs(3), trunk(), &no_target);
     assert_eq!(h.statuses(), vec![400]);
 }
+
+#[tokio::test]
+async fn transfer_sends_refer_and_reports_notify_progress() {
+    let mut h = harness();
+    let (leg, tag) = offer(&mut h, "c-5");
+    answer(&mut h, leg, Duration::ZERO);
+    h.feed(Duration::ZERO, trunk(), &in_dialog("ACK", "c-5", &tag, 1));
+    h.out();
+    let _ = h.event();
+    let (tx, mut rx) = oneshot::channel();
+    let cmd = Command::Transfer(leg, "sip:+3362@operator".into(), tx);
+    h.stack.on_command(h.t0 + Duration::from_secs(1), cmd);
+    let Some(Message::Request(refer)) = h.out().pop() else {
+        panic!("REFER expected")
+    };
+    assert_eq!(refer.method, Method::Refer);
+    assert_eq!(
+        refer.uri, "sip:+3361@127.0.0.2:5070",
+        "to the caller's Contact"
+    );
+    assert_eq!(refer.headers.get("Refer-To"), Some("<sip:+3362@operator>"));
+    assert!(rx.try_recv().is_err(), "pending until the far end answers");
+    h.feed(
+        Duration::from_secs(1),
+        trunk(),
+        &reply_to(&refer, 202, "x", false),
+    );
+    assert!(matches!(rx.try_recv(), Ok(Ok(()))));
+    let frag = "SIP/2.0 200 OK\r\n";
+    let notify = in_dialog("NOTIFY", "c-5", &tag, 2).replace(
+        "Content-Length: 0\r\n\r\n",
+        &format!(
+            "Event: refer\r\nSubscription-State: terminated\r\nContent-Type: message/sipfrag\r\nContent-Length: {}\r\n\r\n{frag}",
+            frag.len()
+        ),
+    );
+    h.feed(Duration::from_secs(2), trunk(), &notify);
+    assert_eq!(h.statuses(), vec![200]);
+    assert_eq!(
+        h.event(),
+        Some(CallEvent::TransferStatus { leg, status: 200 })
+    );
+}

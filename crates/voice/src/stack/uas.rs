@@ -9,7 +9,7 @@ use crate::sdp::{self, Direction, SdpError};
 use crate::sip::message::{Method, Request, Response, addr_uri, header_param, uri_user};
 use std::time::Instant;
 
-const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, REGISTER";
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY, REGISTER";
 
 impl Stack {
     pub(super) fn reply(&mut self, dest: Dest, req: &Request, status: u16, reason: &str) {
@@ -75,6 +75,23 @@ impl Stack {
                 self.emit(CallEvent::TransferRequested { leg: id, target });
             }
             Method::Options => self.reply(from, &req, 200, "OK"),
+            Method::Other(ref m) if m.eq_ignore_ascii_case("NOTIFY") => {
+                // Progress of a transfer we asked for (RFC 3515 §2.4.5, sipfrag body).
+                let Some(id) = self.leg_of(&req) else {
+                    return self.reply(from, &req, 481, "Call/Transaction Does Not Exist");
+                };
+                self.reply(from, &req, 200, "OK");
+                let body = String::from_utf8_lossy(&req.body).to_string();
+                let status = body
+                    .lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("SIP/2.0 "))
+                    .and_then(|r| r.get(..3))
+                    .and_then(|c| c.parse().ok());
+                if let Some(status) = status {
+                    self.emit(CallEvent::TransferStatus { leg: id, status });
+                }
+            }
             _ => self.reply(from, &req, 501, "Not Implemented"),
         }
     }
@@ -201,6 +218,7 @@ impl Stack {
                 rang: true,
                 sdp_version: 1,
                 reinvite_reply: None,
+                refer_reply: None,
             },
         );
         self.emit(CallEvent::Incoming {
