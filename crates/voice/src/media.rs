@@ -265,11 +265,14 @@ struct LegTask<T> {
 
 impl<T: Copy + Send + 'static> LegTask<T> {
     async fn run(mut self) {
+        // The 20 ms pacing timer only runs while there is something to send
+        // (a prompt or DTMF): a bridged leg just relays on packet arrival.
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let socket = self.shared.socket.clone();
         let mut buf = vec![0u8; 2048];
         loop {
+            let sending = self.play.is_some() || !self.dtmf_out.is_empty();
             tokio::select! {
                 r = socket.recv_from(&mut buf) => {
                     if let Ok((n, from)) = r {
@@ -278,9 +281,14 @@ impl<T: Copy + Send + 'static> LegTask<T> {
                 }
                 cmd = self.rx.recv() => match cmd {
                     None | Some(Cmd::Stop) => break,
-                    Some(c) => self.on_cmd(c),
+                    Some(c) => {
+                        self.on_cmd(c);
+                        if !sending && (self.play.is_some() || !self.dtmf_out.is_empty()) {
+                            tick.reset_immediately();
+                        }
+                    }
                 },
-                _ = tick.tick() => self.on_tick(),
+                _ = tick.tick(), if sending => self.on_tick(),
             }
         }
     }
