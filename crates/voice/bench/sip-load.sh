@@ -98,7 +98,8 @@ bridge)
     read -r ok failed < <(sipp_stats "$work/stat.csv")
     cpu=$(python3 -c "print(round(100*($t1-$t0)/$hz/($s1-$s0),1))")
     per_call=$(python3 -c "print(round(($rss_mid-$rss0)/max($n,1),1))")
-    echo "bridge calls=$n ok=$ok failed=$failed server_cpu=${cpu}% rss_per_call=${per_call}kB | $(stop_server)"
+    # bridge_caller.xml sends 5 x 100 packets per call; the agent echoes them.
+    echo "bridge calls=$n ok=$ok failed=$failed expected_caller_rx=$((n * 500)) server_cpu=${cpu}% rss_per_call=${per_call}kB | $(stop_server)"
     rm -f "$work/stat.csv"
   done
   ;;
