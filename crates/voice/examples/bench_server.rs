@@ -51,7 +51,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let dir = Arc::new(MemoryDirectory::new([("2001", "agentpw")]));
     let (calls, mut events) = voice::start(cfg, dir).await?;
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    use tokio::signal::unix::{SignalKind, signal};
+    // Created once, so a signal arriving while an event is handled is not lost.
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
     let mut totals = Totals::default();
     // caller leg -> agent leg, and per-leg final counters for relay loss.
     let mut pending: HashMap<LegId, LegId> = HashMap::new();
