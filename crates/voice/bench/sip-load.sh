@@ -17,7 +17,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 crate="$(cd "$here/.." && pwd)"
 mode="${1:-setup}"; shift || true
 work="$(mktemp -d)"
-trap 'kill "${server_pid:-}" "${agent_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${server_pid:-}" "${agent_pid:-}" 2>/dev/null || true; [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"' EXIT
 
 cargo build --release -q -p voice --example bench_server --manifest-path "$crate/Cargo.toml"
 bin="$(cd "$crate" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/examples/bench_server"
@@ -45,8 +45,10 @@ start_server() {
   echo "server did not start" >&2; exit 1
 }
 
-stop_server() {
-  kill -INT "$server_pid"; wait "$server_pid" || true; cat "$work/server.out"
+stop_server() { # also runs inside $(...), where `wait` cannot see the server
+  kill -INT "$server_pid"
+  for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+  cat "$work/server.out"
 }
 
 sipp_stats() { # csv -> "successful failed"

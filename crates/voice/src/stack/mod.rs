@@ -5,6 +5,13 @@
 //! time (`on_datagram`, `on_command`, `on_media`, `on_tick`, all taking `now`)
 //! and queues its output in an outbox that the thin driver loop flushes.
 //! Media runs in one task per leg ([`crate::media`]).
+//!
+//! Files: `uas.rs` (requests we receive), `uac.rs` (our INVITE/CANCEL/BYE and
+//! their responses, leg teardown, timers), `commands.rs` (the engine's
+//! commands), `leg.rs` (dialog state of one leg), `tests.rs` (virtual clock).
+//! Transactions are our own thin layer over rsipstack's message parser: 2xx
+//! retransmission until ACK, INVITE/non-INVITE client retransmission (Timers
+//! A/E, capped at 64·T1), response replay for retransmitted INVITEs.
 
 mod commands;
 mod leg;
