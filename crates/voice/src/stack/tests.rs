@@ -409,3 +409,65 @@ async fn transfer_sends_refer_and_reports_notify_progress() {
         Some(CallEvent::TransferStatus { leg, status: 200 })
     );
 }
+
+#[tokio::test]
+async fn invite_from_a_registered_phone_needs_digest_credentials() {
+    let mut h = harness();
+    register(&mut h);
+    let phone_invite = |auth: &str| {
+        format!(
+            "INVITE sip:3900@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5072;branch=z9hG4bKp{}\r\n\
+             From: <sip:2001@sb>;tag=p1\r\nTo: <sip:3900@sb>\r\nCall-ID: p-1\r\nCSeq: 1 INVITE\r\n\
+             Contact: <sip:2001@127.0.0.1:5072>\r\n{auth}Content-Type: application/sdp\r\n\
+             Content-Length: {}\r\n\r\n{SDP}",
+            auth.len(),
+            SDP.len()
+        )
+    };
+    h.feed(Duration::from_secs(1), phone(), &phone_invite(""));
+    let Some(Message::Response(chal)) = h.out().pop() else {
+        panic!("407 expected")
+    };
+    assert_eq!(chal.status, 407);
+    let www = chal.headers.get("Proxy-Authenticate").unwrap_or("");
+    let nonce = www
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next());
+    let secret = |password| ClientSecret {
+        alg: Algorithm::Md5,
+        user: "2001",
+        realm: "sb",
+        password,
+    };
+    let bad = client_response(
+        &secret("nope"),
+        "INVITE",
+        "sip:3900@127.0.0.1",
+        nonce.unwrap_or(""),
+        "c",
+    );
+    h.feed(
+        Duration::from_secs(1),
+        phone(),
+        &phone_invite(&format!("Proxy-Authorization: {bad}\r\n")),
+    );
+    assert_eq!(h.statuses(), vec![403]);
+    let good = client_response(
+        &secret("pw"),
+        "INVITE",
+        "sip:3900@127.0.0.1",
+        nonce.unwrap_or(""),
+        "c",
+    );
+    h.feed(
+        Duration::from_secs(1),
+        phone(),
+        &phone_invite(&format!("Proxy-Authorization: {good}\r\n")).replace("p-1", "p-2"),
+    );
+    assert_eq!(h.statuses(), vec![100, 180]);
+    assert!(matches!(
+        h.event(),
+        Some(CallEvent::Incoming { from_user: Some(ref u), trunk: None, .. }) if u == "2001"
+    ));
+}

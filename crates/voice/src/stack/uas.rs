@@ -5,6 +5,7 @@ use super::leg::{Leg, LegState};
 use super::{Dest, RetransKey, Stack};
 use crate::control::{CallEvent, HangupCause, LegId};
 use crate::media::{MediaLeg, SendParams};
+use crate::registrar::AuthFailure;
 use crate::sdp::{self, Direction, SdpError};
 use crate::sip::message::{Method, Request, Response, addr_uri, header_param, uri_user};
 use std::time::Instant;
@@ -140,8 +141,31 @@ impl Stack {
                     Some(ep) => (Some(t.name.clone()), Some(ep.clone()), None),
                     None => return self.reply(from, &req, 404, "Not Found"),
                 }
-            } else if let Some(user) = self.registrar.is_registered_source(now, ip) {
-                (None, None, Some(user))
+            } else if self.registrar.is_registered_source(now, ip).is_some() {
+                // An agent phone: the INVITE itself must carry digest credentials.
+                let dir = self.directory.clone();
+                match self
+                    .registrar
+                    .authenticate(now, from.addr(), &req, dir.as_ref())
+                {
+                    Ok(user) => (None, None, Some(user)),
+                    Err(AuthFailure::Challenge { stale }) => {
+                        let tag = self.token();
+                        let mut r = Response::for_request(
+                            &req,
+                            407,
+                            "Proxy Authentication Required",
+                            Some(&tag),
+                        );
+                        for c in self.registrar.challenge_values(now, stale) {
+                            r.headers.push("Proxy-Authenticate", c);
+                        }
+                        return self.send(from, r.to_bytes());
+                    }
+                    Err(AuthFailure::Forbidden) => {
+                        return self.reply(from, &req, 403, "Forbidden");
+                    }
+                }
             } else {
                 // Neither a trunk nor a registered phone: toll-fraud protection.
                 return self.reply(from, &req, 403, "Forbidden");
