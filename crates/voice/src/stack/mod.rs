@@ -102,6 +102,9 @@ pub(crate) struct Stack {
     token_state: u64,
     /// Call-ID of an outstanding OPTIONS qualify → (user, contact).
     qualifying: HashMap<String, (String, String)>,
+    /// Peers that reached us over TCP → their connection (requests to a phone
+    /// registered over TCP go back on its connection, RFC 5626 style).
+    tcp_peers: HashMap<SocketAddr, u64>,
 }
 
 /// Start the voice stack on `cfg.sip_addr`. Returns the handle (commands), the
@@ -157,7 +160,10 @@ async fn drive(
             Some(input) = in_rx.recv() => match input {
                 Input::Tcp(id, from, bytes) => stack.on_datagram(Instant::now(), Dest::Tcp(id, from), &bytes),
                 Input::TcpOpen(id, w) => { tcp.insert(id, w); }
-                Input::TcpClosed(id) => { tcp.remove(&id); }
+                Input::TcpClosed(id) => {
+                    tcp.remove(&id);
+                    stack.tcp_peers.retain(|_, c| *c != id);
+                }
             },
             cmd = cmd_rx.recv() => match cmd {
                 Some(Command::Shutdown(reply)) => {
@@ -298,6 +304,7 @@ impl Stack {
             media_tx,
             token_state: leg::random_u64(),
             qualifying: HashMap::new(),
+            tcp_peers: HashMap::new(),
         }
     }
 
@@ -346,6 +353,9 @@ impl Stack {
     }
 
     fn on_datagram(&mut self, now: Instant, from: Dest, data: &[u8]) {
+        if let Dest::Tcp(id, addr) = from {
+            self.tcp_peers.insert(addr, id);
+        }
         if data.iter().all(|b| b.is_ascii_whitespace()) {
             return; // keep-alive
         }
@@ -396,6 +406,15 @@ impl Stack {
         self.leg_timers(now);
     }
 
+    /// How to reach a phone registered from `source` (its TCP connection if it
+    /// came over TCP and the connection is still open, else UDP).
+    pub(crate) fn dest_for(&self, source: SocketAddr) -> Dest {
+        match self.tcp_peers.get(&source) {
+            Some(id) => Dest::Tcp(*id, source),
+            None => Dest::Udp(source),
+        }
+    }
+
     /// OPTIONS qualify of registered contacts (keep-alive, RFC 3261 §11).
     fn qualify(&mut self, now: Instant) {
         let Some(interval) = self.cfg.qualify_interval else {
@@ -411,7 +430,7 @@ impl Stack {
             self.emit(CallEvent::Registration(change));
         }
         for (user, b) in self.registrar.qualify_due(now, interval) {
-            let dest = Dest::Udp(b.source);
+            let dest = self.dest_for(b.source);
             let (via, _) = self.via(dest);
             let call_id = format!("q{}@switchboard", self.token());
             let tag = self.token();

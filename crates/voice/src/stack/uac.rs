@@ -27,14 +27,8 @@ impl Stack {
         let realm = self.cfg.realm.clone();
         let from = format!("<sip:{caller}@{realm}>");
         let to = format!("<sip:{user}@{realm}>");
-        self.start_outbound(
-            now,
-            Dest::Udp(binding.source),
-            binding.contact,
-            from,
-            to,
-            ring,
-        )
+        let dest = self.dest_for(binding.source);
+        self.start_outbound(now, dest, binding.contact, from, to, ring)
     }
 
     /// Call `number` through a trunk's outbound address, From = the given
