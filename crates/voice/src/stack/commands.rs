@@ -231,8 +231,9 @@ impl Stack {
         if leg.recording.is_some() {
             return Err(VoiceError::InvalidState("already recording"));
         }
+        let recorder = Recorder::create(&path)?;
         let rec = Recording {
-            recorder: Arc::new(Mutex::new(Recorder::new())),
+            recorder: Arc::new(Mutex::new(recorder)),
             start: now,
             path,
         };
@@ -267,9 +268,9 @@ impl Stack {
                 .recorder
                 .lock()
                 .map_err(|_| "recorder poisoned".to_string())
-                .and_then(|r| r.write(&rec.path, end).map_err(|e| e.to_string()));
+                .and_then(|mut r| r.finish(end).map_err(|e| e.to_string()));
             match written {
-                Ok(()) => {
+                Ok(_) => {
                     let _ = events.send(CallEvent::RecordingFinished {
                         leg: id,
                         path: rec.path,
