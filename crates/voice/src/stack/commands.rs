@@ -12,6 +12,7 @@ use std::time::Instant;
 
 impl Stack {
     pub(super) fn on_command(&mut self, now: Instant, cmd: Command) {
+        self.now = self.now.max(now);
         match cmd {
             Command::Answer(id, r) => {
                 let _ = r.send(self.answer(now, id));
@@ -261,7 +262,7 @@ impl Stack {
         if let Some(p) = leg.peer.and_then(|p| self.legs.get(&p)) {
             p.media.record(None);
         }
-        let end = rec.start.elapsed();
+        let end = self.now.saturating_duration_since(rec.start);
         let events = self.events.clone();
         tokio::task::spawn_blocking(move || {
             let written = rec

@@ -105,6 +105,8 @@ pub(crate) struct Stack {
     /// Peers that reached us over TCP → their connection (requests to a phone
     /// registered over TCP go back on its connection, RFC 5626 style).
     tcp_peers: HashMap<SocketAddr, u64>,
+    /// Latest `now` handed to an input (time only moves forward).
+    now: Instant,
 }
 
 /// Start the voice stack on `cfg.sip_addr`. Returns the handle (commands), the
@@ -305,6 +307,7 @@ impl Stack {
             token_state: leg::random_u64(),
             qualifying: HashMap::new(),
             tcp_peers: HashMap::new(),
+            now: epoch,
         }
     }
 
@@ -353,6 +356,7 @@ impl Stack {
     }
 
     fn on_datagram(&mut self, now: Instant, from: Dest, data: &[u8]) {
+        self.now = self.now.max(now);
         if let Dest::Tcp(id, addr) = from {
             self.tcp_peers.insert(addr, id);
         }
@@ -372,6 +376,7 @@ impl Stack {
     }
 
     fn on_tick(&mut self, now: Instant) {
+        self.now = self.now.max(now);
         let mut expired = Vec::new();
         let mut resend = Vec::new();
         for r in &mut self.retrans {
@@ -456,6 +461,7 @@ impl Stack {
     }
 
     fn shutdown(&mut self, now: Instant) {
+        self.now = self.now.max(now);
         let ids: Vec<LegId> = self.legs.keys().copied().collect();
         for id in ids {
             self.hang_up(now, id);
@@ -464,6 +470,7 @@ impl Stack {
     }
 
     fn on_media(&mut self, now: Instant, id: LegId, ev: MediaEvent) {
+        self.now = self.now.max(now);
         match ev {
             MediaEvent::Dtmf { digit, duration_ms } => self.on_digit(now, id, digit, duration_ms),
             MediaEvent::PromptFinished { interrupted } => {
