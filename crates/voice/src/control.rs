@@ -186,7 +186,8 @@ pub trait CallControl {
     /// Answer an inbound leg (200 OK with our SDP answer).
     fn answer(&self, leg: LegId) -> impl Future<Output = Result<(), VoiceError>> + Send;
     /// Play an 8 kHz mono WAV (converted on load otherwise); a digit stops it
-    /// when `barge_in`. [`CallEvent::PromptFinished`] follows.
+    /// when `barge_in`. [`CallEvent::PromptFinished`] follows. On an inbound leg
+    /// not answered yet, this opens early media (183 Session Progress with SDP).
     fn play(
         &self,
         leg: LegId,

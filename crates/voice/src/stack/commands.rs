@@ -18,6 +18,8 @@ impl Stack {
                 let _ = r.send(self.answer(now, id));
             }
             Command::Play(id, samples, barge_in, looped, r) => {
+                // A prompt before the answer goes out as early media.
+                self.early_media(id);
                 let _ = r.send(self.with_leg(id, |l| l.media.play(samples, barge_in, looped)));
             }
             Command::StopPlay(id, r) => {

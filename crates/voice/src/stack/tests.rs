@@ -471,3 +471,33 @@ async fn invite_from_a_registered_phone_needs_digest_credentials() {
         Some(CallEvent::Incoming { from_user: Some(ref u), trunk: None, .. }) if u == "2001"
     ));
 }
+
+#[tokio::test]
+async fn a_prompt_before_answer_opens_early_media_with_the_same_sdp_as_the_200() {
+    let mut h = harness();
+    let (leg, _) = offer(&mut h, "c-6");
+    let (tx, mut rx) = oneshot::channel();
+    let samples = Arc::new(vec![0i16; 1600]);
+    h.stack
+        .on_command(h.t0, Command::Play(leg, samples.clone(), false, false, tx));
+    assert!(matches!(rx.try_recv(), Ok(Ok(()))));
+    let Some(Message::Response(early)) = h.out().pop() else {
+        panic!("183 expected")
+    };
+    assert_eq!(early.status, 183);
+    assert!(!early.body.is_empty());
+    // A second prompt does not repeat the 183.
+    let (tx, _rx) = oneshot::channel();
+    h.stack
+        .on_command(h.t0, Command::Play(leg, samples, false, false, tx));
+    assert!(h.out().is_empty());
+    answer(&mut h, leg, Duration::from_secs(1));
+    let Some(Message::Response(ok)) = h.out().pop() else {
+        panic!("200 expected")
+    };
+    assert_eq!(ok.status, 200);
+    assert_eq!(
+        ok.body, early.body,
+        "one SDP answer per offer (RFC 3264 §5)"
+    );
+}

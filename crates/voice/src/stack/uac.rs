@@ -106,6 +106,8 @@ impl Stack {
                 sdp_version: 0,
                 reinvite_reply: None,
                 refer_reply: None,
+                answer_sdp: None,
+                early: false,
             },
         );
         self.send_invite(now, id, Direction::SendRecv);

@@ -243,6 +243,8 @@ impl Stack {
                 sdp_version: 1,
                 reinvite_reply: None,
                 refer_reply: None,
+                answer_sdp: None,
+                early: false,
             },
         );
         self.emit(CallEvent::Incoming {
@@ -281,6 +283,48 @@ impl Stack {
         sdp::write(id.0, leg.sdp_version, local, &codecs, te, direction)
     }
 
+    /// Our SDP answer to the leg's offer, made once: a 183 and the later 200
+    /// carry the same one (RFC 3264 §5).
+    fn answer_sdp(&mut self, id: LegId) -> Vec<u8> {
+        if let Some(b) = self.legs.get(&id).and_then(|l| l.answer_sdp.clone()) {
+            return b;
+        }
+        let body = self.local_sdp(id, Direction::SendRecv, false);
+        if let Some(l) = self.legs.get_mut(&id) {
+            l.answer_sdp = Some(body.clone());
+        }
+        body
+    }
+
+    /// Open early media on an offered inbound leg: 183 Session Progress with
+    /// our SDP answer (once), so prompts play before the call is answered (and
+    /// before it is charged). No-op on other legs.
+    pub(super) fn early_media(&mut self, id: LegId) {
+        let Some(leg) = self.legs.get(&id) else {
+            return;
+        };
+        if !leg.inbound || leg.state != LegState::Offered || leg.early {
+            return;
+        }
+        let dest = leg.dest;
+        let body = self.answer_sdp(id);
+        let contact = self.contact(dest);
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let Some(invite) = leg.invite.as_ref() else {
+            return;
+        };
+        let mut r = Response::for_request(invite, 183, "Session Progress", Some(&leg.local_tag));
+        r.headers.push("Contact", contact);
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = body;
+        let bytes = r.to_bytes();
+        leg.last_response = Some(bytes.clone());
+        leg.early = true;
+        self.send(dest, bytes);
+    }
+
     /// Answer an inbound leg: 200 OK with our SDP, retransmitted until ACK.
     pub(super) fn answer(
         &mut self,
@@ -295,7 +339,7 @@ impl Stack {
             ));
         }
         let dest = leg.dest;
-        let body = self.local_sdp(id, Direction::SendRecv, false);
+        let body = self.answer_sdp(id);
         let contact = self.contact(dest);
         let leg = self.legs.get_mut(&id).ok_or(VoiceError::UnknownLeg(id))?;
         let invite = leg
