@@ -107,6 +107,9 @@ pub(crate) struct Stack {
     tcp_peers: HashMap<SocketAddr, u64>,
     /// Latest `now` handed to an input (time only moves forward).
     now: Instant,
+    /// Final responses to non-INVITE requests by `branch METHOD`, replayed to
+    /// retransmissions until the instant stored (Timer J, 64·T1).
+    answered: HashMap<String, (Instant, Vec<u8>)>,
 }
 
 /// Start the voice stack on `cfg.sip_addr`. Returns the handle (commands), the
@@ -308,6 +311,7 @@ impl Stack {
             qualifying: HashMap::new(),
             tcp_peers: HashMap::new(),
             now: epoch,
+            answered: HashMap::new(),
         }
     }
 
@@ -364,7 +368,36 @@ impl Stack {
             return; // keep-alive
         }
         match message::parse(data) {
-            Ok(Message::Request(req)) => self.on_request(now, from, req),
+            Ok(Message::Request(req)) => {
+                // Non-INVITE server transactions (RFC 3261 §17.2.2): a
+                // retransmitted request gets the same final response again.
+                let key = match req.method {
+                    message::Method::Invite | message::Method::Ack => None,
+                    ref m => req
+                        .headers
+                        .get("Via")
+                        .and_then(|v| message::header_param(v, "branch"))
+                        .map(|b| format!("{b} {}", m.as_str())),
+                };
+                if let Some(k) = &key
+                    && let Some((_, bytes)) = self.answered.get(k)
+                {
+                    let bytes = bytes.clone();
+                    return self.send(from, bytes);
+                }
+                let before = self.out.len();
+                self.on_request(now, from, req);
+                let last_final = self.out[before..]
+                    .iter()
+                    .rev()
+                    .find(|(d, b)| {
+                        *d == from && b.starts_with(b"SIP/2.0 ") && !b.starts_with(b"SIP/2.0 1")
+                    })
+                    .map(|(_, b)| b.clone());
+                if let (Some(k), Some(b)) = (key, last_final) {
+                    self.answered.insert(k, (now + 64 * T1, b));
+                }
+            }
             Ok(Message::Response(resp)) => self.on_response(now, from, resp),
             Err(e) => {
                 tracing::debug!(from = %from.addr(), "bad SIP message: {e}");
@@ -377,6 +410,7 @@ impl Stack {
 
     fn on_tick(&mut self, now: Instant) {
         self.now = self.now.max(now);
+        self.answered.retain(|_, (until, _)| now < *until);
         let mut expired = Vec::new();
         let mut resend = Vec::new();
         for r in &mut self.retrans {

@@ -501,3 +501,22 @@ async fn a_prompt_before_answer_opens_early_media_with_the_same_sdp_as_the_200()
         "one SDP answer per offer (RFC 3264 §5)"
     );
 }
+
+#[tokio::test]
+async fn a_retransmitted_bye_gets_the_same_200_not_481() {
+    let mut h = harness();
+    let (leg, tag) = offer(&mut h, "c-7");
+    answer(&mut h, leg, Duration::ZERO);
+    h.feed(Duration::ZERO, trunk(), &in_dialog("ACK", "c-7", &tag, 1));
+    h.out();
+    let bye = in_dialog("BYE", "c-7", &tag, 2);
+    h.feed(Duration::from_secs(1), trunk(), &bye);
+    assert_eq!(h.statuses(), vec![200]);
+    // Our 200 was lost: the BYE comes again after the leg is gone.
+    h.feed(Duration::from_millis(1500), trunk(), &bye);
+    assert_eq!(h.statuses(), vec![200]);
+    // Once Timer J has passed, the transaction is forgotten.
+    h.stack.on_tick(h.t0 + Duration::from_secs(34));
+    h.feed(Duration::from_secs(34), trunk(), &bye);
+    assert_eq!(h.statuses(), vec![481]);
+}
