@@ -46,6 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             dids,
             outbound: None,
             caller_id: None,
+            auth_user: None,
         }],
         ..VoiceConfig::default()
     };

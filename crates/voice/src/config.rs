@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-/// A SIP trunk: the operator's switch, recognised by source IP (inbound) and
+/// A SIP trunk: the operator's switch, recognised by source IP or digest (inbound) and
 /// reached at `outbound` (outbound calls).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrunkConfig {
@@ -22,6 +22,9 @@ pub struct TrunkConfig {
     pub outbound: Option<SocketAddr>,
     /// Default caller-ID (From user) of outbound calls.
     pub caller_id: Option<String>,
+    /// Digest username identifying this trunk when its INVITEs come from an
+    /// address not in `allowed_ips` (password from the [`crate::Directory`]).
+    pub auth_user: Option<String>,
 }
 
 /// Everything the voice stack needs to start.

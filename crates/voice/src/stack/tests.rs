@@ -42,6 +42,7 @@ fn harness() -> Harness {
             dids,
             outbound: None,
             caller_id: None,
+            auth_user: Some("op-trunk".into()),
         }],
         qualify_interval: None,
         ..VoiceConfig::default()
@@ -49,7 +50,10 @@ fn harness() -> Harness {
     let (ev_tx, events) = mpsc::unbounded_channel();
     let (media_tx, _media_rx) = mpsc::unbounded_channel();
     let t0 = Instant::now();
-    let dir = Arc::new(MemoryDirectory::new([("2001", "pw")]));
+    let dir = Arc::new(MemoryDirectory::new([
+        ("2001", "pw"),
+        ("op-trunk", "trunkpw"),
+    ]));
     let local = SocketAddr::from(([127, 0, 0, 1], 5060));
     let stack = Stack::new(cfg, local, dir, ev_tx, media_tx, t0);
     Harness { stack, events, t0 }
@@ -519,4 +523,56 @@ async fn a_retransmitted_bye_gets_the_same_200_not_481() {
     h.stack.on_tick(h.t0 + Duration::from_secs(34));
     h.feed(Duration::from_secs(34), trunk(), &bye);
     assert_eq!(h.statuses(), vec![481]);
+}
+
+#[tokio::test]
+async fn a_trunk_can_be_identified_by_digest_from_any_address() {
+    let mut h = harness();
+    let elsewhere = Dest::Udp(SocketAddr::from(([127, 0, 0, 9], 5080)));
+    let inv = |call_id: &str, auth: &str| {
+        invite(call_id).replace(
+            "Content-Type: application/sdp",
+            &format!("{auth}Content-Type: application/sdp"),
+        )
+    };
+    h.feed(Duration::ZERO, elsewhere, &inv("d-1", ""));
+    let Some(Message::Response(chal)) = h.out().pop() else {
+        panic!("407 expected")
+    };
+    assert_eq!(chal.status, 407);
+    let www = chal.headers.get("Proxy-Authenticate").unwrap_or("");
+    let nonce = www
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next());
+    let creds = |user, password| {
+        let who = ClientSecret {
+            alg: Algorithm::Md5,
+            user,
+            realm: "sb",
+            password,
+        };
+        let a = client_response(
+            &who,
+            "INVITE",
+            "sip:3900@127.0.0.1",
+            nonce.unwrap_or(""),
+            "c",
+        );
+        format!("Proxy-Authorization: {a}\r\n")
+    };
+    // A phone user's valid credentials do not make an unregistered address a trunk.
+    h.feed(Duration::ZERO, elsewhere, &inv("d-2", &creds("2001", "pw")));
+    assert_eq!(h.statuses(), vec![403]);
+    h.feed(
+        Duration::ZERO,
+        elsewhere,
+        &inv("d-3", &creds("op-trunk", "trunkpw")),
+    );
+    assert_eq!(h.statuses(), vec![100, 180]);
+    assert!(matches!(
+        h.event(),
+        Some(CallEvent::Incoming { trunk: Some(ref t), entry_point: Some(ref e), .. })
+            if t == "op" && e == "ivr"
+    ));
 }

@@ -135,41 +135,72 @@ impl Stack {
             .unwrap_or("")
             .to_string();
         let ip = from.addr().ip();
-        let (trunk, entry_point, from_user) =
-            if let Some(t) = self.cfg.trunks.iter().find(|t| t.allowed_ips.contains(&ip)) {
-                match t.dids.get(&callee) {
-                    Some(ep) => (Some(t.name.clone()), Some(ep.clone()), None),
+        let ip_trunk = self
+            .cfg
+            .trunks
+            .iter()
+            .find(|t| t.allowed_ips.contains(&ip))
+            .map(|t| t.name.clone());
+        let digest_trunks = self.cfg.trunks.iter().any(|t| t.auth_user.is_some());
+        let phone = self.registrar.is_registered_source(now, ip).is_some();
+        let (trunk_name, from_user) = if ip_trunk.is_some() {
+            (ip_trunk, None)
+        } else if phone || digest_trunks {
+            // An agent phone, or a trunk identified by digest: the INVITE itself
+            // must carry credentials (RFC 3261 §22.3).
+            let dir = self.directory.clone();
+            match self
+                .registrar
+                .authenticate(now, from.addr(), &req, dir.as_ref())
+            {
+                Ok(user) => {
+                    let by_digest = self
+                        .cfg
+                        .trunks
+                        .iter()
+                        .find(|t| t.auth_user.as_deref() == Some(user.as_str()));
+                    match (by_digest, phone) {
+                        (Some(t), _) => (Some(t.name.clone()), None),
+                        (None, true) => (None, Some(user)),
+                        (None, false) => return self.reply(from, &req, 403, "Forbidden"),
+                    }
+                }
+                Err(AuthFailure::Challenge { stale }) => {
+                    let tag = self.token();
+                    let mut r = Response::for_request(
+                        &req,
+                        407,
+                        "Proxy Authentication Required",
+                        Some(&tag),
+                    );
+                    for c in self.registrar.challenge_values(now, stale) {
+                        r.headers.push("Proxy-Authenticate", c);
+                    }
+                    return self.send(from, r.to_bytes());
+                }
+                Err(AuthFailure::Forbidden) => {
+                    return self.reply(from, &req, 403, "Forbidden");
+                }
+            }
+        } else {
+            // Neither a trunk nor a registered phone: toll-fraud protection.
+            return self.reply(from, &req, 403, "Forbidden");
+        };
+        let (trunk, entry_point) = match trunk_name {
+            Some(name) => {
+                let ep = self
+                    .cfg
+                    .trunks
+                    .iter()
+                    .find(|t| t.name == name)
+                    .and_then(|t| t.dids.get(&callee).cloned());
+                match ep {
+                    Some(ep) => (Some(name), Some(ep)),
                     None => return self.reply(from, &req, 404, "Not Found"),
                 }
-            } else if self.registrar.is_registered_source(now, ip).is_some() {
-                // An agent phone: the INVITE itself must carry digest credentials.
-                let dir = self.directory.clone();
-                match self
-                    .registrar
-                    .authenticate(now, from.addr(), &req, dir.as_ref())
-                {
-                    Ok(user) => (None, None, Some(user)),
-                    Err(AuthFailure::Challenge { stale }) => {
-                        let tag = self.token();
-                        let mut r = Response::for_request(
-                            &req,
-                            407,
-                            "Proxy Authentication Required",
-                            Some(&tag),
-                        );
-                        for c in self.registrar.challenge_values(now, stale) {
-                            r.headers.push("Proxy-Authenticate", c);
-                        }
-                        return self.send(from, r.to_bytes());
-                    }
-                    Err(AuthFailure::Forbidden) => {
-                        return self.reply(from, &req, 403, "Forbidden");
-                    }
-                }
-            } else {
-                // Neither a trunk nor a registered phone: toll-fraud protection.
-                return self.reply(from, &req, 403, "Forbidden");
-            };
+            }
+            None => (None, None),
+        };
         let offer = match sdp::parse(&req.body) {
             Ok(o) => o,
             Err(SdpError::Malformed(_)) if !req.body.is_empty() => {
