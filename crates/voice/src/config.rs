@@ -36,6 +36,9 @@ pub struct VoiceConfig {
     pub tcp: bool,
     /// IP to bind RTP sockets on and advertise in SDP (never 0.0.0.0).
     pub media_ip: IpAddr,
+    /// UDP ports for RTP (even ones are used), e.g. `10000..=20000`; `None`
+    /// lets the OS pick.
+    pub rtp_ports: Option<std::ops::RangeInclusive<u16>>,
     /// Digest realm and domain of our URIs.
     pub realm: String,
     /// Digest algorithms offered, most preferred first (RFC 8760 §2.4). MD5 comes
@@ -61,6 +64,7 @@ impl Default for VoiceConfig {
             sip_addr: SocketAddr::from(([0, 0, 0, 0], 5060)),
             tcp: true,
             media_ip: IpAddr::from([127, 0, 0, 1]),
+            rtp_ports: None,
             realm: "switchboard".into(),
             digest_algorithms: vec![Algorithm::Md5, Algorithm::Sha256],
             registrar: RegistrarConfig::default(),

@@ -75,7 +75,13 @@ impl Stack {
             codec: Codec::Pcmu,
             telephone_event: Some(sdp::TELEPHONE_EVENT_PT),
         };
-        let media = MediaLeg::start(self.cfg.media_ip, params, id, self.media_tx.clone())?;
+        let media = MediaLeg::start_in(
+            self.cfg.media_ip,
+            self.cfg.rtp_ports.clone(),
+            params,
+            id,
+            self.media_tx.clone(),
+        )?;
         let local_tag = self.token();
         let call_id = format!("{}@switchboard", self.token());
         self.by_call_id.insert(call_id.clone(), id);

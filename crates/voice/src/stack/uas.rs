@@ -217,7 +217,13 @@ impl Stack {
         };
         let id = LegId(self.next_leg);
         self.next_leg += 1;
-        let media = match MediaLeg::start(self.cfg.media_ip, params, id, self.media_tx.clone()) {
+        let media = match MediaLeg::start_in(
+            self.cfg.media_ip,
+            self.cfg.rtp_ports.clone(),
+            params,
+            id,
+            self.media_tx.clone(),
+        ) {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!("cannot open RTP socket: {e}");
