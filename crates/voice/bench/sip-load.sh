@@ -17,7 +17,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 crate="$(cd "$here/.." && pwd)"
 mode="${1:-setup}"; shift || true
 work="$(mktemp -d)"
-trap 'kill "${server_pid:-}" "${agent_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${server_pid:-}" "${agent_pid:-}" 2>/dev/null || true; [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"' EXIT
 
 cargo build --release -q -p voice --example bench_server --manifest-path "$crate/Cargo.toml"
 bin="$(cd "$crate" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/examples/bench_server"
@@ -45,8 +45,10 @@ start_server() {
   echo "server did not start" >&2; exit 1
 }
 
-stop_server() {
-  kill -INT "$server_pid"; wait "$server_pid" || true; cat "$work/server.out"
+stop_server() { # also runs inside $(...), where `wait` cannot see the server
+  kill -INT "$server_pid"
+  for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+  cat "$work/server.out"
 }
 
 sipp_stats() { # csv -> "successful failed"
@@ -98,7 +100,8 @@ bridge)
     read -r ok failed < <(sipp_stats "$work/stat.csv")
     cpu=$(python3 -c "print(round(100*($t1-$t0)/$hz/($s1-$s0),1))")
     per_call=$(python3 -c "print(round(($rss_mid-$rss0)/max($n,1),1))")
-    echo "bridge calls=$n ok=$ok failed=$failed server_cpu=${cpu}% rss_per_call=${per_call}kB | $(stop_server)"
+    # bridge_caller.xml sends 5 x 100 packets per call; the agent echoes them.
+    echo "bridge calls=$n ok=$ok failed=$failed expected_caller_rx=$((n * 500)) server_cpu=${cpu}% rss_per_call=${per_call}kB | $(stop_server)"
     rm -f "$work/stat.csv"
   done
   ;;

@@ -5,7 +5,8 @@
 //! <sip-addr> <trunk-ip> bridge` answers and bridges every trunk call to the
 //! registered user 2001 (password `agentpw`). On SIGINT/SIGTERM it prints one
 //! summary line: `calls=<ended legs> answered=<n> failed=<n> rx=<pkts> tx=<pkts>
-//! relay_loss=<caller rx - agent tx + agent rx - caller tx>`.
+//! caller_rx=<pkts from callers> agent_rx=<pkts from agents>
+//! relay_loss=<caller rx - agent tx + agent rx - caller tx>` (packets).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -22,6 +23,8 @@ struct Totals {
     rx: u64,
     tx: u64,
     relay_loss: i64,
+    caller_rx: u64,
+    agent_rx: u64,
 }
 
 #[tokio::main]
@@ -43,12 +46,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             dids,
             outbound: None,
             caller_id: None,
+            auth_user: None,
         }],
         ..VoiceConfig::default()
     };
     let dir = Arc::new(MemoryDirectory::new([("2001", "agentpw")]));
     let (calls, mut events) = voice::start(cfg, dir).await?;
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    use tokio::signal::unix::{SignalKind, signal};
+    // Created once, so a signal arriving while an event is handled is not lost.
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
     let mut totals = Totals::default();
     // caller leg -> agent leg, and per-leg final counters for relay loss.
     let mut pending: HashMap<LegId, LegId> = HashMap::new();
@@ -58,7 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     loop {
         let ev = tokio::select! {
             ev = events.recv() => match ev { Some(e) => e, None => break },
-            _ = tokio::signal::ctrl_c() => break,
+            _ = sigint.recv() => break,
             _ = sigterm.recv() => break,
         };
         match ev {
@@ -122,11 +129,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (c, a) in pairs {
         if let (Some((crx, ctx)), Some((arx, atx))) = (counters.get(&c), counters.get(&a)) {
             totals.relay_loss += *crx as i64 - *atx as i64 + *arx as i64 - *ctx as i64;
+            totals.caller_rx += crx;
+            totals.agent_rx += arx;
         }
     }
     println!(
-        "calls={} answered={} failed={} rx={} tx={} relay_loss={}",
-        totals.ended, totals.answered, totals.failed, totals.rx, totals.tx, totals.relay_loss
+        "calls={} answered={} failed={} rx={} tx={} caller_rx={} agent_rx={} relay_loss={}",
+        totals.ended,
+        totals.answered,
+        totals.failed,
+        totals.rx,
+        totals.tx,
+        totals.caller_rx,
+        totals.agent_rx,
+        totals.relay_loss
     );
     Ok(())
 }

@@ -68,59 +68,109 @@ pub enum Side {
     Agent,
 }
 
-/// A stereo recording being built in memory, aligned on elapsed time.
+/// Samples kept in memory behind the newest one before they are written out
+/// (absorbs jitter between the two sides), 2 s at 8 kHz.
+const FLUSH_LAG: usize = 2 * RATE as usize;
+/// Write in chunks of at least this many frames (5 s).
+const FLUSH_CHUNK: usize = 5 * RATE as usize;
+
+/// A stereo recording streamed to a WAV file, aligned on elapsed time.
 ///
 /// Each push is placed at the sample index of its arrival time (silence fills
 /// gaps), or right after the previous samples of that side if those already
-/// reach further (jitter never overwrites audio).
-#[derive(Debug, Default, Clone)]
+/// reach further (jitter never overwrites audio). Frames older than 2 s are
+/// written out in 5 s chunks, so memory stays bounded on long calls.
 pub struct Recorder {
+    writer: Option<hound::WavWriter<std::io::BufWriter<std::fs::File>>>,
+    /// Frames already written.
+    base: usize,
     left: Vec<i16>,
     right: Vec<i16>,
+    error: Option<String>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("written_frames", &self.base)
+            .field("buffered", &self.buffered())
+            .finish()
+    }
 }
 
 impl Recorder {
-    /// Empty recording.
-    pub fn new() -> Self {
-        Recorder::default()
-    }
-
-    /// Add `samples` of `side` that arrived `at` after the recording started.
-    pub fn push(&mut self, side: Side, at: Duration, samples: &[i16]) {
-        let buf = match side {
-            Side::Caller => &mut self.left,
-            Side::Agent => &mut self.right,
-        };
-        let idx = (at.as_micros() * u128::from(RATE) / 1_000_000) as usize;
-        // A packet covers the 20 ms before it arrives.
-        let idx = idx.saturating_sub(samples.len());
-        if buf.len() < idx {
-            buf.resize(idx, 0);
-        }
-        buf.extend_from_slice(samples);
-    }
-
-    /// Length in samples per channel once padded to `end`.
-    pub fn len_at(&self, end: Duration) -> usize {
-        let end_idx = (end.as_micros() * u128::from(RATE) / 1_000_000) as usize;
-        end_idx.max(self.left.len()).max(self.right.len())
-    }
-
-    /// Write a stereo 16-bit WAV padded to `end` (time since start).
-    pub fn write(&self, path: &Path, end: Duration) -> Result<(), AudioError> {
+    /// Create the WAV file (stereo, 8 kHz, 16-bit). Errors: file creation.
+    pub fn create(path: &Path) -> Result<Self, AudioError> {
         let spec = hound::WavSpec {
             channels: 2,
             sample_rate: RATE,
             bits_per_sample: 16,
             sample_format: hound::SampleFormat::Int,
         };
-        let mut w = hound::WavWriter::create(path, spec)?;
-        for i in 0..self.len_at(end) {
-            w.write_sample(self.left.get(i).copied().unwrap_or(0))?;
-            w.write_sample(self.right.get(i).copied().unwrap_or(0))?;
+        Ok(Recorder {
+            writer: Some(hound::WavWriter::create(path, spec)?),
+            base: 0,
+            left: Vec::new(),
+            right: Vec::new(),
+            error: None,
+        })
+    }
+
+    /// Frames held in memory (not yet written).
+    pub fn buffered(&self) -> usize {
+        self.left.len().max(self.right.len())
+    }
+
+    /// Add `samples` of `side` that arrived `at` after the recording started.
+    pub fn push(&mut self, side: Side, at: Duration, samples: &[i16]) {
+        let abs = (at.as_micros() * u128::from(RATE) / 1_000_000) as usize;
+        // A packet covers the 20 ms before it arrives.
+        let idx = abs.saturating_sub(samples.len()).saturating_sub(self.base);
+        let buf = match side {
+            Side::Caller => &mut self.left,
+            Side::Agent => &mut self.right,
+        };
+        if buf.len() < idx {
+            buf.resize(idx, 0);
         }
-        w.finalize()?;
-        Ok(())
+        buf.extend_from_slice(samples);
+        let safe = abs.saturating_sub(FLUSH_LAG).saturating_sub(self.base);
+        if safe >= FLUSH_CHUNK {
+            self.flush(safe);
+        }
+    }
+
+    /// Write the first `n` buffered frames (silence where a side is short).
+    fn flush(&mut self, n: usize) {
+        let Some(w) = self.writer.as_mut() else {
+            return;
+        };
+        for i in 0..n {
+            let l = self.left.get(i).copied().unwrap_or(0);
+            let r = self.right.get(i).copied().unwrap_or(0);
+            if let Err(e) = w.write_sample(l).and_then(|_| w.write_sample(r)) {
+                self.error.get_or_insert(e.to_string());
+                break;
+            }
+        }
+        self.left.drain(..n.min(self.left.len()));
+        self.right.drain(..n.min(self.right.len()));
+        self.base += n;
+    }
+
+    /// Pad to `end` (time since start), write the rest and close the file.
+    /// Returns the length in frames. Errors: any write error seen so far.
+    pub fn finish(&mut self, end: Duration) -> Result<u64, AudioError> {
+        let end_abs = (end.as_micros() * u128::from(RATE) / 1_000_000) as usize;
+        let n = end_abs.saturating_sub(self.base).max(self.buffered());
+        self.flush(n);
+        if let Some(e) = self.error.take() {
+            return Err(AudioError::Unsupported(format!("write failed: {e}")));
+        }
+        if let Some(w) = self.writer.take() {
+            w.finalize()?;
+        }
+        Ok(self.base as u64)
     }
 }
 
@@ -130,19 +180,54 @@ mod tests {
 
     #[test]
     fn recorder_aligns_sides_and_pads() {
-        let mut r = Recorder::new();
+        let path = std::env::temp_dir().join(format!("sb-rec-{}.wav", std::process::id()));
+        let mut r = Recorder::create(&path).expect("create");
         r.push(Side::Caller, Duration::from_millis(20), &[1; 160]);
         r.push(Side::Agent, Duration::from_millis(1000), &[2; 160]);
-        assert_eq!(r.right.len(), 8000);
-        assert_eq!(r.right[7840], 2);
-        assert_eq!(r.right[7839], 0);
-        assert_eq!(r.len_at(Duration::from_secs(2)), 16000);
-        let dir = std::env::temp_dir().join(format!("sb-rec-{}.wav", std::process::id()));
-        r.write(&dir, Duration::from_secs(2)).expect("write");
-        let rd = hound::WavReader::open(&dir).expect("open");
-        assert_eq!(rd.spec().channels, 2);
-        assert_eq!(rd.duration(), 16000);
-        let _ = std::fs::remove_file(&dir);
+        assert_eq!(r.finish(Duration::from_secs(2)).expect("finish"), 16000);
+        let rd = hound::WavReader::open(&path).expect("open");
+        assert_eq!((rd.spec().channels, rd.duration()), (2, 16000));
+        let s: Vec<i16> = rd
+            .into_samples()
+            .collect::<Result<_, _>>()
+            .expect("samples");
+        assert_eq!((s[0], s[1]), (1, 0), "caller left");
+        assert_eq!(
+            (s[2 * 7840], s[2 * 7840 + 1]),
+            (0, 2),
+            "agent right at 0.98 s"
+        );
+        assert_eq!(s[2 * 7839 + 1], 0);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn long_recordings_are_streamed_with_bounded_memory() {
+        let path = std::env::temp_dir().join(format!("sb-long-{}.wav", std::process::id()));
+        let mut r = Recorder::create(&path).expect("create");
+        // 60 s of 20 ms frames on both sides.
+        for k in 1..=3000u64 {
+            let at = Duration::from_millis(20 * k);
+            r.push(Side::Caller, at, &[3; 160]);
+            r.push(Side::Agent, at, &[4; 160]);
+            assert!(
+                r.buffered() <= FLUSH_LAG + FLUSH_CHUNK + 160,
+                "{}",
+                r.buffered()
+            );
+        }
+        assert_eq!(r.finish(Duration::from_secs(60)).expect("finish"), 480_000);
+        let rd = hound::WavReader::open(&path).expect("open");
+        assert_eq!(rd.duration(), 480_000);
+        let s: Vec<i16> = rd
+            .into_samples()
+            .collect::<Result<_, _>>()
+            .expect("samples");
+        assert!(
+            s.chunks(2).all(|f| f == [3, 4]),
+            "no gap or overlap at chunk edges"
+        );
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-/// A SIP trunk: the operator's switch, recognised by source IP (inbound) and
+/// A SIP trunk: the operator's switch, recognised by source IP or digest (inbound) and
 /// reached at `outbound` (outbound calls).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrunkConfig {
@@ -22,6 +22,9 @@ pub struct TrunkConfig {
     pub outbound: Option<SocketAddr>,
     /// Default caller-ID (From user) of outbound calls.
     pub caller_id: Option<String>,
+    /// Digest username identifying this trunk when its INVITEs come from an
+    /// address not in `allowed_ips` (password from the [`crate::Directory`]).
+    pub auth_user: Option<String>,
 }
 
 /// Everything the voice stack needs to start.
@@ -33,6 +36,9 @@ pub struct VoiceConfig {
     pub tcp: bool,
     /// IP to bind RTP sockets on and advertise in SDP (never 0.0.0.0).
     pub media_ip: IpAddr,
+    /// UDP ports for RTP (even ones are used), e.g. `10000..=20000`; `None`
+    /// lets the OS pick.
+    pub rtp_ports: Option<std::ops::RangeInclusive<u16>>,
     /// Digest realm and domain of our URIs.
     pub realm: String,
     /// Digest algorithms offered, most preferred first (RFC 8760 §2.4). MD5 comes
@@ -58,6 +64,7 @@ impl Default for VoiceConfig {
             sip_addr: SocketAddr::from(([0, 0, 0, 0], 5060)),
             tcp: true,
             media_ip: IpAddr::from([127, 0, 0, 1]),
+            rtp_ports: None,
             realm: "switchboard".into(),
             digest_algorithms: vec![Algorithm::Md5, Algorithm::Sha256],
             registrar: RegistrarConfig::default(),

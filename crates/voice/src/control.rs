@@ -142,6 +142,14 @@ pub enum CallEvent {
         /// The Refer-To URI.
         target: String,
     },
+    /// Progress of a transfer we asked for ([`CallControl::transfer`]): the
+    /// status line the far end reports in its NOTIFY (e.g. 100, 180, 200, 486).
+    TransferStatus {
+        /// The transferred leg.
+        leg: LegId,
+        /// SIP status of the new call, from the sipfrag body.
+        status: u16,
+    },
     /// A phone registered or unregistered.
     Registration(RegistrationChange),
 }
@@ -178,7 +186,8 @@ pub trait CallControl {
     /// Answer an inbound leg (200 OK with our SDP answer).
     fn answer(&self, leg: LegId) -> impl Future<Output = Result<(), VoiceError>> + Send;
     /// Play an 8 kHz mono WAV (converted on load otherwise); a digit stops it
-    /// when `barge_in`. [`CallEvent::PromptFinished`] follows.
+    /// when `barge_in`. [`CallEvent::PromptFinished`] follows. On an inbound leg
+    /// not answered yet, this opens early media (183 Session Progress with SDP).
     fn play(
         &self,
         leg: LegId,
@@ -238,6 +247,14 @@ pub trait CallControl {
     /// Put a leg on hold (re-INVITE with `a=sendonly`, RFC 3264 §8.4) or take it
     /// off (`sendrecv`); returns once the far end accepted (or refused) it.
     fn hold(&self, leg: LegId, on: bool) -> impl Future<Output = Result<(), VoiceError>> + Send;
+    /// Blind transfer: send REFER (RFC 3515) asking the far end of `leg` to call
+    /// `target` (a SIP URI); returns when it is accepted (202). Progress comes as
+    /// [`CallEvent::TransferStatus`]; the engine hangs the leg up when done.
+    fn transfer(
+        &self,
+        leg: LegId,
+        target: String,
+    ) -> impl Future<Output = Result<(), VoiceError>> + Send;
     /// End a leg: reject (480) if inbound and unanswered, CANCEL if outbound and
     /// unanswered, BYE otherwise.
     fn hang_up(&self, leg: LegId) -> impl Future<Output = Result<(), VoiceError>> + Send;
@@ -260,6 +277,7 @@ pub(crate) enum Command {
     Bridge(LegId, LegId, Reply<()>),
     Hold(LegId, bool, Reply<()>),
     HangUp(LegId, Reply<()>),
+    Transfer(LegId, String, Reply<()>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -383,6 +401,10 @@ impl CallControl for VoiceHandle {
 
     async fn hold(&self, leg: LegId, on: bool) -> Result<(), VoiceError> {
         self.call(|r| Command::Hold(leg, on, r)).await
+    }
+
+    async fn transfer(&self, leg: LegId, target: String) -> Result<(), VoiceError> {
+        self.call(|r| Command::Transfer(leg, target, r)).await
     }
 
     async fn hang_up(&self, leg: LegId) -> Result<(), VoiceError> {

@@ -123,7 +123,23 @@ impl MediaLeg {
         tag: T,
         events: mpsc::UnboundedSender<(T, MediaEvent)>,
     ) -> std::io::Result<MediaLeg> {
-        let std_sock = std::net::UdpSocket::bind((ip, 0))?;
+        MediaLeg::start_in(ip, None, params, tag, events)
+    }
+
+    /// Like [`MediaLeg::start`], binding an even port of `ports` when given
+    /// (firewall-friendly ranges; odd ports stay free for RTCP). Errors:
+    /// `AddrInUse` when every even port of the range is taken.
+    pub fn start_in<T: Copy + Send + 'static>(
+        ip: std::net::IpAddr,
+        ports: Option<std::ops::RangeInclusive<u16>>,
+        params: SendParams,
+        tag: T,
+        events: mpsc::UnboundedSender<(T, MediaEvent)>,
+    ) -> std::io::Result<MediaLeg> {
+        let std_sock = match ports {
+            None => std::net::UdpSocket::bind((ip, 0))?,
+            Some(range) => bind_in_range(ip, range)?,
+        };
         std_sock.set_nonblocking(true)?;
         let socket = Arc::new(UdpSocket::from_std(std_sock)?);
         let shared = Arc::new(Shared {
@@ -234,6 +250,27 @@ impl MediaLeg {
     }
 }
 
+/// Bind the first free even port of `range`, starting at a random one.
+fn bind_in_range(
+    ip: std::net::IpAddr,
+    range: std::ops::RangeInclusive<u16>,
+) -> std::io::Result<std::net::UdpSocket> {
+    let lo = range.start().saturating_add(range.start() % 2);
+    let hi = *range.end();
+    if lo > hi {
+        return Err(std::io::ErrorKind::InvalidInput.into());
+    }
+    let slots = u64::from((hi - lo) / 2 + 1);
+    let first = seed() % slots;
+    for k in 0..slots {
+        let port = lo + (((first + k) % slots) * 2) as u16;
+        if let Ok(s) = std::net::UdpSocket::bind((ip, port)) {
+            return Ok(s);
+        }
+    }
+    Err(std::io::ErrorKind::AddrInUse.into())
+}
+
 fn seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -265,11 +302,14 @@ struct LegTask<T> {
 
 impl<T: Copy + Send + 'static> LegTask<T> {
     async fn run(mut self) {
+        // The 20 ms pacing timer only runs while there is something to send
+        // (a prompt or DTMF): a bridged leg just relays on packet arrival.
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let socket = self.shared.socket.clone();
         let mut buf = vec![0u8; 2048];
         loop {
+            let sending = self.play.is_some() || !self.dtmf_out.is_empty();
             tokio::select! {
                 r = socket.recv_from(&mut buf) => {
                     if let Ok((n, from)) = r {
@@ -278,9 +318,14 @@ impl<T: Copy + Send + 'static> LegTask<T> {
                 }
                 cmd = self.rx.recv() => match cmd {
                     None | Some(Cmd::Stop) => break,
-                    Some(c) => self.on_cmd(c),
+                    Some(c) => {
+                        self.on_cmd(c);
+                        if !sending && (self.play.is_some() || !self.dtmf_out.is_empty()) {
+                            tick.reset_immediately();
+                        }
+                    }
                 },
-                _ = tick.tick() => self.on_tick(),
+                _ = tick.tick(), if sending => self.on_tick(),
             }
         }
     }
@@ -471,6 +516,40 @@ mod tests {
             Ok(Some((_, e))) => e,
             other => panic!("no media event: {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn rtp_ports_come_from_the_configured_range_until_it_is_full() {
+        let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+        let (etx, _erx) = mpsc::unbounded_channel();
+        let p = SendParams {
+            codec: Codec::Pcmu,
+            telephone_event: None,
+        };
+        // Find 6 free consecutive ports to make a range of 3 even slots.
+        let base = loop {
+            let probe = std::net::UdpSocket::bind((ip, 0)).expect("probe");
+            let b = probe.local_addr().expect("addr").port() & !1;
+            drop(probe);
+            if b < 65000 && (0..6).all(|i| std::net::UdpSocket::bind((ip, b + i)).is_ok()) {
+                break b;
+            }
+        };
+        let range = base..=base + 5;
+        let legs: Vec<MediaLeg> = (0..3)
+            .map(|i| MediaLeg::start_in(ip, Some(range.clone()), p, i, etx.clone()).expect("leg"))
+            .collect();
+        let mut ports: Vec<u16> = legs
+            .iter()
+            .map(|l| l.local_addr().expect("addr").port())
+            .collect();
+        ports.sort_unstable();
+        assert_eq!(ports, vec![base, base + 2, base + 4]);
+        let full = MediaLeg::start_in(ip, Some(range), p, 9, etx);
+        assert_eq!(
+            full.map(|_| ()).map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::AddrInUse)
+        );
     }
 
     #[tokio::test]

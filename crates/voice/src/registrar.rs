@@ -114,6 +114,18 @@ pub enum RegistrationChange {
     },
 }
 
+/// Why [`Registrar::authenticate`] refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No (or stale) credentials: answer 407 with fresh challenges.
+    Challenge {
+        /// The nonce was authentic but too old.
+        stale: bool,
+    },
+    /// Wrong credentials, unknown user, or rate-limited source: 403.
+    Forbidden,
+}
+
 /// The registrar core.
 pub struct Registrar {
     cfg: RegistrarConfig,
@@ -263,6 +275,48 @@ impl Registrar {
             r.headers.push("WWW-Authenticate", c);
         }
         r
+    }
+
+    /// Digest challenge values (`WWW-Authenticate` / `Proxy-Authenticate`).
+    pub fn challenge_values(&self, now: Instant, stale: bool) -> Vec<String> {
+        self.auth.challenges(self.now_ms(now), stale)
+    }
+
+    /// Authenticate a request other than REGISTER (an INVITE from an agent
+    /// phone, RFC 3261 §22.3) from its `Proxy-Authorization` header. Returns the
+    /// user, or why not; failures count toward the source IP's limit.
+    pub fn authenticate(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        req: &Request,
+        dir: &dyn Directory,
+    ) -> Result<String, AuthFailure> {
+        if self.is_blocked(now, source.ip()) {
+            return Err(AuthFailure::Forbidden);
+        }
+        let Some(creds) = req
+            .headers
+            .get("Proxy-Authorization")
+            .and_then(digest::parse_credentials)
+        else {
+            return Err(AuthFailure::Challenge { stale: false });
+        };
+        let password = dir.sip_password(&creds.username);
+        let verdict = self.auth.verify(
+            self.now_ms(now),
+            req.method.as_str(),
+            &creds,
+            password.as_deref().unwrap_or("\u{0}no-such-user"),
+        );
+        match (verdict, password.is_some()) {
+            (Verdict::Valid, true) => Ok(creds.username),
+            (Verdict::Stale, true) => Err(AuthFailure::Challenge { stale: true }),
+            _ => {
+                self.note_failure(now, source.ip());
+                Err(AuthFailure::Forbidden)
+            }
+        }
     }
 
     /// Handle one REGISTER from `source`. Returns the response and what changed.

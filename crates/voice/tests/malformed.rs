@@ -135,3 +135,80 @@ async fn tcp_transport_frames_by_content_length() {
     assert!(second.contains("WWW-Authenticate: Digest realm=\"switchboard.test\""));
     handle.shutdown().await;
 }
+
+/// Read one SIP message from a TCP stream (framed by Content-Length).
+async fn read_sip(tcp: &mut TcpStream, pending: &mut Vec<u8>) -> String {
+    loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&pending[..end]).to_string();
+            let cl: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if pending.len() >= end + 4 + cl {
+                let msg: Vec<u8> = pending.drain(..end + 4 + cl).collect();
+                return String::from_utf8_lossy(&msg).to_string();
+            }
+        }
+        let mut buf = vec![0u8; 8192];
+        let n = tokio::time::timeout(WAIT, tcp.read(&mut buf))
+            .await
+            .expect("data in time")
+            .expect("read");
+        assert!(n > 0, "connection closed");
+        pending.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_registered_over_tcp_is_called_on_its_connection() {
+    use voice::sip::digest::{Algorithm, ClientSecret, client_response};
+    use voice::{CallControl, CallEvent};
+    let (handle, mut events) = start_stack().await;
+    let server = handle.local_addr();
+    let mut tcp = TcpStream::connect(server).await.expect("connect");
+    let local = tcp.local_addr().expect("addr");
+    let reg = |cseq: u32, auth: &str| {
+        format!(
+            "REGISTER sip:{server} SIP/2.0\r\nVia: SIP/2.0/TCP {local};branch=z9hG4bKt{cseq}\r\n\
+             From: <sip:2001@{server}>;tag=t\r\nTo: <sip:2001@{server}>\r\nCall-ID: tcp-reg\r\n\
+             CSeq: {cseq} REGISTER\r\nContact: <sip:2001@{local};transport=tcp>\r\n{auth}\
+             Content-Length: 0\r\n\r\n"
+        )
+    };
+    let mut pending = Vec::new();
+    tcp.write_all(reg(1, "").as_bytes()).await.expect("write");
+    let chal = read_sip(&mut tcp, &mut pending).await;
+    let nonce = chal
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("nonce");
+    let who = ClientSecret {
+        alg: Algorithm::Md5,
+        user: "2001",
+        realm: "switchboard.test",
+        password: "agentpw",
+    };
+    let authz = client_response(&who, "REGISTER", &format!("sip:{server}"), nonce, "c");
+    let msg = reg(2, &format!("Authorization: {authz}\r\n"));
+    tcp.write_all(msg.as_bytes()).await.expect("write");
+    assert!(
+        read_sip(&mut tcp, &mut pending)
+            .await
+            .starts_with("SIP/2.0 200")
+    );
+    assert!(matches!(
+        common::next_event(&mut events).await,
+        CallEvent::Registration(_)
+    ));
+    handle
+        .originate("2001".into(), "x".into(), std::time::Duration::from_secs(5))
+        .await
+        .expect("originate");
+    let invite = read_sip(&mut tcp, &mut pending).await;
+    assert!(invite.starts_with("INVITE sip:2001@"), "{invite}");
+    assert!(invite.contains("Via: SIP/2.0/TCP"), "{invite}");
+    handle.shutdown().await;
+}

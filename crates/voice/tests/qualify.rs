@@ -65,7 +65,7 @@ async fn register(sock: &UdpSocket, server: SocketAddr, user: &str, pw: &str) {
 async fn silent_phone_becomes_unreachable_and_is_not_offered_calls() {
     let (handle, mut events) = start_stack_with(|c| {
         c.qualify_interval = Some(Duration::from_millis(200));
-        c.qualify_timeout = Duration::from_millis(300);
+        c.qualify_timeout = Duration::from_millis(1000);
     })
     .await;
     let server = handle.local_addr();

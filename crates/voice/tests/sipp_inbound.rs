@@ -173,3 +173,94 @@ async fn outbound_call_through_the_trunk_with_its_caller_id() {
     assert!(unknown.is_err());
     handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_cancel_while_ringing_gets_487_and_a_clear_event() {
+    let (handle, mut events) = start_stack().await;
+    let sip_port = free_ports(TRUNK_IP, 1).to_string();
+    let media_port = free_ports(TRUNK_IP, 4).to_string();
+    let caller = sipp(
+        handle.local_addr(),
+        "caller_cancel.xml",
+        &[
+            "-s",
+            "3900",
+            "-i",
+            "127.0.0.2",
+            "-p",
+            &sip_port,
+            "-mp",
+            &media_port,
+        ],
+    );
+    let CallEvent::Incoming { leg, .. } = next_event(&mut events).await else {
+        panic!("incoming call expected");
+    };
+    // The engine does not answer; the caller gives up.
+    let e = next_event(&mut events).await;
+    assert!(
+        matches!(e, CallEvent::HungUp { leg: l, cause: HangupCause::Cancelled, .. } if l == leg),
+        "{e:?}"
+    );
+    assert_eq!(caller.wait().await, 0, "sipp expected 200 and 487");
+    assert!(handle.answer(leg).await.is_err(), "a cancelled leg is gone");
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announcement_before_answer_is_early_media() {
+    let (handle, mut events) = start_stack().await;
+    let sip_port = free_ports(TRUNK_IP, 1).to_string();
+    let media_port = free_ports(TRUNK_IP, 4).to_string();
+    let caller = sipp(
+        handle.local_addr(),
+        "caller_early.xml",
+        &[
+            "-s",
+            "3900",
+            "-i",
+            "127.0.0.2",
+            "-p",
+            &sip_port,
+            "-mp",
+            &media_port,
+        ],
+    );
+    let CallEvent::Incoming { leg, .. } = next_event(&mut events).await else {
+        panic!("incoming call expected");
+    };
+    handle
+        .play(leg, tone_wav("early", 1000), false)
+        .await
+        .expect("play before answer");
+    assert_eq!(
+        next_event(&mut events).await,
+        CallEvent::PromptFinished {
+            leg,
+            interrupted: false
+        }
+    );
+    handle
+        .answer(leg)
+        .await
+        .expect("answer after the announcement");
+    assert_eq!(next_event(&mut events).await, CallEvent::Answered { leg });
+    let e = wait_for(&mut events, |e| matches!(e, CallEvent::HungUp { .. })).await;
+    let CallEvent::HungUp {
+        cause, tx_packets, ..
+    } = e
+    else {
+        unreachable!()
+    };
+    assert_eq!(cause, HangupCause::RemoteBye);
+    assert_eq!(
+        tx_packets, 50,
+        "1 s announcement = 50 packets of 20 ms, all before the 200"
+    );
+    assert_eq!(
+        caller.wait().await,
+        0,
+        "sipp expected 183 with SDP then 200"
+    );
+    handle.shutdown().await;
+}

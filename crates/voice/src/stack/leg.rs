@@ -76,6 +76,12 @@ pub(crate) struct Leg {
     pub sdp_version: u64,
     /// Waiting for the answer to our hold/unhold re-INVITE.
     pub reinvite_reply: Option<Reply<()>>,
+    /// Waiting for the answer to our REFER.
+    pub refer_reply: Option<Reply<()>>,
+    /// Inbound: our SDP answer, once made (183 and 200 repeat it).
+    pub answer_sdp: Option<Vec<u8>>,
+    /// Inbound: 183 with SDP sent (early media open).
+    pub early: bool,
 }
 
 /// Random 64 bits from the std hasher keys (no extra dependency).

@@ -5,7 +5,15 @@
 //! time (`on_datagram`, `on_command`, `on_media`, `on_tick`, all taking `now`)
 //! and queues its output in an outbox that the thin driver loop flushes.
 //! Media runs in one task per leg ([`crate::media`]).
+//!
+//! Files: `uas.rs` (requests we receive), `uac.rs` (our INVITE/CANCEL/BYE and
+//! their responses, leg teardown, timers), `commands.rs` (the engine's
+//! commands), `leg.rs` (dialog state of one leg), `tests.rs` (virtual clock).
+//! Transactions are our own thin layer over rsipstack's message parser: 2xx
+//! retransmission until ACK, INVITE/non-INVITE client retransmission (Timers
+//! A/E, capped at 64·T1), response replay for retransmitted INVITEs.
 
+mod commands;
 mod leg;
 #[cfg(test)]
 mod tests;
@@ -94,6 +102,14 @@ pub(crate) struct Stack {
     token_state: u64,
     /// Call-ID of an outstanding OPTIONS qualify → (user, contact).
     qualifying: HashMap<String, (String, String)>,
+    /// Peers that reached us over TCP → their connection (requests to a phone
+    /// registered over TCP go back on its connection, RFC 5626 style).
+    tcp_peers: HashMap<SocketAddr, u64>,
+    /// Latest `now` handed to an input (time only moves forward).
+    now: Instant,
+    /// Final responses to non-INVITE requests by `branch METHOD`, replayed to
+    /// retransmissions until the instant stored (Timer J, 64·T1).
+    answered: HashMap<String, (Instant, Vec<u8>)>,
 }
 
 /// Start the voice stack on `cfg.sip_addr`. Returns the handle (commands), the
@@ -149,7 +165,10 @@ async fn drive(
             Some(input) = in_rx.recv() => match input {
                 Input::Tcp(id, from, bytes) => stack.on_datagram(Instant::now(), Dest::Tcp(id, from), &bytes),
                 Input::TcpOpen(id, w) => { tcp.insert(id, w); }
-                Input::TcpClosed(id) => { tcp.remove(&id); }
+                Input::TcpClosed(id) => {
+                    tcp.remove(&id);
+                    stack.tcp_peers.retain(|_, c| *c != id);
+                }
             },
             cmd = cmd_rx.recv() => match cmd {
                 Some(Command::Shutdown(reply)) => {
@@ -290,6 +309,9 @@ impl Stack {
             media_tx,
             token_state: leg::random_u64(),
             qualifying: HashMap::new(),
+            tcp_peers: HashMap::new(),
+            now: epoch,
+            answered: HashMap::new(),
         }
     }
 
@@ -338,11 +360,44 @@ impl Stack {
     }
 
     fn on_datagram(&mut self, now: Instant, from: Dest, data: &[u8]) {
+        self.now = self.now.max(now);
+        if let Dest::Tcp(id, addr) = from {
+            self.tcp_peers.insert(addr, id);
+        }
         if data.iter().all(|b| b.is_ascii_whitespace()) {
             return; // keep-alive
         }
         match message::parse(data) {
-            Ok(Message::Request(req)) => self.on_request(now, from, req),
+            Ok(Message::Request(req)) => {
+                // Non-INVITE server transactions (RFC 3261 §17.2.2): a
+                // retransmitted request gets the same final response again.
+                let key = match req.method {
+                    message::Method::Invite | message::Method::Ack => None,
+                    ref m => req
+                        .headers
+                        .get("Via")
+                        .and_then(|v| message::header_param(v, "branch"))
+                        .map(|b| format!("{b} {}", m.as_str())),
+                };
+                if let Some(k) = &key
+                    && let Some((_, bytes)) = self.answered.get(k)
+                {
+                    let bytes = bytes.clone();
+                    return self.send(from, bytes);
+                }
+                let before = self.out.len();
+                self.on_request(now, from, req);
+                let last_final = self.out[before..]
+                    .iter()
+                    .rev()
+                    .find(|(d, b)| {
+                        *d == from && b.starts_with(b"SIP/2.0 ") && !b.starts_with(b"SIP/2.0 1")
+                    })
+                    .map(|(_, b)| b.clone());
+                if let (Some(k), Some(b)) = (key, last_final) {
+                    self.answered.insert(k, (now + 64 * T1, b));
+                }
+            }
             Ok(Message::Response(resp)) => self.on_response(now, from, resp),
             Err(e) => {
                 tracing::debug!(from = %from.addr(), "bad SIP message: {e}");
@@ -354,6 +409,8 @@ impl Stack {
     }
 
     fn on_tick(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        self.answered.retain(|_, (until, _)| now < *until);
         let mut expired = Vec::new();
         let mut resend = Vec::new();
         for r in &mut self.retrans {
@@ -388,6 +445,15 @@ impl Stack {
         self.leg_timers(now);
     }
 
+    /// How to reach a phone registered from `source` (its TCP connection if it
+    /// came over TCP and the connection is still open, else UDP).
+    pub(crate) fn dest_for(&self, source: SocketAddr) -> Dest {
+        match self.tcp_peers.get(&source) {
+            Some(id) => Dest::Tcp(*id, source),
+            None => Dest::Udp(source),
+        }
+    }
+
     /// OPTIONS qualify of registered contacts (keep-alive, RFC 3261 §11).
     fn qualify(&mut self, now: Instant) {
         let Some(interval) = self.cfg.qualify_interval else {
@@ -403,7 +469,7 @@ impl Stack {
             self.emit(CallEvent::Registration(change));
         }
         for (user, b) in self.registrar.qualify_due(now, interval) {
-            let dest = Dest::Udp(b.source);
+            let dest = self.dest_for(b.source);
             let (via, _) = self.via(dest);
             let call_id = format!("q{}@switchboard", self.token());
             let tag = self.token();
@@ -429,6 +495,7 @@ impl Stack {
     }
 
     fn shutdown(&mut self, now: Instant) {
+        self.now = self.now.max(now);
         let ids: Vec<LegId> = self.legs.keys().copied().collect();
         for id in ids {
             self.hang_up(now, id);
@@ -437,6 +504,7 @@ impl Stack {
     }
 
     fn on_media(&mut self, now: Instant, id: LegId, ev: MediaEvent) {
+        self.now = self.now.max(now);
         match ev {
             MediaEvent::Dtmf { digit, duration_ms } => self.on_digit(now, id, digit, duration_ms),
             MediaEvent::PromptFinished { interrupted } => {

@@ -42,6 +42,7 @@ fn harness() -> Harness {
             dids,
             outbound: None,
             caller_id: None,
+            auth_user: Some("op-trunk".into()),
         }],
         qualify_interval: None,
         ..VoiceConfig::default()
@@ -49,7 +50,10 @@ fn harness() -> Harness {
     let (ev_tx, events) = mpsc::unbounded_channel();
     let (media_tx, _media_rx) = mpsc::unbounded_channel();
     let t0 = Instant::now();
-    let dir = Arc::new(MemoryDirectory::new([("2001", "pw")]));
+    let dir = Arc::new(MemoryDirectory::new([
+        ("2001", "pw"),
+        ("op-trunk", "trunkpw"),
+    ]));
     let local = SocketAddr::from(([127, 0, 0, 1], 5060));
     let stack = Stack::new(cfg, local, dir, ev_tx, media_tx, t0);
     Harness { stack, events, t0 }
@@ -365,4 +369,210 @@ async fn info_dtmf_and_refer_reach_the_engine() {
     let no_target = in_dialog("REFER", "c-4", &tag, 4);
     h.feed(Duration::from_secs(3), trunk(), &no_target);
     assert_eq!(h.statuses(), vec![400]);
+}
+
+#[tokio::test]
+async fn transfer_sends_refer_and_reports_notify_progress() {
+    let mut h = harness();
+    let (leg, tag) = offer(&mut h, "c-5");
+    answer(&mut h, leg, Duration::ZERO);
+    h.feed(Duration::ZERO, trunk(), &in_dialog("ACK", "c-5", &tag, 1));
+    h.out();
+    let _ = h.event();
+    let (tx, mut rx) = oneshot::channel();
+    let cmd = Command::Transfer(leg, "sip:+3362@operator".into(), tx);
+    h.stack.on_command(h.t0 + Duration::from_secs(1), cmd);
+    let Some(Message::Request(refer)) = h.out().pop() else {
+        panic!("REFER expected")
+    };
+    assert_eq!(refer.method, Method::Refer);
+    assert_eq!(
+        refer.uri, "sip:+3361@127.0.0.2:5070",
+        "to the caller's Contact"
+    );
+    assert_eq!(refer.headers.get("Refer-To"), Some("<sip:+3362@operator>"));
+    assert!(rx.try_recv().is_err(), "pending until the far end answers");
+    h.feed(
+        Duration::from_secs(1),
+        trunk(),
+        &reply_to(&refer, 202, "x", false),
+    );
+    assert!(matches!(rx.try_recv(), Ok(Ok(()))));
+    let frag = "SIP/2.0 200 OK\r\n";
+    let notify = in_dialog("NOTIFY", "c-5", &tag, 2).replace(
+        "Content-Length: 0\r\n\r\n",
+        &format!(
+            "Event: refer\r\nSubscription-State: terminated\r\nContent-Type: message/sipfrag\r\nContent-Length: {}\r\n\r\n{frag}",
+            frag.len()
+        ),
+    );
+    h.feed(Duration::from_secs(2), trunk(), &notify);
+    assert_eq!(h.statuses(), vec![200]);
+    assert_eq!(
+        h.event(),
+        Some(CallEvent::TransferStatus { leg, status: 200 })
+    );
+}
+
+#[tokio::test]
+async fn invite_from_a_registered_phone_needs_digest_credentials() {
+    let mut h = harness();
+    register(&mut h);
+    let phone_invite = |auth: &str| {
+        format!(
+            "INVITE sip:3900@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5072;branch=z9hG4bKp{}\r\n\
+             From: <sip:2001@sb>;tag=p1\r\nTo: <sip:3900@sb>\r\nCall-ID: p-1\r\nCSeq: 1 INVITE\r\n\
+             Contact: <sip:2001@127.0.0.1:5072>\r\n{auth}Content-Type: application/sdp\r\n\
+             Content-Length: {}\r\n\r\n{SDP}",
+            auth.len(),
+            SDP.len()
+        )
+    };
+    h.feed(Duration::from_secs(1), phone(), &phone_invite(""));
+    let Some(Message::Response(chal)) = h.out().pop() else {
+        panic!("407 expected")
+    };
+    assert_eq!(chal.status, 407);
+    let www = chal.headers.get("Proxy-Authenticate").unwrap_or("");
+    let nonce = www
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next());
+    let secret = |password| ClientSecret {
+        alg: Algorithm::Md5,
+        user: "2001",
+        realm: "sb",
+        password,
+    };
+    let bad = client_response(
+        &secret("nope"),
+        "INVITE",
+        "sip:3900@127.0.0.1",
+        nonce.unwrap_or(""),
+        "c",
+    );
+    h.feed(
+        Duration::from_secs(1),
+        phone(),
+        &phone_invite(&format!("Proxy-Authorization: {bad}\r\n")),
+    );
+    assert_eq!(h.statuses(), vec![403]);
+    let good = client_response(
+        &secret("pw"),
+        "INVITE",
+        "sip:3900@127.0.0.1",
+        nonce.unwrap_or(""),
+        "c",
+    );
+    h.feed(
+        Duration::from_secs(1),
+        phone(),
+        &phone_invite(&format!("Proxy-Authorization: {good}\r\n")).replace("p-1", "p-2"),
+    );
+    assert_eq!(h.statuses(), vec![100, 180]);
+    assert!(matches!(
+        h.event(),
+        Some(CallEvent::Incoming { from_user: Some(ref u), trunk: None, .. }) if u == "2001"
+    ));
+}
+
+#[tokio::test]
+async fn a_prompt_before_answer_opens_early_media_with_the_same_sdp_as_the_200() {
+    let mut h = harness();
+    let (leg, _) = offer(&mut h, "c-6");
+    let (tx, mut rx) = oneshot::channel();
+    let samples = Arc::new(vec![0i16; 1600]);
+    h.stack
+        .on_command(h.t0, Command::Play(leg, samples.clone(), false, false, tx));
+    assert!(matches!(rx.try_recv(), Ok(Ok(()))));
+    let Some(Message::Response(early)) = h.out().pop() else {
+        panic!("183 expected")
+    };
+    assert_eq!(early.status, 183);
+    assert!(!early.body.is_empty());
+    // A second prompt does not repeat the 183.
+    let (tx, _rx) = oneshot::channel();
+    h.stack
+        .on_command(h.t0, Command::Play(leg, samples, false, false, tx));
+    assert!(h.out().is_empty());
+    answer(&mut h, leg, Duration::from_secs(1));
+    let Some(Message::Response(ok)) = h.out().pop() else {
+        panic!("200 expected")
+    };
+    assert_eq!(ok.status, 200);
+    assert_eq!(
+        ok.body, early.body,
+        "one SDP answer per offer (RFC 3264 §5)"
+    );
+}
+
+#[tokio::test]
+async fn a_retransmitted_bye_gets_the_same_200_not_481() {
+    let mut h = harness();
+    let (leg, tag) = offer(&mut h, "c-7");
+    answer(&mut h, leg, Duration::ZERO);
+    h.feed(Duration::ZERO, trunk(), &in_dialog("ACK", "c-7", &tag, 1));
+    h.out();
+    let bye = in_dialog("BYE", "c-7", &tag, 2);
+    h.feed(Duration::from_secs(1), trunk(), &bye);
+    assert_eq!(h.statuses(), vec![200]);
+    // Our 200 was lost: the BYE comes again after the leg is gone.
+    h.feed(Duration::from_millis(1500), trunk(), &bye);
+    assert_eq!(h.statuses(), vec![200]);
+    // Once Timer J has passed, the transaction is forgotten.
+    h.stack.on_tick(h.t0 + Duration::from_secs(34));
+    h.feed(Duration::from_secs(34), trunk(), &bye);
+    assert_eq!(h.statuses(), vec![481]);
+}
+
+#[tokio::test]
+async fn a_trunk_can_be_identified_by_digest_from_any_address() {
+    let mut h = harness();
+    let elsewhere = Dest::Udp(SocketAddr::from(([127, 0, 0, 9], 5080)));
+    let inv = |call_id: &str, auth: &str| {
+        invite(call_id).replace(
+            "Content-Type: application/sdp",
+            &format!("{auth}Content-Type: application/sdp"),
+        )
+    };
+    h.feed(Duration::ZERO, elsewhere, &inv("d-1", ""));
+    let Some(Message::Response(chal)) = h.out().pop() else {
+        panic!("407 expected")
+    };
+    assert_eq!(chal.status, 407);
+    let www = chal.headers.get("Proxy-Authenticate").unwrap_or("");
+    let nonce = www
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next());
+    let creds = |user, password| {
+        let who = ClientSecret {
+            alg: Algorithm::Md5,
+            user,
+            realm: "sb",
+            password,
+        };
+        let a = client_response(
+            &who,
+            "INVITE",
+            "sip:3900@127.0.0.1",
+            nonce.unwrap_or(""),
+            "c",
+        );
+        format!("Proxy-Authorization: {a}\r\n")
+    };
+    // A phone user's valid credentials do not make an unregistered address a trunk.
+    h.feed(Duration::ZERO, elsewhere, &inv("d-2", &creds("2001", "pw")));
+    assert_eq!(h.statuses(), vec![403]);
+    h.feed(
+        Duration::ZERO,
+        elsewhere,
+        &inv("d-3", &creds("op-trunk", "trunkpw")),
+    );
+    assert_eq!(h.statuses(), vec![100, 180]);
+    assert!(matches!(
+        h.event(),
+        Some(CallEvent::Incoming { trunk: Some(ref t), entry_point: Some(ref e), .. })
+            if t == "op" && e == "ivr"
+    ));
 }

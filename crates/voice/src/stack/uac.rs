@@ -1,110 +1,17 @@
 //! Our side as UAC (RFC 3261 §8.1, §13.2): originate, responses, CANCEL, BYE,
-//! re-INVITE for hold; and the engine's commands on legs.
+//! re-INVITE for hold, leg teardown and timers.
 
-use super::leg::{Collector, Leg, LegState, Recording};
+use super::leg::{Leg, LegState};
 use super::{Dest, RetransKey, Stack};
-use crate::audio::{Recorder, Side};
 use crate::codec::Codec;
-use crate::control::{CallEvent, CollectEnd, Collected, Command, HangupCause, LegId, VoiceError};
+use crate::control::{CallEvent, CollectEnd, Collected, HangupCause, LegId, VoiceError};
 use crate::media::{MediaLeg, SendParams};
 use crate::sdp::{self, Direction};
 use crate::sip::message::{Headers, Method, Request, Response, addr_uri, cseq, header_param};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 impl Stack {
-    pub(super) fn on_command(&mut self, now: Instant, cmd: Command) {
-        match cmd {
-            Command::Answer(id, r) => {
-                let _ = r.send(self.answer(now, id));
-            }
-            Command::Play(id, samples, barge_in, looped, r) => {
-                let _ = r.send(self.with_leg(id, |l| l.media.play(samples, barge_in, looped)));
-            }
-            Command::StopPlay(id, r) => {
-                let _ = r.send(self.with_leg(id, |l| l.media.stop_play()));
-            }
-            Command::SendDtmf(id, digits, r) => {
-                let _ = r.send(self.with_leg(id, |l| l.media.send_dtmf(&digits)));
-            }
-            Command::Collect(id, max, timeout, terminator, reply) => {
-                let Some(leg) = self.legs.get_mut(&id) else {
-                    let _ = reply.send(Err(VoiceError::UnknownLeg(id)));
-                    return;
-                };
-                if max == 0 {
-                    let _ = reply.send(Ok(Collected {
-                        digits: String::new(),
-                        end: CollectEnd::MaxDigits,
-                    }));
-                    return;
-                }
-                if let Some(old) = leg.collect.take() {
-                    let _ = old.reply.send(Err(VoiceError::InvalidState(
-                        "replaced by a new collection",
-                    )));
-                }
-                leg.collect = Some(Collector {
-                    max,
-                    terminator,
-                    deadline: now + timeout,
-                    digits: String::new(),
-                    reply,
-                });
-            }
-            Command::RecordStart(id, path, r) => {
-                let _ = r.send(self.record_start(now, id, path));
-            }
-            Command::RecordStop(id, r) => {
-                let res = match self.legs.contains_key(&id) {
-                    true => {
-                        self.record_stop(id);
-                        Ok(())
-                    }
-                    false => Err(VoiceError::UnknownLeg(id)),
-                };
-                let _ = r.send(res);
-            }
-            Command::Originate(user, caller, ring, r) => {
-                let _ = r.send(self.originate(now, &user, &caller, ring));
-            }
-            Command::OriginateTrunk(trunk, number, caller_id, ring, r) => {
-                let _ = r.send(self.originate_trunk(now, &trunk, &number, caller_id, ring));
-            }
-            Command::Bridge(a, b, r) => {
-                let _ = r.send(self.bridge(a, b));
-            }
-            Command::Hold(id, on, r) => match self.hold(now, id, on) {
-                // Answered when the far end accepts or refuses the re-INVITE.
-                Ok(()) => {
-                    if let Some(l) = self.legs.get_mut(&id) {
-                        l.reinvite_reply = Some(r);
-                    }
-                }
-                Err(e) => {
-                    let _ = r.send(Err(e));
-                }
-            },
-            Command::HangUp(id, r) => {
-                let res = if self.legs.contains_key(&id) {
-                    self.hang_up(now, id);
-                    Ok(())
-                } else {
-                    Err(VoiceError::UnknownLeg(id))
-                };
-                let _ = r.send(res);
-            }
-            Command::Shutdown(_) => {}
-        }
-    }
-
-    fn with_leg(&mut self, id: LegId, f: impl FnOnce(&mut Leg)) -> Result<(), VoiceError> {
-        let leg = self.legs.get_mut(&id).ok_or(VoiceError::UnknownLeg(id))?;
-        f(leg);
-        Ok(())
-    }
-
-    fn originate(
+    pub(super) fn originate(
         &mut self,
         now: Instant,
         user: &str,
@@ -120,19 +27,13 @@ impl Stack {
         let realm = self.cfg.realm.clone();
         let from = format!("<sip:{caller}@{realm}>");
         let to = format!("<sip:{user}@{realm}>");
-        self.start_outbound(
-            now,
-            Dest::Udp(binding.source),
-            binding.contact,
-            from,
-            to,
-            ring,
-        )
+        let dest = self.dest_for(binding.source);
+        self.start_outbound(now, dest, binding.contact, from, to, ring)
     }
 
     /// Call `number` through a trunk's outbound address, From = the given
     /// caller-ID or the trunk's configured one.
-    fn originate_trunk(
+    pub(super) fn originate_trunk(
         &mut self,
         now: Instant,
         trunk: &str,
@@ -174,7 +75,13 @@ impl Stack {
             codec: Codec::Pcmu,
             telephone_event: Some(sdp::TELEPHONE_EVENT_PT),
         };
-        let media = MediaLeg::start(self.cfg.media_ip, params, id, self.media_tx.clone())?;
+        let media = MediaLeg::start_in(
+            self.cfg.media_ip,
+            self.cfg.rtp_ports.clone(),
+            params,
+            id,
+            self.media_tx.clone(),
+        )?;
         let local_tag = self.token();
         let call_id = format!("{}@switchboard", self.token());
         self.by_call_id.insert(call_id.clone(), id);
@@ -204,6 +111,9 @@ impl Stack {
                 rang: false,
                 sdp_version: 0,
                 reinvite_reply: None,
+                refer_reply: None,
+                answer_sdp: None,
+                early: false,
             },
         );
         self.send_invite(now, id, Direction::SendRecv);
@@ -211,7 +121,7 @@ impl Stack {
     }
 
     /// Send an INVITE (initial or re-INVITE) on leg `id` with an SDP offer.
-    fn send_invite(&mut self, now: Instant, id: LegId, direction: Direction) {
+    pub(super) fn send_invite(&mut self, now: Instant, id: LegId, direction: Direction) {
         let body = self.local_sdp(id, direction, true);
         let Some((mut req, branch)) = self.in_dialog(id, Method::Invite) else {
             return;
@@ -248,6 +158,20 @@ impl Stack {
                 && let Some(change) = self.registrar.qualify_answered(&user, &contact)
             {
                 self.emit(CallEvent::Registration(change));
+            }
+            return;
+        }
+        if method == Method::Refer && resp.status >= 200 {
+            let leg = resp
+                .headers
+                .get("Call-ID")
+                .and_then(|c| self.by_call_id.get(c))
+                .copied();
+            if let Some(r) = leg.and_then(|id| self.legs.get_mut(&id)?.refer_reply.take()) {
+                let _ = r.send(match resp.status {
+                    200..=299 => Ok(()),
+                    s => Err(VoiceError::Refused(s)),
+                });
             }
             return;
         }
@@ -517,7 +441,10 @@ impl Stack {
             p.peer = None;
             p.media.bridge(None);
         }
-        if let Some(r) = leg.reinvite_reply.take() {
+        for r in [leg.reinvite_reply.take(), leg.refer_reply.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = r.send(Err(VoiceError::UnknownLeg(id)));
         }
         if let Some(c) = leg.collect.take() {
@@ -570,166 +497,5 @@ impl Stack {
         for id in collect {
             self.finish_collect(id, CollectEnd::Timeout);
         }
-    }
-
-    fn finish_collect(&mut self, id: LegId, end: CollectEnd) {
-        if let Some(c) = self.legs.get_mut(&id).and_then(|l| l.collect.take()) {
-            let _ = c.reply.send(Ok(Collected {
-                digits: c.digits,
-                end,
-            }));
-        }
-    }
-
-    pub(super) fn on_digit(&mut self, _now: Instant, id: LegId, digit: char, duration_ms: u32) {
-        if !self.legs.contains_key(&id) {
-            return;
-        }
-        self.emit(CallEvent::Dtmf {
-            leg: id,
-            digit,
-            duration_ms,
-        });
-        let Some(c) = self.legs.get_mut(&id).and_then(|l| l.collect.as_mut()) else {
-            return;
-        };
-        if c.terminator == Some(digit) {
-            self.finish_collect(id, CollectEnd::Terminator);
-            return;
-        }
-        c.digits.push(digit);
-        if c.digits.chars().count() >= c.max {
-            self.finish_collect(id, CollectEnd::MaxDigits);
-        }
-    }
-
-    fn bridge(&mut self, a: LegId, b: LegId) -> Result<(), VoiceError> {
-        if a == b {
-            return Err(VoiceError::InvalidState("cannot bridge a leg to itself"));
-        }
-        for id in [a, b] {
-            let leg = self.legs.get(&id).ok_or(VoiceError::UnknownLeg(id))?;
-            if leg.state != LegState::Answered {
-                return Err(VoiceError::InvalidState("both legs must be answered"));
-            }
-            if leg.peer.is_some() {
-                return Err(VoiceError::InvalidState("leg already bridged"));
-            }
-        }
-        let (ma, mb) = match (self.legs.get(&a), self.legs.get(&b)) {
-            (Some(la), Some(lb)) => (la.media.clone(), lb.media.clone()),
-            _ => return Err(VoiceError::InvalidState("leg vanished")),
-        };
-        ma.bridge(Some(&mb));
-        mb.bridge(Some(&ma));
-        let rec_a = self.legs.get_mut(&a).map(|l| {
-            l.peer = Some(b);
-            l.recording.clone()
-        });
-        let rec_b = self.legs.get_mut(&b).map(|l| {
-            l.peer = Some(a);
-            l.recording.clone()
-        });
-        // A recording running on one side now also takes the other side's audio.
-        if let Some(Some(r)) = rec_a {
-            let side = opposite(side_of(self.legs.get(&a)));
-            mb.record(Some((r.recorder, r.start, side)));
-        } else if let Some(Some(r)) = rec_b {
-            let side = opposite(side_of(self.legs.get(&b)));
-            ma.record(Some((r.recorder, r.start, side)));
-        }
-        Ok(())
-    }
-
-    fn hold(&mut self, now: Instant, id: LegId, on: bool) -> Result<(), VoiceError> {
-        let leg = self.legs.get(&id).ok_or(VoiceError::UnknownLeg(id))?;
-        if leg.state != LegState::Answered {
-            return Err(VoiceError::InvalidState("only an answered leg can be held"));
-        }
-        if leg.reinvite_reply.is_some() {
-            return Err(VoiceError::InvalidState("a re-INVITE is already pending"));
-        }
-        leg.media.set_on_hold(on);
-        let dir = if on {
-            Direction::SendOnly
-        } else {
-            Direction::SendRecv
-        };
-        self.send_invite(now, id, dir);
-        Ok(())
-    }
-
-    fn record_start(
-        &mut self,
-        now: Instant,
-        id: LegId,
-        path: std::path::PathBuf,
-    ) -> Result<(), VoiceError> {
-        let leg = self.legs.get(&id).ok_or(VoiceError::UnknownLeg(id))?;
-        if leg.recording.is_some() {
-            return Err(VoiceError::InvalidState("already recording"));
-        }
-        let rec = Recording {
-            recorder: Arc::new(Mutex::new(Recorder::new())),
-            start: now,
-            path,
-        };
-        let side = side_of(Some(leg));
-        leg.media.record(Some((rec.recorder.clone(), now, side)));
-        if let Some(p) = leg.peer.and_then(|p| self.legs.get(&p)) {
-            p.media
-                .record(Some((rec.recorder.clone(), now, opposite(side))));
-        }
-        if let Some(l) = self.legs.get_mut(&id) {
-            l.recording = Some(rec);
-        }
-        Ok(())
-    }
-
-    /// Stop a leg's recording (if any) and write the WAV in the background.
-    fn record_stop(&mut self, id: LegId) {
-        let Some(leg) = self.legs.get_mut(&id) else {
-            return;
-        };
-        let Some(rec) = leg.recording.take() else {
-            return;
-        };
-        leg.media.record(None);
-        if let Some(p) = leg.peer.and_then(|p| self.legs.get(&p)) {
-            p.media.record(None);
-        }
-        let end = rec.start.elapsed();
-        let events = self.events.clone();
-        tokio::task::spawn_blocking(move || {
-            let written = rec
-                .recorder
-                .lock()
-                .map_err(|_| "recorder poisoned".to_string())
-                .and_then(|r| r.write(&rec.path, end).map_err(|e| e.to_string()));
-            match written {
-                Ok(()) => {
-                    let _ = events.send(CallEvent::RecordingFinished {
-                        leg: id,
-                        path: rec.path,
-                        duration_ms: end.as_millis() as u64,
-                    });
-                }
-                Err(e) => tracing::warn!(path = %rec.path.display(), "recording not written: {e}"),
-            }
-        });
-    }
-}
-
-fn side_of(leg: Option<&Leg>) -> Side {
-    match leg {
-        Some(l) if !l.inbound => Side::Agent,
-        _ => Side::Caller,
-    }
-}
-
-fn opposite(s: Side) -> Side {
-    match s {
-        Side::Caller => Side::Agent,
-        Side::Agent => Side::Caller,
     }
 }

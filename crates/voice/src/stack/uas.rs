@@ -5,11 +5,12 @@ use super::leg::{Leg, LegState};
 use super::{Dest, RetransKey, Stack};
 use crate::control::{CallEvent, HangupCause, LegId};
 use crate::media::{MediaLeg, SendParams};
+use crate::registrar::AuthFailure;
 use crate::sdp::{self, Direction, SdpError};
 use crate::sip::message::{Method, Request, Response, addr_uri, header_param, uri_user};
 use std::time::Instant;
 
-const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, REGISTER";
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY, REGISTER";
 
 impl Stack {
     pub(super) fn reply(&mut self, dest: Dest, req: &Request, status: u16, reason: &str) {
@@ -75,6 +76,23 @@ impl Stack {
                 self.emit(CallEvent::TransferRequested { leg: id, target });
             }
             Method::Options => self.reply(from, &req, 200, "OK"),
+            Method::Other(ref m) if m.eq_ignore_ascii_case("NOTIFY") => {
+                // Progress of a transfer we asked for (RFC 3515 §2.4.5, sipfrag body).
+                let Some(id) = self.leg_of(&req) else {
+                    return self.reply(from, &req, 481, "Call/Transaction Does Not Exist");
+                };
+                self.reply(from, &req, 200, "OK");
+                let body = String::from_utf8_lossy(&req.body).to_string();
+                let status = body
+                    .lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("SIP/2.0 "))
+                    .and_then(|r| r.get(..3))
+                    .and_then(|c| c.parse().ok());
+                if let Some(status) = status {
+                    self.emit(CallEvent::TransferStatus { leg: id, status });
+                }
+            }
             _ => self.reply(from, &req, 501, "Not Implemented"),
         }
     }
@@ -117,18 +135,72 @@ impl Stack {
             .unwrap_or("")
             .to_string();
         let ip = from.addr().ip();
-        let (trunk, entry_point, from_user) =
-            if let Some(t) = self.cfg.trunks.iter().find(|t| t.allowed_ips.contains(&ip)) {
-                match t.dids.get(&callee) {
-                    Some(ep) => (Some(t.name.clone()), Some(ep.clone()), None),
+        let ip_trunk = self
+            .cfg
+            .trunks
+            .iter()
+            .find(|t| t.allowed_ips.contains(&ip))
+            .map(|t| t.name.clone());
+        let digest_trunks = self.cfg.trunks.iter().any(|t| t.auth_user.is_some());
+        let phone = self.registrar.is_registered_source(now, ip).is_some();
+        let (trunk_name, from_user) = if ip_trunk.is_some() {
+            (ip_trunk, None)
+        } else if phone || digest_trunks {
+            // An agent phone, or a trunk identified by digest: the INVITE itself
+            // must carry credentials (RFC 3261 §22.3).
+            let dir = self.directory.clone();
+            match self
+                .registrar
+                .authenticate(now, from.addr(), &req, dir.as_ref())
+            {
+                Ok(user) => {
+                    let by_digest = self
+                        .cfg
+                        .trunks
+                        .iter()
+                        .find(|t| t.auth_user.as_deref() == Some(user.as_str()));
+                    match (by_digest, phone) {
+                        (Some(t), _) => (Some(t.name.clone()), None),
+                        (None, true) => (None, Some(user)),
+                        (None, false) => return self.reply(from, &req, 403, "Forbidden"),
+                    }
+                }
+                Err(AuthFailure::Challenge { stale }) => {
+                    let tag = self.token();
+                    let mut r = Response::for_request(
+                        &req,
+                        407,
+                        "Proxy Authentication Required",
+                        Some(&tag),
+                    );
+                    for c in self.registrar.challenge_values(now, stale) {
+                        r.headers.push("Proxy-Authenticate", c);
+                    }
+                    return self.send(from, r.to_bytes());
+                }
+                Err(AuthFailure::Forbidden) => {
+                    return self.reply(from, &req, 403, "Forbidden");
+                }
+            }
+        } else {
+            // Neither a trunk nor a registered phone: toll-fraud protection.
+            return self.reply(from, &req, 403, "Forbidden");
+        };
+        let (trunk, entry_point) = match trunk_name {
+            Some(name) => {
+                let ep = self
+                    .cfg
+                    .trunks
+                    .iter()
+                    .find(|t| t.name == name)
+                    .and_then(|t| t.dids.get(&callee).cloned());
+                match ep {
+                    Some(ep) => (Some(name), Some(ep)),
                     None => return self.reply(from, &req, 404, "Not Found"),
                 }
-            } else if let Some(user) = self.registrar.is_registered_source(now, ip) {
-                (None, None, Some(user))
-            } else {
-                // Neither a trunk nor a registered phone: toll-fraud protection.
-                return self.reply(from, &req, 403, "Forbidden");
-            };
+            }
+            None => (None, None),
+        };
         let offer = match sdp::parse(&req.body) {
             Ok(o) => o,
             Err(SdpError::Malformed(_)) if !req.body.is_empty() => {
@@ -145,7 +217,13 @@ impl Stack {
         };
         let id = LegId(self.next_leg);
         self.next_leg += 1;
-        let media = match MediaLeg::start(self.cfg.media_ip, params, id, self.media_tx.clone()) {
+        let media = match MediaLeg::start_in(
+            self.cfg.media_ip,
+            self.cfg.rtp_ports.clone(),
+            params,
+            id,
+            self.media_tx.clone(),
+        ) {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!("cannot open RTP socket: {e}");
@@ -201,6 +279,9 @@ impl Stack {
                 rang: true,
                 sdp_version: 1,
                 reinvite_reply: None,
+                refer_reply: None,
+                answer_sdp: None,
+                early: false,
             },
         );
         self.emit(CallEvent::Incoming {
@@ -239,6 +320,48 @@ impl Stack {
         sdp::write(id.0, leg.sdp_version, local, &codecs, te, direction)
     }
 
+    /// Our SDP answer to the leg's offer, made once: a 183 and the later 200
+    /// carry the same one (RFC 3264 §5).
+    fn answer_sdp(&mut self, id: LegId) -> Vec<u8> {
+        if let Some(b) = self.legs.get(&id).and_then(|l| l.answer_sdp.clone()) {
+            return b;
+        }
+        let body = self.local_sdp(id, Direction::SendRecv, false);
+        if let Some(l) = self.legs.get_mut(&id) {
+            l.answer_sdp = Some(body.clone());
+        }
+        body
+    }
+
+    /// Open early media on an offered inbound leg: 183 Session Progress with
+    /// our SDP answer (once), so prompts play before the call is answered (and
+    /// before it is charged). No-op on other legs.
+    pub(super) fn early_media(&mut self, id: LegId) {
+        let Some(leg) = self.legs.get(&id) else {
+            return;
+        };
+        if !leg.inbound || leg.state != LegState::Offered || leg.early {
+            return;
+        }
+        let dest = leg.dest;
+        let body = self.answer_sdp(id);
+        let contact = self.contact(dest);
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let Some(invite) = leg.invite.as_ref() else {
+            return;
+        };
+        let mut r = Response::for_request(invite, 183, "Session Progress", Some(&leg.local_tag));
+        r.headers.push("Contact", contact);
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = body;
+        let bytes = r.to_bytes();
+        leg.last_response = Some(bytes.clone());
+        leg.early = true;
+        self.send(dest, bytes);
+    }
+
     /// Answer an inbound leg: 200 OK with our SDP, retransmitted until ACK.
     pub(super) fn answer(
         &mut self,
@@ -253,7 +376,7 @@ impl Stack {
             ));
         }
         let dest = leg.dest;
-        let body = self.local_sdp(id, Direction::SendRecv, false);
+        let body = self.answer_sdp(id);
         let contact = self.contact(dest);
         let leg = self.legs.get_mut(&id).ok_or(VoiceError::UnknownLeg(id))?;
         let invite = leg

@@ -74,6 +74,7 @@ pub async fn start_stack_with(adjust: impl FnOnce(&mut VoiceConfig)) -> (VoiceHa
             dids,
             outbound: Some(SocketAddr::from((TRUNK_IP, trunk_port))),
             caller_id: Some("+33100000000".into()),
+            auth_user: None,
         }],
         // sipp agents would take a qualify OPTIONS for a new call: off here.
         qualify_interval: None,
