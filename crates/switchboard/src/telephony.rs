@@ -89,6 +89,7 @@ pub async fn start(
             dids: t.dids.clone().into_iter().collect(),
             outbound,
             caller_id: t.caller_id.clone(),
+            auth_user: None,
         });
     }
     let vcfg = voice::VoiceConfig {

@@ -93,6 +93,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             CallEvent::TransferRequested { leg, target } => {
                 tracing::warn!(%leg, %target, "REFER from a phone: blind transfer by phone is not wired yet");
             }
+            CallEvent::TransferStatus { leg, status } => {
+                tracing::info!(%leg, status, "transfer progress");
+            }
             CallEvent::Registration(change) => tracing::info!(?change, "registration"),
         }
     }
