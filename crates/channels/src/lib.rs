@@ -61,6 +61,7 @@
 pub mod adapter;
 pub mod gsm;
 pub mod outbox;
+pub mod sms;
 pub mod throttle;
 
 pub use adapter::{
