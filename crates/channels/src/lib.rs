@@ -59,6 +59,7 @@
 #![warn(missing_docs)]
 
 pub mod adapter;
+pub mod email;
 pub mod gsm;
 pub mod outbox;
 pub mod sms;
