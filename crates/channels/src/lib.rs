@@ -61,6 +61,7 @@
 pub mod adapter;
 pub mod email;
 pub mod gsm;
+pub mod meta;
 pub mod outbox;
 pub mod sms;
 pub mod throttle;
