@@ -64,6 +64,7 @@ pub mod gsm;
 pub mod meta;
 pub mod outbox;
 pub mod sms;
+pub mod survey;
 pub mod throttle;
 
 pub use adapter::{
