@@ -374,6 +374,34 @@ mod tests {
         ));
     }
 
+    fn config(security: SmtpSecurity) -> SmtpConfig {
+        SmtpConfig {
+            host: "smtp.example.com".into(),
+            port: 587,
+            security,
+            credentials: Some(("u".into(), "p".into())),
+            from: "support@example.com".into(),
+            message_id_domain: "example.com".into(),
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn starttls_without_the_tls_feature_is_a_clear_error() {
+        assert!(matches!(
+            EmailAdapter::new(config(SmtpSecurity::StartTls)),
+            Err(EmailError::TlsUnavailable)
+        ));
+        assert!(EmailAdapter::new(config(SmtpSecurity::None)).is_ok());
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn starttls_transport_builds_with_the_tls_feature() {
+        crate::install_tls_provider();
+        assert!(EmailAdapter::new(config(SmtpSecurity::StartTls)).is_ok());
+    }
+
     #[test]
     fn truncation_respects_char_boundaries() {
         let t = truncate("éé".to_string(), 3);

@@ -47,10 +47,29 @@ pub const DATA_CODING_GSM7: u8 = 0x00;
 /// SMPP `data_coding` value for UCS-2 (ISO/IEC 10646), UTF-16BE in practice.
 pub const DATA_CODING_UCS2: u8 = 0x08;
 
+/// Inverse of [`BASIC`] for U+0000..U+00FF (0xFF: not there), built at compile time.
+static LATIN: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut i = 0;
+    while i < 128 {
+        let c = BASIC[i] as u32;
+        if c < 256 && i != 0x1B {
+            t[c as usize] = i as u8;
+        }
+        i += 1;
+    }
+    t
+};
+
 /// Septets for one character, or `None` if it is not in GSM 03.38.
 fn gsm_septets(c: char) -> Option<(u8, Option<u8>)> {
     if c == '\u{1b}' {
         return None;
+    }
+    if let Some(&s) = LATIN.get(c as usize)
+        && s != 0xFF
+    {
+        return Some((s, None));
     }
     if let Some(i) = BASIC.iter().position(|&b| b == c) {
         return u8::try_from(i).ok().map(|s| (s, None));
@@ -157,33 +176,50 @@ pub enum SplitError {
 /// # Errors
 /// [`SplitError::TooLong`] beyond 255 parts.
 pub fn split_sms(text: &str, reference: u8) -> Result<Vec<SmsPart>, SplitError> {
-    // Each chunk: (encoded units of one character, the character).
-    let (coding, single, multi, chars): (u8, usize, usize, Vec<(Vec<u8>, char)>) = if is_gsm7(text)
-    {
-        let chars = text
-            .chars()
-            .filter_map(|c| encode_gsm7(c.encode_utf8(&mut [0; 4])).map(|e| (e, c)))
-            .collect();
-        (DATA_CODING_GSM7, 160, 153, chars)
+    // Each chunk: (encoded octets of one character, how many, the character).
+    type Chunk = ([u8; 4], usize, char);
+    let gsm = is_gsm7(text);
+    let chars: Vec<Chunk> = text
+        .chars()
+        .map(|c| {
+            let mut b = [0u8; 4];
+            if gsm {
+                match gsm_septets(c) {
+                    Some((s, None)) => {
+                        b[0] = s;
+                        (b, 1, c)
+                    }
+                    Some((s, Some(e))) => {
+                        b[0] = s;
+                        b[1] = e;
+                        (b, 2, c)
+                    }
+                    None => (b, 0, c),
+                }
+            } else {
+                let mut u = [0u16; 2];
+                let units = c.encode_utf16(&mut u);
+                for (i, unit) in units.iter().enumerate() {
+                    let [hi, lo] = unit.to_be_bytes();
+                    b[2 * i] = hi;
+                    b[2 * i + 1] = lo;
+                }
+                (b, 2 * units.len(), c)
+            }
+        })
+        .collect();
+    // Limits in septets (GSM) or octets (70 / 67 UCS-2 code units).
+    let (coding, single, multi) = if gsm {
+        (DATA_CODING_GSM7, 160, 153)
     } else {
-        let chars = text
-            .chars()
-            .map(|c| {
-                let mut buf = [0u16; 2];
-                let bytes = c
-                    .encode_utf16(&mut buf)
-                    .iter()
-                    .flat_map(|u| u.to_be_bytes())
-                    .collect();
-                (bytes, c)
-            })
-            .collect();
-        // Limits in octets: 70 / 67 UCS-2 code units.
-        (DATA_CODING_UCS2, 140, 134, chars)
+        (DATA_CODING_UCS2, 140, 134)
     };
-    let total: usize = chars.iter().map(|(e, _)| e.len()).sum();
+    let total: usize = chars.iter().map(|(_, n, _)| n).sum();
     if total <= single {
-        let payload: Vec<u8> = chars.iter().flat_map(|(e, _)| e.clone()).collect();
+        let payload: Vec<u8> = chars
+            .iter()
+            .flat_map(|(e, n, _)| e[..*n].iter().copied())
+            .collect();
         return Ok(vec![SmsPart {
             data_coding: coding,
             udh: None,
@@ -193,11 +229,11 @@ pub fn split_sms(text: &str, reference: u8) -> Result<Vec<SmsPart>, SplitError> 
     }
     let mut groups: Vec<(Vec<u8>, String)> = Vec::new();
     let mut cur: (Vec<u8>, String) = (Vec::new(), String::new());
-    for (enc, c) in chars {
-        if cur.0.len() + enc.len() > multi {
+    for (enc, n, c) in chars {
+        if cur.0.len() + n > multi {
             groups.push(std::mem::take(&mut cur));
         }
-        cur.0.extend_from_slice(&enc);
+        cur.0.extend_from_slice(&enc[..n]);
         cur.1.push(c);
     }
     if !cur.0.is_empty() {

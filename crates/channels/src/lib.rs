@@ -71,3 +71,13 @@ pub use adapter::{
     Attachment, ChannelAdapter, ChannelError, ChannelEvent, DeliveryReceipt, DeliveryState,
     EventSender, Identity, InboundMessage, OutboundMessage, StatusUpdate, TemplateRef, ThreadKeys,
 };
+
+/// Install ring as the process-wide rustls crypto provider (feature `tls`).
+/// Call once at start-up before building an HTTPS client; later calls are
+/// harmless. Returns false if another provider was installed first.
+#[cfg(feature = "tls")]
+pub fn install_tls_provider() -> bool {
+    rustls::crypto::ring::default_provider()
+        .install_default()
+        .is_ok()
+}

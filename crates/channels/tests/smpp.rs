@@ -1,5 +1,5 @@
 //! SMS adapter against a real SMSC simulator: npm `smpp` (createServer) driven by
-//! `tests/peers/smsc.js`. Needs node and `npm ci --prefix crates/channels/tests/peers`.
+//! `tests/peers/smsc.js`. Needs node and `npm install --prefix crates/channels/tests/peers`.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -29,7 +29,7 @@ impl Smsc {
         let peers = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers");
         assert!(
             peers.join("node_modules/smpp").exists(),
-            "SMSC simulator missing: run `npm ci --prefix crates/channels/tests/peers`"
+            "SMSC simulator missing: run `npm install --no-audit --no-fund --prefix crates/channels/tests/peers`"
         );
         let mut child = Command::new("node")
             .arg(peers.join("smsc.js"))
@@ -262,6 +262,32 @@ async fn send_without_an_smsc_is_retryable() {
         Err(ChannelError::BadRecipient(_))
     ));
     sms_adapter.shutdown();
+    tokio::time::timeout(WAIT, task)
+        .await
+        .expect("driver stops")
+        .expect("no panic");
+}
+
+#[tokio::test]
+async fn keep_alive_and_smsc_initiated_unbind() {
+    let mut smsc = Smsc::start().await;
+    let (tx, _rx) = mpsc::channel(4);
+    let mut c = config(smsc.port);
+    c.enquire_link_interval = Duration::from_millis(100);
+    let (sms_adapter, task) = SmsAdapter::spawn(c, tx);
+    smsc.next("bind_transceiver").await;
+    // Two keep-alives answered: the session stays up.
+    smsc.next("enquire_link").await;
+    smsc.next("enquire_link").await;
+    assert!(sms_adapter.is_bound());
+    // The SMSC unbinds: we answer unbind_resp, then bind again.
+    smsc.cmd("unbind").await;
+    let resp = smsc.next("unbind_resp").await;
+    assert_eq!(resp["status"], 0);
+    smsc.next("bind_transceiver").await;
+    assert!(sms_adapter.wait_bound(WAIT).await);
+    sms_adapter.shutdown();
+    smsc.next("unbind").await;
     tokio::time::timeout(WAIT, task)
         .await
         .expect("driver stops")

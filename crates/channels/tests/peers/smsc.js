@@ -12,6 +12,7 @@
 //   dlr <id> <stat>  send a delivery receipt for message <id>
 //   malformed        write a PDU whose command_length (5) is below the 16-octet header
 //   huge             write a PDU header announcing 16 MiB (above any sane limit)
+//   unbind           the SMSC asks the ESME to unbind (e.g. before maintenance)
 const smpp = require('smpp');
 const readline = require('readline');
 
@@ -102,6 +103,11 @@ rl.on('line', function (line) {
   } else if (cmd === 'malformed') {
     // command_length 5: shorter than the header itself.
     last.socket.write(Buffer.from([0, 0, 0, 5, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 9]));
+  } else if (cmd === 'unbind') {
+    last.unbind(function (resp) {
+      out({ event: 'unbind_resp', status: resp.command_status });
+      last.close();
+    });
   } else if (cmd === 'huge') {
     last.socket.write(Buffer.from([1, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 9]));
   }
