@@ -41,6 +41,19 @@ impl Identity {
         }
     }
 
+    /// The identity for a recipient stored as plain text (the store's outbox
+    /// `recipient` column): a phone for SMS, WhatsApp and voice, an e-mail
+    /// address for e-mail, a channel id for Messenger, Instagram and web chat.
+    pub fn for_channel(channel: Channel, recipient: &str) -> Identity {
+        match channel {
+            Channel::Sms | Channel::Whatsapp | Channel::Voice => Identity::from_msisdn(recipient),
+            Channel::Email => Identity::Email(recipient.to_string()),
+            Channel::Messenger | Channel::Instagram | Channel::Webchat => {
+                Identity::ChannelId(recipient.to_string())
+            }
+        }
+    }
+
     /// A phone identity from a wire address (`"22997000000"` or `"+229..."`);
     /// anything that does not normalise to E.164 becomes [`Identity::Address`].
     pub fn from_msisdn(addr: &str) -> Identity {
@@ -292,6 +305,22 @@ mod tests {
         assert_eq!(
             Identity::from_msisdn("MTN"),
             Identity::Address("MTN".into())
+        );
+    }
+
+    #[test]
+    fn recipient_text_per_channel() {
+        assert!(matches!(
+            Identity::for_channel(Channel::Whatsapp, "+22997000000"),
+            Identity::Phone(p) if p.as_str() == "+22997000000"
+        ));
+        assert_eq!(
+            Identity::for_channel(Channel::Email, "a@b.c"),
+            Identity::Email("a@b.c".into())
+        );
+        assert_eq!(
+            Identity::for_channel(Channel::Messenger, "7012"),
+            Identity::ChannelId("7012".into())
         );
     }
 
