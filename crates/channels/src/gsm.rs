@@ -407,4 +407,38 @@ mod tests {
         assert_eq!(strip_udh(&[9, 0, 3]), (None, &[9u8, 0, 3][..]));
         assert_eq!(strip_udh(&[]), (None, &[][..]));
     }
+
+    proptest::proptest! {
+        /// Any text: parts rejoin to the input, respect the size limits, decode
+        /// back to their own text, and are numbered 1..=n under one reference.
+        #[test]
+        fn parts_rejoin_and_fit(text in "(\\PC|[€\\[\\]{}~^|é]){0,400}", reference: u8) {
+            let parts = split_sms(&text, reference).unwrap();
+            let joined: String = parts.iter().map(|p| p.text.as_str()).collect();
+            proptest::prop_assert_eq!(&joined, &text);
+            let n = parts.len();
+            for (i, p) in parts.iter().enumerate() {
+                let (single, multi) = if p.data_coding == DATA_CODING_GSM7 {
+                    (160, 153)
+                } else {
+                    (140, 134)
+                };
+                let decoded = if p.data_coding == DATA_CODING_GSM7 {
+                    decode_gsm7(&p.payload)
+                } else {
+                    decode_ucs2(&p.payload)
+                };
+                proptest::prop_assert_eq!(&decoded, &p.text);
+                if n == 1 {
+                    proptest::prop_assert!(p.payload.len() <= single);
+                    proptest::prop_assert_eq!(p.udh, None);
+                } else {
+                    proptest::prop_assert!(p.payload.len() <= multi);
+                    let seq = u8::try_from(i + 1).unwrap();
+                    let total = u8::try_from(n).unwrap();
+                    proptest::prop_assert_eq!(p.udh, Some([5, 0, 3, reference, total, seq]));
+                }
+            }
+        }
+    }
 }
