@@ -28,8 +28,8 @@ pub enum SmtpSecurity {
     StartTls,
 }
 
-/// Outbound SMTP settings.
-#[derive(Clone, Debug)]
+/// Outbound SMTP settings. `Debug` hides the credentials.
+#[derive(Clone)]
 pub struct SmtpConfig {
     /// Relay host name.
     pub host: String,
@@ -43,6 +43,21 @@ pub struct SmtpConfig {
     pub from: String,
     /// Domain used on the right of generated Message-IDs.
     pub message_id_domain: String,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|(u, _)| (u, "<redacted>")),
+            )
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why an e-mail could not be built, sent or read.

@@ -39,8 +39,8 @@ use crate::outbox::RetryPolicy;
 use crate::throttle::RateLimiter;
 use deliver::{DeliverAssembler, DeliverSmFields};
 
-/// Connection settings for one SMSC.
-#[derive(Clone, Debug)]
+/// Connection settings for one SMSC. `Debug` hides the password.
+#[derive(Clone)]
 pub struct SmppConfig {
     /// `host:port` of the SMSC (2775 is customary).
     pub addr: String,
@@ -90,6 +90,19 @@ impl SmppConfig {
             },
             delivery_receipts: true,
         }
+    }
+}
+
+impl std::fmt::Debug for SmppConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmppConfig")
+            .field("addr", &self.addr)
+            .field("system_id", &self.system_id)
+            .field("password", &"<redacted>")
+            .field("source_addr", &self.source_addr)
+            .field("window", &self.window)
+            .field("max_per_second", &self.max_per_second)
+            .finish_non_exhaustive()
     }
 }
 
@@ -462,6 +475,14 @@ mod tests {
         assert_eq!(sm.dest_addr_ton, Ton::International);
         assert_eq!(&sm.short_message()[..6], &[5, 0, 3, 3, 2, 1]);
         assert_eq!(sm.short_message().len(), 6 + 134);
+    }
+
+    #[test]
+    fn config_debug_hides_the_password() {
+        let c = SmppConfig::new("127.0.0.1:2775", "sb", "hunter2", "1234");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("127.0.0.1:2775"));
     }
 
     #[test]
