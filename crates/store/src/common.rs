@@ -222,6 +222,17 @@ macro_rules! impl_common {
                 })
             }
 
+            fn agent_from_row(r: &<$db as sqlx::Database>::Row) -> Result<Agent> {
+                agent_from_parts(
+                    r.try_get("id")?,
+                    r.try_get("login")?,
+                    r.try_get("name")?,
+                    &r.try_get::<String, _>("skills")?,
+                    &r.try_get::<String, _>("languages")?,
+                    &r.try_get::<String, _>("capacity")?,
+                )
+            }
+
             fn queue_from_row(r: &<$db as sqlx::Database>::Row) -> Result<Queue> {
                 let strategy: String = r.try_get("strategy")?;
                 let skills: String = r.try_get("required_skills")?;
@@ -451,17 +462,7 @@ macro_rules! impl_common {
                     .bind(id.0)
                     .fetch_optional(&self.pool)
                     .await?;
-                r.map(|r| {
-                    agent_from_parts(
-                        r.try_get("id")?,
-                        r.try_get("login")?,
-                        r.try_get("name")?,
-                        &r.try_get::<String, _>("skills")?,
-                        &r.try_get::<String, _>("languages")?,
-                        &r.try_get::<String, _>("capacity")?,
-                    )
-                })
-                .transpose()
+                r.as_ref().map(Self::agent_from_row).transpose()
             }
 
             async fn set_sip_password(&self, id: AgentId, password: &str) -> Result<()> {
@@ -488,18 +489,7 @@ macro_rules! impl_common {
                 let rows = sqlx::query("SELECT id, login, name, skills, languages, capacity FROM agents ORDER BY id")
                     .fetch_all(&self.pool)
                     .await?;
-                rows.iter()
-                    .map(|r| {
-                        agent_from_parts(
-                            r.try_get("id")?,
-                            r.try_get("login")?,
-                            r.try_get("name")?,
-                            &r.try_get::<String, _>("skills")?,
-                            &r.try_get::<String, _>("languages")?,
-                            &r.try_get::<String, _>("capacity")?,
-                        )
-                    })
-                    .collect()
+                rows.iter().map(Self::agent_from_row).collect()
             }
         }
 
