@@ -77,6 +77,12 @@ struct Platform {
 /// A server with SIP on loopback: trunk 127.0.0.2, DID 3902 → queue
 /// `general`, DID 3905 → the test flow `ivrtest`.
 async fn platform() -> Platform {
+    platform_with_ring_timeout(None).await
+}
+
+/// Like [`platform`]; `ring_timeout_s` shortens queue `general`'s ring
+/// time-out (set in the store before the engine loads its queues).
+async fn platform_with_ring_timeout(ring_timeout_s: Option<u32>) -> Platform {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
@@ -126,6 +132,31 @@ nodes:
     s.engine.flows_dir = flows;
     s.engine.prompts_dir = repo().join("assets/prompts");
     s.engine.music_on_hold = repo().join("assets/moh/default.wav").display().to_string();
+    if let Some(ring) = ring_timeout_s {
+        let mut seed = s.clone();
+        seed.sip.enabled = false;
+        let st = switchboard::server::prepare(&seed).await.unwrap();
+        let general = st
+            .store
+            .list_queues()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|q| q.name == "general")
+            .unwrap();
+        let q = store::NewQueue {
+            name: general.name,
+            required_skills: general.required_skills,
+            strategy: general.strategy,
+            service_level: general.service_level,
+            wrap_up_s: general.wrap_up_s,
+            max_wait_s: general.max_wait_s,
+            ring_timeout_s: ring,
+            priority: general.priority,
+        };
+        st.store.update_queue(general.id, &q).await.unwrap();
+        st.store.close().await;
+    }
     let state = switchboard::server::prepare(&s).await.unwrap();
     let sip = state.sip_addr.expect("SIP is on");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -514,6 +545,131 @@ async fn caller_abandons_while_waiting() {
             general["counters"]["abandoned"].as_i64()
         ),
         (Some(0), Some(1))
+    );
+    p.srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ring_no_answer_moves_the_call_to_the_next_agent() {
+    // Ring time-out 4 s. amina logs in first (longest idle: offered first) but
+    // nothing answers on her phone's address; koffi's phone answers.
+    let p = platform_with_ring_timeout(Some(4)).await;
+    let amina = p.srv.login("amina").await;
+    let koffi = p.srv.login("koffi").await;
+    let sup = p.srv.login("supervisor").await;
+    let mut amina_ws = desktop(&p, &amina).await;
+    let mut koffi_ws = desktop(&p, &koffi).await;
+    let _dead_port = register_phone(&p, "amina").await; // registered, then silent
+    let koffi_port = register_phone(&p, "koffi").await;
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        post(&p, &koffi, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+
+    let media = free_ports("127.0.0.1", 4).to_string();
+    let koffi_phone = sipp(
+        p.sip,
+        "agent_uas.xml",
+        &["-p", &koffi_port.to_string(), "-mp", &media, "-rtp_echo"],
+    );
+    let cport = free_ports(TRUNK_IP, 1).to_string();
+    let cmedia = free_ports(TRUNK_IP, 4).to_string();
+    let caller = sipp(
+        p.sip,
+        "caller_audio_wait.xml",
+        &["-s", "3902", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
+    );
+
+    // amina's desktop: the offer, then (in either order) the cancel with
+    // reason rona and her pause with reason rona.
+    let mut msgs: Vec<Value> = Vec::new();
+    let mut id = None;
+    let (mut cancelled, mut paused) = (false, false);
+    while !(cancelled && paused) {
+        let msg = tokio::time::timeout(WAIT, amina_ws.next())
+            .await
+            .expect("a push in time")
+            .unwrap()
+            .unwrap();
+        let tokio_tungstenite::tungstenite::Message::Text(t) = msg else {
+            continue;
+        };
+        let v: Value = serde_json::from_str(&t).unwrap();
+        match v["type"].as_str() {
+            Some("offer") => id = v["interaction_id"].as_i64(),
+            Some("offer_cancelled") => {
+                assert_eq!(
+                    (v["interaction_id"].as_i64(), v["reason"].as_str()),
+                    (id, Some("rona")),
+                    "{msgs:?}"
+                );
+                cancelled = true;
+            }
+            Some("agent_state") if v["state"] == "paused" => {
+                assert_eq!(v["reason"], "rona");
+                paused = true;
+            }
+            _ => {}
+        }
+        msgs.push(v);
+    }
+    let id = id.expect("amina was offered the call first");
+
+    let mut kseen = Vec::new();
+    let second = next_of(&mut koffi_ws, "offer", &mut kseen).await;
+    assert_eq!(
+        second["interaction_id"].as_i64(),
+        Some(id),
+        "the same call, kept in its place"
+    );
+    next_of(&mut koffi_ws, "answered", &mut kseen).await;
+    // koffi ends the call from his desktop: the platform hangs up both sides.
+    assert_eq!(
+        post(
+            &p,
+            &koffi,
+            &format!("/api/v1/interactions/{id}/hangup"),
+            json!({})
+        )
+        .await,
+        204
+    );
+    assert_eq!(
+        exit_code(caller).await,
+        0,
+        "the caller got the platform's BYE"
+    );
+    assert_eq!(
+        exit_code(koffi_phone).await,
+        0,
+        "koffi's phone got the platform's BYE"
+    );
+
+    let evs = get(&p, &sup, &format!("/api/v1/interactions/{id}/events")).await;
+    let by_kind = |k: &str| -> Vec<i64> {
+        evs.as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"]["type"] == k)
+            .map(|e| e["agent_id"].as_i64().unwrap_or(0))
+            .collect()
+    };
+    assert_eq!(
+        by_kind("offered"),
+        vec![1, 2],
+        "offered to amina (1), then koffi (2)"
+    );
+    assert_eq!(by_kind("rona"), vec![1]);
+    assert_eq!(by_kind("answered"), vec![2]);
+    let i = get(&p, &sup, &format!("/api/v1/interactions/{id}")).await;
+    assert_eq!(
+        (i["agent_id"].as_i64(), i["end_reason"].as_str()),
+        (Some(2), Some("agent_hangup"))
     );
     p.srv.shutdown().await;
 }

@@ -13,8 +13,25 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     /// Drain the ACD's decisions (handlers may add more while we go).
     pub(crate) async fn process_decisions(&mut self) {
         let mut any = false;
-        while let Some(d) = self.acd.poll_decision() {
+        loop {
+            // Take the decisions in batches: a CancelOffer learns its reason
+            // from the Requeued of the same task in the same batch.
+            let batch: Vec<Decision> = std::iter::from_fn(|| self.acd.poll_decision()).collect();
+            if batch.is_empty() {
+                break;
+            }
             any = true;
+            for d in batch.iter().cloned() {
+                self.carry_out(d, &batch).await;
+            }
+        }
+        if any {
+            self.push_queue_stats();
+        }
+    }
+
+    async fn carry_out(&mut self, d: Decision, batch: &[Decision]) {
+        {
             match d {
                 Decision::Offer {
                     offer,
@@ -41,10 +58,28 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         self.legs.remove(&leg);
                         let _ = self.voice.hang_up(leg).await;
                     }
-                    let reason = match self.calls.get(&task).map(|c| c.phase) {
-                        Some(Phase::Talking) => "answered_elsewhere",
+                    let requeued = batch.iter().find_map(|x| match x {
+                        Decision::Requeued { task: t, reason } if *t == task => Some(*reason),
+                        _ => None,
+                    });
+                    let reason = match (requeued, self.calls.get(&task).map(|c| c.phase)) {
+                        (Some(r), _) => requeue_reason(r),
+                        (None, Some(Phase::Talking)) => "answered_elsewhere",
                         _ => "abandoned",
                     };
+                    if requeued == Some(RequeueReason::Rona) {
+                        let queue = self
+                            .calls
+                            .get(&task)
+                            .and_then(|c| c.interaction.queue_id)
+                            .unwrap_or(QueueId(0));
+                        self.record(vec![
+                            NewEvent::new(now(), EventKind::Rona { queue_id: queue })
+                                .with_interaction(task)
+                                .with_agent(agent),
+                        ])
+                        .await;
+                    }
                     self.send(
                         Audience::Agent(agent),
                         Push::OfferCancelled {
@@ -54,12 +89,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     );
                 }
                 Decision::Requeued { task, reason } => {
-                    let reason_s = match reason {
-                        RequeueReason::Rona => "rona",
-                        RequeueReason::Rejected => "rejected",
-                        RequeueReason::AgentLoggedOut => "agent_logged_out",
-                    };
-                    // Stop every phone still ringing for this task.
+                    // Phones still ringing for this task (no CancelOffer came for them).
                     let ringing: Vec<(routing::OfferId, AgentId, voice::LegId)> = self
                         .legs
                         .iter()
@@ -85,7 +115,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                             Audience::Agent(agent),
                             Push::OfferCancelled {
                                 interaction_id: task,
-                                reason: reason_s.into(),
+                                reason: requeue_reason(reason).into(),
                             },
                         );
                         if reason == RequeueReason::Rona {
@@ -155,9 +185,6 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     tracing::warn!(?offer, interaction = %task, %agent, "callbacks are not wired yet");
                 }
             }
-        }
-        if any {
-            self.push_queue_stats();
         }
     }
 
@@ -276,5 +303,14 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
         let _ = self.voice.stop_prompt(leg).await;
         self.play_next(task).await;
+    }
+}
+
+/// The push/event reason of a requeue.
+fn requeue_reason(r: RequeueReason) -> &'static str {
+    match r {
+        RequeueReason::Rona => "rona",
+        RequeueReason::Rejected => "rejected",
+        RequeueReason::AgentLoggedOut => "agent_logged_out",
     }
 }
