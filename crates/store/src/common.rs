@@ -769,15 +769,8 @@ macro_rules! impl_common {
                             .push_bind(e.kind.name())
                             .push_bind(payload);
                     });
-                    qb.push(" RETURNING seq");
-                    let mut chunk_seqs: Vec<i64> = qb
-                        .build_query_scalar()
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    // Sequence values are handed out in VALUES order; RETURNING's
-                    // row order is not promised, so sort.
-                    chunk_seqs.sort_unstable();
-                    seqs.extend(chunk_seqs);
+                    let n = chunk.len();
+                    seqs.extend(Self::insert_event_rows(&mut tx, qb, n).await?);
                 }
                 tx.commit().await?;
                 Ok(seqs)

@@ -42,4 +42,20 @@ impl crate::Store for PgStore {
     }
 }
 
+impl PgStore {
+    /// Run one multi-row event INSERT and read back its sequence numbers
+    /// (`RETURNING`; values are handed out in VALUES order, the returned row
+    /// order is not promised, so they are sorted).
+    async fn insert_event_rows(
+        conn: &mut sqlx::PgConnection,
+        mut qb: sqlx::QueryBuilder<sqlx::Postgres>,
+        _n: usize,
+    ) -> crate::Result<Vec<i64>> {
+        qb.push(" RETURNING seq");
+        let mut seqs: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
+        seqs.sort_unstable();
+        Ok(seqs)
+    }
+}
+
 crate::common::impl_common!(PgStore, sqlx::Postgres);

@@ -67,4 +67,20 @@ impl crate::Store for SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Run one multi-row event INSERT; its `n` rows got consecutive sequence
+    /// numbers ending at `last_insert_rowid` (one statement, under the
+    /// database's single write lock, AUTOINCREMENT). Cheaper than streaming
+    /// `RETURNING` rows back through the driver.
+    async fn insert_event_rows(
+        conn: &mut sqlx::SqliteConnection,
+        mut qb: sqlx::QueryBuilder<sqlx::Sqlite>,
+        n: usize,
+    ) -> crate::Result<Vec<i64>> {
+        let last = qb.build().execute(&mut *conn).await?.last_insert_rowid();
+        let n = n as i64;
+        Ok((last - n + 1..=last).collect())
+    }
+}
+
 crate::common::impl_common!(SqliteStore, sqlx::Sqlite);
