@@ -18,6 +18,8 @@ pub enum EntryPoint {
 pub struct EngineConfig {
     /// Folder of prompts: `<dir>/<lang>/<name>.wav`.
     pub prompts_dir: PathBuf,
+    /// Folder of IVR flow files, re-read by [`crate::EngineHandle::reload_flows`].
+    pub flows_dir: Option<PathBuf>,
     /// Music on hold played to waiting callers (looped), if any.
     pub music_on_hold: Option<PathBuf>,
     /// Folder for call recordings (stereo WAV: caller left, agent right).
@@ -48,6 +50,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             prompts_dir: PathBuf::from("assets/prompts"),
+            flows_dir: None,
             music_on_hold: Some(PathBuf::from("assets/moh/default.wav")),
             recordings_dir: PathBuf::from("data/recordings"),
             entry_points: HashMap::new(),

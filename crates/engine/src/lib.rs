@@ -117,7 +117,18 @@ pub(crate) enum Command {
         oneshot::Sender<Result<(), EngineError>>,
     ),
     QueueStats(oneshot::Sender<Vec<(String, routing::QueueStats)>>),
+    ReloadFlows(oneshot::Sender<Result<FlowReload, EngineError>>),
     AgentStats(oneshot::Sender<Vec<routing::AgentStats>>),
+}
+
+/// What a flow reload did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FlowReload {
+    /// Flows (re)loaded: name and new version.
+    pub loaded: Vec<(String, u64)>,
+    /// Files refused, each as `file:line:col: message`; the running version of
+    /// those flows (if any) stays in service.
+    pub errors: Vec<String>,
 }
 
 /// The API's handle on the engine. Cheap to clone.
@@ -211,6 +222,16 @@ impl EngineHandle {
     ) -> Result<(), EngineError> {
         self.ask(|r| Command::Hold(agent, interaction, on, r))
             .await?
+    }
+
+    /// Re-read the IVR flow files. Valid files replace their flow for new
+    /// calls (calls in progress keep the version they started with); a bad
+    /// file is reported and changes nothing.
+    ///
+    /// # Errors
+    /// No flows folder configured, or it cannot be read.
+    pub async fn reload_flows(&self) -> Result<FlowReload, EngineError> {
+        self.ask(Command::ReloadFlows).await?
     }
 
     /// Every queue's live figures, by queue name.

@@ -147,8 +147,10 @@ pub async fn start(
     }
     let ecfg = EngineConfig {
         prompts_dir: e.prompts_dir.clone(),
+        flows_dir: Some(e.flows_dir.clone()),
         music_on_hold: (!e.music_on_hold.is_empty()).then(|| e.music_on_hold.clone().into()),
-        recordings_dir: settings.data_dir.join("recordings"),
+        recordings_dir: std::path::absolute(settings.data_dir.join("recordings"))
+            .unwrap_or_else(|_| settings.data_dir.join("recordings")),
         entry_points,
         default_country: settings.phone.default_country.clone(),
         short_abandon_ms: e.short_abandon_ms,

@@ -293,6 +293,19 @@ async fn whole_api(s: TestServer) {
     assert_eq!(get(&s, &agent, "/api/v1/customers/abc").await.0, 400);
     assert_eq!(get(&s, &agent, "/api/v1/customers/999999").await.0, 404);
     assert_eq!(get(&s, &agent, "/api/v1/nope").await.0, 404);
+    let (st, v) = get(&s, &agent, "/api/v1/customers/abc/timeline").await;
+    assert_eq!(
+        (st, v["error"]["message"].as_str()),
+        (400, Some("bad path parameter: ids are integers"))
+    );
+    let r = s
+        .http
+        .get(s.url("/api/v1/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(code(&r.json().await.unwrap()), "method_not_allowed");
     let after = get(&s, &agent, "/api/v1/customers?limit=500")
         .await
         .1
@@ -342,6 +355,19 @@ async fn whole_api(s: TestServer) {
     )
     .await;
     assert_eq!(st, 422);
+    let (st, v) = send(
+        &s,
+        reqwest::Method::POST,
+        &admin,
+        "/api/v1/users",
+        &json!({"username": "nina", "password": "long enough pw", "role": "agent"}),
+    )
+    .await;
+    assert_eq!(
+        (st, code(&v)),
+        (422, "invalid"),
+        "an agent user needs an agent record"
+    );
     let (st, _) = send(
         &s,
         reqwest::Method::POST,
@@ -390,6 +416,24 @@ async fn whole_api(s: TestServer) {
         .unwrap();
     assert!(doc["paths"]["/api/v1/customers/{id}/timeline"]["get"].is_object());
     assert!(doc["components"]["schemas"]["Customer"].is_object());
+    let params = doc["paths"]["/api/v1/customers"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert!(
+        params.iter().all(|p| p["in"] == "query"),
+        "filters are query parameters: {params:?}"
+    );
+    let params = doc["paths"]["/api/v1/customers/{id}/timeline"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let ins: Vec<(&str, &str)> = params
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        ins,
+        vec![("id", "path"), ("limit", "query"), ("offset", "query")]
+    );
     let m = s
         .http
         .get(s.url("/metrics"))

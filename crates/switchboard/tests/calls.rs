@@ -351,7 +351,7 @@ async fn trunk_call_queued_answered_recorded_dispositioned_and_surveyed() {
             json!({"code": "nope"})
         )
         .await,
-        409
+        422
     );
     assert_eq!(
         post(
@@ -367,6 +367,8 @@ async fn trunk_call_queued_answered_recorded_dispositioned_and_surveyed() {
         next_of(&mut ws, "agent_state", &mut seen).await["state"],
         "available"
     );
+    let me = get(&p, &token, "/api/v1/agent/state").await;
+    assert_eq!(me["agent"], 1, "{me}");
     let i = get(&p, &token, &format!("/api/v1/interactions/{id}")).await;
     assert_eq!(i["disposition"], "resolved");
     assert_eq!(i["end_reason"], "caller_hangup");
@@ -387,6 +389,7 @@ async fn trunk_call_queued_answered_recorded_dispositioned_and_surveyed() {
         "ended",
         "wrap_up_started",
         "disposition_set",
+        "wrap_up_ended",
     ] {
         assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
     }

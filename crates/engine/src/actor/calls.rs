@@ -834,6 +834,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
         self.close(id, reason).await;
         if let Some(a) = agent {
+            self.wrap_up_of.insert(a, id);
             self.record(vec![
                 NewEvent::new(t, EventKind::WrapUpStarted)
                     .with_interaction(id)

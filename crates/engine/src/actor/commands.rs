@@ -86,6 +86,27 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 v.sort_by_key(|(_, s)| s.queue);
                 let _ = reply.send(v);
             }
+            Command::ReloadFlows(reply) => {
+                let r = match self.cfg.flows_dir.clone() {
+                    None => Err(EngineError::Invalid("no flows folder configured".into())),
+                    Some(dir) => match self.flows.load_dir(&dir) {
+                        Ok(report) => {
+                            let errors: Vec<String> =
+                                report.errors.iter().map(ToString::to_string).collect();
+                            for e in &errors {
+                                tracing::warn!(error = %e, "IVR flow refused at reload");
+                            }
+                            tracing::info!(loaded = ?report.loaded, "IVR flows reloaded");
+                            Ok(crate::FlowReload {
+                                loaded: report.loaded,
+                                errors,
+                            })
+                        }
+                        Err(e) => Err(EngineError::Invalid(format!("{}: {e}", dir.display()))),
+                    },
+                };
+                let _ = reply.send(r);
+            }
             Command::AgentStats(reply) => {
                 let t = now();
                 let mut v: Vec<_> = self

@@ -172,10 +172,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         .await;
                 }
                 Decision::WrapUpEnded { agent } => {
-                    self.record(vec![
-                        NewEvent::new(now(), EventKind::WrapUpEnded).with_agent(agent),
-                    ])
-                    .await;
+                    let mut ev = NewEvent::new(now(), EventKind::WrapUpEnded).with_agent(agent);
+                    ev.interaction_id = self.wrap_up_of.remove(&agent);
+                    self.record(vec![ev]).await;
                     self.agent_state_changed(agent, AgentState::Available, None)
                         .await;
                 }

@@ -107,6 +107,8 @@ pub(crate) struct Actor<V> {
     /// Legs being recorded → their interaction (the file is finished after
     /// the leg is gone).
     pub recordings: HashMap<LegId, InteractionId>,
+    /// The interaction each agent is wrapping up.
+    pub wrap_up_of: HashMap<AgentId, InteractionId>,
     pub push: broadcast::Sender<Envelope>,
     pub internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: Option<mpsc::UnboundedReceiver<Internal>>,
@@ -141,6 +143,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             legs: HashMap::new(),
             offers: HashMap::new(),
             recordings: HashMap::new(),
+            wrap_up_of: HashMap::new(),
             push,
             internal_tx,
             internal_rx: Some(internal_rx),

@@ -61,6 +61,24 @@ pub async fn logout(State(s): State<AppState>, auth: Auth<AnyRole>) -> ApiResult
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The calling agent's own ACD state (status, time in state, current tasks);
+/// 404 when not logged in to the ACD.
+#[utoipa::path(get, path = "/api/v1/agent/state", responses((status = 200, description = "{agent, status, ...}"), (status = 404, body = ErrorBody)), tag = "agent", security(("bearer" = [])))]
+pub async fn my_state(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let me = agent_of(&auth.user)?;
+    let stats = engine(&s)?.agent_stats().await?;
+    let mine = stats
+        .into_iter()
+        .find(|a| a.agent == me)
+        .ok_or_else(|| ApiError::not_found("not logged in to the ACD"))?;
+    Ok(Json(
+        serde_json::to_value(mine).map_err(ApiError::internal)?,
+    ))
+}
+
 /// A state change.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -119,6 +137,18 @@ pub async fn disposition(
 ) -> ApiResult<StatusCode> {
     if i.notes.as_ref().is_some_and(|n| n.chars().count() > 4000) {
         return Err(ApiError::invalid("notes: at most 4000 characters"));
+    }
+    if !s
+        .store
+        .list_dispositions()
+        .await?
+        .iter()
+        .any(|d| d.code == i.code)
+    {
+        return Err(ApiError::invalid(format!(
+            "code: {:?} is not a disposition code (GET /api/v1/dispositions)",
+            i.code
+        )));
     }
     engine(&s)?
         .disposition(agent_of(&auth.user)?, InteractionId(id), i.code, i.notes)
@@ -193,6 +223,16 @@ pub async fn agent_stats(
     Ok(Json(
         serde_json::to_value(stats).map_err(ApiError::internal)?,
     ))
+}
+
+/// Re-read the IVR flow files (admins). Calls in progress keep their version;
+/// a bad file is reported with file, line and column and replaces nothing.
+#[utoipa::path(post, path = "/api/v1/flows/reload", responses((status = 200, description = "{loaded: [[name, version]], errors: [\"file:line:col: message\"]}")), tag = "agent", security(("bearer" = [])))]
+pub async fn reload_flows(
+    State(s): State<AppState>,
+    _a: Auth<super::extract::AdminOnly>,
+) -> ApiResult<Json<engine::FlowReload>> {
+    Ok(Json(engine(&s)?.reload_flows().await?))
 }
 
 /// Messages waiting in or sent from the outbox (supervisors).

@@ -118,6 +118,7 @@ fn check_language(lang: &Option<String>) -> ApiResult<()> {
 
 /// Search query.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// Text in the name, a phone number or an e-mail (empty: all).
@@ -254,6 +255,7 @@ pub async fn delete(
 
 /// Lookup by exactly one identity.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LookupQuery {
     /// A phone number in any common format.
@@ -296,6 +298,7 @@ pub async fn lookup(
 
 /// Timeline page query.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size (default 20, max 100).

@@ -197,6 +197,11 @@ pub async fn create_user_checked(
     if password.chars().count() < 10 {
         return Err(ApiError::invalid("password: at least 10 characters"));
     }
+    if role == Role::Agent && agent_id.is_none() {
+        return Err(ApiError::invalid(
+            "agent_id: a user with role agent needs an agent record (CLI: --agent LOGIN)",
+        ));
+    }
     if let Some(a) = agent_id
         && store.get_agent(a).await?.is_none()
     {

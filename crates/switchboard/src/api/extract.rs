@@ -66,7 +66,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|e: PathRejection| ApiError::bad_request(e.body_text()))
+            .map_err(|e: PathRejection| {
+                tracing::debug!(detail = %e.body_text(), "bad path parameter");
+                ApiError::bad_request("bad path parameter: ids are integers")
+            })
     }
 }
 

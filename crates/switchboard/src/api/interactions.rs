@@ -15,6 +15,7 @@ use store::{EventFilter, InteractionFilter, NewInteraction};
 
 /// Interaction list filter.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InteractionQuery {
     /// Of this customer.
@@ -154,6 +155,7 @@ pub async fn events_of(
 
 /// Event log filter.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Of this interaction.

@@ -21,7 +21,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::interactions::events_of, super::interactions::list_events,
         super::agent::login, super::agent::logout, super::agent::state, super::agent::disposition,
         super::agent::hangup, super::agent::hold, super::agent::queue_stats, super::agent::agent_stats,
-        super::agent::outbox,
+        super::agent::outbox, super::agent::reload_flows, super::agent::my_state,
     ),
     components(schemas(super::error::ErrorBody, domain::EventKind, domain::event::AgentState)),
     modifiers(&BearerAuth),

@@ -34,6 +34,15 @@ pub async fn not_found() -> ApiError {
     ApiError::not_found("no such route")
 }
 
+/// A known route called with the wrong method: a JSON 405.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}
+
 /// Counts requests (`http_requests_total{method,route,status}`) and their
 /// durations (`http_request_duration_seconds`).
 pub async fn track_metrics(req: Request, next: Next) -> Response {
