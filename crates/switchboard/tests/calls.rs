@@ -77,12 +77,17 @@ struct Platform {
 /// A server with SIP on loopback: trunk 127.0.0.2, DID 3902 → queue
 /// `general`, DID 3905 → the test flow `ivrtest`.
 async fn platform() -> Platform {
-    platform_with_ring_timeout(None).await
+    platform_with(None, false).await
+}
+
+async fn platform_with_ring_timeout(ring_timeout_s: Option<u32>) -> Platform {
+    platform_with(ring_timeout_s, false).await
 }
 
 /// Like [`platform`]; `ring_timeout_s` shortens queue `general`'s ring
 /// time-out (set in the store before the engine loads its queues).
-async fn platform_with_ring_timeout(ring_timeout_s: Option<u32>) -> Platform {
+/// `pg`: the store on a fresh PostgreSQL database instead of SQLite.
+async fn platform_with(ring_timeout_s: Option<u32>, pg: bool) -> Platform {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
@@ -117,10 +122,12 @@ nodes:
 "#,
     )
     .unwrap();
-    let mut s = common::settings(
-        dir.path(),
-        &format!("sqlite://{}/switchboard.db", dir.path().display()),
-    );
+    let url = if pg {
+        common::fresh_pg_database().await
+    } else {
+        format!("sqlite://{}/switchboard.db", dir.path().display())
+    };
+    let mut s = common::settings(dir.path(), &url);
     s.sip.enabled = true;
     s.sip.listen = "127.0.0.1:0".into();
     s.sip.qualify_interval_s = 0;
@@ -274,7 +281,15 @@ async fn get(p: &Platform, token: &str, path: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trunk_call_queued_answered_recorded_dispositioned_and_surveyed() {
-    let p = platform().await;
+    main_scenario(platform().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_call_with_the_store_on_postgresql() {
+    main_scenario(platform_with(None, true).await).await;
+}
+
+async fn main_scenario(p: Platform) {
     let token = p.srv.login("amina").await;
     let sup = p.srv.login("supervisor").await;
     let mut ws = desktop(&p, &token).await;
