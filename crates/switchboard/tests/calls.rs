@@ -80,14 +80,14 @@ async fn platform() -> Platform {
     platform_with(None, false).await
 }
 
-async fn platform_with_ring_timeout(ring_timeout_s: Option<u32>) -> Platform {
-    platform_with(ring_timeout_s, false).await
+async fn platform_with_general(adjust: fn(&mut store::NewQueue)) -> Platform {
+    platform_with(Some(adjust), false).await
 }
 
-/// Like [`platform`]; `ring_timeout_s` shortens queue `general`'s ring
-/// time-out (set in the store before the engine loads its queues).
+/// Like [`platform`]; `general` changes queue `general`'s settings in the
+/// store before the engine loads its queues.
 /// `pg`: the store on a fresh PostgreSQL database instead of SQLite.
-async fn platform_with(ring_timeout_s: Option<u32>, pg: bool) -> Platform {
+async fn platform_with(general: Option<fn(&mut store::NewQueue)>, pg: bool) -> Platform {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
@@ -139,7 +139,7 @@ nodes:
     s.engine.flows_dir = flows;
     s.engine.prompts_dir = repo().join("assets/prompts");
     s.engine.music_on_hold = repo().join("assets/moh/default.wav").display().to_string();
-    if let Some(ring) = ring_timeout_s {
+    if let Some(adjust) = general {
         let mut seed = s.clone();
         seed.sip.enabled = false;
         let st = switchboard::server::prepare(&seed).await.unwrap();
@@ -151,16 +151,17 @@ nodes:
             .into_iter()
             .find(|q| q.name == "general")
             .unwrap();
-        let q = store::NewQueue {
+        let mut q = store::NewQueue {
             name: general.name,
             required_skills: general.required_skills,
             strategy: general.strategy,
             service_level: general.service_level,
             wrap_up_s: general.wrap_up_s,
             max_wait_s: general.max_wait_s,
-            ring_timeout_s: ring,
+            ring_timeout_s: general.ring_timeout_s,
             priority: general.priority,
         };
+        adjust(&mut q);
         st.store.update_queue(general.id, &q).await.unwrap();
         st.store.close().await;
     }
@@ -571,7 +572,7 @@ async fn caller_abandons_while_waiting() {
 async fn ring_no_answer_moves_the_call_to_the_next_agent() {
     // Ring time-out 4 s. amina logs in first (longest idle: offered first) but
     // nothing answers on her phone's address; koffi's phone answers.
-    let p = platform_with_ring_timeout(Some(4)).await;
+    let p = platform_with_general(|q| q.ring_timeout_s = 4).await;
     let amina = p.srv.login("amina").await;
     let koffi = p.srv.login("koffi").await;
     let sup = p.srv.login("supervisor").await;
@@ -689,5 +690,79 @@ async fn ring_no_answer_moves_the_call_to_the_next_agent() {
         (i["agent_id"].as_i64(), i["end_reason"].as_str()),
         (Some(2), Some("agent_hangup"))
     );
+    p.srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ring_all_first_answer_wins_and_the_other_phone_stops() {
+    let p = platform_with_general(|q| q.strategy = domain::Strategy::RingAll).await;
+    let amina = p.srv.login("amina").await;
+    let koffi = p.srv.login("koffi").await;
+    let sup = p.srv.login("supervisor").await;
+    let mut amina_ws = desktop(&p, &amina).await;
+    let _silent = register_phone(&p, "amina").await;
+    let koffi_port = register_phone(&p, "koffi").await;
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    assert_eq!(
+        post(&p, &koffi, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let media = free_ports("127.0.0.1", 4).to_string();
+    let koffi_phone = sipp(
+        p.sip,
+        "agent_uas.xml",
+        &["-p", &koffi_port.to_string(), "-mp", &media, "-rtp_echo"],
+    );
+    let cport = free_ports(TRUNK_IP, 1).to_string();
+    let cmedia = free_ports(TRUNK_IP, 4).to_string();
+    let caller = sipp(
+        p.sip,
+        "caller_audio.xml",
+        &["-s", "3902", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
+    );
+
+    let mut seen = Vec::new();
+    let offer = next_of(&mut amina_ws, "offer", &mut seen).await;
+    let id = offer["interaction_id"].as_i64().unwrap();
+    let cancelled = next_of(&mut amina_ws, "offer_cancelled", &mut seen).await;
+    assert_eq!(
+        (
+            cancelled["interaction_id"].as_i64(),
+            cancelled["reason"].as_str()
+        ),
+        (Some(id), Some("answered_elsewhere"))
+    );
+    // amina is not left reserved.
+    loop {
+        let st = next_of(&mut amina_ws, "agent_state", &mut seen).await;
+        if st["state"] == "available" {
+            break;
+        }
+        assert_eq!(st["state"], "reserved", "{st}");
+    }
+    assert_eq!(exit_code(caller).await, 0);
+    assert_eq!(exit_code(koffi_phone).await, 0);
+    let evs = get(&p, &sup, &format!("/api/v1/interactions/{id}/events")).await;
+    let offered: Vec<i64> = evs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"]["type"] == "offered")
+        .map(|e| e["agent_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(offered.len(), 2, "both phones rang: {offered:?}");
+    let answered: Vec<i64> = evs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"]["type"] == "answered")
+        .map(|e| e["agent_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(answered, vec![2], "koffi answered");
+    let me = get(&p, &amina, "/api/v1/agent/state").await;
+    assert_eq!(me["status"], "Available", "{me}");
     p.srv.shutdown().await;
 }

@@ -24,6 +24,22 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             for d in batch.iter().cloned() {
                 self.carry_out(d, &batch).await;
             }
+            let mut touched: Vec<AgentId> = batch
+                .iter()
+                .flat_map(|d| match d {
+                    Decision::Offer { agents, .. } => agents.clone(),
+                    Decision::CancelOffer { agent, .. }
+                    | Decision::CallbackDue { agent, .. }
+                    | Decision::AgentPaused { agent, .. }
+                    | Decision::WrapUpEnded { agent } => vec![*agent],
+                    _ => Vec::new(),
+                })
+                .collect();
+            touched.sort();
+            touched.dedup();
+            for a in touched {
+                self.sync_agent(a).await;
+            }
         }
         if any {
             self.push_queue_stats();

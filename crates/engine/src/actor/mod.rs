@@ -109,6 +109,8 @@ pub(crate) struct Actor<V> {
     pub recordings: HashMap<LegId, InteractionId>,
     /// The interaction each agent is wrapping up.
     pub wrap_up_of: HashMap<AgentId, InteractionId>,
+    /// The last state pushed for each agent (pushes and events only on change).
+    pub last_state: HashMap<AgentId, (event::AgentState, Option<String>)>,
     pub push: broadcast::Sender<Envelope>,
     pub internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: Option<mpsc::UnboundedReceiver<Internal>>,
@@ -144,6 +146,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             offers: HashMap::new(),
             recordings: HashMap::new(),
             wrap_up_of: HashMap::new(),
+            last_state: HashMap::new(),
             push,
             internal_tx,
             internal_rx: Some(internal_rx),
@@ -250,13 +253,18 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let _ = self.push.send(Envelope { audience, message });
     }
 
-    /// Push an agent's state to them and to supervisors, and log it.
+    /// Push an agent's state to them and to supervisors, and log it, when it
+    /// differs from the last one pushed.
     pub(crate) async fn agent_state_changed(
-        &self,
+        &mut self,
         agent: AgentId,
         state: event::AgentState,
         reason: Option<String>,
     ) {
+        if self.last_state.get(&agent) == Some(&(state, reason.clone())) {
+            return;
+        }
+        self.last_state.insert(agent, (state, reason.clone()));
         let name = serde_json::to_value(state)
             .ok()
             .and_then(|v| v.as_str().map(String::from))
@@ -272,6 +280,24 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             NewEvent::new(now(), EventKind::AgentStateChanged { state, reason }).with_agent(agent),
         ])
         .await;
+    }
+
+    /// Push the ACD's current view of an agent (e.g. back to available after
+    /// a ring-all offer another agent won).
+    pub(crate) async fn sync_agent(&mut self, agent: AgentId) {
+        use routing::AgentStatus as S;
+        let Some(st) = self.acd.agent_stats(agent, now()) else {
+            return;
+        };
+        let (state, reason) = match st.status {
+            S::LoggedOut => (event::AgentState::LoggedOut, None),
+            S::Reserved => (event::AgentState::Reserved, None),
+            S::Busy => (event::AgentState::Busy, None),
+            S::WrapUp => (event::AgentState::WrapUp, None),
+            S::Paused(r) => (event::AgentState::Paused, Some(r)),
+            S::Available => (event::AgentState::Available, None),
+        };
+        self.agent_state_changed(agent, state, reason).await;
     }
 
     /// Push every queue's figures to supervisors.
