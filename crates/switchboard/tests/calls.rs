@@ -45,10 +45,19 @@ fn free_ports(ip: &str, n: u16) -> u16 {
 
 /// Run sipp (bounded: one call, 20 s) against `target`.
 fn sipp(target: SocketAddr, scenario: &str, args: &[&str]) -> tokio::process::Child {
+    // Scenarios of the engine's own tests first, then the voice crate's.
+    let own = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sipp")
+        .join(scenario);
+    let file = if own.exists() {
+        own
+    } else {
+        sipp_dir().join(scenario)
+    };
     tokio::process::Command::new("sipp")
         .arg(target.to_string())
         .arg("-sf")
-        .arg(sipp_dir().join(scenario))
+        .arg(file)
         .args(["-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin"])
         .args(args)
         .current_dir(sipp_dir())
@@ -122,6 +131,34 @@ nodes:
 "#,
     )
     .unwrap();
+    // The demo flow `main`, open around the clock (the real one keeps office
+    // hours), asking a demo operator service started for this test.
+    let operator_db = dir.path().join("operator.db");
+    switchboard::demo_operator::create_db(&operator_db, &repo().join("config/demo/operator.sql"))
+        .await
+        .unwrap();
+    let operator = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let operator_url = format!("http://{}", operator.local_addr().unwrap());
+    let app = switchboard::demo_operator::router(&operator_db)
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(operator, app).await;
+    });
+    let main = std::fs::read_to_string(repo().join("config/demo/flows/main.yaml")).unwrap();
+    let main = main
+        .replace("mon-fri: \"07:00-21:00\"", "mon-sun: \"00:00-24:00\"")
+        .replace("      sat: \"08:00-18:00\"\n", "")
+        .replace(
+            "holidays: [2026-08-01, 2026-12-25, 2027-01-01]",
+            "holidays: []",
+        )
+        .replace("http://127.0.0.1:8089", &operator_url);
+    assert!(
+        main.contains("mon-sun") && main.contains(&operator_url),
+        "demo flow shape changed"
+    );
+    std::fs::write(flows.join("main.yaml"), main).unwrap();
     let url = if pg {
         common::fresh_pg_database().await
     } else {
@@ -764,5 +801,124 @@ async fn ring_all_first_answer_wins_and_the_other_phone_stops() {
     assert_eq!(answered, vec![2], "koffi answered");
     let me = get(&p, &amina, "/api/v1/agent/state").await;
     assert_eq!(me["status"], "Available", "{me}");
+    p.srv.shutdown().await;
+}
+
+/// IVR nodes visited (with digits) of an interaction, from its events.
+async fn ivr_path(p: &Platform, token: &str, id: i64) -> Vec<(String, Option<String>)> {
+    let evs = get(p, token, &format!("/api/v1/interactions/{id}/events")).await;
+    evs.as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"]["type"] == "ivr_step")
+        .map(|e| {
+            (
+                e["kind"]["node"].as_str().unwrap().to_string(),
+                e["kind"]["digits"].as_str().map(String::from),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_ivr_new_caller_french_advisor_by_voice_joins_the_vip_queue() {
+    // R2: a new caller chooses French (1); R4: advisor (9), by voice (4): the
+    // segment comes from the operator's web service (+22997000002 is VIP).
+    let p = platform().await;
+    let sup = p.srv.login("supervisor").await;
+    let base = last_seq(&p, &sup).await;
+    let cport = free_ports(TRUNK_IP, 1).to_string();
+    let cmedia = free_ports(TRUNK_IP, 4).to_string();
+    let _caller = sipp(
+        p.sip,
+        "caller_r4_voice.xml",
+        &["-s", "3900", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
+    );
+    let queued = next_event(&p, &sup, "queued", base).await;
+    let id = queued["interaction_id"].as_i64().unwrap();
+    let queues = get(&p, &sup, "/api/v1/queues").await;
+    let vip = queues
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "vip")
+        .unwrap()["id"]
+        .clone();
+    assert_eq!(
+        (
+            queued["kind"]["queue_id"].clone(),
+            queued["kind"]["priority"].as_i64()
+        ),
+        (vip, Some(100))
+    );
+    let path = ivr_path(&p, &sup, id).await;
+    let nodes: Vec<&str> = path.iter().map(|(n, _)| n.as_str()).collect();
+    for n in [
+        "availability",
+        "returning",
+        "choose_language",
+        "set_fr",
+        "main_menu",
+        "advisor",
+        "voice_segment",
+        "voice_hold",
+        "voice_queue",
+    ] {
+        assert!(nodes.contains(&n), "{n} missing from {nodes:?}");
+    }
+    let digits: Vec<&str> = path.iter().filter_map(|(_, d)| d.as_deref()).collect();
+    assert_eq!(digits, vec!["1", "9", "4"], "{path:?}");
+    // R2: the language choice is stored on the customer for next time.
+    let c = get(&p, &sup, "/api/v1/customers/lookup?phone=%2B22997000002").await;
+    assert_eq!(c["language"], "fr", "{c}");
+    p.srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_ivr_advisor_by_sms_opens_a_conversation_and_writes_first() {
+    // R4 option 1: the IVR says an advisor will write, hangs up, opens an SMS
+    // conversation for the caller, queues it and sends the first message.
+    let p = platform().await;
+    let sup = p.srv.login("supervisor").await;
+    let base = last_seq(&p, &sup).await;
+    let cport = free_ports(TRUNK_IP, 1).to_string();
+    let cmedia = free_ports(TRUNK_IP, 4).to_string();
+    let caller = sipp(
+        p.sip,
+        "caller_r4_sms.xml",
+        &["-s", "3900", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
+    );
+    assert_eq!(
+        exit_code(caller).await,
+        0,
+        "the platform hung up after the confirmation"
+    );
+    let opened = next_event(&p, &sup, "message_out", base).await;
+    let conv = opened["interaction_id"].as_i64().unwrap();
+    let i = get(&p, &sup, &format!("/api/v1/interactions/{conv}")).await;
+    assert_eq!(
+        (i["channel"].as_str(), i["direction"].as_str()),
+        (Some("sms"), Some("outbound"))
+    );
+    assert!(
+        i["queue_id"].is_number(),
+        "the conversation is queued for an agent: {i}"
+    );
+    let outbox = get(&p, &sup, "/api/v1/outbox").await;
+    let first = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["purpose"] == "ivr_first_message")
+        .expect("first message queued")
+        .clone();
+    assert_eq!(
+        (first["recipient"].as_str(), first["channel"].as_str()),
+        (Some("+22997000001"), Some("sms"))
+    );
+    assert!(
+        first["body"].as_str().unwrap().starts_with("Bonjour"),
+        "{first}"
+    );
     p.srv.shutdown().await;
 }
