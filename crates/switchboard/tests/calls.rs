@@ -922,3 +922,46 @@ async fn demo_ivr_advisor_by_sms_opens_a_conversation_and_writes_first() {
     );
     p.srv.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_ivr_puk_code_is_looked_up_and_read_back() {
+    // R3: +22997000002 chooses English (2), the PUK code (1), confirms the
+    // last 4 digits of the ID (4321#): the operator's web service matches and
+    // the PUK is read back; then the caller hangs up.
+    let p = platform().await;
+    let sup = p.srv.login("supervisor").await;
+    let base = last_seq(&p, &sup).await;
+    let cport = free_ports(TRUNK_IP, 1).to_string();
+    let cmedia = free_ports(TRUNK_IP, 4).to_string();
+    let caller = sipp(
+        p.sip,
+        "caller_r3_puk.xml",
+        &["-s", "3900", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
+    );
+    assert_eq!(exit_code(caller).await, 0);
+    let ended = next_event(&p, &sup, "ended", base).await;
+    let id = ended["interaction_id"].as_i64().unwrap();
+    let path = ivr_path(&p, &sup, id).await;
+    let nodes: Vec<&str> = path.iter().map(|(n, _)| n.as_str()).collect();
+    for n in [
+        "choose_language",
+        "main_menu",
+        "puk_id",
+        "puk_lookup",
+        "puk_check",
+        "puk_intro",
+        "puk_say",
+    ] {
+        assert!(nodes.contains(&n), "{n} missing from {path:?}");
+    }
+    assert!(!nodes.contains(&"puk_mismatch"), "{path:?}");
+    let id_digits = path
+        .iter()
+        .find(|(n, _)| n == "puk_id")
+        .and_then(|(_, d)| d.clone())
+        .unwrap_or_default();
+    assert!(id_digits.starts_with("4321"), "{path:?}");
+    let i = get(&p, &sup, &format!("/api/v1/interactions/{id}")).await;
+    assert_eq!(i["end_reason"], "ivr_completed");
+    p.srv.shutdown().await;
+}
