@@ -194,6 +194,19 @@ pub enum EventKind {
     },
     /// Recording stopped.
     RecordingStopped,
+    /// Receive quality of one leg of a call, measured at its end (RFC 3550
+    /// loss and interarrival jitter; MOS from the ITU-T G.107 E-model,
+    /// simplified).
+    MediaQuality {
+        /// `caller` or `agent`.
+        leg: String,
+        /// Packets lost, % of expected.
+        loss_pct: f64,
+        /// Interarrival jitter, ms.
+        jitter_ms: f64,
+        /// Estimated mean opinion score, 1.0..=4.5.
+        mos: f64,
+    },
     /// An agent's wrap-up (after-call work) began.
     WrapUpStarted,
     /// An agent's wrap-up ended.
@@ -254,6 +267,7 @@ impl EventKind {
             EventKind::Ended { .. } => "ended",
             EventKind::RecordingStarted { .. } => "recording_started",
             EventKind::RecordingStopped => "recording_stopped",
+            EventKind::MediaQuality { .. } => "media_quality",
             EventKind::WrapUpStarted => "wrap_up_started",
             EventKind::WrapUpEnded => "wrap_up_ended",
             EventKind::DispositionSet { .. } => "disposition_set",

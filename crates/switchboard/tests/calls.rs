@@ -446,6 +446,23 @@ async fn main_scenario(p: Platform) {
     ] {
         assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
     }
+    // Receive quality of both legs is kept on the interaction.
+    let quality: Vec<&Value> = evs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"]["type"] == "media_quality")
+        .collect();
+    let mut legs: Vec<&str> = quality
+        .iter()
+        .map(|e| e["kind"]["leg"].as_str().unwrap())
+        .collect();
+    legs.sort();
+    assert_eq!(legs, vec!["agent", "caller"], "{quality:?}");
+    for q in &quality {
+        let mos = q["kind"]["mos"].as_f64().unwrap();
+        assert!((1.0..=4.5).contains(&mos), "{q}");
+    }
     let answered = evs
         .as_array()
         .unwrap()

@@ -87,7 +87,21 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 tracing::info!(interaction = %id, duration_ms, "recording written");
             }
             CallEvent::MediaQuality { leg, quality } => {
-                tracing::info!(%leg, ?quality, "media quality");
+                let Some(&(id, who, agent)) = self.leg_owner.get(&leg) else {
+                    return;
+                };
+                let mut ev = NewEvent::new(
+                    now(),
+                    EventKind::MediaQuality {
+                        leg: who.into(),
+                        loss_pct: quality.loss_pct,
+                        jitter_ms: quality.jitter_ms,
+                        mos: quality.mos,
+                    },
+                )
+                .with_interaction(id);
+                ev.agent_id = agent;
+                self.record(vec![ev]).await;
             }
             CallEvent::HungUp { leg, cause, .. } => self.on_hung_up(leg, cause).await,
             CallEvent::TransferRequested { leg, target } => {
@@ -182,6 +196,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             .unwrap_or_else(|| self.cfg.default_language.clone());
         let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
         self.legs.insert(leg, LegRole::Caller(id));
+        self.leg_owner.insert(leg, (id, "caller", None));
         self.calls.insert(
             id,
             Call {
@@ -708,6 +723,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     }
 
     async fn on_hung_up(&mut self, leg: LegId, cause: HangupCause) {
+        self.leg_owner.remove(&leg);
         let Some(role) = self.legs.remove(&leg) else {
             return;
         };

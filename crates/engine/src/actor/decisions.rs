@@ -276,6 +276,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         {
             Ok(leg) => {
                 self.legs.insert(leg, LegRole::Agent { task, agent, offer });
+                self.leg_owner.insert(leg, (task, "agent", Some(agent)));
                 self.offers.entry(offer).or_default().push((agent, leg));
             }
             Err(e) => {

@@ -107,6 +107,9 @@ pub(crate) struct Actor<V> {
     /// Legs being recorded → their interaction (the file is finished after
     /// the leg is gone).
     pub recordings: HashMap<LegId, InteractionId>,
+    /// Every live leg's interaction, side and agent, kept until its `HungUp`
+    /// (its media quality arrives just before).
+    pub leg_owner: HashMap<LegId, (InteractionId, &'static str, Option<AgentId>)>,
     /// The interaction each agent is wrapping up.
     pub wrap_up_of: HashMap<AgentId, InteractionId>,
     /// The last state pushed for each agent (pushes and events only on change).
@@ -146,6 +149,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             offers: HashMap::new(),
             recordings: HashMap::new(),
             wrap_up_of: HashMap::new(),
+            leg_owner: HashMap::new(),
             last_state: HashMap::new(),
             push,
             internal_tx,
