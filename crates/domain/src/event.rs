@@ -174,6 +174,13 @@ pub enum EventKind {
         /// Under the short-abandon threshold (excluded from the abandon rate).
         short: bool,
     },
+    /// The waiting customer was told their position and expected wait.
+    Announced {
+        /// 1-based position in the queue.
+        position: u32,
+        /// Expected wait, s (none when no agent is staffed).
+        ewt_s: Option<u32>,
+    },
     /// The customer asked to be called back instead of waiting.
     CallbackRequested {
         /// Queue.
@@ -263,6 +270,7 @@ impl EventKind {
             EventKind::Transferred { .. } => "transferred",
             EventKind::Overflowed { .. } => "overflowed",
             EventKind::Abandoned { .. } => "abandoned",
+            EventKind::Announced { .. } => "announced",
             EventKind::CallbackRequested { .. } => "callback_requested",
             EventKind::Ended { .. } => "ended",
             EventKind::RecordingStarted { .. } => "recording_started",

@@ -982,3 +982,64 @@ async fn demo_ivr_puk_code_is_looked_up_and_read_back() {
     assert_eq!(i["end_reason"], "ivr_completed");
     p.srv.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_calls_one_agent_the_second_hears_its_position() {
+    let p = platform().await;
+    let amina = p.srv.login("amina").await;
+    let sup = p.srv.login("supervisor").await;
+    let mut ws = desktop(&p, &amina).await;
+    let phone = register_phone(&p, "amina").await;
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let media = free_ports("127.0.0.1", 4).to_string();
+    let agent = sipp(
+        p.sip,
+        "agent_uas.xml",
+        &["-p", &phone.to_string(), "-mp", &media, "-rtp_echo"],
+    );
+    // Call 1 is answered by amina and stays up.
+    let c1 = free_ports(TRUNK_IP, 1).to_string();
+    let m1 = free_ports(TRUNK_IP, 4).to_string();
+    let caller1 = sipp(
+        p.sip,
+        "caller_audio_wait.xml",
+        &["-s", "3902", "-i", TRUNK_IP, "-p", &c1, "-mp", &m1],
+    );
+    let mut seen = Vec::new();
+    let first = next_of(&mut ws, "answered", &mut seen).await["interaction_id"]
+        .as_i64()
+        .unwrap();
+    // Call 2 waits: it is told it is number 1 in the queue, then gives up.
+    let base = last_seq(&p, &sup).await;
+    let c2 = free_ports(TRUNK_IP, 1).to_string();
+    let m2 = free_ports(TRUNK_IP, 4).to_string();
+    let caller2 = sipp(
+        p.sip,
+        "caller_audio.xml",
+        &["-s", "3902", "-i", TRUNK_IP, "-p", &c2, "-mp", &m2],
+    );
+    let announced = next_event(&p, &sup, "announced", base).await;
+    assert_eq!(announced["kind"]["position"], 1, "{announced}");
+    let second = announced["interaction_id"].as_i64().unwrap();
+    assert_ne!(second, first);
+    assert_eq!(exit_code(caller2).await, 0);
+    let abandoned = next_event(&p, &sup, "abandoned", base).await;
+    assert_eq!(abandoned["interaction_id"].as_i64(), Some(second));
+    // amina ends call 1 from her desktop.
+    assert_eq!(
+        post(
+            &p,
+            &amina,
+            &format!("/api/v1/interactions/{first}/hangup"),
+            json!({})
+        )
+        .await,
+        204
+    );
+    assert_eq!(exit_code(caller1).await, 0);
+    assert_eq!(exit_code(agent).await, 0);
+    p.srv.shutdown().await;
+}

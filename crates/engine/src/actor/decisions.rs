@@ -294,7 +294,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     }
 
     /// Tell a waiting caller their position: "you are number N in the queue".
-    async fn announce(&mut self, task: InteractionId, position: u32, _ewt_s: Option<u32>) {
+    async fn announce(&mut self, task: InteractionId, position: u32, ewt_s: Option<u32>) {
         let Some(call) = self.calls.get(&task) else {
             return;
         };
@@ -319,6 +319,10 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
         let _ = self.voice.stop_prompt(leg).await;
         self.play_next(task).await;
+        self.record(vec![
+            NewEvent::new(now(), EventKind::Announced { position, ewt_s }).with_interaction(task),
+        ])
+        .await;
     }
 }
 
