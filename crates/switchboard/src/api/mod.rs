@@ -6,7 +6,7 @@
 //! `Auth<AnyRole>`).
 
 mod agent;
-mod auth_routes;
+pub mod auth_routes;
 mod customers;
 mod directory;
 pub mod error;
@@ -99,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(ops::not_found);
     Router::new()
         .nest("/api/v1", v1)
+        .merge(crate::web::router())
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
