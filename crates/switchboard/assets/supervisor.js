@@ -67,6 +67,7 @@ function showAgent(id, state, reason, inStateMs, callsToday) {
   st.querySelector('.reason').textContent = state === 'paused' && reason ? ` (${reason})` : '';
   row.since = Date.now() - (inStateMs || 0);
   if (callsToday !== undefined) cell(row.tr, 'calls', t("calls_today")).textContent = String(callsToday);
+  tick();
 }
 
 function tick() {

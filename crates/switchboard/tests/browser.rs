@@ -185,7 +185,16 @@ async fn agent_and_supervisor_pages_in_chromium() {
     let reg = sipp(
         sip,
         "register.xml",
-        &["-s", "amina", "-au", "amina", "-ap", &pw, "-p", &phone.to_string()],
+        &[
+            "-s",
+            "amina",
+            "-au",
+            "amina",
+            "-ap",
+            &pw,
+            "-p",
+            &phone.to_string(),
+        ],
     );
     assert_eq!(exit_code(reg).await, 0, "the agent phone registers");
 
@@ -226,7 +235,11 @@ async fn agent_and_supervisor_pages_in_chromium() {
         let (code, out) = outcome(agent).await;
         panic!("the agent script stopped before READY ({code}): {out}");
     }
-    tokio::spawn(async move { while let Ok(Some(l)) = err.next_line().await { eprintln!("browser: {l}"); } });
+    tokio::spawn(async move {
+        while let Ok(Some(l)) = err.next_line().await {
+            eprintln!("browser: {l}");
+        }
+    });
 
     // The ACD sees the agent available, from the browser's clicks.
     let stats = srv
@@ -266,8 +279,14 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert_eq!(c["ringing_name"], XSS_NAME, "the name is shown as text");
     assert_eq!(c["after_call_state"], "wrap_up");
     let first = c["timeline_first"].as_str().unwrap();
-    assert!(first.contains("resolved"), "timeline shows the disposition: {first}");
-    assert!(first.contains("PUK given <b>bold?</b>"), "notes as text: {first}");
+    assert!(
+        first.contains("resolved"),
+        "timeline shows the disposition: {first}"
+    );
+    assert!(
+        first.contains("PUK given <b>bold?</b>"),
+        "notes as text: {first}"
+    );
     assert_eq!(c["timeline_bold_elements"], 0);
     assert_eq!(c["timeline_name_text"], XSS_NAME);
     assert!(c["search_hit"].as_str().unwrap().starts_with(XSS_NAME));
@@ -288,11 +307,20 @@ async fn agent_and_supervisor_pages_in_chromium() {
         c["coming_buttons_disabled"].as_i64(),
         c["agent_rows"].as_i64().map(|n| n * 3)
     );
-    assert!(c["supervisor_scroll_width_390"].as_i64().unwrap() <= 390, "{c}");
+    assert!(
+        c["supervisor_scroll_width_390"].as_i64().unwrap() <= 390,
+        "{c}"
+    );
     assert!(c["login_scroll_width_390"].as_i64().unwrap() <= 390, "{c}");
     assert_eq!(c["login_french_button"], "Se connecter");
     assert!(out.get("page_error").is_none(), "no page error: {out}");
-    for f in ["login-error", "agent-ringing", "agent-timeline", "supervisor", "agent-mobile"] {
+    for f in [
+        "login-error",
+        "agent-ringing",
+        "agent-timeline",
+        "supervisor",
+        "agent-mobile",
+    ] {
         assert!(shots.join(format!("{f}.png")).is_file(), "{f}.png saved");
     }
     srv.shutdown().await;

@@ -57,7 +57,9 @@ pub(crate) fn lang_of(headers: &HeaderMap, query: Option<&str>) -> (Lang, bool) 
         return (l, true);
     }
     (
-        cookie(headers, "lang").and_then(Lang::parse).unwrap_or_default(),
+        cookie(headers, "lang")
+            .and_then(Lang::parse)
+            .unwrap_or_default(),
         false,
     )
 }
@@ -75,7 +77,10 @@ pub(crate) fn csrf_for(session_token: &str) -> String {
 pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && !a.is_empty()
-        && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// A `Set-Cookie` value. `http_only` for secrets; `max_age_s` 0 deletes.
@@ -128,7 +133,10 @@ mod tests {
     #[test]
     fn cookies_and_language() {
         let mut h = HeaderMap::new();
-        h.insert(COOKIE, HeaderValue::from_static("a=1; lang=en; sb_session=abc"));
+        h.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; lang=en; sb_session=abc"),
+        );
         assert_eq!(cookie(&h, "sb_session"), Some("abc"));
         assert_eq!(cookie(&h, "nope"), None);
         assert_eq!(lang_of(&h, None), (Lang::En, false));

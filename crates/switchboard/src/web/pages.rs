@@ -9,8 +9,8 @@ use crate::api::error::ApiError;
 use crate::api::extract::{AdminOnly, AnyRole, Auth, RoleSet, SupervisorUp};
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header::{HeaderMap, HeaderName, HeaderValue, LOCATION, SET_COOKIE};
 use axum::http::StatusCode;
+use axum::http::header::{HeaderMap, HeaderName, HeaderValue, LOCATION, SET_COOKIE};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use store::User;
@@ -90,7 +90,11 @@ fn render<T: Template>(t: &T, status: StatusCode, lang: Lang, remember: bool) ->
 }
 
 fn redirect(to: &'static str) -> Response {
-    (StatusCode::SEE_OTHER, [(LOCATION, HeaderValue::from_static(to))]).into_response()
+    (
+        StatusCode::SEE_OTHER,
+        [(LOCATION, HeaderValue::from_static(to))],
+    )
+        .into_response()
 }
 
 /// Where a user lands after login.
@@ -169,7 +173,10 @@ fn login_page(
     };
     let mut resp = render(&page, status, lang, remember);
     if let Some(mut c) = new_cookie {
-        if secure && let Ok(v) = HeaderValue::from_str(&format!("{}; Secure", c.to_str().unwrap_or_default())) {
+        if secure
+            && let Ok(v) =
+                HeaderValue::from_str(&format!("{}; Secure", c.to_str().unwrap_or_default()))
+        {
             c = v;
         }
         resp.headers_mut().append(SET_COOKIE, c);
@@ -284,7 +291,14 @@ pub async fn logout(
     let mut resp = redirect("/login");
     resp.headers_mut().append(
         SET_COOKIE,
-        set_cookie("sb_session", "", "/", 0, true, s.settings.http.secure_cookies),
+        set_cookie(
+            "sb_session",
+            "",
+            "/",
+            0,
+            true,
+            s.settings.http.secure_cookies,
+        ),
     );
     resp
 }
@@ -398,7 +412,12 @@ pub async fn supervisor(
     let (lang, remember) = lang_of(&headers, q.lang.as_deref());
     let nav = Nav::new(lang, &auth, "supervisor");
     if !SupervisorUp::allows(auth.user.role) {
-        return render(&ForbiddenPage { nav, lang }, StatusCode::FORBIDDEN, lang, remember);
+        return render(
+            &ForbiddenPage { nav, lang },
+            StatusCode::FORBIDDEN,
+            lang,
+            remember,
+        );
     }
     let page = SupervisorPage {
         nav,
@@ -449,7 +468,12 @@ pub async fn admin(
     let (lang, remember) = lang_of(&headers, q.lang.as_deref());
     let nav = Nav::new(lang, &auth, "admin");
     if !AdminOnly::allows(auth.user.role) {
-        return render(&ForbiddenPage { nav, lang }, StatusCode::FORBIDDEN, lang, remember);
+        return render(
+            &ForbiddenPage { nav, lang },
+            StatusCode::FORBIDDEN,
+            lang,
+            remember,
+        );
     }
     let (users, queues, disps) = match (
         s.store.list_users().await,
@@ -479,7 +503,10 @@ pub async fn admin(
                     .unwrap_or_default()
                     .trim_matches('"')
                     .to_string(),
-                sl: format!("{}% / {} s", q.service_level.percent, q.service_level.within_s),
+                sl: format!(
+                    "{}% / {} s",
+                    q.service_level.percent, q.service_level.within_s
+                ),
                 wrap_up_s: q.wrap_up_s,
                 ring_timeout_s: q.ring_timeout_s,
             })
