@@ -33,7 +33,10 @@ fn serve(dir: &Path) -> (Child, String) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on ").nth(1) {
+            // `SIP listening on ...` comes first; the HTTP line has the URL.
+            if let Some(rest) = line.split("listening on ").nth(1)
+                && rest.starts_with("http")
+            {
                 let _ = tx.send(
                     rest.split_whitespace()
                         .next()

@@ -101,8 +101,6 @@ fn redirect(to: &'static str) -> Response {
 fn landing(user: &User) -> &'static str {
     if user.agent_id.is_some() {
         "/agent"
-    } else if AdminOnly::allows(user.role) && !SupervisorUp::allows(user.role) {
-        "/admin"
     } else {
         "/supervisor"
     }
