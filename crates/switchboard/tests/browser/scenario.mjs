@@ -108,6 +108,7 @@ try {
     await row.waitFor({ timeout: WAIT });
     out.checks.queue_row = await row.locator('th').textContent();
     out.checks.queue_waiting = await row.locator('td[data-key="waiting"]').textContent();
+    await page.locator('#agents tbody tr[data-agent]').first().waitFor({ timeout: WAIT });
     out.checks.agent_rows = await page.locator('#agents tbody tr').count();
     out.checks.coming_buttons_disabled = await page.locator('#agents button:disabled').count();
     await page.waitForFunction(() => document.body.dataset.live === 'on', null, { timeout: WAIT });
