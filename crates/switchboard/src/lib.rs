@@ -20,6 +20,7 @@
 //! - [`server`]: `serve`: bind, run, shut down gracefully.
 //! - [`telephony`]: the SIP shell and the engine, from the settings.
 //! - [`demo_operator`]: the demo operator database and web service.
+//! - [`web`]: the browser UI (login, agent desktop, supervisor live view).
 
 pub mod api;
 pub mod auth;
@@ -29,6 +30,7 @@ pub mod import;
 pub mod server;
 pub mod settings;
 pub mod telephony;
+pub mod web;
 
 /// Milliseconds since the Unix epoch, from the system clock. The one place the
 /// server reads wall-clock time for records it writes.

@@ -154,6 +154,9 @@ pub struct HttpSettings {
     pub listen: String,
     /// Largest accepted request body, bytes (default 1 MiB).
     pub max_body_bytes: usize,
+    /// Mark the web session cookie `Secure` (set when the UI is served over
+    /// TLS, directly or behind a TLS proxy). Default `false`.
+    pub secure_cookies: bool,
 }
 
 /// `[database]`
@@ -212,6 +215,7 @@ impl Settings {
             .set_default("data_dir", "./data")?
             .set_default("http.listen", "0.0.0.0:8080")?
             .set_default("http.max_body_bytes", 1_048_576)?
+            .set_default("http.secure_cookies", false)?
             .set_default("database.url", "")?
             .set_default("demo.seed", true)?
             .set_default("phone.default_country", "BJ")?

@@ -38,13 +38,27 @@ pub async fn login(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
+    Ok(Json(authenticate(&s, &req.username, &req.password).await?))
+}
+
+/// Check a username and password and open a session (shared by the JSON
+/// login and the web login form).
+///
+/// # Errors
+/// 401 `unauthenticated` for a wrong or disabled account (same answer and
+/// same work either way); 500 on store errors.
+pub async fn authenticate(
+    s: &AppState,
+    username: &str,
+    password: &str,
+) -> ApiResult<LoginResponse> {
     let fail = || ApiError::unauthenticated("wrong username or password");
-    if req.username.len() > 128 || req.password.len() > 1024 {
-        crate::auth::verify_dummy(&req.password);
+    if username.len() > 128 || password.len() > 1024 {
+        crate::auth::verify_dummy(password);
         return Err(fail());
     }
-    let user = s.store.get_user_by_username(req.username.trim()).await?;
-    let password = req.password.clone();
+    let user = s.store.get_user_by_username(username.trim()).await?;
+    let password = password.to_string();
     let ok = match user {
         Some(u) => {
             let hash = u.password_hash.clone();
@@ -62,7 +76,7 @@ pub async fn login(
         }
     };
     let Some(user) = ok else {
-        tracing::warn!(username = %req.username.chars().take(64).collect::<String>(), "failed login");
+        tracing::warn!(username = %username.chars().take(64).collect::<String>(), "failed login");
         return Err(fail());
     };
     let (token, hash) = crate::auth::new_token();
@@ -75,11 +89,11 @@ pub async fn login(
         .create_session(&hash, user.id, now, expires_at)
         .await?;
     tracing::info!(user = %user.username, role = user.role.as_str(), "login");
-    Ok(Json(LoginResponse {
+    Ok(LoginResponse {
         token,
         expires_at,
         user,
-    }))
+    })
 }
 
 /// End the current session.

@@ -6,7 +6,7 @@
 //! `Auth<AnyRole>`).
 
 mod agent;
-mod auth_routes;
+pub mod auth_routes;
 mod customers;
 mod directory;
 pub mod error;
@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(ops::method_not_allowed);
     Router::new()
         .nest("/api/v1", v1)
+        .merge(crate::web::router())
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))

@@ -1,0 +1,266 @@
+//! The UI's strings in French and English: one table, looked up by key.
+//! Unknown keys render as the key itself (visible, never a panic); a unit
+//! test checks that every key used by the templates and scripts exists.
+
+use serde::Serialize;
+
+/// A UI language. French is the default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub enum Lang {
+    /// Français (default).
+    #[default]
+    Fr,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// `fr` or `en`; anything else is `None`.
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "fr" => Some(Lang::Fr),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The BCP 47 code (`fr`, `en`), for `<html lang>` and the cookie.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other language (for the switch link).
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Fr => Lang::En,
+            Lang::En => Lang::Fr,
+        }
+    }
+
+    /// The string for `key` in this language (the key itself if unknown).
+    pub fn t(self, key: &str) -> &'static str {
+        match STRINGS.iter().find(|(k, _, _)| *k == key) {
+            Some((_, fr, en)) => match self {
+                Lang::Fr => fr,
+                Lang::En => en,
+            },
+            None => "??",
+        }
+    }
+
+    /// Every string as a JSON object `{key: text}`, for the page scripts.
+    /// `<` is escaped as `\u003c` so the text is safe inside `<script>`.
+    pub fn json(self) -> String {
+        let map: serde_json::Map<String, serde_json::Value> = STRINGS
+            .iter()
+            .map(|(k, fr, en)| {
+                let v = if self == Lang::Fr { fr } else { en };
+                ((*k).to_string(), serde_json::Value::from(*v))
+            })
+            .collect();
+        serde_json::Value::Object(map)
+            .to_string()
+            .replace('<', "\\u003c")
+    }
+}
+
+/// `(key, français, English)`.
+const STRINGS: &[(&str, &str, &str)] = &[
+    ("app", "Switchboard", "Switchboard"),
+    ("skip", "Aller au contenu", "Skip to content"),
+    ("nav", "Navigation", "Navigation"),
+    ("ring_timeout", "Sonnerie max", "Ring time-out"),
+    ("held", "Appel en attente", "Call on hold"),
+    ("call_ended", "Appel terminé", "Call ended"),
+    ("lang_switch", "English", "Français"),
+    ("login_title", "Connexion", "Sign in"),
+    ("username", "Identifiant", "Username"),
+    ("password", "Mot de passe", "Password"),
+    ("sign_in", "Se connecter", "Sign in"),
+    ("sign_out", "Se déconnecter", "Sign out"),
+    (
+        "bad_login",
+        "Identifiant ou mot de passe incorrect.",
+        "Wrong username or password.",
+    ),
+    (
+        "bad_csrf",
+        "Le formulaire a expiré, réessayez.",
+        "The form expired, please try again.",
+    ),
+    (
+        "login_error",
+        "Connexion impossible pour le moment.",
+        "Cannot sign in right now.",
+    ),
+    ("nav_agent", "Poste agent", "Agent desktop"),
+    ("nav_supervisor", "Supervision", "Supervisor"),
+    ("nav_admin", "Administration", "Admin"),
+    (
+        "not_agent",
+        "Ce compte n'est pas un agent.",
+        "This account is not an agent.",
+    ),
+    (
+        "forbidden",
+        "Accès refusé pour ce rôle.",
+        "Not allowed for this role.",
+    ),
+    ("state", "État", "State"),
+    ("time_in_state", "Depuis", "For"),
+    ("acd_login", "Connexion ACD", "Log in to ACD"),
+    ("acd_logout", "Déconnexion ACD", "Log out of ACD"),
+    ("ready", "Disponible", "Ready"),
+    ("pause", "Pause", "Pause"),
+    ("pause_reason", "Motif de pause", "Pause reason"),
+    ("reason_break", "Pause café", "Break"),
+    ("reason_lunch", "Déjeuner", "Lunch"),
+    ("reason_training", "Formation", "Training"),
+    ("reason_meeting", "Réunion", "Meeting"),
+    ("st_logged_out", "Déconnecté", "Logged out"),
+    ("st_available", "Disponible", "Available"),
+    ("st_reserved", "Sonnerie", "Ringing"),
+    ("st_busy", "En communication", "Busy"),
+    ("st_wrap_up", "Post-appel", "Wrap-up"),
+    ("st_paused", "En pause", "Paused"),
+    ("st_unknown", "Inconnu", "Unknown"),
+    ("ringing", "Appel entrant", "Incoming call"),
+    ("in_call", "En communication", "In call"),
+    ("customer", "Client", "Customer"),
+    ("unknown_customer", "Client inconnu", "Unknown customer"),
+    ("number", "Numéro", "Number"),
+    ("segment", "Segment", "Segment"),
+    ("language", "Langue", "Language"),
+    ("ivr_path", "Parcours SVI", "IVR path"),
+    ("queue", "File", "Queue"),
+    (
+        "last_interactions",
+        "Dernières interactions",
+        "Last interactions",
+    ),
+    ("none", "Aucune", "None"),
+    ("hold", "Mettre en attente", "Hold"),
+    ("unhold", "Reprendre", "Resume"),
+    ("on_hold", "En attente", "On hold"),
+    ("hang_up", "Raccrocher", "Hang up"),
+    ("wrap_up", "Qualification", "Wrap-up"),
+    ("disposition", "Qualification", "Disposition"),
+    ("notes", "Notes", "Notes"),
+    ("submit", "Valider", "Submit"),
+    ("saved", "Enregistré.", "Saved."),
+    ("error", "Erreur", "Error"),
+    ("search_customers", "Recherche client", "Customer search"),
+    (
+        "search_hint",
+        "Nom, numéro ou e-mail",
+        "Name, number or e-mail",
+    ),
+    ("search", "Rechercher", "Search"),
+    ("no_results", "Aucun résultat.", "No results."),
+    ("timeline", "Historique", "Timeline"),
+    ("survey", "Enquête", "Survey"),
+    ("open", "Ouvrir", "Open"),
+    (
+        "live_offline",
+        "Temps réel déconnecté, reconnexion…",
+        "Live updates offline, reconnecting…",
+    ),
+    ("live_online", "Temps réel connecté", "Live updates on"),
+    ("queues", "Files", "Queues"),
+    ("agents", "Agents", "Agents"),
+    ("waiting", "En attente", "Waiting"),
+    ("longest_wait", "Attente max", "Longest wait"),
+    ("sl", "Niveau de service", "Service level"),
+    ("asa", "ASA", "ASA"),
+    ("abandoned", "Abandons", "Abandoned"),
+    (
+        "agents_per_state",
+        "Agents (dispo / occupés / post-appel / pause)",
+        "Agents (available / busy / wrap-up / paused)",
+    ),
+    ("agent", "Agent", "Agent"),
+    ("calls_today", "Appels du jour", "Calls today"),
+    ("actions", "Actions", "Actions"),
+    ("listen", "Écoute", "Listen"),
+    ("whisper", "Chuchotement", "Whisper"),
+    ("barge", "Intrusion", "Barge"),
+    ("coming", "bientôt", "coming"),
+    (
+        "no_engine",
+        "La téléphonie est désactivée sur ce nœud.",
+        "Telephony is off on this node.",
+    ),
+    ("users", "Utilisateurs", "Users"),
+    ("role", "Rôle", "Role"),
+    ("name", "Nom", "Name"),
+    ("strategy", "Stratégie", "Strategy"),
+    ("code", "Code", "Code"),
+    ("label", "Libellé", "Label"),
+    ("dispositions", "Qualifications", "Dispositions"),
+    ("disabled", "Désactivé", "Disabled"),
+    ("yes", "oui", "yes"),
+    ("no", "non", "no"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_parse_and_default_to_french() {
+        assert_eq!(Lang::parse("EN"), Some(Lang::En));
+        assert_eq!(Lang::parse("fr"), Some(Lang::Fr));
+        assert_eq!(Lang::parse("de"), None);
+        assert_eq!(Lang::default(), Lang::Fr);
+        assert_eq!(Lang::Fr.t("sign_in"), "Se connecter");
+        assert_eq!(Lang::En.t("sign_in"), "Sign in");
+        assert_eq!(Lang::En.t("no such key"), "??");
+    }
+
+    #[test]
+    fn keys_are_unique_and_translated() {
+        for (i, (k, fr, en)) in STRINGS.iter().enumerate() {
+            assert!(!fr.is_empty() && !en.is_empty(), "{k}");
+            assert!(
+                STRINGS[i + 1..].iter().all(|(k2, _, _)| k2 != k),
+                "duplicate key {k}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_key_used_by_templates_and_scripts_exists() {
+        let sources = [
+            include_str!("../../templates/base.html"),
+            include_str!("../../templates/login.html"),
+            include_str!("../../templates/agent.html"),
+            include_str!("../../templates/supervisor.html"),
+            include_str!("../../templates/admin.html"),
+            include_str!("../../templates/forbidden.html"),
+            include_str!("../../assets/agent.js"),
+            include_str!("../../assets/supervisor.js"),
+            include_str!("../../assets/common.js"),
+        ];
+        let mut used = 0;
+        for src in sources {
+            // Templates call `lang.t("key")`; scripts call `t("key")`.
+            for part in src.split("t(\"").skip(1) {
+                let key = part.split('"').next().unwrap_or_default();
+                assert_ne!(Lang::En.t(key), "??", "missing key {key}");
+                used += 1;
+            }
+        }
+        assert!(used > 50, "found {used} uses");
+    }
+
+    #[test]
+    fn json_is_safe_inside_a_script_element() {
+        let j = Lang::En.json();
+        assert!(!j.contains('<'));
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["hang_up"], "Hang up");
+    }
+}

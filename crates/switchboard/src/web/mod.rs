@@ -1,0 +1,166 @@
+//! The browser UI: server-rendered pages (askama templates, checked at
+//! compile time and HTML-escaped by default) plus small vanilla ES modules
+//! that call the JSON API (`/api/v1`) and listen to the push WebSocket.
+//! Assets are embedded in the binary; no Node build is needed.
+//!
+//! Pages: `GET /login` (+ `POST /login`, `POST /logout`), `GET /agent` (agent
+//! desktop), `GET /supervisor` (live queues and agents), `GET /admin`
+//! (read-only lists), `GET /assets/{file}`.
+//!
+//! Sessions: the login form opens the same opaque session as the JSON login
+//! and stores its token in the `sb_session` cookie (HttpOnly,
+//! SameSite=Strict, `Secure` when `http.secure_cookies` is set). Forms carry
+//! a CSRF token: for a session, a SHA-256 of the session token (so it needs no
+//! storage); for the login form, a double-submit cookie `sb_csrf`. The pages'
+//! scripts call the JSON API with `Content-Type: application/json`, which a
+//! cross-site form cannot send, and the cookie is SameSite=Strict.
+//! UI language: `?lang=fr|en` (remembered in the `lang` cookie), default `fr`.
+
+pub mod i18n;
+mod pages;
+
+use crate::api::AppState;
+use axum::Router;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use i18n::Lang;
+
+/// The web pages and their assets (merged into the API router).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login_submit))
+        .route("/logout", post(pages::logout))
+        .route("/agent", get(pages::agent))
+        .route("/supervisor", get(pages::supervisor))
+        .route("/admin", get(pages::admin))
+        .route("/assets/{file}", get(asset))
+}
+
+/// A cookie's value from the request, if present.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The UI language: `?lang=` first, then the `lang` cookie, then French.
+/// The second value is true when it came from the query (to remember it).
+pub(crate) fn lang_of(headers: &HeaderMap, query: Option<&str>) -> (Lang, bool) {
+    if let Some(l) = query.and_then(Lang::parse) {
+        return (l, true);
+    }
+    (
+        cookie(headers, "lang")
+            .and_then(Lang::parse)
+            .unwrap_or_default(),
+        false,
+    )
+}
+
+/// The CSRF token of a session: 32 hex characters of
+/// SHA-256(`"sb-csrf:" + session token`). Unguessable without the token,
+/// stable for the session's life, nothing to store.
+pub(crate) fn csrf_for(session_token: &str) -> String {
+    let mut h = crate::auth::token_hash(&format!("sb-csrf:{session_token}"));
+    h.truncate(32);
+    h
+}
+
+/// Compare secrets in time independent of where they differ.
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && !a.is_empty()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// A `Set-Cookie` value. `http_only` for secrets; `max_age_s` 0 deletes.
+pub(crate) fn set_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age_s: u64,
+    http_only: bool,
+    secure: bool,
+) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path={path}; Max-Age={max_age_s}; SameSite=Strict");
+    if http_only {
+        c.push_str("; HttpOnly");
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("x=; Max-Age=0"))
+}
+
+const APP_CSS: &str = include_str!("../../assets/app.css");
+const COMMON_JS: &str = include_str!("../../assets/common.js");
+const AGENT_JS: &str = include_str!("../../assets/agent.js");
+const SUPERVISOR_JS: &str = include_str!("../../assets/supervisor.js");
+
+/// `GET /assets/{file}`: the embedded CSS and ES modules.
+async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    let (body, ty) = match file.as_str() {
+        "app.css" => (APP_CSS, "text/css; charset=utf-8"),
+        "common.js" => (COMMON_JS, "text/javascript; charset=utf-8"),
+        "agent.js" => (AGENT_JS, "text/javascript; charset=utf-8"),
+        "supervisor.js" => (SUPERVISOR_JS, "text/javascript; charset=utf-8"),
+        _ => return crate::api::error::ApiError::not_found("no such asset").into_response(),
+    };
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static(ty)),
+            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_and_language() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; lang=en; sb_session=abc"),
+        );
+        assert_eq!(cookie(&h, "sb_session"), Some("abc"));
+        assert_eq!(cookie(&h, "nope"), None);
+        assert_eq!(lang_of(&h, None), (Lang::En, false));
+        assert_eq!(lang_of(&h, Some("fr")), (Lang::Fr, true));
+        assert_eq!(lang_of(&HeaderMap::new(), Some("xx")), (Lang::Fr, false));
+    }
+
+    #[test]
+    fn csrf_tokens() {
+        let a = csrf_for("token-a");
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, csrf_for("token-a"));
+        assert_ne!(a, csrf_for("token-b"));
+        assert!(same_secret(&a, &csrf_for("token-a")));
+        assert!(!same_secret(&a, &csrf_for("token-b")));
+        assert!(!same_secret("", ""));
+    }
+
+    #[test]
+    fn session_cookie_flags() {
+        let c = set_cookie("sb_session", "t", "/", 60, true, true);
+        assert_eq!(
+            c.to_str().unwrap(),
+            "sb_session=t; Path=/; Max-Age=60; SameSite=Strict; HttpOnly; Secure"
+        );
+    }
+}

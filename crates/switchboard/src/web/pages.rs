@@ -1,0 +1,521 @@
+//! Page handlers: each checks the session and role, reads what the page
+//! shows at load time from the store or the engine, and renders a template.
+//! Live data after load comes from the JSON API and the WebSocket.
+
+use super::i18n::Lang;
+use super::{cookie, csrf_for, lang_of, same_secret, set_cookie};
+use crate::api::AppState;
+use crate::api::error::ApiError;
+use crate::api::extract::{AdminOnly, AnyRole, Auth, RoleSet, SupervisorUp};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::http::header::{HeaderMap, HeaderName, HeaderValue, LOCATION, SET_COOKIE};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use store::User;
+
+/// `?lang=fr|en` on any page.
+#[derive(Deserialize, Default)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+/// What the shared layout needs: language, the signed-in user, the logout
+/// form's CSRF token, which navigation links to show.
+pub struct Nav {
+    /// UI language.
+    pub lang: Lang,
+    /// Username, empty on the login page.
+    pub user: String,
+    /// CSRF token for the logout form.
+    pub csrf: String,
+    /// Show the agent desktop link.
+    pub agent: bool,
+    /// Show the supervisor link.
+    pub supervisor: bool,
+    /// Show the admin link.
+    pub admin: bool,
+    /// The current page (`agent`, `supervisor`, `admin`, `login`).
+    pub page: &'static str,
+}
+
+impl Nav {
+    fn new(lang: Lang, auth: &Auth<AnyRole>, page: &'static str) -> Nav {
+        Nav {
+            lang,
+            user: auth.user.username.clone(),
+            csrf: csrf_for(&auth.token),
+            agent: auth.user.agent_id.is_some(),
+            supervisor: SupervisorUp::allows(auth.user.role),
+            admin: AdminOnly::allows(auth.user.role),
+            page,
+        }
+    }
+}
+
+/// Render a template to an HTML response with the page security headers;
+/// remember the language in a cookie when it came from the query.
+fn render<T: Template>(t: &T, status: StatusCode, lang: Lang, remember: bool) -> Response {
+    let mut resp = match t.render() {
+        Ok(body) => (status, Html(body)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        HeaderName::from_static("content-security-policy"),
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    );
+    h.insert(
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        HeaderName::from_static("referrer-policy"),
+        HeaderValue::from_static("no-referrer"),
+    );
+    if remember {
+        h.append(
+            SET_COOKIE,
+            set_cookie("lang", lang.code(), "/", 31_536_000, false, false),
+        );
+    }
+    resp
+}
+
+fn redirect(to: &'static str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(LOCATION, HeaderValue::from_static(to))],
+    )
+        .into_response()
+}
+
+/// Where a user lands after login.
+fn landing(user: &User) -> &'static str {
+    if user.agent_id.is_some() {
+        "/agent"
+    } else {
+        "/supervisor"
+    }
+}
+
+/// `GET /`: the user's landing page, or the login page.
+pub async fn home(auth: Result<Auth<AnyRole>, ApiError>) -> Response {
+    match auth {
+        Ok(a) => redirect(landing(&a.user)),
+        Err(_) => redirect("/login"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    nav: Nav,
+    lang: Lang,
+    error: Option<&'static str>,
+    csrf: String,
+    username: String,
+}
+
+fn login_nav(lang: Lang) -> Nav {
+    Nav {
+        lang,
+        user: String::new(),
+        csrf: String::new(),
+        agent: false,
+        supervisor: false,
+        admin: false,
+        page: "login",
+    }
+}
+
+/// The login form's CSRF value: the `sb_csrf` cookie if it looks right,
+/// else a new random one (and the cookie to set).
+fn login_csrf(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    match cookie(headers, "sb_csrf") {
+        Some(v) if v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            (v.to_string(), None)
+        }
+        _ => {
+            let (mut t, _) = crate::auth::new_token();
+            t.truncate(32);
+            let c = set_cookie("sb_csrf", &t, "/login", 3600, true, false);
+            (t, Some(c))
+        }
+    }
+}
+
+fn login_page(
+    headers: &HeaderMap,
+    lang: Lang,
+    remember: bool,
+    status: StatusCode,
+    error: Option<&'static str>,
+    username: String,
+    secure: bool,
+) -> Response {
+    let (csrf, new_cookie) = login_csrf(headers);
+    let page = LoginPage {
+        nav: login_nav(lang),
+        lang,
+        error,
+        csrf,
+        username,
+    };
+    let mut resp = render(&page, status, lang, remember);
+    if let Some(mut c) = new_cookie {
+        if secure
+            && let Ok(v) =
+                HeaderValue::from_str(&format!("{}; Secure", c.to_str().unwrap_or_default()))
+        {
+            c = v;
+        }
+        resp.headers_mut().append(SET_COOKIE, c);
+    }
+    resp
+}
+
+/// `GET /login`.
+pub async fn login_form(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let (lang, remember) = lang_of(&headers, q.lang.as_deref());
+    login_page(
+        &headers,
+        lang,
+        remember,
+        StatusCode::OK,
+        None,
+        String::new(),
+        s.settings.http.secure_cookies,
+    )
+}
+
+/// The login form's fields (missing ones are empty, so a bad post is a
+/// failed login, not a framework error page).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    csrf: String,
+}
+
+/// `POST /login`: check the CSRF cookie, then the password; on success set
+/// the session cookie and go to the user's landing page.
+pub async fn login_submit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<LoginForm>,
+) -> Response {
+    let (lang, _) = lang_of(&headers, None);
+    let secure = s.settings.http.secure_cookies;
+    let fail = |status, key: &'static str, username: String| {
+        login_page(
+            &headers,
+            lang,
+            false,
+            status,
+            Some(lang.t(key)),
+            username,
+            secure,
+        )
+    };
+    let csrf_ok = cookie(&headers, "sb_csrf").is_some_and(|c| same_secret(c, &f.csrf));
+    if !csrf_ok {
+        return fail(StatusCode::FORBIDDEN, "bad_csrf", f.username);
+    }
+    match crate::api::auth_routes::authenticate(&s, &f.username, &f.password).await {
+        Ok(session) => {
+            let mut resp = redirect(landing(&session.user));
+            resp.headers_mut().append(
+                SET_COOKIE,
+                set_cookie(
+                    "sb_session",
+                    &session.token,
+                    "/",
+                    s.settings.auth.session_ttl_s,
+                    true,
+                    secure,
+                ),
+            );
+            resp
+        }
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            fail(StatusCode::UNAUTHORIZED, "bad_login", f.username)
+        }
+        Err(e) => {
+            tracing::error!(error = %e.message, "web login failed");
+            fail(StatusCode::INTERNAL_SERVER_ERROR, "login_error", f.username)
+        }
+    }
+}
+
+/// The logout form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// `POST /logout`: end the session (CSRF-checked) and clear the cookie.
+pub async fn logout(
+    State(s): State<AppState>,
+    auth: Result<Auth<AnyRole>, ApiError>,
+    axum::Form(f): axum::Form<CsrfForm>,
+) -> Response {
+    let Ok(auth) = auth else {
+        return redirect("/login");
+    };
+    if !same_secret(&csrf_for(&auth.token), &f.csrf) {
+        return (StatusCode::FORBIDDEN, "CSRF token mismatch").into_response();
+    }
+    if let Err(e) = s
+        .store
+        .delete_session(&crate::auth::token_hash(&auth.token))
+        .await
+    {
+        tracing::error!(error = %e, "logout failed");
+    }
+    let mut resp = redirect("/login");
+    resp.headers_mut().append(
+        SET_COOKIE,
+        set_cookie(
+            "sb_session",
+            "",
+            "/",
+            0,
+            true,
+            s.settings.http.secure_cookies,
+        ),
+    );
+    resp
+}
+
+/// A disposition in the wrap-up list.
+struct DispOption {
+    code: String,
+    label: String,
+}
+
+#[derive(Template)]
+#[template(path = "agent.html")]
+struct AgentPage {
+    nav: Nav,
+    lang: Lang,
+    i18n: String,
+    has_agent: bool,
+    engine_on: bool,
+    /// `logged_out`, `available`, `reserved`, `busy`, `wrap_up`, `paused`.
+    state: &'static str,
+    reason: String,
+    in_state_ms: i64,
+    dispositions: Vec<DispOption>,
+}
+
+/// The push schema's state names for the routing core's statuses.
+fn state_name(s: &routing::AgentStatus) -> (&'static str, String) {
+    use routing::AgentStatus as S;
+    match s {
+        S::LoggedOut => ("logged_out", String::new()),
+        S::Reserved => ("reserved", String::new()),
+        S::Busy => ("busy", String::new()),
+        S::WrapUp => ("wrap_up", String::new()),
+        S::Paused(r) => ("paused", r.clone()),
+        S::Available => ("available", String::new()),
+    }
+}
+
+/// `GET /agent`: the agent desktop.
+pub async fn agent(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    auth: Result<Auth<AnyRole>, ApiError>,
+) -> Response {
+    let Ok(auth) = auth else {
+        return redirect("/login");
+    };
+    let (lang, remember) = lang_of(&headers, q.lang.as_deref());
+    let (mut state, mut reason, mut in_state_ms) = ("logged_out", String::new(), 0);
+    if let (Some(e), Some(me)) = (&s.engine, auth.user.agent_id)
+        && let Ok(all) = e.agent_stats().await
+        && let Some(st) = all.iter().find(|a| a.agent == me)
+    {
+        (state, reason) = state_name(&st.status);
+        in_state_ms = st.in_status_ms;
+    }
+    let dispositions = match s.store.list_dispositions().await {
+        Ok(d) => d
+            .into_iter()
+            .map(|d| DispOption {
+                code: d.code,
+                label: d.label,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "dispositions for the agent page");
+            Vec::new()
+        }
+    };
+    let page = AgentPage {
+        nav: Nav::new(lang, &auth, "agent"),
+        lang,
+        i18n: lang.json(),
+        has_agent: auth.user.agent_id.is_some(),
+        engine_on: s.engine.is_some(),
+        state,
+        reason,
+        in_state_ms,
+        dispositions,
+    };
+    render(&page, StatusCode::OK, lang, remember)
+}
+
+#[derive(Template)]
+#[template(path = "supervisor.html")]
+struct SupervisorPage {
+    nav: Nav,
+    lang: Lang,
+    i18n: String,
+    engine_on: bool,
+}
+
+#[derive(Template)]
+#[template(path = "forbidden.html")]
+struct ForbiddenPage {
+    nav: Nav,
+    lang: Lang,
+}
+
+/// `GET /supervisor`: live queues and agents (supervisors and admins).
+pub async fn supervisor(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    auth: Result<Auth<AnyRole>, ApiError>,
+) -> Response {
+    let Ok(auth) = auth else {
+        return redirect("/login");
+    };
+    let (lang, remember) = lang_of(&headers, q.lang.as_deref());
+    let nav = Nav::new(lang, &auth, "supervisor");
+    if !SupervisorUp::allows(auth.user.role) {
+        return render(
+            &ForbiddenPage { nav, lang },
+            StatusCode::FORBIDDEN,
+            lang,
+            remember,
+        );
+    }
+    let page = SupervisorPage {
+        nav,
+        lang,
+        i18n: lang.json(),
+        engine_on: s.engine.is_some(),
+    };
+    render(&page, StatusCode::OK, lang, remember)
+}
+
+/// A row of the admin users table.
+struct UserRow {
+    username: String,
+    role: &'static str,
+    agent: String,
+    disabled: bool,
+}
+
+/// A row of the admin queues table.
+struct QueueRow {
+    name: String,
+    strategy: String,
+    sl: String,
+    wrap_up_s: u32,
+    ring_timeout_s: u32,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    nav: Nav,
+    lang: Lang,
+    users: Vec<UserRow>,
+    queues: Vec<QueueRow>,
+    dispositions: Vec<DispOption>,
+}
+
+/// `GET /admin`: read-only lists of users, queues and dispositions (admins).
+pub async fn admin(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    auth: Result<Auth<AnyRole>, ApiError>,
+) -> Response {
+    let Ok(auth) = auth else {
+        return redirect("/login");
+    };
+    let (lang, remember) = lang_of(&headers, q.lang.as_deref());
+    let nav = Nav::new(lang, &auth, "admin");
+    if !AdminOnly::allows(auth.user.role) {
+        return render(
+            &ForbiddenPage { nav, lang },
+            StatusCode::FORBIDDEN,
+            lang,
+            remember,
+        );
+    }
+    let (users, queues, disps) = match (
+        s.store.list_users().await,
+        s.store.list_queues().await,
+        s.store.list_dispositions().await,
+    ) {
+        (Ok(u), Ok(q), Ok(d)) => (u, q, d),
+        _ => return ApiError::internal("admin lists").into_response(),
+    };
+    let page = AdminPage {
+        nav,
+        lang,
+        users: users
+            .into_iter()
+            .map(|u| UserRow {
+                username: u.username,
+                role: u.role.as_str(),
+                agent: u.agent_id.map(|a| a.0.to_string()).unwrap_or_default(),
+                disabled: u.disabled,
+            })
+            .collect(),
+        queues: queues
+            .into_iter()
+            .map(|q| QueueRow {
+                name: q.name,
+                strategy: serde_json::to_string(&q.strategy)
+                    .unwrap_or_default()
+                    .trim_matches('"')
+                    .to_string(),
+                sl: format!(
+                    "{}% / {} s",
+                    q.service_level.percent, q.service_level.within_s
+                ),
+                wrap_up_s: q.wrap_up_s,
+                ring_timeout_s: q.ring_timeout_s,
+            })
+            .collect(),
+        dispositions: disps
+            .into_iter()
+            .map(|d| DispOption {
+                code: d.code,
+                label: d.label,
+            })
+            .collect(),
+    };
+    render(&page, StatusCode::OK, lang, remember)
+}

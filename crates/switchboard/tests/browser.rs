@@ -1,0 +1,327 @@
+//! The web UI in a real browser: Debian `chromium` driven by npm
+//! `playwright-core` (scripts in `tests/browser/`), against a server started
+//! in this process with SIP on, and a real call placed with sipp.
+//!
+//! Needs (installed by CI, never by this test): `apt-get install chromium
+//! sip-tester nodejs npm` and `npm ci --prefix crates/switchboard/tests/browser`.
+//! Screenshots go to `target/screenshots/`.
+
+mod common;
+
+use serde_json::{Value, json};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+const WAIT: Duration = Duration::from_secs(30);
+const BROWSER_WAIT: Duration = Duration::from_secs(120);
+const TRUNK_IP: &str = "127.0.0.2";
+const XSS_NAME: &str = "<script>alert(1)</script>";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+fn sipp_dir() -> PathBuf {
+    repo().join("crates/voice/tests/sipp")
+}
+
+/// A free UDP port block of `n` on `ip` (as in tests/calls.rs).
+fn free_ports(ip: &str, n: u16) -> u16 {
+    for _ in 0..200 {
+        let Ok(s) = UdpSocket::bind((ip, 0)) else {
+            continue;
+        };
+        let base = s.local_addr().unwrap().port();
+        drop(s);
+        if base > 65000 {
+            continue;
+        }
+        let all: Vec<_> = (0..n).map(|i| UdpSocket::bind((ip, base + i))).collect();
+        if all.iter().all(Result::is_ok) {
+            return base;
+        }
+    }
+    panic!("no free ports");
+}
+
+/// Run sipp (bounded: one call, 20 s) against `target`.
+fn sipp(target: SocketAddr, scenario: &str, args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new("sipp")
+        .arg(target.to_string())
+        .arg("-sf")
+        .arg(sipp_dir().join(scenario))
+        .args(["-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin"])
+        .args(args)
+        .current_dir(sipp_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("sipp must be installed (Debian package sip-tester)")
+}
+
+async fn exit_code(mut c: tokio::process::Child) -> i32 {
+    tokio::time::timeout(WAIT, c.wait())
+        .await
+        .expect("sipp ended in time")
+        .unwrap()
+        .code()
+        .unwrap_or(-1)
+}
+
+/// A server with SIP on loopback: trunk 127.0.0.2, DID 3902 → queue `general`.
+async fn platform() -> (common::TestServer, SocketAddr) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = common::settings(
+        dir.path(),
+        &format!("sqlite://{}/switchboard.db", dir.path().display()),
+    );
+    s.sip.enabled = true;
+    s.sip.listen = "127.0.0.1:0".into();
+    s.sip.qualify_interval_s = 0;
+    s.sip.trunks[0].allowed_ips = vec![TRUNK_IP.into()];
+    s.engine.prompts_dir = repo().join("assets/prompts");
+    s.engine.music_on_hold = repo().join("assets/moh/default.wav").display().to_string();
+    let state = switchboard::server::prepare(&s).await.unwrap();
+    let sip = state.sip_addr.expect("SIP is on");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        switchboard::server::run(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    let srv = common::TestServer {
+        addr,
+        dir,
+        http: reqwest::Client::new(),
+        stop: Some(tx),
+        task,
+    };
+    (srv, sip)
+}
+
+fn sip_password(srv: &common::TestServer, login: &str) -> String {
+    std::fs::read_to_string(srv.dir.path().join("demo-credentials.txt"))
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() == 3 && f[0] == "sip-phone" && f[1] == login).then(|| f[2].to_string())
+        })
+        .unwrap()
+}
+
+/// `node scenario.mjs <phase> <url> <config>`, with stderr piped so the
+/// caller can wait for `READY`.
+fn node(phase: &str, url: &str, config: &Path) -> tokio::process::Child {
+    let dir = browser_dir();
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "run `npm ci --prefix crates/switchboard/tests/browser` first"
+    );
+    tokio::process::Command::new("node")
+        .arg(dir.join("scenario.mjs"))
+        .args([phase, url])
+        .arg(config)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node must be installed (Debian package nodejs)")
+}
+
+/// Wait for the script to end; its exit code and the JSON it printed.
+async fn outcome(mut child: tokio::process::Child) -> (i32, Value) {
+    let mut stdout = child.stdout.take().unwrap();
+    let mut text = String::new();
+    let status = tokio::time::timeout(BROWSER_WAIT, async {
+        stdout.read_to_string(&mut text).await.unwrap();
+        child.wait().await.unwrap()
+    })
+    .await
+    .expect("the browser script ended in time");
+    let json = text
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
+        .unwrap_or_else(|| panic!("no JSON from the browser script: {text}"));
+    (status.code().unwrap_or(-1), json)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_and_supervisor_pages_in_chromium() {
+    let (srv, sip) = platform().await;
+    let admin = srv.login("admin").await;
+    let sup = srv.login("supervisor").await;
+
+    // The caller's record carries a hostile name: it must show as text.
+    let r = srv
+        .http
+        .post(srv.url("/api/v1/customers"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": XSS_NAME, "phones": ["+33612345678"], "segment": "vip", "language": "fr"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "customer created");
+
+    // The agent's phone registers (digest auth).
+    let phone = free_ports("127.0.0.1", 1);
+    let pw = sip_password(&srv, "amina");
+    let reg = sipp(
+        sip,
+        "register.xml",
+        &[
+            "-s",
+            "amina",
+            "-au",
+            "amina",
+            "-ap",
+            &pw,
+            "-p",
+            &phone.to_string(),
+        ],
+    );
+    assert_eq!(exit_code(reg).await, 0, "the agent phone registers");
+
+    let shots = repo().join("target/screenshots");
+    let config = srv.dir.path().join("browser.json");
+    std::fs::write(
+        &config,
+        json!({
+            "agent": "amina",
+            "agent_password": srv.password("amina"),
+            "supervisor": "supervisor",
+            "supervisor_password": srv.password("supervisor"),
+            "disposition": "resolved",
+            "screenshots": shots,
+            "chromium": std::env::var("SWITCHBOARD_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let base = format!("http://{}", srv.addr);
+
+    // Agent: the script logs in and goes available, says READY, then waits
+    // for the ringing card while we place the call.
+    let mut agent = node("agent", &base, &config);
+    let mut err = BufReader::new(agent.stderr.take().unwrap()).lines();
+    let ready = tokio::time::timeout(BROWSER_WAIT, async {
+        while let Some(line) = err.next_line().await.unwrap() {
+            if line.trim() == "READY" {
+                return true;
+            }
+            eprintln!("browser: {line}");
+        }
+        false
+    })
+    .await
+    .expect("the agent desktop got ready in time");
+    if !ready {
+        let (code, out) = outcome(agent).await;
+        panic!("the agent script stopped before READY ({code}): {out}");
+    }
+    tokio::spawn(async move {
+        while let Ok(Some(l)) = err.next_line().await {
+            eprintln!("browser: {l}");
+        }
+    });
+
+    // The ACD sees the agent available, from the browser's clicks.
+    let stats = srv
+        .http
+        .get(srv.url("/api/v1/stats/agents"))
+        .bearer_auth(&sup)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(stats[0]["status"], "Available", "{stats}");
+
+    let media = free_ports("127.0.0.1", 4).to_string();
+    let phone_uas = sipp(
+        sip,
+        "agent_uas.xml",
+        &["-p", &phone.to_string(), "-mp", &media, "-rtp_echo"],
+    );
+    let cport = free_ports(TRUNK_IP, 1).to_string();
+    let cmedia = free_ports(TRUNK_IP, 4).to_string();
+    let caller = sipp(
+        sip,
+        "caller_audio.xml",
+        &["-s", "3902", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
+    );
+    let (code, out) = outcome(agent).await;
+    assert_eq!(exit_code(caller).await, 0, "caller scenario completed");
+    assert_eq!(exit_code(phone_uas).await, 0, "agent phone got its BYE");
+    eprintln!("agent phase: {out}");
+    assert_eq!(code, 0, "agent phase failed: {out}");
+    let c = &out["checks"];
+    assert_eq!(c["wrong_password_error"], "Wrong username or password.");
+    assert_eq!(c["available_text"], "Available");
+    assert_eq!(c["ringing_caller"], "+33612345678");
+    assert_eq!(c["ringing_name"], XSS_NAME, "the name is shown as text");
+    assert_eq!(c["after_call_state"], "wrap_up");
+    let first = c["timeline_first"].as_str().unwrap();
+    assert!(
+        first.contains("resolved"),
+        "timeline shows the disposition: {first}"
+    );
+    assert!(
+        first.contains("PUK given <b>bold?</b>"),
+        "notes as text: {first}"
+    );
+    assert_eq!(c["timeline_bold_elements"], 0);
+    assert_eq!(c["timeline_name_text"], XSS_NAME);
+    assert!(c["search_hit"].as_str().unwrap().starts_with(XSS_NAME));
+    assert_eq!(c["script_elements_in_main"], 0);
+    assert!(c["agent_scroll_width_390"].as_i64().unwrap() <= 390, "{c}");
+    assert!(out.get("dialog").is_none(), "no script ran: {out}");
+    assert!(out.get("page_error").is_none(), "no page error: {out}");
+
+    // Supervisor: queue row, disabled placeholders, mobile layout, French.
+    let (code, out) = outcome(node("supervisor", &base, &config)).await;
+    eprintln!("supervisor phase: {out}");
+    assert_eq!(code, 0, "supervisor phase failed: {out}");
+    let c = &out["checks"];
+    assert_eq!(c["queue_row"], "general");
+    assert_eq!(c["queue_waiting"], "0");
+    assert!(c["agent_rows"].as_i64().unwrap() >= 1, "{c}");
+    assert_eq!(
+        c["coming_buttons_disabled"].as_i64(),
+        c["agent_rows"].as_i64().map(|n| n * 3)
+    );
+    assert!(
+        c["supervisor_scroll_width_390"].as_i64().unwrap() <= 390,
+        "{c}"
+    );
+    assert!(c["login_scroll_width_390"].as_i64().unwrap() <= 390, "{c}");
+    assert_eq!(c["login_french_button"], "Se connecter");
+    assert!(out.get("page_error").is_none(), "no page error: {out}");
+    for f in [
+        "login-error",
+        "agent-ringing",
+        "agent-timeline",
+        "supervisor",
+        "agent-mobile",
+    ] {
+        assert!(shots.join(format!("{f}.png")).is_file(), "{f}.png saved");
+    }
+    srv.shutdown().await;
+}

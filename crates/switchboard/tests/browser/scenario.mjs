@@ -1,0 +1,136 @@
+// Drives Debian chromium (playwright-core) through Switchboard's web UI.
+// Usage: node scenario.mjs <phase> <base-url> <config.json>
+// Phases print one JSON object on stdout; exit code 0 = every check passed.
+//   agent:      wrong password → error; agent logs in, ACD login, ready;
+//               waits for the ringing card (the Rust test places a sipp call
+//               once the agent is available), call ends, disposition,
+//               timeline shows it; customer name renders as text.
+//   supervisor: the supervisor page shows a queue row; 390×844 has no
+//               horizontal scroll on every page.
+import { chromium } from 'playwright-core';
+import { readFileSync, mkdirSync } from 'node:fs';
+
+const [phase, base, configPath] = process.argv.slice(2);
+const cfg = JSON.parse(readFileSync(configPath, 'utf8'));
+const shots = cfg.screenshots;
+mkdirSync(shots, { recursive: true });
+const out = { phase, checks: {} };
+const WAIT = 30000;
+
+const browser = await chromium.launch({
+  executablePath: cfg.chromium || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--no-first-run'],
+});
+
+async function login(page, user, password) {
+  await page.goto(`${base}/login?lang=en`);
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+function noDialogs(page) {
+  page.on('dialog', async (d) => {
+    out.dialog = d.message();
+    await d.dismiss();
+  });
+}
+
+try {
+  if (phase === 'agent') {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    noDialogs(page);
+    page.on('pageerror', (e) => { out.page_error = String(e); });
+
+    await login(page, cfg.agent, 'wrong password');
+    const err = page.locator('#login-error');
+    await err.waitFor({ timeout: WAIT });
+    out.checks.wrong_password_error = (await err.textContent()).trim();
+    out.checks.wrong_password_status_page = await page.locator('h1').textContent();
+    await page.screenshot({ path: `${shots}/login-error.png`, fullPage: true });
+
+    await login(page, cfg.agent, cfg.agent_password);
+    await page.waitForURL(`${base}/agent`, { timeout: WAIT });
+    await page.waitForFunction(() => document.body.dataset.live === 'on', null, { timeout: WAIT });
+    await page.getByRole('button', { name: 'Log in to ACD' }).click();
+    await page.waitForFunction(() => document.getElementById('state-badge').dataset.state === 'available', null, { timeout: WAIT });
+    out.checks.available_text = await page.locator('#state-badge').textContent();
+    await page.screenshot({ path: `${shots}/agent-available.png`, fullPage: true });
+    // Tell the Rust side the desktop is ready for the call.
+    process.stderr.write('READY\n');
+
+    const pop = page.locator('#pop');
+    await pop.waitFor({ state: 'visible', timeout: WAIT });
+    out.checks.ringing_caller = await page.locator('#pop-caller').textContent();
+    out.checks.ringing_name = await page.locator('#pop-name').textContent();
+    await page.screenshot({ path: `${shots}/agent-ringing.png`, fullPage: true });
+
+    await page.locator('#wrap').waitFor({ state: 'visible', timeout: WAIT });
+    out.checks.after_call_state = await page.locator('#state-badge').getAttribute('data-state');
+    await page.getByLabel('Disposition').selectOption(cfg.disposition);
+    await page.getByLabel('Notes').fill('PUK given <b>bold?</b>');
+    await page.screenshot({ path: `${shots}/agent-wrap-up.png`, fullPage: true });
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.locator('#timeline').waitFor({ state: 'visible', timeout: WAIT });
+    const first = page.locator('#tl-items li').first();
+    out.checks.timeline_first = await first.textContent();
+    out.checks.timeline_name_text = await page.locator('#tl-name').textContent();
+    out.checks.timeline_bold_elements = await page.locator('#tl-items b').count();
+    await page.waitForFunction(() => document.getElementById('state-badge').dataset.state === 'available', null, { timeout: WAIT });
+    out.checks.after_disposition_state = 'available';
+    await page.screenshot({ path: `${shots}/agent-timeline.png`, fullPage: true });
+
+    // Search by name: the script-named customer is shown as text.
+    await page.getByLabel('Name, number or e-mail').fill('script');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const hit = page.locator('#search-results button').first();
+    await hit.waitFor({ timeout: WAIT });
+    out.checks.search_hit = await hit.textContent();
+    out.checks.script_elements_in_main = await page.locator('main script:not([type="application/json"]):not([src])').count();
+
+    // Mobile viewport on the agent desktop.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await page.locator('#state-badge').waitFor();
+    out.checks.agent_scroll_width_390 = await page.evaluate(() => document.documentElement.scrollWidth);
+    await page.screenshot({ path: `${shots}/agent-mobile.png`, fullPage: true });
+    await ctx.close();
+  } else if (phase === 'supervisor') {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    noDialogs(page);
+    page.on('pageerror', (e) => { out.page_error = String(e); });
+    await login(page, cfg.supervisor, cfg.supervisor_password);
+    await page.waitForURL(`${base}/supervisor`, { timeout: WAIT });
+    const row = page.locator('#queues tbody tr[data-queue="general"]');
+    await row.waitFor({ timeout: WAIT });
+    out.checks.queue_row = await row.locator('th').textContent();
+    out.checks.queue_waiting = await row.locator('td[data-key="waiting"]').textContent();
+    await page.locator('#agents tbody tr[data-agent]').first().waitFor({ timeout: WAIT });
+    out.checks.agent_rows = await page.locator('#agents tbody tr').count();
+    out.checks.coming_buttons_disabled = await page.locator('#agents button:disabled').count();
+    await page.waitForFunction(() => document.body.dataset.live === 'on', null, { timeout: WAIT });
+    await page.screenshot({ path: `${shots}/supervisor.png`, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await row.waitFor({ timeout: WAIT });
+    out.checks.supervisor_scroll_width_390 = await page.evaluate(() => document.documentElement.scrollWidth);
+    await page.screenshot({ path: `${shots}/supervisor-mobile.png`, fullPage: true });
+    await page.goto(`${base}/login?lang=fr`);
+    out.checks.login_scroll_width_390 = await page.evaluate(() => document.documentElement.scrollWidth);
+    out.checks.login_french_button = await page.locator('button[type="submit"]').first().textContent();
+    await page.screenshot({ path: `${shots}/login-mobile-fr.png`, fullPage: true });
+    await ctx.close();
+  } else {
+    throw new Error(`unknown phase ${phase}`);
+  }
+  out.ok = true;
+} catch (e) {
+  out.ok = false;
+  out.error = String(e && e.stack ? e.stack : e);
+}
+await browser.close();
+process.stdout.write(`${JSON.stringify(out)}\n`);
+process.exit(out.ok ? 0 : 1);

@@ -1,0 +1,208 @@
+//! The web pages over plain HTTP (no browser): session cookie flags, CSRF on
+//! the login and logout forms, redirects, roles, languages, escaping.
+
+mod common;
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `name=value` of a Set-Cookie header named `name`.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(String::from)
+}
+
+/// The value of `<input ... name="csrf" value="...">` in a page.
+fn csrf_field(html: &str) -> String {
+    let i = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    html[i..].split('"').next().unwrap().to_string()
+}
+
+/// GET /login, then POST the form; returns the POST response.
+async fn web_login(
+    srv: &common::TestServer,
+    http: &reqwest::Client,
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = http.get(srv.url("/login")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csrf_cookie = set_cookie(&page, "sb_csrf").expect("login CSRF cookie");
+    let pair = csrf_cookie.split(';').next().unwrap().to_string();
+    let html = page.text().await.unwrap();
+    let csrf = csrf_field(&html);
+    assert_eq!(pair, format!("sb_csrf={csrf}"));
+    http.post(srv.url("/login"))
+        .header(COOKIE, pair)
+        .form(&[("username", user), ("password", password), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn login_logout_csrf_roles_and_escaping() {
+    let srv = common::start(false).await;
+    let http = client();
+
+    // Not signed in: pages send you to the login form.
+    let r = http.get(srv.url("/agent")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/login");
+    let html = http
+        .get(srv.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<html lang=\"fr\">"), "French by default");
+    assert!(html.contains("Se connecter"));
+
+    // Wrong password: the form again, with the message and the username escaped.
+    let r = web_login(&srv, &http, "\"><script>x</script>", "nope").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Identifiant ou mot de passe incorrect."));
+    assert!(
+        html.contains("value=\"&#34;&#62;&#60;script&#62;x&#60;/script&#62;\""),
+        "{html}"
+    );
+    assert!(!html.contains("<script>x"));
+
+    // A login post without the CSRF cookie is refused even with the right password.
+    let r = http
+        .post(srv.url("/login"))
+        .form(&[
+            ("username", "amina"),
+            ("password", srv.password("amina").as_str()),
+            ("csrf", "00000000000000000000000000000000"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(set_cookie(&r, "sb_session").is_none());
+
+    // Right password: HttpOnly, SameSite=Strict session cookie; agent lands on /agent.
+    let r = web_login(&srv, &http, "amina", &srv.password("amina")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/agent");
+    let c = set_cookie(&r, "sb_session").expect("session cookie");
+    assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Path=/"));
+    assert!(!c.contains("Secure"), "Secure only when configured");
+    let session = c.split(';').next().unwrap().to_string();
+
+    // The cookie works for pages and for the JSON API.
+    let r = http
+        .get(srv.url("/agent?lang=en"))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(set_cookie(&r, "lang").unwrap().starts_with("lang=en;"));
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Log in to ACD"));
+    assert!(
+        html.contains("Telephony is off on this node."),
+        "no SIP here"
+    );
+    let me = http
+        .get(srv.url("/api/v1/auth/me"))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+
+    // An agent may not open the supervisor or admin pages.
+    for p in ["/supervisor", "/admin"] {
+        let r = http
+            .get(srv.url(p))
+            .header(COOKIE, &session)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{p}");
+    }
+
+    // Logout needs the session's CSRF token.
+    let csrf = csrf_field(&html);
+    let r = http
+        .post(srv.url("/logout"))
+        .header(COOKIE, &session)
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = http
+        .post(srv.url("/logout"))
+        .header(COOKIE, &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(set_cookie(&r, "sb_session").unwrap().contains("Max-Age=0"));
+    let me = http
+        .get(srv.url("/api/v1/auth/me"))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401, "the session is gone");
+
+    // Admin: the read-only lists; supervisor page allowed.
+    let r = web_login(&srv, &http, "admin", &srv.password("admin")).await;
+    let session = set_cookie(&r, "sb_session").unwrap();
+    let session = session.split(';').next().unwrap();
+    let html = http
+        .get(srv.url("/admin"))
+        .header(COOKIE, session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for s in ["amina", "supervisor", "general", "resolved"] {
+        assert!(html.contains(s), "{s} listed");
+    }
+    let r = http
+        .get(srv.url("/supervisor"))
+        .header(COOKIE, session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Assets are embedded and typed.
+    let r = http.get(srv.url("/assets/agent.js")).send().await.unwrap();
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let r = http.get(srv.url("/assets/nope.js")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    srv.shutdown().await;
+}
