@@ -8,119 +8,26 @@
 
 mod common;
 
+use common::sip::{TRUNK_IP, exit_code, free_ports, repo, sip_password, sipp};
+
 use serde_json::{Value, json};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
-const WAIT: Duration = Duration::from_secs(30);
 const BROWSER_WAIT: Duration = Duration::from_secs(120);
-const TRUNK_IP: &str = "127.0.0.2";
 const XSS_NAME: &str = "<script>alert(1)</script>";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
 }
 
-fn sipp_dir() -> PathBuf {
-    repo().join("crates/voice/tests/sipp")
-}
-
-/// A free UDP port block of `n` on `ip` (as in tests/calls.rs).
-fn free_ports(ip: &str, n: u16) -> u16 {
-    for _ in 0..200 {
-        let Ok(s) = UdpSocket::bind((ip, 0)) else {
-            continue;
-        };
-        let base = s.local_addr().unwrap().port();
-        drop(s);
-        if base > 65000 {
-            continue;
-        }
-        let all: Vec<_> = (0..n).map(|i| UdpSocket::bind((ip, base + i))).collect();
-        if all.iter().all(Result::is_ok) {
-            return base;
-        }
-    }
-    panic!("no free ports");
-}
-
-/// Run sipp (bounded: one call, 20 s) against `target`.
-fn sipp(target: SocketAddr, scenario: &str, args: &[&str]) -> tokio::process::Child {
-    tokio::process::Command::new("sipp")
-        .arg(target.to_string())
-        .arg("-sf")
-        .arg(sipp_dir().join(scenario))
-        .args(["-m", "1", "-timeout", "20s", "-timeout_error", "-nostdin"])
-        .args(args)
-        .current_dir(sipp_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("sipp must be installed (Debian package sip-tester)")
-}
-
-async fn exit_code(mut c: tokio::process::Child) -> i32 {
-    tokio::time::timeout(WAIT, c.wait())
-        .await
-        .expect("sipp ended in time")
-        .unwrap()
-        .code()
-        .unwrap_or(-1)
-}
-
-/// A server with SIP on loopback: trunk 127.0.0.2, DID 3902 → queue `general`.
+/// A server with SIP on loopback (see `common::sip::platform`).
 async fn platform() -> (common::TestServer, SocketAddr) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = common::settings(
-        dir.path(),
-        &format!("sqlite://{}/switchboard.db", dir.path().display()),
-    );
-    s.sip.enabled = true;
-    s.sip.listen = "127.0.0.1:0".into();
-    s.sip.qualify_interval_s = 0;
-    s.sip.trunks[0].allowed_ips = vec![TRUNK_IP.into()];
-    s.engine.prompts_dir = repo().join("assets/prompts");
-    s.engine.music_on_hold = repo().join("assets/moh/default.wav").display().to_string();
-    let state = switchboard::server::prepare(&s).await.unwrap();
-    let sip = state.sip_addr.expect("SIP is on");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        switchboard::server::run(listener, state, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    let srv = common::TestServer {
-        addr,
-        dir,
-        http: reqwest::Client::new(),
-        stop: Some(tx),
-        task,
-    };
-    (srv, sip)
-}
-
-fn sip_password(srv: &common::TestServer, login: &str) -> String {
-    std::fs::read_to_string(srv.dir.path().join("demo-credentials.txt"))
-        .unwrap()
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.len() == 3 && f[0] == "sip-phone" && f[1] == login).then(|| f[2].to_string())
-        })
-        .unwrap()
+    let p = common::sip::platform().await;
+    (p.srv, p.sip)
 }
 
 /// `node scenario.mjs <phase> <url> <config>`, with stderr piped so the

@@ -1,9 +1,11 @@
 //! The engine's state and its run loop. Handlers for voice events live in
-//! `calls`, the ACD's decisions in `decisions`, API commands in `commands`.
+//! `calls`, the IVR session driver in `ivr_driver`, the ACD's decisions in
+//! `decisions`, API commands in `commands`.
 
 mod calls;
 mod commands;
 mod decisions;
+mod ivr_driver;
 
 use crate::lookup::LookupRunner;
 use crate::push::{Audience, Envelope, Push};

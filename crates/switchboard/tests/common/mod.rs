@@ -121,3 +121,5 @@ pub async fn fresh_pg_database() -> String {
         .expect("SWITCHBOARD_TEST_PG must end with /DBNAME");
     format!("{}/{name}", &base[..i])
 }
+
+pub mod sip;

@@ -1,0 +1,299 @@
+//! Running a call's IVR session: its actions (prompts, lookups, language,
+//! queue, messages after hang-up), the prompt queue and music on hold, and
+//! the messages it leaves in the outbox.
+
+use super::{Actor, Internal, Phase, now};
+use domain::*;
+use ivr::Action;
+use routing::Task;
+use std::collections::VecDeque;
+use store::{NewInteraction, NewOutboxMessage};
+use voice::CallControl;
+
+impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+    /// Carry out every pending action of a call's IVR session.
+    pub(crate) async fn drive_ivr(&mut self, id: InteractionId) {
+        loop {
+            let Some(call) = self.calls.get_mut(&id) else {
+                return;
+            };
+            let Some(session) = call.ivr.as_mut() else {
+                return;
+            };
+            let Some(action) = session.poll_action() else {
+                break;
+            };
+            let lang = session.language().to_string();
+            call.lang = lang.clone();
+            match action {
+                Action::Play { prompts, barge_in } => {
+                    let paths: VecDeque<_> = prompts
+                        .iter()
+                        .map(|p| self.cfg.prompts_dir.join(p.path()))
+                        .collect();
+                    if let Some(call) = self.calls.get_mut(&id) {
+                        call.prompts = paths;
+                        call.prompts_for_ivr = true;
+                        call.barge_in = barge_in;
+                    }
+                    self.play_next(id).await;
+                }
+                Action::CollectDigits { .. } => {}
+                Action::Lookup { id: lid, kind } => {
+                    let runner = self.lookups.clone();
+                    let tx = self.internal_tx.clone();
+                    tokio::spawn(async move {
+                        let result = runner.run(kind).await;
+                        let _ = tx.send(Internal::Lookup {
+                            interaction: id,
+                            id: lid,
+                            result,
+                        });
+                    });
+                }
+                Action::StoreLanguage { lang } => {
+                    let cust = self
+                        .calls
+                        .get(&id)
+                        .and_then(|c| c.customer.as_ref().map(|c| c.id));
+                    if let Some(cid) = cust {
+                        let patch = store::CustomerPatch {
+                            language: Some(lang.clone()),
+                            ..Default::default()
+                        };
+                        if let Err(e) = self.store.update_customer(cid, &patch, now()).await {
+                            tracing::warn!(error = %e, "cannot store the caller's language");
+                        }
+                    }
+                }
+                Action::Queue {
+                    queue,
+                    priority,
+                    segment,
+                } => {
+                    self.finish_ivr(id).await;
+                    self.enqueue(id, &queue, priority, segment).await;
+                    return;
+                }
+                Action::OpenConversation {
+                    channel,
+                    to,
+                    queue,
+                    priority,
+                    first_message,
+                } => {
+                    self.open_conversation(id, channel, to, &queue, priority, first_message)
+                        .await;
+                }
+                Action::SendMessage { channel, to, text } => {
+                    self.outbox(id, channel, to.map(|p| p.to_string()), text, "ivr_message")
+                        .await;
+                }
+                Action::Transfer { number } => {
+                    tracing::warn!(interaction = %id, %number, "IVR transfer to a number is not wired yet: hanging up");
+                    let leg = self.calls.get(&id).map(|c| c.caller_leg);
+                    if let Some(leg) = leg {
+                        let _ = self.voice.hang_up(leg).await;
+                    }
+                }
+                Action::Hangup => {
+                    let leg = self.calls.get(&id).map(|c| c.caller_leg);
+                    if let Some(leg) = leg {
+                        let _ = self.voice.hang_up(leg).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keep the IVR path as events and for the screen-pop.
+    pub(crate) async fn finish_ivr(&mut self, id: InteractionId) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(session) = call.ivr.take() else {
+            return;
+        };
+        let trace = session.trace().clone();
+        call.ivr_trace = serde_json::to_value(&trace).ok();
+        let digits_at = |node: &str| -> Option<String> {
+            let d: String = trace
+                .digits
+                .iter()
+                .filter(|d| d.node == node)
+                .map(|d| d.digit)
+                .collect();
+            (!d.is_empty()).then_some(d)
+        };
+        let base = call.interaction.started_at;
+        let customer = call.customer.as_ref().map(|c| c.id);
+        let events: Vec<NewEvent> = trace
+            .nodes
+            .iter()
+            .map(|n| {
+                let mut e = NewEvent::new(
+                    base.add_millis(n.at_ms),
+                    EventKind::IvrStep {
+                        flow: trace.flow.clone(),
+                        node: n.node.clone(),
+                        digits: digits_at(&n.node),
+                    },
+                )
+                .with_interaction(id);
+                e.customer_id = customer;
+                e
+            })
+            .collect();
+        self.record(events).await;
+    }
+
+    pub(crate) async fn play_next(&mut self, id: InteractionId) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let leg = call.caller_leg;
+        let barge = call.barge_in;
+        if let Some(p) = call.prompts.pop_front()
+            && let Err(e) = self.voice.play(leg, p.clone(), barge).await
+        {
+            tracing::warn!(error = %e, prompt = %p.display(), "cannot play prompt");
+        }
+    }
+
+    pub(crate) async fn on_prompt_finished(&mut self, id: InteractionId, interrupted: bool) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        match call.phase {
+            Phase::Ivr => {
+                if interrupted {
+                    call.prompts.clear();
+                    return;
+                }
+                if !call.prompts.is_empty() {
+                    self.play_next(id).await;
+                } else if call.prompts_for_ivr {
+                    call.prompts_for_ivr = false;
+                    if let Some(s) = call.ivr.as_mut() {
+                        s.handle_prompt_done(now());
+                    }
+                    self.drive_ivr(id).await;
+                    self.process_decisions().await;
+                }
+            }
+            Phase::Queued => {
+                if !call.prompts.is_empty() {
+                    self.play_next(id).await;
+                } else if !interrupted {
+                    self.music_on_hold(id).await;
+                }
+            }
+            Phase::Talking | Phase::Ended => {}
+        }
+    }
+
+    pub(crate) async fn music_on_hold(&mut self, id: InteractionId) {
+        let (Some(moh), Some(call)) = (self.cfg.music_on_hold.clone(), self.calls.get(&id)) else {
+            return;
+        };
+        if let Err(e) = self.voice.music_on_hold(call.caller_leg, moh).await {
+            tracing::warn!(error = %e, "cannot start music on hold");
+        }
+    }
+
+    pub(crate) async fn open_conversation(
+        &mut self,
+        from: InteractionId,
+        channel: Channel,
+        to: Option<PhoneNumber>,
+        queue: &str,
+        priority: i32,
+        first_message: String,
+    ) {
+        let t = now();
+        let customer = self.calls.get(&from).and_then(|c| c.customer.clone());
+        let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
+        let qid = self.queue_by_name.get(queue).copied();
+        let conv = match self
+            .store
+            .create_interaction(&NewInteraction {
+                channel,
+                direction: Direction::Outbound,
+                customer_id: customer.as_ref().map(|c| c.id),
+                queue_id: qid,
+                agent_id: None,
+                started_at: t,
+            })
+            .await
+        {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot open the conversation");
+                return;
+            }
+        };
+        let with = |k| {
+            let mut e = NewEvent::new(t, k).with_interaction(conv.id);
+            e.customer_id = customer.as_ref().map(|c| c.id);
+            e
+        };
+        let mut events = vec![with(EventKind::InteractionCreated {
+            channel,
+            direction: Direction::Outbound,
+        })];
+        if let Some(q) = qid {
+            events.push(with(EventKind::Queued {
+                queue_id: q,
+                priority,
+            }));
+            let task = Task {
+                priority: priority - segment.priority(),
+                ..Task::new(conv.id, q, channel, segment)
+            };
+            if let Err(e) = self.acd.handle_task_arrived(t, task) {
+                tracing::error!(error = %e, "ACD refused the conversation");
+            }
+        }
+        events.push(with(EventKind::MessageOut {
+            text: first_message.clone(),
+        }));
+        self.record(events).await;
+        self.outbox(
+            conv.id,
+            channel,
+            to.map(|p| p.to_string()),
+            first_message,
+            "ivr_first_message",
+        )
+        .await;
+    }
+
+    /// Put a message in the outbox for the interaction's customer.
+    pub(crate) async fn outbox(
+        &self,
+        id: InteractionId,
+        channel: Channel,
+        to: Option<String>,
+        text: String,
+        purpose: &str,
+    ) {
+        let customer = self.calls.get(&id).and_then(|c| c.customer.as_ref());
+        let recipient =
+            to.or_else(|| customer.and_then(|c| c.phones.first().map(|p| p.to_string())));
+        let Some(recipient) = recipient else {
+            tracing::warn!(interaction = %id, purpose, "no recipient for the message: not sent");
+            return;
+        };
+        let m = NewOutboxMessage {
+            channel,
+            recipient,
+            body: text,
+            interaction_id: Some(id),
+            customer_id: customer.map(|c| c.id),
+            purpose: purpose.into(),
+        };
+        if let Err(e) = self.store.enqueue_message(&m, now()).await {
+            tracing::error!(error = %e, "cannot queue the message");
+        }
+    }
+}
