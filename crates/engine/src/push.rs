@@ -5,7 +5,7 @@
 //! | type | to | fields |
 //! |---|---|---|
 //! | `offer` | the agent | `interaction_id`, `channel`, `queue`, `ring_until`, `screen_pop` |
-//! | `offer_cancelled` | the agent | `interaction_id`, `reason` |
+//! | `offer_cancelled` | the agent | `interaction_id`, `reason` (`answered_elsewhere`, `abandoned`, `rona`, `rejected`, `agent_logged_out`) |
 //! | `answered` | the agent | `interaction_id` |
 //! | `ended` | the agent | `interaction_id`, `reason` |
 //! | `agent_state` | the agent and supervisors | `agent_id`, `state`, `reason` |

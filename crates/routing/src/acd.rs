@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::Acd;
 use crate::agent::{AgentState, ChannelClass, Membership, Presence, Tier};
 use crate::config::AgentProfile;
-use crate::decision::{Decision, RequeueReason, Task};
+use crate::decision::{CancelReason, Decision, RequeueReason, Task};
 use crate::error::RoutingError;
 use crate::queue::{Stage, TaskState};
 use crate::timer::TimerKind;
@@ -247,7 +247,7 @@ impl Acd {
         if let Some(a) = self.agents.get_mut(&agent) {
             a.offer = None;
         }
-        self.end_offer(offer, now, false);
+        self.end_offer(offer, now, false, CancelReason::AnsweredElsewhere);
         let Some(t) = self.tasks.get_mut(&task) else {
             return Err(RoutingError::UnknownTask(task));
         };
@@ -372,7 +372,7 @@ impl Acd {
             }
             Stage::Waiting => self.dequeue(task),
             Stage::Offered(o) => {
-                self.end_offer(o, now, false);
+                self.end_offer(o, now, false, CancelReason::Abandoned);
             }
         }
         if let Some(q) = self
@@ -515,7 +515,7 @@ impl Acd {
                 });
             }
         }
-        self.end_offer(offer, now, true);
+        self.end_offer(offer, now, true, CancelReason::Rona);
         self.requeue(st.task, RequeueReason::Rona, now);
     }
 
@@ -549,10 +549,14 @@ impl Acd {
             if let Some(a) = self.agents.get_mut(&agent) {
                 a.offer = None;
             }
-            self.decisions
-                .push_back(Decision::CancelOffer { offer, task, agent });
+            self.decisions.push_back(Decision::CancelOffer {
+                offer,
+                task,
+                agent,
+                reason: reason.into(),
+            });
             self.reindex_agent(agent, now);
-        } else if let Some(st) = self.end_offer(offer, now, true) {
+        } else if let Some(st) = self.end_offer(offer, now, true, reason.into()) {
             self.requeue(st.task, reason, now);
         }
     }

@@ -43,6 +43,31 @@ impl Task {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct OfferId(pub u64);
 
+/// Why an offer stopped ringing an agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum CancelReason {
+    /// Another agent accepted it (ring-all).
+    AnsweredElsewhere,
+    /// The customer left (abandon or callback request).
+    Abandoned,
+    /// Ring-no-answer.
+    Rona,
+    /// This or another agent declined it.
+    Rejected,
+    /// This or another agent logged out while ringing.
+    AgentLoggedOut,
+}
+
+impl From<RequeueReason> for CancelReason {
+    fn from(r: RequeueReason) -> Self {
+        match r {
+            RequeueReason::Rona => CancelReason::Rona,
+            RequeueReason::Rejected => CancelReason::Rejected,
+            RequeueReason::AgentLoggedOut => CancelReason::AgentLoggedOut,
+        }
+    }
+}
+
 /// Why a task went back to its queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum RequeueReason {
@@ -83,8 +108,7 @@ pub enum Decision {
         /// When ring-no-answer happens.
         ring_until: Timestamp,
     },
-    /// Stop ringing `agent` for this task (another agent won a ring-all, the
-    /// caller abandoned, or the agent logged out).
+    /// Stop ringing `agent` for this task; `reason` says why.
     CancelOffer {
         /// The offer.
         offer: OfferId,
@@ -92,6 +116,8 @@ pub enum Decision {
         task: InteractionId,
         /// The agent to stop ringing.
         agent: AgentId,
+        /// Why the offer ended for this agent.
+        reason: CancelReason,
     },
     /// Tell the waiting customer their position (1 = next) and expected
     /// wait in seconds (`None` when no agent is staffed).

@@ -17,7 +17,9 @@ use domain::{AgentId, InteractionId, Timestamp};
 
 use crate::Acd;
 use crate::agent::{AgentState, AgentStatus, ChannelClass, Tier};
-use crate::decision::{AgentScore, Decision, Explanation, OfferId, RequeueReason, Trigger};
+use crate::decision::{
+    AgentScore, CancelReason, Decision, Explanation, OfferId, RequeueReason, Trigger,
+};
 use crate::priority::{TaskScore, score_units};
 use crate::queue::{Stage, TaskState, WaitKey};
 use crate::strategy;
@@ -404,6 +406,7 @@ impl Acd {
         offer: OfferId,
         now: Timestamp,
         rekey: bool,
+        reason: CancelReason,
     ) -> Option<OfferState> {
         let st = self.offers.remove(&offer)?;
         self.touched.push(st.queue);
@@ -416,6 +419,7 @@ impl Acd {
                     offer,
                     task: st.task,
                     agent: *a,
+                    reason,
                 });
                 if rekey {
                     self.reindex_agent(*a, now);

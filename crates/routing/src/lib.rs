@@ -114,7 +114,9 @@ use domain::{AgentId, InteractionId, QueueId, Timestamp};
 pub use acd::AgentInput;
 pub use agent::{AgentStatus, ChannelClass, Tier};
 pub use config::{AcdConfig, AgentProfile, OverflowTo, QueueConfig, Widen};
-pub use decision::{AgentScore, Decision, Explanation, OfferId, RequeueReason, Task, Trigger};
+pub use decision::{
+    AgentScore, CancelReason, Decision, Explanation, OfferId, RequeueReason, Task, Trigger,
+};
 pub use error::{ConfigError, RoutingError};
 pub use stats::{AgentStats, QueueCounters, QueueStats};
 

@@ -5,7 +5,7 @@ use super::{Actor, LegRole, Phase, now};
 use crate::push::{Audience, Push, ScreenPop};
 use domain::event::AgentState;
 use domain::*;
-use routing::{Decision, RequeueReason};
+use routing::{CancelReason, Decision};
 use std::time::Duration;
 use voice::CallControl;
 
@@ -14,15 +14,14 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     pub(crate) async fn process_decisions(&mut self) {
         let mut any = false;
         loop {
-            // Take the decisions in batches: a CancelOffer learns its reason
-            // from the Requeued of the same task in the same batch.
+            // In batches, so that every agent a batch touched is synced once.
             let batch: Vec<Decision> = std::iter::from_fn(|| self.acd.poll_decision()).collect();
             if batch.is_empty() {
                 break;
             }
             any = true;
             for d in batch.iter().cloned() {
-                self.carry_out(d, &batch).await;
+                self.carry_out(d).await;
             }
             let mut touched: Vec<AgentId> = batch
                 .iter()
@@ -46,7 +45,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
     }
 
-    async fn carry_out(&mut self, d: Decision, batch: &[Decision]) {
+    async fn carry_out(&mut self, d: Decision) {
         {
             match d {
                 Decision::Offer {
@@ -59,7 +58,12 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         self.ring(offer, task, agent, ring_until).await;
                     }
                 }
-                Decision::CancelOffer { offer, task, agent } => {
+                Decision::CancelOffer {
+                    offer,
+                    task,
+                    agent,
+                    reason,
+                } => {
                     let legs: Vec<_> = self
                         .offers
                         .get_mut(&offer)
@@ -74,16 +78,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         self.legs.remove(&leg);
                         let _ = self.voice.hang_up(leg).await;
                     }
-                    let requeued = batch.iter().find_map(|x| match x {
-                        Decision::Requeued { task: t, reason } if *t == task => Some(*reason),
-                        _ => None,
-                    });
-                    let reason = match (requeued, self.calls.get(&task).map(|c| c.phase)) {
-                        (Some(r), _) => requeue_reason(r),
-                        (None, Some(Phase::Talking)) => "answered_elsewhere",
-                        _ => "abandoned",
-                    };
-                    if requeued == Some(RequeueReason::Rona) {
+                    if reason == CancelReason::Rona {
                         let queue = self
                             .calls
                             .get(&task)
@@ -100,49 +95,13 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         Audience::Agent(agent),
                         Push::OfferCancelled {
                             interaction_id: task,
-                            reason: reason.into(),
+                            reason: cancel_reason(reason).into(),
                         },
                     );
                 }
                 Decision::Requeued { task, reason } => {
-                    // Phones still ringing for this task (no CancelOffer came for them).
-                    let ringing: Vec<(routing::OfferId, AgentId, voice::LegId)> = self
-                        .legs
-                        .iter()
-                        .filter_map(|(l, r)| match r {
-                            LegRole::Agent {
-                                task: t,
-                                agent,
-                                offer,
-                            } if *t == task => Some((*offer, *agent, *l)),
-                            _ => None,
-                        })
-                        .collect();
-                    let queue = self
-                        .calls
-                        .get(&task)
-                        .and_then(|c| c.interaction.queue_id)
-                        .unwrap_or(QueueId(0));
-                    for (offer, agent, leg) in ringing {
-                        self.legs.remove(&leg);
-                        self.offers.remove(&offer);
-                        let _ = self.voice.hang_up(leg).await;
-                        self.send(
-                            Audience::Agent(agent),
-                            Push::OfferCancelled {
-                                interaction_id: task,
-                                reason: requeue_reason(reason).into(),
-                            },
-                        );
-                        if reason == RequeueReason::Rona {
-                            self.record(vec![
-                                NewEvent::new(now(), EventKind::Rona { queue_id: queue })
-                                    .with_interaction(task)
-                                    .with_agent(agent),
-                            ])
-                            .await;
-                        }
-                    }
+                    // Its ringing phones were stopped by the CancelOffers before it.
+                    tracing::debug!(interaction = %task, ?reason, "task back in its queue");
                 }
                 Decision::Announce {
                     task,
@@ -326,11 +285,13 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     }
 }
 
-/// The push/event reason of a requeue.
-fn requeue_reason(r: RequeueReason) -> &'static str {
+/// The push reason of a cancelled offer (`offer_cancelled.reason`).
+fn cancel_reason(r: CancelReason) -> &'static str {
     match r {
-        RequeueReason::Rona => "rona",
-        RequeueReason::Rejected => "rejected",
-        RequeueReason::AgentLoggedOut => "agent_logged_out",
+        CancelReason::AnsweredElsewhere => "answered_elsewhere",
+        CancelReason::Abandoned => "abandoned",
+        CancelReason::Rona => "rona",
+        CancelReason::Rejected => "rejected",
+        CancelReason::AgentLoggedOut => "agent_logged_out",
     }
 }
