@@ -23,10 +23,15 @@
 //!
 //! ## Layout
 //! - `lib.rs`: the traits, their input/filter types and [`StoreError`].
-//! - `common.rs`: the SQL shared by both backends (a macro instantiated twice).
+//! - `common.rs`: the SQL shared by both backends (a macro instantiated
+//!   twice): imports and row decoders; it expands `common_directory.rs`
+//!   (customers, agents, queues, dispositions) and `common_log.rs`
+//!   (interactions, events, outbox, users, meta).
 //! - `sqlite.rs`, `postgres.rs`: connection set-up and migrations per backend.
 
 mod common;
+mod common_directory;
+mod common_log;
 mod postgres;
 mod sqlite;
 mod types;

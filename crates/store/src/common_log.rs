@@ -1,0 +1,329 @@
+//! The journal part of the shared SQL: interactions, the event log, the
+//! outbox, users and sessions, and meta facts.
+
+/// Implements `InteractionStore`, `EventStore`, `OutboxStore`, `UserStore`, `MetaStore` for `$store`.
+/// Expanded by `impl_common!`, whose imports and row decoders it uses.
+macro_rules! impl_log {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl InteractionStore for $store {
+            async fn create_interaction(&self, i: &NewInteraction) -> Result<Interaction> {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO interactions (channel, direction, customer_id, queue_id, agent_id, started_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(i.channel.as_str())
+                .bind(i.direction.as_str())
+                .bind(i.customer_id.map(|x| x.0))
+                .bind(i.queue_id.map(|x| x.0))
+                .bind(i.agent_id.map(|x| x.0))
+                .bind(i.started_at.as_millis())
+                .fetch_one(&self.pool)
+                .await?;
+                self.get_interaction(InteractionId(id))
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("interaction {id}")))
+            }
+
+            async fn get_interaction(&self, id: InteractionId) -> Result<Option<Interaction>> {
+                let r = sqlx::query("SELECT * FROM interactions WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                r.as_ref().map(Self::interaction_from_row).transpose()
+            }
+
+            async fn update_interaction(&self, i: &Interaction) -> Result<()> {
+                let n = sqlx::query(
+                    "UPDATE interactions SET customer_id = $1, queue_id = $2, agent_id = $3, answered_at = $4, \
+                     ended_at = $5, end_reason = $6, disposition = $7, notes = $8, recording = $9 WHERE id = $10",
+                )
+                .bind(i.customer_id.map(|x| x.0))
+                .bind(i.queue_id.map(|x| x.0))
+                .bind(i.agent_id.map(|x| x.0))
+                .bind(i.answered_at.map(|t| t.as_millis()))
+                .bind(i.ended_at.map(|t| t.as_millis()))
+                .bind(&i.end_reason)
+                .bind(&i.disposition)
+                .bind(&i.notes)
+                .bind(&i.recording)
+                .bind(i.id.0)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound(format!("interaction {}", i.id)));
+                }
+                Ok(())
+            }
+
+            async fn list_interactions(&self, f: &InteractionFilter) -> Result<Vec<Interaction>> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT * FROM interactions WHERE 1 = 1");
+                if let Some(v) = f.customer_id {
+                    qb.push(" AND customer_id = ").push_bind(v.0);
+                }
+                if let Some(v) = f.agent_id {
+                    qb.push(" AND agent_id = ").push_bind(v.0);
+                }
+                if let Some(v) = f.queue_id {
+                    qb.push(" AND queue_id = ").push_bind(v.0);
+                }
+                if let Some(v) = f.channel {
+                    qb.push(" AND channel = ").push_bind(v.as_str());
+                }
+                if let Some(v) = f.from {
+                    qb.push(" AND started_at >= ").push_bind(v.as_millis());
+                }
+                if let Some(v) = f.to {
+                    qb.push(" AND started_at < ").push_bind(v.as_millis());
+                }
+                qb.push(" ORDER BY started_at DESC, id DESC LIMIT ")
+                    .push_bind(f.limit.clamp(1, 1000))
+                    .push(" OFFSET ")
+                    .push_bind(f.offset.max(0));
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                rows.iter().map(Self::interaction_from_row).collect()
+            }
+
+            async fn close_open_interactions(&self, reason: &str, now: Timestamp) -> Result<Vec<InteractionId>> {
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "UPDATE interactions SET ended_at = $1, end_reason = $2 WHERE ended_at IS NULL RETURNING id",
+                )
+                .bind(now.as_millis())
+                .bind(reason)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut ids: Vec<InteractionId> = ids.into_iter().map(InteractionId).collect();
+                ids.sort();
+                Ok(ids)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl EventStore for $store {
+            async fn append_events(&self, events: &[NewEvent]) -> Result<Vec<i64>> {
+                let mut seqs = Vec::with_capacity(events.len());
+                let mut tx = self.pool.begin().await?;
+                for chunk in events.chunks(1000) {
+                    let payloads = chunk.iter().map(|e| to_json(&e.kind)).collect::<Result<Vec<_>>>()?;
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO events (at, interaction_id, customer_id, agent_id, kind, payload) ",
+                    );
+                    qb.push_values(chunk.iter().zip(payloads), |mut b, (e, payload)| {
+                        b.push_bind(e.at.as_millis())
+                            .push_bind(e.interaction_id.map(|x| x.0))
+                            .push_bind(e.customer_id.map(|x| x.0))
+                            .push_bind(e.agent_id.map(|x| x.0))
+                            .push_bind(e.kind.name())
+                            .push_bind(payload);
+                    });
+                    let n = chunk.len();
+                    seqs.extend(Self::insert_event_rows(&mut tx, qb, n).await?);
+                }
+                tx.commit().await?;
+                Ok(seqs)
+            }
+
+            async fn list_events(&self, f: &EventFilter) -> Result<Vec<Event>> {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "SELECT seq, at, interaction_id, customer_id, agent_id, payload FROM events WHERE 1 = 1",
+                );
+                if let Some(v) = f.interaction_id {
+                    qb.push(" AND interaction_id = ").push_bind(v.0);
+                }
+                if let Some(v) = f.customer_id {
+                    qb.push(" AND customer_id = ").push_bind(v.0);
+                }
+                if let Some(v) = f.agent_id {
+                    qb.push(" AND agent_id = ").push_bind(v.0);
+                }
+                if let Some(v) = &f.kind {
+                    qb.push(" AND kind = ").push_bind(v.clone());
+                }
+                if let Some(v) = f.from {
+                    qb.push(" AND at >= ").push_bind(v.as_millis());
+                }
+                if let Some(v) = f.to {
+                    qb.push(" AND at < ").push_bind(v.as_millis());
+                }
+                if let Some(v) = f.after_seq {
+                    qb.push(" AND seq > ").push_bind(v);
+                }
+                qb.push(" ORDER BY seq LIMIT ").push_bind(f.limit.clamp(1, 10_000));
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                rows.iter().map(Self::event_from_row).collect()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl OutboxStore for $store {
+            async fn enqueue_message(&self, m: &NewOutboxMessage, now: Timestamp) -> Result<OutboxMessage> {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO outbox (channel, recipient, body, interaction_id, customer_id, purpose, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+                )
+                .bind(m.channel.as_str())
+                .bind(&m.recipient)
+                .bind(&m.body)
+                .bind(m.interaction_id.map(|x| x.0))
+                .bind(m.customer_id.map(|x| x.0))
+                .bind(&m.purpose)
+                .bind(now.as_millis())
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(OutboxMessage {
+                    id,
+                    channel: m.channel,
+                    recipient: m.recipient.clone(),
+                    body: m.body.clone(),
+                    interaction_id: m.interaction_id,
+                    customer_id: m.customer_id,
+                    purpose: m.purpose.clone(),
+                    status: "queued".into(),
+                    attempts: 0,
+                    created_at: now,
+                })
+            }
+
+            async fn list_outbox(&self, status: Option<&str>, limit: i64) -> Result<Vec<OutboxMessage>> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT * FROM outbox WHERE 1 = 1");
+                if let Some(s) = status {
+                    qb.push(" AND status = ").push_bind(s.to_string());
+                }
+                qb.push(" ORDER BY id LIMIT ").push_bind(limit.clamp(1, 10_000));
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|r| {
+                        let channel: String = r.try_get("channel")?;
+                        Ok(OutboxMessage {
+                            id: r.try_get("id")?,
+                            channel: Channel::parse(&channel)
+                                .ok_or_else(|| StoreError::Corrupt(format!("channel {channel:?}")))?,
+                            recipient: r.try_get("recipient")?,
+                            body: r.try_get("body")?,
+                            interaction_id: r.try_get::<Option<i64>, _>("interaction_id")?.map(InteractionId),
+                            customer_id: r.try_get::<Option<i64>, _>("customer_id")?.map(CustomerId),
+                            purpose: r.try_get("purpose")?,
+                            status: r.try_get("status")?,
+                            attempts: r.try_get("attempts")?,
+                            created_at: Timestamp::from_millis(r.try_get("created_at")?),
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl UserStore for $store {
+            async fn create_user(&self, u: &NewUser, now: Timestamp) -> Result<User> {
+                if u.username.trim().is_empty() {
+                    return Err(StoreError::Invalid("username: must not be empty".into()));
+                }
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO users (username, password_hash, role, agent_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(u.username.trim())
+                .bind(&u.password_hash)
+                .bind(u.role.as_str())
+                .bind(u.agent_id.map(|x| x.0))
+                .bind(now.as_millis())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| match StoreError::from(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict(format!("user {:?} exists", u.username)),
+                    other => other,
+                })?;
+                self.get_user(UserId(id))
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("user {id}")))
+            }
+
+            async fn get_user_by_username(&self, username: &str) -> Result<Option<User>> {
+                let r = sqlx::query("SELECT * FROM users WHERE username = $1")
+                    .bind(username)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                r.as_ref().map(Self::user_from_row).transpose()
+            }
+
+            async fn get_user(&self, id: UserId) -> Result<Option<User>> {
+                let r = sqlx::query("SELECT * FROM users WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                r.as_ref().map(Self::user_from_row).transpose()
+            }
+
+            async fn list_users(&self) -> Result<Vec<User>> {
+                let rows = sqlx::query("SELECT * FROM users ORDER BY id").fetch_all(&self.pool).await?;
+                rows.iter().map(Self::user_from_row).collect()
+            }
+
+            async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<()> {
+                let n = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(hash)
+                    .bind(id.0)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound(format!("user {id}")));
+                }
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn create_session(&self, token_hash: &str, user: UserId, now: Timestamp, expires_at: Timestamp) -> Result<()> {
+                sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                    .bind(token_hash)
+                    .bind(user.0)
+                    .bind(now.as_millis())
+                    .bind(expires_at.as_millis())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
+                let r = sqlx::query(
+                    "SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id \
+                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
+                )
+                .bind(token_hash)
+                .bind(now.as_millis())
+                .fetch_optional(&self.pool)
+                .await?;
+                r.as_ref().map(Self::user_from_row).transpose()
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl MetaStore for $store {
+            async fn get_meta(&self, key: &str) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(key)
+                .bind(value)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_log;
