@@ -47,19 +47,8 @@ async fn main_scenario(p: Platform) {
     );
 
     // The agent phone answers and echoes RTP; the caller plays 2 s of tone and hangs up.
-    let media = free_ports("127.0.0.1", 4).to_string();
-    let agent = sipp(
-        p.sip,
-        "agent_uas.xml",
-        &["-p", &phone.to_string(), "-mp", &media, "-rtp_echo"],
-    );
-    let cport = free_ports(TRUNK_IP, 1).to_string();
-    let cmedia = free_ports(TRUNK_IP, 4).to_string();
-    let caller = sipp(
-        p.sip,
-        "caller_audio.xml",
-        &["-s", "3902", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
-    );
+    let agent = answering_phone(&p, phone);
+    let caller = trunk_call(&p, "caller_audio.xml", "3902");
 
     // Screen-pop first, with the caller's record.
     let offer = next_of(&mut ws, "offer", &mut seen).await;
@@ -202,14 +191,8 @@ async fn caller_abandons_while_waiting() {
     let p = platform().await;
     let sup = p.srv.login("supervisor").await;
     // No agent: the caller waits with music, then hangs up (BYE 4 s after answer).
-    let cport = free_ports(TRUNK_IP, 1).to_string();
-    let cmedia = free_ports(TRUNK_IP, 4).to_string();
     let base = last_seq(&p, &sup).await;
-    let caller = sipp(
-        p.sip,
-        "caller_audio.xml",
-        &["-s", "3902", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
-    );
+    let caller = trunk_call(&p, "caller_audio.xml", "3902");
     assert_eq!(exit_code(caller).await, 0);
     let ab = next_event(&p, &sup, "abandoned", base).await;
     let waited = ab["kind"]["waited_ms"].as_i64().unwrap();
@@ -263,19 +246,8 @@ async fn ring_no_answer_moves_the_call_to_the_next_agent() {
         204
     );
 
-    let media = free_ports("127.0.0.1", 4).to_string();
-    let koffi_phone = sipp(
-        p.sip,
-        "agent_uas.xml",
-        &["-p", &koffi_port.to_string(), "-mp", &media, "-rtp_echo"],
-    );
-    let cport = free_ports(TRUNK_IP, 1).to_string();
-    let cmedia = free_ports(TRUNK_IP, 4).to_string();
-    let caller = sipp(
-        p.sip,
-        "caller_audio_wait.xml",
-        &["-s", "3902", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
-    );
+    let koffi_phone = answering_phone(&p, koffi_port);
+    let caller = trunk_call(&p, "caller_audio_wait.xml", "3902");
 
     // amina's desktop: the offer, then (in either order) the cancel with
     // reason rona and her pause with reason rona.
@@ -383,19 +355,8 @@ async fn ring_all_first_answer_wins_and_the_other_phone_stops() {
         post(&p, &koffi, "/api/v1/agent/login", json!({})).await,
         204
     );
-    let media = free_ports("127.0.0.1", 4).to_string();
-    let koffi_phone = sipp(
-        p.sip,
-        "agent_uas.xml",
-        &["-p", &koffi_port.to_string(), "-mp", &media, "-rtp_echo"],
-    );
-    let cport = free_ports(TRUNK_IP, 1).to_string();
-    let cmedia = free_ports(TRUNK_IP, 4).to_string();
-    let caller = sipp(
-        p.sip,
-        "caller_audio.xml",
-        &["-s", "3902", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
-    );
+    let koffi_phone = answering_phone(&p, koffi_port);
+    let caller = trunk_call(&p, "caller_audio.xml", "3902");
 
     let mut seen = Vec::new();
     let offer = next_of(&mut amina_ws, "offer", &mut seen).await;
@@ -451,33 +412,16 @@ async fn two_calls_one_agent_the_second_hears_its_position() {
         post(&p, &amina, "/api/v1/agent/login", json!({})).await,
         204
     );
-    let media = free_ports("127.0.0.1", 4).to_string();
-    let agent = sipp(
-        p.sip,
-        "agent_uas.xml",
-        &["-p", &phone.to_string(), "-mp", &media, "-rtp_echo"],
-    );
+    let agent = answering_phone(&p, phone);
     // Call 1 is answered by amina and stays up.
-    let c1 = free_ports(TRUNK_IP, 1).to_string();
-    let m1 = free_ports(TRUNK_IP, 4).to_string();
-    let caller1 = sipp(
-        p.sip,
-        "caller_audio_wait.xml",
-        &["-s", "3902", "-i", TRUNK_IP, "-p", &c1, "-mp", &m1],
-    );
+    let caller1 = trunk_call(&p, "caller_audio_wait.xml", "3902");
     let mut seen = Vec::new();
     let first = next_of(&mut ws, "answered", &mut seen).await["interaction_id"]
         .as_i64()
         .unwrap();
     // Call 2 waits: it is told it is number 1 in the queue, then gives up.
     let base = last_seq(&p, &sup).await;
-    let c2 = free_ports(TRUNK_IP, 1).to_string();
-    let m2 = free_ports(TRUNK_IP, 4).to_string();
-    let caller2 = sipp(
-        p.sip,
-        "caller_audio.xml",
-        &["-s", "3902", "-i", TRUNK_IP, "-p", &c2, "-mp", &m2],
-    );
+    let caller2 = trunk_call(&p, "caller_audio.xml", "3902");
     let announced = next_event(&p, &sup, "announced", base).await;
     assert_eq!(announced["kind"]["position"], 1, "{announced}");
     let second = announced["interaction_id"].as_i64().unwrap();

@@ -80,6 +80,21 @@ fn password(dir: &Path, user: &str) -> String {
         .unwrap()
 }
 
+/// Log in as a demo user of the server at `url`; returns the bearer token.
+async fn token(http: &reqwest::Client, url: &str, dir: &Path, user: &str) -> String {
+    let body = json!({"username": user, "password": password(dir, user)});
+    let v: Value = http
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["token"].as_str().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn serve_stop_crash_and_recover() {
     let dir = tempfile::tempdir().unwrap();
@@ -98,17 +113,7 @@ async fn serve_stop_crash_and_recover() {
         "ok"
     );
     assert!(dir.path().join("data/switchboard.db").exists());
-    let login = |user: &str| json!({"username": user, "password": password(dir.path(), user)});
-    let tok: Value = http
-        .post(format!("{url}/api/v1/auth/login"))
-        .json(&login("supervisor"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let tok = tok["token"].as_str().unwrap().to_string();
+    let tok = token(&http, &url, dir.path(), "supervisor").await;
     let open: Value = http
         .post(format!("{url}/api/v1/interactions"))
         .bearer_auth(&tok)
@@ -133,16 +138,7 @@ async fn serve_stop_crash_and_recover() {
     // Second start: nothing re-seeded (same passwords), the open interaction
     // was closed as system_restart... only at the next start after a crash:
     let (mut child, url) = serve(dir.path());
-    let tok: Value = http
-        .post(format!("{url}/api/v1/auth/login"))
-        .json(&login("supervisor"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let tok = tok["token"].as_str().unwrap().to_string();
+    let tok = token(&http, &url, dir.path(), "supervisor").await;
     let customers: Value = http
         .get(format!("{url}/api/v1/customers?limit=500"))
         .bearer_auth(&tok)
@@ -169,16 +165,7 @@ async fn serve_stop_crash_and_recover() {
     child.wait().unwrap();
 
     let (mut child, url) = serve(dir.path());
-    let tok: Value = http
-        .post(format!("{url}/api/v1/auth/login"))
-        .json(&login("supervisor"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let tok = tok["token"].as_str().unwrap().to_string();
+    let tok = token(&http, &url, dir.path(), "supervisor").await;
     for id in [open_id, open2["id"].as_i64().unwrap()] {
         let i: Value = http
             .get(format!("{url}/api/v1/interactions/{id}"))

@@ -13,14 +13,8 @@ async fn ivr_digits_walk_the_flow_into_the_queue() {
     let sup = p.srv.login("supervisor").await;
     // caller_dtmf.xml sends RFC 2833 digits 1, 2, # during the prompts
     // (barge-in), then waits; no agent is logged in, so the call waits.
-    let cport = free_ports(TRUNK_IP, 1).to_string();
-    let cmedia = free_ports(TRUNK_IP, 4).to_string();
     let base = last_seq(&p, &sup).await;
-    let _caller = sipp(
-        p.sip,
-        "caller_dtmf.xml",
-        &["-s", "3905", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
-    );
+    let _caller = trunk_call(&p, "caller_dtmf.xml", "3905");
     let queued = next_event(&p, &sup, "queued", base).await;
     let id = queued["interaction_id"].as_i64().unwrap();
     let evs = get(&p, &sup, &format!("/api/v1/interactions/{id}/events")).await;
@@ -64,13 +58,7 @@ async fn demo_ivr_new_caller_french_advisor_by_voice_joins_the_vip_queue() {
     let p = platform().await;
     let sup = p.srv.login("supervisor").await;
     let base = last_seq(&p, &sup).await;
-    let cport = free_ports(TRUNK_IP, 1).to_string();
-    let cmedia = free_ports(TRUNK_IP, 4).to_string();
-    let _caller = sipp(
-        p.sip,
-        "caller_r4_voice.xml",
-        &["-s", "3900", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
-    );
+    let _caller = trunk_call(&p, "caller_r4_voice.xml", "3900");
     let queued = next_event(&p, &sup, "queued", base).await;
     let id = queued["interaction_id"].as_i64().unwrap();
     let queues = get(&p, &sup, "/api/v1/queues").await;
@@ -118,13 +106,7 @@ async fn demo_ivr_advisor_by_sms_opens_a_conversation_and_writes_first() {
     let p = platform().await;
     let sup = p.srv.login("supervisor").await;
     let base = last_seq(&p, &sup).await;
-    let cport = free_ports(TRUNK_IP, 1).to_string();
-    let cmedia = free_ports(TRUNK_IP, 4).to_string();
-    let caller = sipp(
-        p.sip,
-        "caller_r4_sms.xml",
-        &["-s", "3900", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
-    );
+    let caller = trunk_call(&p, "caller_r4_sms.xml", "3900");
     assert_eq!(
         exit_code(caller).await,
         0,
@@ -168,13 +150,7 @@ async fn demo_ivr_puk_code_is_looked_up_and_read_back() {
     let p = platform().await;
     let sup = p.srv.login("supervisor").await;
     let base = last_seq(&p, &sup).await;
-    let cport = free_ports(TRUNK_IP, 1).to_string();
-    let cmedia = free_ports(TRUNK_IP, 4).to_string();
-    let caller = sipp(
-        p.sip,
-        "caller_r3_puk.xml",
-        &["-s", "3900", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
-    );
+    let caller = trunk_call(&p, "caller_r3_puk.xml", "3900");
     assert_eq!(exit_code(caller).await, 0);
     let ended = next_event(&p, &sup, "ended", base).await;
     let id = ended["interaction_id"].as_i64().unwrap();

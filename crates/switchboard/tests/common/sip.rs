@@ -354,3 +354,26 @@ pub async fn ivr_path(p: &Platform, token: &str, id: i64) -> Vec<(String, Option
         })
         .collect()
 }
+
+/// A customer calling `did` through the trunk (from 127.0.0.2) with a sipp
+/// scenario.
+pub fn trunk_call(p: &Platform, scenario: &str, did: &str) -> tokio::process::Child {
+    let port = free_ports(TRUNK_IP, 1).to_string();
+    let media = free_ports(TRUNK_IP, 4).to_string();
+    sipp(
+        p.sip,
+        scenario,
+        &["-s", did, "-i", TRUNK_IP, "-p", &port, "-mp", &media],
+    )
+}
+
+/// An agent phone registered on `port` that answers one call and echoes its
+/// audio (`agent_uas.xml`).
+pub fn answering_phone(p: &Platform, port: u16) -> tokio::process::Child {
+    let media = free_ports("127.0.0.1", 4).to_string();
+    sipp(
+        p.sip,
+        "agent_uas.xml",
+        &["-p", &port.to_string(), "-mp", &media, "-rtp_echo"],
+    )
+}
