@@ -40,7 +40,7 @@ pub mod push;
 
 pub use config::{EngineConfig, EntryPoint};
 
-use domain::{AgentId, InteractionId};
+use domain::{AgentId, InteractionId, QueueId};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -119,6 +119,63 @@ pub(crate) enum Command {
     QueueStats(oneshot::Sender<Vec<(String, routing::QueueStats)>>),
     ReloadFlows(oneshot::Sender<Result<FlowReload, EngineError>>),
     AgentStats(oneshot::Sender<Vec<routing::AgentStats>>),
+    Transfer {
+        agent: AgentId,
+        interaction: InteractionId,
+        target: TransferTarget,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
+    Callback {
+        request: CallbackRequest,
+        reply: oneshot::Sender<Result<InteractionId, EngineError>>,
+    },
+    RouteConversation {
+        interaction: InteractionId,
+        queue: QueueId,
+        address: String,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
+    ConversationMessage {
+        interaction: InteractionId,
+        text: String,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
+    Offer {
+        agent: AgentId,
+        interaction: InteractionId,
+        accept: bool,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
+    Reply {
+        agent: AgentId,
+        interaction: InteractionId,
+        text: String,
+        reply: oneshot::Sender<Result<i64, EngineError>>,
+    },
+}
+
+/// Where a blind transfer sends the caller or conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransferTarget {
+    /// Back into a queue (keeps its place priority: the segment's).
+    Queue(QueueId),
+    /// Straight to one agent (who must be logged in); offered like a queue
+    /// task restricted to that agent.
+    Agent(AgentId),
+}
+
+/// A callback to place when the caller's turn comes (SPEC §1.4): the ACD
+/// keeps the place in `queue`; when an agent is free the engine rings the
+/// agent's phone, then dials `number` through the trunk and bridges them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallbackRequest {
+    /// The queue whose agents call back.
+    pub queue: QueueId,
+    /// The number to call, any format (normalised to E.164).
+    pub number: String,
+    /// The interaction it comes from (a waiting call that asked for it), if any;
+    /// that call is then ended with reason `callback_requested`.
+    pub from_interaction: Option<InteractionId>,
 }
 
 /// What a flow reload did.
@@ -248,6 +305,123 @@ impl EngineHandle {
     /// The engine has stopped.
     pub async fn agent_stats(&self) -> Result<Vec<routing::AgentStats>, EngineError> {
         self.ask(Command::AgentStats).await
+    }
+
+    /// Blind transfer of the agent's live call or conversation to a queue or
+    /// another agent. The agent is released (wrap-up for a call); the
+    /// interaction keeps its id and gets a `transferred` event.
+    ///
+    /// # Errors
+    /// Not the agent's live interaction; unknown queue; target agent not
+    /// logged in; transfer to oneself.
+    pub async fn transfer(
+        &self,
+        agent: AgentId,
+        interaction: InteractionId,
+        target: TransferTarget,
+    ) -> Result<(), EngineError> {
+        self.ask(|reply| Command::Transfer {
+            agent,
+            interaction,
+            target,
+            reply,
+        })
+        .await?
+    }
+
+    /// Queue a callback; returns the new (outbound voice) interaction.
+    ///
+    /// # Errors
+    /// Unknown queue; a number that is not a phone number.
+    pub async fn request_callback(
+        &self,
+        request: CallbackRequest,
+    ) -> Result<InteractionId, EngineError> {
+        self.ask(|reply| Command::Callback { request, reply })
+            .await?
+    }
+
+    /// Route a new digital conversation (SMS, e-mail, chat, WhatsApp,
+    /// Messenger, Instagram): the interaction already exists in the store
+    /// with its channel and customer; it becomes an ACD task in `queue` with
+    /// the customer's segment and is offered to an agent with capacity on that
+    /// channel. `address` is the customer's address on the channel (E.164,
+    /// e-mail, page-scoped id, chat visitor id): agent replies go there.
+    ///
+    /// # Errors
+    /// Unknown interaction or queue; a voice interaction.
+    pub async fn route_conversation(
+        &self,
+        interaction: InteractionId,
+        queue: QueueId,
+        address: String,
+    ) -> Result<(), EngineError> {
+        self.ask(|reply| Command::RouteConversation {
+            interaction,
+            queue,
+            address,
+            reply,
+        })
+        .await?
+    }
+
+    /// A further inbound message on a conversation the engine routes (its
+    /// `message_in` event is already stored): pushed to the agent who has it.
+    ///
+    /// # Errors
+    /// The conversation is not live in the engine.
+    pub async fn conversation_message(
+        &self,
+        interaction: InteractionId,
+        text: String,
+    ) -> Result<(), EngineError> {
+        self.ask(|reply| Command::ConversationMessage {
+            interaction,
+            text,
+            reply,
+        })
+        .await?
+    }
+
+    /// Accept (`true`) or reject an offered digital task. A rejected task
+    /// goes back to its queue for another agent.
+    ///
+    /// # Errors
+    /// No offer of this interaction to this agent.
+    pub async fn answer_offer(
+        &self,
+        agent: AgentId,
+        interaction: InteractionId,
+        accept: bool,
+    ) -> Result<(), EngineError> {
+        self.ask(|reply| Command::Offer {
+            agent,
+            interaction,
+            accept,
+            reply,
+        })
+        .await?
+    }
+
+    /// The agent's reply on a conversation: stored as a `message_out` event
+    /// and queued in the outbox on the conversation's channel to the
+    /// customer's address. Returns the outbox id.
+    ///
+    /// # Errors
+    /// Not the agent's conversation; empty text.
+    pub async fn reply(
+        &self,
+        agent: AgentId,
+        interaction: InteractionId,
+        text: String,
+    ) -> Result<i64, EngineError> {
+        self.ask(|reply| Command::Reply {
+            agent,
+            interaction,
+            text,
+            reply,
+        })
+        .await?
     }
 
     /// Receive pushed messages (offers, states, queue figures) from now on.

@@ -9,6 +9,8 @@
 //! | `answered` | the agent | `interaction_id` |
 //! | `ended` | the agent | `interaction_id`, `reason` |
 //! | `agent_state` | the agent and supervisors | `agent_id`, `state`, `reason` |
+//! | `message` | the agent | `interaction_id`, `direction` (`in`, `out`), `text`, `at` |
+//! | `transferred` | the agent | `interaction_id`, `to` (`queue:NAME` or `agent:ID`) |
 //! | `queue_stats` | supervisors | `name`, `queue`, `waiting`, `longest_wait_ms`, `agents_available`, `agents_busy`, `agents_wrap_up`, `agents_paused`, `service_level_pct`, `asa_s`, `counters`, `aht_s` |
 
 use domain::{AgentId, Channel, Customer, Interaction, InteractionId, Timestamp};
@@ -89,6 +91,24 @@ pub enum Push {
         state: String,
         /// Pause reason.
         reason: Option<String>,
+    },
+    /// A message on a digital conversation the agent has.
+    Message {
+        /// The conversation.
+        interaction_id: InteractionId,
+        /// `in` (from the customer) or `out` (an agent's reply).
+        direction: String,
+        /// Text.
+        text: String,
+        /// When it was received or queued.
+        at: Timestamp,
+    },
+    /// The agent transferred the interaction away.
+    Transferred {
+        /// The interaction.
+        interaction_id: InteractionId,
+        /// `queue:NAME` or `agent:ID`.
+        to: String,
     },
     /// A queue's live figures (the ACD's wallboard statistics).
     QueueStats {

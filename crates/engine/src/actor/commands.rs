@@ -117,6 +117,18 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 v.sort_by_key(|s| s.agent);
                 let _ = reply.send(v);
             }
+            Command::Transfer { reply, .. }
+            | Command::RouteConversation { reply, .. }
+            | Command::ConversationMessage { reply, .. }
+            | Command::Offer { reply, .. } => {
+                let _ = reply.send(Err(EngineError::Invalid("not wired yet".into())));
+            }
+            Command::Callback { reply, .. } => {
+                let _ = reply.send(Err(EngineError::Invalid("not wired yet".into())));
+            }
+            Command::Reply { reply, .. } => {
+                let _ = reply.send(Err(EngineError::Invalid("not wired yet".into())));
+            }
         }
     }
 

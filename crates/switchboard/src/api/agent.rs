@@ -16,7 +16,7 @@ use engine::{AgentRequest, EngineError, EngineHandle};
 use serde::Deserialize;
 use store::User;
 
-fn engine(s: &AppState) -> ApiResult<&EngineHandle> {
+pub(super) fn engine(s: &AppState) -> ApiResult<&EngineHandle> {
     s.engine.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -26,7 +26,7 @@ fn engine(s: &AppState) -> ApiResult<&EngineHandle> {
     })
 }
 
-fn agent_of(user: &User) -> ApiResult<AgentId> {
+pub(super) fn agent_of(user: &User) -> ApiResult<AgentId> {
     user.agent_id
         .ok_or_else(|| ApiError::forbidden("this user is not an agent"))
 }

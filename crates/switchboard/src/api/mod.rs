@@ -14,6 +14,7 @@ pub mod extract;
 mod interactions;
 mod openapi;
 mod ops;
+mod work;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -92,6 +93,11 @@ pub fn router(state: AppState) -> Router {
         .route("/interactions/{id}/disposition", post(agent::disposition))
         .route("/interactions/{id}/hangup", post(agent::hangup))
         .route("/interactions/{id}/hold", post(agent::hold))
+        .route("/interactions/{id}/transfer", post(work::transfer))
+        .route("/interactions/{id}/accept", post(work::accept))
+        .route("/interactions/{id}/reject", post(work::reject))
+        .route("/interactions/{id}/messages", post(work::reply))
+        .route("/callbacks", post(work::callback))
         .route("/stats/queues", get(agent::queue_stats))
         .route("/stats/agents", get(agent::agent_stats))
         .route("/outbox", get(agent::outbox))

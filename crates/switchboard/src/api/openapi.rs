@@ -22,6 +22,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::agent::login, super::agent::logout, super::agent::state, super::agent::disposition,
         super::agent::hangup, super::agent::hold, super::agent::queue_stats, super::agent::agent_stats,
         super::agent::outbox, super::agent::reload_flows, super::agent::my_state,
+        super::work::transfer, super::work::accept, super::work::reject, super::work::reply,
+        super::work::callback,
     ),
     components(schemas(super::error::ErrorBody, domain::EventKind, domain::event::AgentState)),
     modifiers(&BearerAuth),
