@@ -44,6 +44,11 @@ pub struct EngineConfig {
     /// Extra time given to the phone over the ACD's ring time-out, so that
     /// ring-no-answer is the ACD's decision, ms.
     pub ring_grace_ms: u64,
+    /// Trunk (by name) for callbacks' outbound legs; `None`: callbacks are
+    /// refused.
+    pub callback_trunk: Option<String>,
+    /// Caller-ID presented on callbacks (the trunk's default when `None`).
+    pub callback_caller_id: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -62,6 +67,8 @@ impl Default for EngineConfig {
             sql_databases: HashMap::new(),
             maintenance: false,
             ring_grace_ms: 2_000,
+            callback_trunk: None,
+            callback_caller_id: None,
         }
     }
 }

@@ -158,6 +158,18 @@ pub async fn start(
         survey_queues: e.survey_queues.iter().cloned().collect(),
         sql_databases: sql.into_iter().collect(),
         maintenance: e.maintenance,
+        callback_trunk: settings
+            .sip
+            .trunks
+            .iter()
+            .find(|t| t.outbound.is_some())
+            .map(|t| t.name.clone()),
+        callback_caller_id: settings
+            .sip
+            .trunks
+            .iter()
+            .find(|t| t.outbound.is_some())
+            .and_then(|t| t.caller_id.clone()),
         ..EngineConfig::default()
     };
     let (handle, _task) = engine::start(store, calls, events, flows, ecfg).await?;

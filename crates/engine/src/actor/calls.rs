@@ -26,11 +26,20 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     .await;
             }
             CallEvent::Ringing { .. } => {}
-            CallEvent::Answered { leg } => {
-                if let Some(LegRole::Agent { task, agent, offer }) = self.legs.get(&leg).copied() {
-                    self.on_agent_answered(leg, task, agent, offer).await;
+            CallEvent::Answered { leg } => match self.legs.get(&leg).copied() {
+                Some(LegRole::Agent { task, agent, offer }) => {
+                    if self.callbacks.contains_key(&task) {
+                        self.on_callback_agent_answered(leg, task, agent, offer)
+                            .await;
+                    } else {
+                        self.on_agent_answered(leg, task, agent, offer).await;
+                    }
                 }
-            }
+                Some(LegRole::CallbackCustomer(task)) => {
+                    self.on_callback_customer_answered(leg, task).await;
+                }
+                _ => {}
+            },
             CallEvent::Dtmf { leg, digit, .. } => {
                 if let Some(LegRole::Caller(id)) = self.legs.get(&leg).copied() {
                     let Some(call) = self.calls.get_mut(&id) else {
@@ -104,7 +113,8 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             }
             CallEvent::HungUp { leg, cause, .. } => self.on_hung_up(leg, cause).await,
             CallEvent::TransferRequested { leg, target } => {
-                tracing::warn!(%leg, %target, "REFER from a phone: blind transfer by phone is not wired yet");
+                self.on_phone_transfer(leg, target).await;
+                self.process_decisions().await;
             }
             CallEvent::TransferStatus { leg, status } => {
                 tracing::info!(%leg, status, "transfer progress");
@@ -265,7 +275,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
 
     /// The customer owning this number, creating one if unknown. `true` when
     /// the customer existed before this call.
-    async fn identify(
+    pub(crate) async fn identify(
         &self,
         number: Option<&PhoneNumber>,
         t: Timestamp,
@@ -367,6 +377,22 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         if let Some(ringing) = self.offers.get_mut(&offer) {
             ringing.retain(|(a, _)| *a != agent);
         }
+        let Some(caller_leg) = self.calls.get(&task).map(|c| c.caller_leg) else {
+            return;
+        };
+        self.connect(caller_leg, leg, task, agent).await;
+    }
+
+    /// Bridge the customer's leg to the agent's (the ACD has the task as the
+    /// agent's): recording, `answered` event and push, agent busy.
+    pub(crate) async fn connect(
+        &mut self,
+        caller_leg: LegId,
+        leg: LegId,
+        task: InteractionId,
+        agent: AgentId,
+    ) {
+        let t = now();
         let Some(call) = self.calls.get_mut(&task) else {
             return;
         };
@@ -374,9 +400,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         call.agent = Some(agent);
         call.agent_leg = Some(leg);
         call.prompts.clear();
-        call.interaction.answered_at = Some(t);
+        if call.interaction.answered_at.is_none() {
+            call.interaction.answered_at = Some(t);
+        }
         call.interaction.agent_id = Some(agent);
-        let caller_leg = call.caller_leg;
+        let earlier_recording = call.recording.is_some();
         let waited = call.queued_at.map(|q| t.millis_since(q)).unwrap_or(0);
         let queue = call.interaction.queue_id;
         let customer = call.customer.as_ref().map(|c| c.id);
@@ -396,7 +424,13 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             },
         )];
         if record {
-            let path = self.cfg.recordings_dir.join(format!("{}.wav", task.0));
+            // After a transfer, each agent's part is its own file.
+            let mut path = self.cfg.recordings_dir.join(format!("{}.wav", task.0));
+            let mut n = 2;
+            while earlier_recording && path.exists() {
+                path = self.cfg.recordings_dir.join(format!("{}-{n}.wav", task.0));
+                n += 1;
+            }
             let _ = std::fs::create_dir_all(&self.cfg.recordings_dir);
             match self.voice.record_start(caller_leg, path.clone()).await {
                 Ok(()) => {
@@ -441,7 +475,18 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             return;
         };
         match role {
+            LegRole::CallbackCustomer(task) => {
+                self.on_callback_leg_gone(task, true).await;
+            }
             LegRole::Agent { task, agent, offer } => {
+                if self
+                    .callbacks
+                    .get(&task)
+                    .is_some_and(|cb| cb.customer_leg.is_some())
+                {
+                    self.on_callback_leg_gone(task, false).await;
+                    return;
+                }
                 let talking = self
                     .calls
                     .get(&task)

@@ -117,17 +117,55 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 v.sort_by_key(|s| s.agent);
                 let _ = reply.send(v);
             }
-            Command::Transfer { reply, .. }
-            | Command::RouteConversation { reply, .. }
-            | Command::ConversationMessage { reply, .. }
-            | Command::Offer { reply, .. } => {
-                let _ = reply.send(Err(EngineError::Invalid("not wired yet".into())));
+            Command::Transfer {
+                agent,
+                interaction,
+                target,
+                reply,
+            } => {
+                let r = self.transfer(agent, interaction, target).await;
+                self.process_decisions().await;
+                let _ = reply.send(r);
             }
-            Command::Callback { reply, .. } => {
-                let _ = reply.send(Err(EngineError::Invalid("not wired yet".into())));
+            Command::Callback { request, reply } => {
+                let r = self.request_callback(request).await;
+                self.process_decisions().await;
+                let _ = reply.send(r);
             }
-            Command::Reply { reply, .. } => {
-                let _ = reply.send(Err(EngineError::Invalid("not wired yet".into())));
+            Command::RouteConversation {
+                interaction,
+                queue,
+                address,
+                reply,
+            } => {
+                let r = self
+                    .route_conversation(interaction, queue, address, 0)
+                    .await;
+                let _ = reply.send(r);
+            }
+            Command::ConversationMessage {
+                interaction,
+                text,
+                reply,
+            } => {
+                let _ = reply.send(self.conversation_message(interaction, text));
+            }
+            Command::Offer {
+                agent,
+                interaction,
+                accept,
+                reply,
+            } => {
+                let r = self.answer_offer(agent, interaction, accept).await;
+                let _ = reply.send(r);
+            }
+            Command::Reply {
+                agent,
+                interaction,
+                text,
+                reply,
+            } => {
+                let _ = reply.send(self.reply(agent, interaction, text).await);
             }
         }
     }
@@ -138,9 +176,13 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             .get_agent(agent)
             .await?
             .ok_or(EngineError::UnknownAgent(agent))?;
+        // Every agent also holds `agent:<id>`: transfers to one agent
+        // require it.
+        let mut skills = a.skills.clone();
+        skills.push(super::transfer::personal_skill(a.id));
         let profile = AgentProfile {
             capacity: a.capacity.clone(),
-            ..AgentProfile::new(a.id, a.skills.clone())
+            ..AgentProfile::new(a.id, skills)
         };
         self.acd.handle_agent_login(now(), profile)?;
         self.agents.insert(agent, AgentLive { agent: a });
@@ -168,9 +210,14 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 "unknown disposition code {code:?}"
             )));
         }
-        let mut i = match self.calls.get(&interaction) {
-            Some(c) => c.interaction.clone(),
-            None => self
+        let live_conversation = self.conversations.contains_key(&interaction);
+        let mut i = match (
+            self.calls.get(&interaction),
+            self.conversations.get(&interaction),
+        ) {
+            (Some(c), _) => c.interaction.clone(),
+            (None, Some(c)) => c.interaction.clone(),
+            (None, None) => self
                 .store
                 .get_interaction(interaction)
                 .await?
@@ -181,6 +228,10 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
         i.disposition = Some(code.clone());
         i.notes = notes.clone();
+        if let Some(c) = self.conversations.get_mut(&interaction) {
+            c.interaction.disposition = Some(code.clone());
+            c.interaction.notes = notes.clone();
+        }
         self.save(&i).await;
         let mut ev = NewEvent::new(now(), EventKind::DispositionSet { code, notes })
             .with_interaction(interaction)
@@ -191,7 +242,10 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             .calls
             .get(&interaction)
             .is_some_and(|c| c.phase == Phase::Ended);
-        if ended {
+        let wrapping_up = self.wrap_up_of.get(&agent) == Some(&interaction);
+        if live_conversation {
+            self.close_conversation(agent, interaction).await;
+        } else if ended || wrapping_up {
             self.calls.remove(&interaction);
             // Ends wrap-up now; refused (and harmless) if wrap-up already timed out.
             if self

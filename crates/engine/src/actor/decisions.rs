@@ -78,12 +78,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         self.legs.remove(&leg);
                         let _ = self.voice.hang_up(leg).await;
                     }
+                    if let Some(c) = self.conversations.get_mut(&task) {
+                        c.offered.retain(|(a, _)| *a != agent);
+                    }
                     if reason == CancelReason::Rona {
-                        let queue = self
-                            .calls
-                            .get(&task)
-                            .and_then(|c| c.interaction.queue_id)
-                            .unwrap_or(QueueId(0));
+                        let queue = self.queue_of(task).unwrap_or(QueueId(0));
                         self.record(vec![
                             NewEvent::new(now(), EventKind::Rona { queue_id: queue })
                                 .with_interaction(task)
@@ -154,10 +153,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         .await;
                 }
                 Decision::CallbackDue {
-                    offer, task, agent, ..
-                } => {
-                    tracing::warn!(?offer, interaction = %task, %agent, "callbacks are not wired yet");
-                }
+                    offer,
+                    task,
+                    agent,
+                    ring_until,
+                } => self.ring_callback(offer, task, agent, ring_until).await,
             }
         }
     }
@@ -171,6 +171,12 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         ring_until: Timestamp,
     ) {
         let t = now();
+        if self.conversations.contains_key(&task) {
+            return self.offer_conversation(offer, task, agent, ring_until).await;
+        }
+        if self.callbacks.contains_key(&task) {
+            return self.ring_callback(offer, task, agent, ring_until).await;
+        }
         let Some(call) = self.calls.get(&task) else {
             let _ = self.acd.handle_offer_rejected(t, task, agent);
             return;
@@ -186,21 +192,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let trace = call.ivr_trace.clone();
         let channel = call.interaction.channel;
         // The screen-pop goes out before the phone rings (SPEC §1.5).
-        let history = match &customer {
-            Some(c) => self
-                .store
-                .list_interactions(&store::InteractionFilter {
-                    customer_id: Some(c.id),
-                    limit: 10,
-                    ..Default::default()
-                })
-                .await
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|i| i.id != task)
-                .collect(),
-            None => Vec::new(),
-        };
+        let history = self.history(customer.as_ref(), task).await;
         let queue = self
             .queues
             .get(&queue_id)
@@ -282,6 +274,18 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             NewEvent::new(now(), EventKind::Announced { position, ewt_s }).with_interaction(task),
         ])
         .await;
+    }
+}
+
+impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+    /// The queue a live call, conversation or callback is in.
+    pub(crate) fn queue_of(&self, task: InteractionId) -> Option<QueueId> {
+        self.calls
+            .get(&task)
+            .map(|c| c.interaction.queue_id)
+            .or_else(|| self.conversations.get(&task).map(|c| c.interaction.queue_id))
+            .or_else(|| self.callbacks.get(&task).map(|c| c.interaction.queue_id))
+            .flatten()
     }
 }
 

@@ -5,7 +5,6 @@
 use super::{Actor, Internal, Phase, now};
 use domain::*;
 use ivr::Action;
-use routing::Task;
 use std::collections::VecDeque;
 use store::{NewInteraction, NewOutboxMessage};
 use voice::CallControl;
@@ -241,31 +240,29 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             channel,
             direction: Direction::Outbound,
         })];
-        if let Some(q) = qid {
-            events.push(with(EventKind::Queued {
-                queue_id: q,
-                priority,
-            }));
-            let task = Task {
-                priority: priority - segment.priority(),
-                ..Task::new(conv.id, q, channel, segment)
-            };
-            if let Err(e) = self.acd.handle_task_arrived(t, task) {
-                tracing::error!(error = %e, "ACD refused the conversation");
-            }
-        }
         events.push(with(EventKind::MessageOut {
             text: first_message.clone(),
         }));
         self.record(events).await;
+        let address = to
+            .map(|p| p.to_string())
+            .or_else(|| customer.as_ref().and_then(|c| c.phones.first().map(|p| p.to_string())));
         self.outbox(
             conv.id,
             channel,
-            to.map(|p| p.to_string()),
+            address.clone(),
             first_message,
             "ivr_first_message",
         )
         .await;
+        // The customer's answers come back on this conversation; an agent
+        // of `queue` takes it.
+        if let (Some(q), Some(address)) = (qid, address) {
+            let extra = priority - segment.priority();
+            if let Err(e) = Box::pin(self.route_conversation(conv.id, q, address, extra)).await {
+                tracing::error!(error = %e, "ACD refused the conversation");
+            }
+        }
     }
 
     /// Put a message in the outbox for the interaction's customer.

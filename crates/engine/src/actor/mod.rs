@@ -2,10 +2,13 @@
 //! `calls`, the IVR session driver in `ivr_driver`, the ACD's decisions in
 //! `decisions`, API commands in `commands`.
 
+mod callbacks;
 mod calls;
 mod commands;
+mod conversations;
 mod decisions;
 mod ivr_driver;
+mod transfer;
 
 use crate::lookup::LookupRunner;
 use crate::push::{Audience, Envelope, Push};
@@ -70,6 +73,8 @@ pub(crate) struct Call {
 pub(crate) enum LegRole {
     /// The customer's leg of this interaction.
     Caller(InteractionId),
+    /// The customer's leg of a callback, dialled through the trunk.
+    CallbackCustomer(InteractionId),
     /// An agent's phone, rung for an offer of this interaction.
     Agent {
         task: InteractionId,
@@ -103,6 +108,10 @@ pub(crate) struct Actor<V> {
     pub queue_by_name: HashMap<String, QueueId>,
     pub agents: HashMap<AgentId, AgentLive>,
     pub calls: HashMap<InteractionId, Call>,
+    /// Callbacks waiting for their turn or being placed.
+    pub callbacks: HashMap<InteractionId, callbacks::Callback>,
+    /// Live digital conversations routed by the ACD.
+    pub conversations: HashMap<InteractionId, conversations::Conversation>,
     pub legs: HashMap<LegId, LegRole>,
     /// Ringing agent legs per offer.
     pub offers: HashMap<OfferId, Vec<(AgentId, LegId)>>,
@@ -147,6 +156,8 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             queues: queues.into_iter().map(|q| (q.id, q)).collect(),
             agents: HashMap::new(),
             calls: HashMap::new(),
+            conversations: HashMap::new(),
+            callbacks: HashMap::new(),
             legs: HashMap::new(),
             offers: HashMap::new(),
             recordings: HashMap::new(),

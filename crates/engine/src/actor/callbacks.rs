@@ -1,0 +1,373 @@
+//! Callbacks (SPEC §1.4): a waiting caller (or a web form, through the API)
+//! asks to be called back. The ACD keeps the task's place; when its turn
+//! comes the agent's phone rings with the screen-pop, and once the agent
+//! answers the customer is dialled through the outbound trunk and the two
+//! legs are bridged. A callback nobody answers ends as `callback_no_answer`
+//! and the agent goes to wrap-up to note it.
+
+use super::{Actor, Call, LegRole, Phase, now};
+use crate::push::{Audience, Push, ScreenPop};
+use crate::{CallbackRequest, EngineError};
+use domain::event::AgentState;
+use domain::*;
+use routing::{OfferId, Task};
+use std::collections::VecDeque;
+use store::NewInteraction;
+use std::time::Duration;
+use voice::{CallControl, LegId};
+
+/// How long the customer's phone rings on a callback.
+const CUSTOMER_RING: Duration = Duration::from_secs(30);
+
+/// A callback waiting for its turn or being placed.
+pub(crate) struct Callback {
+    pub interaction: Interaction,
+    pub customer: Option<Customer>,
+    /// E.164 number to dial.
+    pub number: String,
+    pub lang: String,
+    pub segment: Segment,
+    pub requested_at: Timestamp,
+    /// The agent whose phone rings or who answered, and their leg.
+    pub agent: Option<(AgentId, LegId)>,
+    /// The customer's leg once dialled.
+    pub customer_leg: Option<LegId>,
+}
+
+impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+    pub(crate) async fn request_callback(
+        &mut self,
+        req: CallbackRequest,
+    ) -> Result<InteractionId, EngineError> {
+        let t = now();
+        if !self.queues.contains_key(&req.queue) {
+            return Err(EngineError::Invalid(format!("unknown queue {}", req.queue)));
+        }
+        if self.cfg.callback_trunk.is_none() {
+            return Err(EngineError::Invalid(
+                "no outbound trunk is configured for callbacks".into(),
+            ));
+        }
+        let number = phone::normalize_e164(&req.number, Some(&self.cfg.default_country))
+            .map_err(|e| EngineError::Invalid(format!("number: {e}")))?;
+        let event = |id: InteractionId, customer: Option<CustomerId>| {
+            let mut e = NewEvent::new(
+                t,
+                EventKind::CallbackRequested {
+                    queue_id: req.queue,
+                    number: number.to_string(),
+                },
+            )
+            .with_interaction(id);
+            e.customer_id = customer;
+            e
+        };
+        if let Some(id) = req.from_interaction {
+            // A waiting caller: keeps their place, their call ends now.
+            let waiting = self
+                .calls
+                .get(&id)
+                .is_some_and(|c| c.phase == Phase::Queued);
+            if !waiting {
+                return Err(EngineError::Invalid(format!(
+                    "interaction {id} is not a call waiting in a queue"
+                )));
+            }
+            if self.calls.get(&id).and_then(|c| c.interaction.queue_id) != Some(req.queue) {
+                return Err(EngineError::Invalid(
+                    "a waiting call is called back from its own queue".into(),
+                ));
+            }
+            self.acd.handle_callback_requested(t, id)?;
+            let Some(call) = self.calls.remove(&id) else {
+                return Err(EngineError::UnknownInteraction(id));
+            };
+            self.legs.remove(&call.caller_leg);
+            let _ = self.voice.hang_up(call.caller_leg).await;
+            let customer = call.customer.as_ref().map(|c| c.id);
+            self.record(vec![event(id, customer)]).await;
+            self.callbacks.insert(
+                id,
+                Callback {
+                    interaction: call.interaction,
+                    customer: call.customer,
+                    number: number.to_string(),
+                    lang: call.lang,
+                    segment: call.segment,
+                    requested_at: t,
+                    agent: None,
+                    customer_leg: None,
+                },
+            );
+            return Ok(id);
+        }
+        let (customer, _) = self.identify(Some(&number), t).await?;
+        let interaction = self
+            .store
+            .create_interaction(&NewInteraction {
+                channel: Channel::Voice,
+                direction: Direction::Outbound,
+                customer_id: customer.as_ref().map(|c| c.id),
+                queue_id: Some(req.queue),
+                agent_id: None,
+                started_at: t,
+            })
+            .await?;
+        let id = interaction.id;
+        let cid = customer.as_ref().map(|c| c.id);
+        let mut created = NewEvent::new(
+            t,
+            EventKind::InteractionCreated {
+                channel: Channel::Voice,
+                direction: Direction::Outbound,
+            },
+        )
+        .with_interaction(id);
+        created.customer_id = cid;
+        self.record(vec![created, event(id, cid)]).await;
+        let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
+        let lang = customer
+            .as_ref()
+            .and_then(|c| c.language.clone())
+            .unwrap_or_else(|| self.cfg.default_language.clone());
+        self.callbacks.insert(
+            id,
+            Callback {
+                interaction,
+                customer,
+                number: number.to_string(),
+                lang,
+                segment,
+                requested_at: t,
+                agent: None,
+                customer_leg: None,
+            },
+        );
+        self.acd
+            .handle_task_arrived(t, Task::new(id, req.queue, Channel::Voice, segment))?;
+        // Waiting: make it a callback in the ACD (no announcements, no
+        // max-wait exit). Offered at once: it is rung as a callback anyway.
+        let _ = self.acd.handle_callback_requested(t, id);
+        Ok(id)
+    }
+
+    /// The callback's turn: ring the agent's phone with the screen-pop.
+    pub(crate) async fn ring_callback(
+        &mut self,
+        offer: OfferId,
+        task: InteractionId,
+        agent: AgentId,
+        ring_until: Timestamp,
+    ) {
+        let t = now();
+        let (Some(cb), Some(login)) = (
+            self.callbacks.get(&task),
+            self.agents.get(&agent).map(|a| a.agent.login.clone()),
+        ) else {
+            let _ = self.acd.handle_offer_rejected(t, task, agent);
+            return;
+        };
+        let customer = cb.customer.clone();
+        let number = cb.number.clone();
+        let queue_id = cb.interaction.queue_id.unwrap_or(QueueId(0));
+        let history = self.history(customer.as_ref(), task).await;
+        let queue = self
+            .queues
+            .get(&queue_id)
+            .map(|q| q.name.clone())
+            .unwrap_or_default();
+        self.send(
+            Audience::Agent(agent),
+            Push::Offer {
+                interaction_id: task,
+                channel: Channel::Voice,
+                queue,
+                ring_until,
+                screen_pop: Box::new(ScreenPop {
+                    customer: customer.clone(),
+                    caller: number.clone(),
+                    ivr_trace: Some(serde_json::json!({"callback": true})),
+                    history,
+                }),
+            },
+        );
+        let mut ev = NewEvent::new(t, EventKind::Offered { queue_id })
+            .with_interaction(task)
+            .with_agent(agent);
+        ev.customer_id = customer.as_ref().map(|c| c.id);
+        self.record(vec![ev]).await;
+        self.agent_state_changed(agent, AgentState::Reserved, None)
+            .await;
+        let ring_ms = ring_until.millis_since(t).max(1000) as u64 + self.cfg.ring_grace_ms;
+        match self
+            .voice
+            .originate(login.clone(), number, Duration::from_millis(ring_ms))
+            .await
+        {
+            Ok(leg) => {
+                self.legs.insert(leg, LegRole::Agent { task, agent, offer });
+                self.leg_owner.insert(leg, (task, "agent", Some(agent)));
+                self.offers.entry(offer).or_default().push((agent, leg));
+                if let Some(cb) = self.callbacks.get_mut(&task) {
+                    cb.agent = Some((agent, leg));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, %agent, %login, "cannot ring the agent's phone for a callback");
+                let _ = self.acd.handle_offer_rejected(now(), task, agent);
+            }
+        }
+    }
+
+    /// The agent picked up a callback: dial the customer.
+    pub(crate) async fn on_callback_agent_answered(
+        &mut self,
+        leg: LegId,
+        task: InteractionId,
+        agent: AgentId,
+        offer: OfferId,
+    ) {
+        let t = now();
+        if self.acd.handle_offer_accepted(t, task, agent).is_err() {
+            self.legs.remove(&leg);
+            let _ = self.voice.hang_up(leg).await;
+            return;
+        }
+        if let Some(ringing) = self.offers.get_mut(&offer) {
+            ringing.retain(|(a, _)| *a != agent);
+        }
+        self.agent_state_changed(agent, AgentState::Busy, None)
+            .await;
+        let Some(cb) = self.callbacks.get_mut(&task) else {
+            return;
+        };
+        cb.agent = Some((agent, leg));
+        cb.interaction.agent_id = Some(agent);
+        let number = cb.number.clone();
+        let trunk = self.cfg.callback_trunk.clone().unwrap_or_default();
+        let caller_id = self.cfg.callback_caller_id.clone();
+        match self
+            .voice
+            .originate_trunk(trunk, number, caller_id, CUSTOMER_RING)
+            .await
+        {
+            Ok(c) => {
+                self.legs.insert(c, LegRole::CallbackCustomer(task));
+                self.leg_owner.insert(c, (task, "caller", None));
+                if let Some(cb) = self.callbacks.get_mut(&task) {
+                    cb.customer_leg = Some(c);
+                }
+                // The agent hears music while the customer's phone rings.
+                if let Some(moh) = self.cfg.music_on_hold.clone() {
+                    let _ = self.voice.music_on_hold(leg, moh).await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, interaction = %task, "cannot dial the callback");
+                self.callback_failed(task, "callback_failed").await;
+            }
+        }
+    }
+
+    /// The customer answered the callback: it becomes an ordinary call,
+    /// bridged to the agent (and recorded if the queue records).
+    pub(crate) async fn on_callback_customer_answered(&mut self, leg: LegId, task: InteractionId) {
+        let Some(cb) = self.callbacks.remove(&task) else {
+            return;
+        };
+        let Some((agent, agent_leg)) = cb.agent else {
+            return;
+        };
+        self.legs.insert(leg, LegRole::Caller(task));
+        let _ = self.voice.stop_prompt(agent_leg).await;
+        self.calls.insert(
+            task,
+            Call {
+                interaction: cb.interaction,
+                customer: cb.customer,
+                caller: cb.number,
+                caller_leg: leg,
+                lang: cb.lang,
+                segment: cb.segment,
+                ivr: None,
+                ivr_trace: None,
+                phase: Phase::Queued,
+                prompts: VecDeque::new(),
+                prompts_for_ivr: false,
+                barge_in: false,
+                queued_at: Some(cb.requested_at),
+                agent: None,
+                agent_leg: None,
+                recording: None,
+                on_hold: false,
+            },
+        );
+        // The ACD already counts the task as the agent's: connect it as an
+        // answered offer.
+        self.connect(leg, agent_leg, task, agent).await;
+    }
+
+    /// A callback leg ended before the two sides were bridged: the
+    /// customer's (`customer`: no answer, busy) or the agent's.
+    pub(crate) async fn on_callback_leg_gone(&mut self, task: InteractionId, customer: bool) {
+        let reason = if customer {
+            "callback_no_answer"
+        } else {
+            "agent_hangup"
+        };
+        self.callback_failed(task, reason).await;
+    }
+
+    /// Close a callback that did not connect; the agent (if they picked up)
+    /// goes to wrap-up to record the outcome.
+    async fn callback_failed(&mut self, task: InteractionId, reason: &str) {
+        let t = now();
+        let Some(mut cb) = self.callbacks.remove(&task) else {
+            return;
+        };
+        for l in [cb.customer_leg, cb.agent.map(|(_, l)| l)]
+            .into_iter()
+            .flatten()
+        {
+            self.legs.remove(&l);
+            let _ = self.voice.hang_up(l).await;
+        }
+        let agent = cb.agent.map(|(a, _)| a);
+        if agent.is_some() {
+            let _ = self.acd.handle_task_ended(t, task);
+        } else {
+            let _ = self.acd.handle_abandon(t, task);
+        }
+        cb.interaction.ended_at = Some(t);
+        cb.interaction.end_reason = Some(reason.into());
+        self.save(&cb.interaction).await;
+        let mut ev = NewEvent::new(
+            t,
+            EventKind::Ended {
+                reason: reason.into(),
+            },
+        )
+        .with_interaction(task);
+        ev.customer_id = cb.interaction.customer_id;
+        ev.agent_id = agent;
+        self.record(vec![ev]).await;
+        if let Some(a) = agent {
+            self.wrap_up_of.insert(a, task);
+            self.record(vec![
+                NewEvent::new(t, EventKind::WrapUpStarted)
+                    .with_interaction(task)
+                    .with_agent(a),
+            ])
+            .await;
+            self.send(
+                Audience::Agent(a),
+                Push::Ended {
+                    interaction_id: task,
+                    reason: reason.into(),
+                },
+            );
+            self.agent_state_changed(a, AgentState::WrapUp, None).await;
+        }
+        self.process_decisions().await;
+    }
+}

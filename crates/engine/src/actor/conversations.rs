@@ -1,0 +1,349 @@
+//! Digital conversations (SMS, e-mail, web chat, WhatsApp, Messenger,
+//! Instagram) as ACD tasks: routed with the channel's capacity class,
+//! offered to an agent's desktop (no phone rings), accepted or rejected
+//! there, answered through the outbox on the same channel, closed by the
+//! disposition.
+
+use super::{Actor, now};
+use crate::EngineError;
+use crate::push::{Audience, Push, ScreenPop};
+use domain::event::AgentState;
+use domain::*;
+use routing::{OfferId, Task};
+use store::NewOutboxMessage;
+use voice::CallControl;
+
+/// A live digital conversation.
+pub(crate) struct Conversation {
+    pub interaction: Interaction,
+    pub customer: Option<Customer>,
+    /// The customer's address on the channel: replies go there.
+    pub address: String,
+    pub segment: Segment,
+    pub queued_at: Timestamp,
+    /// Agents it is offered to now (ring-all queues offer to several).
+    pub offered: Vec<(AgentId, OfferId)>,
+    /// The agent who accepted it.
+    pub agent: Option<AgentId>,
+}
+
+impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+    /// A new conversation becomes an ACD task in `queue`.
+    pub(crate) async fn route_conversation(
+        &mut self,
+        id: InteractionId,
+        queue: QueueId,
+        address: String,
+        priority: i32,
+    ) -> Result<(), EngineError> {
+        if self.conversations.contains_key(&id) {
+            return Ok(());
+        }
+        if !self.queues.contains_key(&queue) {
+            return Err(EngineError::Invalid(format!("unknown queue {queue}")));
+        }
+        let mut interaction = self
+            .store
+            .get_interaction(id)
+            .await?
+            .ok_or(EngineError::UnknownInteraction(id))?;
+        if interaction.channel == Channel::Voice {
+            return Err(EngineError::Invalid(
+                "a voice interaction is routed by its call".into(),
+            ));
+        }
+        if interaction.ended_at.is_some() {
+            return Err(EngineError::Invalid(format!("interaction {id} has ended")));
+        }
+        let customer = match interaction.customer_id {
+            Some(c) => self.store.get_customer(c).await?,
+            None => None,
+        };
+        let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
+        let t = now();
+        interaction.queue_id = Some(queue);
+        self.save(&interaction).await;
+        let mut ev = NewEvent::new(
+            t,
+            EventKind::Queued {
+                queue_id: queue,
+                priority: segment.priority() + priority,
+            },
+        )
+        .with_interaction(id);
+        ev.customer_id = interaction.customer_id;
+        self.record(vec![ev]).await;
+        let task = Task {
+            priority,
+            ..Task::new(id, queue, interaction.channel, segment)
+        };
+        self.conversations.insert(
+            id,
+            Conversation {
+                interaction,
+                customer,
+                address,
+                segment,
+                queued_at: t,
+                offered: Vec::new(),
+                agent: None,
+            },
+        );
+        self.acd.handle_task_arrived(t, task)?;
+        self.process_decisions().await;
+        Ok(())
+    }
+
+    /// Offer a conversation to one agent: the desktop shows the card with
+    /// Accept/Reject; the ACD's ring time-out gives RONA as for a call.
+    pub(crate) async fn offer_conversation(
+        &mut self,
+        offer: OfferId,
+        task: InteractionId,
+        agent: AgentId,
+        ring_until: Timestamp,
+    ) {
+        let t = now();
+        let Some(conv) = self.conversations.get_mut(&task) else {
+            return;
+        };
+        conv.offered.push((agent, offer));
+        let customer = conv.customer.clone();
+        let caller = conv.address.clone();
+        let channel = conv.interaction.channel;
+        let queue_id = conv.interaction.queue_id.unwrap_or(QueueId(0));
+        let history = self.history(customer.as_ref(), task).await;
+        let queue = self
+            .queues
+            .get(&queue_id)
+            .map(|q| q.name.clone())
+            .unwrap_or_default();
+        self.send(
+            Audience::Agent(agent),
+            Push::Offer {
+                interaction_id: task,
+                channel,
+                queue,
+                ring_until,
+                screen_pop: Box::new(ScreenPop {
+                    customer: customer.clone(),
+                    caller,
+                    ivr_trace: None,
+                    history,
+                }),
+            },
+        );
+        let mut ev = NewEvent::new(t, EventKind::Offered { queue_id })
+            .with_interaction(task)
+            .with_agent(agent);
+        ev.customer_id = customer.as_ref().map(|c| c.id);
+        self.record(vec![ev]).await;
+        self.agent_state_changed(agent, AgentState::Reserved, None)
+            .await;
+    }
+
+    /// The agent's accept or reject of an offered conversation.
+    pub(crate) async fn answer_offer(
+        &mut self,
+        agent: AgentId,
+        id: InteractionId,
+        accept: bool,
+    ) -> Result<(), EngineError> {
+        let t = now();
+        let Some(conv) = self.conversations.get_mut(&id) else {
+            return Err(if self.calls.contains_key(&id) {
+                EngineError::Invalid("a call is answered on the phone".into())
+            } else {
+                EngineError::UnknownInteraction(id)
+            });
+        };
+        if !conv.offered.iter().any(|(a, _)| *a == agent) {
+            return Err(EngineError::Invalid(format!(
+                "interaction {id} is not offered to you"
+            )));
+        }
+        conv.offered.retain(|(a, _)| *a != agent);
+        let queue = conv.interaction.queue_id;
+        let customer = conv.interaction.customer_id;
+        if !accept {
+            self.acd.handle_offer_rejected(t, id, agent)?;
+            let mut ev = NewEvent::new(
+                t,
+                EventKind::OfferRejected {
+                    queue_id: queue.unwrap_or(QueueId(0)),
+                },
+            )
+            .with_interaction(id)
+            .with_agent(agent);
+            ev.customer_id = customer;
+            self.record(vec![ev]).await;
+            self.process_decisions().await;
+            return Ok(());
+        }
+        self.acd.handle_offer_accepted(t, id, agent)?;
+        let Some(conv) = self.conversations.get_mut(&id) else {
+            return Err(EngineError::UnknownInteraction(id));
+        };
+        conv.agent = Some(agent);
+        if conv.interaction.answered_at.is_none() {
+            conv.interaction.answered_at = Some(t);
+        }
+        conv.interaction.agent_id = Some(agent);
+        let waited = t.millis_since(conv.queued_at);
+        let i = conv.interaction.clone();
+        self.save(&i).await;
+        let mut ev = NewEvent::new(
+            t,
+            EventKind::Answered {
+                queue_id: queue,
+                waited_ms: waited,
+            },
+        )
+        .with_interaction(id)
+        .with_agent(agent);
+        ev.customer_id = customer;
+        self.record(vec![ev]).await;
+        self.send(Audience::Agent(agent), Push::Answered { interaction_id: id });
+        self.process_decisions().await;
+        self.sync_agent(agent).await;
+        Ok(())
+    }
+
+    /// A further inbound message: pushed to the agent who has the
+    /// conversation (none while it waits; the agent reads the thread from
+    /// the events on accept).
+    pub(crate) fn conversation_message(
+        &mut self,
+        id: InteractionId,
+        text: String,
+    ) -> Result<(), EngineError> {
+        let conv = self
+            .conversations
+            .get(&id)
+            .ok_or(EngineError::UnknownInteraction(id))?;
+        if let Some(agent) = conv.agent {
+            self.send(
+                Audience::Agent(agent),
+                Push::Message {
+                    interaction_id: id,
+                    direction: "in".into(),
+                    text,
+                    at: now(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// The agent's reply: a `message_out` event and an outbox row to the
+    /// customer's address on the conversation's channel.
+    pub(crate) async fn reply(
+        &mut self,
+        agent: AgentId,
+        id: InteractionId,
+        text: String,
+    ) -> Result<i64, EngineError> {
+        let conv = match self.conversations.get(&id) {
+            Some(c) => c,
+            None if self.calls.contains_key(&id) => {
+                return Err(EngineError::Invalid(
+                    "a call has no message thread".into(),
+                ));
+            }
+            None => return Err(EngineError::UnknownInteraction(id)),
+        };
+        if conv.agent != Some(agent) {
+            return Err(EngineError::NotYours(id));
+        }
+        if text.trim().is_empty() {
+            return Err(EngineError::Invalid("empty reply".into()));
+        }
+        let t = now();
+        let m = NewOutboxMessage {
+            channel: conv.interaction.channel,
+            recipient: conv.address.clone(),
+            body: text.clone(),
+            interaction_id: Some(id),
+            customer_id: conv.interaction.customer_id,
+            purpose: "agent_reply".into(),
+        };
+        let customer = conv.interaction.customer_id;
+        let row = self.store.enqueue_message(&m, t).await?;
+        let mut ev = NewEvent::new(t, EventKind::MessageOut { text: text.clone() })
+            .with_interaction(id)
+            .with_agent(agent);
+        ev.customer_id = customer;
+        self.record(vec![ev]).await;
+        self.send(
+            Audience::Agent(agent),
+            Push::Message {
+                interaction_id: id,
+                direction: "out".into(),
+                text,
+                at: t,
+            },
+        );
+        Ok(row.id)
+    }
+
+    /// Close a conversation the agent has (at the disposition): the task
+    /// ends, the interaction is closed, the agent's wrap-up is over at once
+    /// (the disposition was its work).
+    pub(crate) async fn close_conversation(&mut self, agent: AgentId, id: InteractionId) {
+        let t = now();
+        let Some(mut conv) = self.conversations.remove(&id) else {
+            return;
+        };
+        if let Err(e) = self.acd.handle_task_ended(t, id) {
+            tracing::warn!(error = %e, "ACD conversation end refused");
+        }
+        conv.interaction.ended_at = Some(t);
+        conv.interaction.end_reason = Some("completed".into());
+        self.save(&conv.interaction).await;
+        let mut ev = NewEvent::new(
+            t,
+            EventKind::Ended {
+                reason: "completed".into(),
+            },
+        )
+        .with_interaction(id)
+        .with_agent(agent);
+        ev.customer_id = conv.interaction.customer_id;
+        self.record(vec![ev]).await;
+        let _ = self
+            .acd
+            .handle_agent_state(t, agent, routing::AgentInput::WrapUpDone);
+        self.send(
+            Audience::Agent(agent),
+            Push::Ended {
+                interaction_id: id,
+                reason: "completed".into(),
+            },
+        );
+        self.process_decisions().await;
+        self.sync_agent(agent).await;
+    }
+
+    /// The customer's last interactions on every channel, newest first,
+    /// without `except` (the screen-pop's history).
+    pub(crate) async fn history(
+        &self,
+        customer: Option<&Customer>,
+        except: InteractionId,
+    ) -> Vec<Interaction> {
+        let Some(c) = customer else {
+            return Vec::new();
+        };
+        self.store
+            .list_interactions(&store::InteractionFilter {
+                customer_id: Some(c.id),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| i.id != except)
+            .collect()
+    }
+}
