@@ -50,7 +50,10 @@ async fn rig(ring_timeout_s: u32) -> Rig {
         })
         .await
         .unwrap();
-    store.create_disposition("resolved", "Resolved").await.unwrap();
+    store
+        .create_disposition("resolved", "Resolved")
+        .await
+        .unwrap();
     let mut agents = Vec::new();
     for login in ["amina", "koffi"] {
         let a = store
@@ -174,9 +177,15 @@ async fn sms_conversation_offered_accepted_replied_and_closed() {
     // Only the agent it is offered to may reply; not before accepting.
     assert!(r.engine.reply(amina, id, "Bonjour".into()).await.is_err());
     r.engine.answer_offer(amina, id, true).await.unwrap();
-    r.next(amina, |p| matches!(p, Push::Answered { interaction_id } if *interaction_id == id))
-        .await;
-    assert!(r.engine.answer_offer(amina, id, true).await.is_err(), "offer is gone");
+    r.next(
+        amina,
+        |p| matches!(p, Push::Answered { interaction_id } if *interaction_id == id),
+    )
+    .await;
+    assert!(
+        r.engine.answer_offer(amina, id, true).await.is_err(),
+        "offer is gone"
+    );
 
     // A further inbound message is pushed to her.
     r.engine
@@ -189,7 +198,10 @@ async fn sms_conversation_offered_accepted_replied_and_closed() {
     else {
         unreachable!()
     };
-    assert_eq!((direction.as_str(), text.as_str()), ("in", "Mon forfait ne marche pas"));
+    assert_eq!(
+        (direction.as_str(), text.as_str()),
+        ("in", "Mon forfait ne marche pas")
+    );
 
     // Her reply goes to the outbox, on SMS, to the customer's number.
     let koffi = r.agents[1];
@@ -211,11 +223,19 @@ async fn sms_conversation_offered_accepted_replied_and_closed() {
 
     // The disposition closes it; she is available again at once.
     r.engine
-        .disposition(amina, id, "resolved".into(), Some("forfait réactivé".into()))
+        .disposition(
+            amina,
+            id,
+            "resolved".into(),
+            Some("forfait réactivé".into()),
+        )
         .await
         .unwrap();
-    r.next(amina, |p| matches!(p, Push::Ended { interaction_id, .. } if *interaction_id == id))
-        .await;
+    r.next(
+        amina,
+        |p| matches!(p, Push::Ended { interaction_id, .. } if *interaction_id == id),
+    )
+    .await;
     let i = r.store.get_interaction(id).await.unwrap().unwrap();
     assert_eq!(i.agent_id, Some(amina));
     assert_eq!(i.disposition.as_deref(), Some("resolved"));
@@ -237,7 +257,14 @@ async fn sms_conversation_offered_accepted_replied_and_closed() {
         .iter()
         .map(|e| e.kind.name().to_string())
         .collect();
-    for k in ["queued", "offered", "answered", "message_out", "disposition_set", "ended"] {
+    for k in [
+        "queued",
+        "offered",
+        "answered",
+        "message_out",
+        "disposition_set",
+        "ended",
+    ] {
         assert!(kinds.iter().any(|x| x == k), "{k} missing from {kinds:?}");
     }
 }
@@ -274,7 +301,11 @@ async fn two_chats_at_once_within_capacity_and_a_transfer_to_an_agent() {
     let a = r.sms_conversation("97000003").await;
     let b = r.sms_conversation("97000004").await;
     let c = r.sms_conversation("97000005").await;
-    for (id, n) in [(a, "+22997000003"), (b, "+22997000004"), (c, "+22997000005")] {
+    for (id, n) in [
+        (a, "+22997000003"),
+        (b, "+22997000004"),
+        (c, "+22997000005"),
+    ] {
         r.engine
             .route_conversation(id, r.queue, n.into())
             .await
@@ -291,12 +322,17 @@ async fn two_chats_at_once_within_capacity_and_a_transfer_to_an_agent() {
             .unwrap();
     }
     let stats = r.engine.queue_stats().await.unwrap();
-    assert_eq!(stats.iter().find(|(n, _)| n == "chat").unwrap().1.waiting, 1);
+    assert_eq!(
+        stats.iter().find(|(n, _)| n == "chat").unwrap().1.waiting,
+        1
+    );
 
     // Transfer to koffi: refused while he is logged out; once in, he takes
     // the waiting chat, then the transferred one (capacity 2).
     assert!(matches!(
-        r.engine.transfer(amina, a, TransferTarget::Agent(koffi)).await,
+        r.engine
+            .transfer(amina, a, TransferTarget::Agent(koffi))
+            .await,
         Err(engine::EngineError::NotLoggedIn(_))
     ));
     r.engine.agent_login(koffi).await.unwrap();
@@ -369,11 +405,12 @@ async fn an_unanswered_offer_is_rona() {
 async fn a_voice_interaction_or_unknown_queue_is_refused() {
     let r = rig(30).await;
     let id = r.sms_conversation("97000007").await;
-    assert!(r
-        .engine
-        .route_conversation(id, QueueId(999), "+22997000007".into())
-        .await
-        .is_err());
+    assert!(
+        r.engine
+            .route_conversation(id, QueueId(999), "+22997000007".into())
+            .await
+            .is_err()
+    );
     let voice = r
         .store
         .create_interaction(&NewInteraction {
@@ -386,13 +423,16 @@ async fn a_voice_interaction_or_unknown_queue_is_refused() {
         })
         .await
         .unwrap();
-    assert!(r
-        .engine
-        .route_conversation(voice.id, r.queue, "+22997000007".into())
-        .await
-        .is_err());
+    assert!(
+        r.engine
+            .route_conversation(voice.id, r.queue, "+22997000007".into())
+            .await
+            .is_err()
+    );
     assert!(matches!(
-        r.engine.conversation_message(InteractionId(424242), "x".into()).await,
+        r.engine
+            .conversation_message(InteractionId(424242), "x".into())
+            .await,
         Err(engine::EngineError::UnknownInteraction(_))
     ));
 }

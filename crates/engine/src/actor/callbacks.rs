@@ -12,8 +12,8 @@ use domain::event::AgentState;
 use domain::*;
 use routing::{OfferId, Task};
 use std::collections::VecDeque;
-use store::NewInteraction;
 use std::time::Duration;
+use store::NewInteraction;
 use voice::{CallControl, LegId};
 
 /// How long the customer's phone rings on a callback.

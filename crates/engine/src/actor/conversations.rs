@@ -203,7 +203,10 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         .with_agent(agent);
         ev.customer_id = customer;
         self.record(vec![ev]).await;
-        self.send(Audience::Agent(agent), Push::Answered { interaction_id: id });
+        self.send(
+            Audience::Agent(agent),
+            Push::Answered { interaction_id: id },
+        );
         self.process_decisions().await;
         self.sync_agent(agent).await;
         Ok(())
@@ -246,9 +249,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let conv = match self.conversations.get(&id) {
             Some(c) => c,
             None if self.calls.contains_key(&id) => {
-                return Err(EngineError::Invalid(
-                    "a call has no message thread".into(),
-                ));
+                return Err(EngineError::Invalid("a call has no message thread".into()));
             }
             None => return Err(EngineError::UnknownInteraction(id)),
         };

@@ -172,7 +172,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     ) {
         let t = now();
         if self.conversations.contains_key(&task) {
-            return self.offer_conversation(offer, task, agent, ring_until).await;
+            return self
+                .offer_conversation(offer, task, agent, ring_until)
+                .await;
         }
         if self.callbacks.contains_key(&task) {
             return self.ring_callback(offer, task, agent, ring_until).await;
@@ -283,7 +285,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         self.calls
             .get(&task)
             .map(|c| c.interaction.queue_id)
-            .or_else(|| self.conversations.get(&task).map(|c| c.interaction.queue_id))
+            .or_else(|| {
+                self.conversations
+                    .get(&task)
+                    .map(|c| c.interaction.queue_id)
+            })
             .or_else(|| self.callbacks.get(&task).map(|c| c.interaction.queue_id))
             .flatten()
     }

@@ -244,9 +244,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             text: first_message.clone(),
         }));
         self.record(events).await;
-        let address = to
-            .map(|p| p.to_string())
-            .or_else(|| customer.as_ref().and_then(|c| c.phones.first().map(|p| p.to_string())));
+        let address = to.map(|p| p.to_string()).or_else(|| {
+            customer
+                .as_ref()
+                .and_then(|c| c.phones.first().map(|p| p.to_string()))
+        });
         self.outbox(
             conv.id,
             channel,

@@ -51,9 +51,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             }
             TransferTarget::Agent(a) => {
                 if a == agent {
-                    return Err(EngineError::Invalid(
-                        "cannot transfer to yourself".into(),
-                    ));
+                    return Err(EngineError::Invalid("cannot transfer to yourself".into()));
                 }
                 let Some(live) = self.agents.get(&a) else {
                     return Err(EngineError::NotLoggedIn(a));
@@ -78,9 +76,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         ids.sort();
                         ids.first().copied()
                     })
-                    .ok_or_else(|| {
-                        EngineError::Invalid(format!("agent {a} serves no queue"))
-                    })?;
+                    .ok_or_else(|| EngineError::Invalid(format!("agent {a} serves no queue")))?;
                 (queue, vec![personal_skill(a)], None, Some(a))
             }
         };
@@ -88,11 +84,14 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         // Release the transferring agent: the task ends for them, without
         // wrap-up (the interaction goes on elsewhere).
         self.acd.handle_task_ended(t, id)?;
-        let _ = self.acd.handle_agent_state(t, agent, AgentInput::WrapUpDone);
+        let _ = self
+            .acd
+            .handle_agent_state(t, agent, AgentInput::WrapUpDone);
         let (channel, segment, customer) = if let Some(call) = self.calls.get_mut(&id) {
             let agent_leg = call.agent_leg.take();
             let caller_leg = call.caller_leg;
             let recording = call.recording.is_some();
+            let held = call.on_hold;
             call.phase = Phase::Queued;
             call.agent = None;
             call.queued_at = Some(t);
@@ -113,7 +112,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 self.legs.remove(&l);
                 let _ = self.voice.hang_up(l).await;
             }
-            let _ = self.voice.hold(caller_leg, false).await;
+            if held {
+                let _ = self.voice.hold(caller_leg, false).await;
+            }
             self.save(&i).await;
             out
         } else if let Some(conv) = self.conversations.get_mut(&id) {

@@ -141,6 +141,20 @@ pub async fn callback(
     _auth: Auth<AnyRole>,
     ApiJson(i): ApiJson<CallbackInput>,
 ) -> ApiResult<(StatusCode, Json<CallbackCreated>)> {
+    if let Err(e) =
+        domain::phone::normalize_e164(&i.number, Some(&s.settings.phone.default_country))
+    {
+        return Err(ApiError::invalid(format!("number: {e}")));
+    }
+    if !s
+        .store
+        .list_queues()
+        .await?
+        .iter()
+        .any(|q| q.id.0 == i.queue)
+    {
+        return Err(ApiError::not_found(format!("queue {} not found", i.queue)));
+    }
     let id = engine(&s)?
         .request_callback(CallbackRequest {
             queue: QueueId(i.queue),

@@ -1,0 +1,348 @@
+//! Blind transfer and callbacks end to end with real SIP peers (sipp): a
+//! trunk call answered by amina is transferred to koffi from the desktop
+//! (API) and from amina's phone (REFER, RFC 3515); a waiting caller asks
+//! for a callback, hangs up, and is called back through the outbound trunk
+//! when an agent is free.
+
+mod common;
+
+use common::sip::*;
+use serde_json::{Value, json};
+
+/// `caller_audio_wait.xml` plays 3 s of audio after the answer and only
+/// then expects the platform's BYE.
+async fn let_the_caller_finish_its_audio() {
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+}
+
+/// Agent ids of the demo seed.
+const AMINA: i64 = 1;
+const KOFFI: i64 = 2;
+
+async fn queue_id(p: &Platform, token: &str, name: &str) -> i64 {
+    get(p, token, "/api/v1/queues")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == name)
+        .and_then(|q| q["id"].as_i64())
+        .unwrap()
+}
+
+fn kinds(evs: &Value) -> Vec<(String, i64)> {
+    evs.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"]["type"].as_str().unwrap_or_default().to_string(),
+                e["agent_id"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blind_transfer_from_the_desktop_to_another_agent() {
+    let p = platform().await;
+    let amina = p.srv.login("amina").await;
+    let koffi = p.srv.login("koffi").await;
+    let sup = p.srv.login("supervisor").await;
+    let mut aws = desktop(&p, &amina).await;
+    let mut kws = desktop(&p, &koffi).await;
+    let (mut aseen, mut kseen) = (Vec::new(), Vec::new());
+    let aport = register_phone(&p, "amina").await;
+    let kport = register_phone(&p, "koffi").await;
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+
+    let amina_phone = answering_phone(&p, aport);
+    let caller = trunk_call(&p, "caller_audio_wait.xml", "3902");
+    let id = next_of(&mut aws, "answered", &mut aseen).await["interaction_id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/interactions/{id}/transfer");
+
+    // Bad requests first: no target, both targets, koffi not logged in,
+    // oneself, someone else's call.
+    assert_eq!(post(&p, &amina, &path, json!({})).await, 422);
+    assert_eq!(
+        post(&p, &amina, &path, json!({"queue": 1, "agent": KOFFI})).await,
+        422
+    );
+    assert_eq!(post(&p, &amina, &path, json!({"agent": KOFFI})).await, 409);
+    assert_eq!(post(&p, &amina, &path, json!({"agent": AMINA})).await, 409);
+    assert_eq!(post(&p, &koffi, &path, json!({"agent": AMINA})).await, 403);
+
+    assert_eq!(
+        post(&p, &koffi, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let koffi_phone = answering_phone(&p, kport);
+    assert_eq!(post(&p, &amina, &path, json!({"agent": KOFFI})).await, 204);
+    let t = next_of(&mut aws, "transferred", &mut aseen).await;
+    assert_eq!(t["interaction_id"], id);
+    assert_eq!(t["to"], format!("agent:{KOFFI}"));
+    assert_eq!(
+        exit_code(amina_phone).await,
+        0,
+        "amina's phone got its BYE at the transfer"
+    );
+
+    // koffi gets the same interaction with its screen-pop, answers; the
+    // caller is still there and is now bridged to him.
+    let offer = next_of(&mut kws, "offer", &mut kseen).await;
+    assert_eq!(offer["interaction_id"], id);
+    assert_eq!(offer["screen_pop"]["caller"], "+33612345678");
+    next_of(&mut kws, "answered", &mut kseen).await;
+    let_the_caller_finish_its_audio().await;
+    // amina is free again, without wrap-up (the call went on elsewhere).
+    let st = get(&p, &amina, "/api/v1/agent/state").await;
+    assert_eq!(st["status"], "Available", "{st}");
+
+    assert_eq!(
+        post(
+            &p,
+            &koffi,
+            &format!("/api/v1/interactions/{id}/hangup"),
+            json!({})
+        )
+        .await,
+        204
+    );
+    assert_eq!(exit_code(caller).await, 0, "the caller got the BYE");
+    assert_eq!(exit_code(koffi_phone).await, 0, "koffi's phone got the BYE");
+
+    let evs = get(&p, &sup, &format!("/api/v1/interactions/{id}/events")).await;
+    let k = kinds(&evs);
+    let answered: Vec<i64> = k
+        .iter()
+        .filter(|(n, _)| n == "answered")
+        .map(|(_, a)| *a)
+        .collect();
+    assert_eq!(answered, vec![AMINA, KOFFI], "{k:?}");
+    let tr = evs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"]["type"] == "transferred")
+        .expect("transferred event");
+    assert_eq!(tr["kind"]["to_agent"], KOFFI);
+    assert_eq!(tr["agent_id"], AMINA);
+    let i = get(&p, &sup, &format!("/api/v1/interactions/{id}")).await;
+    assert_eq!(i["agent_id"], KOFFI, "the interaction ends with koffi");
+    assert!(
+        i["ended_at"].is_string() || i["ended_at"].is_number(),
+        "{i}"
+    );
+    p.srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_phone_transfers_with_refer() {
+    let p = platform().await;
+    let amina = p.srv.login("amina").await;
+    let koffi = p.srv.login("koffi").await;
+    let sup = p.srv.login("supervisor").await;
+    let mut aws = desktop(&p, &amina).await;
+    let mut kws = desktop(&p, &koffi).await;
+    let (mut aseen, mut kseen) = (Vec::new(), Vec::new());
+    let aport = register_phone(&p, "amina").await;
+    let kport = register_phone(&p, "koffi").await;
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    // amina's phone transfers to `koffi` (Refer-To: <sip:koffi@...>).
+    let media = free_ports("127.0.0.1", 4).to_string();
+    let amina_phone = sipp(
+        p.sip,
+        "agent_uas_refer.xml",
+        &[
+            "-p",
+            &aport.to_string(),
+            "-mp",
+            &media,
+            "-rtp_echo",
+            "-s",
+            "koffi",
+        ],
+    );
+    let caller = trunk_call(&p, "caller_audio_wait.xml", "3902");
+    let id = next_of(&mut aws, "answered", &mut aseen).await["interaction_id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        post(&p, &koffi, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let koffi_phone = answering_phone(&p, kport);
+
+    let t = next_of(&mut aws, "transferred", &mut aseen).await;
+    assert_eq!(t["to"], format!("agent:{KOFFI}"));
+    assert_eq!(exit_code(amina_phone).await, 0, "REFER got 202, then BYE");
+    let offer = next_of(&mut kws, "offer", &mut kseen).await;
+    assert_eq!(offer["interaction_id"], id);
+    next_of(&mut kws, "answered", &mut kseen).await;
+    let_the_caller_finish_its_audio().await;
+    assert_eq!(
+        post(
+            &p,
+            &koffi,
+            &format!("/api/v1/interactions/{id}/hangup"),
+            json!({})
+        )
+        .await,
+        204
+    );
+    assert_eq!(exit_code(caller).await, 0);
+    assert_eq!(exit_code(koffi_phone).await, 0);
+    let k = kinds(&get(&p, &sup, &format!("/api/v1/interactions/{id}/events")).await);
+    assert!(
+        k.contains(&("transferred".into(), AMINA)),
+        "transfer recorded for amina: {k:?}"
+    );
+    p.srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_caller_is_called_back_through_the_trunk() {
+    let trunk_port = free_ports(TRUNK_IP, 1);
+    let p = platform_full(None, false, move |s| {
+        s.sip.trunks[0].outbound = Some(format!("{TRUNK_IP}:{trunk_port}"));
+        s.sip.trunks[0].caller_id = Some("+33100000000".into());
+    })
+    .await;
+    let amina = p.srv.login("amina").await;
+    let sup = p.srv.login("supervisor").await;
+    let mut aws = desktop(&p, &amina).await;
+    let mut aseen = Vec::new();
+    let general = queue_id(&p, &sup, "general").await;
+
+    // Nobody is logged in: the caller waits, then asks for a callback.
+    let caller = trunk_call(&p, "caller_audio_wait.xml", "3902");
+    let after = last_seq(&p, &sup).await;
+    let queued = next_event(&p, &sup, "queued", after).await;
+    let id = queued["interaction_id"].as_i64().unwrap();
+    let_the_caller_finish_its_audio().await;
+    let cb = |body: Value| {
+        let p = &p;
+        let sup = sup.clone();
+        async move {
+            p.srv
+                .http
+                .post(p.srv.url("/api/v1/callbacks"))
+                .bearer_auth(sup)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        cb(json!({"queue": general, "number": "not a number"}))
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        cb(json!({"queue": 999, "number": "+33698765432"}))
+            .await
+            .status(),
+        404
+    );
+    let r = cb(json!({"queue": general, "number": "+33698765432", "interaction": id})).await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    assert_eq!(created["interaction_id"], id, "the same interaction");
+    assert_eq!(
+        exit_code(caller).await,
+        0,
+        "the caller's call ended with the platform's BYE"
+    );
+    let stats = get(&p, &sup, "/api/v1/stats/queues").await;
+    let g = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "general")
+        .unwrap()
+        .clone();
+    assert_eq!(g["waiting"], 1, "the callback keeps its place: {g}");
+
+    // amina logs in: her phone rings with the callback's screen-pop; when
+    // she answers the customer is dialled through the trunk.
+    let switch = sipp(
+        p.sip,
+        "trunk_uas.xml",
+        &[
+            "-i",
+            TRUNK_IP,
+            "-p",
+            &trunk_port.to_string(),
+            "-mp",
+            &free_ports(TRUNK_IP, 4).to_string(),
+        ],
+    );
+    let aport = register_phone(&p, "amina").await;
+    let amina_phone = answering_phone(&p, aport);
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let offer = next_of(&mut aws, "offer", &mut aseen).await;
+    assert_eq!(offer["interaction_id"], id);
+    assert_eq!(offer["screen_pop"]["caller"], "+33698765432");
+    assert_eq!(offer["screen_pop"]["ivr_trace"]["callback"], true);
+    let answered = next_of(&mut aws, "answered", &mut aseen).await;
+    assert_eq!(answered["interaction_id"], id);
+    assert_eq!(
+        post(
+            &p,
+            &amina,
+            &format!("/api/v1/interactions/{id}/hangup"),
+            json!({})
+        )
+        .await,
+        204
+    );
+    assert_eq!(
+        exit_code(switch).await,
+        0,
+        "the switch got the callback and its BYE"
+    );
+    assert_eq!(exit_code(amina_phone).await, 0);
+    next_of(&mut aws, "ended", &mut aseen).await;
+    assert_eq!(
+        post(
+            &p,
+            &amina,
+            &format!("/api/v1/interactions/{id}/disposition"),
+            json!({"code": "resolved"})
+        )
+        .await,
+        204
+    );
+    let k: Vec<String> = kinds(&get(&p, &sup, &format!("/api/v1/interactions/{id}/events")).await)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    for want in [
+        "queued",
+        "callback_requested",
+        "offered",
+        "answered",
+        "ended",
+        "disposition_set",
+    ] {
+        assert!(k.iter().any(|x| x == want), "{want} missing: {k:?}");
+    }
+    assert!(
+        !k.iter().any(|x| x == "abandoned"),
+        "a callback is not an abandon: {k:?}"
+    );
+    p.srv.shutdown().await;
+}
