@@ -188,7 +188,16 @@ async fn main_scenario(p: Platform) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caller_abandons_while_waiting() {
-    let p = platform().await;
+    caller_abandons_while_waiting_on(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_abandons_while_waiting_on_postgresql() {
+    caller_abandons_while_waiting_on(true).await;
+}
+
+async fn caller_abandons_while_waiting_on(pg: bool) {
+    let p = platform_with(None, pg).await;
     let sup = p.srv.login("supervisor").await;
     // No agent: the caller waits with music, then hangs up (BYE 4 s after answer).
     let base = last_seq(&p, &sup).await;
@@ -226,9 +235,18 @@ async fn caller_abandons_while_waiting() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ring_no_answer_moves_the_call_to_the_next_agent() {
+    ring_no_answer_moves_the_call_to_the_next_agent_on(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ring_no_answer_moves_the_call_to_the_next_agent_on_postgresql() {
+    ring_no_answer_moves_the_call_to_the_next_agent_on(true).await;
+}
+
+async fn ring_no_answer_moves_the_call_to_the_next_agent_on(pg: bool) {
     // Ring time-out 4 s. amina logs in first (longest idle: offered first) but
     // nothing answers on her phone's address; koffi's phone answers.
-    let p = platform_with_general(|q| q.ring_timeout_s = 4).await;
+    let p = platform_with(Some(|q| q.ring_timeout_s = 4), pg).await;
     let amina = p.srv.login("amina").await;
     let koffi = p.srv.login("koffi").await;
     let sup = p.srv.login("supervisor").await;
@@ -340,7 +358,16 @@ async fn ring_no_answer_moves_the_call_to_the_next_agent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ring_all_first_answer_wins_and_the_other_phone_stops() {
-    let p = platform_with_general(|q| q.strategy = domain::Strategy::RingAll).await;
+    ring_all_first_answer_wins_and_the_other_phone_stops_on(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ring_all_first_answer_wins_and_the_other_phone_stops_on_postgresql() {
+    ring_all_first_answer_wins_and_the_other_phone_stops_on(true).await;
+}
+
+async fn ring_all_first_answer_wins_and_the_other_phone_stops_on(pg: bool) {
+    let p = platform_with(Some(|q| q.strategy = domain::Strategy::RingAll), pg).await;
     let amina = p.srv.login("amina").await;
     let koffi = p.srv.login("koffi").await;
     let sup = p.srv.login("supervisor").await;
@@ -403,7 +430,16 @@ async fn ring_all_first_answer_wins_and_the_other_phone_stops() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_calls_one_agent_the_second_hears_its_position() {
-    let p = platform().await;
+    two_calls_one_agent_the_second_hears_its_position_on(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_calls_one_agent_the_second_hears_its_position_on_postgresql() {
+    two_calls_one_agent_the_second_hears_its_position_on(true).await;
+}
+
+async fn two_calls_one_agent_the_second_hears_its_position_on(pg: bool) {
+    let p = platform_with(None, pg).await;
     let amina = p.srv.login("amina").await;
     let sup = p.srv.login("supervisor").await;
     let mut ws = desktop(&p, &amina).await;
@@ -441,6 +477,106 @@ async fn two_calls_one_agent_the_second_hears_its_position() {
         204
     );
     assert_eq!(exit_code(caller1).await, 0);
+    assert_eq!(exit_code(agent).await, 0);
+    p.srv.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_in_wrap_up_is_not_offered_a_call_from_another_queue() {
+    wrap_up_blocks_every_queue_on(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrap_up_blocks_every_queue_on_postgresql() {
+    wrap_up_blocks_every_queue_on(true).await;
+}
+
+async fn wrap_up_blocks_every_queue_on(pg: bool) {
+    // DID 3909 goes straight to queue `vip`, which amina also serves.
+    let p = platform_full(None, pg, |s| {
+        s.sip.trunks[0].dids.insert("3909".into(), "vipq".into());
+        s.engine
+            .entry_points
+            .insert("vipq".into(), "queue:vip".into());
+    })
+    .await;
+    let amina = p.srv.login("amina").await;
+    let sup = p.srv.login("supervisor").await;
+    let mut ws = desktop(&p, &amina).await;
+    let mut seen = Vec::new();
+    let phone = register_phone(&p, "amina").await;
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+
+    // Call 1 (general): answered, the caller hangs up, amina is in wrap-up.
+    let agent = answering_phone(&p, phone);
+    let caller1 = trunk_call(&p, "caller_audio.xml", "3902");
+    let first = next_of(&mut ws, "offer", &mut seen).await["interaction_id"]
+        .as_i64()
+        .unwrap();
+    next_of(&mut ws, "ended", &mut seen).await;
+    assert_eq!(
+        next_of(&mut ws, "agent_state", &mut seen).await["state"],
+        "wrap_up"
+    );
+    assert_eq!(exit_code(caller1).await, 0);
+    assert_eq!(exit_code(agent).await, 0);
+
+    // Call 2 (vip) arrives while she wraps up: it waits, not offered.
+    let base = last_seq(&p, &sup).await;
+    let agent = answering_phone(&p, phone);
+    let caller2 = trunk_call(&p, "caller_audio_wait.xml", "3909");
+    let queued = next_event(&p, &sup, "queued", base).await;
+    let second = queued["interaction_id"].as_i64().unwrap();
+    assert_ne!(first, second);
+    let stats = get(&p, &sup, "/api/v1/stats/queues").await;
+    let vip = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "vip")
+        .unwrap()
+        .clone();
+    assert_eq!(vip["waiting"], 1, "{vip}");
+    assert_eq!(vip["agents_wrap_up"], 1, "{vip}");
+    let me = get(&p, &amina, "/api/v1/agent/state").await;
+    assert_eq!(me["status"], "WrapUp", "{me}");
+    assert!(
+        !seen[seen.iter().rposition(|t| t == "ended").unwrap()..]
+            .iter()
+            .any(|t| t == "offer"),
+        "no offer during wrap-up: {seen:?}"
+    );
+
+    // Her disposition ends wrap-up: now the vip call is offered to her.
+    assert_eq!(
+        post(
+            &p,
+            &amina,
+            &format!("/api/v1/interactions/{first}/disposition"),
+            json!({"code": "resolved"})
+        )
+        .await,
+        204
+    );
+    let offer = next_of(&mut ws, "offer", &mut seen).await;
+    assert_eq!(offer["interaction_id"], second);
+    assert_eq!(offer["queue"], "vip");
+    next_of(&mut ws, "answered", &mut seen).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await; // the caller's audio
+    assert_eq!(
+        post(
+            &p,
+            &amina,
+            &format!("/api/v1/interactions/{second}/hangup"),
+            json!({})
+        )
+        .await,
+        204
+    );
+    assert_eq!(exit_code(caller2).await, 0);
     assert_eq!(exit_code(agent).await, 0);
     p.srv.shutdown().await;
 }

@@ -45,7 +45,16 @@ fn kinds(evs: &Value) -> Vec<(String, i64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blind_transfer_from_the_desktop_to_another_agent() {
-    let p = platform().await;
+    blind_transfer_from_the_desktop_to_another_agent_on(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blind_transfer_from_the_desktop_to_another_agent_on_postgresql() {
+    blind_transfer_from_the_desktop_to_another_agent_on(true).await;
+}
+
+async fn blind_transfer_from_the_desktop_to_another_agent_on(pg: bool) {
+    let p = platform_with(None, pg).await;
     let amina = p.srv.login("amina").await;
     let koffi = p.srv.login("koffi").await;
     let sup = p.srv.login("supervisor").await;
