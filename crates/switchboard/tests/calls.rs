@@ -580,3 +580,77 @@ async fn wrap_up_blocks_every_queue_on(pg: bool) {
     assert_eq!(exit_code(agent).await, 0);
     p.srv.shutdown().await;
 }
+
+/// PJSIP (PyPI `pjsua2-python`) as amina's phone: registers with her SIP
+/// credentials (`REG 200` on its stdout), auto-answers the platform's call
+/// and exits 0 when the platform hangs up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pjsip_softphone_is_the_agent_phone() {
+    use tokio::io::AsyncBufReadExt;
+    let p = platform().await;
+    let amina = p.srv.login("amina").await;
+    let sup = p.srv.login("supervisor").await;
+    let mut ws = desktop(&p, &amina).await;
+    let mut seen = Vec::new();
+    let mut phone = tokio::process::Command::new("python3")
+        .arg(sipp_dir().join("../pjsua/phone.py"))
+        .args([
+            "answer",
+            &p.sip.to_string(),
+            "amina",
+            &sip_password(&p.srv, "amina"),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 with pjsua2 (pip install pjsua2-python) is required");
+    let mut lines = tokio::io::BufReader::new(phone.stdout.take().unwrap()).lines();
+    // Its report lines, skipping pjlib's own log lines.
+    let mut report = async move || loop {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("PJSIP reported in time")
+            .unwrap()
+            .expect("PJSIP still running");
+        if line.starts_with("REG ") || line.starts_with("ANSWERED+HUNGUP ") {
+            return line;
+        }
+    };
+    assert_eq!(report().await, "REG 200", "digest registration");
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let caller = trunk_call(&p, "caller_audio.xml", "3902");
+    let offer = next_of(&mut ws, "offer", &mut seen).await;
+    let id = offer["interaction_id"].as_i64().unwrap();
+    assert_eq!(offer["screen_pop"]["caller"], "+33612345678");
+    assert_eq!(
+        next_of(&mut ws, "answered", &mut seen).await["interaction_id"],
+        id
+    );
+    next_of(&mut ws, "ended", &mut seen).await;
+    assert_eq!(exit_code(caller).await, 0);
+    assert_eq!(report().await, "ANSWERED+HUNGUP True");
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(20), phone.wait())
+            .await
+            .unwrap()
+            .unwrap()
+            .code(),
+        Some(0)
+    );
+    // RTP flowed both ways on the agent's leg through the bridge.
+    let evs = get(&p, &sup, &format!("/api/v1/interactions/{id}/events")).await;
+    let agent_quality = evs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"]["type"] == "media_quality" && e["kind"]["leg"] == "agent");
+    assert!(
+        agent_quality.is_some(),
+        "media quality of the agent leg: {evs}"
+    );
+    p.srv.shutdown().await;
+}
