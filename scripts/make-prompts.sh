@@ -58,6 +58,8 @@ no_recharges|Nous ne trouvons aucune recharge récente sur votre ligne.|We find 
 on_date|le|on
 balance_is|Votre solde principal est de|Your main balance is
 back_to_menu|Retour au menu principal.|Back to the main menu.
+callback_offer|Pour être rappelé sans perdre votre place, tapez étoile.|To be called back without losing your place, press star.
+callback_confirmed|C'est noté. Un conseiller vous rappellera à ce numéro dès que votre tour viendra. Au revoir.|Thank you. An advisor will call you back on this number when your turn comes. Goodbye.
 advisor_channels|Pour être contacté par SMS, tapez 1. Par WhatsApp, tapez 2. Par Messenger, tapez 3. Pour parler à un conseiller au téléphone, tapez 4.|To be contacted by SMS, press 1. By WhatsApp, press 2. By Messenger, press 3. To speak to an advisor on the phone, press 4.
 advisor_will_write|Un conseiller va vous écrire dans quelques secondes. Au revoir.|An advisor will write to you within seconds. Goodbye.
 please_hold|Merci de patienter, nous vous mettons en relation avec un conseiller.|Please hold, we are connecting you to an advisor.

@@ -49,6 +49,10 @@ pub struct EngineConfig {
     pub callback_trunk: Option<String>,
     /// Caller-ID presented on callbacks (the trunk's default when `None`).
     pub callback_caller_id: Option<String>,
+    /// The DTMF digit a waiting caller presses to be called back without
+    /// losing their place (announced after the queue position when
+    /// callbacks are possible). `None`: no callback by phone.
+    pub queue_callback_digit: Option<char>,
 }
 
 impl Default for EngineConfig {
@@ -69,6 +73,7 @@ impl Default for EngineConfig {
             ring_grace_ms: 2_000,
             callback_trunk: None,
             callback_caller_id: None,
+            queue_callback_digit: Some('*'),
         }
     }
 }

@@ -218,7 +218,21 @@ async fn the_agent_phone_transfers_with_refer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_waiting_caller_is_called_back_through_the_trunk() {
+async fn a_waiting_caller_presses_star_and_is_called_back_through_the_trunk() {
+    callback_scenario(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_asked_through_the_api_is_placed_when_an_agent_is_free() {
+    callback_scenario(false).await;
+}
+
+/// `by_phone`: a caller waiting in `general` presses * (RFC 2833); else a
+/// web form posts `/api/v1/callbacks` with no call behind it. Either way the
+/// callback waits in the queue until amina logs in, rings her phone first,
+/// then dials +33698765432 through the outbound trunk (a sipp UAS checking
+/// the number and the caller-ID +33100000000).
+async fn callback_scenario(by_phone: bool) {
     let trunk_port = free_ports(TRUNK_IP, 1);
     let p = platform_full(None, false, move |s| {
         s.sip.trunks[0].outbound = Some(format!("{TRUNK_IP}:{trunk_port}"));
@@ -231,47 +245,61 @@ async fn a_waiting_caller_is_called_back_through_the_trunk() {
     let mut aseen = Vec::new();
     let general = queue_id(&p, &sup, "general").await;
 
-    // Nobody is logged in: the caller waits, then asks for a callback.
-    let caller = trunk_call(&p, "caller_audio_wait.xml", "3902");
-    let after = last_seq(&p, &sup).await;
-    let queued = next_event(&p, &sup, "queued", after).await;
-    let id = queued["interaction_id"].as_i64().unwrap();
-    let_the_caller_finish_its_audio().await;
-    let cb = |body: Value| {
-        let p = &p;
-        let sup = sup.clone();
-        async move {
-            p.srv
-                .http
-                .post(p.srv.url("/api/v1/callbacks"))
-                .bearer_auth(sup)
-                .json(&body)
-                .send()
+    let id = if by_phone {
+        // Nobody is logged in: the caller waits, presses *, hears the
+        // confirmation and is hung up on.
+        let after = last_seq(&p, &sup).await;
+        let caller = trunk_call(&p, "caller_star_callback.xml", "3902");
+        let queued = next_event(&p, &sup, "queued", after).await;
+        let id = queued["interaction_id"].as_i64().unwrap();
+        let cb = next_event(&p, &sup, "callback_requested", after).await;
+        assert_eq!(cb["interaction_id"], id, "the same interaction");
+        assert_eq!(cb["kind"]["number"], "+33698765432");
+        assert_eq!(
+            exit_code(caller).await,
+            0,
+            "the caller's call ended with the platform's BYE"
+        );
+        id
+    } else {
+        let cb = |body: Value| {
+            let p = &p;
+            let sup = sup.clone();
+            async move {
+                p.srv
+                    .http
+                    .post(p.srv.url("/api/v1/callbacks"))
+                    .bearer_auth(sup)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            cb(json!({"queue": general, "number": "not a number"}))
                 .await
-                .unwrap()
-        }
+                .status(),
+            422
+        );
+        assert_eq!(
+            cb(json!({"queue": 999, "number": "+33698765432"}))
+                .await
+                .status(),
+            404
+        );
+        assert_eq!(
+            cb(json!({"queue": general, "number": "+33698765432", "interaction": 424242}))
+                .await
+                .status(),
+            409,
+            "only a waiting call can ask for its own callback"
+        );
+        let r = cb(json!({"queue": general, "number": "0033 6 98 76 54 32"})).await;
+        assert_eq!(r.status(), 201);
+        let created: Value = r.json().await.unwrap();
+        created["interaction_id"].as_i64().unwrap()
     };
-    assert_eq!(
-        cb(json!({"queue": general, "number": "not a number"}))
-            .await
-            .status(),
-        422
-    );
-    assert_eq!(
-        cb(json!({"queue": 999, "number": "+33698765432"}))
-            .await
-            .status(),
-        404
-    );
-    let r = cb(json!({"queue": general, "number": "+33698765432", "interaction": id})).await;
-    assert_eq!(r.status(), 201);
-    let created: Value = r.json().await.unwrap();
-    assert_eq!(created["interaction_id"], id, "the same interaction");
-    assert_eq!(
-        exit_code(caller).await,
-        0,
-        "the caller's call ended with the platform's BYE"
-    );
     let stats = get(&p, &sup, "/api/v1/stats/queues").await;
     let g = stats
         .as_array()

@@ -83,7 +83,14 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 return Err(EngineError::UnknownInteraction(id));
             };
             self.legs.remove(&call.caller_leg);
-            let _ = self.voice.hang_up(call.caller_leg).await;
+            // "An advisor will call you back": then the call ends.
+            let bye = self.prompt_path(&call.lang, "callback_confirmed");
+            let _ = self.voice.stop_prompt(call.caller_leg).await;
+            if bye.exists() && self.voice.play(call.caller_leg, bye, false).await.is_ok() {
+                self.hang_up_after_prompt.insert(call.caller_leg);
+            } else {
+                let _ = self.voice.hang_up(call.caller_leg).await;
+            }
             let customer = call.customer.as_ref().map(|c| c.id);
             self.record(vec![event(id, customer)]).await;
             self.callbacks.insert(
@@ -124,8 +131,17 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         )
         .with_interaction(id);
         created.customer_id = cid;
-        self.record(vec![created, event(id, cid)]).await;
         let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
+        let mut queued = NewEvent::new(
+            t,
+            EventKind::Queued {
+                queue_id: req.queue,
+                priority: segment.priority(),
+            },
+        )
+        .with_interaction(id);
+        queued.customer_id = cid;
+        self.record(vec![created, event(id, cid), queued]).await;
         let lang = customer
             .as_ref()
             .and_then(|c| c.language.clone())

@@ -45,6 +45,26 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     let Some(call) = self.calls.get_mut(&id) else {
                         return;
                     };
+                    if call.phase == Phase::Queued
+                        && Some(digit) == self.cfg.queue_callback_digit
+                        && self.cfg.callback_trunk.is_some()
+                    {
+                        // "Press * to be called back without losing your place."
+                        let number = call.caller.clone();
+                        let Some(queue) = call.interaction.queue_id else {
+                            return;
+                        };
+                        let req = crate::CallbackRequest {
+                            queue,
+                            number,
+                            from_interaction: Some(id),
+                        };
+                        if let Err(e) = self.request_callback(req).await {
+                            tracing::warn!(error = %e, interaction = %id, "callback by DTMF refused");
+                        }
+                        self.process_decisions().await;
+                        return;
+                    }
                     if call.phase != Phase::Ivr {
                         return;
                     }
@@ -59,6 +79,10 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 }
             }
             CallEvent::PromptFinished { leg, interrupted } => {
+                if self.hang_up_after_prompt.remove(&leg) {
+                    let _ = self.voice.hang_up(leg).await;
+                    return;
+                }
                 if let Some(LegRole::Caller(id)) = self.legs.get(&leg).copied() {
                     self.on_prompt_finished(id, interrupted).await;
                 }

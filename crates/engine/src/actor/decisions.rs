@@ -264,6 +264,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             }
         }
         names.push("queue_position_end".into());
+        if self.cfg.queue_callback_digit == Some('*') && self.cfg.callback_trunk.is_some() {
+            names.push("callback_offer".into());
+        }
         let paths: std::collections::VecDeque<_> =
             names.iter().map(|n| self.prompt_path(&lang, n)).collect();
         if let Some(c) = self.calls.get_mut(&task) {

@@ -108,6 +108,8 @@ pub(crate) struct Actor<V> {
     pub queue_by_name: HashMap<String, QueueId>,
     pub agents: HashMap<AgentId, AgentLive>,
     pub calls: HashMap<InteractionId, Call>,
+    /// Legs to hang up when their prompt ends (a goodbye message).
+    pub hang_up_after_prompt: std::collections::HashSet<LegId>,
     /// Callbacks waiting for their turn or being placed.
     pub callbacks: HashMap<InteractionId, callbacks::Callback>,
     /// Live digital conversations routed by the ACD.
@@ -158,6 +160,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             calls: HashMap::new(),
             conversations: HashMap::new(),
             callbacks: HashMap::new(),
+            hang_up_after_prompt: Default::default(),
             legs: HashMap::new(),
             offers: HashMap::new(),
             recordings: HashMap::new(),
