@@ -153,6 +153,19 @@ macro_rules! impl_log {
                 let rows = qb.build().fetch_all(&self.pool).await?;
                 rows.iter().map(Self::event_from_row).collect()
             }
+
+            async fn last_agent_states(&self) -> Result<Vec<Event>> {
+                let rows = sqlx::query(
+                    "SELECT seq, at, interaction_id, customer_id, agent_id, payload FROM events \
+                     WHERE seq IN (SELECT MAX(seq) FROM events \
+                                   WHERE kind = 'agent_state_changed' AND agent_id IS NOT NULL \
+                                   GROUP BY agent_id) \
+                     ORDER BY agent_id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::event_from_row).collect()
+            }
         }
 
         #[async_trait::async_trait]

@@ -204,6 +204,10 @@ pub trait EventStore: Send + Sync {
     async fn append_events(&self, events: &[NewEvent]) -> Result<Vec<i64>>;
     /// Events matching the filter, in sequence order.
     async fn list_events(&self, f: &EventFilter) -> Result<Vec<Event>>;
+    /// Each agent's latest `agent_state_changed` event (agents that never
+    /// changed state are absent), in agent order. Used at start-up to log out
+    /// agents a crash left logged in.
+    async fn last_agent_states(&self) -> Result<Vec<Event>>;
 }
 
 /// Users and their sessions.

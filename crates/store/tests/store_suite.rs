@@ -35,6 +35,7 @@ async fn suite(s: Arc<dyn Store>) {
     users_sessions(&*s).await;
     outbox(&*s).await;
     meta(&*s).await;
+    last_agent_states(&*s).await;
     s.ping().await.unwrap();
 }
 
@@ -512,6 +513,56 @@ async fn outbox(s: &dyn Store) {
     );
     assert_eq!(queued[0].body, "Merci ! Notez-nous de 1 à 5.");
     assert!(s.list_outbox(Some("sent"), 10).await.unwrap().is_empty());
+}
+
+async fn last_agent_states(s: &dyn Store) {
+    use domain::event::AgentState;
+    let change = |at, agent, state| {
+        NewEvent::new(
+            t(at),
+            EventKind::AgentStateChanged {
+                state,
+                reason: None,
+            },
+        )
+        .with_agent(AgentId(agent))
+    };
+    s.append_events(&[
+        change(10, 901, AgentState::Available),
+        change(20, 902, AgentState::Available),
+        change(30, 901, AgentState::Busy),
+        NewEvent::new(t(35), EventKind::Held).with_agent(AgentId(901)),
+        change(40, 902, AgentState::LoggedOut),
+    ])
+    .await
+    .unwrap();
+    let last: Vec<(i64, EventKind)> = s
+        .last_agent_states()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.agent_id.is_some_and(|a| a.0 >= 901))
+        .map(|e| (e.agent_id.unwrap().0, e.kind))
+        .collect();
+    assert_eq!(
+        last,
+        vec![
+            (
+                901,
+                EventKind::AgentStateChanged {
+                    state: AgentState::Busy,
+                    reason: None
+                }
+            ),
+            (
+                902,
+                EventKind::AgentStateChanged {
+                    state: AgentState::LoggedOut,
+                    reason: None
+                }
+            ),
+        ]
+    );
 }
 
 async fn meta(s: &dyn Store) {

@@ -129,7 +129,9 @@ async fn start_demo_operator(settings: &Settings) {
 }
 
 /// After a crash (even `kill -9`) interactions that were live are closed with
-/// the end reason `system_restart`, each with an `ended` event.
+/// the end reason `system_restart`, each with an `ended` event, and agents
+/// left logged in get an `agent_state_changed` to `logged_out` (reason
+/// `system_restart`).
 async fn recover(store: &dyn Store) -> Result<(), store::StoreError> {
     let now = crate::now();
     let closed = store.close_open_interactions("system_restart", now).await?;
@@ -150,6 +152,40 @@ async fn recover(store: &dyn Store) -> Result<(), store::StoreError> {
         tracing::warn!(
             count = closed.len(),
             "closed interactions left open by the previous run"
+        );
+    }
+    // Agents the previous run left logged in (crash or stop) are logged out,
+    // so that reports do not count them as present.
+    let stale: Vec<NewEvent> = store
+        .last_agent_states()
+        .await?
+        .into_iter()
+        .filter(|e| {
+            !matches!(
+                e.kind,
+                EventKind::AgentStateChanged {
+                    state: domain::event::AgentState::LoggedOut,
+                    ..
+                }
+            )
+        })
+        .filter_map(|e| e.agent_id)
+        .map(|a| {
+            NewEvent::new(
+                now,
+                EventKind::AgentStateChanged {
+                    state: domain::event::AgentState::LoggedOut,
+                    reason: Some("system_restart".into()),
+                },
+            )
+            .with_agent(a)
+        })
+        .collect();
+    if !stale.is_empty() {
+        store.append_events(&stale).await?;
+        tracing::warn!(
+            count = stale.len(),
+            "logged out agents left logged in by the previous run"
         );
     }
     Ok(())

@@ -161,6 +161,15 @@ async fn serve_stop_crash_and_recover() {
         .json()
         .await
         .unwrap();
+    // ... and amina logged in to the ACD.
+    let amina = token(&http, &url, dir.path(), "amina").await;
+    let r = http
+        .post(format!("{url}/api/v1/agent/login"))
+        .bearer_auth(&amina)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -192,6 +201,32 @@ async fn serve_stop_crash_and_recover() {
             json!({"type": "ended", "reason": "system_restart"})
         );
     }
+    // amina was logged out by the recovery.
+    let states: Value = http
+        .get(format!(
+            "{url}/api/v1/events?agent_id=1&kind=agent_state_changed"
+        ))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&Value> = states
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["kind"])
+        .collect();
+    assert_eq!(
+        kinds.iter().rev().take(2).collect::<Vec<_>>(),
+        vec![
+            &&json!({"type": "agent_state_changed", "state": "logged_out", "reason": "system_restart"}),
+            &&json!({"type": "agent_state_changed", "state": "available", "reason": null}),
+        ],
+        "{kinds:?}"
+    );
     sigterm(&child);
     assert!(wait_exit(&mut child).success());
 }
