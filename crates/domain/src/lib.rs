@@ -23,8 +23,11 @@
 //! - [`phone`]: E.164 normalisation of phone numbers in any common format.
 //! - [`model`]: customers, agents, queues, interactions, dispositions, skills.
 //! - [`event`]: the typed [`Event`] log record and its [`EventKind`]s.
+//! - [`figures`]: wait, talk, hold, wrap-up, abandon of one interaction,
+//!   recomputed from its events.
 
 pub mod event;
+pub mod figures;
 pub mod ids;
 pub mod model;
 pub mod phone;

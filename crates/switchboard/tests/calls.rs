@@ -22,6 +22,12 @@ async fn the_same_call_with_the_store_on_postgresql() {
     main_scenario(platform_with(None, true).await).await;
 }
 
+/// Milliseconds since the epoch of an RFC 3339 time as the API writes it.
+fn chrono_ms(s: &str) -> i64 {
+    let t: domain::Timestamp = serde_json::from_value(Value::from(s)).unwrap();
+    t.as_millis()
+}
+
 async fn main_scenario(p: Platform) {
     let token = p.srv.login("amina").await;
     let sup = p.srv.login("supervisor").await;
@@ -155,6 +161,25 @@ async fn main_scenario(p: Platform) {
         .unwrap();
     let waited = answered["kind"]["waited_ms"].as_i64().unwrap();
     assert!((0..15_000).contains(&waited), "waited {waited} ms");
+
+    // The figures a report needs come back exactly from the events alone.
+    let typed: Vec<domain::Event> = serde_json::from_value(evs.clone()).unwrap();
+    let f = domain::figures::Figures::from_events(&typed);
+    let ms = |v: &Value| {
+        domain::Timestamp::from_millis(chrono_ms(v.as_str().expect("an RFC 3339 time")))
+    };
+    assert_eq!(f.wait_ms, Some(waited));
+    assert_eq!(
+        f.talk_ms,
+        ms(&i["ended_at"]).millis_since(ms(&i["answered_at"])),
+        "talk = answer to end, as on the interaction"
+    );
+    assert!((1_000..10_000).contains(&f.talk_ms), "{f:?}");
+    assert!(f.wrap_up_ms > 0 && f.wrap_up_ms < 30_000, "{f:?}");
+    assert_eq!(
+        (f.answers, f.transfers, f.hold_ms, f.abandoned),
+        (1, 0, 0, None)
+    );
 
     // The recording: a stereo WAV, about as long as the talk (caller hangs up ~4 s after answer).
     let rec = p.srv.dir.path().join(format!("recordings/{id}.wav"));
