@@ -56,6 +56,9 @@ pub struct VoiceConfig {
     pub qualify_interval: Option<Duration>,
     /// A contact that has not answered a qualify within this is unreachable.
     pub qualify_timeout: Duration,
+    /// How often each leg sends an RTCP report (RFC 3550 §6.2: 5 s minimum in
+    /// general use; randomised ±25 %).
+    pub rtcp_interval: Duration,
 }
 
 impl Default for VoiceConfig {
@@ -72,6 +75,7 @@ impl Default for VoiceConfig {
             invite_timeout: Duration::from_secs(32),
             qualify_interval: Some(Duration::from_secs(30)),
             qualify_timeout: Duration::from_secs(5),
+            rtcp_interval: crate::media::RTCP_INTERVAL,
         }
     }
 }

@@ -77,7 +77,8 @@
 //!   digest authentication.
 //! - [`registrar`]: REGISTER handling, bindings, auth-failure rate limit.
 //! - [`sdp`]: offer/answer for one audio stream.
-//! - [`codec`], [`rtp`], [`audio`]: G.711, RTP and RFC 4733, WAV prompts and
+//! - [`codec`], [`rtp`], [`rtcp`], [`audio`]: G.711, RTP and RFC 4733, RTCP
+//!   reports (RFC 3550 §6), WAV prompts and
 //!   the stereo recorder.
 //! - [`media`]: one RTP socket and task per leg (latching, relay, play, record).
 //! - [`quality`]: loss, jitter and an E-model MOS per received stream.
@@ -93,6 +94,7 @@ pub mod control;
 pub mod media;
 pub mod quality;
 pub mod registrar;
+pub mod rtcp;
 pub mod rtp;
 pub mod sdp;
 pub mod sip;

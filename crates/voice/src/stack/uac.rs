@@ -82,6 +82,9 @@ impl Stack {
             id,
             self.media_tx.clone(),
         )?;
+        if self.cfg.rtcp_interval != crate::media::RTCP_INTERVAL {
+            media.set_rtcp_interval(self.cfg.rtcp_interval);
+        }
         let local_tag = self.token();
         let call_id = format!("{}@switchboard", self.token());
         self.by_call_id.insert(call_id.clone(), id);
@@ -246,6 +249,7 @@ impl Stack {
                         telephone_event: s.telephone_event,
                     };
                     leg.media.set_remote(s.rtp, leg.params);
+                    leg.media.set_rtcp_remote(s.rtcp);
                 }
                 Err(_) => {
                     self.send_ack(id);

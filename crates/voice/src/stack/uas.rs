@@ -231,6 +231,10 @@ impl Stack {
             }
         };
         media.set_remote(offer.rtp, params);
+        media.set_rtcp_remote(offer.rtcp);
+        if self.cfg.rtcp_interval != crate::media::RTCP_INTERVAL {
+            media.set_rtcp_interval(self.cfg.rtcp_interval);
+        }
         if offer.direction != Direction::SendRecv {
             media.set_held(matches!(
                 offer.direction,
@@ -446,6 +450,7 @@ impl Stack {
             return self.reply(from, req, 488, "Not Acceptable Here");
         }
         leg.media.set_remote(offer.rtp, leg.params);
+        leg.media.set_rtcp_remote(offer.rtcp);
         leg.media.set_held(matches!(
             offer.direction,
             Direction::SendOnly | Direction::Inactive
