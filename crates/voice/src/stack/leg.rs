@@ -82,6 +82,9 @@ pub(crate) struct Leg {
     pub answer_sdp: Option<Vec<u8>>,
     /// Inbound: 183 with SDP sent (early media open).
     pub early: bool,
+    /// Inbound late offer (RFC 3261 §13.2.1): the INVITE had no SDP, our 200
+    /// carries the offer and the ACK must carry the answer.
+    pub late_offer: bool,
 }
 
 /// Random 64 bits from the std hasher keys (no extra dependency).

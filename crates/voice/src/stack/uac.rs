@@ -117,6 +117,7 @@ impl Stack {
                 refer_reply: None,
                 answer_sdp: None,
                 early: false,
+                late_offer: false,
             },
         );
         self.send_invite(now, id, Direction::SendRecv);

@@ -36,7 +36,7 @@ impl Stack {
                 }
             }
             Method::Invite => self.on_invite(now, from, req),
-            Method::Ack => self.on_ack(&req),
+            Method::Ack => self.on_ack(now, &req),
             Method::Cancel => self.on_cancel(from, &req),
             Method::Bye => {
                 let Some(id) = self.leg_of(&req) else {
@@ -201,19 +201,32 @@ impl Stack {
             }
             None => (None, None),
         };
-        let offer = match sdp::parse(&req.body) {
-            Ok(o) => o,
-            Err(SdpError::Malformed(_)) if !req.body.is_empty() => {
-                return self.reply(from, &req, 400, "Bad SDP");
+        // No body: a late offer (RFC 3261 §13.2.1, RFC 3264 §4); we make the
+        // offer in our 200 and take the answer from the ACK.
+        let late_offer = req.body.is_empty();
+        let offer = if late_offer {
+            None
+        } else {
+            match sdp::parse(&req.body) {
+                Ok(o) => Some(o),
+                Err(SdpError::Malformed(_)) => return self.reply(from, &req, 400, "Bad SDP"),
+                Err(_) => return self.reply(from, &req, 488, "Not Acceptable Here"),
             }
-            Err(_) => return self.reply(from, &req, 488, "Not Acceptable Here"),
         };
-        let Ok(codec) = sdp::choose_codec(&offer) else {
-            return self.reply(from, &req, 488, "Not Acceptable Here");
-        };
-        let params = SendParams {
-            codec,
-            telephone_event: offer.telephone_event,
+        let params = match &offer {
+            Some(o) => {
+                let Ok(codec) = sdp::choose_codec(o) else {
+                    return self.reply(from, &req, 488, "Not Acceptable Here");
+                };
+                SendParams {
+                    codec,
+                    telephone_event: o.telephone_event,
+                }
+            }
+            None => SendParams {
+                codec: crate::codec::Codec::Pcmu,
+                telephone_event: Some(sdp::TELEPHONE_EVENT_PT),
+            },
         };
         let id = LegId(self.next_leg);
         self.next_leg += 1;
@@ -230,12 +243,12 @@ impl Stack {
                 return self.reply(from, &req, 503, "Service Unavailable");
             }
         };
-        media.set_remote(offer.rtp, params);
-        media.set_rtcp_remote(offer.rtcp);
         if self.cfg.rtcp_interval != crate::media::RTCP_INTERVAL {
             media.set_rtcp_interval(self.cfg.rtcp_interval);
         }
-        if offer.direction != Direction::SendRecv {
+        if let Some(offer) = &offer {
+            media.set_remote(offer.rtp, params);
+            media.set_rtcp_remote(offer.rtcp);
             media.set_held(matches!(
                 offer.direction,
                 Direction::SendOnly | Direction::Inactive
@@ -286,6 +299,7 @@ impl Stack {
                 refer_reply: None,
                 answer_sdp: None,
                 early: false,
+                late_offer,
             },
         );
         self.emit(CallEvent::Incoming {
@@ -325,12 +339,17 @@ impl Stack {
     }
 
     /// Our SDP answer to the leg's offer, made once: a 183 and the later 200
-    /// carry the same one (RFC 3264 §5).
+    /// carry the same one (RFC 3264 §5). On a late-offer leg it is our offer
+    /// (all our codecs), which the 200 and its retransmissions repeat.
     fn answer_sdp(&mut self, id: LegId) -> Vec<u8> {
-        if let Some(b) = self.legs.get(&id).and_then(|l| l.answer_sdp.clone()) {
+        let Some(leg) = self.legs.get(&id) else {
+            return Vec::new();
+        };
+        if let Some(b) = leg.answer_sdp.clone() {
             return b;
         }
-        let body = self.local_sdp(id, Direction::SendRecv, false);
+        let offer = leg.late_offer;
+        let body = self.local_sdp(id, Direction::SendRecv, offer);
         if let Some(l) = self.legs.get_mut(&id) {
             l.answer_sdp = Some(body.clone());
         }
@@ -339,12 +358,14 @@ impl Stack {
 
     /// Open early media on an offered inbound leg: 183 Session Progress with
     /// our SDP answer (once), so prompts play before the call is answered (and
-    /// before it is charged). No-op on other legs.
+    /// before it is charged). No-op on other legs, and on a late-offer leg:
+    /// its offer may only go in a reliable response (RFC 3261 §13.2.1), and
+    /// we do not do reliable provisionals (RFC 3262).
     pub(super) fn early_media(&mut self, id: LegId) {
         let Some(leg) = self.legs.get(&id) else {
             return;
         };
-        if !leg.inbound || leg.state != LegState::Offered || leg.early {
+        if !leg.inbound || leg.state != LegState::Offered || leg.early || leg.late_offer {
             return;
         }
         let dest = leg.dest;
@@ -400,7 +421,7 @@ impl Stack {
         Ok(())
     }
 
-    fn on_ack(&mut self, req: &Request) {
+    fn on_ack(&mut self, now: Instant, req: &Request) {
         let Some(id) = self.leg_of(req) else { return };
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
@@ -408,9 +429,41 @@ impl Stack {
         if leg.inbound && leg.state == LegState::Answered && !leg.confirmed {
             leg.confirmed = true;
             let key = RetransKey::Ok2xx(leg.call_id.clone());
+            let late = leg.late_offer;
             self.clear_retrans(&key);
+            if late && !self.take_ack_answer(id, req) {
+                // No usable answer to our offer: the dialog exists, so it
+                // ends with BYE (RFC 3261 §13.2.1, RFC 3264 §6).
+                return self.bye_and_end(now, id, HangupCause::Rejected(488));
+            }
             self.emit(CallEvent::Answered { leg: id });
         }
+    }
+
+    /// Apply the SDP answer carried by the ACK of a late-offer leg. False when
+    /// it is missing, unreadable, or picks no codec of our offer.
+    fn take_ack_answer(&mut self, id: LegId, req: &Request) -> bool {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return false;
+        };
+        let Ok(answer) = sdp::parse(&req.body) else {
+            return false;
+        };
+        // The answer's codecs must come from our offer: PCMU and PCMA both are.
+        let Ok(codec) = sdp::choose_codec(&answer) else {
+            return false;
+        };
+        leg.params = SendParams {
+            codec,
+            telephone_event: answer.telephone_event,
+        };
+        leg.media.set_remote(answer.rtp, leg.params);
+        leg.media.set_rtcp_remote(answer.rtcp);
+        leg.media.set_held(matches!(
+            answer.direction,
+            Direction::SendOnly | Direction::Inactive
+        ));
+        true
     }
 
     fn on_cancel(&mut self, from: Dest, req: &Request) {
