@@ -59,6 +59,13 @@ pub struct VoiceConfig {
     /// How often each leg sends an RTCP report (RFC 3550 §6.2: 5 s minimum in
     /// general use; randomised ±25 %).
     pub rtcp_interval: Duration,
+    /// Session interval we want on inbound dialogs (RFC 4028 Session-Expires);
+    /// `None` turns session timers off (an INVITE with `Require: timer` then
+    /// gets 420).
+    pub session_expires: Option<Duration>,
+    /// Smallest session interval we accept (RFC 4028 Min-SE; 90 s at least in
+    /// service, lowered only in tests); smaller requests get 422.
+    pub session_min_se: Duration,
 }
 
 impl Default for VoiceConfig {
@@ -76,6 +83,8 @@ impl Default for VoiceConfig {
             qualify_interval: Some(Duration::from_secs(30)),
             qualify_timeout: Duration::from_secs(5),
             rtcp_interval: crate::media::RTCP_INTERVAL,
+            session_expires: Some(Duration::from_secs(1800)),
+            session_min_se: Duration::from_secs(90),
         }
     }
 }

@@ -253,6 +253,11 @@ impl MediaLeg {
         self.shared.on_hold.store(on, Ordering::Relaxed);
     }
 
+    /// True while we hold this leg ([`MediaLeg::set_on_hold`]).
+    pub fn is_on_hold(&self) -> bool {
+        self.shared.on_hold.load(Ordering::Relaxed)
+    }
+
     /// Play 8 kHz samples; a DTMF digit stops it when `barge_in`; `looped`
     /// restarts it at the end until stopped (music on hold).
     pub fn play(&self, samples: Arc<Vec<i16>>, barge_in: bool, looped: bool) {

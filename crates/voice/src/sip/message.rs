@@ -110,6 +110,7 @@ fn long_name(name: &str) -> &str {
         "k" | "K" => "Supported",
         "s" | "S" => "Subject",
         "e" | "E" => "Content-Encoding",
+        "x" | "X" => "Session-Expires",
         other => other,
     }
 }

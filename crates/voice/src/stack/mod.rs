@@ -15,8 +15,11 @@
 
 mod commands;
 mod leg;
+mod session_timer;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timer_tests;
 mod uac;
 mod uas;
 
@@ -443,6 +446,7 @@ impl Stack {
         }
         self.qualify(now);
         self.leg_timers(now);
+        self.session_timers(now);
     }
 
     /// How to reach a phone registered from `source` (its TCP connection if it

@@ -14,16 +14,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
-const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n\
+pub(super) const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n\
                    m=audio 7000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
 
-struct Harness {
-    stack: Stack,
-    events: mpsc::UnboundedReceiver<CallEvent>,
-    t0: Instant,
+pub(super) struct Harness {
+    pub stack: Stack,
+    pub events: mpsc::UnboundedReceiver<CallEvent>,
+    pub t0: Instant,
 }
 
-fn trunk() -> Dest {
+pub(super) fn trunk() -> Dest {
     Dest::Udp(SocketAddr::from(([127, 0, 0, 2], 5070)))
 }
 
@@ -32,9 +32,14 @@ fn phone() -> Dest {
 }
 
 fn harness() -> Harness {
+    harness_with(|_| {})
+}
+
+/// A stack with the test trunk and registrar, `adjust`ed config.
+pub(super) fn harness_with(adjust: impl FnOnce(&mut VoiceConfig)) -> Harness {
     let mut dids = HashMap::new();
     dids.insert("3900".to_string(), "ivr".to_string());
-    let cfg = VoiceConfig {
+    let mut cfg = VoiceConfig {
         realm: "sb".into(),
         trunks: vec![TrunkConfig {
             name: "op".into(),
@@ -47,6 +52,7 @@ fn harness() -> Harness {
         qualify_interval: None,
         ..VoiceConfig::default()
     };
+    adjust(&mut cfg);
     let (ev_tx, events) = mpsc::unbounded_channel();
     let (media_tx, _media_rx) = mpsc::unbounded_channel();
     let t0 = Instant::now();
@@ -60,7 +66,7 @@ fn harness() -> Harness {
 }
 
 impl Harness {
-    fn out(&mut self) -> Vec<Message> {
+    pub(super) fn out(&mut self) -> Vec<Message> {
         self.stack
             .out
             .drain(..)
@@ -68,7 +74,7 @@ impl Harness {
             .collect()
     }
 
-    fn statuses(&mut self) -> Vec<u16> {
+    pub(super) fn statuses(&mut self) -> Vec<u16> {
         self.out()
             .into_iter()
             .filter_map(|m| match m {
@@ -78,16 +84,16 @@ impl Harness {
             .collect()
     }
 
-    fn feed(&mut self, at: Duration, from: Dest, text: &str) {
+    pub(super) fn feed(&mut self, at: Duration, from: Dest, text: &str) {
         self.stack.on_datagram(self.t0 + at, from, text.as_bytes());
     }
 
-    fn event(&mut self) -> Option<CallEvent> {
+    pub(super) fn event(&mut self) -> Option<CallEvent> {
         self.events.try_recv().ok()
     }
 }
 
-fn invite(call_id: &str) -> String {
+pub(super) fn invite(call_id: &str) -> String {
     format!(
         "INVITE sip:3900@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5070;branch=z9hG4bKi{call_id}\r\n\
          From: <sip:+3361@127.0.0.2>;tag=c1\r\nTo: <sip:3900@127.0.0.1>\r\nCall-ID: {call_id}\r\n\
@@ -97,7 +103,7 @@ fn invite(call_id: &str) -> String {
     )
 }
 
-fn in_dialog(method: &str, call_id: &str, to_tag: &str, cseq: u32) -> String {
+pub(super) fn in_dialog(method: &str, call_id: &str, to_tag: &str, cseq: u32) -> String {
     format!(
         "{method} sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5070;branch=z9hG4bK{method}{cseq}\r\n\
          From: <sip:+3361@127.0.0.2>;tag=c1\r\nTo: <sip:3900@127.0.0.1>;tag={to_tag}\r\nCall-ID: {call_id}\r\n\
@@ -124,7 +130,7 @@ fn offer(h: &mut Harness, call_id: &str) -> (LegId, String) {
     (leg, tag)
 }
 
-fn answer(h: &mut Harness, leg: LegId, at: Duration) {
+pub(super) fn answer(h: &mut Harness, leg: LegId, at: Duration) {
     let (tx, mut rx) = oneshot::channel();
     h.stack.on_command(h.t0 + at, Command::Answer(leg, tx));
     assert!(matches!(rx.try_recv(), Ok(Ok(()))));
@@ -237,7 +243,7 @@ fn register(h: &mut Harness) {
     assert!(matches!(h.event(), Some(CallEvent::Registration(_))));
 }
 
-fn reply_to(req: &Request, status: u16, tag: &str, sdp: bool) -> String {
+pub(super) fn reply_to(req: &Request, status: u16, tag: &str, sdp: bool) -> String {
     let mut r = Response::for_request(req, status, "X", Some(tag));
     if sdp {
         r.headers.push("Contact", "<sip:2001@127.0.0.1:5072>");

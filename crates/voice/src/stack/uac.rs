@@ -118,6 +118,7 @@ impl Stack {
                 answer_sdp: None,
                 early: false,
                 late_offer: false,
+                session: None,
             },
         );
         self.send_invite(now, id, Direction::SendRecv);
@@ -132,6 +133,7 @@ impl Stack {
         };
         req.headers
             .push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO");
+        self.timer_request_headers(id, &mut req);
         req.headers.push("Content-Type", "application/sdp");
         req.body = body;
         let bytes = req.to_bytes();
@@ -179,6 +181,19 @@ impl Stack {
             }
             return;
         }
+        if super::session_timer::is_update(&method) {
+            // The answer to our session refresh (RFC 4028 §10, RFC 3311).
+            let leg = resp
+                .headers
+                .get("Call-ID")
+                .and_then(|c| self.by_call_id.get(c));
+            if let Some(id) = leg.copied()
+                && resp.status >= 200
+            {
+                self.on_refresh_answer(now, id, resp.status);
+            }
+            return;
+        }
         if method != Method::Invite {
             return; // BYE/CANCEL answers need no action.
         }
@@ -217,7 +232,7 @@ impl Stack {
                     if let Some(r) = self.legs.get_mut(&id).and_then(|l| l.reinvite_reply.take()) {
                         let _ = r.send(Err(VoiceError::Refused(status)));
                     }
-                    return;
+                    return self.on_refresh_answer(now, id, status);
                 }
                 let cause = leg.cancel_cause.clone().unwrap_or(match status {
                     486 | 600 => HangupCause::Busy,
@@ -273,8 +288,12 @@ impl Stack {
             self.bye_and_end(now, id, cause);
         } else if !was_answered {
             self.emit(CallEvent::Answered { leg: id });
-        } else if let Some(r) = self.legs.get_mut(&id).and_then(|l| l.reinvite_reply.take()) {
-            let _ = r.send(Ok(()));
+        } else {
+            // Any 2xx to our re-INVITE (hold or refresh) renews the session.
+            self.session_refreshed(now, id);
+            if let Some(r) = self.legs.get_mut(&id).and_then(|l| l.reinvite_reply.take()) {
+                let _ = r.send(Ok(()));
+            }
         }
     }
 
@@ -423,7 +442,7 @@ impl Stack {
         }
     }
 
-    fn hang_up_cascade(&mut self, now: Instant, id: LegId) {
+    pub(super) fn hang_up_cascade(&mut self, now: Instant, id: LegId) {
         let Some(leg) = self.legs.get(&id) else {
             return;
         };

@@ -2,6 +2,7 @@
 //! re-INVITE), ACK, CANCEL, BYE, INFO, OPTIONS, REGISTER; 501 for the rest.
 
 use super::leg::{Leg, LegState};
+use super::session_timer;
 use super::{Dest, RetransKey, Stack};
 use crate::control::{CallEvent, HangupCause, LegId};
 use crate::media::{MediaLeg, SendParams};
@@ -10,7 +11,7 @@ use crate::sdp::{self, Direction, SdpError};
 use crate::sip::message::{Method, Request, Response, addr_uri, header_param, uri_user};
 use std::time::Instant;
 
-const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY, REGISTER";
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY, REGISTER, UPDATE";
 
 impl Stack {
     pub(super) fn reply(&mut self, dest: Dest, req: &Request, status: u16, reason: &str) {
@@ -76,6 +77,13 @@ impl Stack {
                 self.emit(CallEvent::TransferRequested { leg: id, target });
             }
             Method::Options => self.reply(from, &req, 200, "OK"),
+            Method::Other(ref m) if m.eq_ignore_ascii_case("UPDATE") => {
+                // RFC 3311: a session refresh (RFC 4028) or an in-dialog offer.
+                let Some(id) = self.leg_of(&req) else {
+                    return self.reply(from, &req, 481, "Call/Transaction Does Not Exist");
+                };
+                self.on_reinvite(now, from, id, &req);
+            }
             Method::Other(ref m) if m.eq_ignore_ascii_case("NOTIFY") => {
                 // Progress of a transfer we asked for (RFC 3515 §2.4.5, sipfrag body).
                 let Some(id) = self.leg_of(&req) else {
@@ -116,7 +124,7 @@ impl Stack {
                 }
                 return;
             }
-            return self.on_reinvite(from, id, &req);
+            return self.on_reinvite(now, from, id, &req);
         }
         if req
             .headers
@@ -200,6 +208,15 @@ impl Stack {
                 }
             }
             None => (None, None),
+        };
+        let session = match session_timer::negotiate(
+            self.cfg.session_expires,
+            self.cfg.session_min_se,
+            &req,
+            now,
+        ) {
+            Ok(s) => s,
+            Err(why) => return self.refuse_timer(from, &req, why),
         };
         // No body: a late offer (RFC 3261 §13.2.1, RFC 3264 §4); we make the
         // offer in our 200 and take the answer from the ACK.
@@ -300,6 +317,7 @@ impl Stack {
                 answer_sdp: None,
                 early: false,
                 late_offer,
+                session,
             },
         );
         self.emit(CallEvent::Incoming {
@@ -413,6 +431,12 @@ impl Stack {
         r.headers.push("Allow", ALLOW);
         r.headers.push("Content-Type", "application/sdp");
         r.body = body;
+        // The session interval runs from our 2xx (RFC 4028 §9).
+        if let Some(t) = leg.session.as_mut() {
+            t.last_refresh = now;
+        }
+        self.timer_response_headers(id, &mut r);
+        let leg = self.legs.get_mut(&id).ok_or(VoiceError::UnknownLeg(id))?;
         let bytes = r.to_bytes();
         leg.last_response = Some(bytes.clone());
         leg.state = LegState::Answered;
@@ -486,9 +510,36 @@ impl Stack {
         self.end_leg(id, HangupCause::Cancelled);
     }
 
-    /// A re-INVITE from the far end (hold/unhold, RFC 3264 §8.4): answer with
-    /// the mirrored direction and keep our codec.
-    fn on_reinvite(&mut self, from: Dest, id: LegId, req: &Request) {
+    /// A re-INVITE (or UPDATE, RFC 3311) from the far end: hold/unhold (RFC
+    /// 3264 §8.4), answered with the mirrored direction and our codec, and a
+    /// session refresh (RFC 4028 §10). An UPDATE without a body only
+    /// refreshes.
+    fn on_reinvite(&mut self, now: Instant, from: Dest, id: LegId, req: &Request) {
+        let timer = match session_timer::negotiate(
+            self.cfg.session_expires,
+            self.cfg.session_min_se,
+            req,
+            now,
+        ) {
+            Ok(t) => t,
+            Err(why) => return self.refuse_timer(from, req, why),
+        };
+        // A new Session-Expires renegotiates; a refresh without one keeps the
+        // interval we had (and starts none on a leg that had none).
+        if let Some(leg) = self.legs.get_mut(&id)
+            && let Some(t) = timer
+            && req.headers.get("Session-Expires").is_some()
+        {
+            leg.session = Some(t);
+        }
+        if req.body.is_empty() && req.method != Method::Invite {
+            self.session_refreshed(now, id);
+            let tag = self.legs.get(&id).map(|l| l.local_tag.clone());
+            let mut r = Response::for_request(req, 200, "OK", tag.as_deref());
+            r.headers.push("Contact", self.contact(from));
+            self.timer_response_headers(id, &mut r);
+            return self.send(from, r.to_bytes());
+        }
         let offer = match sdp::parse(&req.body) {
             Ok(o) => o,
             Err(_) => return self.reply(from, req, 488, "Not Acceptable Here"),
@@ -517,6 +568,8 @@ impl Stack {
         r.headers.push("Contact", self.contact(from));
         r.headers.push("Content-Type", "application/sdp");
         r.body = body;
+        self.session_refreshed(now, id);
+        self.timer_response_headers(id, &mut r);
         self.send(from, r.to_bytes());
     }
 }
