@@ -85,12 +85,15 @@
 //! - `stack` (private): transports, transactions, legs, the B2BUA.
 //! - [`control`]: the [`CallControl`] trait, [`CallEvent`]s, [`VoiceHandle`].
 //! - [`config`]: [`VoiceConfig`] and [`TrunkConfig`].
+//! - `fuzzing` (feature `fuzzing`): the message entry point for fuzzers.
 #![warn(missing_docs)]
 
 pub mod audio;
 pub mod codec;
 pub mod config;
 pub mod control;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod media;
 pub mod quality;
 pub mod registrar;

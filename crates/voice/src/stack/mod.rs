@@ -14,6 +14,8 @@
 //! A/E, capped at 64·T1), response replay for retransmitted INVITEs.
 
 mod commands;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod fuzz;
 mod leg;
 mod session_timer;
 #[cfg(test)]

@@ -252,8 +252,10 @@ impl Stack {
         if let Some(to) = resp.headers.get("To") {
             leg.remote_hdr = to.to_string();
         }
-        if let Some(c) = resp.headers.get("Contact") {
-            leg.remote_target = addr_uri(c).to_string();
+        if let Some(c) = resp.headers.get("Contact").map(addr_uri)
+            && crate::sip::message::usable_sip_uri(c)
+        {
+            leg.remote_target = c.to_string();
         }
         let was_answered = leg.state == LegState::Answered;
         let cancelled = leg.state == LegState::Cancelling;

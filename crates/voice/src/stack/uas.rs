@@ -8,7 +8,9 @@ use crate::control::{CallEvent, HangupCause, LegId};
 use crate::media::{MediaLeg, SendParams};
 use crate::registrar::AuthFailure;
 use crate::sdp::{self, Direction, SdpError};
-use crate::sip::message::{Method, Request, Response, addr_uri, header_param, uri_user};
+use crate::sip::message::{
+    Method, Request, Response, addr_uri, header_param, uri_user, usable_sip_uri,
+};
 use std::time::Instant;
 
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY, REGISTER, UPDATE";
@@ -209,6 +211,18 @@ impl Stack {
             }
             None => (None, None),
         };
+        // Our in-dialog requests go to the Contact (RFC 3261 §12.1.1): it
+        // must be a SIP URI we can put in a Request-URI.
+        let remote_target = req
+            .headers
+            .get("Contact")
+            .or(req.headers.get("From"))
+            .map(addr_uri)
+            .unwrap_or("")
+            .to_string();
+        if !usable_sip_uri(&remote_target) {
+            return self.reply(from, &req, 400, "Bad Contact");
+        }
         let session = match session_timer::negotiate(
             self.cfg.session_expires,
             self.cfg.session_min_se,
@@ -279,12 +293,6 @@ impl Stack {
         self.send(from, ringing.clone());
         let to = req.headers.get("To").unwrap_or("").to_string();
         let from_hdr = req.headers.get("From").unwrap_or("").to_string();
-        let remote_target = req
-            .headers
-            .get("Contact")
-            .map(addr_uri)
-            .unwrap_or_else(|| addr_uri(&from_hdr))
-            .to_string();
         let call_id = req.headers.get("Call-ID").unwrap_or("").to_string();
         self.by_call_id.insert(call_id.clone(), id);
         self.legs.insert(
