@@ -532,7 +532,9 @@ impl<T: Copy + Send + 'static> LegTask<T> {
         let now = self.ntp_now();
         match self.rtcp.handle_packet(now, data) {
             Ok(rtt) => {
-                if own_port && self.rtcp_latched.is_none() {
+                // Latch only on the address the RTP comes from (or will).
+                let same_host = self.shared.remote().is_none_or(|r| r.ip() == from.ip());
+                if own_port && self.rtcp_latched.is_none() && same_host {
                     self.rtcp_latched = Some(from);
                 }
                 if let Some(ms) = rtt
