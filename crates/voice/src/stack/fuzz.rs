@@ -94,7 +94,8 @@ mod tests {
         )
     }
 
-    /// A whole dialog: INVITE (early or late offer), ACK, UPDATE, re-INVITE, BYE.
+    /// A whole dialog: INVITE, ACK, UPDATE, re-INVITE, INFO, UPDATE with an
+    /// offer, re-INVITE without SDP and its ACK with the answer, BYE.
     fn dialog() -> Vec<String> {
         let sdp_hdr = "Content-Type: application/sdp\r\n";
         vec![
@@ -118,7 +119,10 @@ mod tests {
                 "Content-Type: application/dtmf-relay\r\n",
                 "Signal=5\r\n",
             ),
-            request("BYE", 5, "", ""),
+            request("UPDATE", 5, sdp_hdr, SDP),
+            request("INVITE", 6, "", ""),
+            request("ACK", 6, sdp_hdr, SDP),
+            request("BYE", 7, "", ""),
         ]
     }
 
@@ -181,7 +185,10 @@ mod tests {
         assert_eq!(status(2), vec![200], "UPDATE refresh");
         assert_eq!(status(3), vec![200], "re-INVITE");
         assert_eq!(status(4), vec![200], "INFO");
-        assert_eq!(status(5), vec![200], "BYE");
+        assert_eq!(status(5), vec![200], "UPDATE with an offer");
+        assert_eq!(status(6), vec![200], "re-INVITE without SDP");
+        assert!(replies[7].is_empty(), "ACK with the answer");
+        assert_eq!(status(8), vec![200], "BYE");
         assert!(check(&inputs, &replies).is_ok());
     }
 
@@ -198,7 +205,7 @@ mod tests {
 
         #[test]
         fn a_dialog_with_one_mangled_message_never_panics_the_stack(
-            which in 0usize..6,
+            which in 0usize..9,
             edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..10),
             cut in 0usize..900,
             drop_line in proptest::option::of(0usize..12),

@@ -87,6 +87,9 @@ pub(crate) struct Leg {
     pub late_offer: bool,
     /// Session timer (RFC 4028) negotiated on the peer's INVITE, if any.
     pub session: Option<super::session_timer::SessionTimer>,
+    /// Our 2xx to the peer's re-INVITE without SDP carried an offer: its ACK
+    /// must carry the answer (RFC 3261 §14.2).
+    pub reoffer: bool,
 }
 
 /// Random 64 bits from the std hasher keys (no extra dependency).

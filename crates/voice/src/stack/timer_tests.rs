@@ -1,5 +1,6 @@
-//! Session timers (RFC 4028) through the stack on a virtual clock, with the
-//! minimum lowered so that intervals of seconds can be used.
+//! Session timers (RFC 4028) and session refreshes (UPDATE, re-INVITE with or
+//! without SDP) through the stack on a virtual clock, with the minimum
+//! lowered so that intervals of seconds can be used.
 
 use super::tests::{Harness, answer, harness_with, in_dialog, invite, reply_to, trunk};
 use crate::control::{CallEvent, HangupCause, LegId};
@@ -196,3 +197,67 @@ async fn we_refresh_with_update_when_allowed_and_expire_without_an_answer() {
         Some(CallEvent::HungUp { leg: l, cause: HangupCause::Timeout, .. }) if l == leg
     ));
 }
+
+#[tokio::test]
+async fn a_refresh_reinvite_without_sdp_gets_our_offer_and_the_ack_answers_it() {
+    let mut h = timed_harness();
+    let extra = "Supported: timer\r\nSession-Expires: 15;refresher=uac\r\n";
+    let (leg, tag, _) = established(&mut h, "st-6", extra);
+    let reinvite = in_dialog("INVITE", "st-6", &tag, 2).replace(
+        "Content-Length: 0",
+        "Supported: timer\r\nSession-Expires: 15;refresher=uac\r\nContent-Length: 0",
+    );
+    h.feed(Duration::from_secs(7), trunk(), &reinvite);
+    let Some(Message::Response(ok)) = h.out().pop() else {
+        panic!("200 expected")
+    };
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.headers.get("Session-Expires"), Some("15;refresher=uac"));
+    let offer = crate::sdp::parse(&ok.body).expect("our offer");
+    assert_eq!(offer.payload_types, vec![0, 101], "the session as it is");
+    // Retransmitted until the ACK, which answers sendonly (the caller holds).
+    h.stack.on_tick(h.t0 + Duration::from_millis(7_500));
+    assert!(matches!(h.out().as_slice(), [Message::Response(r)] if r.status == 200));
+    let answer = SDP_SENDONLY;
+    let ack = in_dialog("ACK", "st-6", &tag, 2).replace(
+        "Content-Length: 0\r\n\r\n",
+        &format!(
+            "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{answer}",
+            answer.len()
+        ),
+    );
+    h.feed(Duration::from_millis(7_600), trunk(), &ack);
+    assert!(h.out().is_empty());
+    assert_eq!(h.event(), None, "the call goes on");
+    assert!(run(&mut h, Duration::from_millis(7_600), Duration::from_secs(9)).is_empty());
+    // The refresh counted: the session now ends at 7 + 15 − 5 = 17 s, not 10 s.
+    let sent = run(&mut h, Duration::from_secs(9), Duration::from_secs(17));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1.method, Method::Bye);
+    assert!(matches!(
+        h.event(),
+        Some(CallEvent::HungUp { leg: l, cause: HangupCause::Timeout, .. }) if l == leg
+    ));
+    // A second one whose ACK has no answer ends the call.
+    let mut h = timed_harness();
+    let (leg2, tag, _) = established(&mut h, "st-7", "");
+    h.feed(
+        Duration::from_secs(1),
+        trunk(),
+        &in_dialog("INVITE", "st-7", &tag, 2),
+    );
+    assert!(matches!(h.out().as_slice(), [Message::Response(r)] if r.status == 200));
+    h.feed(
+        Duration::from_secs(1),
+        trunk(),
+        &in_dialog("ACK", "st-7", &tag, 2),
+    );
+    assert!(matches!(h.out().as_slice(), [Message::Request(r)] if r.method == Method::Bye));
+    assert!(matches!(
+        h.event(),
+        Some(CallEvent::HungUp { leg: l, cause: HangupCause::Rejected(488), .. }) if l == leg2
+    ));
+}
+
+const SDP_SENDONLY: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n\
+                            m=audio 7000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n";

@@ -119,6 +119,7 @@ impl Stack {
                 early: false,
                 late_offer: false,
                 session: None,
+                reoffer: false,
             },
         );
         self.send_invite(now, id, Direction::SendRecv);

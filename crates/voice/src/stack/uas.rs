@@ -326,6 +326,7 @@ impl Stack {
                 early: false,
                 late_offer,
                 session,
+                reoffer: false,
             },
         );
         self.emit(CallEvent::Incoming {
@@ -469,10 +470,43 @@ impl Stack {
                 return self.bye_and_end(now, id, HangupCause::Rejected(488));
             }
             self.emit(CallEvent::Answered { leg: id });
+        } else if leg.reoffer {
+            leg.reoffer = false;
+            let key = RetransKey::Ok2xx(leg.call_id.clone());
+            self.clear_retrans(&key);
+            if !self.take_ack_answer(id, req) {
+                self.bye_and_end(now, id, HangupCause::Rejected(488));
+            }
         }
     }
 
-    /// Apply the SDP answer carried by the ACK of a late-offer leg. False when
+    /// A re-INVITE without SDP (RFC 3261 §14.2, e.g. a session refresh): our
+    /// current session as the offer in a 200 retransmitted until the ACK,
+    /// which must carry the answer.
+    fn reoffer(&mut self, now: Instant, from: Dest, id: LegId, req: &Request) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let direction = if leg.media.is_on_hold() {
+            Direction::SendOnly
+        } else {
+            Direction::SendRecv
+        };
+        leg.reoffer = true;
+        let tag = leg.local_tag.clone();
+        let key = RetransKey::Ok2xx(leg.call_id.clone());
+        let body = self.local_sdp(id, direction, false);
+        let mut r = Response::for_request(req, 200, "OK", Some(&tag));
+        r.headers.push("Contact", self.contact(from));
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = body;
+        self.session_refreshed(now, id);
+        self.timer_response_headers(id, &mut r);
+        self.send_reliably(now, from, r.to_bytes(), key, true);
+    }
+
+    /// Apply the SDP answer carried by the ACK of a late-offer leg (or of a
+    /// re-INVITE without SDP). False when
     /// it is missing, unreadable, or picks no codec of our offer.
     fn take_ack_answer(&mut self, id: LegId, req: &Request) -> bool {
         let Some(leg) = self.legs.get_mut(&id) else {
@@ -540,7 +574,10 @@ impl Stack {
         {
             leg.session = Some(t);
         }
-        if req.body.is_empty() && req.method != Method::Invite {
+        if req.body.is_empty() && req.method == Method::Invite {
+            return self.reoffer(now, from, id, req);
+        }
+        if req.body.is_empty() {
             self.session_refreshed(now, id);
             let tag = self.legs.get(&id).map(|l| l.local_tag.clone());
             let mut r = Response::for_request(req, 200, "OK", tag.as_deref());
@@ -567,9 +604,6 @@ impl Stack {
             offer.direction,
             Direction::SendOnly | Direction::Inactive
         ));
-        if let Some((_, cseq_m)) = crate::sip::message::cseq(&req.headers) {
-            debug_assert_eq!(cseq_m, Method::Invite);
-        }
         let tag = leg.local_tag.clone();
         let body = self.local_sdp(id, offer.direction.answer(), false);
         let mut r = Response::for_request(req, 200, "OK", Some(&tag));
