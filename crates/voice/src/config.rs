@@ -56,6 +56,16 @@ pub struct VoiceConfig {
     pub qualify_interval: Option<Duration>,
     /// A contact that has not answered a qualify within this is unreachable.
     pub qualify_timeout: Duration,
+    /// How often each leg sends an RTCP report (RFC 3550 §6.2: 5 s minimum in
+    /// general use; randomised ±25 %).
+    pub rtcp_interval: Duration,
+    /// Session interval we want on inbound dialogs (RFC 4028 Session-Expires);
+    /// `None` turns session timers off (an INVITE with `Require: timer` then
+    /// gets 420).
+    pub session_expires: Option<Duration>,
+    /// Smallest session interval we accept (RFC 4028 Min-SE; 90 s at least in
+    /// service, lowered only in tests); smaller requests get 422.
+    pub session_min_se: Duration,
 }
 
 impl Default for VoiceConfig {
@@ -72,6 +82,9 @@ impl Default for VoiceConfig {
             invite_timeout: Duration::from_secs(32),
             qualify_interval: Some(Duration::from_secs(30)),
             qualify_timeout: Duration::from_secs(5),
+            rtcp_interval: crate::media::RTCP_INTERVAL,
+            session_expires: Some(Duration::from_secs(1800)),
+            session_min_se: Duration::from_secs(90),
         }
     }
 }

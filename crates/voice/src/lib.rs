@@ -77,22 +77,27 @@
 //!   digest authentication.
 //! - [`registrar`]: REGISTER handling, bindings, auth-failure rate limit.
 //! - [`sdp`]: offer/answer for one audio stream.
-//! - [`codec`], [`rtp`], [`audio`]: G.711, RTP and RFC 4733, WAV prompts and
+//! - [`codec`], [`rtp`], [`rtcp`], [`audio`]: G.711, RTP and RFC 4733, RTCP
+//!   reports (RFC 3550 §6), WAV prompts and
 //!   the stereo recorder.
 //! - [`media`]: one RTP socket and task per leg (latching, relay, play, record).
 //! - [`quality`]: loss, jitter and an E-model MOS per received stream.
 //! - `stack` (private): transports, transactions, legs, the B2BUA.
 //! - [`control`]: the [`CallControl`] trait, [`CallEvent`]s, [`VoiceHandle`].
 //! - [`config`]: [`VoiceConfig`] and [`TrunkConfig`].
+//! - `fuzzing` (feature `fuzzing`): the message entry point for fuzzers.
 #![warn(missing_docs)]
 
 pub mod audio;
 pub mod codec;
 pub mod config;
 pub mod control;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod media;
 pub mod quality;
 pub mod registrar;
+pub mod rtcp;
 pub mod rtp;
 pub mod sdp;
 pub mod sip;

@@ -4,10 +4,17 @@
 //! 4961 style, for NAT), detects RFC 4733 DTMF, plays prompts paced at 20 ms,
 //! sends DTMF, feeds a recording, and relays audio to a bridged peer leg
 //! (transcoding PCMU↔PCMA only when the two legs differ).
+//!
+//! Each leg also terminates RTCP (RFC 3550 §6) on RTP port + 1: it reads the
+//! peer's SR/RR (and RTCP multiplexed on the RTP port, RFC 5761), and sends a
+//! compound report (SR when it sent RTP since the last one, else RR, with SDES
+//! CNAME) about every 5 s, and a BYE when it stops. The round-trip time from
+//! the peer's reports goes into the leg's [`MediaQuality`].
 
 use crate::audio::{Recorder, Side};
 use crate::codec::{Codec, FRAME_SAMPLES};
 use crate::quality::{MediaQuality, ReceiveStats};
+use crate::rtcp::{self, RtcpSession, SenderInfo};
 use crate::rtp::{self, DtmfDetector, RtpSender};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -47,7 +54,10 @@ pub struct SendParams {
 #[derive(Debug)]
 pub struct Shared {
     socket: Arc<UdpSocket>,
+    rtcp_socket: Arc<UdpSocket>,
     remote: Mutex<Option<SocketAddr>>,
+    /// RTCP destination from the peer's SDP (`a=rtcp`, RFC 3605), if given.
+    rtcp_remote: Mutex<Option<SocketAddr>>,
     params: Mutex<SendParams>,
     /// The far end asked for no media (it sent sendonly/inactive).
     held: AtomicBool,
@@ -56,6 +66,8 @@ pub struct Shared {
     playing: AtomicBool,
     rx_packets: AtomicU64,
     tx_packets: AtomicU64,
+    /// RTP payload octets sent (for the SR sender info).
+    tx_octets: AtomicU64,
     rx_stats: Mutex<ReceiveStats>,
 }
 
@@ -73,6 +85,8 @@ impl Shared {
             && self.socket.try_send_to(bytes, to).is_ok()
         {
             self.tx_packets.fetch_add(1, Ordering::Relaxed);
+            let payload = bytes.len().saturating_sub(12) as u64;
+            self.tx_octets.fetch_add(payload, Ordering::Relaxed);
         }
     }
 }
@@ -98,8 +112,12 @@ enum Cmd {
     Dtmf(String),
     Record(Option<(Arc<Mutex<Recorder>>, Instant, Side)>),
     Bridge(Option<Arc<Shared>>),
+    RtcpInterval(Duration),
     Stop,
 }
+
+/// Default RTCP report interval (RFC 3550 §6.2 minimum).
+pub const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The stack's handle on one leg's media task.
 #[derive(Debug, Clone)]
@@ -127,8 +145,8 @@ impl MediaLeg {
     }
 
     /// Like [`MediaLeg::start`], binding an even port of `ports` when given
-    /// (firewall-friendly ranges; odd ports stay free for RTCP). Errors:
-    /// `AddrInUse` when every even port of the range is taken.
+    /// (firewall-friendly ranges) and RTCP on the odd port above it (RFC 3550
+    /// §11). Errors: `AddrInUse` when no even/odd pair of the range is free.
     pub fn start_in<T: Copy + Send + 'static>(
         ip: std::net::IpAddr,
         ports: Option<std::ops::RangeInclusive<u16>>,
@@ -136,25 +154,35 @@ impl MediaLeg {
         tag: T,
         events: mpsc::UnboundedSender<(T, MediaEvent)>,
     ) -> std::io::Result<MediaLeg> {
-        let std_sock = match ports {
-            None => std::net::UdpSocket::bind((ip, 0))?,
+        let (std_sock, std_rtcp) = match ports {
+            None => bind_any_pair(ip)?,
             Some(range) => bind_in_range(ip, range)?,
         };
         std_sock.set_nonblocking(true)?;
+        std_rtcp.set_nonblocking(true)?;
         let socket = Arc::new(UdpSocket::from_std(std_sock)?);
+        let rtcp_socket = Arc::new(UdpSocket::from_std(std_rtcp)?);
         let shared = Arc::new(Shared {
             socket,
+            rtcp_socket,
             remote: Mutex::new(None),
+            rtcp_remote: Mutex::new(None),
             params: Mutex::new(params),
             held: AtomicBool::new(false),
             on_hold: AtomicBool::new(false),
             playing: AtomicBool::new(false),
             rx_packets: AtomicU64::new(0),
             tx_packets: AtomicU64::new(0),
+            tx_octets: AtomicU64::new(0),
             rx_stats: Mutex::new(ReceiveStats::new()),
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let seed = seed();
+        let ssrc = seed as u32;
+        let cname = format!("{ssrc:08x}@{ip}");
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         let task = LegTask {
             shared: shared.clone(),
             rx,
@@ -163,11 +191,17 @@ impl MediaLeg {
             peer: None,
             play: None,
             dtmf_out: VecDeque::new(),
-            sender: RtpSender::new(seed as u32, (seed >> 32) as u16, (seed >> 48) as u32),
+            sender: RtpSender::new(ssrc, (seed >> 32) as u16, (seed >> 48) as u32),
             detector: DtmfDetector::new(),
             recording: None,
             latched: false,
             epoch: Instant::now(),
+            unix_at_epoch: unix,
+            rtcp: RtcpSession::new(ssrc, cname),
+            rtcp_latched: None,
+            rtcp_interval: RTCP_INTERVAL,
+            source_ssrc: None,
+            tx_at_report: 0,
         };
         tokio::spawn(task.run());
         Ok(MediaLeg { shared, tx })
@@ -176,6 +210,25 @@ impl MediaLeg {
     /// Local RTP address (for our SDP).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.shared.socket.local_addr()
+    }
+
+    /// Local RTCP address (RTP port + 1).
+    pub fn local_rtcp_addr(&self) -> std::io::Result<SocketAddr> {
+        self.shared.rtcp_socket.local_addr()
+    }
+
+    /// Where to send RTCP before the peer's RTCP latches it: the `a=rtcp`
+    /// address of its SDP (RFC 3605). Without one, RTP port + 1 is used.
+    pub fn set_rtcp_remote(&self, addr: Option<SocketAddr>) {
+        if let Ok(mut g) = self.shared.rtcp_remote.lock() {
+            *g = addr;
+        }
+    }
+
+    /// Send reports every `interval` (randomised ±25 %, RFC 3550 §6.3.1)
+    /// instead of the default 5 s.
+    pub fn set_rtcp_interval(&self, interval: Duration) {
+        let _ = self.tx.send(Cmd::RtcpInterval(interval));
     }
 
     /// Set where to send before latching (from the peer's SDP) and the codec.
@@ -198,6 +251,11 @@ impl MediaLeg {
     /// peer's audio to it; prompts and music on hold still play.
     pub fn set_on_hold(&self, on: bool) {
         self.shared.on_hold.store(on, Ordering::Relaxed);
+    }
+
+    /// True while we hold this leg ([`MediaLeg::set_on_hold`]).
+    pub fn is_on_hold(&self) -> bool {
+        self.shared.on_hold.load(Ordering::Relaxed)
     }
 
     /// Play 8 kHz samples; a DTMF digit stops it when `barge_in`; `looped`
@@ -250,22 +308,47 @@ impl MediaLeg {
     }
 }
 
-/// Bind the first free even port of `range`, starting at a random one.
+type SocketPair = (std::net::UdpSocket, std::net::UdpSocket);
+
+/// Bind RTP on `port` (even) and RTCP on `port + 1`.
+fn bind_pair(ip: std::net::IpAddr, port: u16) -> Option<SocketPair> {
+    let rtcp_port = port.checked_add(1)?;
+    let rtp = std::net::UdpSocket::bind((ip, port)).ok()?;
+    let rtcp = std::net::UdpSocket::bind((ip, rtcp_port)).ok()?;
+    Some((rtp, rtcp))
+}
+
+/// An even/odd pair of ports the OS picks: ask for any port, keep it if it
+/// is even and the next one is free, else try again.
+fn bind_any_pair(ip: std::net::IpAddr) -> std::io::Result<SocketPair> {
+    for _ in 0..64 {
+        let probe = std::net::UdpSocket::bind((ip, 0))?;
+        let port = probe.local_addr()?.port();
+        if port % 2 == 0
+            && let Ok(rtcp) = std::net::UdpSocket::bind((ip, port + 1))
+        {
+            return Ok((probe, rtcp));
+        }
+    }
+    Err(std::io::ErrorKind::AddrInUse.into())
+}
+
+/// Bind the first free even/odd pair of `range`, starting at a random one.
 fn bind_in_range(
     ip: std::net::IpAddr,
     range: std::ops::RangeInclusive<u16>,
-) -> std::io::Result<std::net::UdpSocket> {
+) -> std::io::Result<SocketPair> {
     let lo = range.start().saturating_add(range.start() % 2);
     let hi = *range.end();
-    if lo > hi {
+    if lo >= hi {
         return Err(std::io::ErrorKind::InvalidInput.into());
     }
-    let slots = u64::from((hi - lo) / 2 + 1);
+    let slots = u64::from((hi - lo - 1) / 2 + 1);
     let first = seed() % slots;
     for k in 0..slots {
         let port = lo + (((first + k) % slots) * 2) as u16;
-        if let Ok(s) = std::net::UdpSocket::bind((ip, port)) {
-            return Ok(s);
+        if let Some(pair) = bind_pair(ip, port) {
+            return Ok(pair);
         }
     }
     Err(std::io::ErrorKind::AddrInUse.into())
@@ -298,6 +381,16 @@ struct LegTask<T> {
     recording: Option<(Arc<Mutex<Recorder>>, Instant, Side)>,
     latched: bool,
     epoch: Instant,
+    /// Wall clock at `epoch`, for NTP timestamps in SRs.
+    unix_at_epoch: Duration,
+    rtcp: RtcpSession,
+    /// Source of the peer's RTCP once heard (symmetric RTCP).
+    rtcp_latched: Option<SocketAddr>,
+    rtcp_interval: Duration,
+    /// SSRC of the RTP stream we receive.
+    source_ssrc: Option<u32>,
+    /// `tx_packets` at the last report (SR if it moved since).
+    tx_at_report: u64,
 }
 
 impl<T: Copy + Send + 'static> LegTask<T> {
@@ -307,7 +400,12 @@ impl<T: Copy + Send + 'static> LegTask<T> {
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let socket = self.shared.socket.clone();
+        let rtcp_socket = self.shared.rtcp_socket.clone();
         let mut buf = vec![0u8; 2048];
+        let mut rtcp_buf = vec![0u8; 1500];
+        // The first report goes out after half an interval (§6.2 "initial").
+        let report = tokio::time::sleep(self.next_interval() / 2);
+        tokio::pin!(report);
         loop {
             let sending = self.play.is_some() || !self.dtmf_out.is_empty();
             tokio::select! {
@@ -316,8 +414,24 @@ impl<T: Copy + Send + 'static> LegTask<T> {
                         self.on_packet(&buf[..n], from);
                     }
                 }
+                r = rtcp_socket.recv_from(&mut rtcp_buf) => {
+                    if let Ok((n, from)) = r {
+                        self.on_rtcp(&rtcp_buf[..n], from, true);
+                    }
+                }
+                () = &mut report => {
+                    self.send_report(false);
+                    report.as_mut().reset(tokio::time::Instant::now() + self.next_interval());
+                }
                 cmd = self.rx.recv() => match cmd {
-                    None | Some(Cmd::Stop) => break,
+                    None | Some(Cmd::Stop) => {
+                        self.send_report(true);
+                        break;
+                    }
+                    Some(Cmd::RtcpInterval(d)) => {
+                        self.rtcp_interval = d;
+                        report.as_mut().reset(tokio::time::Instant::now() + self.next_interval());
+                    }
                     Some(c) => {
                         self.on_cmd(c);
                         if !sending && (self.play.is_some() || !self.dtmf_out.is_empty()) {
@@ -365,7 +479,71 @@ impl<T: Copy + Send + 'static> LegTask<T> {
             }
             Cmd::Record(r) => self.recording = r,
             Cmd::Bridge(p) => self.peer = p,
-            Cmd::Stop => {}
+            Cmd::RtcpInterval(_) | Cmd::Stop => {}
+        }
+    }
+
+    /// NTP timestamp of now on this task's clock.
+    fn ntp_now(&self) -> u64 {
+        rtcp::ntp_from_unix(self.unix_at_epoch + self.epoch.elapsed())
+    }
+
+    /// The report interval randomised over [0.75, 1.25]·interval (§6.3.1
+    /// randomises to avoid synchronised reports).
+    fn next_interval(&mut self) -> Duration {
+        let r = seed() % 1000;
+        self.rtcp_interval.mul_f64(0.75 + r as f64 / 2000.0)
+    }
+
+    /// Where our RTCP goes: the peer's RTCP source once heard, else its SDP
+    /// `a=rtcp`, else its RTP address with port + 1 (RFC 3550 §11).
+    fn rtcp_dest(&self) -> Option<SocketAddr> {
+        if let Some(a) = self.rtcp_latched {
+            return Some(a);
+        }
+        if let Some(a) = self.shared.rtcp_remote.lock().ok().and_then(|g| *g) {
+            return Some(a);
+        }
+        let rtp = self.shared.remote()?;
+        Some(SocketAddr::new(rtp.ip(), rtp.port().checked_add(1)?))
+    }
+
+    /// Send a compound report (with BYE when `bye`) if we know where.
+    fn send_report(&mut self, bye: bool) {
+        let Some(to) = self.rtcp_dest() else { return };
+        let tx = self.shared.tx_packets.load(Ordering::Relaxed);
+        let sent = (tx != self.tx_at_report).then(|| SenderInfo {
+            ntp: 0,
+            rtp_ts: self.sender.timestamp(),
+            packet_count: tx as u32,
+            octet_count: self.shared.tx_octets.load(Ordering::Relaxed) as u32,
+        });
+        self.tx_at_report = tx;
+        let now = self.ntp_now();
+        let bytes = match self.shared.rx_stats.lock() {
+            Ok(mut st) => self.rtcp.report(now, &mut st, self.source_ssrc, sent, bye),
+            Err(_) => return,
+        };
+        let _ = self.shared.rtcp_socket.try_send_to(&bytes, to);
+    }
+
+    /// A datagram on the RTCP port (or RTCP multiplexed on the RTP port).
+    fn on_rtcp(&mut self, data: &[u8], from: SocketAddr, own_port: bool) {
+        let now = self.ntp_now();
+        match self.rtcp.handle_packet(now, data) {
+            Ok(rtt) => {
+                // Latch only on the address the RTP comes from (or will).
+                let same_host = self.shared.remote().is_none_or(|r| r.ip() == from.ip());
+                if own_port && self.rtcp_latched.is_none() && same_host {
+                    self.rtcp_latched = Some(from);
+                }
+                if let Some(ms) = rtt
+                    && let Ok(mut st) = self.shared.rx_stats.lock()
+                {
+                    st.handle_rtt(ms);
+                }
+            }
+            Err(e) => tracing::trace!(%from, "bad RTCP: {e}"),
         }
     }
 
@@ -426,6 +604,9 @@ impl<T: Copy + Send + 'static> LegTask<T> {
     }
 
     fn on_packet(&mut self, data: &[u8], from: SocketAddr) {
+        if rtcp::is_rtcp(data) {
+            return self.on_rtcp(data, from, false);
+        }
         let Some(pkt) = rtp::parse(data) else { return };
         if !self.latched {
             if let Ok(mut g) = self.shared.remote.lock() {
@@ -467,6 +648,7 @@ impl<T: Copy + Send + 'static> LegTask<T> {
         let Some(codec) = Codec::from_payload_type(pkt.payload_type) else {
             return;
         };
+        self.source_ssrc = Some(pkt.ssrc);
         if let Ok(mut st) = self.shared.rx_stats.lock() {
             let ticks = self.epoch.elapsed().as_micros() as u64 * 8 / 1000;
             st.handle_packet(pkt.seq, pkt.timestamp, ticks);
@@ -508,145 +690,4 @@ fn relay(peer: &Shared, bytes: &[u8]) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn next(rx: &mut mpsc::UnboundedReceiver<(u8, MediaEvent)>) -> MediaEvent {
-        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
-            Ok(Some((_, e))) => e,
-            other => panic!("no media event: {other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn rtp_ports_come_from_the_configured_range_until_it_is_full() {
-        let ip = std::net::IpAddr::from([127, 0, 0, 1]);
-        let (etx, _erx) = mpsc::unbounded_channel();
-        let p = SendParams {
-            codec: Codec::Pcmu,
-            telephone_event: None,
-        };
-        // Find 6 free consecutive ports to make a range of 3 even slots.
-        let base = loop {
-            let probe = std::net::UdpSocket::bind((ip, 0)).expect("probe");
-            let b = probe.local_addr().expect("addr").port() & !1;
-            drop(probe);
-            if b < 65000 && (0..6).all(|i| std::net::UdpSocket::bind((ip, b + i)).is_ok()) {
-                break b;
-            }
-        };
-        let range = base..=base + 5;
-        let legs: Vec<MediaLeg> = (0..3)
-            .map(|i| MediaLeg::start_in(ip, Some(range.clone()), p, i, etx.clone()).expect("leg"))
-            .collect();
-        let mut ports: Vec<u16> = legs
-            .iter()
-            .map(|l| l.local_addr().expect("addr").port())
-            .collect();
-        ports.sort_unstable();
-        assert_eq!(ports, vec![base, base + 2, base + 4]);
-        let full = MediaLeg::start_in(ip, Some(range), p, 9, etx);
-        assert_eq!(
-            full.map(|_| ()).map_err(|e| e.kind()),
-            Err(std::io::ErrorKind::AddrInUse)
-        );
-    }
-
-    #[tokio::test]
-    async fn looped_prompt_keeps_playing_and_a_single_one_ends() {
-        let ip = std::net::IpAddr::from([127, 0, 0, 1]);
-        let (etx, mut erx) = mpsc::unbounded_channel();
-        let p = SendParams {
-            codec: Codec::Pcmu,
-            telephone_event: None,
-        };
-        let leg = MediaLeg::start(ip, p, 1u8, etx).expect("leg");
-        let phone = UdpSocket::bind((ip, 0)).await.expect("bind");
-        leg.set_remote(phone.local_addr().expect("addr"), p);
-        leg.set_on_hold(true); // music on hold still reaches a held leg
-        let one_frame = Arc::new(vec![1000i16; FRAME_SAMPLES]);
-        leg.play(one_frame.clone(), false, false);
-        assert_eq!(
-            next(&mut erx).await,
-            MediaEvent::PromptFinished { interrupted: false }
-        );
-        leg.play(one_frame, false, true);
-        let mut buf = [0u8; 2048];
-        let mut seqs = Vec::new();
-        while seqs.len() < 4 {
-            let (n, _) = tokio::time::timeout(Duration::from_secs(10), phone.recv_from(&mut buf))
-                .await
-                .expect("packet in time")
-                .expect("recv");
-            seqs.push(rtp::parse(&buf[..n]).expect("rtp").seq);
-        }
-        assert!(seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)));
-        leg.stop_play();
-        assert_eq!(
-            next(&mut erx).await,
-            MediaEvent::PromptFinished { interrupted: true }
-        );
-    }
-
-    #[tokio::test]
-    async fn bridge_transcodes_and_detects_dtmf() {
-        let ip = std::net::IpAddr::from([127, 0, 0, 1]);
-        let (etx, mut erx) = mpsc::unbounded_channel();
-        let pcma = SendParams {
-            codec: Codec::Pcma,
-            telephone_event: Some(101),
-        };
-        let pcmu = SendParams {
-            codec: Codec::Pcmu,
-            telephone_event: Some(96),
-        };
-        let a = MediaLeg::start(ip, pcma, 1u8, etx.clone()).expect("leg a");
-        let b = MediaLeg::start(ip, pcmu, 2u8, etx).expect("leg b");
-        let phone_a = UdpSocket::bind((ip, 0)).await.expect("bind");
-        let phone_b = UdpSocket::bind((ip, 0)).await.expect("bind");
-        a.set_remote(phone_a.local_addr().expect("addr"), pcma);
-        b.set_remote(phone_b.local_addr().expect("addr"), pcmu);
-        a.bridge(Some(&b));
-        b.bridge(Some(&a));
-        let a_addr = a.local_addr().expect("addr");
-        // Round-trip a command so the bridge is installed before we send.
-        a.send_dtmf("");
-        let mut tx = RtpSender::new(7, 0, 0);
-        let tone: Vec<i16> = (0..160)
-            .map(|i| ((i as f32 * 0.2).sin() * 6000.0) as i16)
-            .collect();
-        let alaw = Codec::Pcma.encode(&tone);
-        let mut buf = [0u8; 2048];
-        // Retry until the bridge command has been applied by the task.
-        let got = loop {
-            phone_a
-                .send_to(&tx.audio(8, &alaw, 160), a_addr)
-                .await
-                .expect("send");
-            match tokio::time::timeout(Duration::from_millis(200), phone_b.recv_from(&mut buf))
-                .await
-            {
-                Ok(Ok((n, _))) => break buf[..n].to_vec(),
-                _ => continue,
-            }
-        };
-        let p = rtp::parse(&got).expect("rtp");
-        assert_eq!(p.payload_type, 0, "relayed as PCMU");
-        assert_eq!(
-            p.payload,
-            Codec::Pcma.transcode(Codec::Pcmu, &alaw).as_slice()
-        );
-        for pkt in tx.dtmf(101, '5', 60).expect("digit") {
-            phone_a.send_to(&pkt, a_addr).await.expect("send");
-        }
-        assert_eq!(
-            next(&mut erx).await,
-            MediaEvent::Dtmf {
-                digit: '5',
-                duration_ms: 60
-            }
-        );
-        assert!(a.stats().rx_packets >= 2);
-        assert!(b.stats().tx_packets >= 1);
-    }
-}
+mod tests;

@@ -72,6 +72,16 @@ impl RtpSender {
         RtpSender { ssrc, seq, ts }
     }
 
+    /// Our SSRC.
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
+    /// The RTP timestamp of the next packet.
+    pub fn timestamp(&self) -> u32 {
+        self.ts
+    }
+
     /// One audio packet of `payload` covering `samples` ticks.
     pub fn audio(&mut self, pt: u8, payload: &[u8], samples: u32) -> Vec<u8> {
         let p = build(false, pt, self.seq, self.ts, self.ssrc, payload);

@@ -51,6 +51,9 @@ pub struct AudioSession {
     pub telephone_event: Option<u8>,
     /// Direction.
     pub direction: Direction,
+    /// Where to send RTCP when the SDP says (`a=rtcp:port [IN IP4 addr]`,
+    /// RFC 3605); `None`: RTP port + 1 (RFC 3550 §11).
+    pub rtcp: Option<SocketAddr>,
 }
 
 /// Why an offer cannot be answered; the stack replies 488 (RFC 3261 §21.4.26)
@@ -79,6 +82,7 @@ pub fn parse(body: &[u8]) -> Result<AudioSession, SdpError> {
     let mut pts = Vec::new();
     let mut te = None;
     let mut direction = Direction::SendRecv;
+    let mut rtcp: Option<(u16, Option<IpAddr>)> = None;
     if !text.trim_start().starts_with("v=") {
         return Err(SdpError::Malformed("no v= line"));
     }
@@ -119,6 +123,15 @@ pub fn parse(body: &[u8]) -> Result<AudioSession, SdpError> {
                 "recvonly" => direction = Direction::RecvOnly,
                 "inactive" => direction = Direction::Inactive,
                 _ => {
+                    if let Some(attr) = rest.strip_prefix("rtcp:") {
+                        // RFC 3605 §2.1: port, then optionally nettype addrtype address.
+                        let mut it = attr.split_whitespace();
+                        let port = it.next().and_then(|p| p.parse::<u16>().ok());
+                        let addr = it.nth(2).and_then(|a| a.parse::<IpAddr>().ok());
+                        if let Some(p) = port.filter(|p| *p != 0) {
+                            rtcp = Some((p, addr));
+                        }
+                    }
                     if let Some(map) = rest.strip_prefix("rtpmap:") {
                         let mut it = map.split_whitespace();
                         let pt = it.next().and_then(|p| p.parse::<u8>().ok());
@@ -144,6 +157,7 @@ pub fn parse(body: &[u8]) -> Result<AudioSession, SdpError> {
         payload_types: pts,
         telephone_event: te,
         direction,
+        rtcp: rtcp.map(|(p, a)| SocketAddr::new(a.unwrap_or(ip), p)),
     })
 }
 
@@ -220,6 +234,19 @@ mod tests {
         assert_eq!(s.telephone_event, Some(101));
         assert_eq!(s.direction, Direction::SendOnly);
         assert_eq!(choose_codec(&s), Ok(Codec::Pcma));
+        assert_eq!(s.rtcp, None, "RTP port + 1 by default");
+    }
+
+    #[test]
+    fn reads_the_rtcp_attribute() {
+        let with_port = OFFER.replace("a=sendonly", "a=rtcp:6011");
+        let s = parse(with_port.as_bytes()).expect("parsed");
+        assert_eq!(s.rtcp, Some("127.0.0.1:6011".parse().expect("addr")));
+        let with_addr = OFFER.replace("a=sendonly", "a=rtcp:53020 IN IP4 10.0.1.2");
+        let s = parse(with_addr.as_bytes()).expect("parsed");
+        assert_eq!(s.rtcp, Some("10.0.1.2:53020".parse().expect("addr")));
+        let bad = OFFER.replace("a=sendonly", "a=rtcp:x");
+        assert_eq!(parse(bad.as_bytes()).expect("parsed").rtcp, None);
     }
 
     #[test]

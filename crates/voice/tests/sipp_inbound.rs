@@ -264,3 +264,50 @@ async fn announcement_before_answer_is_early_media() {
     );
     handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_offer_caller_gets_our_offer_and_answers_in_the_ack() {
+    let (handle, mut events) = start_stack().await;
+    let sip_port = free_ports(TRUNK_IP, 1).to_string();
+    let media_port = free_ports(TRUNK_IP, 4).to_string();
+    let caller = sipp(
+        handle.local_addr(),
+        "caller_late_offer.xml",
+        &[
+            "-s",
+            "3900",
+            "-i",
+            "127.0.0.2",
+            "-p",
+            &sip_port,
+            "-mp",
+            &media_port,
+        ],
+    );
+    let CallEvent::Incoming { leg, .. } = next_event(&mut events).await else {
+        panic!("incoming call expected, not a 488");
+    };
+    handle.answer(leg).await.expect("answer with our offer");
+    assert_eq!(next_event(&mut events).await, CallEvent::Answered { leg });
+    // The prompt reaches the address of the ACK's SDP answer: without it the
+    // leg would have nowhere to send (sipp sends no RTP to latch on).
+    handle
+        .play(leg, tone_wav("late", 200), false)
+        .await
+        .expect("play");
+    let e = wait_for(&mut events, |e| matches!(e, CallEvent::HungUp { .. })).await;
+    let CallEvent::HungUp {
+        cause, tx_packets, ..
+    } = e
+    else {
+        unreachable!()
+    };
+    assert_eq!(cause, HangupCause::RemoteBye);
+    assert!(tx_packets > 0, "audio sent to the answered address");
+    assert_eq!(
+        caller.wait().await,
+        0,
+        "sipp expected our SDP offer (PCMU, PCMA, telephone-event) in the 200"
+    );
+    handle.shutdown().await;
+}

@@ -110,6 +110,7 @@ fn long_name(name: &str) -> &str {
         "k" | "K" => "Supported",
         "s" | "S" => "Subject",
         "e" | "E" => "Content-Encoding",
+        "x" | "X" => "Session-Expires",
         other => other,
     }
 }
@@ -292,7 +293,9 @@ pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
 
 /// Best-effort `400 Bad Request` for a request we could not parse: copies the
 /// raw Via, From, To, Call-ID and CSeq lines (RFC 3261 §8.2.6 needs them).
-/// `None` when the data is not a request, is an ACK, or has no Via.
+/// `None` when the data is not a request, is an ACK, or has no usable Via
+/// (`SIP/2.0/<transport> <sent-by>`: the reply could not be routed, §18.2.2);
+/// Via lines that are not usable are left out.
 pub fn bad_request_reply(data: &[u8], reason: &str) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(data.get(..data.len().min(MAX_MESSAGE_BYTES))?).ok()?;
     let mut lines = text.split("\r\n");
@@ -311,7 +314,12 @@ pub fn bad_request_reply(data: &[u8], reason: &str) -> Option<Vec<u8>> {
             .iter()
             .any(|n| n.eq_ignore_ascii_case(name))
         {
-            has_via |= name.eq_ignore_ascii_case("Via");
+            if name.eq_ignore_ascii_case("Via") {
+                if !usable_via(line) {
+                    continue;
+                }
+                has_via = true;
+            }
             out.push_str(line);
             out.push_str("\r\n");
         }
@@ -326,6 +334,22 @@ pub fn bad_request_reply(data: &[u8], reason: &str) -> Option<Vec<u8>> {
         reason.replace('"', "'")
     ));
     has_via.then(|| out.into_bytes())
+}
+
+/// A raw `Via:` line whose value starts `SIP/2.0/<transport> <sent-by>`.
+pub fn usable_via(line: &str) -> bool {
+    let Some((_, value)) = line.split_once(':') else {
+        return false;
+    };
+    let mut it = value.split_whitespace();
+    let proto = it.next().unwrap_or("");
+    let sent_by = it.next().unwrap_or("");
+    proto.len() > 8
+        && proto
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("SIP/2.0/"))
+        && !sent_by.is_empty()
+        && !sent_by.starts_with(';')
 }
 
 fn find_blank_line(data: &[u8]) -> Option<usize> {
@@ -381,6 +405,25 @@ pub fn addr_uri(value: &str) -> &str {
         return value[a + 1..b].trim();
     }
     value.split(';').next().unwrap_or("").trim()
+}
+
+/// True for a `sip:`/`sips:` URI that the pinned parser reads, with no
+/// whitespace or control characters: safe to send as a Request-URI.
+pub fn usable_sip_uri(uri: &str) -> bool {
+    let lower = uri
+        .get(..5)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let rest = if lower.starts_with("sip:") {
+        &uri[4..]
+    } else if lower == "sips:" {
+        &uri[5..]
+    } else {
+        return false;
+    };
+    !rest.is_empty()
+        && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
+        && rsipstack::sip::Uri::try_from(uri).is_ok()
 }
 
 /// The user part of a SIP URI (`sip:+3312@host` → `+3312`), if any.
@@ -552,6 +595,15 @@ mod tests {
 
     #[test]
     fn uri_helpers() {
+        assert!(usable_sip_uri("sip:+3361@127.0.0.2:5070"));
+        assert!(usable_sip_uri("SIPS:alice@example.com"));
+        assert!(!usable_sip_uri("s\tp:+3361@127.0.0.2"));
+        assert!(!usable_sip_uri("sip:+3361@;27.0.0.2:5070"));
+        assert!(!usable_sip_uri("tel:+3361"));
+        assert!(!usable_sip_uri("sip:"));
+        assert!(usable_via("Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1"));
+        assert!(!usable_via("Via:"));
+        assert!(!usable_via("Via: SIP/2.0/UDP ;branch=x"));
         assert_eq!(uri_user("sip:+3312@h:5060;transport=udp"), Some("+3312"));
         assert_eq!(uri_user("tel:+3312"), Some("+3312"));
         assert_eq!(

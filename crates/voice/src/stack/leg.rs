@@ -82,6 +82,14 @@ pub(crate) struct Leg {
     pub answer_sdp: Option<Vec<u8>>,
     /// Inbound: 183 with SDP sent (early media open).
     pub early: bool,
+    /// Inbound late offer (RFC 3261 §13.2.1): the INVITE had no SDP, our 200
+    /// carries the offer and the ACK must carry the answer.
+    pub late_offer: bool,
+    /// Session timer (RFC 4028) negotiated on the peer's INVITE, if any.
+    pub session: Option<super::session_timer::SessionTimer>,
+    /// Our 2xx to the peer's re-INVITE without SDP carried an offer: its ACK
+    /// must carry the answer (RFC 3261 §14.2).
+    pub reoffer: bool,
 }
 
 /// Random 64 bits from the std hasher keys (no extra dependency).
@@ -134,7 +142,8 @@ impl Stack {
         h.push("To", leg.remote_hdr.clone());
         h.push("Call-ID", leg.call_id.clone());
         h.push("CSeq", format!("{} {}", leg.cseq, method.as_str()));
-        if method == Method::Invite {
+        // Target-refresh requests carry our Contact (RFC 3261 §12.2, RFC 3311 §6.1).
+        if method == Method::Invite || super::session_timer::is_update(&method) {
             h.push("Contact", contact);
         }
         h.push("User-Agent", "switchboard");

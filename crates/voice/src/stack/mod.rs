@@ -6,17 +6,25 @@
 //! and queues its output in an outbox that the thin driver loop flushes.
 //! Media runs in one task per leg ([`crate::media`]).
 //!
-//! Files: `uas.rs` (requests we receive), `uac.rs` (our INVITE/CANCEL/BYE and
-//! their responses, leg teardown, timers), `commands.rs` (the engine's
-//! commands), `leg.rs` (dialog state of one leg), `tests.rs` (virtual clock).
+//! Files: `uas.rs` (requests we receive, late offers), `uac.rs` (our
+//! INVITE/CANCEL/BYE and their responses, leg teardown, timers),
+//! `session_timer.rs` (RFC 4028), `commands.rs` (the engine's commands),
+//! `leg.rs` (dialog state of one leg), `fuzz.rs` (the entry point as fuzzers
+//! drive it, with its property tests), `tests.rs` and `timer_tests.rs`
+//! (virtual clock).
 //! Transactions are our own thin layer over rsipstack's message parser: 2xx
 //! retransmission until ACK, INVITE/non-INVITE client retransmission (Timers
 //! A/E, capped at 64·T1), response replay for retransmitted INVITEs.
 
 mod commands;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod fuzz;
 mod leg;
+mod session_timer;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timer_tests;
 mod uac;
 mod uas;
 
@@ -443,6 +451,7 @@ impl Stack {
         }
         self.qualify(now);
         self.leg_timers(now);
+        self.session_timers(now);
     }
 
     /// How to reach a phone registered from `source` (its TCP connection if it

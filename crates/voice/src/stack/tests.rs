@@ -14,16 +14,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
-const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n\
+pub(super) const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n\
                    m=audio 7000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
 
-struct Harness {
-    stack: Stack,
-    events: mpsc::UnboundedReceiver<CallEvent>,
-    t0: Instant,
+pub(super) struct Harness {
+    pub stack: Stack,
+    pub events: mpsc::UnboundedReceiver<CallEvent>,
+    pub t0: Instant,
 }
 
-fn trunk() -> Dest {
+pub(super) fn trunk() -> Dest {
     Dest::Udp(SocketAddr::from(([127, 0, 0, 2], 5070)))
 }
 
@@ -32,9 +32,14 @@ fn phone() -> Dest {
 }
 
 fn harness() -> Harness {
+    harness_with(|_| {})
+}
+
+/// A stack with the test trunk and registrar, `adjust`ed config.
+pub(super) fn harness_with(adjust: impl FnOnce(&mut VoiceConfig)) -> Harness {
     let mut dids = HashMap::new();
     dids.insert("3900".to_string(), "ivr".to_string());
-    let cfg = VoiceConfig {
+    let mut cfg = VoiceConfig {
         realm: "sb".into(),
         trunks: vec![TrunkConfig {
             name: "op".into(),
@@ -47,6 +52,7 @@ fn harness() -> Harness {
         qualify_interval: None,
         ..VoiceConfig::default()
     };
+    adjust(&mut cfg);
     let (ev_tx, events) = mpsc::unbounded_channel();
     let (media_tx, _media_rx) = mpsc::unbounded_channel();
     let t0 = Instant::now();
@@ -60,7 +66,7 @@ fn harness() -> Harness {
 }
 
 impl Harness {
-    fn out(&mut self) -> Vec<Message> {
+    pub(super) fn out(&mut self) -> Vec<Message> {
         self.stack
             .out
             .drain(..)
@@ -68,7 +74,7 @@ impl Harness {
             .collect()
     }
 
-    fn statuses(&mut self) -> Vec<u16> {
+    pub(super) fn statuses(&mut self) -> Vec<u16> {
         self.out()
             .into_iter()
             .filter_map(|m| match m {
@@ -78,16 +84,16 @@ impl Harness {
             .collect()
     }
 
-    fn feed(&mut self, at: Duration, from: Dest, text: &str) {
+    pub(super) fn feed(&mut self, at: Duration, from: Dest, text: &str) {
         self.stack.on_datagram(self.t0 + at, from, text.as_bytes());
     }
 
-    fn event(&mut self) -> Option<CallEvent> {
+    pub(super) fn event(&mut self) -> Option<CallEvent> {
         self.events.try_recv().ok()
     }
 }
 
-fn invite(call_id: &str) -> String {
+pub(super) fn invite(call_id: &str) -> String {
     format!(
         "INVITE sip:3900@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5070;branch=z9hG4bKi{call_id}\r\n\
          From: <sip:+3361@127.0.0.2>;tag=c1\r\nTo: <sip:3900@127.0.0.1>\r\nCall-ID: {call_id}\r\n\
@@ -97,7 +103,7 @@ fn invite(call_id: &str) -> String {
     )
 }
 
-fn in_dialog(method: &str, call_id: &str, to_tag: &str, cseq: u32) -> String {
+pub(super) fn in_dialog(method: &str, call_id: &str, to_tag: &str, cseq: u32) -> String {
     format!(
         "{method} sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5070;branch=z9hG4bK{method}{cseq}\r\n\
          From: <sip:+3361@127.0.0.2>;tag=c1\r\nTo: <sip:3900@127.0.0.1>;tag={to_tag}\r\nCall-ID: {call_id}\r\n\
@@ -124,7 +130,7 @@ fn offer(h: &mut Harness, call_id: &str) -> (LegId, String) {
     (leg, tag)
 }
 
-fn answer(h: &mut Harness, leg: LegId, at: Duration) {
+pub(super) fn answer(h: &mut Harness, leg: LegId, at: Duration) {
     let (tx, mut rx) = oneshot::channel();
     h.stack.on_command(h.t0 + at, Command::Answer(leg, tx));
     assert!(matches!(rx.try_recv(), Ok(Ok(()))));
@@ -237,7 +243,7 @@ fn register(h: &mut Harness) {
     assert!(matches!(h.event(), Some(CallEvent::Registration(_))));
 }
 
-fn reply_to(req: &Request, status: u16, tag: &str, sdp: bool) -> String {
+pub(super) fn reply_to(req: &Request, status: u16, tag: &str, sdp: bool) -> String {
     let mut r = Response::for_request(req, status, "X", Some(tag));
     if sdp {
         r.headers.push("Contact", "<sip:2001@127.0.0.1:5072>");
@@ -575,4 +581,131 @@ async fn a_trunk_can_be_identified_by_digest_from_any_address() {
         Some(CallEvent::Incoming { trunk: Some(ref t), entry_point: Some(ref e), .. })
             if t == "op" && e == "ivr"
     ));
+}
+
+/// An INVITE with no body (late offer, RFC 3261 §13.2.1).
+fn late_invite(call_id: &str) -> String {
+    let with_sdp = invite(call_id);
+    let head = with_sdp.split("\r\n\r\n").next().unwrap_or("");
+    head.replace("Content-Type: application/sdp\r\n", "")
+        .replace(
+            &format!("Content-Length: {}", SDP.len()),
+            "Content-Length: 0",
+        )
+        + "\r\n\r\n"
+}
+
+fn ack_with(call_id: &str, tag: &str, body: &str) -> String {
+    in_dialog("ACK", call_id, tag, 1).replace(
+        "Content-Length: 0\r\n\r\n",
+        &format!(
+            "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+#[tokio::test]
+async fn a_late_offer_gets_our_offer_in_the_200_and_the_answer_comes_in_the_ack() {
+    let mut h = harness();
+    h.feed(Duration::ZERO, trunk(), &late_invite("lo-1"));
+    let out = h.out();
+    let statuses: Vec<u16> = out
+        .iter()
+        .filter_map(|m| match m {
+            Message::Response(r) => Some(r.status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, vec![100, 180], "no 488 for an INVITE without SDP");
+    let Some(CallEvent::Incoming { leg, .. }) = h.event() else {
+        panic!("Incoming expected")
+    };
+    // A prompt before answer cannot open early media (no reliable 183).
+    let (tx, _rx) = oneshot::channel();
+    h.stack.on_command(
+        h.t0,
+        Command::Play(leg, Arc::new(vec![0; 160]), false, false, tx),
+    );
+    assert!(h.out().is_empty(), "no 183 on a late-offer leg");
+    answer(&mut h, leg, Duration::from_secs(1));
+    let Some(Message::Response(ok)) = h.out().pop() else {
+        panic!("200 expected")
+    };
+    assert_eq!(ok.status, 200);
+    let tag = header_param(ok.headers.get("To").unwrap_or(""), "tag")
+        .unwrap_or("")
+        .to_string();
+    let offer = crate::sdp::parse(&ok.body).expect("our offer");
+    assert_eq!(
+        offer.payload_types,
+        vec![0, 8, 101],
+        "all our codecs offered"
+    );
+    // The retransmitted 200 repeats the same offer.
+    h.stack.on_tick(h.t0 + Duration::from_millis(1500));
+    let Some(Message::Response(again)) = h.out().pop() else {
+        panic!("200 retransmission expected")
+    };
+    assert_eq!(again.body, ok.body);
+    // The caller answers with PCMA only.
+    let answer_sdp = SDP.replace("RTP/AVP 0 101", "RTP/AVP 8 101");
+    h.feed(
+        Duration::from_millis(1600),
+        trunk(),
+        &ack_with("lo-1", &tag, &answer_sdp),
+    );
+    assert_eq!(h.event(), Some(CallEvent::Answered { leg }));
+    let l = h.stack.legs.get(&leg).expect("leg lives");
+    assert_eq!(l.params.codec, crate::codec::Codec::Pcma);
+    assert_eq!(l.params.telephone_event, Some(101));
+    h.stack.on_tick(h.t0 + Duration::from_secs(10));
+    assert!(h.out().is_empty(), "no retransmission after ACK");
+}
+
+#[tokio::test]
+async fn a_late_offer_whose_ack_has_no_usable_answer_ends_with_bye() {
+    let g729 = SDP.replace("RTP/AVP 0 101", "RTP/AVP 18");
+    for (n, body) in ["", "v=0\r\ngarbage", g729.as_str()]
+        .into_iter()
+        .enumerate()
+    {
+        let mut h = harness();
+        let call_id = format!("lo-bad-{n}");
+        h.feed(Duration::ZERO, trunk(), &late_invite(&call_id));
+        h.out();
+        let Some(CallEvent::Incoming { leg, .. }) = h.event() else {
+            panic!("Incoming expected")
+        };
+        answer(&mut h, leg, Duration::ZERO);
+        let Some(Message::Response(ok)) = h.out().pop() else {
+            panic!("200 expected")
+        };
+        let tag = header_param(ok.headers.get("To").unwrap_or(""), "tag")
+            .unwrap_or("")
+            .to_string();
+        let ack = if body.is_empty() {
+            in_dialog("ACK", &call_id, &tag, 1)
+        } else {
+            ack_with(&call_id, &tag, body)
+        };
+        h.feed(Duration::from_millis(100), trunk(), &ack);
+        let out = h.out();
+        assert!(
+            matches!(out.as_slice(), [Message::Request(r)] if r.method == Method::Bye),
+            "case {n}: {out:?}"
+        );
+        assert!(
+            matches!(
+                h.event(),
+                Some(CallEvent::HungUp { leg: l, cause: HangupCause::Rejected(488), .. }) if l == leg
+            ),
+            "case {n}"
+        );
+        h.stack.on_tick(h.t0 + Duration::from_secs(2));
+        assert!(
+            h.out().iter().all(|m| !matches!(m, Message::Response(_))),
+            "case {n}: the 200 is no longer retransmitted"
+        );
+    }
 }

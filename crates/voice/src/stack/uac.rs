@@ -82,6 +82,9 @@ impl Stack {
             id,
             self.media_tx.clone(),
         )?;
+        if self.cfg.rtcp_interval != crate::media::RTCP_INTERVAL {
+            media.set_rtcp_interval(self.cfg.rtcp_interval);
+        }
         let local_tag = self.token();
         let call_id = format!("{}@switchboard", self.token());
         self.by_call_id.insert(call_id.clone(), id);
@@ -114,6 +117,9 @@ impl Stack {
                 refer_reply: None,
                 answer_sdp: None,
                 early: false,
+                late_offer: false,
+                session: None,
+                reoffer: false,
             },
         );
         self.send_invite(now, id, Direction::SendRecv);
@@ -128,6 +134,7 @@ impl Stack {
         };
         req.headers
             .push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO");
+        self.timer_request_headers(id, &mut req);
         req.headers.push("Content-Type", "application/sdp");
         req.body = body;
         let bytes = req.to_bytes();
@@ -175,6 +182,19 @@ impl Stack {
             }
             return;
         }
+        if super::session_timer::is_update(&method) {
+            // The answer to our session refresh (RFC 4028 §10, RFC 3311).
+            let leg = resp
+                .headers
+                .get("Call-ID")
+                .and_then(|c| self.by_call_id.get(c));
+            if let Some(id) = leg.copied()
+                && resp.status >= 200
+            {
+                self.on_refresh_answer(now, id, resp.status);
+            }
+            return;
+        }
         if method != Method::Invite {
             return; // BYE/CANCEL answers need no action.
         }
@@ -213,7 +233,7 @@ impl Stack {
                     if let Some(r) = self.legs.get_mut(&id).and_then(|l| l.reinvite_reply.take()) {
                         let _ = r.send(Err(VoiceError::Refused(status)));
                     }
-                    return;
+                    return self.on_refresh_answer(now, id, status);
                 }
                 let cause = leg.cancel_cause.clone().unwrap_or(match status {
                     486 | 600 => HangupCause::Busy,
@@ -233,8 +253,10 @@ impl Stack {
         if let Some(to) = resp.headers.get("To") {
             leg.remote_hdr = to.to_string();
         }
-        if let Some(c) = resp.headers.get("Contact") {
-            leg.remote_target = addr_uri(c).to_string();
+        if let Some(c) = resp.headers.get("Contact").map(addr_uri)
+            && crate::sip::message::usable_sip_uri(c)
+        {
+            leg.remote_target = c.to_string();
         }
         let was_answered = leg.state == LegState::Answered;
         let cancelled = leg.state == LegState::Cancelling;
@@ -246,6 +268,7 @@ impl Stack {
                         telephone_event: s.telephone_event,
                     };
                     leg.media.set_remote(s.rtp, leg.params);
+                    leg.media.set_rtcp_remote(s.rtcp);
                 }
                 Err(_) => {
                     self.send_ack(id);
@@ -268,8 +291,12 @@ impl Stack {
             self.bye_and_end(now, id, cause);
         } else if !was_answered {
             self.emit(CallEvent::Answered { leg: id });
-        } else if let Some(r) = self.legs.get_mut(&id).and_then(|l| l.reinvite_reply.take()) {
-            let _ = r.send(Ok(()));
+        } else {
+            // Any 2xx to our re-INVITE (hold or refresh) renews the session.
+            self.session_refreshed(now, id);
+            if let Some(r) = self.legs.get_mut(&id).and_then(|l| l.reinvite_reply.take()) {
+                let _ = r.send(Ok(()));
+            }
         }
     }
 
@@ -418,7 +445,7 @@ impl Stack {
         }
     }
 
-    fn hang_up_cascade(&mut self, now: Instant, id: LegId) {
+    pub(super) fn hang_up_cascade(&mut self, now: Instant, id: LegId) {
         let Some(leg) = self.legs.get(&id) else {
             return;
         };

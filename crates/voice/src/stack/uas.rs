@@ -2,15 +2,18 @@
 //! re-INVITE), ACK, CANCEL, BYE, INFO, OPTIONS, REGISTER; 501 for the rest.
 
 use super::leg::{Leg, LegState};
+use super::session_timer;
 use super::{Dest, RetransKey, Stack};
 use crate::control::{CallEvent, HangupCause, LegId};
 use crate::media::{MediaLeg, SendParams};
 use crate::registrar::AuthFailure;
 use crate::sdp::{self, Direction, SdpError};
-use crate::sip::message::{Method, Request, Response, addr_uri, header_param, uri_user};
+use crate::sip::message::{
+    Method, Request, Response, addr_uri, header_param, uri_user, usable_sip_uri,
+};
 use std::time::Instant;
 
-const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY, REGISTER";
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY, REGISTER, UPDATE";
 
 impl Stack {
     pub(super) fn reply(&mut self, dest: Dest, req: &Request, status: u16, reason: &str) {
@@ -36,7 +39,7 @@ impl Stack {
                 }
             }
             Method::Invite => self.on_invite(now, from, req),
-            Method::Ack => self.on_ack(&req),
+            Method::Ack => self.on_ack(now, &req),
             Method::Cancel => self.on_cancel(from, &req),
             Method::Bye => {
                 let Some(id) = self.leg_of(&req) else {
@@ -76,6 +79,13 @@ impl Stack {
                 self.emit(CallEvent::TransferRequested { leg: id, target });
             }
             Method::Options => self.reply(from, &req, 200, "OK"),
+            Method::Other(ref m) if m.eq_ignore_ascii_case("UPDATE") => {
+                // RFC 3311: a session refresh (RFC 4028) or an in-dialog offer.
+                let Some(id) = self.leg_of(&req) else {
+                    return self.reply(from, &req, 481, "Call/Transaction Does Not Exist");
+                };
+                self.on_reinvite(now, from, id, &req);
+            }
             Method::Other(ref m) if m.eq_ignore_ascii_case("NOTIFY") => {
                 // Progress of a transfer we asked for (RFC 3515 §2.4.5, sipfrag body).
                 let Some(id) = self.leg_of(&req) else {
@@ -116,7 +126,7 @@ impl Stack {
                 }
                 return;
             }
-            return self.on_reinvite(from, id, &req);
+            return self.on_reinvite(now, from, id, &req);
         }
         if req
             .headers
@@ -201,19 +211,53 @@ impl Stack {
             }
             None => (None, None),
         };
-        let offer = match sdp::parse(&req.body) {
-            Ok(o) => o,
-            Err(SdpError::Malformed(_)) if !req.body.is_empty() => {
-                return self.reply(from, &req, 400, "Bad SDP");
+        // Our in-dialog requests go to the Contact (RFC 3261 §12.1.1): it
+        // must be a SIP URI we can put in a Request-URI.
+        let remote_target = req
+            .headers
+            .get("Contact")
+            .or(req.headers.get("From"))
+            .map(addr_uri)
+            .unwrap_or("")
+            .to_string();
+        if !usable_sip_uri(&remote_target) {
+            return self.reply(from, &req, 400, "Bad Contact");
+        }
+        let session = match session_timer::negotiate(
+            self.cfg.session_expires,
+            self.cfg.session_min_se,
+            &req,
+            now,
+        ) {
+            Ok(s) => s,
+            Err(why) => return self.refuse_timer(from, &req, why),
+        };
+        // No body: a late offer (RFC 3261 §13.2.1, RFC 3264 §4); we make the
+        // offer in our 200 and take the answer from the ACK.
+        let late_offer = req.body.is_empty();
+        let offer = if late_offer {
+            None
+        } else {
+            match sdp::parse(&req.body) {
+                Ok(o) => Some(o),
+                Err(SdpError::Malformed(_)) => return self.reply(from, &req, 400, "Bad SDP"),
+                Err(_) => return self.reply(from, &req, 488, "Not Acceptable Here"),
             }
-            Err(_) => return self.reply(from, &req, 488, "Not Acceptable Here"),
         };
-        let Ok(codec) = sdp::choose_codec(&offer) else {
-            return self.reply(from, &req, 488, "Not Acceptable Here");
-        };
-        let params = SendParams {
-            codec,
-            telephone_event: offer.telephone_event,
+        let params = match &offer {
+            Some(o) => {
+                let Ok(codec) = sdp::choose_codec(o) else {
+                    return self.reply(from, &req, 488, "Not Acceptable Here");
+                };
+                SendParams {
+                    codec,
+                    telephone_event: o.telephone_event,
+                }
+            }
+            None => SendParams {
+                codec: crate::codec::Codec::Pcmu,
+                telephone_event: Some(sdp::TELEPHONE_EVENT_PT),
+            },
         };
         let id = LegId(self.next_leg);
         self.next_leg += 1;
@@ -230,8 +274,12 @@ impl Stack {
                 return self.reply(from, &req, 503, "Service Unavailable");
             }
         };
-        media.set_remote(offer.rtp, params);
-        if offer.direction != Direction::SendRecv {
+        if self.cfg.rtcp_interval != crate::media::RTCP_INTERVAL {
+            media.set_rtcp_interval(self.cfg.rtcp_interval);
+        }
+        if let Some(offer) = &offer {
+            media.set_remote(offer.rtp, params);
+            media.set_rtcp_remote(offer.rtcp);
             media.set_held(matches!(
                 offer.direction,
                 Direction::SendOnly | Direction::Inactive
@@ -245,12 +293,6 @@ impl Stack {
         self.send(from, ringing.clone());
         let to = req.headers.get("To").unwrap_or("").to_string();
         let from_hdr = req.headers.get("From").unwrap_or("").to_string();
-        let remote_target = req
-            .headers
-            .get("Contact")
-            .map(addr_uri)
-            .unwrap_or_else(|| addr_uri(&from_hdr))
-            .to_string();
         let call_id = req.headers.get("Call-ID").unwrap_or("").to_string();
         self.by_call_id.insert(call_id.clone(), id);
         self.legs.insert(
@@ -282,6 +324,9 @@ impl Stack {
                 refer_reply: None,
                 answer_sdp: None,
                 early: false,
+                late_offer,
+                session,
+                reoffer: false,
             },
         );
         self.emit(CallEvent::Incoming {
@@ -321,12 +366,17 @@ impl Stack {
     }
 
     /// Our SDP answer to the leg's offer, made once: a 183 and the later 200
-    /// carry the same one (RFC 3264 §5).
+    /// carry the same one (RFC 3264 §5). On a late-offer leg it is our offer
+    /// (all our codecs), which the 200 and its retransmissions repeat.
     fn answer_sdp(&mut self, id: LegId) -> Vec<u8> {
-        if let Some(b) = self.legs.get(&id).and_then(|l| l.answer_sdp.clone()) {
+        let Some(leg) = self.legs.get(&id) else {
+            return Vec::new();
+        };
+        if let Some(b) = leg.answer_sdp.clone() {
             return b;
         }
-        let body = self.local_sdp(id, Direction::SendRecv, false);
+        let offer = leg.late_offer;
+        let body = self.local_sdp(id, Direction::SendRecv, offer);
         if let Some(l) = self.legs.get_mut(&id) {
             l.answer_sdp = Some(body.clone());
         }
@@ -335,12 +385,14 @@ impl Stack {
 
     /// Open early media on an offered inbound leg: 183 Session Progress with
     /// our SDP answer (once), so prompts play before the call is answered (and
-    /// before it is charged). No-op on other legs.
+    /// before it is charged). No-op on other legs, and on a late-offer leg:
+    /// its offer may only go in a reliable response (RFC 3261 §13.2.1), and
+    /// we do not do reliable provisionals (RFC 3262).
     pub(super) fn early_media(&mut self, id: LegId) {
         let Some(leg) = self.legs.get(&id) else {
             return;
         };
-        if !leg.inbound || leg.state != LegState::Offered || leg.early {
+        if !leg.inbound || leg.state != LegState::Offered || leg.early || leg.late_offer {
             return;
         }
         let dest = leg.dest;
@@ -388,6 +440,12 @@ impl Stack {
         r.headers.push("Allow", ALLOW);
         r.headers.push("Content-Type", "application/sdp");
         r.body = body;
+        // The session interval runs from our 2xx (RFC 4028 §9).
+        if let Some(t) = leg.session.as_mut() {
+            t.last_refresh = now;
+        }
+        self.timer_response_headers(id, &mut r);
+        let leg = self.legs.get_mut(&id).ok_or(VoiceError::UnknownLeg(id))?;
         let bytes = r.to_bytes();
         leg.last_response = Some(bytes.clone());
         leg.state = LegState::Answered;
@@ -396,7 +454,7 @@ impl Stack {
         Ok(())
     }
 
-    fn on_ack(&mut self, req: &Request) {
+    fn on_ack(&mut self, now: Instant, req: &Request) {
         let Some(id) = self.leg_of(req) else { return };
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
@@ -404,9 +462,74 @@ impl Stack {
         if leg.inbound && leg.state == LegState::Answered && !leg.confirmed {
             leg.confirmed = true;
             let key = RetransKey::Ok2xx(leg.call_id.clone());
+            let late = leg.late_offer;
             self.clear_retrans(&key);
+            if late && !self.take_ack_answer(id, req) {
+                // No usable answer to our offer: the dialog exists, so it
+                // ends with BYE (RFC 3261 §13.2.1, RFC 3264 §6).
+                return self.bye_and_end(now, id, HangupCause::Rejected(488));
+            }
             self.emit(CallEvent::Answered { leg: id });
+        } else if leg.reoffer {
+            leg.reoffer = false;
+            let key = RetransKey::Ok2xx(leg.call_id.clone());
+            self.clear_retrans(&key);
+            if !self.take_ack_answer(id, req) {
+                self.bye_and_end(now, id, HangupCause::Rejected(488));
+            }
         }
+    }
+
+    /// A re-INVITE without SDP (RFC 3261 §14.2, e.g. a session refresh): our
+    /// current session as the offer in a 200 retransmitted until the ACK,
+    /// which must carry the answer.
+    fn reoffer(&mut self, now: Instant, from: Dest, id: LegId, req: &Request) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let direction = if leg.media.is_on_hold() {
+            Direction::SendOnly
+        } else {
+            Direction::SendRecv
+        };
+        leg.reoffer = true;
+        let tag = leg.local_tag.clone();
+        let key = RetransKey::Ok2xx(leg.call_id.clone());
+        let body = self.local_sdp(id, direction, false);
+        let mut r = Response::for_request(req, 200, "OK", Some(&tag));
+        r.headers.push("Contact", self.contact(from));
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = body;
+        self.session_refreshed(now, id);
+        self.timer_response_headers(id, &mut r);
+        self.send_reliably(now, from, r.to_bytes(), key, true);
+    }
+
+    /// Apply the SDP answer carried by the ACK of a late-offer leg (or of a
+    /// re-INVITE without SDP). False when
+    /// it is missing, unreadable, or picks no codec of our offer.
+    fn take_ack_answer(&mut self, id: LegId, req: &Request) -> bool {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return false;
+        };
+        let Ok(answer) = sdp::parse(&req.body) else {
+            return false;
+        };
+        // The answer's codecs must come from our offer: PCMU and PCMA both are.
+        let Ok(codec) = sdp::choose_codec(&answer) else {
+            return false;
+        };
+        leg.params = SendParams {
+            codec,
+            telephone_event: answer.telephone_event,
+        };
+        leg.media.set_remote(answer.rtp, leg.params);
+        leg.media.set_rtcp_remote(answer.rtcp);
+        leg.media.set_held(matches!(
+            answer.direction,
+            Direction::SendOnly | Direction::Inactive
+        ));
+        true
     }
 
     fn on_cancel(&mut self, from: Dest, req: &Request) {
@@ -429,9 +552,39 @@ impl Stack {
         self.end_leg(id, HangupCause::Cancelled);
     }
 
-    /// A re-INVITE from the far end (hold/unhold, RFC 3264 §8.4): answer with
-    /// the mirrored direction and keep our codec.
-    fn on_reinvite(&mut self, from: Dest, id: LegId, req: &Request) {
+    /// A re-INVITE (or UPDATE, RFC 3311) from the far end: hold/unhold (RFC
+    /// 3264 §8.4), answered with the mirrored direction and our codec, and a
+    /// session refresh (RFC 4028 §10). An UPDATE without a body only
+    /// refreshes.
+    fn on_reinvite(&mut self, now: Instant, from: Dest, id: LegId, req: &Request) {
+        let timer = match session_timer::negotiate(
+            self.cfg.session_expires,
+            self.cfg.session_min_se,
+            req,
+            now,
+        ) {
+            Ok(t) => t,
+            Err(why) => return self.refuse_timer(from, req, why),
+        };
+        // A new Session-Expires renegotiates; a refresh without one keeps the
+        // interval we had (and starts none on a leg that had none).
+        if let Some(leg) = self.legs.get_mut(&id)
+            && let Some(t) = timer
+            && req.headers.get("Session-Expires").is_some()
+        {
+            leg.session = Some(t);
+        }
+        if req.body.is_empty() && req.method == Method::Invite {
+            return self.reoffer(now, from, id, req);
+        }
+        if req.body.is_empty() {
+            self.session_refreshed(now, id);
+            let tag = self.legs.get(&id).map(|l| l.local_tag.clone());
+            let mut r = Response::for_request(req, 200, "OK", tag.as_deref());
+            r.headers.push("Contact", self.contact(from));
+            self.timer_response_headers(id, &mut r);
+            return self.send(from, r.to_bytes());
+        }
         let offer = match sdp::parse(&req.body) {
             Ok(o) => o,
             Err(_) => return self.reply(from, req, 488, "Not Acceptable Here"),
@@ -446,19 +599,19 @@ impl Stack {
             return self.reply(from, req, 488, "Not Acceptable Here");
         }
         leg.media.set_remote(offer.rtp, leg.params);
+        leg.media.set_rtcp_remote(offer.rtcp);
         leg.media.set_held(matches!(
             offer.direction,
             Direction::SendOnly | Direction::Inactive
         ));
-        if let Some((_, cseq_m)) = crate::sip::message::cseq(&req.headers) {
-            debug_assert_eq!(cseq_m, Method::Invite);
-        }
         let tag = leg.local_tag.clone();
         let body = self.local_sdp(id, offer.direction.answer(), false);
         let mut r = Response::for_request(req, 200, "OK", Some(&tag));
         r.headers.push("Contact", self.contact(from));
         r.headers.push("Content-Type", "application/sdp");
         r.body = body;
+        self.session_refreshed(now, id);
+        self.timer_response_headers(id, &mut r);
         self.send(from, r.to_bytes());
     }
 }
