@@ -211,8 +211,13 @@ pub enum EventKind {
         loss_pct: f64,
         /// Interarrival jitter, ms.
         jitter_ms: f64,
-        /// Estimated mean opinion score, 1.0..=4.5.
+        /// Estimated mean opinion score, 1.0..=4.5 (ITU-T G.107 E-model,
+        /// simplified; includes half the round trip as delay when known).
         mos: f64,
+        /// Round-trip time from RTCP (RFC 3550 §6.4.1), ms, when the peer
+        /// sent receiver reports.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rtt_ms: Option<f64>,
     },
     /// An agent's wrap-up (after-call work) began.
     WrapUpStarted,

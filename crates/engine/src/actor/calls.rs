@@ -129,6 +129,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         loss_pct: quality.loss_pct,
                         jitter_ms: quality.jitter_ms,
                         mos: quality.mos,
+                        rtt_ms: quality.rtt_ms,
                     },
                 )
                 .with_interaction(id);
