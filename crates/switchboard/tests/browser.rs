@@ -185,6 +185,10 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert_eq!(c["ringing_caller"], "+33612345678");
     assert_eq!(c["ringing_name"], XSS_NAME, "the name is shown as text");
     assert_eq!(c["after_call_state"], "wrap_up");
+    assert!(c["transfer_options"].as_i64().unwrap() >= 3, "{c}");
+    assert_eq!(c["transfer_path"], "/api/v1/interactions/ID/transfer");
+    assert_eq!(c["transfer_body"], r#"{"queue":1}"#);
+    assert_eq!(c["wrap_after_reload"], true, "wrap-up survives a reload");
     let first = c["timeline_first"].as_str().unwrap();
     assert!(
         first.contains("resolved"),

@@ -122,6 +122,17 @@ async fn login_logout_csrf_roles_and_escaping() {
     );
     let html = r.text().await.unwrap();
     assert!(html.contains("Log in to ACD"));
+    // The active pane's transfer control: labelled, queues listed by id.
+    assert!(
+        html.contains("<label for=\"transfer-target\" id=\"transfer-label\">Transfer to</label>")
+    );
+    assert!(
+        html.contains("<option value=\"queue:1\">general</option>"),
+        "{html}"
+    );
+    // Digital tasks: accept/reject on the card, a labelled reply box.
+    assert!(html.contains("id=\"btn-accept\"") && html.contains("id=\"btn-reject\""));
+    assert!(html.contains("<label for=\"reply-text\">Reply</label>"));
     assert!(
         html.contains("Telephony is off on this node."),
         "no SIP here"

@@ -320,6 +320,18 @@ struct AgentPage {
     reason: String,
     in_state_ms: i64,
     dispositions: Vec<DispOption>,
+    /// Transfer targets: queues.
+    transfer_queues: Vec<Choice>,
+    /// Transfer targets: the other agents logged in to the ACD at load time.
+    transfer_agents: Vec<Choice>,
+    /// The role may play recordings (supervisors and admins).
+    can_play: bool,
+}
+
+/// An `<option>`: id and label.
+struct Choice {
+    id: i64,
+    label: String,
 }
 
 /// The push schema's state names for the routing core's statuses.
@@ -347,13 +359,46 @@ pub async fn agent(
     };
     let (lang, remember) = lang_of(&headers, q.lang.as_deref());
     let (mut state, mut reason, mut in_state_ms) = ("logged_out", String::new(), 0);
-    if let (Some(e), Some(me)) = (&s.engine, auth.user.agent_id)
+    let mut logged_in = Vec::new();
+    if let Some(e) = &s.engine
         && let Ok(all) = e.agent_stats().await
-        && let Some(st) = all.iter().find(|a| a.agent == me)
     {
-        (state, reason) = state_name(&st.status);
-        in_state_ms = st.in_status_ms;
+        for st in &all {
+            if Some(st.agent) == auth.user.agent_id {
+                (state, reason) = state_name(&st.status);
+                in_state_ms = st.in_status_ms;
+            } else if !matches!(st.status, routing::AgentStatus::LoggedOut) {
+                logged_in.push(st.agent);
+            }
+        }
     }
+    let transfer_agents = match s.store.list_agents().await {
+        Ok(a) => a
+            .into_iter()
+            .filter(|a| logged_in.contains(&a.id))
+            .map(|a| Choice {
+                id: a.id.0,
+                label: a.name,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "agents for the transfer list");
+            Vec::new()
+        }
+    };
+    let transfer_queues = match s.store.list_queues().await {
+        Ok(q) => q
+            .into_iter()
+            .map(|q| Choice {
+                id: q.id.0,
+                label: q.name,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "queues for the transfer list");
+            Vec::new()
+        }
+    };
     let dispositions = match s.store.list_dispositions().await {
         Ok(d) => d
             .into_iter()
@@ -377,6 +422,9 @@ pub async fn agent(
         reason,
         in_state_ms,
         dispositions,
+        transfer_queues,
+        transfer_agents,
+        can_play: SupervisorUp::allows(auth.user.role),
     };
     render(&page, StatusCode::OK, lang, remember)
 }

@@ -67,8 +67,25 @@ try {
     out.checks.ringing_name = await page.locator('#pop-name').textContent();
     await page.screenshot({ path: `${shots}/agent-ringing.png`, fullPage: true });
 
+    // In the call: the labelled transfer control posts to /transfer.
+    await page.locator('#call').waitFor({ state: 'visible', timeout: WAIT });
+    const target = page.getByLabel('Transfer to');
+    out.checks.transfer_options = await target.locator('option').count();
+    await target.selectOption({ label: 'general' });
+    const [req] = await Promise.all([
+      page.waitForRequest((r) => r.url().endsWith('/transfer') && r.method() === 'POST', { timeout: WAIT }),
+      page.getByRole('button', { name: 'Transfer', exact: true }).click(),
+    ]);
+    out.checks.transfer_path = new URL(req.url()).pathname.replace(/\/\d+\//, '/ID/');
+    out.checks.transfer_body = req.postData();
+    await page.screenshot({ path: `${shots}/agent-in-call.png`, fullPage: true });
+
     await page.locator('#wrap').waitFor({ state: 'visible', timeout: WAIT });
     out.checks.after_call_state = await page.locator('#state-badge').getAttribute('data-state');
+    // A reload during wrap-up keeps the disposition form (GET /agent/state).
+    await page.reload();
+    await page.locator('#wrap').waitFor({ state: 'visible', timeout: WAIT });
+    out.checks.wrap_after_reload = true;
     await page.getByLabel('Disposition').selectOption(cfg.disposition);
     await page.getByLabel('Notes').fill('PUK given <b>bold?</b>');
     await page.screenshot({ path: `${shots}/agent-wrap-up.png`, fullPage: true });
