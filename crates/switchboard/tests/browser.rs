@@ -69,6 +69,29 @@ async fn outcome(mut child: tokio::process::Child) -> (i32, Value) {
     (status.code().unwrap_or(-1), json)
 }
 
+/// Read the script's stderr until it says `READY` (true) or ends (false);
+/// the rest of its stderr is echoed in the background.
+async fn wait_ready(child: &mut tokio::process::Child) -> bool {
+    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
+    let ready = tokio::time::timeout(BROWSER_WAIT, async {
+        while let Some(line) = err.next_line().await.unwrap() {
+            if line.trim() == "READY" {
+                return true;
+            }
+            eprintln!("browser: {line}");
+        }
+        false
+    })
+    .await
+    .expect("the browser script got ready in time");
+    tokio::spawn(async move {
+        while let Ok(Some(l)) = err.next_line().await {
+            eprintln!("browser: {l}");
+        }
+    });
+    ready
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_and_supervisor_pages_in_chromium() {
     let (srv, sip) = platform().await;
@@ -126,27 +149,10 @@ async fn agent_and_supervisor_pages_in_chromium() {
     // Agent: the script logs in and goes available, says READY, then waits
     // for the ringing card while we place the call.
     let mut agent = node("agent", &base, &config);
-    let mut err = BufReader::new(agent.stderr.take().unwrap()).lines();
-    let ready = tokio::time::timeout(BROWSER_WAIT, async {
-        while let Some(line) = err.next_line().await.unwrap() {
-            if line.trim() == "READY" {
-                return true;
-            }
-            eprintln!("browser: {line}");
-        }
-        false
-    })
-    .await
-    .expect("the agent desktop got ready in time");
-    if !ready {
+    if !wait_ready(&mut agent).await {
         let (code, out) = outcome(agent).await;
         panic!("the agent script stopped before READY ({code}): {out}");
     }
-    tokio::spawn(async move {
-        while let Ok(Some(l)) = err.next_line().await {
-            eprintln!("browser: {l}");
-        }
-    });
 
     // The ACD sees the agent available, from the browser's clicks.
     let stats = srv
@@ -207,12 +213,52 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert!(out.get("page_error").is_none(), "no page error: {out}");
 
     // Supervisor: queue row, disabled placeholders, mobile layout, French.
-    let (code, out) = outcome(node("supervisor", &base, &config)).await;
+    // The agent pauses, so a call to `general` waits: the supervisor's page
+    // must show `waiting` go 0 → 1 → 0 live while the caller waits and
+    // hangs up (BYE 4 s after the queue answers with music).
+    let amina = srv.login("amina").await;
+    let r = srv
+        .http
+        .post(srv.url("/api/v1/agent/state"))
+        .bearer_auth(&amina)
+        .json(&json!({"state": "paused", "reason": "break"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204, "the agent pauses");
+    let mut supervisor = node("supervisor", &base, &config);
+    if !wait_ready(&mut supervisor).await {
+        let (code, out) = outcome(supervisor).await;
+        panic!("the supervisor script stopped before READY ({code}): {out}");
+    }
+    let cport = free_ports(TRUNK_IP, 1).to_string();
+    let cmedia = free_ports(TRUNK_IP, 4).to_string();
+    let waiting_caller = sipp(
+        sip,
+        "caller_audio.xml",
+        &["-s", "3902", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
+    );
+    assert_eq!(
+        exit_code(waiting_caller).await,
+        0,
+        "the waiting caller hung up"
+    );
+    let (code, out) = outcome(supervisor).await;
     eprintln!("supervisor phase: {out}");
     assert_eq!(code, 0, "supervisor phase failed: {out}");
     let c = &out["checks"];
     assert_eq!(c["queue_row"], "general");
     assert_eq!(c["queue_waiting"], "0");
+    assert_eq!(
+        c["waiting_seen"],
+        json!(["0", "1", "0"]),
+        "live rise and fall"
+    );
+    assert_eq!(c["current_header"], "Current interaction");
+    assert_eq!(c["placeholder_title"], "comes with supervision");
+    // amina has vip_care 7 (vip needs 5) and no business_care.
+    assert_eq!(c["filter_vip_shown"], 1);
+    assert_eq!(c["filter_business_shown"], 0);
     assert!(c["agent_rows"].as_i64().unwrap() >= 1, "{c}");
     assert_eq!(
         c["coming_buttons_disabled"].as_i64(),

@@ -220,6 +220,20 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("you_say", "Vous", "You"),
     ("new_task", "Nouvelle tâche", "New task"),
     ("recording", "Enregistrement", "Recording"),
+    ("filter_queue", "Filtrer par file", "Filter by queue"),
+    ("all_queues", "Toutes les files", "All queues"),
+    (
+        "current_interaction",
+        "Interaction en cours",
+        "Current interaction",
+    ),
+    ("since", "depuis", "since"),
+    ("shown", "affichés", "shown"),
+    (
+        "comes_with_supervision",
+        "Arrive avec la supervision",
+        "comes with supervision",
+    ),
     ("no", "non", "no"),
 ];
 

@@ -5,8 +5,10 @@
 //               waits for the ringing card (the Rust test places a sipp call
 //               once the agent is available), call ends, disposition,
 //               timeline shows it; customer name renders as text.
-//   supervisor: the supervisor page shows a queue row; 390×844 has no
-//               horizontal scroll on every page.
+//   supervisor: the supervisor page shows a queue row; says READY, then
+//               sees `waiting` rise and fall live while the Rust test places
+//               a call nobody can take; filters agents by queue; 390×844 has
+//               no horizontal scroll on every page.
 import { chromium } from 'playwright-core';
 import { readFileSync, mkdirSync } from 'node:fs';
 
@@ -129,6 +131,27 @@ try {
     out.checks.agent_rows = await page.locator('#agents tbody tr').count();
     out.checks.coming_buttons_disabled = await page.locator('#agents button:disabled').count();
     await page.waitForFunction(() => document.body.dataset.live === 'on', null, { timeout: WAIT });
+    out.checks.current_header = (await page.locator('#agents thead th').nth(3).textContent()).trim();
+    out.checks.placeholder_title = await page.locator('#agents button[data-action="listen"]').first().getAttribute('title');
+    // Live queue count: the Rust side places a call with no agent available
+    // once we say READY; `waiting` must go 0 → 1 → 0 without a reload.
+    const waiting = row.locator('td[data-key="waiting"]');
+    const seen = [await waiting.textContent()];
+    process.stderr.write('READY\n');
+    await page.waitForFunction(() => document.querySelector('#queues tr[data-queue="general"] td[data-key="waiting"]').textContent === '1', null, { timeout: WAIT });
+    seen.push(await waiting.textContent());
+    await page.screenshot({ path: `${shots}/supervisor-waiting.png`, fullPage: true });
+    await page.waitForFunction(() => document.querySelector('#queues tr[data-queue="general"] td[data-key="waiting"]').textContent === '0', null, { timeout: WAIT });
+    seen.push(await waiting.textContent());
+    out.checks.waiting_seen = seen;
+    // Filter agents by queue (members by skill).
+    const filter = page.getByLabel('Filter by queue');
+    const visibleRows = () => page.locator('#agents tbody tr:visible').count();
+    await filter.selectOption({ label: 'vip' });
+    out.checks.filter_vip_shown = await visibleRows();
+    await filter.selectOption({ label: 'business' });
+    out.checks.filter_business_shown = await visibleRows();
+    await filter.selectOption({ label: 'All queues' });
     await page.screenshot({ path: `${shots}/supervisor.png`, fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();
