@@ -133,6 +133,33 @@ async fn login_logout_csrf_roles_and_escaping() {
     // Digital tasks: accept/reject on the card, a labelled reply box.
     assert!(html.contains("id=\"btn-accept\"") && html.contains("id=\"btn-reject\""));
     assert!(html.contains("<label for=\"reply-text\">Reply</label>"));
+    // Pause reasons come from `[desktop] pause_reasons` (defaults here).
+    assert!(html.contains("<option value=\"lunch\">Lunch</option>"));
+    let r = http
+        .post(srv.url("/api/v1/agent/state"))
+        .header(COOKIE, &session)
+        .json(&serde_json::json!({"state": "paused", "reason": "nap"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "unknown pause reason");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "reason: \"nap\" is not a pause reason; choose one of break, lunch, training, meeting"
+    );
+    let r = http
+        .post(srv.url("/api/v1/agent/state"))
+        .header(COOKIE, &session)
+        .json(&serde_json::json!({"state": "paused", "reason": "lunch"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "valid, but no engine here"
+    );
     assert!(
         html.contains("Telephony is off on this node."),
         "no SIP here"

@@ -132,9 +132,10 @@ pub struct StateInput {
     pub reason: Option<String>,
 }
 
-/// Ready, or pause with a reason.
+/// Ready, or pause with a reason. The reason must be one of
+/// `[desktop] pause_reasons` (400 otherwise).
 #[utoipa::path(post, path = "/api/v1/agent/state", request_body = StateInput,
-    responses((status = 204), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), tag = "agent", security(("bearer" = [])))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), tag = "agent", security(("bearer" = [])))]
 pub async fn state(
     State(s): State<AppState>,
     auth: Auth<AnyRole>,
@@ -142,6 +143,12 @@ pub async fn state(
 ) -> ApiResult<StatusCode> {
     let req = match (i.state.as_str(), i.reason) {
         ("ready", None) => AgentRequest::Ready,
+        ("paused", Some(r)) if !s.settings.desktop.pause_reasons.contains(&r) => {
+            return Err(ApiError::bad_request(format!(
+                "reason: {r:?} is not a pause reason; choose one of {}",
+                s.settings.desktop.pause_reasons.join(", ")
+            )));
+        }
         ("paused", Some(r)) if !r.trim().is_empty() && r.len() <= 32 => AgentRequest::Pause(r),
         ("paused", _) => {
             return Err(ApiError::invalid(

@@ -326,6 +326,8 @@ struct AgentPage {
     transfer_agents: Vec<Choice>,
     /// The role may play recordings (supervisors and admins).
     can_play: bool,
+    /// Pause reasons from `[desktop] pause_reasons`.
+    pause_reasons: Vec<DispOption>,
 }
 
 /// An `<option>`: id and label.
@@ -344,6 +346,14 @@ fn state_name(s: &routing::AgentStatus) -> (&'static str, String) {
         S::WrapUp => ("wrap_up", String::new()),
         S::Paused(r) => ("paused", r.clone()),
         S::Available => ("available", String::new()),
+    }
+}
+
+/// A pause reason's label: the UI string `reason_<code>`, else the code.
+fn reason_label(lang: Lang, code: &str) -> String {
+    match lang.t(&format!("reason_{code}")) {
+        "??" => code.to_string(),
+        label => label.to_string(),
     }
 }
 
@@ -425,6 +435,16 @@ pub async fn agent(
         transfer_queues,
         transfer_agents,
         can_play: SupervisorUp::allows(auth.user.role),
+        pause_reasons: s
+            .settings
+            .desktop
+            .pause_reasons
+            .iter()
+            .map(|code| DispOption {
+                code: code.clone(),
+                label: reason_label(lang, code),
+            })
+            .collect(),
     };
     render(&page, StatusCode::OK, lang, remember)
 }
