@@ -18,12 +18,12 @@ use store::User;
 /// `?lang=fr|en` on any page.
 #[derive(Deserialize, Default)]
 pub struct LangQuery {
-    lang: Option<String>,
+    pub(super) lang: Option<String>,
 }
 
 /// What the shared layout needs: language, the signed-in user, the logout
 /// form's CSRF token, which navigation links to show.
-pub struct Nav {
+pub(super) struct Nav {
     /// UI language.
     pub lang: Lang,
     /// Username, empty on the login page.
@@ -41,7 +41,7 @@ pub struct Nav {
 }
 
 impl Nav {
-    fn new(lang: Lang, auth: &Auth<AnyRole>, page: &'static str) -> Nav {
+    pub(super) fn new(lang: Lang, auth: &Auth<AnyRole>, page: &'static str) -> Nav {
         Nav {
             lang,
             user: auth.user.username.clone(),
@@ -56,7 +56,12 @@ impl Nav {
 
 /// Render a template to an HTML response with the page security headers;
 /// remember the language in a cookie when it came from the query.
-fn render<T: Template>(t: &T, status: StatusCode, lang: Lang, remember: bool) -> Response {
+pub(super) fn render<T: Template>(
+    t: &T,
+    status: StatusCode,
+    lang: Lang,
+    remember: bool,
+) -> Response {
     let mut resp = match t.render() {
         Ok(body) => (status, Html(body)).into_response(),
         Err(e) => {
@@ -89,7 +94,7 @@ fn render<T: Template>(t: &T, status: StatusCode, lang: Lang, remember: bool) ->
     resp
 }
 
-fn redirect(to: &'static str) -> Response {
+pub(super) fn redirect(to: &'static str) -> Response {
     (
         StatusCode::SEE_OTHER,
         [(LOCATION, HeaderValue::from_static(to))],
@@ -301,10 +306,10 @@ pub async fn logout(
     resp
 }
 
-/// A disposition in the wrap-up list.
-struct DispOption {
-    code: String,
-    label: String,
+/// A disposition in the wrap-up list (also a pause reason).
+pub(super) struct DispOption {
+    pub(super) code: String,
+    pub(super) label: String,
 }
 
 #[derive(Template)]
@@ -460,9 +465,9 @@ struct SupervisorPage {
 
 #[derive(Template)]
 #[template(path = "forbidden.html")]
-struct ForbiddenPage {
-    nav: Nav,
-    lang: Lang,
+pub(super) struct ForbiddenPage {
+    pub(super) nav: Nav,
+    pub(super) lang: Lang,
 }
 
 /// `GET /supervisor`: live queues and agents (supervisors and admins).
@@ -490,100 +495,6 @@ pub async fn supervisor(
         lang,
         i18n: lang.json(),
         engine_on: s.engine.is_some(),
-    };
-    render(&page, StatusCode::OK, lang, remember)
-}
-
-/// A row of the admin users table.
-struct UserRow {
-    username: String,
-    role: &'static str,
-    agent: String,
-    disabled: bool,
-}
-
-/// A row of the admin queues table.
-struct QueueRow {
-    name: String,
-    strategy: String,
-    sl: String,
-    wrap_up_s: u32,
-    ring_timeout_s: u32,
-}
-
-#[derive(Template)]
-#[template(path = "admin.html")]
-struct AdminPage {
-    nav: Nav,
-    lang: Lang,
-    users: Vec<UserRow>,
-    queues: Vec<QueueRow>,
-    dispositions: Vec<DispOption>,
-}
-
-/// `GET /admin`: read-only lists of users, queues and dispositions (admins).
-pub async fn admin(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<LangQuery>,
-    auth: Result<Auth<AnyRole>, ApiError>,
-) -> Response {
-    let Ok(auth) = auth else {
-        return redirect("/login");
-    };
-    let (lang, remember) = lang_of(&headers, q.lang.as_deref());
-    let nav = Nav::new(lang, &auth, "admin");
-    if !AdminOnly::allows(auth.user.role) {
-        return render(
-            &ForbiddenPage { nav, lang },
-            StatusCode::FORBIDDEN,
-            lang,
-            remember,
-        );
-    }
-    let (users, queues, disps) = match (
-        s.store.list_users().await,
-        s.store.list_queues().await,
-        s.store.list_dispositions().await,
-    ) {
-        (Ok(u), Ok(q), Ok(d)) => (u, q, d),
-        _ => return ApiError::internal("admin lists").into_response(),
-    };
-    let page = AdminPage {
-        nav,
-        lang,
-        users: users
-            .into_iter()
-            .map(|u| UserRow {
-                username: u.username,
-                role: u.role.as_str(),
-                agent: u.agent_id.map(|a| a.0.to_string()).unwrap_or_default(),
-                disabled: u.disabled,
-            })
-            .collect(),
-        queues: queues
-            .into_iter()
-            .map(|q| QueueRow {
-                name: q.name,
-                strategy: serde_json::to_string(&q.strategy)
-                    .unwrap_or_default()
-                    .trim_matches('"')
-                    .to_string(),
-                sl: format!(
-                    "{}% / {} s",
-                    q.service_level.percent, q.service_level.within_s
-                ),
-                wrap_up_s: q.wrap_up_s,
-                ring_timeout_s: q.ring_timeout_s,
-            })
-            .collect(),
-        dispositions: disps
-            .into_iter()
-            .map(|d| DispOption {
-                code: d.code,
-                label: d.label,
-            })
-            .collect(),
     };
     render(&page, StatusCode::OK, lang, remember)
 }
