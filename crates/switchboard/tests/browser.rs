@@ -69,6 +69,62 @@ async fn outcome(mut child: tokio::process::Child) -> (i32, Value) {
     (status.code().unwrap_or(-1), json)
 }
 
+/// `GET /interactions/{id}/recording` of the latest call: 403 for the
+/// agent, the WAV for the supervisor, a byte range, one audit event per play.
+async fn recording_checks(srv: &common::TestServer, sup: &str, agent: &str) {
+    let get =
+        |path: String, token: &str| srv.http.get(srv.url(&path)).bearer_auth(token.to_string());
+    let list: Value = get("/api/v1/interactions?limit=1".into(), sup)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let call = &list[0];
+    assert!(
+        call["recording"].is_string(),
+        "the call was recorded: {call}"
+    );
+    let path = format!("/api/v1/interactions/{}/recording", call["id"]);
+    let r = get(path.clone(), agent).send().await.unwrap();
+    assert_eq!(r.status(), 403, "agents may not play recordings");
+    let r = get(path.clone(), sup).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "audio/wav");
+    assert_eq!(r.headers()["accept-ranges"], "bytes");
+    let wav = r.bytes().await.unwrap();
+    assert_eq!(&wav[..4], b"RIFF");
+    assert_eq!(&wav[8..12], b"WAVE");
+    let r = get(path.clone(), sup)
+        .header("Range", "bytes=8-11")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes 8-11/{}", wav.len()).as_str()
+    );
+    assert_eq!(&r.bytes().await.unwrap()[..], b"WAVE");
+    let evs: Value = get(
+        format!(
+            "/api/v1/events?kind=recording_played&interaction_id={}",
+            call["id"]
+        ),
+        sup,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let evs = evs.as_array().unwrap();
+    assert_eq!(evs.len(), 1, "one play audited, the seek not: {evs:?}");
+    assert_eq!(evs[0]["kind"]["user"], "supervisor");
+}
+
 /// Read the script's stderr until it says `READY` (true) or ends (false);
 /// the rest of its stderr is echoed in the background.
 async fn wait_ready(child: &mut tokio::process::Child) -> bool {
@@ -211,12 +267,16 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert!(c["agent_scroll_width_390"].as_i64().unwrap() <= 390, "{c}");
     assert!(out.get("dialog").is_none(), "no script ran: {out}");
     assert!(out.get("page_error").is_none(), "no page error: {out}");
+    assert_eq!(c["timeline_audio_for_agent"], 0, "agents get no player");
+
+    // The call was recorded: supervisors may play it (audited), agents not.
+    let amina = srv.login("amina").await;
+    recording_checks(&srv, &sup, &amina).await;
 
     // Supervisor: queue row, disabled placeholders, mobile layout, French.
     // The agent pauses, so a call to `general` waits: the supervisor's page
     // must show `waiting` go 0 → 1 → 0 live while the caller waits and
     // hangs up (BYE 4 s after the queue answers with music).
-    let amina = srv.login("amina").await;
     let r = srv
         .http
         .post(srv.url("/api/v1/agent/state"))
@@ -259,6 +319,14 @@ async fn agent_and_supervisor_pages_in_chromium() {
     // amina has vip_care 7 (vip needs 5) and no business_care.
     assert_eq!(c["filter_vip_shown"], 1);
     assert_eq!(c["filter_business_shown"], 0);
+    assert!(
+        c["timeline_audio_label"]
+            .as_str()
+            .unwrap()
+            .starts_with("Recording "),
+        "{c}"
+    );
+    assert_eq!(c["timeline_audio_status"], "200 audio/wav");
     assert!(c["agent_rows"].as_i64().unwrap() >= 1, "{c}");
     assert_eq!(
         c["coming_buttons_disabled"].as_i64(),

@@ -14,6 +14,7 @@ pub mod extract;
 mod interactions;
 mod openapi;
 mod ops;
+mod recording;
 mod work;
 
 use axum::Router;
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/interactions/{id}", get(interactions::get_one))
         .route("/interactions/{id}/events", get(interactions::events_of))
+        .route("/interactions/{id}/recording", get(recording::recording))
         .route("/events", get(interactions::list_events))
         .route("/agent/login", post(agent::login))
         .route("/agent/logout", post(agent::logout))

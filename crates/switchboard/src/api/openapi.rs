@@ -19,6 +19,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::directory::create_disposition, super::directory::list_users, super::directory::create_user,
         super::interactions::list, super::interactions::get_one, super::interactions::create,
         super::interactions::events_of, super::interactions::list_events,
+        super::recording::recording,
         super::agent::login, super::agent::logout, super::agent::state, super::agent::disposition,
         super::agent::hangup, super::agent::hold, super::agent::queue_stats, super::agent::agent_stats,
         super::agent::outbox, super::agent::reload_flows, super::agent::my_state,

@@ -97,6 +97,7 @@ try {
     out.checks.timeline_first = await first.textContent();
     out.checks.timeline_name_text = await page.locator('#tl-name').textContent();
     out.checks.timeline_bold_elements = await page.locator('#tl-items b').count();
+    out.checks.timeline_audio_for_agent = await page.locator('#tl-items audio').count();
     await page.waitForFunction(() => document.getElementById('state-badge').dataset.state === 'available', null, { timeout: WAIT });
     out.checks.after_disposition_state = 'available';
     await page.screenshot({ path: `${shots}/agent-timeline.png`, fullPage: true });
@@ -153,6 +154,20 @@ try {
     out.checks.filter_business_shown = await visibleRows();
     await filter.selectOption({ label: 'All queues' });
     await page.screenshot({ path: `${shots}/supervisor.png`, fullPage: true });
+    // The customer timeline offers the call recording to a supervisor.
+    await page.goto(`${base}/agent?lang=en`);
+    await page.getByLabel('Name, number or e-mail').fill('script');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.locator('#search-results button').first().click();
+    const audio = page.locator('#tl-items audio').first();
+    await audio.waitFor({ state: 'attached', timeout: WAIT });
+    out.checks.timeline_audio_label = await audio.getAttribute('aria-label');
+    out.checks.timeline_audio_status = await audio.evaluate(async (a) => {
+      const r = await fetch(a.src);
+      return `${r.status} ${r.headers.get('content-type')}`;
+    });
+    await page.screenshot({ path: `${shots}/supervisor-timeline.png`, fullPage: true });
+    await page.goto(`${base}/supervisor`);
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();
     await row.waitFor({ timeout: WAIT });
