@@ -17,8 +17,27 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
+/// The screenshots this test must produce under `target/screenshots/`
+/// (removed first, so an old file does not count).
+const SCREENSHOTS: [&str; 13] = [
+    "login-error",
+    "agent-ringing",
+    "agent-in-call",
+    "agent-timeline",
+    "agent-mobile",
+    "agent-conversation",
+    "agent-conversation-mobile",
+    "supervisor",
+    "supervisor-waiting",
+    "supervisor-timeline",
+    "admin",
+    "admin-queue-error",
+    "admin-mobile",
+];
 const BROWSER_WAIT: Duration = Duration::from_secs(120);
 const XSS_NAME: &str = "<script>alert(1)</script>";
+const CHAT_XSS: &str = "<img src=x onerror=alert(2)> on break soon";
+const MESSAGE_XSS: &str = "<img src=x onerror=\"window.__xss=1\">first";
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -185,6 +204,9 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert_eq!(exit_code(reg).await, 0, "the agent phone registers");
 
     let shots = repo().join("target/screenshots");
+    for f in SCREENSHOTS {
+        let _ = std::fs::remove_file(shots.join(format!("{f}.png")));
+    }
     let config = srv.dir.path().join("browser.json");
     std::fs::write(
         &config,
@@ -194,6 +216,10 @@ async fn agent_and_supervisor_pages_in_chromium() {
             "supervisor": "supervisor",
             "supervisor_password": srv.password("supervisor"),
             "disposition": "resolved",
+            "admin": "admin",
+            "admin_password": srv.password("admin"),
+            "chat_text": CHAT_XSS,
+            "xss_message": MESSAGE_XSS,
             "screenshots": shots,
             "chromium": std::env::var("SWITCHBOARD_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
         })
@@ -268,6 +294,11 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert!(out.get("dialog").is_none(), "no script ran: {out}");
     assert!(out.get("page_error").is_none(), "no page error: {out}");
     assert_eq!(c["timeline_audio_for_agent"], 0, "agents get no player");
+    assert_eq!(c["chat_own"], CHAT_XSS);
+    assert!(
+        c["agent_all_panes_scroll_width_390"].as_i64().unwrap() <= 390,
+        "{c}"
+    );
 
     // The call was recorded: supervisors may play it (audited), agents not.
     let amina = srv.login("amina").await;
@@ -327,6 +358,9 @@ async fn agent_and_supervisor_pages_in_chromium() {
         "{c}"
     );
     assert_eq!(c["timeline_audio_status"], "200 audio/wav");
+    assert_eq!(c["chat_seen"], CHAT_XSS, "the team chat, live and stored");
+    assert_eq!(c["chat_img_elements"], 0);
+
     assert!(c["agent_rows"].as_i64().unwrap() >= 1, "{c}");
     assert_eq!(
         c["coming_buttons_disabled"].as_i64(),
@@ -339,13 +373,48 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert!(c["login_scroll_width_390"].as_i64().unwrap() <= 390, "{c}");
     assert_eq!(c["login_french_button"], "Se connecter");
     assert!(out.get("page_error").is_none(), "no page error: {out}");
-    for f in [
-        "login-error",
-        "agent-ringing",
-        "agent-timeline",
-        "supervisor",
-        "agent-mobile",
-    ] {
+    // A digital conversation (push and endpoints mocked in the browser).
+    let (code, out) = outcome(node("digital", &base, &config)).await;
+    eprintln!("digital phase: {out}");
+    assert_eq!(code, 0, "digital phase failed: {out}");
+    let c = &out["checks"];
+    assert_eq!(c["offer_title"], "New task (sms)");
+    assert_eq!(c["reject_visible"], true);
+    assert_eq!(c["accept_posted"], true);
+    assert_eq!(c["hold_hidden"], true, "no hold on a text conversation");
+    assert_eq!(c["reply_body"], r#"{"text":"Bonjour <b>!</b>"}"#);
+    assert_eq!(
+        c["thread_texts"],
+        json!([
+            MESSAGE_XSS,
+            "<script>window.__xss = 2</script>second",
+            "Bonjour <b>!</b>"
+        ])
+    );
+    assert_eq!(c["thread_who"], json!(["Customer", "Customer", "You"]));
+    assert_eq!(c["thread_markup"], 0, "no element from message text");
+    assert_eq!(c["pop_name"], MESSAGE_XSS);
+    assert!(c["xss_flag"].is_null(), "no script ran: {c}");
+    assert!(
+        c["conversation_scroll_width_390"].as_i64().unwrap() <= 390,
+        "{c}"
+    );
+    assert_eq!(c["transferred_msg"], "Transferred to queue:general");
+    assert!(
+        out.get("dialog").is_none() && out.get("page_error").is_none(),
+        "{out}"
+    );
+
+    // Admin: a field error next to its field.
+    let (code, out) = outcome(node("admin", &base, &config)).await;
+    eprintln!("admin phase: {out}");
+    assert_eq!(code, 0, "admin phase failed: {out}");
+    let c = &out["checks"];
+    assert_eq!(c["queue_field_error"], "a whole number from 0 to 3600");
+    assert_eq!(c["queue_field_described"], "q-wrap-err");
+    assert!(c["admin_scroll_width_390"].as_i64().unwrap() <= 390, "{c}");
+
+    for f in SCREENSHOTS {
         assert!(shots.join(format!("{f}.png")).is_file(), "{f}.png saved");
     }
     srv.shutdown().await;

@@ -417,3 +417,112 @@ async fn admin_forms_show_field_errors_next_to_the_field() {
     assert!(html.contains(">lea<") && html.contains(">callback_later<"));
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn internal_chat_rooms_history_and_live() {
+    use futures_util::StreamExt;
+    let srv = common::start(false).await;
+    let amina = srv.login("amina").await;
+    let sup = srv.login("supervisor").await;
+    let http = reqwest::Client::new();
+    let me: serde_json::Value = http
+        .get(srv.url("/api/v1/auth/me"))
+        .bearer_auth(&amina)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let own = format!("agent:{}", me["id"]);
+
+    // Rooms: the agent sees the team and her own room; the supervisor every agent's.
+    let rooms: serde_json::Value = http
+        .get(srv.url("/api/v1/chat/rooms"))
+        .bearer_auth(&amina)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rooms[0]["room"], "team");
+    assert_eq!(rooms[1]["room"], own.as_str());
+    assert_eq!(rooms.as_array().unwrap().len(), 2);
+    let rooms: serde_json::Value = http
+        .get(srv.url("/api/v1/chat/rooms"))
+        .bearer_auth(&sup)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        rooms
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["room"] == own.as_str() && r["user"] == "amina")
+    );
+
+    // The supervisor listens live; amina writes in her room.
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/chat/ws?token={sup}", srv.addr))
+            .await
+            .unwrap();
+    let post = |token: &str, room: &str, text: &str| {
+        http.post(srv.url(&format!("/api/v1/chat/{room}/messages")))
+            .bearer_auth(token.to_string())
+            .json(&serde_json::json!({ "text": text }))
+            .send()
+    };
+    let r = post(&amina, &own, "<script>alert(1)</script> help?")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let live = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+        .await
+        .expect("a chat push in time")
+        .unwrap()
+        .unwrap();
+    let live: serde_json::Value = serde_json::from_str(live.to_text().unwrap()).unwrap();
+    assert_eq!(live["type"], "chat");
+    assert_eq!(live["room"], own.as_str());
+    assert_eq!(live["sender"], "amina");
+    assert_eq!(live["body"], "<script>alert(1)</script> help?");
+
+    // Stored: the supervisor reads the history and answers.
+    let r = post(&sup, &own, "coming").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let hist: serde_json::Value = http
+        .get(srv.url(&format!("/api/v1/chat/{own}/messages")))
+        .bearer_auth(&amina)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = hist
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, vec!["<script>alert(1)</script> help?", "coming"]);
+
+    // Another agent's room, empty text: refused.
+    let r = post(&amina, "agent:999", "hi").await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = post(&amina, "team", "   ").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = http
+        .get(srv.url("/api/v1/chat/agent:999/messages"))
+        .bearer_auth(&amina)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    srv.shutdown().await;
+}

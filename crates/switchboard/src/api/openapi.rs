@@ -25,6 +25,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::agent::outbox, super::agent::reload_flows, super::agent::my_state,
         super::work::transfer, super::work::accept, super::work::reject, super::work::reply,
         super::work::callback,
+        super::chat::rooms, super::chat::history, super::chat::post,
     ),
     components(schemas(super::error::ErrorBody, domain::EventKind, domain::event::AgentState)),
     modifiers(&BearerAuth),
@@ -33,6 +34,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "customers", description = "Customers, identities, timeline"),
         (name = "directory", description = "Agents, queues, dispositions, users"),
         (name = "interactions", description = "Interactions and the event log"),
+        (name = "chat", description = "Internal chat: team and agent-supervisor rooms (WebSocket: /api/v1/chat/ws)"),
         (name = "agent", description = "ACD login, state, disposition, call control, live statistics (WebSocket: /api/v1/ws)"),
     )
 )]

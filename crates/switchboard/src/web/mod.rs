@@ -114,6 +114,7 @@ const APP_CSS: &str = include_str!("../../assets/app.css");
 const COMMON_JS: &str = include_str!("../../assets/common.js");
 const AGENT_JS: &str = include_str!("../../assets/agent.js");
 const SUPERVISOR_JS: &str = include_str!("../../assets/supervisor.js");
+const CHAT_JS: &str = include_str!("../../assets/chat.js");
 
 /// `GET /assets/{file}`: the embedded CSS and ES modules.
 async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
@@ -122,6 +123,7 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
         "common.js" => (COMMON_JS, "text/javascript; charset=utf-8"),
         "agent.js" => (AGENT_JS, "text/javascript; charset=utf-8"),
         "supervisor.js" => (SUPERVISOR_JS, "text/javascript; charset=utf-8"),
+        "chat.js" => (CHAT_JS, "text/javascript; charset=utf-8"),
         _ => return crate::api::error::ApiError::not_found("no such asset").into_response(),
     };
     (

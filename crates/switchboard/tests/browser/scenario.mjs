@@ -9,6 +9,10 @@
 //               sees `waiting` rise and fall live while the Rust test places
 //               a call nobody can take; filters agents by queue; 390×844 has
 //               no horizontal scroll on every page.
+//   digital:    a digital conversation with the push channel and its
+//               endpoints mocked in the browser: accept, thread, reply,
+//               transfer; customer text stays text; 390 px fits.
+//   admin:      admin list, a queue form error next to its field, 390 px.
 import { chromium } from 'playwright-core';
 import { readFileSync, mkdirSync } from 'node:fs';
 
@@ -102,6 +106,13 @@ try {
     out.checks.after_disposition_state = 'available';
     await page.screenshot({ path: `${shots}/agent-timeline.png`, fullPage: true });
 
+    // Internal chat: a message to the team (hostile text, shown as text).
+    await page.locator('#chat-room option').first().waitFor({ state: 'attached', timeout: WAIT });
+    await page.getByLabel('Message', { exact: true }).fill(cfg.chat_text);
+    await page.locator('#btn-chat-send').click();
+    await page.locator('#chat-items li').first().waitFor({ timeout: WAIT });
+    out.checks.chat_own = await page.locator('#chat-items li .text').last().textContent();
+
     // Search by name: the script-named customer is shown as text.
     await page.getByLabel('Name, number or e-mail').fill('script');
     await page.getByRole('button', { name: 'Search' }).click();
@@ -115,6 +126,15 @@ try {
     await page.reload();
     await page.locator('#state-badge').waitFor();
     out.checks.agent_scroll_width_390 = await page.evaluate(() => document.documentElement.scrollWidth);
+    // Every pane at once (call with transfer, thread, offer buttons, wrap-up): still no horizontal scroll.
+    out.checks.agent_all_panes_scroll_width_390 = await page.evaluate(() => {
+      for (const id of ['pop', 'offer-actions', 'call', 'thread', 'wrap', 'timeline']) document.getElementById(id).hidden = false;
+      const li = document.createElement('li');
+      li.className = 'msg-in';
+      li.textContent = 'x'.repeat(300);
+      document.getElementById('thread-items').append(li);
+      return document.documentElement.scrollWidth;
+    });
     await page.screenshot({ path: `${shots}/agent-mobile.png`, fullPage: true });
     await ctx.close();
   } else if (phase === 'supervisor') {
@@ -132,6 +152,10 @@ try {
     out.checks.agent_rows = await page.locator('#agents tbody tr').count();
     out.checks.coming_buttons_disabled = await page.locator('#agents button:disabled').count();
     await page.waitForFunction(() => document.body.dataset.live === 'on', null, { timeout: WAIT });
+    // The agent's team chat message, as text.
+    await page.locator('#chat-items li').first().waitFor({ timeout: WAIT });
+    out.checks.chat_seen = await page.locator('#chat-items li .text').last().textContent();
+    out.checks.chat_img_elements = await page.locator('#chat-items img').count();
     out.checks.current_header = (await page.locator('#agents thead th').nth(3).textContent()).trim();
     out.checks.placeholder_title = await page.locator('#agents button[data-action="listen"]').first().getAttribute('title');
     // Live queue count: the Rust side places a call with no agent available
@@ -177,6 +201,91 @@ try {
     out.checks.login_scroll_width_390 = await page.evaluate(() => document.documentElement.scrollWidth);
     out.checks.login_french_button = await page.locator('button[type="submit"]').first().textContent();
     await page.screenshot({ path: `${shots}/login-mobile-fr.png`, fullPage: true });
+    await ctx.close();
+  } else if (phase === 'digital') {
+    // A digital conversation, with the push channel and the conversation
+    // endpoints played by the browser (the engine side is not wired yet):
+    // the offer card's Accept, the thread (history + live), the reply box;
+    // every customer text must stay text.
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    noDialogs(page);
+    page.on('pageerror', (e) => { out.page_error = String(e); });
+    const ID = 987654;
+    let push = null;
+    await page.routeWebSocket(/\/api\/v1\/ws$/, (ws) => {
+      push = (m) => ws.send(JSON.stringify({ v: 1, ...m }));
+      push({ type: 'hello' });
+    });
+    await page.route(`**/api/v1/interactions/${ID}/events`, (r) => r.fulfill({
+      json: [{ seq: 1, at: '2026-11-30T00:00:00Z', interaction_id: ID, kind: { type: 'message_in', text: cfg.xss_message } }],
+    }));
+    await page.route(`**/api/v1/interactions/${ID}/accept`, (r) => r.fulfill({ status: 204 }));
+    await page.route(`**/api/v1/interactions/${ID}/messages`, (r) => r.fulfill({ status: 202, json: { outbox_id: 5 } }));
+    await login(page, cfg.agent, cfg.agent_password);
+    await page.waitForURL(`${base}/agent`, { timeout: WAIT });
+    await page.waitForFunction(() => document.body.dataset.live === 'on', null, { timeout: WAIT });
+    push({
+      type: 'offer', interaction_id: ID, channel: 'sms', queue: 'general', ring_until: '2026-11-30T00:01:00Z',
+      screen_pop: { customer: { id: 1, name: cfg.xss_message, segment: 'vip', language: 'fr' }, caller: '+22990000000', ivr_trace: null, history: [] },
+    });
+    const accept = page.getByRole('button', { name: 'Accept' });
+    await accept.waitFor({ timeout: WAIT });
+    out.checks.offer_title = await page.locator('#pop-title').textContent();
+    out.checks.reject_visible = await page.getByRole('button', { name: 'Reject' }).isVisible();
+    const [acc] = await Promise.all([
+      page.waitForRequest((r) => r.url().endsWith(`/interactions/${ID}/accept`) && r.method() === 'POST', { timeout: WAIT }),
+      accept.click(),
+    ]);
+    out.checks.accept_posted = !!acc;
+    push({ type: 'answered', interaction_id: ID });
+    await page.locator('#thread-items li').first().waitFor({ timeout: WAIT });
+    push({ type: 'message', interaction_id: ID, direction: 'in', text: '<script>window.__xss = 2</script>second', at: '2026-11-30T00:00:05Z' });
+    await page.waitForFunction(() => document.querySelectorAll('#thread-items li').length === 2, null, { timeout: WAIT });
+    out.checks.hold_hidden = await page.locator('#btn-hold').isHidden();
+    await page.getByLabel('Reply').fill('Bonjour <b>!</b>');
+    const [rep] = await Promise.all([
+      page.waitForRequest((r) => r.url().endsWith(`/interactions/${ID}/messages`) && r.method() === 'POST', { timeout: WAIT }),
+      page.locator('#btn-reply').click(),
+    ]);
+    out.checks.reply_body = rep.postData();
+    await page.locator('#thread-items li.pending').waitFor({ timeout: WAIT });
+    push({ type: 'message', interaction_id: ID, direction: 'out', text: 'Bonjour <b>!</b>', at: '2026-11-30T00:00:09Z' });
+    await page.waitForFunction(() => !document.querySelector('#thread-items li.pending'), null, { timeout: WAIT });
+    out.checks.thread_texts = await page.locator('#thread-items .text').allTextContents();
+    out.checks.thread_who = await page.locator('#thread-items .who').allTextContents();
+    out.checks.thread_markup = await page.locator('#thread-items img, #thread-items script, #thread-items b').count();
+    out.checks.pop_name = await page.locator('#pop-name').textContent();
+    out.checks.xss_flag = await page.evaluate(() => window.__xss ?? null);
+    await page.screenshot({ path: `${shots}/agent-conversation.png`, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    out.checks.conversation_scroll_width_390 = await page.evaluate(() => document.documentElement.scrollWidth);
+    await page.screenshot({ path: `${shots}/agent-conversation-mobile.png`, fullPage: true });
+    push({ type: 'transferred', interaction_id: ID, to: 'queue:general' });
+    await page.locator('#thread').waitFor({ state: 'hidden', timeout: WAIT });
+    out.checks.transferred_msg = await page.locator('#msg').textContent();
+    await ctx.close();
+  } else if (phase === 'admin') {
+    // The admin forms: a bad queue value is shown next to its field.
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    noDialogs(page);
+    page.on('pageerror', (e) => { out.page_error = String(e); });
+    await login(page, cfg.admin, cfg.admin_password);
+    await page.goto(`${base}/admin`);
+    await page.screenshot({ path: `${shots}/admin.png`, fullPage: true });
+    await page.getByRole('link', { name: 'Edit general' }).click();
+    await page.getByLabel('Wrap-up (s)').fill('lots');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const err = page.locator('#q-wrap-err');
+    await err.waitFor({ timeout: WAIT });
+    out.checks.queue_field_error = await err.textContent();
+    out.checks.queue_field_described = await page.getByLabel('Wrap-up (s)').getAttribute('aria-describedby');
+    await page.screenshot({ path: `${shots}/admin-queue-error.png`, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${base}/admin`);
+    out.checks.admin_scroll_width_390 = await page.evaluate(() => document.documentElement.scrollWidth);
+    await page.screenshot({ path: `${shots}/admin-mobile.png`, fullPage: true });
     await ctx.close();
   } else {
     throw new Error(`unknown phase ${phase}`);
