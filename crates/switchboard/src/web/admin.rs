@@ -352,18 +352,18 @@ fn admin_only(
     auth: Result<Auth<AnyRole>, ApiError>,
     lang: Lang,
     remember: bool,
-) -> Result<(Auth<AnyRole>, Nav), Response> {
+) -> Result<(Auth<AnyRole>, Nav), Box<Response>> {
     let Ok(auth) = auth else {
-        return Err(redirect("/login"));
+        return Err(Box::new(redirect("/login")));
     };
     let nav = Nav::new(lang, &auth, "admin");
     if !AdminOnly::allows(auth.user.role) {
-        return Err(render(
+        return Err(Box::new(render(
             &ForbiddenPage { nav, lang },
             StatusCode::FORBIDDEN,
             lang,
             remember,
-        ));
+        )));
     }
     Ok((auth, nav))
 }
@@ -371,6 +371,13 @@ fn admin_only(
 /// A 403 for a form whose CSRF token does not match the session.
 fn bad_csrf() -> Response {
     (StatusCode::FORBIDDEN, "CSRF token mismatch").into_response()
+}
+
+/// The two add forms of the admin page, as typed, with their errors.
+#[derive(Default)]
+struct AddForms {
+    disp: (DispositionForm, FieldErrors),
+    user: (UserForm, FieldErrors),
 }
 
 /// Render the admin page with these form states.
@@ -381,9 +388,9 @@ async fn admin_page(
     lang: Lang,
     status: StatusCode,
     remember: bool,
-    disp: (DispositionForm, FieldErrors),
-    user: (UserForm, FieldErrors),
+    forms: AddForms,
 ) -> Response {
+    let AddForms { disp, user } = forms;
     let (users, queues, disps, agents) = match (
         s.store.list_users().await,
         s.store.list_queues().await,
@@ -446,7 +453,7 @@ pub async fn admin(
     let (lang, remember) = lang_of(&headers, q.lang.as_deref());
     let (auth, nav) = match admin_only(auth, lang, remember) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     admin_page(
         &s,
@@ -455,8 +462,7 @@ pub async fn admin(
         lang,
         StatusCode::OK,
         remember,
-        Default::default(),
-        Default::default(),
+        AddForms::default(),
     )
     .await
 }
@@ -471,7 +477,7 @@ pub async fn add_disposition(
     let (lang, _) = lang_of(&headers, None);
     let (auth, nav) = match admin_only(auth, lang, false) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !same_secret(&csrf_for(&auth.token), &f.csrf) {
         return bad_csrf();
@@ -495,8 +501,10 @@ pub async fn add_disposition(
         lang,
         StatusCode::UNPROCESSABLE_ENTITY,
         false,
-        (f, errors),
-        Default::default(),
+        AddForms {
+            disp: (f, errors),
+            ..AddForms::default()
+        },
     )
     .await
 }
@@ -511,7 +519,7 @@ pub async fn add_user(
     let (lang, _) = lang_of(&headers, None);
     let (auth, nav) = match admin_only(auth, lang, false) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !same_secret(&csrf_for(&auth.token), &f.csrf) {
         return bad_csrf();
@@ -554,8 +562,10 @@ pub async fn add_user(
         lang,
         StatusCode::UNPROCESSABLE_ENTITY,
         false,
-        Default::default(),
-        (f, errors),
+        AddForms {
+            user: (f, errors),
+            ..AddForms::default()
+        },
     )
     .await
 }
@@ -571,7 +581,7 @@ pub async fn queue_form(
     let (lang, remember) = lang_of(&headers, q.lang.as_deref());
     let (auth, nav) = match admin_only(auth, lang, remember) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let queue = match s.store.get_queue(QueueId(id)).await {
         Ok(Some(q)) => q,
@@ -601,7 +611,7 @@ pub async fn queue_save(
     let (lang, _) = lang_of(&headers, None);
     let (auth, nav) = match admin_only(auth, lang, false) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !same_secret(&csrf_for(&auth.token), &f.csrf) {
         return bad_csrf();
