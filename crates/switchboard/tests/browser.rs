@@ -19,10 +19,11 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 /// The screenshots this test must produce under `target/screenshots/`
 /// (removed first, so an old file does not count).
-const SCREENSHOTS: [&str; 13] = [
+const SCREENSHOTS: [&str; 14] = [
     "login-error",
     "agent-ringing",
     "agent-in-call",
+    "supervisor-in-call",
     "agent-timeline",
     "agent-mobile",
     "agent-conversation",
@@ -277,6 +278,9 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert_eq!(c["transfer_path"], "/api/v1/interactions/ID/transfer");
     assert_eq!(c["transfer_body"], r#"{"queue":1}"#);
     assert_eq!(c["wrap_after_reload"], true, "wrap-up survives a reload");
+    assert_eq!(c["sup_current"], "#ID · voice · general · since T");
+    assert_eq!(c["sup_current_queue"], "general");
+    assert_eq!(c["sup_current_after"], "—", "no current interaction in wrap-up");
     let first = c["timeline_first"].as_str().unwrap();
     assert!(
         first.contains("resolved"),

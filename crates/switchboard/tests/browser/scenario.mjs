@@ -64,6 +64,14 @@ try {
     await page.waitForFunction(() => document.getElementById('state-badge').dataset.state === 'available', null, { timeout: WAIT });
     out.checks.available_text = await page.locator('#state-badge').textContent();
     await page.screenshot({ path: `${shots}/agent-available.png`, fullPage: true });
+    // A supervisor watches at the same time (current interaction per agent).
+    const supCtx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const sup = await supCtx.newPage();
+    sup.on('pageerror', (e) => { out.page_error = String(e); });
+    await login(sup, cfg.supervisor, cfg.supervisor_password);
+    await sup.waitForURL(`${base}/supervisor`, { timeout: WAIT });
+    await sup.waitForFunction(() => document.body.dataset.live === 'on', null, { timeout: WAIT });
+    await sup.locator('#agents tbody tr[data-agent]').first().waitFor({ timeout: WAIT });
     // Tell the Rust side the desktop is ready for the call.
     process.stderr.write('READY\n');
 
@@ -85,9 +93,17 @@ try {
     out.checks.transfer_path = new URL(req.url()).pathname.replace(/\/\d+\//, '/ID/');
     out.checks.transfer_body = req.postData();
     await page.screenshot({ path: `${shots}/agent-in-call.png`, fullPage: true });
+    const cur = sup.locator('#agents td[data-key="current"][data-channel="voice"]');
+    await cur.waitFor({ timeout: WAIT });
+    out.checks.sup_current = (await cur.textContent()).replace(/\d+:\d\d$/, 'T').replace(/#\d+/, '#ID');
+    out.checks.sup_current_queue = await cur.getAttribute('data-queue');
+    await sup.screenshot({ path: `${shots}/supervisor-in-call.png`, fullPage: true });
 
     await page.locator('#wrap').waitFor({ state: 'visible', timeout: WAIT });
     out.checks.after_call_state = await page.locator('#state-badge').getAttribute('data-state');
+    await sup.locator('#agents td[data-key="current"]:not([data-interaction])').waitFor({ timeout: WAIT });
+    out.checks.sup_current_after = await sup.locator('#agents td[data-key="current"]').first().textContent();
+    await supCtx.close();
     // A reload during wrap-up keeps the disposition form (GET /agent/state).
     await page.reload();
     await page.locator('#wrap').waitFor({ state: 'visible', timeout: WAIT });
