@@ -280,7 +280,10 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert_eq!(c["wrap_after_reload"], true, "wrap-up survives a reload");
     assert_eq!(c["sup_current"], "#ID · voice · general · since T");
     assert_eq!(c["sup_current_queue"], "general");
-    assert_eq!(c["sup_current_after"], "—", "no current interaction in wrap-up");
+    assert_eq!(
+        c["sup_current_after"], "—",
+        "no current interaction in wrap-up"
+    );
     let first = c["timeline_first"].as_str().unwrap();
     assert!(
         first.contains("resolved"),
