@@ -256,6 +256,12 @@ pub enum EventKind {
     CustomerCreated,
     /// A customer record was changed.
     CustomerUpdated,
+    /// Someone played (or downloaded) the interaction's call recording: an
+    /// audit entry for who listened.
+    RecordingPlayed {
+        /// Username of who played it.
+        user: String,
+    },
 }
 
 impl EventKind {
@@ -290,6 +296,7 @@ impl EventKind {
             EventKind::AgentStateChanged { .. } => "agent_state_changed",
             EventKind::CustomerCreated => "customer_created",
             EventKind::CustomerUpdated => "customer_updated",
+            EventKind::RecordingPlayed { .. } => "recording_played",
         }
     }
 }
@@ -314,6 +321,9 @@ mod tests {
             EventKind::AgentStateChanged {
                 state: AgentState::Paused,
                 reason: Some("lunch".into()),
+            },
+            EventKind::RecordingPlayed {
+                user: "supervisor".into(),
             },
         ];
         for k in kinds {

@@ -29,6 +29,7 @@
 //!   (interactions, events, outbox, users, meta).
 //! - `sqlite.rs`, `postgres.rs`: connection set-up and migrations per backend.
 
+mod chat;
 mod common;
 mod common_directory;
 mod common_log;
@@ -36,6 +37,7 @@ mod postgres;
 mod sqlite;
 mod types;
 
+pub use chat::{ChatMessage, ChatStore, NewChatMessage};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
@@ -271,6 +273,7 @@ pub trait Store:
     + UserStore
     + OutboxStore
     + MetaStore
+    + ChatStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

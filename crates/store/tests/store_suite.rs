@@ -36,6 +36,7 @@ async fn suite(s: Arc<dyn Store>) {
     outbox(&*s).await;
     meta(&*s).await;
     last_agent_states(&*s).await;
+    chat(&*s).await;
     s.ping().await.unwrap();
 }
 
@@ -562,6 +563,46 @@ async fn last_agent_states(s: &dyn Store) {
                 }
             ),
         ]
+    );
+}
+
+async fn chat(s: &dyn Store) {
+    let msg = |room: &str, body: &str| NewChatMessage {
+        room: room.into(),
+        sender_id: UserId(1),
+        sender: "amina".into(),
+        body: body.into(),
+    };
+    let a = s
+        .add_chat_message(&msg("team", "bonjour"), t(1))
+        .await
+        .unwrap();
+    s.add_chat_message(&msg("agent:1", "help?"), t(2))
+        .await
+        .unwrap();
+    let c = s
+        .add_chat_message(&msg("team", "<b>ça va</b>"), t(3))
+        .await
+        .unwrap();
+    assert!(c.id > a.id);
+    let team = s.list_chat_messages("team", None, 50).await.unwrap();
+    assert_eq!(
+        team.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        vec!["bonjour", "<b>ça va</b>"],
+        "oldest first, one room only"
+    );
+    assert_eq!(team[1].at, t(3));
+    assert_eq!(team[1].sender, "amina");
+    let last = s.list_chat_messages("team", None, 1).await.unwrap();
+    assert_eq!(last[0].id, c.id, "the limit keeps the newest");
+    let before = s.list_chat_messages("team", Some(c.id), 50).await.unwrap();
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0].id, a.id);
+    assert!(
+        s.list_chat_messages("nobody", None, 50)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 

@@ -1,11 +1,18 @@
-// Agent desktop: ACD state, offer with screen-pop, call control, wrap-up,
-// customer search and timeline. Data from /api/v1 and the push WebSocket.
+// Agent desktop: ACD state, offer with screen-pop (accept/reject for digital
+// tasks), call control and transfer, the message thread of digital
+// conversations, wrap-up, customer search and timeline. Data from /api/v1
+// and the push WebSocket. Text from customers only ever goes in through
+// textContent (see common.js `el`).
 import { t, el, api, fmtDuration, fmtDate, showState, connectPush } from '/assets/common.js';
 
 const $ = (id) => document.getElementById(id);
 const root = $('agent');
 let stateSince = Date.now() - Number(root.dataset.inStateMs || 0);
-let current = null; // { id, customer, callStart, held }
+let current = null; // { id, channel, customer, callStart, held }
+const canPlay = root.dataset.canPlay === 'true';
+
+/** Voice is the only channel that rings a phone; the rest are digital tasks. */
+const isDigital = (channel) => !!channel && channel !== 'voice';
 
 function say(text, isError) {
   const m = $('msg');
@@ -53,8 +60,9 @@ function interactionLine(i) {
 function onOffer(m) {
   const sp = m.screen_pop || {};
   const c = sp.customer || null;
-  current = { id: m.interaction_id, customer: c, callStart: 0, held: false };
-  $('pop-title').textContent = t("ringing");
+  current = { id: m.interaction_id, channel: m.channel, customer: c, callStart: 0, held: false };
+  $('pop-title').textContent = isDigital(m.channel) ? `${t("new_task")} (${m.channel})` : t("ringing");
+  $('offer-actions').hidden = !isDigital(m.channel);
   $('pop').classList.add('ringing');
   $('pop-name').textContent = c ? c.name : t("unknown_customer");
   $('pop-caller').textContent = sp.caller || '';
@@ -68,26 +76,93 @@ function onOffer(m) {
   if (!h.children.length) h.append(el('li', t("none"), 'muted'));
   $('wrap').hidden = true;
   $('call').hidden = true;
+  $('thread').hidden = true;
   $('pop').hidden = false;
+  if (isDigital(m.channel)) $('btn-accept').focus();
 }
 
 function onAnswered(m) {
   if (!current || current.id !== m.interaction_id) current = { id: m.interaction_id, customer: null };
-  current.callStart = Date.now();
+  showActive(m.callStart || Date.now());
+}
+
+/** The active interaction pane (and the thread for digital conversations). */
+function showActive(since) {
+  const digital = isDigital(current.channel);
+  current.callStart = since;
   current.held = false;
   $('pop').classList.remove('ringing');
-  $('pop-title').textContent = t("in_call");
+  $('offer-actions').hidden = true;
+  $('pop-title').textContent = digital ? t("in_conversation") : t("in_call");
+  $('call-title').textContent = digital ? t("in_conversation") : t("in_call");
   $('hold-state').hidden = true;
+  $('btn-hold').hidden = digital;
   $('btn-hold').textContent = t("hold");
   $('btn-hold').setAttribute('aria-pressed', 'false');
   $('call').hidden = false;
-  $('btn-hangup').focus();
+  $('thread').hidden = !digital;
+  if (digital) {
+    loadThread(current.id).catch((e) => say(e.message, true));
+    $('reply-text').focus();
+  } else {
+    $('btn-hangup').focus();
+  }
+}
+
+/** One message of the thread: who said it (as a word, not only a colour) and the text. */
+function addMessage(direction, text, at) {
+  const li = el('li', null, direction === 'out' ? 'msg-out' : 'msg-in');
+  li.dataset.direction = direction === 'out' ? 'out' : 'in';
+  li.append(el('span', direction === 'out' ? t("you_say") : t("customer_says"), 'who'));
+  li.append(el('span', text, 'text'));
+  if (at) li.append(el('time', fmtDate(at), 'muted'));
+  $('thread-items').append(li);
+  li.scrollIntoView({ block: 'nearest' });
+  return li;
+}
+
+/** The thread so far, from the interaction's events (message_in / message_out). */
+async function loadThread(id) {
+  const events = await api('GET', `/interactions/${encodeURIComponent(id)}/events`);
+  if (!current || current.id !== id) return;
+  $('thread-items').replaceChildren();
+  for (const ev of events || []) {
+    const k = ev.kind || {};
+    if (k.type === 'message_in') addMessage('in', k.text, ev.at);
+    else if (k.type === 'message_out') addMessage('out', k.text, ev.at);
+  }
+}
+
+function onMessage(m) {
+  if (!current || current.id !== m.interaction_id) return;
+  if (m.direction === 'out') {
+    // Our own reply, already shown when it was queued: mark it sent.
+    const pending = [...$('thread-items').querySelectorAll('li.pending')].find(
+      (li) => li.querySelector('.text').textContent === m.text,
+    );
+    if (pending) {
+      pending.classList.remove('pending');
+      return;
+    }
+  }
+  addMessage(m.direction, m.text, m.at);
+}
+
+function onTransferred(m) {
+  if (!current || current.id !== m.interaction_id) return;
+  current = null;
+  $('call').hidden = true;
+  $('thread').hidden = true;
+  $('pop').hidden = true;
+  say(`${t("transferred")} ${m.to}`);
 }
 
 function onEnded(m) {
   if (!current || current.id !== m.interaction_id) current = { id: m.interaction_id, customer: null };
   current.callStart = 0;
   $('call').hidden = true;
+  $('thread').hidden = true;
+  $('offer-actions').hidden = true;
   $('pop').classList.remove('ringing');
   $('pop-title').textContent = t("call_ended");
   $('wrap').hidden = false;
@@ -99,6 +174,7 @@ function onCancelled(m) {
     current = null;
     $('pop').hidden = true;
     $('call').hidden = true;
+    $('thread').hidden = true;
   }
 }
 
@@ -114,6 +190,14 @@ async function loadTimeline(customerId) {
     li.append(el('span', interactionLine(i), 'tl-head'));
     if (i.end_reason) li.append(el('span', i.end_reason, 'muted'));
     if (i.notes) li.append(el('span', `${t("notes")}: ${i.notes}`, 'tl-notes'));
+    if (i.recording && canPlay) {
+      const a = el('audio');
+      a.controls = true;
+      a.preload = 'none';
+      a.src = `/api/v1/interactions/${encodeURIComponent(i.id)}/recording`;
+      a.setAttribute('aria-label', `${t("recording")} ${fmtDate(i.started_at)}`);
+      li.append(a);
+    }
     for (const ev of entry.events || []) {
       if (ev.kind && ev.kind.type === 'survey_answered') {
         li.append(el('span', `${t("survey")}: ${ev.kind.score}/5`, 'tl-survey'));
@@ -162,6 +246,40 @@ $('btn-hold').addEventListener('click', () =>
     $('btn-hold').setAttribute('aria-pressed', String(on));
   }),
 );
+$('btn-accept').addEventListener('click', () =>
+  act(async () => {
+    if (current) await api('POST', `/interactions/${current.id}/accept`);
+  }),
+);
+$('btn-reject').addEventListener('click', () =>
+  act(async () => {
+    if (!current) return;
+    await api('POST', `/interactions/${current.id}/reject`);
+    current = null;
+    $('pop').hidden = true;
+  }),
+);
+$('transfer-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  act(async () => {
+    if (!current) return;
+    const [kind, id] = $('transfer-target').value.split(':');
+    const body = kind === 'agent' ? { agent: Number(id) } : { queue: Number(id) };
+    await api('POST', `/interactions/${current.id}/transfer`, body);
+  });
+});
+$('reply-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  act(async () => {
+    const text = $('reply-text').value;
+    if (!current || !text.trim()) return;
+    const r = await api('POST', `/interactions/${current.id}/messages`, { text });
+    const li = addMessage('out', text);
+    li.classList.add('pending');
+    if (r && r.outbox_id) li.dataset.outboxId = r.outbox_id;
+    $('reply-text').value = '';
+  });
+});
 $('wrap-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   act(async () => {
@@ -185,6 +303,29 @@ $('search-form').addEventListener('submit', (ev) => {
   act(() => search($('search-q').value.trim()));
 });
 
+/**
+ * After a reload: ask the ACD what the agent holds (`current_interaction`)
+ * or still has to dispose of (`wrap_up_interaction`) and show that pane.
+ */
+async function resume() {
+  let st;
+  try {
+    st = await api('GET', '/agent/state');
+  } catch {
+    return; // not logged in to the ACD, or no engine
+  }
+  const id = st.current_interaction ?? st.wrap_up_interaction;
+  if (!id || current) return;
+  const i = await api('GET', `/interactions/${encodeURIComponent(id)}`);
+  const customer = i.customer_id
+    ? await api('GET', `/customers/${encodeURIComponent(i.customer_id)}`).catch(() => null)
+    : null;
+  if (current) return; // a push got there first
+  current = { id: i.id, channel: i.channel, customer, callStart: 0, held: false };
+  if (st.current_interaction) showActive(Date.parse(i.answered_at) || Date.now());
+  else onEnded({ interaction_id: i.id });
+}
+
 setState(root.dataset.state, root.dataset.reason);
 stateSince = Date.now() - Number(root.dataset.inStateMs || 0);
 setInterval(tick, 1000);
@@ -205,6 +346,12 @@ connectPush(
       case 'offer_cancelled':
         onCancelled(m);
         break;
+      case 'message':
+        onMessage(m);
+        break;
+      case 'transferred':
+        onTransferred(m);
+        break;
       case 'agent_state':
         setState(m.state, m.reason);
         break;
@@ -216,3 +363,4 @@ connectPush(
     document.body.dataset.live = up ? 'on' : 'off';
   },
 );
+resume().catch((e) => say(e.message, true));

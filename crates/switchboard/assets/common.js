@@ -77,14 +77,15 @@ export function showState(badge, state) {
 }
 
 /**
- * Keep a WebSocket to `/api/v1/ws` open (cookie auth), reconnecting with
- * back-off; `onMessage(json)` for each push, `onStatus(bool)` on (dis)connect.
+ * Keep a WebSocket to `path` (default `/api/v1/ws`) open (cookie auth),
+ * reconnecting with back-off; `onMessage(json)` for each push,
+ * `onStatus(bool)` on (dis)connect.
  */
-export function connectPush(onMessage, onStatus) {
+export function connectPush(onMessage, onStatus, path = '/api/v1/ws') {
   let delay = 500;
   const open = () => {
     const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-    const ws = new WebSocket(`${proto}://${location.host}/api/v1/ws`);
+    const ws = new WebSocket(`${proto}://${location.host}${path}`);
     ws.onopen = () => {
       delay = 500;
       onStatus(true);

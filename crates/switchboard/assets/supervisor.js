@@ -1,11 +1,15 @@
-// Supervisor live view: queue figures and agent states, first from
-// /api/v1/stats/*, then kept current by `queue_stats` and `agent_state` pushes.
+// Supervisor live view: queue figures and agent states (with each agent's
+// current interaction), first from /api/v1/stats/*, then kept current by
+// `queue_stats` and `agent_state` pushes. The agents can be filtered by
+// queue (client-side: members by skill, or busy on that queue).
 import { t, el, api, fmtDuration, showState, stateOf, connectPush } from '/assets/common.js';
 
 const $ = (id) => document.getElementById(id);
 const queueRows = new Map(); // name -> tr
 const agentRows = new Map(); // agent id -> { tr, since }
-const agentNames = new Map(); // agent id -> name
+const agentsById = new Map(); // agent id -> agent record (name, skills)
+const queuesById = new Map(); // queue id -> queue record (name, required skills)
+const interactions = new Map(); // interaction id -> { id, channel, queue, queueId, since }
 
 function cell(tr, key, label) {
   let td = tr.querySelector(`td[data-key="${key}"]`);
@@ -39,26 +43,37 @@ function showQueue(q) {
     `${q.agents_available ?? 0} / ${q.agents_busy ?? 0} / ${q.agents_wrap_up ?? 0} / ${q.agents_paused ?? 0}`;
 }
 
-function showAgent(id, state, reason, inStateMs, callsToday) {
+/** Does `agent` have every skill `queue` requires, at its level or above? */
+function serves(agent, queue) {
+  if (!agent || !queue) return false;
+  return (queue.required_skills || []).every((r) =>
+    (agent.skills || []).some((s) => s.skill === r.skill && s.level >= r.level),
+  );
+}
+
+function showAgent(id, state, reason, inStateMs, callsToday, tasks) {
   let row = agentRows.get(id);
   if (!row) {
     const tr = el('tr');
     tr.dataset.agent = id;
-    const th = el('th', agentNames.get(id) || `#${id}`);
+    const th = el('th', agentsById.get(id)?.name || `#${id}`);
     th.scope = 'row';
     tr.append(th);
     const st = cell(tr, 'state', t("state"));
     st.append(el('span', '', 'badge'), el('span', '', 'reason'));
     cell(tr, 'since', t("time_in_state"));
+    cell(tr, 'current', t("current_interaction")).textContent = '—';
     cell(tr, 'calls', t("calls_today"));
     const actions = cell(tr, 'actions', t("actions"));
     for (const k of ['listen', 'whisper', 'barge']) {
       const b = el('button', `${t(k)} (${t("coming")})`);
       b.type = 'button';
       b.disabled = true;
+      b.title = t("comes_with_supervision");
+      b.dataset.action = k;
       actions.append(b);
     }
-    row = { tr, since: Date.now() };
+    row = { tr, since: Date.now(), tasks: [], current: null };
     agentRows.set(id, row);
     $('agents').tBodies[0].append(tr);
   }
@@ -67,28 +82,112 @@ function showAgent(id, state, reason, inStateMs, callsToday) {
   st.querySelector('.reason').textContent = state === 'paused' && reason ? ` (${reason})` : '';
   row.since = Date.now() - (inStateMs || 0);
   if (callsToday !== undefined) cell(row.tr, 'calls', t("calls_today")).textContent = String(callsToday);
+  if (tasks !== undefined) {
+    row.tasks = tasks || [];
+    showCurrent(row).catch(() => {});
+  }
+  applyFilter();
   tick();
+}
+
+/** The current interaction of an agent: id, channel, queue and since when. */
+async function showCurrent(row) {
+  const td = row.tr.querySelector('td[data-key="current"]');
+  const id = row.tasks[0];
+  if (id === undefined) {
+    row.current = null;
+    td.textContent = '—';
+    delete td.dataset.interaction;
+    td.dataset.queue = '';
+    return;
+  }
+  let i = interactions.get(id);
+  if (!i) {
+    const full = await api('GET', `/interactions/${encodeURIComponent(id)}`);
+    i = {
+      id,
+      channel: full.channel,
+      queue: queuesById.get(full.queue_id)?.name || '',
+      queueId: full.queue_id,
+      since: Date.parse(full.answered_at || full.started_at) || Date.now(),
+    };
+    interactions.set(id, i);
+  }
+  if (row.tasks[0] !== id) return; // changed while we asked
+  row.current = i;
+  td.replaceChildren(el('span', `#${i.id} · ${i.channel} · ${i.queue || '—'} · ${t("since")} `), el('time', '', 'cur-since'));
+  td.dataset.interaction = String(i.id);
+  td.dataset.channel = i.channel;
+  td.dataset.queue = i.queue;
+  applyFilter();
+  tick();
+}
+
+/** Show only the agents of the chosen queue (members by skill, or busy on it). */
+function applyFilter() {
+  const qid = Number($('agent-filter').value || 0);
+  const q = queuesById.get(qid);
+  let shown = 0;
+  for (const [id, row] of agentRows) {
+    const visible = !qid || serves(agentsById.get(id), q) || (row.current && row.current.queueId === qid);
+    row.tr.hidden = !visible;
+    if (visible) shown += 1;
+  }
+  $('agent-count').textContent = `${shown} ${t("shown")}`;
 }
 
 function tick() {
   for (const row of agentRows.values()) {
     row.tr.querySelector('td[data-key="since"]').textContent = fmtDuration(Date.now() - row.since);
+    const cur = row.tr.querySelector('.cur-since');
+    if (cur && row.current) cur.textContent = fmtDuration(Date.now() - row.current.since);
   }
+}
+
+async function refreshAgents() {
+  for (const a of await api('GET', '/stats/agents')) {
+    const [state, reason] = stateOf(a.status);
+    showAgent(a.agent, state, reason, a.in_status_ms, a.calls_today, a.tasks);
+  }
+}
+
+let refreshTimer = 0;
+/** State pushes do not carry tasks: re-read the agents' figures, at most every 300 ms. */
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => refreshAgents().catch(() => {}), 300);
 }
 
 async function load() {
   try {
-    for (const a of await api('GET', '/agents')) agentNames.set(a.id, a.name);
+    for (const a of await api('GET', '/agents')) agentsById.set(a.id, a);
+    for (const q of await api('GET', '/queues')) {
+      queuesById.set(q.id, q);
+      const o = el('option', q.name);
+      o.value = String(q.id);
+      $('agent-filter').append(o);
+    }
   } catch {
-    /* names are a nicety */
+    /* names and the filter are a nicety */
   }
   for (const q of await api('GET', '/stats/queues')) showQueue(q);
-  for (const a of await api('GET', '/stats/agents')) {
-    const [state, reason] = stateOf(a.status);
-    showAgent(a.agent, state, reason, a.in_status_ms, a.calls_today);
-  }
+  await refreshAgents();
 }
 
+/**
+ * The engine pushes `queue_stats` after routing decisions only, so a call
+ * that queues (or abandons) while no agent can take it changes `waiting`
+ * without a push. Until it pushes on those too, re-read the figures every
+ * 1.5 s as well.
+ */
+const QUEUE_POLL_MS = 1500;
+setInterval(() => {
+  api('GET', '/stats/queues')
+    .then((qs) => qs.forEach(showQueue))
+    .catch(() => {});
+}, QUEUE_POLL_MS);
+
+$('agent-filter').addEventListener('change', applyFilter);
 load().catch((e) => {
   $('live').textContent = e.message;
 });
@@ -97,7 +196,10 @@ setInterval(tick, 1000);
 connectPush(
   (m) => {
     if (m.type === 'queue_stats') showQueue(m);
-    else if (m.type === 'agent_state') showAgent(m.agent_id, m.state, m.reason, 0);
+    else if (m.type === 'agent_state') {
+      showAgent(m.agent_id, m.state, m.reason, 0);
+      scheduleRefresh();
+    }
   },
   (up) => {
     $('live').textContent = up ? t("live_online") : t("live_offline");

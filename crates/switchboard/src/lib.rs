@@ -14,13 +14,15 @@
 //! ## Layout
 //! - [`settings`]: configuration (defaults → TOML file → `SWITCHBOARD_*` env).
 //! - [`auth`]: argon2id password hashing, opaque session tokens.
-//! - [`api`]: the HTTP router, errors, role-checked extractors, handlers.
+//! - [`api`]: the HTTP router, errors, role-checked extractors, handlers
+//!   (including call-recording playback and the internal chat, [`api::chat`]).
 //! - [`demo`]: the demo configuration seeded at first start.
 //! - [`import`]: CSV customer import with a per-row error report.
 //! - [`server`]: `serve`: bind, run, shut down gracefully.
 //! - [`telephony`]: the SIP shell and the engine, from the settings.
 //! - [`demo_operator`]: the demo operator database and web service.
-//! - [`web`]: the browser UI (login, agent desktop, supervisor live view).
+//! - [`web`]: the browser UI (login, agent desktop, supervisor live view,
+//!   admin forms with field-level validation).
 
 pub mod api;
 pub mod auth;

@@ -91,6 +91,7 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
         metrics: metrics_handle(),
         engine: None,
         sip_addr: None,
+        chat: Default::default(),
     };
     if settings.sip.enabled {
         let (engine, sip) = crate::telephony::start(settings, store).await?;

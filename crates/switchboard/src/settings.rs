@@ -29,6 +29,30 @@ pub struct Settings {
     /// The engine: flows, prompts, recordings, entry points.
     #[serde(default)]
     pub engine: EngineSettings,
+    /// The agent desktop.
+    #[serde(default)]
+    pub desktop: DesktopSettings,
+}
+
+/// `[desktop]`: what the agent desktop offers.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DesktopSettings {
+    /// Pause reason codes an agent may choose (`POST /api/v1/agent/state`
+    /// refuses others). Labels come from the UI strings `reason_<code>`
+    /// when they exist, else the code is shown. Default: `break`, `lunch`,
+    /// `training`, `meeting`.
+    pub pause_reasons: Vec<String>,
+}
+
+impl Default for DesktopSettings {
+    fn default() -> Self {
+        Self {
+            pause_reasons: ["break", "lunch", "training", "meeting"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
 }
 
 /// `[sip]`: the voice shell (registrar, trunks, B2BUA).
@@ -302,6 +326,13 @@ mod tests {
         let s = Settings::load(Some(&f)).unwrap();
         assert_eq!(s.http.listen, "127.0.0.1:1");
         assert_eq!(s.database_url(), "sqlite:///tmp/x/switchboard.db");
+        assert_eq!(
+            s.desktop.pause_reasons,
+            ["break", "lunch", "training", "meeting"]
+        );
+        std::fs::write(&f, "[desktop]\npause_reasons = [\"break\", \"coaching\"]\n").unwrap();
+        let s = Settings::load(Some(&f)).unwrap();
+        assert_eq!(s.desktop.pause_reasons, ["break", "coaching"]);
         std::fs::write(&f, "[http]\nlisten_typo = 1\n").unwrap();
         assert!(
             Settings::load(Some(&f)).is_err(),

@@ -17,8 +17,28 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
+/// The screenshots this test must produce under `target/screenshots/`
+/// (removed first, so an old file does not count).
+const SCREENSHOTS: [&str; 14] = [
+    "login-error",
+    "agent-ringing",
+    "agent-in-call",
+    "supervisor-in-call",
+    "agent-timeline",
+    "agent-mobile",
+    "agent-conversation",
+    "agent-conversation-mobile",
+    "supervisor",
+    "supervisor-waiting",
+    "supervisor-timeline",
+    "admin",
+    "admin-queue-error",
+    "admin-mobile",
+];
 const BROWSER_WAIT: Duration = Duration::from_secs(120);
 const XSS_NAME: &str = "<script>alert(1)</script>";
+const CHAT_XSS: &str = "<img src=x onerror=alert(2)> on break soon";
+const MESSAGE_XSS: &str = "<img src=x onerror=\"window.__xss=1\">first";
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -69,6 +89,85 @@ async fn outcome(mut child: tokio::process::Child) -> (i32, Value) {
     (status.code().unwrap_or(-1), json)
 }
 
+/// `GET /interactions/{id}/recording` of the latest call: 403 for the
+/// agent, the WAV for the supervisor, a byte range, one audit event per play.
+async fn recording_checks(srv: &common::TestServer, sup: &str, agent: &str) {
+    let get =
+        |path: String, token: &str| srv.http.get(srv.url(&path)).bearer_auth(token.to_string());
+    let list: Value = get("/api/v1/interactions?limit=1".into(), sup)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let call = &list[0];
+    assert!(
+        call["recording"].is_string(),
+        "the call was recorded: {call}"
+    );
+    let path = format!("/api/v1/interactions/{}/recording", call["id"]);
+    let r = get(path.clone(), agent).send().await.unwrap();
+    assert_eq!(r.status(), 403, "agents may not play recordings");
+    let r = get(path.clone(), sup).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "audio/wav");
+    assert_eq!(r.headers()["accept-ranges"], "bytes");
+    let wav = r.bytes().await.unwrap();
+    assert_eq!(&wav[..4], b"RIFF");
+    assert_eq!(&wav[8..12], b"WAVE");
+    let r = get(path.clone(), sup)
+        .header("Range", "bytes=8-11")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes 8-11/{}", wav.len()).as_str()
+    );
+    assert_eq!(&r.bytes().await.unwrap()[..], b"WAVE");
+    let evs: Value = get(
+        format!(
+            "/api/v1/events?kind=recording_played&interaction_id={}",
+            call["id"]
+        ),
+        sup,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let evs = evs.as_array().unwrap();
+    assert_eq!(evs.len(), 1, "one play audited, the seek not: {evs:?}");
+    assert_eq!(evs[0]["kind"]["user"], "supervisor");
+}
+
+/// Read the script's stderr until it says `READY` (true) or ends (false);
+/// the rest of its stderr is echoed in the background.
+async fn wait_ready(child: &mut tokio::process::Child) -> bool {
+    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
+    let ready = tokio::time::timeout(BROWSER_WAIT, async {
+        while let Some(line) = err.next_line().await.unwrap() {
+            if line.trim() == "READY" {
+                return true;
+            }
+            eprintln!("browser: {line}");
+        }
+        false
+    })
+    .await
+    .expect("the browser script got ready in time");
+    tokio::spawn(async move {
+        while let Ok(Some(l)) = err.next_line().await {
+            eprintln!("browser: {l}");
+        }
+    });
+    ready
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_and_supervisor_pages_in_chromium() {
     let (srv, sip) = platform().await;
@@ -106,6 +205,9 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert_eq!(exit_code(reg).await, 0, "the agent phone registers");
 
     let shots = repo().join("target/screenshots");
+    for f in SCREENSHOTS {
+        let _ = std::fs::remove_file(shots.join(format!("{f}.png")));
+    }
     let config = srv.dir.path().join("browser.json");
     std::fs::write(
         &config,
@@ -115,6 +217,10 @@ async fn agent_and_supervisor_pages_in_chromium() {
             "supervisor": "supervisor",
             "supervisor_password": srv.password("supervisor"),
             "disposition": "resolved",
+            "admin": "admin",
+            "admin_password": srv.password("admin"),
+            "chat_text": CHAT_XSS,
+            "xss_message": MESSAGE_XSS,
             "screenshots": shots,
             "chromium": std::env::var("SWITCHBOARD_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
         })
@@ -126,27 +232,10 @@ async fn agent_and_supervisor_pages_in_chromium() {
     // Agent: the script logs in and goes available, says READY, then waits
     // for the ringing card while we place the call.
     let mut agent = node("agent", &base, &config);
-    let mut err = BufReader::new(agent.stderr.take().unwrap()).lines();
-    let ready = tokio::time::timeout(BROWSER_WAIT, async {
-        while let Some(line) = err.next_line().await.unwrap() {
-            if line.trim() == "READY" {
-                return true;
-            }
-            eprintln!("browser: {line}");
-        }
-        false
-    })
-    .await
-    .expect("the agent desktop got ready in time");
-    if !ready {
+    if !wait_ready(&mut agent).await {
         let (code, out) = outcome(agent).await;
         panic!("the agent script stopped before READY ({code}): {out}");
     }
-    tokio::spawn(async move {
-        while let Ok(Some(l)) = err.next_line().await {
-            eprintln!("browser: {l}");
-        }
-    });
 
     // The ACD sees the agent available, from the browser's clicks.
     let stats = srv
@@ -185,6 +274,16 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert_eq!(c["ringing_caller"], "+33612345678");
     assert_eq!(c["ringing_name"], XSS_NAME, "the name is shown as text");
     assert_eq!(c["after_call_state"], "wrap_up");
+    assert!(c["transfer_options"].as_i64().unwrap() >= 3, "{c}");
+    assert_eq!(c["transfer_path"], "/api/v1/interactions/ID/transfer");
+    assert_eq!(c["transfer_body"], r#"{"queue":1}"#);
+    assert_eq!(c["wrap_after_reload"], true, "wrap-up survives a reload");
+    assert_eq!(c["sup_current"], "#ID · voice · general · since T");
+    assert_eq!(c["sup_current_queue"], "general");
+    assert_eq!(
+        c["sup_current_after"], "—",
+        "no current interaction in wrap-up"
+    );
     let first = c["timeline_first"].as_str().unwrap();
     assert!(
         first.contains("resolved"),
@@ -201,14 +300,74 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert!(c["agent_scroll_width_390"].as_i64().unwrap() <= 390, "{c}");
     assert!(out.get("dialog").is_none(), "no script ran: {out}");
     assert!(out.get("page_error").is_none(), "no page error: {out}");
+    assert_eq!(c["timeline_audio_for_agent"], 0, "agents get no player");
+    assert_eq!(c["chat_own"], CHAT_XSS);
+    assert!(
+        c["agent_all_panes_scroll_width_390"].as_i64().unwrap() <= 390,
+        "{c}"
+    );
+
+    // The call was recorded: supervisors may play it (audited), agents not.
+    let amina = srv.login("amina").await;
+    recording_checks(&srv, &sup, &amina).await;
 
     // Supervisor: queue row, disabled placeholders, mobile layout, French.
-    let (code, out) = outcome(node("supervisor", &base, &config)).await;
+    // The agent pauses, so a call to `general` waits: the supervisor's page
+    // must show `waiting` go 0 → 1 → 0 live while the caller waits and
+    // hangs up (BYE 4 s after the queue answers with music).
+    let r = srv
+        .http
+        .post(srv.url("/api/v1/agent/state"))
+        .bearer_auth(&amina)
+        .json(&json!({"state": "paused", "reason": "break"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204, "the agent pauses");
+    let mut supervisor = node("supervisor", &base, &config);
+    if !wait_ready(&mut supervisor).await {
+        let (code, out) = outcome(supervisor).await;
+        panic!("the supervisor script stopped before READY ({code}): {out}");
+    }
+    let cport = free_ports(TRUNK_IP, 1).to_string();
+    let cmedia = free_ports(TRUNK_IP, 4).to_string();
+    let waiting_caller = sipp(
+        sip,
+        "caller_audio.xml",
+        &["-s", "3902", "-i", TRUNK_IP, "-p", &cport, "-mp", &cmedia],
+    );
+    assert_eq!(
+        exit_code(waiting_caller).await,
+        0,
+        "the waiting caller hung up"
+    );
+    let (code, out) = outcome(supervisor).await;
     eprintln!("supervisor phase: {out}");
     assert_eq!(code, 0, "supervisor phase failed: {out}");
     let c = &out["checks"];
     assert_eq!(c["queue_row"], "general");
     assert_eq!(c["queue_waiting"], "0");
+    assert_eq!(
+        c["waiting_seen"],
+        json!(["0", "1", "0"]),
+        "live rise and fall"
+    );
+    assert_eq!(c["current_header"], "Current interaction");
+    assert_eq!(c["placeholder_title"], "comes with supervision");
+    // amina has vip_care 7 (vip needs 5) and no business_care.
+    assert_eq!(c["filter_vip_shown"], 1);
+    assert_eq!(c["filter_business_shown"], 0);
+    assert!(
+        c["timeline_audio_label"]
+            .as_str()
+            .unwrap()
+            .starts_with("Recording "),
+        "{c}"
+    );
+    assert_eq!(c["timeline_audio_status"], "200 audio/wav");
+    assert_eq!(c["chat_seen"], CHAT_XSS, "the team chat, live and stored");
+    assert_eq!(c["chat_img_elements"], 0);
+
     assert!(c["agent_rows"].as_i64().unwrap() >= 1, "{c}");
     assert_eq!(
         c["coming_buttons_disabled"].as_i64(),
@@ -221,13 +380,48 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert!(c["login_scroll_width_390"].as_i64().unwrap() <= 390, "{c}");
     assert_eq!(c["login_french_button"], "Se connecter");
     assert!(out.get("page_error").is_none(), "no page error: {out}");
-    for f in [
-        "login-error",
-        "agent-ringing",
-        "agent-timeline",
-        "supervisor",
-        "agent-mobile",
-    ] {
+    // A digital conversation (push and endpoints mocked in the browser).
+    let (code, out) = outcome(node("digital", &base, &config)).await;
+    eprintln!("digital phase: {out}");
+    assert_eq!(code, 0, "digital phase failed: {out}");
+    let c = &out["checks"];
+    assert_eq!(c["offer_title"], "New task (sms)");
+    assert_eq!(c["reject_visible"], true);
+    assert_eq!(c["accept_posted"], true);
+    assert_eq!(c["hold_hidden"], true, "no hold on a text conversation");
+    assert_eq!(c["reply_body"], r#"{"text":"Bonjour <b>!</b>"}"#);
+    assert_eq!(
+        c["thread_texts"],
+        json!([
+            MESSAGE_XSS,
+            "<script>window.__xss = 2</script>second",
+            "Bonjour <b>!</b>"
+        ])
+    );
+    assert_eq!(c["thread_who"], json!(["Customer", "Customer", "You"]));
+    assert_eq!(c["thread_markup"], 0, "no element from message text");
+    assert_eq!(c["pop_name"], MESSAGE_XSS);
+    assert!(c["xss_flag"].is_null(), "no script ran: {c}");
+    assert!(
+        c["conversation_scroll_width_390"].as_i64().unwrap() <= 390,
+        "{c}"
+    );
+    assert_eq!(c["transferred_msg"], "Transferred to queue:general");
+    assert!(
+        out.get("dialog").is_none() && out.get("page_error").is_none(),
+        "{out}"
+    );
+
+    // Admin: a field error next to its field.
+    let (code, out) = outcome(node("admin", &base, &config)).await;
+    eprintln!("admin phase: {out}");
+    assert_eq!(code, 0, "admin phase failed: {out}");
+    let c = &out["checks"];
+    assert_eq!(c["queue_field_error"], "a whole number from 0 to 3600");
+    assert_eq!(c["queue_field_described"], "q-wrap-err");
+    assert!(c["admin_scroll_width_390"].as_i64().unwrap() <= 390, "{c}");
+
+    for f in SCREENSHOTS {
         assert!(shots.join(format!("{f}.png")).is_file(), "{f}.png saved");
     }
     srv.shutdown().await;

@@ -122,6 +122,44 @@ async fn login_logout_csrf_roles_and_escaping() {
     );
     let html = r.text().await.unwrap();
     assert!(html.contains("Log in to ACD"));
+    // The active pane's transfer control: labelled, queues listed by id.
+    assert!(
+        html.contains("<label for=\"transfer-target\" id=\"transfer-label\">Transfer to</label>")
+    );
+    assert!(
+        html.contains("<option value=\"queue:1\">general</option>"),
+        "{html}"
+    );
+    // Digital tasks: accept/reject on the card, a labelled reply box.
+    assert!(html.contains("id=\"btn-accept\"") && html.contains("id=\"btn-reject\""));
+    assert!(html.contains("<label for=\"reply-text\">Reply</label>"));
+    // Pause reasons come from `[desktop] pause_reasons` (defaults here).
+    assert!(html.contains("<option value=\"lunch\">Lunch</option>"));
+    let r = http
+        .post(srv.url("/api/v1/agent/state"))
+        .header(COOKIE, &session)
+        .json(&serde_json::json!({"state": "paused", "reason": "nap"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "unknown pause reason");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "reason: \"nap\" is not a pause reason; choose one of break, lunch, training, meeting"
+    );
+    let r = http
+        .post(srv.url("/api/v1/agent/state"))
+        .header(COOKIE, &session)
+        .json(&serde_json::json!({"state": "paused", "reason": "lunch"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "valid, but no engine here"
+    );
     assert!(
         html.contains("Telephony is off on this node."),
         "no SIP here"
@@ -204,5 +242,287 @@ async fn login_logout_csrf_roles_and_escaping() {
     );
     let r = http.get(srv.url("/assets/nope.js")).send().await.unwrap();
     assert_eq!(r.status(), 404);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn admin_forms_show_field_errors_next_to_the_field() {
+    let srv = common::start(false).await;
+    let http = client();
+    let r = web_login(&srv, &http, "admin", &srv.password("admin")).await;
+    let session = set_cookie(&r, "sb_session").unwrap();
+    let session = session.split(';').next().unwrap().to_string();
+    let get = |path: &str| http.get(srv.url(path)).header(COOKIE, &session).send();
+    let html = get("/admin/queues/1?lang=en")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("value=\"general\""), "{html}");
+    assert!(html.contains("<option value=\"longest_idle\" selected>"));
+    let csrf = csrf_field(&html);
+
+    // Bad values: 422, each message next to its field, input points at it.
+    let form = |name: &str, wrap: &str, csrf: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("name", name.to_string()),
+            ("strategy", "ring_all".to_string()),
+            ("required_skills", "french:1".to_string()),
+            ("sl_percent", "80".to_string()),
+            ("sl_within_s", "20".to_string()),
+            ("wrap_up_s", wrap.to_string()),
+            ("max_wait_s", "600".to_string()),
+            ("ring_timeout_s", "15".to_string()),
+            ("priority", "0".to_string()),
+        ]
+    };
+    let r = http
+        .post(srv.url("/admin/queues/1"))
+        .header(COOKIE, &session)
+        .form(&form("<b>x</b>", "lots", &csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(
+        "id=\"q-wrap\" name=\"wrap_up_s\" type=\"text\" value=\"lots\" aria-invalid=\"true\" aria-describedby=\"q-wrap-err\""
+    ), "{html}");
+    assert!(
+        html.contains(
+            "<p class=\"field-error\" id=\"q-wrap-err\">a whole number from 0 to 3600</p>"
+        )
+    );
+    assert!(html.contains("aria-describedby=\"q-name-err\""));
+    assert!(
+        html.contains("value=\"&#60;b&#62;x&#60;/b&#62;\""),
+        "typed value escaped"
+    );
+    assert!(
+        !html.contains("q-priority-err"),
+        "good fields have no error"
+    );
+
+    // A forged token is refused; a good form saves and goes back to the list.
+    let r = http
+        .post(srv.url("/admin/queues/1"))
+        .header(COOKIE, &session)
+        .form(&form("general", "45", "forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = http
+        .post(srv.url("/admin/queues/1"))
+        .header(COOKIE, &session)
+        .form(&form("general", "45", &csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let admin = common::TestServer::login(&srv, "admin").await;
+    let q: serde_json::Value = http
+        .get(srv.url("/api/v1/queues/1"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (q["wrap_up_s"].as_i64(), q["strategy"].as_str()),
+        (Some(45), Some("ring_all"))
+    );
+
+    // Dispositions: an existing code is an error on the code field.
+    let r = http
+        .post(srv.url("/admin/dispositions"))
+        .header(COOKIE, &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("code", "resolved"),
+            ("label", "Again"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(
+            "<p class=\"field-error\" id=\"d-code-err\">&#34;resolved&#34; exists already</p>"
+        ),
+        "{html}"
+    );
+    let r = http
+        .post(srv.url("/admin/dispositions"))
+        .header(COOKIE, &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("code", "callback_later"),
+            ("label", "Call back"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // Users: a short password and an agent role without an agent record.
+    let r = http
+        .post(srv.url("/admin/users"))
+        .header(COOKIE, &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "lea"),
+            ("password", "short"),
+            ("role", "agent"),
+            ("agent", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("<p class=\"field-error\" id=\"u-password-err\">at least 10 characters</p>")
+    );
+    assert!(
+        html.contains(
+            "id=\"u-agent\" name=\"agent\" aria-invalid=\"true\" aria-describedby=\"u-agent-err\""
+        ),
+        "{html}"
+    );
+    assert!(
+        !html.contains("value=\"short\""),
+        "the password is not sent back"
+    );
+    let r = http
+        .post(srv.url("/admin/users"))
+        .header(COOKIE, &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "lea"),
+            ("password", "a long password"),
+            ("role", "supervisor"),
+            ("agent", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = get("/admin").await.unwrap().text().await.unwrap();
+    assert!(html.contains(">lea<") && html.contains(">callback_later<"));
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn internal_chat_rooms_history_and_live() {
+    use futures_util::StreamExt;
+    let srv = common::start(false).await;
+    let amina = srv.login("amina").await;
+    let sup = srv.login("supervisor").await;
+    let http = reqwest::Client::new();
+    let me: serde_json::Value = http
+        .get(srv.url("/api/v1/auth/me"))
+        .bearer_auth(&amina)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let own = format!("agent:{}", me["id"]);
+
+    // Rooms: the agent sees the team and her own room; the supervisor every agent's.
+    let rooms: serde_json::Value = http
+        .get(srv.url("/api/v1/chat/rooms"))
+        .bearer_auth(&amina)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rooms[0]["room"], "team");
+    assert_eq!(rooms[1]["room"], own.as_str());
+    assert_eq!(rooms.as_array().unwrap().len(), 2);
+    let rooms: serde_json::Value = http
+        .get(srv.url("/api/v1/chat/rooms"))
+        .bearer_auth(&sup)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        rooms
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["room"] == own.as_str() && r["user"] == "amina")
+    );
+
+    // The supervisor listens live; amina writes in her room.
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/chat/ws?token={sup}", srv.addr))
+            .await
+            .unwrap();
+    let post = |token: &str, room: &str, text: &str| {
+        http.post(srv.url(&format!("/api/v1/chat/{room}/messages")))
+            .bearer_auth(token.to_string())
+            .json(&serde_json::json!({ "text": text }))
+            .send()
+    };
+    let r = post(&amina, &own, "<script>alert(1)</script> help?")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let live = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+        .await
+        .expect("a chat push in time")
+        .unwrap()
+        .unwrap();
+    let live: serde_json::Value = serde_json::from_str(live.to_text().unwrap()).unwrap();
+    assert_eq!(live["type"], "chat");
+    assert_eq!(live["room"], own.as_str());
+    assert_eq!(live["sender"], "amina");
+    assert_eq!(live["body"], "<script>alert(1)</script> help?");
+
+    // Stored: the supervisor reads the history and answers.
+    let r = post(&sup, &own, "coming").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let hist: serde_json::Value = http
+        .get(srv.url(&format!("/api/v1/chat/{own}/messages")))
+        .bearer_auth(&amina)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = hist
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, vec!["<script>alert(1)</script> help?", "coming"]);
+
+    // Another agent's room, empty text: refused.
+    let r = post(&amina, "agent:999", "hi").await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = post(&amina, "team", "   ").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = http
+        .get(srv.url("/api/v1/chat/agent:999/messages"))
+        .bearer_auth(&amina)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     srv.shutdown().await;
 }

@@ -62,8 +62,11 @@ pub async fn logout(State(s): State<AppState>, auth: Auth<AnyRole>) -> ApiResult
 }
 
 /// The calling agent's own ACD state (status, time in state, current tasks);
-/// 404 when not logged in to the ACD.
-#[utoipa::path(get, path = "/api/v1/agent/state", responses((status = 200, description = "{agent, status, ...}"), (status = 404, body = ErrorBody)), tag = "agent", security(("bearer" = [])))]
+/// 404 when not logged in to the ACD. Besides the ACD's figures it carries
+/// `current_interaction` (the first task held now, or null) and
+/// `wrap_up_interaction` (in wrap-up: the interaction awaiting a
+/// disposition, or null), so a reloaded desktop can resume.
+#[utoipa::path(get, path = "/api/v1/agent/state", responses((status = 200, description = "{agent, status, in_status_ms, tasks, wrap_up_until, current_interaction, wrap_up_interaction, ...}"), (status = 404, body = ErrorBody)), tag = "agent", security(("bearer" = [])))]
 pub async fn my_state(
     State(s): State<AppState>,
     auth: Auth<AnyRole>,
@@ -74,9 +77,49 @@ pub async fn my_state(
         .into_iter()
         .find(|a| a.agent == me)
         .ok_or_else(|| ApiError::not_found("not logged in to the ACD"))?;
-    Ok(Json(
-        serde_json::to_value(mine).map_err(ApiError::internal)?,
-    ))
+    let current = mine.tasks.first().map(|t| t.0);
+    let wrap_up = if matches!(mine.status, routing::AgentStatus::WrapUp) {
+        wrap_up_interaction(&s, me, mine.in_status_ms).await?
+    } else {
+        None
+    };
+    let mut v = serde_json::to_value(&mine).map_err(ApiError::internal)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("current_interaction".into(), current.into());
+        o.insert("wrap_up_interaction".into(), wrap_up.into());
+    }
+    Ok(Json(v))
+}
+
+/// Slack added to the time in wrap-up when looking for the interaction that
+/// started it (the engine's and the store's clocks are read separately), ms.
+const WRAP_UP_SLACK_MS: i64 = 60_000;
+
+/// The interaction an agent in wrap-up still has to dispose of. The ACD's
+/// statistics drop a task once it ends, so it is derived from the store:
+/// the agent's latest interaction that has ended, has no disposition, and
+/// ended within the current wrap-up (time in state plus
+/// [`WRAP_UP_SLACK_MS`]).
+async fn wrap_up_interaction(
+    s: &AppState,
+    agent: AgentId,
+    in_status_ms: i64,
+) -> ApiResult<Option<i64>> {
+    let f = store::InteractionFilter {
+        agent_id: Some(agent),
+        limit: 20,
+        ..Default::default()
+    };
+    let since = crate::now().add_millis(-(in_status_ms.max(0) + WRAP_UP_SLACK_MS));
+    Ok(s.store
+        .list_interactions(&f)
+        .await?
+        .into_iter()
+        .filter(|i| i.disposition.is_none())
+        .filter_map(|i| i.ended_at.map(|e| (e, i.id)))
+        .filter(|(e, _)| *e >= since)
+        .max_by_key(|(e, _)| *e)
+        .map(|(_, id)| id.0))
 }
 
 /// A state change.
@@ -89,9 +132,10 @@ pub struct StateInput {
     pub reason: Option<String>,
 }
 
-/// Ready, or pause with a reason.
+/// Ready, or pause with a reason. The reason must be one of
+/// `[desktop] pause_reasons` (400 otherwise).
 #[utoipa::path(post, path = "/api/v1/agent/state", request_body = StateInput,
-    responses((status = 204), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), tag = "agent", security(("bearer" = [])))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), tag = "agent", security(("bearer" = [])))]
 pub async fn state(
     State(s): State<AppState>,
     auth: Auth<AnyRole>,
@@ -99,6 +143,12 @@ pub async fn state(
 ) -> ApiResult<StatusCode> {
     let req = match (i.state.as_str(), i.reason) {
         ("ready", None) => AgentRequest::Ready,
+        ("paused", Some(r)) if !s.settings.desktop.pause_reasons.contains(&r) => {
+            return Err(ApiError::bad_request(format!(
+                "reason: {r:?} is not a pause reason; choose one of {}",
+                s.settings.desktop.pause_reasons.join(", ")
+            )));
+        }
         ("paused", Some(r)) if !r.trim().is_empty() && r.len() <= 32 => AgentRequest::Pause(r),
         ("paused", _) => {
             return Err(ApiError::invalid(

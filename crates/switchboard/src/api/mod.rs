@@ -7,6 +7,7 @@
 
 mod agent;
 pub mod auth_routes;
+pub mod chat;
 mod customers;
 mod directory;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod extract;
 mod interactions;
 mod openapi;
 mod ops;
+mod recording;
 mod work;
 
 use axum::Router;
@@ -40,6 +42,8 @@ pub struct AppState {
     pub engine: Option<engine::EngineHandle>,
     /// The SIP address, when SIP is on.
     pub sip_addr: Option<std::net::SocketAddr>,
+    /// Live fan-out of internal chat messages.
+    pub chat: chat::ChatHub,
 }
 
 /// The whole HTTP application.
@@ -86,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/interactions/{id}", get(interactions::get_one))
         .route("/interactions/{id}/events", get(interactions::events_of))
+        .route("/interactions/{id}/recording", get(recording::recording))
         .route("/events", get(interactions::list_events))
         .route("/agent/login", post(agent::login))
         .route("/agent/logout", post(agent::logout))
@@ -103,6 +108,9 @@ pub fn router(state: AppState) -> Router {
         .route("/outbox", get(agent::outbox))
         .route("/flows/reload", post(agent::reload_flows))
         .route("/ws", get(agent::ws))
+        .route("/chat/rooms", get(chat::rooms))
+        .route("/chat/ws", get(chat::ws))
+        .route("/chat/{room}/messages", get(chat::history).post(chat::post))
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed);
     Router::new()

@@ -19,11 +19,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::directory::create_disposition, super::directory::list_users, super::directory::create_user,
         super::interactions::list, super::interactions::get_one, super::interactions::create,
         super::interactions::events_of, super::interactions::list_events,
+        super::recording::recording,
         super::agent::login, super::agent::logout, super::agent::state, super::agent::disposition,
         super::agent::hangup, super::agent::hold, super::agent::queue_stats, super::agent::agent_stats,
         super::agent::outbox, super::agent::reload_flows, super::agent::my_state,
         super::work::transfer, super::work::accept, super::work::reject, super::work::reply,
         super::work::callback,
+        super::chat::rooms, super::chat::history, super::chat::post,
     ),
     components(schemas(super::error::ErrorBody, domain::EventKind, domain::event::AgentState)),
     modifiers(&BearerAuth),
@@ -32,6 +34,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "customers", description = "Customers, identities, timeline"),
         (name = "directory", description = "Agents, queues, dispositions, users"),
         (name = "interactions", description = "Interactions and the event log"),
+        (name = "chat", description = "Internal chat: team and agent-supervisor rooms (WebSocket: /api/v1/chat/ws)"),
         (name = "agent", description = "ACD login, state, disposition, call control, live statistics (WebSocket: /api/v1/ws)"),
     )
 )]

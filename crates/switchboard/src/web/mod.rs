@@ -5,7 +5,8 @@
 //!
 //! Pages: `GET /login` (+ `POST /login`, `POST /logout`), `GET /agent` (agent
 //! desktop), `GET /supervisor` (live queues and agents), `GET /admin`
-//! (read-only lists), `GET /assets/{file}`.
+//! (lists, add a disposition or a user; `GET|POST /admin/queues/{id}` edits
+//! a queue: see `admin`), `GET /assets/{file}`.
 //!
 //! Sessions: the login form opens the same opaque session as the JSON login
 //! and stores its token in the `sb_session` cookie (HttpOnly,
@@ -16,6 +17,7 @@
 //! cross-site form cannot send, and the cookie is SameSite=Strict.
 //! UI language: `?lang=fr|en` (remembered in the `lang` cookie), default `fr`.
 
+mod admin;
 pub mod i18n;
 mod pages;
 
@@ -34,7 +36,13 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(pages::logout))
         .route("/agent", get(pages::agent))
         .route("/supervisor", get(pages::supervisor))
-        .route("/admin", get(pages::admin))
+        .route("/admin", get(admin::admin))
+        .route("/admin/dispositions", post(admin::add_disposition))
+        .route("/admin/users", post(admin::add_user))
+        .route(
+            "/admin/queues/{id}",
+            get(admin::queue_form).post(admin::queue_save),
+        )
         .route("/assets/{file}", get(asset))
 }
 
@@ -106,6 +114,7 @@ const APP_CSS: &str = include_str!("../../assets/app.css");
 const COMMON_JS: &str = include_str!("../../assets/common.js");
 const AGENT_JS: &str = include_str!("../../assets/agent.js");
 const SUPERVISOR_JS: &str = include_str!("../../assets/supervisor.js");
+const CHAT_JS: &str = include_str!("../../assets/chat.js");
 
 /// `GET /assets/{file}`: the embedded CSS and ES modules.
 async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
@@ -114,6 +123,7 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
         "common.js" => (COMMON_JS, "text/javascript; charset=utf-8"),
         "agent.js" => (AGENT_JS, "text/javascript; charset=utf-8"),
         "supervisor.js" => (SUPERVISOR_JS, "text/javascript; charset=utf-8"),
+        "chat.js" => (CHAT_JS, "text/javascript; charset=utf-8"),
         _ => return crate::api::error::ApiError::not_found("no such asset").into_response(),
     };
     (

@@ -18,12 +18,12 @@ use store::User;
 /// `?lang=fr|en` on any page.
 #[derive(Deserialize, Default)]
 pub struct LangQuery {
-    lang: Option<String>,
+    pub(super) lang: Option<String>,
 }
 
 /// What the shared layout needs: language, the signed-in user, the logout
 /// form's CSRF token, which navigation links to show.
-pub struct Nav {
+pub(super) struct Nav {
     /// UI language.
     pub lang: Lang,
     /// Username, empty on the login page.
@@ -41,7 +41,7 @@ pub struct Nav {
 }
 
 impl Nav {
-    fn new(lang: Lang, auth: &Auth<AnyRole>, page: &'static str) -> Nav {
+    pub(super) fn new(lang: Lang, auth: &Auth<AnyRole>, page: &'static str) -> Nav {
         Nav {
             lang,
             user: auth.user.username.clone(),
@@ -56,7 +56,12 @@ impl Nav {
 
 /// Render a template to an HTML response with the page security headers;
 /// remember the language in a cookie when it came from the query.
-fn render<T: Template>(t: &T, status: StatusCode, lang: Lang, remember: bool) -> Response {
+pub(super) fn render<T: Template>(
+    t: &T,
+    status: StatusCode,
+    lang: Lang,
+    remember: bool,
+) -> Response {
     let mut resp = match t.render() {
         Ok(body) => (status, Html(body)).into_response(),
         Err(e) => {
@@ -89,7 +94,7 @@ fn render<T: Template>(t: &T, status: StatusCode, lang: Lang, remember: bool) ->
     resp
 }
 
-fn redirect(to: &'static str) -> Response {
+pub(super) fn redirect(to: &'static str) -> Response {
     (
         StatusCode::SEE_OTHER,
         [(LOCATION, HeaderValue::from_static(to))],
@@ -301,10 +306,10 @@ pub async fn logout(
     resp
 }
 
-/// A disposition in the wrap-up list.
-struct DispOption {
-    code: String,
-    label: String,
+/// A disposition in the wrap-up list (also a pause reason).
+pub(super) struct DispOption {
+    pub(super) code: String,
+    pub(super) label: String,
 }
 
 #[derive(Template)]
@@ -320,6 +325,20 @@ struct AgentPage {
     reason: String,
     in_state_ms: i64,
     dispositions: Vec<DispOption>,
+    /// Transfer targets: queues.
+    transfer_queues: Vec<Choice>,
+    /// Transfer targets: the other agents logged in to the ACD at load time.
+    transfer_agents: Vec<Choice>,
+    /// The role may play recordings (supervisors and admins).
+    can_play: bool,
+    /// Pause reasons from `[desktop] pause_reasons`.
+    pause_reasons: Vec<DispOption>,
+}
+
+/// An `<option>`: id and label.
+struct Choice {
+    id: i64,
+    label: String,
 }
 
 /// The push schema's state names for the routing core's statuses.
@@ -335,6 +354,14 @@ fn state_name(s: &routing::AgentStatus) -> (&'static str, String) {
     }
 }
 
+/// A pause reason's label: the UI string `reason_<code>`, else the code.
+fn reason_label(lang: Lang, code: &str) -> String {
+    match lang.t(&format!("reason_{code}")) {
+        "??" => code.to_string(),
+        label => label.to_string(),
+    }
+}
+
 /// `GET /agent`: the agent desktop.
 pub async fn agent(
     State(s): State<AppState>,
@@ -347,13 +374,46 @@ pub async fn agent(
     };
     let (lang, remember) = lang_of(&headers, q.lang.as_deref());
     let (mut state, mut reason, mut in_state_ms) = ("logged_out", String::new(), 0);
-    if let (Some(e), Some(me)) = (&s.engine, auth.user.agent_id)
+    let mut logged_in = Vec::new();
+    if let Some(e) = &s.engine
         && let Ok(all) = e.agent_stats().await
-        && let Some(st) = all.iter().find(|a| a.agent == me)
     {
-        (state, reason) = state_name(&st.status);
-        in_state_ms = st.in_status_ms;
+        for st in &all {
+            if Some(st.agent) == auth.user.agent_id {
+                (state, reason) = state_name(&st.status);
+                in_state_ms = st.in_status_ms;
+            } else if !matches!(st.status, routing::AgentStatus::LoggedOut) {
+                logged_in.push(st.agent);
+            }
+        }
     }
+    let transfer_agents = match s.store.list_agents().await {
+        Ok(a) => a
+            .into_iter()
+            .filter(|a| logged_in.contains(&a.id))
+            .map(|a| Choice {
+                id: a.id.0,
+                label: a.name,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "agents for the transfer list");
+            Vec::new()
+        }
+    };
+    let transfer_queues = match s.store.list_queues().await {
+        Ok(q) => q
+            .into_iter()
+            .map(|q| Choice {
+                id: q.id.0,
+                label: q.name,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "queues for the transfer list");
+            Vec::new()
+        }
+    };
     let dispositions = match s.store.list_dispositions().await {
         Ok(d) => d
             .into_iter()
@@ -377,6 +437,19 @@ pub async fn agent(
         reason,
         in_state_ms,
         dispositions,
+        transfer_queues,
+        transfer_agents,
+        can_play: SupervisorUp::allows(auth.user.role),
+        pause_reasons: s
+            .settings
+            .desktop
+            .pause_reasons
+            .iter()
+            .map(|code| DispOption {
+                code: code.clone(),
+                label: reason_label(lang, code),
+            })
+            .collect(),
     };
     render(&page, StatusCode::OK, lang, remember)
 }
@@ -392,9 +465,9 @@ struct SupervisorPage {
 
 #[derive(Template)]
 #[template(path = "forbidden.html")]
-struct ForbiddenPage {
-    nav: Nav,
-    lang: Lang,
+pub(super) struct ForbiddenPage {
+    pub(super) nav: Nav,
+    pub(super) lang: Lang,
 }
 
 /// `GET /supervisor`: live queues and agents (supervisors and admins).
@@ -422,100 +495,6 @@ pub async fn supervisor(
         lang,
         i18n: lang.json(),
         engine_on: s.engine.is_some(),
-    };
-    render(&page, StatusCode::OK, lang, remember)
-}
-
-/// A row of the admin users table.
-struct UserRow {
-    username: String,
-    role: &'static str,
-    agent: String,
-    disabled: bool,
-}
-
-/// A row of the admin queues table.
-struct QueueRow {
-    name: String,
-    strategy: String,
-    sl: String,
-    wrap_up_s: u32,
-    ring_timeout_s: u32,
-}
-
-#[derive(Template)]
-#[template(path = "admin.html")]
-struct AdminPage {
-    nav: Nav,
-    lang: Lang,
-    users: Vec<UserRow>,
-    queues: Vec<QueueRow>,
-    dispositions: Vec<DispOption>,
-}
-
-/// `GET /admin`: read-only lists of users, queues and dispositions (admins).
-pub async fn admin(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<LangQuery>,
-    auth: Result<Auth<AnyRole>, ApiError>,
-) -> Response {
-    let Ok(auth) = auth else {
-        return redirect("/login");
-    };
-    let (lang, remember) = lang_of(&headers, q.lang.as_deref());
-    let nav = Nav::new(lang, &auth, "admin");
-    if !AdminOnly::allows(auth.user.role) {
-        return render(
-            &ForbiddenPage { nav, lang },
-            StatusCode::FORBIDDEN,
-            lang,
-            remember,
-        );
-    }
-    let (users, queues, disps) = match (
-        s.store.list_users().await,
-        s.store.list_queues().await,
-        s.store.list_dispositions().await,
-    ) {
-        (Ok(u), Ok(q), Ok(d)) => (u, q, d),
-        _ => return ApiError::internal("admin lists").into_response(),
-    };
-    let page = AdminPage {
-        nav,
-        lang,
-        users: users
-            .into_iter()
-            .map(|u| UserRow {
-                username: u.username,
-                role: u.role.as_str(),
-                agent: u.agent_id.map(|a| a.0.to_string()).unwrap_or_default(),
-                disabled: u.disabled,
-            })
-            .collect(),
-        queues: queues
-            .into_iter()
-            .map(|q| QueueRow {
-                name: q.name,
-                strategy: serde_json::to_string(&q.strategy)
-                    .unwrap_or_default()
-                    .trim_matches('"')
-                    .to_string(),
-                sl: format!(
-                    "{}% / {} s",
-                    q.service_level.percent, q.service_level.within_s
-                ),
-                wrap_up_s: q.wrap_up_s,
-                ring_timeout_s: q.ring_timeout_s,
-            })
-            .collect(),
-        dispositions: disps
-            .into_iter()
-            .map(|d| DispOption {
-                code: d.code,
-                label: d.label,
-            })
-            .collect(),
     };
     render(&page, StatusCode::OK, lang, remember)
 }

@@ -1,0 +1,11 @@
+-- Internal chat between agents and supervisors: one row per message, in a
+-- room (`team`, or `agent:<user id>` for one agent and the supervisors).
+CREATE TABLE chat_messages (
+    id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    room      TEXT NOT NULL,
+    sender_id BIGINT NOT NULL,
+    sender    TEXT NOT NULL,
+    body      TEXT NOT NULL,
+    at        BIGINT NOT NULL
+);
+CREATE INDEX chat_messages_room ON chat_messages (room, id);
