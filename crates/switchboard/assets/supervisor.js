@@ -174,18 +174,6 @@ async function load() {
   await refreshAgents();
 }
 
-/**
- * The engine pushes `queue_stats` after routing decisions only, so a call
- * that queues (or abandons) while no agent can take it changes `waiting`
- * without a push. Until it pushes on those too, re-read the figures every
- * 1.5 s as well.
- */
-const QUEUE_POLL_MS = 1500;
-setInterval(() => {
-  api('GET', '/stats/queues')
-    .then((qs) => qs.forEach(showQueue))
-    .catch(() => {});
-}, QUEUE_POLL_MS);
 
 $('agent-filter').addEventListener('change', applyFilter);
 load().catch((e) => {

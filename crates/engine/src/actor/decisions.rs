@@ -40,7 +40,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 self.sync_agent(a).await;
             }
         }
-        if any {
+        // Also when a task arrived or left without any decision (nobody
+        // free: the waiting count still changed).
+        let counts = (self.acd.waiting_count(), self.acd.task_count());
+        if any || counts != self.last_task_counts {
+            self.last_task_counts = counts;
             self.push_queue_stats();
         }
     }

@@ -108,6 +108,8 @@ pub(crate) struct Actor<V> {
     pub queue_by_name: HashMap<String, QueueId>,
     pub agents: HashMap<AgentId, AgentLive>,
     pub calls: HashMap<InteractionId, Call>,
+    /// Waiting and total ACD tasks when queue figures were last pushed.
+    pub last_task_counts: (usize, usize),
     /// Legs to hang up when their prompt ends (a goodbye message).
     pub hang_up_after_prompt: std::collections::HashSet<LegId>,
     /// Callbacks waiting for their turn or being placed.
@@ -161,6 +163,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             conversations: HashMap::new(),
             callbacks: HashMap::new(),
             hang_up_after_prompt: Default::default(),
+            last_task_counts: (0, 0),
             legs: HashMap::new(),
             offers: HashMap::new(),
             recordings: HashMap::new(),

@@ -86,12 +86,21 @@ try {
     const target = page.getByLabel('Transfer to');
     out.checks.transfer_options = await target.locator('option').count();
     await target.selectOption({ label: 'general' });
+    // The real transfer is tested end to end in tests/transfer.rs; here the
+    // request is answered in the browser so that the call goes on for the
+    // supervisor checks below.
+    await page.route('**/api/v1/interactions/*/transfer', (route) => route.fulfill({
+      status: 409,
+      contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 'invalid_state', message: 'refused in this test' } }),
+    }));
     const [req] = await Promise.all([
       page.waitForRequest((r) => r.url().endsWith('/transfer') && r.method() === 'POST', { timeout: WAIT }),
       page.getByRole('button', { name: 'Transfer', exact: true }).click(),
     ]);
     out.checks.transfer_path = new URL(req.url()).pathname.replace(/\/\d+\//, '/ID/');
     out.checks.transfer_body = req.postData();
+    await page.unroute('**/api/v1/interactions/*/transfer');
     await page.screenshot({ path: `${shots}/agent-in-call.png`, fullPage: true });
     const cur = sup.locator('#agents td[data-key="current"][data-channel="voice"]');
     await cur.waitFor({ timeout: WAIT });
