@@ -146,6 +146,7 @@ pub(crate) enum Command {
         accept: bool,
         reply: oneshot::Sender<Result<(), EngineError>>,
     },
+    QueueChanged(domain::Queue, oneshot::Sender<Result<(), EngineError>>),
     Reply {
         agent: AgentId,
         interaction: InteractionId,
@@ -422,6 +423,16 @@ impl EngineHandle {
             reply,
         })
         .await?
+    }
+
+    /// A queue was added or changed in the store (admin): the ACD takes the
+    /// new settings at once (strategy, service level, ring time-out, wrap-up,
+    /// max wait, required skills); waiting calls keep their place.
+    ///
+    /// # Errors
+    /// Invalid settings (the ACD keeps the old ones).
+    pub async fn queue_changed(&self, queue: domain::Queue) -> Result<(), EngineError> {
+        self.ask(|r| Command::QueueChanged(queue, r)).await?
     }
 
     /// Receive pushed messages (offers, states, queue figures) from now on.

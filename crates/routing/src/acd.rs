@@ -38,7 +38,7 @@ pub enum AgentInput {
 pub const RONA_REASON: &str = "rona";
 
 impl Acd {
-    fn clock(&mut self, now: Timestamp) -> Timestamp {
+    pub(crate) fn clock(&mut self, now: Timestamp) -> Timestamp {
         if now > self.last_now {
             self.last_now = now;
         }
@@ -117,31 +117,7 @@ impl Acd {
             agent.held = prev.held;
             agent.calls_today = prev.calls_today;
         }
-        agent.memberships = self
-            .queues
-            .iter()
-            .enumerate()
-            .filter_map(|(qi, q)| {
-                let reqs = &q.cfg.queue.required_skills;
-                let sum = reqs.iter().map(|r| i64::from(agent.level(&r.skill))).sum();
-                let meets = |tier| {
-                    reqs.iter()
-                        .all(|r| agent.level(&r.skill) >= q.min_level(tier, r.level))
-                };
-                let tier = if meets(Tier::Normal) {
-                    Tier::Normal
-                } else if q.cfg.widen.is_some() && meets(Tier::Widened) {
-                    Tier::Widened
-                } else {
-                    return None;
-                };
-                Some(Membership {
-                    queue: qi,
-                    tier,
-                    level_sum: sum,
-                })
-            })
-            .collect();
+        agent.memberships = memberships(&self.queues, &agent);
         for m in agent.memberships.iter().filter(|m| m.tier == Tier::Normal) {
             if let Some(q) = self.queues.get_mut(m.queue) {
                 q.members.insert(id);
@@ -603,4 +579,35 @@ impl Acd {
         }
         self.queues.get(t.queue).map(|q| q.id)
     }
+}
+
+/// The queues an agent's skills let them serve, and at which tier.
+pub(crate) fn memberships(
+    queues: &[crate::queue::QueueState],
+    agent: &AgentState,
+) -> Vec<Membership> {
+    queues
+        .iter()
+        .enumerate()
+        .filter_map(|(qi, q)| {
+            let reqs = &q.cfg.queue.required_skills;
+            let sum = reqs.iter().map(|r| i64::from(agent.level(&r.skill))).sum();
+            let meets = |tier| {
+                reqs.iter()
+                    .all(|r| agent.level(&r.skill) >= q.min_level(tier, r.level))
+            };
+            let tier = if meets(Tier::Normal) {
+                Tier::Normal
+            } else if q.cfg.widen.is_some() && meets(Tier::Widened) {
+                Tier::Widened
+            } else {
+                return None;
+            };
+            Some(Membership {
+                queue: qi,
+                tier,
+                level_sum: sum,
+            })
+        })
+        .collect()
 }

@@ -76,7 +76,7 @@ impl Acd {
     }
 
     /// Removes every index entry of an agent.
-    fn unindex_agent(&mut self, id: AgentId) {
+    pub(crate) fn unindex_agent(&mut self, id: AgentId) {
         let Some(agent) = self.agents.get_mut(&id) else {
             return;
         };

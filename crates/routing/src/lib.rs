@@ -101,6 +101,7 @@ pub mod ewt;
 mod idmap;
 pub mod priority;
 mod queue;
+mod reconfig;
 pub mod rng;
 pub mod sim;
 pub mod stats;

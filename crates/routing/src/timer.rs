@@ -87,6 +87,11 @@ impl Timers {
         }
     }
 
+    /// Adds the (empty) lanes of a new queue, numbered after the others.
+    pub fn add_queue(&mut self) {
+        self.lanes.push(Default::default());
+    }
+
     /// Arms a timer of queue `q`.
     pub fn arm(&mut self, q: usize, at: Timestamp, kind: TimerKind) {
         let s = kind.slot() as usize;

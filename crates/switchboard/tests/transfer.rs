@@ -2,7 +2,8 @@
 //! trunk call answered by amina is transferred to koffi from the desktop
 //! (API) and from amina's phone (REFER, RFC 3515); a waiting caller asks
 //! for a callback, hangs up, and is called back through the outbound trunk
-//! when an agent is free.
+//! when an agent is free; a queue created and changed by an admin takes
+//! calls without a restart.
 
 mod common;
 
@@ -381,5 +382,96 @@ async fn callback_scenario(by_phone: bool) {
         !k.iter().any(|x| x == "abandoned"),
         "a callback is not an abandon: {k:?}"
     );
+    p.srv.shutdown().await;
+}
+
+/// An admin creates a queue through the API while the platform runs: calls
+/// to the entry point naming it are routed at once, and a ring time-out
+/// changed afterwards applies to the next offer. No restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_created_and_changed_live_takes_calls() {
+    let p = platform_full(None, false, |s| {
+        s.sip.trunks[0].dids.insert("3908".into(), "express".into());
+        s.engine
+            .entry_points
+            .insert("express".into(), "queue:express".into());
+    })
+    .await;
+    let admin = p.srv.login("admin").await;
+    let amina = p.srv.login("amina").await;
+    let mut ws = desktop(&p, &amina).await;
+    let mut seen = Vec::new();
+    let mut queue = json!({
+        "name": "express",
+        "required_skills": [{"skill": "wolof", "level": 5}],
+        "strategy": "longest_idle",
+        "service_level": {"percent": 80.0, "within_s": 20},
+        "wrap_up_s": 0,
+        "max_wait_s": 0,
+        "ring_timeout_s": 12,
+        "priority": 0
+    });
+    let r = p
+        .srv
+        .http
+        .post(p.srv.url("/api/v1/queues"))
+        .bearer_auth(&admin)
+        .json(&queue)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let qid = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let phone = register_phone(&p, "amina").await;
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+
+    // amina (wolof 8) is a member of the new queue at once.
+    let ring = |offer: &Value| {
+        let until: domain::Timestamp = serde_json::from_value(offer["ring_until"].clone()).unwrap();
+        until.millis_since(domain::Timestamp::from_millis(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64,
+        ))
+    };
+    let agent = answering_phone(&p, phone);
+    let caller = trunk_call(&p, "caller_audio.xml", "3908");
+    let offer = next_of(&mut ws, "offer", &mut seen).await;
+    assert_eq!(offer["queue"], "express");
+    let left = ring(&offer);
+    assert!(
+        (9_000..=12_000).contains(&left),
+        "12 s ring time-out: {left} ms left"
+    );
+    next_of(&mut ws, "ended", &mut seen).await;
+    assert_eq!(exit_code(caller).await, 0);
+    assert_eq!(exit_code(agent).await, 0);
+
+    // Ring time-out changed to 30 s: the next offer rings 30 s.
+    queue["ring_timeout_s"] = json!(30);
+    let r = p
+        .srv
+        .http
+        .put(p.srv.url(&format!("/api/v1/queues/{qid}")))
+        .bearer_auth(&admin)
+        .json(&queue)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let agent = answering_phone(&p, phone);
+    let caller = trunk_call(&p, "caller_audio.xml", "3908");
+    let offer = next_of(&mut ws, "offer", &mut seen).await;
+    let left = ring(&offer);
+    assert!(
+        (27_000..=30_000).contains(&left),
+        "30 s now: {left} ms left"
+    );
+    assert_eq!(exit_code(caller).await, 0);
+    assert_eq!(exit_code(agent).await, 0);
     p.srv.shutdown().await;
 }

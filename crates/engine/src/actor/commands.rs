@@ -159,6 +159,20 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 let r = self.answer_offer(agent, interaction, accept).await;
                 let _ = reply.send(r);
             }
+            Command::QueueChanged(queue, reply) => {
+                let r = self
+                    .acd
+                    .handle_queue_config(now(), routing::QueueConfig::new(queue.clone()))
+                    .map_err(EngineError::from);
+                if r.is_ok() {
+                    tracing::info!(queue = %queue.name, "queue settings applied live");
+                    self.queue_by_name.retain(|_, id| *id != queue.id);
+                    self.queue_by_name.insert(queue.name.clone(), queue.id);
+                    self.queues.insert(queue.id, queue);
+                    self.process_decisions().await;
+                }
+                let _ = reply.send(r);
+            }
             Command::Reply {
                 agent,
                 interaction,

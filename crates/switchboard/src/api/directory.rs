@@ -78,7 +78,19 @@ pub async fn create_queue(
     _a: Auth<AdminOnly>,
     ApiJson(q): ApiJson<NewQueue>,
 ) -> ApiResult<(StatusCode, Json<Queue>)> {
-    Ok((StatusCode::CREATED, Json(s.store.create_queue(&q).await?)))
+    let q = s.store.create_queue(&q).await?;
+    apply_queue_live(&s, &q).await;
+    Ok((StatusCode::CREATED, Json(q)))
+}
+
+/// Hand a stored queue to the running ACD (if the engine runs): new and
+/// changed queues take effect without a restart.
+pub(crate) async fn apply_queue_live(s: &AppState, q: &Queue) {
+    if let Some(engine) = &s.engine
+        && let Err(e) = engine.queue_changed(q.clone()).await
+    {
+        tracing::error!(queue = %q.name, error = %e, "the ACD refused the queue's new settings; they apply at the next start");
+    }
 }
 
 /// Replace a queue's settings (admin).
@@ -90,7 +102,9 @@ pub async fn update_queue(
     ApiPath(id): ApiPath<i64>,
     ApiJson(q): ApiJson<NewQueue>,
 ) -> ApiResult<Json<Queue>> {
-    Ok(Json(s.store.update_queue(QueueId(id), &q).await?))
+    let q = s.store.update_queue(QueueId(id), &q).await?;
+    apply_queue_live(&s, &q).await;
+    Ok(Json(q))
 }
 
 /// All disposition codes.

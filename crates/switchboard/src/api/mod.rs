@@ -10,6 +10,7 @@ pub mod auth_routes;
 pub mod chat;
 mod customers;
 mod directory;
+pub(crate) use directory::apply_queue_live;
 pub mod error;
 pub mod extract;
 mod interactions;

@@ -618,7 +618,10 @@ pub async fn queue_save(
     }
     let errors = match validate_queue(&f) {
         Ok(q) => match s.store.update_queue(QueueId(id), &q).await {
-            Ok(_) => return redirect("/admin"),
+            Ok(stored) => {
+                crate::api::apply_queue_live(&s, &stored).await;
+                return redirect("/admin");
+            }
             Err(StoreError::Conflict(_)) => {
                 let mut e = FieldErrors::default();
                 e.add("name", format!("another queue is named {:?}", q.name));
