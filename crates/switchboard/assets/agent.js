@@ -99,6 +99,8 @@ function showActive(since) {
   $('btn-hold').hidden = digital;
   $('btn-hold').textContent = t("hold");
   $('btn-hold').setAttribute('aria-pressed', 'false');
+  // A conversation has no hang-up: it is closed with its disposition.
+  $('btn-hangup').textContent = digital ? t("close_conversation") : t("hang_up");
   $('call').hidden = false;
   $('thread').hidden = !digital;
   if (digital) {
@@ -232,7 +234,13 @@ $('btn-pause').addEventListener('click', () =>
 );
 $('btn-hangup').addEventListener('click', () =>
   act(async () => {
-    if (current) await api('POST', `/interactions/${current.id}/hangup`);
+    if (!current) return;
+    if (isDigital(current.channel)) {
+      $('wrap').hidden = false;
+      $('disp-code').focus();
+      return;
+    }
+    await api('POST', `/interactions/${current.id}/hangup`);
   }),
 );
 $('btn-hold').addEventListener('click', () =>
@@ -293,6 +301,8 @@ $('wrap-form').addEventListener('submit', (ev) => {
     current = null;
     $('wrap').hidden = true;
     $('pop').hidden = true;
+    $('call').hidden = true;
+    $('thread').hidden = true;
     $('disp-notes').value = '';
     say(t("saved"));
     if (customer) await loadTimeline(customer.id);

@@ -146,6 +146,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("unhold", "Reprendre", "Resume"),
     ("on_hold", "En attente", "On hold"),
     ("hang_up", "Raccrocher", "Hang up"),
+    ("close_conversation", "Clôturer", "Close"),
     ("wrap_up", "Qualification", "Wrap-up"),
     ("disposition", "Qualification", "Disposition"),
     ("notes", "Notes", "Notes"),

@@ -286,6 +286,12 @@ try {
     await page.setViewportSize({ width: 390, height: 844 });
     out.checks.conversation_scroll_width_390 = await page.evaluate(() => document.documentElement.scrollWidth);
     await page.screenshot({ path: `${shots}/agent-conversation-mobile.png`, fullPage: true });
+    // A conversation is closed by its disposition: "Close" opens the form.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    out.checks.close_label = await page.locator('#btn-hangup').textContent();
+    await page.locator('#btn-hangup').click();
+    out.checks.close_shows_wrap = await page.locator('#wrap').isVisible();
+    out.checks.thread_still_visible = await page.locator('#thread').isVisible();
     push({ type: 'transferred', interaction_id: ID, to: 'queue:general' });
     await page.locator('#thread').waitFor({ state: 'hidden', timeout: WAIT });
     out.checks.transferred_msg = await page.locator('#msg').textContent();
