@@ -40,11 +40,18 @@ pub struct AppState {
     pub engine: Option<engine::EngineHandle>,
     /// The SIP address, when SIP is on.
     pub sip_addr: Option<std::net::SocketAddr>,
+    /// The digital channels (webhooks, web chat, outbox dispatcher).
+    pub messaging: Option<crate::messaging::Messaging>,
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.http.max_body_bytes;
+    let channels = state
+        .messaging
+        .as_ref()
+        .map(crate::messaging::Messaging::routes)
+        .unwrap_or_default();
     let v1 = Router::new()
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/auth/login", post(auth_routes::login))
@@ -108,6 +115,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", v1)
         .merge(crate::web::router())
+        .merge(channels)
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
