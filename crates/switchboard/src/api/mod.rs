@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/stats/queues", get(agent::queue_stats))
         .route("/stats/agents", get(agent::agent_stats))
         .route("/outbox", get(agent::outbox))
+        .route("/channels", get(crate::messaging::status::channels_status))
         .route("/flows/reload", post(agent::reload_flows))
         .route("/ws", get(agent::ws))
         .fallback(ops::not_found)

@@ -78,7 +78,7 @@ pub(crate) async fn run(m: Messaging, mut shutdown: watch::Receiver<bool>) {
     let mut last_note: Option<Timestamp> = None;
     loop {
         let now = crate::now();
-        if last_note.is_none_or(|t| now.millis_since(t) >= 60_000) {
+        if last_note.is_none_or(|t| now.millis_since(t) >= 5_000) {
             note_unsendable(&m.inner, now).await;
             last_note = Some(now);
         }

@@ -56,6 +56,12 @@ pub enum Outcome {
         /// True when this message opened it.
         created: bool,
     },
+    /// A message already ingested (a provider delivering the same message id
+    /// again): nothing stored.
+    Duplicate {
+        /// The conversation it went to.
+        interaction: Option<InteractionId>,
+    },
     /// A CSAT answer, stored against the surveyed interaction.
     SurveyAnswered {
         /// The interaction the survey was about.
@@ -125,6 +131,19 @@ impl Inner {
         let (primary, address) = identity_of(msg.channel, &msg.from)?;
         let lock = self.address_lock(&address);
         let _guard = lock.lock().await;
+        if let Some(id) = &msg.provider_message_id
+            && let Some(seen) = self.store.find_message_ref(msg.channel, id).await?
+            && seen.outbox_id.is_none()
+        {
+            tracing::debug!(
+                channel = msg.channel.as_str(),
+                id,
+                "duplicate inbound message ignored"
+            );
+            return Ok(Outcome::Duplicate {
+                interaction: seen.interaction_id,
+            });
+        }
 
         let (customer, created_customer) = self
             .customer_for(&primary, &inb.extra, inb.name.as_deref(), &address, now)

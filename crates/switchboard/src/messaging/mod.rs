@@ -25,10 +25,12 @@
 //! - [`webchat`]: the web chat WebSocket (`/chat/ws`), its adapter and the
 //!   widget (`/widget.js`).
 //! - [`smtp_in`]: a small inbound SMTP listener (RFC 5321 subset) for e-mail.
+//! - [`status`]: `GET /api/v1/channels`.
 
 pub mod dispatcher;
 pub mod ingest;
 pub mod smtp_in;
+pub mod status;
 pub mod webchat;
 pub mod webhooks;
 
@@ -278,7 +280,6 @@ fn start_email_out(
     if !s.enabled {
         return Ok(());
     }
-    channels::install_tls_provider();
     let c = channels::email::SmtpConfig {
         host: s.host.clone(),
         port: s.port,
@@ -311,7 +312,6 @@ fn start_meta(
             "meta.app_secret is required: webhooks cannot be verified without it".into(),
         ));
     }
-    channels::install_tls_provider();
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
