@@ -44,10 +44,13 @@ const WIDGET_JS: &str = include_str!("widget.js");
 /// Client message ids remembered per visitor, to drop resent duplicates.
 const SEEN_CIDS: usize = 200;
 
+/// One open socket of a visitor: its id and its outgoing frames.
+type Socket = (u64, mpsc::UnboundedSender<String>);
+
 /// The visitors' open sockets.
 #[derive(Debug, Default)]
 pub struct Hub {
-    sockets: Mutex<HashMap<String, Vec<(u64, mpsc::UnboundedSender<String>)>>>,
+    sockets: Mutex<HashMap<String, Vec<Socket>>>,
     seen: Mutex<HashMap<String, VecDeque<String>>>,
     next: AtomicU64,
 }
