@@ -533,6 +533,24 @@ mod tests {
         let s = Settings::load(Some(&f)).unwrap();
         assert_eq!(s.http.listen, "127.0.0.1:1");
         assert_eq!(s.database_url(), "sqlite:///tmp/x/switchboard.db");
+        let d = Settings::load(Some(&f)).unwrap().channels;
+        assert!(d.webchat.enabled && !d.smpp.enabled && !d.smtp.enabled && !d.meta.enabled);
+        assert_eq!(
+            (d.reopen_window_s, d.default_queue.as_str()),
+            (86_400, "general")
+        );
+        std::fs::write(
+            &f,
+            "[channels]\nreopen_window_s = 600\n[channels.queues]\nemail = \"business\"\n\
+             [channels.smpp]\nenabled = true\nport = 2776\npassword = \"pw\"\n",
+        )
+        .unwrap();
+        let c = Settings::load(Some(&f)).unwrap().channels;
+        assert_eq!(c.reopen_window_s, 600);
+        assert_eq!(c.queues.get("email").map(String::as_str), Some("business"));
+        assert!(c.smpp.enabled);
+        assert_eq!((c.smpp.port, c.smpp.password.expose()), (2776, "pw"));
+        assert_eq!(c.smpp.window, 10, "unset keys keep their defaults");
         std::fs::write(&f, "[http]\nlisten_typo = 1\n").unwrap();
         assert!(
             Settings::load(Some(&f)).is_err(),

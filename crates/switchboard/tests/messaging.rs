@@ -350,7 +350,11 @@ async fn graph_stand_in() -> (String, Graph) {
 
 /// A server without SIP (no engine), with `tune` applied.
 async fn server(tune: impl FnOnce(&mut Settings)) -> Platform {
-    let dir = tempfile::tempdir().unwrap();
+    server_in(tempfile::tempdir().unwrap(), tune).await
+}
+
+/// [`server`] on the data folder `dir` (which may hold a database already).
+async fn server_in(dir: tempfile::TempDir, tune: impl FnOnce(&mut Settings)) -> Platform {
     let url = format!("sqlite://{}/switchboard.db", dir.path().display());
     let mut s = common::settings(dir.path(), &url);
     tune(&mut s);
@@ -823,12 +827,23 @@ async fn smtp_deliver(addr: std::net::SocketAddr, raw: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inbound_email_threads_into_one_conversation() {
-    let p = server(|s| s.channels.email_in.smtp_listen = "127.0.0.1:0".into()).await;
+async fn email_threads_both_ways_into_one_conversation() {
+    let (sink_port, mut sink) = smtp_sink().await;
+    let p = server(move |s| {
+        s.channels.email_in.smtp_listen = "127.0.0.1:0".into();
+        s.channels.smtp.enabled = true;
+        s.channels.smtp.host = "127.0.0.1".into();
+        s.channels.smtp.port = sink_port;
+        s.channels.smtp.from = "Service client <support@switchboard.local>".into();
+        s.channels.dispatch_interval_ms = 50;
+        // Only the thread may tie a message to an earlier one.
+        s.channels.reopen_window_s = 0;
+    })
+    .await;
     let sup = p.srv.login("supervisor").await;
     let base = last_seq(&p, &sup).await;
     let status = get(&p, &sup, "/api/v1/channels").await;
-    assert_eq!(status["adapters"], json!(["webchat"]));
+    assert_eq!(status["adapters"], json!(["email", "webchat"]));
     let smtp: std::net::SocketAddr = status["email_in"].as_str().unwrap().parse().unwrap();
     let first = "From: Awa Diallo <awa@example.net>\nTo: support@switchboard.local\nSubject: Facture de novembre\nMessage-ID: <m1@example.net>\n\nBonjour,\n.une ligne qui commence par un point\n";
     assert!(smtp_deliver(smtp, first).await.starts_with("250"));
@@ -864,6 +879,59 @@ async fn inbound_email_threads_into_one_conversation() {
         "dot-stuffing undone: {texts:?}"
     );
     assert_eq!(texts[1].trim(), "Encore moi");
+    // The agent's reply (queued directly here) answers the thread.
+    let store = store_of(p.srv.dir.path()).await;
+    let reply_row = store
+        .enqueue_message(
+            &store::NewOutboxMessage {
+                channel: domain::Channel::Email,
+                recipient: "awa@example.net".into(),
+                body: "Bonjour Madame,\nla facture est corrigée.".into(),
+                interaction_id: Some(domain::InteractionId(id)),
+                customer_id: list[0]["customer_id"].as_i64().map(domain::CustomerId),
+                purpose: "agent_reply".into(),
+            },
+            switchboard::now(),
+        )
+        .await
+        .unwrap();
+    let raw = tokio::time::timeout(WAIT, sink.recv())
+        .await
+        .expect("the reply reaches the relay")
+        .unwrap();
+    assert!(raw.contains("Subject: Re: Facture de novembre"), "{raw}");
+    assert!(raw.contains("In-Reply-To: <m2@example.net>"), "{raw}");
+    assert!(
+        raw.contains("References: <m1@example.net> <m2@example.net>"),
+        "{raw}"
+    );
+    assert!(raw.contains("To: awa@example.net"), "{raw}");
+    let ours = raw
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: <"))
+        .and_then(|l| l.strip_suffix('>'))
+        .expect("our Message-ID")
+        .to_string();
+    let row = wait_status(&p, &sup, reply_row.id, "sent").await;
+    assert_eq!(row["provider_message_id"], ours.as_str());
+    // The customer answers our reply only (In-Reply-To our id): same conversation.
+    let answer = format!(
+        "From: awa@example.net\nTo: support@switchboard.local\nSubject: merci\nMessage-ID: <m3@example.net>\nIn-Reply-To: <{ours}>\n\nMerci beaucoup\n"
+    );
+    assert!(smtp_deliver(smtp, &answer).await.starts_with("250"));
+    let msgs = get(
+        &p,
+        &sup,
+        &format!("/api/v1/events?kind=message_in&interaction_id={id}"),
+    )
+    .await;
+    assert_eq!(msgs.as_array().unwrap().len(), 3);
+    // A new e-mail with no thread opens a new conversation.
+    let fresh = "From: awa@example.net\nTo: support@switchboard.local\nSubject: autre sujet\nMessage-ID: <m4@example.net>\n\nAutre chose\n";
+    assert!(smtp_deliver(smtp, fresh).await.starts_with("250"));
+    let list = get(&p, &sup, "/api/v1/interactions?channel=email").await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+
     // No From: refused with 554, nothing stored.
     let broken = "To: support@switchboard.local\nSubject: ?\n\nqui suis-je\n";
     assert!(smtp_deliver(smtp, broken).await.starts_with("554"));
@@ -873,6 +941,83 @@ async fn inbound_email_threads_into_one_conversation() {
         &format!("/api/v1/events?kind=message_in&after_seq={base}"),
     )
     .await;
-    assert_eq!(all.as_array().unwrap().len(), 2);
+    assert_eq!(all.as_array().unwrap().len(), 4);
+    p.srv.shutdown().await;
+}
+
+/// A mail relay stand-in: accepts every message and hands over its raw text.
+async fn smtp_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = l.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut lines = BufReader::new(r).lines();
+                w.write_all(b"220 sink\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(l)) = lines.next_line().await {
+                    if let Some(d) = &mut data {
+                        if l == "." {
+                            let _ = tx.send(data.take().unwrap_or_default());
+                            w.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            d.push_str(l.strip_prefix('.').unwrap_or(&l));
+                            d.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = l.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" => b"250-sink\r\n250 8BITMIME\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go\r\n"
+                        }
+                        "QUIT" => b"221 bye\r\n",
+                        _ => b"250 OK\r\n",
+                    };
+                    w.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_caught_sending_by_a_crash_is_sent_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::open(&format!("sqlite://{}/switchboard.db", dir.path().display()))
+        .await
+        .unwrap();
+    let row = store
+        .enqueue_message(
+            &store::NewOutboxMessage {
+                channel: domain::Channel::Webchat,
+                recipient: "visitor-00000042".into(),
+                body: "Toujours là ?".into(),
+                interaction_id: None,
+                customer_id: None,
+                purpose: "agent_reply".into(),
+            },
+            switchboard::now(),
+        )
+        .await
+        .unwrap();
+    // The previous run claimed it and died before writing the outcome.
+    let claimed = store
+        .claim_due_messages(&[domain::Channel::Webchat], switchboard::now(), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    store.close().await;
+    let p = server_in(dir, |s| s.channels.dispatch_interval_ms = 50).await;
+    let sup = p.srv.login("supervisor").await;
+    let r = wait_status(&p, &sup, row.id, "sent").await;
+    assert_eq!(r["attempts"], 2, "the interrupted attempt counts: {r}");
+    assert_eq!(r["last_error"], "interrupted by restart");
     p.srv.shutdown().await;
 }
