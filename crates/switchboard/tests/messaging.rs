@@ -356,7 +356,16 @@ async fn server(tune: impl FnOnce(&mut Settings)) -> Platform {
 /// [`server`] on the data folder `dir` (which may hold a database already).
 async fn server_in(dir: tempfile::TempDir, tune: impl FnOnce(&mut Settings)) -> Platform {
     let url = format!("sqlite://{}/switchboard.db", dir.path().display());
-    let mut s = common::settings(dir.path(), &url);
+    server_at(dir, &url, tune).await
+}
+
+/// [`server_in`] with the store at `url`.
+async fn server_at(
+    dir: tempfile::TempDir,
+    url: &str,
+    tune: impl FnOnce(&mut Settings),
+) -> Platform {
+    let mut s = common::settings(dir.path(), url);
     tune(&mut s);
     let state = switchboard::server::prepare(&s).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -414,9 +423,24 @@ fn sign(body: &[u8]) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn whatsapp_burst_signatures_graph_sends_statuses_and_csat() {
+async fn whatsapp_burst_signatures_graph_sends_statuses_and_csat_on_sqlite() {
+    whatsapp_scenario(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whatsapp_scenario_with_the_store_on_postgresql() {
+    whatsapp_scenario(true).await;
+}
+
+async fn whatsapp_scenario(pg: bool) {
     let (graph_url, graph) = graph_stand_in().await;
-    let p = server(|s| {
+    let dir = tempfile::tempdir().unwrap();
+    let url = if pg {
+        common::fresh_pg_database().await
+    } else {
+        format!("sqlite://{}/switchboard.db", dir.path().display())
+    };
+    let p = server_at(dir, &url, |s| {
         s.channels.meta.enabled = true;
         s.channels.meta.app_secret = Secret(SECRET.into());
         s.channels.meta.verify_token = Secret("verify-me".into());
@@ -505,7 +529,7 @@ async fn whatsapp_burst_signatures_graph_sends_statuses_and_csat() {
 
     // A reply through the outbox reaches the Graph stand-in; its status
     // webhook marks the row delivered.
-    let store = store_of(p.srv.dir.path()).await;
+    let store = store::open(&url).await.unwrap();
     let reply = store
         .enqueue_message(
             &store::NewOutboxMessage {
