@@ -709,6 +709,13 @@ async fn web_chat_visitor_linked_by_email_gets_replies_and_history() {
             .starts_with("text/javascript")
     );
     assert!(js.text().await.unwrap().contains("/chat/ws"));
+    let page = p.srv.http.get(p.srv.url("/chat")).send().await.unwrap();
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("<script src=\"/widget.js\" defer></script>")
+    );
 
     // A known customer's e-mail links the visitor to them.
     let r = p
@@ -956,6 +963,44 @@ async fn email_threads_both_ways_into_one_conversation() {
     let list = get(&p, &sup, "/api/v1/interactions?channel=email").await;
     assert_eq!(list.as_array().unwrap().len(), 2);
 
+    // An attachment is stored under the data folder and named in the text.
+    let with_file = "From: awa@example.net\nTo: support@switchboard.local\nSubject: justificatif\nMessage-ID: <m5@example.net>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain; charset=utf-8\n\nVoici le justificatif.\n--b1\nContent-Type: application/pdf; name=\"facture.pdf\"\nContent-Disposition: attachment; filename=\"facture.pdf\"\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b1--\n";
+    assert!(smtp_deliver(smtp, with_file).await.starts_with("250"));
+    // A 1 MB message is taken; its text is cut at 64 KiB with a marker.
+    let big = format!(
+        "From: awa@example.net\nTo: support@switchboard.local\nSubject: gros\nMessage-ID: <m6@example.net>\n\n{}\n",
+        "0123456789abcdef ".repeat(60_000)
+    );
+    assert!(big.len() > 1_000_000);
+    assert!(smtp_deliver(smtp, &big).await.starts_with("250"));
+    let last = get(
+        &p,
+        &sup,
+        &format!("/api/v1/events?kind=message_in&after_seq={base}"),
+    )
+    .await;
+    let last = last.as_array().unwrap();
+    let file_text = last[last.len() - 2]["kind"]["text"].as_str().unwrap();
+    assert!(
+        file_text.starts_with("Voici le justificatif."),
+        "{file_text}"
+    );
+    let stored = file_text
+        .split("stored as ")
+        .nth(1)
+        .and_then(|r| r.strip_suffix(']'))
+        .expect("attachment line");
+    assert!(
+        file_text.contains("[attachment: facture.pdf (application/pdf, 9 bytes)"),
+        "{file_text}"
+    );
+    assert_eq!(
+        std::fs::read(p.srv.dir.path().join(stored)).unwrap(),
+        b"%PDF-1.4\n"
+    );
+    let big_text = last[last.len() - 1]["kind"]["text"].as_str().unwrap();
+    assert!(big_text.len() < 70_000 && big_text.ends_with("[… message truncated]"));
+
     // No From: refused with 554, nothing stored.
     let broken = "To: support@switchboard.local\nSubject: ?\n\nqui suis-je\n";
     assert!(smtp_deliver(smtp, broken).await.starts_with("554"));
@@ -965,7 +1010,7 @@ async fn email_threads_both_ways_into_one_conversation() {
         &format!("/api/v1/events?kind=message_in&after_seq={base}"),
     )
     .await;
-    assert_eq!(all.as_array().unwrap().len(), 4);
+    assert_eq!(all.as_array().unwrap().len(), 6);
     p.srv.shutdown().await;
 }
 
@@ -1043,5 +1088,79 @@ async fn a_message_caught_sending_by_a_crash_is_sent_after_restart() {
     let r = wait_status(&p, &sup, row.id, "sent").await;
     assert_eq!(r["attempts"], 2, "the interrupted attempt counts: {r}");
     assert_eq!(r["last_error"], "interrupted by restart");
+    p.srv.shutdown().await;
+}
+
+/// The widget in a real browser (Debian chromium, npm playwright-core:
+/// `npm ci --prefix crates/switchboard/tests/browser`): tests/browser/widget.mjs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_in_chromium() {
+    let dir = repo().join("crates/switchboard/tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "run `npm ci --prefix crates/switchboard/tests/browser` first"
+    );
+    let p = server(|s| s.channels.dispatch_interval_ms = 50).await;
+    let mut child = Command::new("node")
+        .arg(dir.join("widget.mjs"))
+        .arg(format!("http://{}", p.srv.addr))
+        .arg(std::env::var("SWITCHBOARD_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node must be installed");
+    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
+    let visitor = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Ok(Some(l)) = err.next_line().await {
+            if let Some(v) = l.strip_prefix("VISITOR ") {
+                return v.to_string();
+            }
+        }
+        panic!("the browser script ended without a visitor id");
+    })
+    .await
+    .expect("the widget sent its message in time");
+    let store = store_of(p.srv.dir.path()).await;
+    store
+        .enqueue_message(
+            &store::NewOutboxMessage {
+                channel: domain::Channel::Webchat,
+                recipient: visitor.clone(),
+                body: "Bonjour, un conseiller vous répond.".into(),
+                interaction_id: None,
+                customer_id: None,
+                purpose: "agent_reply".into(),
+            },
+            switchboard::now(),
+        )
+        .await
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut text = String::new();
+    let status = tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut text)
+            .await
+            .unwrap();
+        child.wait().await.unwrap()
+    })
+    .await
+    .expect("the browser script ended in time");
+    assert!(status.success(), "widget checks failed: {text}");
+    let out: Value = serde_json::from_str(text.lines().last().unwrap_or("")).unwrap();
+    assert_eq!(out["checks"]["history_after_reload"], true, "{out}");
+    // The visitor's message is stored verbatim on a web chat conversation.
+    let sup = p.srv.login("supervisor").await;
+    let ident = get(
+        &p,
+        &sup,
+        &format!("/api/v1/customers/lookup?channel=webchat&id={visitor}"),
+    )
+    .await;
+    let cid = ident["id"].as_i64().expect("the visitor is a customer");
+    let list = get(&p, &sup, &format!("/api/v1/interactions?customer_id={cid}")).await;
+    assert_eq!(list[0]["channel"], "webchat");
     p.srv.shutdown().await;
 }

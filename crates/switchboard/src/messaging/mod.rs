@@ -232,7 +232,7 @@ impl Messaging {
     }
 
     /// The HTTP routes of the channels that are on: `/webhooks/meta`,
-    /// `/chat/ws` and `/widget.js`.
+    /// `/chat/ws`, `/widget.js` and the demo page `/chat`.
     pub fn routes(&self) -> axum::Router<crate::api::AppState> {
         let mut r = axum::Router::new();
         if self.inner.cfg.meta.enabled {
@@ -244,7 +244,8 @@ impl Messaging {
         if self.inner.cfg.webchat.enabled {
             r = r
                 .route("/chat/ws", axum::routing::get(webchat::ws))
-                .route("/widget.js", axum::routing::get(webchat::widget_js));
+                .route("/widget.js", axum::routing::get(webchat::widget_js))
+                .route("/chat", axum::routing::get(webchat::demo_page));
         }
         r
     }

@@ -201,7 +201,7 @@ async fn read_data<R: tokio::io::AsyncBufRead + Unpin>(
     let mut out = Vec::new();
     let mut too_big = false;
     loop {
-        let Some(line) = read_line(r, 64 * 1024).await? else {
+        let Some(line) = read_line(r, max.saturating_add(2)).await? else {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 "end of stream in DATA",

@@ -153,6 +153,21 @@ fn valid_visitor(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// `GET /chat`: a demo page of a customer's site with the widget embedded
+/// (the one tag to copy).
+pub async fn demo_page() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Web chat</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
+         <body style=\"font-family:sans-serif\"><h1>Demo site</h1>\
+         <p>The chat button (bottom right) is this one tag:</p>\
+         <pre>&lt;script src=\"/widget.js\" defer&gt;&lt;/script&gt;</pre>\
+         <script src=\"/widget.js\" defer></script></body></html>",
+    )
+        .into_response()
+}
+
 /// `GET /widget.js`: the embeddable widget.
 pub async fn widget_js() -> Response {
     (
