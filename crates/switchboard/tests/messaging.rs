@@ -150,7 +150,7 @@ fn sms_settings(port: u16) -> impl FnOnce(&mut Settings) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sms_becomes_a_routed_conversation_and_replies_reach_the_smsc() {
     let mut smsc = Smsc::start().await;
-    let p = platform_tuned(None, false, sms_settings(smsc.port)).await;
+    let p = platform_full(None, false, sms_settings(smsc.port)).await;
     let bind = smsc.next("bind_transceiver").await;
     assert_eq!(bind["system_id"], "switchboard");
 

@@ -93,14 +93,15 @@ pub async fn platform_with_general(adjust: fn(&mut store::NewQueue)) -> Platform
 /// store before the engine loads its queues.
 /// `pg`: the store on a fresh PostgreSQL database instead of SQLite.
 pub async fn platform_with(general: Option<fn(&mut store::NewQueue)>, pg: bool) -> Platform {
-    platform_tuned(general, pg, |_| {}).await
+    platform_full(general, pg, |_| {}).await
 }
 
-/// Like [`platform_with`]; `tune` changes the settings last (e.g. `[channels]`).
-pub async fn platform_tuned(
+/// Like [`platform_with`]; `adjust` changes the settings last (e.g. an
+/// outbound trunk).
+pub async fn platform_full(
     general: Option<fn(&mut store::NewQueue)>,
     pg: bool,
-    tune: impl FnOnce(&mut switchboard::settings::Settings),
+    adjust: impl FnOnce(&mut switchboard::settings::Settings),
 ) -> Platform {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
@@ -181,7 +182,7 @@ nodes:
     s.engine.flows_dir = flows;
     s.engine.prompts_dir = repo().join("assets/prompts");
     s.engine.music_on_hold = repo().join("assets/moh/default.wav").display().to_string();
-    tune(&mut s);
+    adjust(&mut s);
     if let Some(adjust) = general {
         let mut seed = s.clone();
         seed.sip.enabled = false;
