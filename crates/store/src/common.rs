@@ -280,9 +280,9 @@ macro_rules! impl_common {
             }
         }
 
+        crate::common_messaging::impl_messaging!($store, $db);
         crate::common_directory::impl_directory!($store, $db);
         crate::common_log::impl_log!($store, $db);
-        crate::common_messaging::impl_messaging!($store, $db);
     };
 }
 

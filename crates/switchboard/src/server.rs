@@ -92,9 +92,9 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
         store: store.clone(),
         settings: Arc::new(settings.clone()),
         metrics: metrics_handle(),
+        messaging: None,
         engine: None,
         sip_addr: None,
-        messaging: None,
     };
     if settings.sip.enabled {
         let (engine, sip) = crate::telephony::start(settings, store).await?;

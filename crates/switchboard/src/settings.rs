@@ -23,15 +23,15 @@ pub struct Settings {
     pub phone: PhoneSettings,
     /// Authentication.
     pub auth: AuthSettings,
+    /// Digital channels: SMS, e-mail, WhatsApp/Messenger/Instagram, web chat.
+    #[serde(default)]
+    pub channels: ChannelsSettings,
     /// SIP (voice) service.
     #[serde(default)]
     pub sip: SipSettings,
     /// The engine: flows, prompts, recordings, entry points.
     #[serde(default)]
     pub engine: EngineSettings,
-    /// Digital channels: SMS, e-mail, WhatsApp/Messenger/Instagram, web chat.
-    #[serde(default)]
-    pub channels: ChannelsSettings,
 }
 
 /// `[sip]`: the voice shell (registrar, trunks, B2BUA).
@@ -533,6 +533,18 @@ mod tests {
         let s = Settings::load(Some(&f)).unwrap();
         assert_eq!(s.http.listen, "127.0.0.1:1");
         assert_eq!(s.database_url(), "sqlite:///tmp/x/switchboard.db");
+        std::fs::write(&f, "[http]\nlisten_typo = 1\n").unwrap();
+        assert!(
+            Settings::load(Some(&f)).is_err(),
+            "unknown keys are refused"
+        );
+    }
+
+    #[test]
+    fn channels_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "").unwrap();
         let d = Settings::load(Some(&f)).unwrap().channels;
         assert!(d.webchat.enabled && !d.smpp.enabled && !d.smtp.enabled && !d.meta.enabled);
         assert_eq!(
@@ -551,10 +563,5 @@ mod tests {
         assert!(c.smpp.enabled);
         assert_eq!((c.smpp.port, c.smpp.password.expose()), (2776, "pw"));
         assert_eq!(c.smpp.window, 10, "unset keys keep their defaults");
-        std::fs::write(&f, "[http]\nlisten_typo = 1\n").unwrap();
-        assert!(
-            Settings::load(Some(&f)).is_err(),
-            "unknown keys are refused"
-        );
     }
 }

@@ -657,7 +657,7 @@ type Chat =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn chat(p: &Platform) -> Chat {
-    tokio_tungstenite::connect_async(format!("ws://{}/chat/ws", p.srv.addr))
+    tokio_tungstenite::connect_async(format!("ws://{}/webchat/ws", p.srv.addr))
         .await
         .unwrap()
         .0
@@ -708,8 +708,8 @@ async fn web_chat_visitor_linked_by_email_gets_replies_and_history() {
             .unwrap()
             .starts_with("text/javascript")
     );
-    assert!(js.text().await.unwrap().contains("/chat/ws"));
-    let page = p.srv.http.get(p.srv.url("/chat")).send().await.unwrap();
+    assert!(js.text().await.unwrap().contains("/webchat/ws"));
+    let page = p.srv.http.get(p.srv.url("/webchat")).send().await.unwrap();
     assert!(
         page.text()
             .await

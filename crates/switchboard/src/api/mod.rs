@@ -36,12 +36,12 @@ pub struct AppState {
     pub settings: Arc<crate::settings::Settings>,
     /// Prometheus registry handle, for `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The digital channels (webhooks, web chat, outbox dispatcher).
+    pub messaging: Option<crate::messaging::Messaging>,
     /// The engine, when SIP is on.
     pub engine: Option<engine::EngineHandle>,
     /// The SIP address, when SIP is on.
     pub sip_addr: Option<std::net::SocketAddr>,
-    /// The digital channels (webhooks, web chat, outbox dispatcher).
-    pub messaging: Option<crate::messaging::Messaging>,
 }
 
 /// The whole HTTP application.

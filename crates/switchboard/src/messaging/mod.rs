@@ -5,7 +5,7 @@
 //! ```text
 //!  SMSC ──deliver_sm──▶ SmsAdapter ─┐                  ┌─▶ engine.route_conversation (new)
 //!  Meta ──POST /webhooks/meta──────┼─▶ ingest ─store──┤
-//!  visitor ──/chat/ws──────────────┤   (customer,      └─▶ engine.conversation_message
+//!  visitor ──/webchat/ws───────────┤   (customer,      └─▶ engine.conversation_message
 //!  MTA ──SMTP listener─────────────┘    conversation,
 //!                                       message_in)
 //!  engine.reply / IVR / surveys ──▶ outbox rows ──▶ dispatcher ──▶ adapter.send
@@ -22,7 +22,7 @@
 //! - [`dispatcher`]: claims due outbox rows, sends, records the outcome with
 //!   back-off, applies delivery receipts.
 //! - [`webhooks`]: the Meta webhook routes (`/webhooks/meta`).
-//! - [`webchat`]: the web chat WebSocket (`/chat/ws`), its adapter and the
+//! - [`webchat`]: the web chat WebSocket (`/webchat/ws`), its adapter and the
 //!   widget (`/widget.js`).
 //! - [`smtp_in`]: a small inbound SMTP listener (RFC 5321 subset) for e-mail.
 //! - [`status`]: `GET /api/v1/channels`.
@@ -232,7 +232,7 @@ impl Messaging {
     }
 
     /// The HTTP routes of the channels that are on: `/webhooks/meta`,
-    /// `/chat/ws`, `/widget.js` and the demo page `/chat`.
+    /// `/webchat/ws`, `/widget.js` and the demo page `/webchat`.
     pub fn routes(&self) -> axum::Router<crate::api::AppState> {
         let mut r = axum::Router::new();
         if self.inner.cfg.meta.enabled {
@@ -243,9 +243,9 @@ impl Messaging {
         }
         if self.inner.cfg.webchat.enabled {
             r = r
-                .route("/chat/ws", axum::routing::get(webchat::ws))
+                .route("/webchat/ws", axum::routing::get(webchat::ws))
                 .route("/widget.js", axum::routing::get(webchat::widget_js))
-                .route("/chat", axum::routing::get(webchat::demo_page));
+                .route("/webchat", axum::routing::get(webchat::demo_page));
         }
         r
     }

@@ -1,4 +1,4 @@
-//! The web chat: a WebSocket for site visitors (`GET /chat/ws`), the adapter
+//! The web chat: a WebSocket for site visitors (`GET /webchat/ws`), the adapter
 //! that delivers agents' replies to their sockets, and the embeddable widget
 //! (`GET /widget.js`, one `<script src=".../widget.js" defer></script>` tag).
 //!
@@ -153,7 +153,7 @@ fn valid_visitor(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// `GET /chat`: a demo page of a customer's site with the widget embedded
+/// `GET /webchat`: a demo page of a customer's site with the widget embedded
 /// (the one tag to copy).
 pub async fn demo_page() -> Response {
     (
@@ -180,7 +180,7 @@ pub async fn widget_js() -> Response {
         .into_response()
 }
 
-/// `GET /chat/ws`: a visitor's WebSocket (module docs).
+/// `GET /webchat/ws`: a visitor's WebSocket (module docs).
 pub async fn ws(State(s): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
     let Some(m) = s.messaging.clone() else {
         return (StatusCode::NOT_FOUND, "web chat is off").into_response();

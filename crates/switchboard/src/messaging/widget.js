@@ -8,7 +8,7 @@
   if (!me || window.__switchboardChat) return;
   window.__switchboardChat = true;
   var origin = new URL(me.src, location.href);
-  var wsUrl = (origin.protocol === 'https:' ? 'wss://' : 'ws://') + origin.host + '/chat/ws';
+  var wsUrl = (origin.protocol === 'https:' ? 'wss://' : 'ws://') + origin.host + '/webchat/ws';
   var fr = (me.getAttribute('data-lang') || navigator.language || 'fr').slice(0, 2) !== 'en';
   var T = fr
     ? { title: 'Discutons', send: 'Envoyer', ph: 'Votre message…', email: 'E-mail (facultatif)', phone: 'Téléphone (facultatif)', offline: 'Hors ligne, reconnexion…', you: 'Vous', agent: 'Conseiller' }

@@ -25,7 +25,7 @@ try {
   const context = await browser.newContext({ locale: 'en-US' });
   const page = await context.newPage();
   page.on('dialog', async (d) => { out.dialog = d.message(); await d.dismiss(); });
-  await page.goto(`${base}/chat`);
+  await page.goto(`${base}/webchat`);
   await page.getByRole('button', { name: 'Chat with us' }).click();
   const input = page.getByPlaceholder('Your message…');
   await input.fill(TEXT);
