@@ -634,6 +634,25 @@ async fn whatsapp_scenario(pg: bool) {
     assert_eq!(webhook(&p, again.clone(), sign(&again)).await, 200);
     let n = get(&p, &sup, &msgs_in).await;
     assert_eq!(n.as_array().unwrap().len(), 21);
+    // Prometheus counts both ways (the recorder is shared by this binary's tests).
+    let m = p
+        .srv
+        .http
+        .get(p.srv.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("messages_in_total{channel=\"whatsapp\",outcome=\"survey_answer\"}"),
+        "{m}"
+    );
+    assert!(
+        m.contains("messages_out_total{channel=\"whatsapp\",result=\"sent\"}"),
+        "{m}"
+    );
     // The sms row still waits, with its reason (noted every 5 s).
     let mut row = Value::Null;
     for _ in 0..100 {

@@ -176,10 +176,12 @@ async fn send_one(inner: &Inner, row: OutboxMessage) {
             tracing::warn!(outbox = row.id, channel = row.channel.as_str(), attempt = row.attempts, error = %e, "message not sent")
         }
     }
-    if let Some(t) = transition_of(&entry)
-        && let Err(e) = inner.store.update_outbox(row.id, &t, now).await
-    {
-        tracing::error!(outbox = row.id, error = %e, "outbox outcome not stored");
+    if let Some(t) = transition_of(&entry) {
+        metrics::counter!("messages_out_total", "channel" => row.channel.as_str(), "result" => t.status())
+            .increment(1);
+        if let Err(e) = inner.store.update_outbox(row.id, &t, now).await {
+            tracing::error!(outbox = row.id, error = %e, "outbox outcome not stored");
+        }
     }
 }
 

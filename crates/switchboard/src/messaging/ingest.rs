@@ -165,6 +165,8 @@ impl Inner {
                     .with_customer(customer.id)])
                 .await?;
             tracing::info!(%interaction, score, "CSAT answer stored");
+            metrics::counter!("messages_in_total", "channel" => msg.channel.as_str(), "outcome" => "survey_answer")
+                .increment(1);
             return Ok(Outcome::SurveyAnswered { interaction, score });
         }
 
@@ -219,6 +221,12 @@ impl Inner {
                 })
                 .await?;
         }
+        metrics::counter!(
+            "messages_in_total",
+            "channel" => msg.channel.as_str(),
+            "outcome" => if created { "new_conversation" } else { "conversation" }
+        )
+        .increment(1);
         self.tell_engine(interaction, created, msg.channel, address, text)
             .await;
         Ok(Outcome::Conversation {

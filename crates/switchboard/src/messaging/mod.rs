@@ -12,6 +12,10 @@
 //!  receipts (deliver_sm, Meta statuses) ──▶ delivered / failed
 //! ```
 //!
+//! Metrics: `messages_in_total{channel, outcome}` (`new_conversation`,
+//! `conversation`, `survey_answer`) and `messages_out_total{channel, result}`
+//! (`sent`, `queued` for a retry, `failed`).
+//!
 //! It holds no contact-center logic of its own: the outbox transitions come
 //! from [`channels::outbox`], CSAT parsing from [`channels::survey`], routing
 //! from the engine.
