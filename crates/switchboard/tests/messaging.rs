@@ -188,7 +188,8 @@ async fn an_sms_becomes_a_routed_conversation_and_replies_reach_the_smsc() {
         .iter()
         .map(|e| e["kind"]["type"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(kinds, vec!["interaction_created", "message_in"]);
+    // (then `queued`, `offered` once the engine has routed it)
+    assert_eq!(kinds[..2], ["interaction_created", "message_in"], "{kinds:?}");
     let created = get(
         &p,
         &sup,
