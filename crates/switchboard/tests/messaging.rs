@@ -338,9 +338,15 @@ async fn graph_stand_in() -> (String, Graph) {
                  Path((_v, node)): Path<(String, String)>,
                  Json(body): Json<Value>| async move {
                     let mut posts = g.posts.lock().unwrap();
+                    let me = node == "me";
                     posts.push((node, body));
                     let n = posts.len();
-                    Json(json!({"messaging_product": "whatsapp", "contacts": [{"input": "x", "wa_id": "22997000000"}], "messages": [{"id": format!("wamid.OUT{n}")}]}))
+                    if me {
+                        // Messenger / Instagram Send API answer.
+                        Json(json!({"recipient_id": "x", "message_id": format!("m_OUT{n}")}))
+                    } else {
+                        Json(json!({"messaging_product": "whatsapp", "contacts": [{"input": "x", "wa_id": "22997000000"}], "messages": [{"id": format!("wamid.OUT{n}")}]}))
+                    }
                 },
             ),
         )
@@ -569,6 +575,44 @@ async fn whatsapp_scenario(pg: bool) {
     assert_eq!(webhook(&p, body.clone(), sign(&body)).await, 200);
     wait_status(&p, &sup, reply.id, "delivered").await;
 
+    // Messenger: the page-scoped id is the customer's identity and the
+    // address of the reply (Send API, standard messaging).
+    let raw = std::fs::read(repo().join("crates/channels/tests/fixtures/messenger_message.json"))
+        .unwrap();
+    assert_eq!(webhook(&p, raw.clone(), sign(&raw)).await, 200);
+    let list = get(&p, &sup, "/api/v1/interactions?channel=messenger").await;
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "the echo and the delivery are not messages");
+    let m_cid = list[0]["customer_id"].as_i64().unwrap();
+    let c = get(&p, &sup, &format!("/api/v1/customers/{m_cid}")).await;
+    assert_eq!(
+        c["channel_ids"],
+        json!([{"channel": "messenger", "id": "7012345678901234"}])
+    );
+    let m_reply = store
+        .enqueue_message(
+            &store::NewOutboxMessage {
+                channel: domain::Channel::Messenger,
+                recipient: "7012345678901234".into(),
+                body: "Bien sûr, quelle offre ?".into(),
+                interaction_id: list[0]["id"].as_i64().map(domain::InteractionId),
+                customer_id: Some(domain::CustomerId(m_cid)),
+                purpose: "agent_reply".into(),
+            },
+            switchboard::now(),
+        )
+        .await
+        .unwrap();
+    let row = wait_status(&p, &sup, m_reply.id, "sent").await;
+    assert_eq!(row["provider_message_id"], "m_OUT2");
+    {
+        let posts = graph.posts.lock().unwrap();
+        assert_eq!(posts[1].0, "me");
+        assert_eq!(posts[1].1["recipient"]["id"], "7012345678901234");
+        assert_eq!(posts[1].1["messaging_type"], "RESPONSE");
+        assert_eq!(posts[1].1["message"]["text"], "Bien sûr, quelle offre ?");
+    }
+
     // No SMS adapter here: an SMS row waits, saying why.
     let sms = store
         .enqueue_message(
@@ -631,14 +675,14 @@ async fn whatsapp_scenario(pg: bool) {
     let n = get(&p, &sup, &msgs_in).await;
     assert_eq!(
         n.as_array().unwrap().len(),
-        20,
-        "the answer is not a chat message"
+        21,
+        "the answer is not a chat message (20 WhatsApp + 1 Messenger)"
     );
     // A second "5" is an ordinary message: the survey is answered.
     let again = whatsapp_post(100, "5");
     assert_eq!(webhook(&p, again.clone(), sign(&again)).await, 200);
     let n = get(&p, &sup, &msgs_in).await;
-    assert_eq!(n.as_array().unwrap().len(), 21);
+    assert_eq!(n.as_array().unwrap().len(), 22);
     // Prometheus counts both ways (the recorder is shared by this binary's tests).
     let m = p
         .srv
