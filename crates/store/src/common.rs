@@ -280,6 +280,7 @@ macro_rules! impl_common {
             }
         }
 
+        crate::common_messaging::impl_messaging!($store, $db);
         crate::common_directory::impl_directory!($store, $db);
         crate::common_log::impl_log!($store, $db);
         crate::chat::impl_chat!($store, $db);

@@ -172,8 +172,8 @@ macro_rules! impl_log {
         impl OutboxStore for $store {
             async fn enqueue_message(&self, m: &NewOutboxMessage, now: Timestamp) -> Result<OutboxMessage> {
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO outbox (channel, recipient, body, interaction_id, customer_id, purpose, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+                    "INSERT INTO outbox (channel, recipient, body, interaction_id, customer_id, purpose, created_at, updated_at, next_attempt_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) RETURNING id",
                 )
                 .bind(m.channel.as_str())
                 .bind(&m.recipient)
@@ -195,6 +195,12 @@ macro_rules! impl_log {
                     status: "queued".into(),
                     attempts: 0,
                     created_at: now,
+                    next_attempt_at: now,
+                    claimed_at: None,
+                    last_error: None,
+                    provider_message_id: None,
+                    sent_at: None,
+                    delivered_at: None,
                 })
             }
 
@@ -205,24 +211,7 @@ macro_rules! impl_log {
                 }
                 qb.push(" ORDER BY id LIMIT ").push_bind(limit.clamp(1, 10_000));
                 let rows = qb.build().fetch_all(&self.pool).await?;
-                rows.iter()
-                    .map(|r| {
-                        let channel: String = r.try_get("channel")?;
-                        Ok(OutboxMessage {
-                            id: r.try_get("id")?,
-                            channel: Channel::parse(&channel)
-                                .ok_or_else(|| StoreError::Corrupt(format!("channel {channel:?}")))?,
-                            recipient: r.try_get("recipient")?,
-                            body: r.try_get("body")?,
-                            interaction_id: r.try_get::<Option<i64>, _>("interaction_id")?.map(InteractionId),
-                            customer_id: r.try_get::<Option<i64>, _>("customer_id")?.map(CustomerId),
-                            purpose: r.try_get("purpose")?,
-                            status: r.try_get("status")?,
-                            attempts: r.try_get("attempts")?,
-                            created_at: Timestamp::from_millis(r.try_get("created_at")?),
-                        })
-                    })
-                    .collect()
+                rows.iter().map(Self::outbox_from_row).collect()
             }
         }
 

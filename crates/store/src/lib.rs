@@ -26,13 +26,15 @@
 //! - `common.rs`: the SQL shared by both backends (a macro instantiated
 //!   twice): imports and row decoders; it expands `common_directory.rs`
 //!   (customers, agents, queues, dispositions) and `common_log.rs`
-//!   (interactions, events, outbox, users, meta).
+//!   (interactions, events, outbox, users, meta) and `common_messaging.rs`
+//!   (the outbox dispatcher's claims and outcomes, provider message ids).
 //! - `sqlite.rs`, `postgres.rs`: connection set-up and migrations per backend.
 
 mod chat;
 mod common;
 mod common_directory;
 mod common_log;
+mod common_messaging;
 mod postgres;
 mod sqlite;
 mod types;
@@ -44,8 +46,8 @@ pub use types::*;
 
 use async_trait::async_trait;
 use domain::{
-    Agent, AgentId, Customer, CustomerId, Disposition, Event, Interaction, InteractionId, NewEvent,
-    Queue, QueueId, Timestamp, UserId,
+    Agent, AgentId, Channel, Customer, CustomerId, Disposition, Event, Interaction, InteractionId,
+    NewEvent, Queue, QueueId, Timestamp, UserId,
 };
 use std::sync::Arc;
 
@@ -252,6 +254,61 @@ pub trait OutboxStore: Send + Sync {
     async fn list_outbox(&self, status: Option<&str>, limit: i64) -> Result<Vec<OutboxMessage>>;
 }
 
+/// What the messaging dispatcher and the inbound ingest need beyond queueing:
+/// claiming due rows, recording each attempt's outcome, and the provider
+/// message ids that tie delivery receipts and e-mail replies to our rows and
+/// conversations.
+#[async_trait]
+pub trait MessagingStore: Send + Sync {
+    /// Claim up to `limit` queued rows on `channels` due at `now` (oldest
+    /// first): each becomes `sending` with `claimed_at = now` and one more
+    /// attempt. A row is claimed once even by concurrent dispatchers.
+    async fn claim_due_messages(
+        &self,
+        channels: &[Channel],
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>>;
+    /// After a restart: rows left `sending` go back to `queued`, due `now`,
+    /// with `last_error` "interrupted by restart". Returns how many.
+    async fn requeue_interrupted(&self, now: Timestamp) -> Result<u64>;
+    /// Write an attempt's outcome or a delivery report back to row `id`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the row does not exist.
+    async fn update_outbox(&self, id: i64, t: &OutboxTransition, now: Timestamp) -> Result<()>;
+    /// Set `last_error` on the queued rows of `channels` (channels with no
+    /// adapter configured, so the rows wait visibly). Returns rows changed.
+    async fn note_unsendable(
+        &self,
+        channels: &[Channel],
+        error: &str,
+        now: Timestamp,
+    ) -> Result<u64>;
+    /// One outbox row.
+    async fn get_outbox(&self, id: i64) -> Result<Option<OutboxMessage>>;
+    /// The newest row with `purpose` to `recipient` queued at or after `since`
+    /// (e.g. the CSAT survey a reply may answer).
+    async fn latest_outbox_to(
+        &self,
+        recipient: &str,
+        purpose: &str,
+        since: Timestamp,
+    ) -> Result<Option<OutboxMessage>>;
+    /// Remember a provider message id. For ids of our sends (`outbox_id` set)
+    /// a reused id is re-pointed to the newest row; an inbound id already
+    /// known is left as it is.
+    async fn record_message_ref(&self, r: &MessageRef) -> Result<()>;
+    /// The record of one provider id on a channel.
+    async fn find_message_ref(
+        &self,
+        channel: Channel,
+        message_id: &str,
+    ) -> Result<Option<MessageRef>>;
+    /// The message ids of a conversation, oldest first.
+    async fn message_refs_of(&self, interaction: InteractionId) -> Result<Vec<MessageRef>>;
+}
+
 /// Small key-value facts about the database itself (e.g. `demo_seeded`).
 #[async_trait]
 pub trait MetaStore: Send + Sync {
@@ -272,6 +329,7 @@ pub trait Store:
     + EventStore
     + UserStore
     + OutboxStore
+    + MessagingStore
     + MetaStore
     + ChatStore
 {

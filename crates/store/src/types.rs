@@ -355,10 +355,78 @@ pub struct OutboxMessage {
     pub customer_id: Option<CustomerId>,
     /// Purpose.
     pub purpose: String,
-    /// `queued`, `sent`, `delivered`, `failed`.
+    /// `queued`, `sending`, `sent`, `delivered`, `failed`.
     pub status: String,
     /// Send attempts so far.
     pub attempts: i64,
     /// When queued.
     pub created_at: Timestamp,
+    /// When a `queued` row is due for its next attempt.
+    pub next_attempt_at: Timestamp,
+    /// When the attempt in flight began (`sending`).
+    pub claimed_at: Option<Timestamp>,
+    /// The last send error or failure status, kept after a retry succeeds.
+    pub last_error: Option<String>,
+    /// The provider's id of the message (the first part's, for SMS).
+    pub provider_message_id: Option<String>,
+    /// When the provider accepted it.
+    pub sent_at: Option<Timestamp>,
+    /// When delivery (or failure) was reported.
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// Where an outbox row goes after an attempt or a delivery report (written by
+/// the dispatcher from `channels::outbox`'s state machine).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum OutboxTransition {
+    /// Try again at `due` after `error`.
+    Retry {
+        /// When the next attempt is due.
+        due: Timestamp,
+        /// What went wrong.
+        error: String,
+    },
+    /// The provider accepted it: its ids, one per part (recorded in the
+    /// message id index so delivery receipts find the row).
+    Sent {
+        /// Provider ids.
+        provider_message_ids: Vec<String>,
+    },
+    /// Delivered (or read): final.
+    Delivered,
+    /// Given up, or the provider reported failure: final.
+    Failed {
+        /// The last error or the provider's status.
+        reason: String,
+    },
+}
+
+impl OutboxTransition {
+    /// The `status` column value after this transition.
+    pub fn status(&self) -> &'static str {
+        match self {
+            OutboxTransition::Retry { .. } => "queued",
+            OutboxTransition::Sent { .. } => "sent",
+            OutboxTransition::Delivered => "delivered",
+            OutboxTransition::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// A provider message id and what it belongs to (e-mail threading, delivery
+/// receipts).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageRef {
+    /// Channel of the message.
+    pub channel: Channel,
+    /// The provider's id (`Message-ID` without brackets, SMSC id, `wamid.…`).
+    pub message_id: String,
+    /// The conversation it belongs to.
+    pub interaction_id: Option<domain::InteractionId>,
+    /// Our outbox row, for ids of messages we sent; `None` for inbound ones.
+    pub outbox_id: Option<i64>,
+    /// The e-mail subject, when there is one.
+    pub subject: Option<String>,
+    /// When it was recorded.
+    pub at: Timestamp,
 }

@@ -20,6 +20,8 @@
 //! - [`import`]: CSV customer import with a per-row error report.
 //! - [`server`]: `serve`: bind, run, shut down gracefully.
 //! - [`telephony`]: the SIP shell and the engine, from the settings.
+//! - [`messaging`]: the digital channels: adapters, inbound ingest, the
+//!   outbox dispatcher, the Meta webhook, the web chat and its widget.
 //! - [`demo_operator`]: the demo operator database and web service.
 //! - [`web`]: the browser UI (login, agent desktop, supervisor live view,
 //!   admin forms with field-level validation).
@@ -29,6 +31,7 @@ pub mod auth;
 pub mod demo;
 pub mod demo_operator;
 pub mod import;
+pub mod messaging;
 pub mod server;
 pub mod settings;
 pub mod telephony;

@@ -22,6 +22,9 @@ pub enum ServeError {
     /// SIP or the engine failed to start.
     #[error("telephony: {0}")]
     Telephony(#[from] crate::telephony::TelephonyError),
+    /// The digital channels failed to start.
+    #[error("channels: {0}")]
+    Messaging(#[from] crate::messaging::MessagingError),
     /// The HTTP listener could not bind or failed.
     #[error("http {0}: {1}")]
     Http(String, std::io::Error),
@@ -89,6 +92,7 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
         store: store.clone(),
         settings: Arc::new(settings.clone()),
         metrics: metrics_handle(),
+        messaging: None,
         engine: None,
         sip_addr: None,
         chat: Default::default(),
@@ -100,6 +104,10 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
         state.sip_addr = Some(sip);
         start_demo_operator(settings).await;
     }
+    let messaging =
+        crate::messaging::Messaging::start(settings, state.store.clone(), state.engine.clone())
+            .await?;
+    state.messaging = Some(messaging);
     Ok(state)
 }
 
@@ -207,10 +215,14 @@ pub async fn run(
         .map(|a| a.to_string())
         .unwrap_or_default();
     let store = state.store.clone();
+    let messaging = state.messaging.clone();
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| ServeError::Http(addr, e))?;
+    if let Some(m) = messaging {
+        m.shutdown();
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

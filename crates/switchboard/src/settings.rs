@@ -23,6 +23,9 @@ pub struct Settings {
     pub phone: PhoneSettings,
     /// Authentication.
     pub auth: AuthSettings,
+    /// Digital channels: SMS, e-mail, WhatsApp/Messenger/Instagram, web chat.
+    #[serde(default)]
+    pub channels: ChannelsSettings,
     /// SIP (voice) service.
     #[serde(default)]
     pub sip: SipSettings,
@@ -170,6 +173,226 @@ impl Default for EngineSettings {
     }
 }
 
+/// A secret setting (password, token, app secret): read like a string, never
+/// printed (`Debug` shows `***`, or `""` when empty).
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    /// The secret text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("\"\"")
+        } else {
+            f.write_str("***")
+        }
+    }
+}
+
+/// `[channels]`: the digital channels (SPEC §3). Everything that needs a peer
+/// is off by default; the web chat needs none and is on.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChannelsSettings {
+    /// A customer's new message continues their open conversation on the same
+    /// channel if it started less than this many seconds ago (default 86400).
+    pub reopen_window_s: u64,
+    /// A reply is read as a CSAT answer if a survey went to the same address
+    /// less than this many hours ago (default 24).
+    pub survey_window_h: u64,
+    /// Queue (by name) of new conversations per channel (`sms`, `email`,
+    /// `whatsapp`, `messenger`, `instagram`, `webchat`); others go to
+    /// `default_queue`.
+    pub queues: std::collections::BTreeMap<String, String>,
+    /// Queue of conversations whose channel has no entry in `queues`
+    /// (default `general`).
+    pub default_queue: String,
+    /// How often the outbox dispatcher looks for due messages, ms (default 250).
+    pub dispatch_interval_ms: u64,
+    /// `[channels.smpp]`: SMS through the operator's SMSC.
+    pub smpp: SmppSettings,
+    /// `[channels.smtp]`: outbound e-mail.
+    pub smtp: SmtpSettings,
+    /// `[channels.email_in]`: inbound e-mail.
+    pub email_in: EmailInSettings,
+    /// `[channels.meta]`: WhatsApp, Messenger, Instagram.
+    pub meta: MetaSettings,
+    /// `[channels.webchat]`: the embeddable web chat.
+    pub webchat: WebchatSettings,
+}
+
+impl Default for ChannelsSettings {
+    fn default() -> Self {
+        Self {
+            reopen_window_s: 86_400,
+            survey_window_h: 24,
+            queues: Default::default(),
+            default_queue: "general".into(),
+            dispatch_interval_ms: 250,
+            smpp: SmppSettings::default(),
+            smtp: SmtpSettings::default(),
+            email_in: EmailInSettings::default(),
+            meta: MetaSettings::default(),
+            webchat: WebchatSettings::default(),
+        }
+    }
+}
+
+/// `[channels.smpp]`: an SMPP 3.4 transceiver bind to the SMSC.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmppSettings {
+    /// Connect to the SMSC (default false).
+    pub enabled: bool,
+    /// SMSC host.
+    pub host: String,
+    /// SMSC port (default 2775).
+    pub port: u16,
+    /// `system_id` of the bind.
+    pub system_id: String,
+    /// Bind password.
+    pub password: Secret,
+    /// Default `source_addr` (short code, MSISDN or alphanumeric id).
+    pub source_addr: String,
+    /// Most `submit_sm` in flight (default 10).
+    pub window: usize,
+    /// Most `submit_sm` per second (default 50, 0: no limit).
+    pub max_per_second: u32,
+}
+
+impl Default for SmppSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            host: "127.0.0.1".into(),
+            port: 2775,
+            system_id: String::new(),
+            password: Secret::default(),
+            source_addr: String::new(),
+            window: 10,
+            max_per_second: 50,
+        }
+    }
+}
+
+/// `[channels.smtp]`: the mail relay for outbound e-mail.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// Send e-mail (default false).
+    pub enabled: bool,
+    /// Relay host.
+    pub host: String,
+    /// Relay port (default 25).
+    pub port: u16,
+    /// Require STARTTLS (RFC 3207; default false).
+    pub starttls: bool,
+    /// SMTP AUTH user (empty: no AUTH).
+    pub username: String,
+    /// SMTP AUTH password.
+    pub password: Secret,
+    /// From mailbox, e.g. `Service client <support@example.com>`.
+    pub from: String,
+    /// Right-hand side of generated Message-IDs (default `switchboard.local`).
+    pub message_id_domain: String,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            host: "127.0.0.1".into(),
+            port: 25,
+            starttls: false,
+            username: String::new(),
+            password: Secret::default(),
+            from: "Switchboard <support@switchboard.local>".into(),
+            message_id_domain: "switchboard.local".into(),
+        }
+    }
+}
+
+/// `[channels.email_in]`: inbound e-mail through a built-in SMTP listener
+/// (point the domain's MX or the mail server's forward at it).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailInSettings {
+    /// Listen address (`127.0.0.1:2525`; empty: off, the default).
+    pub smtp_listen: String,
+    /// Largest message accepted, bytes (default 10 MiB).
+    pub max_message_bytes: usize,
+}
+
+impl Default for EmailInSettings {
+    fn default() -> Self {
+        Self {
+            smtp_listen: String::new(),
+            max_message_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// `[channels.meta]`: WhatsApp Business Cloud API, Messenger and Instagram.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetaSettings {
+    /// Mount `/webhooks/meta` and send through the Graph API (default false).
+    pub enabled: bool,
+    /// App secret: the key of `X-Hub-Signature-256`.
+    pub app_secret: Secret,
+    /// The verify token of the subscription handshake.
+    pub verify_token: Secret,
+    /// Graph API base URL (default `https://graph.facebook.com`).
+    pub graph_base: String,
+    /// Graph API version (default `v21.0`).
+    pub api_version: String,
+    /// System-user or page access token.
+    pub access_token: Secret,
+    /// The WhatsApp business phone number id (empty: no WhatsApp sends).
+    pub whatsapp_phone_number_id: String,
+}
+
+impl Default for MetaSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            app_secret: Secret::default(),
+            verify_token: Secret::default(),
+            graph_base: "https://graph.facebook.com".into(),
+            api_version: "v21.0".into(),
+            access_token: Secret::default(),
+            whatsapp_phone_number_id: String::new(),
+        }
+    }
+}
+
+/// `[channels.webchat]`: the widget (`/widget.js`) and its WebSocket
+/// (`/chat/ws`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebchatSettings {
+    /// Serve the widget (default true).
+    pub enabled: bool,
+    /// Shown to a visitor who writes while no agent is logged in.
+    pub offline_message: String,
+}
+
+impl Default for WebchatSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            offline_message: "No advisor is online right now. Leave your message (and your e-mail): we will answer as soon as possible.".into(),
+        }
+    }
+}
+
 /// `[http]`
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -312,6 +535,14 @@ mod tests {
             url: "postgres://u:topsecret@h/db".into(),
         };
         assert!(!format!("{s:?}").contains("topsecret"));
+        let c = ChannelsSettings {
+            meta: MetaSettings {
+                app_secret: Secret("s3cr3t".into()),
+                ..MetaSettings::default()
+            },
+            ..ChannelsSettings::default()
+        };
+        assert!(!format!("{c:?}").contains("s3cr3t"));
     }
 
     #[test]
@@ -338,5 +569,30 @@ mod tests {
             Settings::load(Some(&f)).is_err(),
             "unknown keys are refused"
         );
+    }
+
+    #[test]
+    fn channels_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "").unwrap();
+        let d = Settings::load(Some(&f)).unwrap().channels;
+        assert!(d.webchat.enabled && !d.smpp.enabled && !d.smtp.enabled && !d.meta.enabled);
+        assert_eq!(
+            (d.reopen_window_s, d.default_queue.as_str()),
+            (86_400, "general")
+        );
+        std::fs::write(
+            &f,
+            "[channels]\nreopen_window_s = 600\n[channels.queues]\nemail = \"business\"\n\
+             [channels.smpp]\nenabled = true\nport = 2776\npassword = \"pw\"\n",
+        )
+        .unwrap();
+        let c = Settings::load(Some(&f)).unwrap().channels;
+        assert_eq!(c.reopen_window_s, 600);
+        assert_eq!(c.queues.get("email").map(String::as_str), Some("business"));
+        assert!(c.smpp.enabled);
+        assert_eq!((c.smpp.port, c.smpp.password.expose()), (2776, "pw"));
+        assert_eq!(c.smpp.window, 10, "unset keys keep their defaults");
     }
 }

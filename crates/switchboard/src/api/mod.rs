@@ -39,6 +39,8 @@ pub struct AppState {
     pub settings: Arc<crate::settings::Settings>,
     /// Prometheus registry handle, for `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The digital channels (webhooks, web chat, outbox dispatcher).
+    pub messaging: Option<crate::messaging::Messaging>,
     /// The engine, when SIP is on.
     pub engine: Option<engine::EngineHandle>,
     /// The SIP address, when SIP is on.
@@ -50,6 +52,11 @@ pub struct AppState {
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.http.max_body_bytes;
+    let channels = state
+        .messaging
+        .as_ref()
+        .map(crate::messaging::Messaging::routes)
+        .unwrap_or_default();
     let v1 = Router::new()
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/auth/login", post(auth_routes::login))
@@ -107,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .route("/stats/queues", get(agent::queue_stats))
         .route("/stats/agents", get(agent::agent_stats))
         .route("/outbox", get(agent::outbox))
+        .route("/channels", get(crate::messaging::status::channels_status))
         .route("/flows/reload", post(agent::reload_flows))
         .route("/ws", get(agent::ws))
         .route("/chat/rooms", get(chat::rooms))
@@ -117,6 +125,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", v1)
         .merge(crate::web::router())
+        .merge(channels)
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
