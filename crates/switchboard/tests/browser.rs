@@ -389,8 +389,14 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert_eq!(c["reject_visible"], true);
     assert_eq!(c["accept_posted"], true);
     assert_eq!(c["hold_hidden"], true, "no hold on a text conversation");
-    assert_eq!(c["close_label"], "Close", "no hang-up on a text conversation");
-    assert_eq!(c["close_shows_wrap"], true, "Close opens the disposition form");
+    assert_eq!(
+        c["close_label"], "Close",
+        "no hang-up on a text conversation"
+    );
+    assert_eq!(
+        c["close_shows_wrap"], true,
+        "Close opens the disposition form"
+    );
     assert_eq!(c["thread_still_visible"], true);
     assert_eq!(c["reply_body"], r#"{"text":"Bonjour <b>!</b>"}"#);
     assert_eq!(

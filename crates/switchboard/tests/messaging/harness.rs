@@ -82,14 +82,6 @@ impl Smsc {
     }
 }
 
-/// The next push of `ty` within `d`, or `None`.
-pub async fn maybe_next_of(ws: &mut Ws, ty: &str, d: Duration) -> Option<Value> {
-    let mut seen = Vec::new();
-    tokio::time::timeout(d, next_of(ws, ty, &mut seen))
-        .await
-        .ok()
-}
-
 /// The store behind a test server (a second pool on the same SQLite file).
 pub async fn store_of(dir: &std::path::Path) -> Arc<dyn store::Store> {
     store::open(&format!("sqlite://{}/switchboard.db", dir.display()))

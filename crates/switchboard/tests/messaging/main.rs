@@ -10,10 +10,6 @@
 //! Needs node and `npm install --prefix crates/channels/tests/peers`
 //! (scripts/test does it), chromium and `npm ci --prefix
 //! crates/switchboard/tests/browser` for the widget test.
-//!
-//! Where the engine does not route digital conversations yet (no `offer`
-//! push), the SMS and web chat tests queue the agent's reply in the outbox
-//! directly and print a NOTE; with it, they go through accept and reply.
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -3,7 +3,6 @@
 use super::common::sip::*;
 use super::harness::*;
 use serde_json::json;
-use std::time::Duration;
 use switchboard::settings::{Secret, Settings};
 
 const FRENCH: &str = "Votre facture est corrigée. À très vite !";
@@ -85,27 +84,18 @@ async fn an_sms_becomes_a_routed_conversation_and_replies_reach_the_smsc() {
     assert_eq!(ev["kind"]["text"], "شكرا");
     assert_eq!(ev["interaction_id"], id);
 
-    // The agent: offered the conversation if the engine routes digital tasks.
-    let offer = maybe_next_of(&mut ws, "offer", Duration::from_secs(5)).await;
-    let wired = offer.is_some();
-    let store = store_of(p.srv.dir.path()).await;
-    if let Some(offer) = &offer {
-        assert_eq!(offer["channel"], "sms");
-        assert_eq!(offer["interaction_id"], id);
-        let st = post(
-            &p,
-            &token,
-            &format!("/api/v1/interactions/{id}/accept"),
-            json!({}),
-        )
-        .await;
-        assert!((200..300).contains(&st), "accept: {st}");
-    } else {
-        eprintln!(
-            "NOTE: no offer: the engine does not route conversations in this build; \
-             replies are queued in the outbox directly"
-        );
-    }
+    // The agent is offered the conversation (the engine routes it).
+    let offer = next_of(&mut ws, "offer", &mut Vec::new()).await;
+    assert_eq!(offer["channel"], "sms");
+    assert_eq!(offer["interaction_id"], id);
+    let st = post(
+        &p,
+        &token,
+        &format!("/api/v1/interactions/{id}/accept"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(st, 204, "accept");
     let long: String = "Suivi de votre demande 42. "
         .repeat(12)
         .chars()
@@ -113,33 +103,16 @@ async fn an_sms_becomes_a_routed_conversation_and_replies_reach_the_smsc() {
         .collect();
     let mut french_id = String::new();
     for text in [FRENCH_GSM, FRENCH, ARABIC_EMOJI, long.as_str()] {
-        if wired {
-            let r = p
-                .srv
-                .http
-                .post(p.srv.url(&format!("/api/v1/interactions/{id}/messages")))
-                .bearer_auth(&token)
-                .json(&json!({"text": text}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 202);
-        } else {
-            store
-                .enqueue_message(
-                    &store::NewOutboxMessage {
-                        channel: domain::Channel::Sms,
-                        recipient: "+22997000000".into(),
-                        body: text.into(),
-                        interaction_id: Some(domain::InteractionId(id)),
-                        customer_id: Some(domain::CustomerId(cid)),
-                        purpose: "agent_reply".into(),
-                    },
-                    switchboard::now(),
-                )
-                .await
-                .unwrap();
-        }
+        let r = p
+            .srv
+            .http
+            .post(p.srv.url(&format!("/api/v1/interactions/{id}/messages")))
+            .bearer_auth(&token)
+            .json(&json!({"text": text}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
         let s = smsc.next("submit_sm").await;
         assert_eq!(s["destination_addr"], "22997000000");
         assert_eq!(s["source_addr"], "SWITCHBD");
