@@ -97,6 +97,29 @@ macro_rules! impl_log {
                 ids.sort();
                 Ok(ids)
             }
+
+            async fn close_open_calls(&self, reason: &str, now: Timestamp) -> Result<Vec<InteractionId>> {
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "UPDATE interactions SET ended_at = $1, end_reason = $2 \
+                     WHERE ended_at IS NULL AND channel = 'voice' RETURNING id",
+                )
+                .bind(now.as_millis())
+                .bind(reason)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut ids: Vec<InteractionId> = ids.into_iter().map(InteractionId).collect();
+                ids.sort();
+                Ok(ids)
+            }
+
+            async fn open_conversations(&self) -> Result<Vec<Interaction>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM interactions WHERE ended_at IS NULL AND channel <> 'voice' ORDER BY id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::interaction_from_row).collect()
+            }
         }
 
         #[async_trait::async_trait]

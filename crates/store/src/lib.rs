@@ -198,6 +198,12 @@ pub trait InteractionStore: Send + Sync {
         reason: &str,
         now: Timestamp,
     ) -> Result<Vec<InteractionId>>;
+    /// Close every voice interaction still open (calls cannot outlive the
+    /// process that carried them) with `reason`. Returns the ids closed.
+    async fn close_open_calls(&self, reason: &str, now: Timestamp) -> Result<Vec<InteractionId>>;
+    /// Digital conversations still open (no `ended_at`, channel other than
+    /// voice), oldest first: after a restart they are routed again.
+    async fn open_conversations(&self) -> Result<Vec<Interaction>>;
 }
 
 /// The append-only event log.

@@ -414,6 +414,37 @@ async fn interactions_events_timeline(s: &dyn Store) {
         call.id
     );
 
+    // After a restart: open calls are closed, open conversations listed
+    // (to be routed again).
+    let live_call = s
+        .create_interaction(&NewInteraction {
+            channel: Channel::Voice,
+            direction: Direction::Inbound,
+            customer_id: Some(c.id),
+            queue_id: None,
+            agent_id: None,
+            started_at: t(900),
+        })
+        .await
+        .unwrap();
+    let open: Vec<InteractionId> = s
+        .open_conversations()
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(open, vec![sms.id]);
+    assert_eq!(
+        s.close_open_calls("system_restart", t(950)).await.unwrap(),
+        vec![live_call.id]
+    );
+    assert_eq!(
+        s.open_conversations().await.unwrap().len(),
+        1,
+        "the conversation stays open"
+    );
+
     // Crash recovery closes what was open, only that.
     let closed = s
         .close_open_interactions("system_restart", t(999))

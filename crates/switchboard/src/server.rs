@@ -107,6 +107,7 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
     let messaging =
         crate::messaging::Messaging::start(settings, state.store.clone(), state.engine.clone())
             .await?;
+    messaging.requeue_open_conversations().await?;
     state.messaging = Some(messaging);
     Ok(state)
 }
@@ -137,13 +138,14 @@ async fn start_demo_operator(settings: &Settings) {
     }
 }
 
-/// After a crash (even `kill -9`) interactions that were live are closed with
-/// the end reason `system_restart`, each with an `ended` event, and agents
+/// After a crash (even `kill -9`) calls that were live are closed with the
+/// end reason `system_restart`, each with an `ended` event (open digital
+/// conversations are routed again once the engine runs), and agents
 /// left logged in get an `agent_state_changed` to `logged_out` (reason
 /// `system_restart`).
 async fn recover(store: &dyn Store) -> Result<(), store::StoreError> {
     let now = crate::now();
-    let closed = store.close_open_interactions("system_restart", now).await?;
+    let closed = store.close_open_calls("system_restart", now).await?;
     if !closed.is_empty() {
         let events: Vec<NewEvent> = closed
             .iter()

@@ -150,7 +150,7 @@ async fn serve_stop_crash_and_recover() {
         .unwrap();
     assert_eq!(customers.as_array().unwrap().len(), 50, "demo seeded once");
 
-    // kill -9 while a new interaction is open.
+    // kill -9 while an SMS conversation is open.
     let open2: Value = http
         .post(format!("{url}/api/v1/interactions"))
         .bearer_auth(&tok)
@@ -175,7 +175,37 @@ async fn serve_stop_crash_and_recover() {
 
     let (mut child, url) = serve(dir.path());
     let tok = token(&http, &url, dir.path(), "supervisor").await;
-    for id in [open_id, open2["id"].as_i64().unwrap()] {
+    // The SMS conversation survives: still open, back in its queue.
+    let sms_id = open2["id"].as_i64().unwrap();
+    let i: Value = http
+        .get(format!("{url}/api/v1/interactions/{sms_id}"))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(i["ended_at"].is_null(), "{i}");
+    assert_eq!(i["queue_id"], 1, "routed again to `general`: {i}");
+    let stats: Value = http
+        .get(format!("{url}/api/v1/stats/queues"))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let general = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "general")
+        .unwrap();
+    assert_eq!(general["waiting"], 1, "{general}");
+    // The call that was live is closed.
+    for id in [open_id] {
         let i: Value = http
             .get(format!("{url}/api/v1/interactions/{id}"))
             .bearer_auth(&tok)

@@ -202,6 +202,66 @@ impl Messaging {
         Ok(m)
     }
 
+    /// Route again the digital conversations a previous run left open
+    /// (a restart, even `kill -9`, loses no waiting conversation): each goes
+    /// back to the ACD in its queue, to the customer's address on its
+    /// channel. One without a customer address is closed (`system_restart`).
+    /// Returns how many were routed again.
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn requeue_open_conversations(&self) -> Result<usize, MessagingError> {
+        let Some(engine) = &self.inner.engine else {
+            return Ok(0);
+        };
+        let mut n = 0;
+        for i in self.inner.store.open_conversations().await? {
+            let customer = match i.customer_id {
+                Some(c) => self.inner.store.get_customer(c).await?,
+                None => None,
+            };
+            let address = customer.as_ref().and_then(|c| address_on(c, i.channel));
+            let queue = i
+                .queue_id
+                .or_else(|| self.inner.queues.get(&i.channel).copied());
+            let routed = match (address, queue) {
+                (Some(a), Some(q)) => match engine.route_conversation(i.id, q, a).await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!(interaction = %i.id, error = %e, "conversation not routed again");
+                        false
+                    }
+                },
+                _ => false,
+            };
+            if routed {
+                n += 1;
+                continue;
+            }
+            let now = crate::now();
+            let mut closed = i.clone();
+            closed.ended_at = Some(now);
+            closed.end_reason = Some("system_restart".into());
+            self.inner.store.update_interaction(&closed).await?;
+            let mut ev = domain::NewEvent::new(
+                now,
+                domain::EventKind::Ended {
+                    reason: "system_restart".into(),
+                },
+            )
+            .with_interaction(i.id);
+            ev.customer_id = i.customer_id;
+            self.inner.store.append_events(&[ev]).await?;
+        }
+        if n > 0 {
+            tracing::warn!(
+                count = n,
+                "conversations left open by the previous run routed again"
+            );
+        }
+        Ok(n)
+    }
+
     /// The channels that have an adapter (their outbox rows are sent).
     pub fn adapter_channels(&self) -> Vec<Channel> {
         let mut v: Vec<Channel> = self.inner.adapters.keys().copied().collect();
@@ -350,5 +410,21 @@ async fn event_loop(m: Messaging, mut rx: mpsc::Receiver<ChannelEvent>) {
             }
             ChannelEvent::Status(st) => dispatcher::apply_status(&m.inner, &st).await,
         }
+    }
+}
+
+/// A customer's address on a digital channel: their number for SMS and
+/// WhatsApp, their e-mail, or their id on Messenger, Instagram or the web
+/// chat.
+pub fn address_on(c: &domain::Customer, channel: Channel) -> Option<String> {
+    match channel {
+        Channel::Sms | Channel::Whatsapp => c.phones.first().map(|p| p.as_str().to_string()),
+        Channel::Email => c.emails.first().cloned(),
+        Channel::Voice => None,
+        other => c
+            .channel_ids
+            .iter()
+            .find(|ci| ci.channel == other)
+            .map(|ci| ci.id.clone()),
     }
 }
