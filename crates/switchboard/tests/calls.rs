@@ -666,15 +666,26 @@ async fn a_pjsip_softphone_is_the_agent_phone() {
             .code(),
         Some(0)
     );
-    // RTP flowed both ways on the agent's leg through the bridge.
-    let evs = get(&p, &sup, &format!("/api/v1/interactions/{id}/events")).await;
-    let agent_quality = evs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["kind"]["type"] == "media_quality" && e["kind"]["leg"] == "agent");
+    // RTP reached the platform on the agent's leg (its receive quality is
+    // recorded when the leg ends, just after the BYE: wait for it).
+    let mut evs = Value::Null;
+    for _ in 0..50 {
+        evs = get(&p, &sup, &format!("/api/v1/interactions/{id}/events")).await;
+        let found = evs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"]["type"] == "media_quality" && e["kind"]["leg"] == "agent");
+        if found {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(
-        agent_quality.is_some(),
+        evs.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"]["type"] == "media_quality" && e["kind"]["leg"] == "agent"),
         "media quality of the agent leg: {evs}"
     );
     p.srv.shutdown().await;

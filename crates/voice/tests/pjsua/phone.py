@@ -8,7 +8,8 @@
 register: REGISTER with digest auth, exit 0 if the final code is the expected one.
 call:     call sip:<dialled>@<server> from <bind-ip> without registering, send
           <dtmf> (RFC 2833) once confirmed, exit 0 when the platform hangs up.
-answer:   register, auto-answer the platform's call, exit 0 when it hangs up.
+answer:   register, auto-answer the platform's call, send (null-device) audio,
+          exit 0 when it hangs up.
 Every wait is bounded (20 s); any other outcome exits 1.
 """
 import os
@@ -110,6 +111,11 @@ def main(argv):
             registered = pump(lambda: acc.reg_code == 200)
             print(f"REG {acc.reg_code}", flush=True)
             ok = registered and pump(lambda: any(c.confirmed for c in acc.calls))
+            # Clock the stream so that the phone sends RTP (its "voice").
+            if ok and pump(lambda: all(c.media_active or c.disconnected for c in acc.calls)):
+                for c in acc.calls:
+                    if not c.disconnected:
+                        c.wire_media()
             ok = ok and pump(lambda: all(c.disconnected for c in acc.calls))
             print(f"ANSWERED+HUNGUP {ok}", flush=True)
     elif mode == "call":
