@@ -89,6 +89,9 @@ fn read_password(from_stdin: bool) -> Result<(String, bool), String> {
 }
 
 fn main() -> ExitCode {
+    // One rustls crypto provider for the whole process (SMTP STARTTLS, HTTPS
+    // to the Graph API).
+    channels::install_tls_provider();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
