@@ -589,13 +589,13 @@ pub async fn pause_reason(
         "remove" => {
             list.retain(|c| *c != code);
             if list.is_empty() {
-                e.add("pause_code", "keep at least one pause reason");
+                e.add("code", "keep at least one pause reason");
             }
         }
         _ if !rules::is_pause_code(&code) => {
-            e.add("pause_code", "1 to 32 characters: a-z, 0-9 or '_'");
+            e.add("code", "1 to 32 characters: a-z, 0-9 or '_'");
         }
-        _ if list.contains(&code) => e.add("pause_code", format!("{code:?} exists already")),
+        _ if list.contains(&code) => e.add("code", format!("{code:?} exists already")),
         _ => list.push(code.clone()),
     }
     if e.is_empty() {

@@ -331,6 +331,9 @@ const STRINGS: &[(&str, &str, &str)] = &[
         "New reason (a-z, 0-9, _)",
     ),
     ("remove", "Supprimer", "Remove"),
+    ("skills", "Compétences", "Skills"),
+    ("voice", "Voix", "Voice"),
+    ("email", "E-mail", "E-mail"),
 ];
 
 #[cfg(test)]
