@@ -321,5 +321,22 @@ async fn admin_edits_agents_users_dispositions_and_pause_reasons() {
         StatusCode::BAD_REQUEST,
         "added reason accepted"
     );
+    // The desktop offers the pause reasons in force and no retired code.
+    let r = web_login(&srv, &http, "chloe", &srv.password("chloe")).await;
+    let chloe = set_cookie(&r, "sb_session").unwrap();
+    let chloe = chloe.split(';').next().unwrap().to_string();
+    let html = http
+        .get(srv.url("/agent"))
+        .header(COOKIE, chloe)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<option value=\"coaching\">"), "{html}");
+    assert!(!html.contains("<option value=\"lunch\">"));
+    assert!(html.contains("<option value=\"resolved\">"));
+    assert!(!html.contains("<option value=\"no_answer\">"), "retired");
     srv.shutdown().await;
 }
