@@ -1,5 +1,5 @@
-//! Admin pages: the lists of users, queues and dispositions, a form to edit
-//! a queue, and forms to add a disposition or a user.
+//! Admin pages: the lists of users, agents, queues, dispositions and pause
+//! reasons, a form to edit a queue, and forms to add a disposition or a user.
 //!
 //! Forms post back here (no script needed) with the session's CSRF token.
 //! Each is validated on the server field by field ([`FieldErrors`]); on
@@ -7,8 +7,8 @@
 //! message next to its input (`aria-invalid`, `aria-describedby`). On
 //! success: 303 to `/admin`.
 //!
-//! The store can update a queue but only create dispositions and users, so
-//! those two forms add records; they do not edit existing ones.
+//! The add forms here create dispositions and users; editing existing
+//! agents, users, dispositions and the pause reasons is in `admin_edit`.
 
 use super::i18n::Lang;
 use super::pages::{ForbiddenPage, LangQuery, Nav, redirect, render};

@@ -263,8 +263,7 @@ async fn user_page(
     nav: Nav,
     lang: Lang,
     user: &User,
-    form: UserEditForm,
-    errors: FieldErrors,
+    (form, errors): (UserEditForm, FieldErrors),
     new_password: Option<String>,
 ) -> Response {
     let agents = match s.store.list_agents().await {
@@ -336,8 +335,7 @@ pub async fn user_form(
         nav,
         lang,
         &user,
-        form,
-        FieldErrors::default(),
+        (form, FieldErrors::default()),
         None,
     )
     .await
@@ -397,7 +395,7 @@ pub async fn user_save(
             Err(err) => return err.into_response(),
         }
     }
-    user_page(&s, &auth, nav, lang, &user, f, e, None).await
+    user_page(&s, &auth, nav, lang, &user, (f, e), None).await
 }
 
 /// The password-reset form: only the CSRF token.
@@ -432,8 +430,7 @@ pub async fn user_password(
         nav,
         lang,
         &user,
-        form,
-        FieldErrors::default(),
+        (form, FieldErrors::default()),
         Some(password),
     )
     .await;
