@@ -140,15 +140,14 @@ struct AgentEditPage {
 }
 
 /// Check the admin session and CSRF token of a form post.
-#[allow(clippy::result_large_err)]
 fn admin_post(
     auth: Result<Auth<AnyRole>, ApiError>,
     lang: Lang,
     csrf: &str,
-) -> Result<(Auth<AnyRole>, Nav), Response> {
-    let (auth, nav) = admin_only(auth, lang, false).map_err(|r| *r)?;
+) -> Result<(Auth<AnyRole>, Nav), Box<Response>> {
+    let (auth, nav) = admin_only(auth, lang, false)?;
     if !same_secret(&csrf_for(&auth.token), csrf) {
-        return Err(bad_csrf());
+        return Err(Box::new(bad_csrf()));
     }
     Ok((auth, nav))
 }
@@ -202,7 +201,7 @@ pub async fn agent_save(
     let (lang, _) = lang_of(&headers, None);
     let (auth, nav) = match admin_post(auth, lang, &f.csrf) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let agent = match agent_of(&s, id).await {
         Ok(a) => a,
@@ -353,7 +352,7 @@ pub async fn user_save(
     let (lang, _) = lang_of(&headers, None);
     let (auth, nav) = match admin_post(auth, lang, &f.csrf) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let user = match user_of(&s, id).await {
         Ok(u) => u,
@@ -417,7 +416,7 @@ pub async fn user_password(
     let (lang, _) = lang_of(&headers, None);
     let (auth, nav) = match admin_post(auth, lang, &f.csrf) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (user, password) = match rules::reset_password(&*s.store, &auth.user, UserId(id)).await {
         Ok(x) => x,
@@ -525,7 +524,7 @@ pub async fn disposition_save(
     let (lang, _) = lang_of(&headers, None);
     let (auth, nav) = match admin_post(auth, lang, &f.csrf) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (d, _) = match disposition_of(&s, id).await {
         Ok(x) => x,
@@ -577,7 +576,7 @@ pub async fn pause_reason(
     let (lang, _) = lang_of(&headers, None);
     let (auth, nav) = match admin_post(auth, lang, &f.csrf) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let code = f.code.trim().to_string();
     let mut list = rules::pause_reasons(&s).await;
