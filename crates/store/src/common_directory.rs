@@ -190,6 +190,33 @@ macro_rules! impl_directory {
                 r.as_ref().map(Self::agent_from_row).transpose()
             }
 
+            async fn update_agent(&self, id: AgentId, a: &AgentUpdate) -> Result<Agent> {
+                validate_skills(&a.skills)?;
+                if a.name.trim().is_empty() {
+                    return Err(StoreError::Invalid("name: must not be empty".into()));
+                }
+                if a.capacity.voice > 1 {
+                    return Err(StoreError::Invalid("capacity.voice: 0 or 1".into()));
+                }
+                let n = sqlx::query(
+                    "UPDATE agents SET name = $1, skills = $2, languages = $3, capacity = $4 WHERE id = $5",
+                )
+                .bind(a.name.trim())
+                .bind(to_json(&a.skills)?)
+                .bind(to_json(&a.languages)?)
+                .bind(to_json(&a.capacity)?)
+                .bind(id.0)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound(format!("agent {id}")));
+                }
+                self.get_agent(id)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("agent {id}")))
+            }
+
             async fn set_sip_password(&self, id: AgentId, password: &str) -> Result<()> {
                 let n = sqlx::query("UPDATE agents SET sip_password = $1 WHERE id = $2")
                     .bind(password)
@@ -306,6 +333,21 @@ macro_rules! impl_directory {
                     other => other,
                 })?;
                 Ok(Disposition { id: DispositionId(id), code: code.trim().to_string(), label: label.to_string() })
+            }
+
+            async fn rename_disposition(&self, id: DispositionId, label: &str) -> Result<Disposition> {
+                if label.trim().is_empty() {
+                    return Err(StoreError::Invalid("label: must not be empty".into()));
+                }
+                let code: Option<String> = sqlx::query_scalar(
+                    "UPDATE dispositions SET label = $1 WHERE id = $2 RETURNING code",
+                )
+                .bind(label.trim())
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+                let code = code.ok_or_else(|| StoreError::NotFound(format!("disposition {}", id.0)))?;
+                Ok(Disposition { id, code, label: label.trim().to_string() })
             }
 
             async fn list_dispositions(&self) -> Result<Vec<Disposition>> {

@@ -285,6 +285,33 @@ macro_rules! impl_log {
                 rows.iter().map(Self::user_from_row).collect()
             }
 
+            async fn update_user(&self, id: UserId, u: &UserUpdate) -> Result<User> {
+                if let Some(a) = u.agent_id
+                    && self.get_agent(a).await?.is_none()
+                {
+                    return Err(StoreError::NotFound(format!("agent {a}")));
+                }
+                let mut tx = self.pool.begin().await?;
+                let n = sqlx::query("UPDATE users SET role = $1, agent_id = $2, disabled = $3 WHERE id = $4")
+                    .bind(u.role.as_str())
+                    .bind(u.agent_id.map(|a| a.0))
+                    .bind(i64::from(u.disabled))
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound(format!("user {id}")));
+                }
+                if u.disabled {
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                self.get_user(id)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("user {id}")))
+            }
+
             async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<()> {
                 let n = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                     .bind(hash)

@@ -46,8 +46,8 @@ pub use types::*;
 
 use async_trait::async_trait;
 use domain::{
-    Agent, AgentId, Channel, Customer, CustomerId, Disposition, Event, Interaction, InteractionId,
-    NewEvent, Queue, QueueId, Timestamp, UserId,
+    Agent, AgentId, Channel, Customer, CustomerId, Disposition, DispositionId, Event, Interaction,
+    InteractionId, NewEvent, Queue, QueueId, Timestamp, UserId,
 };
 use std::sync::Arc;
 
@@ -148,6 +148,12 @@ pub trait AgentStore: Send + Sync {
     async fn get_agent(&self, id: AgentId) -> Result<Option<Agent>>;
     /// All agents, by id.
     async fn list_agents(&self) -> Result<Vec<Agent>>;
+    /// Replace an agent's name, skills, languages and capacity.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`]; [`StoreError::Invalid`] for an empty name,
+    /// a skill level outside 1..=10 or a voice capacity above 1.
+    async fn update_agent(&self, id: AgentId, a: &AgentUpdate) -> Result<Agent>;
     /// Set the SIP digest password of an agent's phone (user = agent login).
     async fn set_sip_password(&self, id: AgentId, password: &str) -> Result<()>;
     /// `(login, SIP password)` of every agent that has one, for the registrar.
@@ -177,6 +183,12 @@ pub trait DispositionStore: Send + Sync {
     async fn create_disposition(&self, code: &str, label: &str) -> Result<Disposition>;
     /// All dispositions, by id.
     async fn list_dispositions(&self) -> Result<Vec<Disposition>>;
+    /// Change a disposition's label (its code, kept by past interactions,
+    /// does not change).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`]; [`StoreError::Invalid`] for an empty label.
+    async fn rename_disposition(&self, id: DispositionId, label: &str) -> Result<Disposition>;
 }
 
 /// Interactions (calls, conversations, attempts).
@@ -234,6 +246,12 @@ pub trait UserStore: Send + Sync {
     async fn get_user(&self, id: UserId) -> Result<Option<User>>;
     /// All users, by id.
     async fn list_users(&self) -> Result<Vec<User>>;
+    /// Set a user's role, agent link and disabled flag; disabling a user
+    /// ends their sessions.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown user or agent.
+    async fn update_user(&self, id: UserId, u: &UserUpdate) -> Result<User>;
     /// Replace a user's password hash (PHC string).
     async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<()>;
     /// Store a session: the SHA-256 (hex) of an opaque token.

@@ -118,6 +118,36 @@ pub struct NewAgent {
     pub capacity: Capacity,
 }
 
+/// An agent's new profile (the login, their SIP user, does not change).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentUpdate {
+    /// Display name, not empty.
+    pub name: String,
+    /// Skills with levels 1..=10 (replaces the list).
+    #[serde(default)]
+    pub skills: Vec<SkillLevel>,
+    /// Languages spoken, BCP 47 (replaces the list).
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// Per-channel capacity (voice 0 or 1).
+    #[serde(default)]
+    pub capacity: Capacity,
+}
+
+/// A user's new role, agent link and status (the username and password are
+/// changed elsewhere).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserUpdate {
+    /// Role.
+    pub role: Role,
+    /// Linked agent, or none.
+    pub agent_id: Option<AgentId>,
+    /// Suspended: cannot log in, and their sessions end.
+    pub disabled: bool,
+}
+
 /// A queue to create, or a queue's new settings.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -35,6 +35,7 @@ async fn suite(s: Arc<dyn Store>) {
     users_sessions(&*s).await;
     outbox(&*s).await;
     meta(&*s).await;
+    admin_edits(&*s).await;
     last_agent_states(&*s).await;
     chat(&*s).await;
     s.ping().await.unwrap();
@@ -647,6 +648,150 @@ async fn meta(s: &dyn Store) {
         s.get_meta("demo_seeded").await.unwrap().as_deref(),
         Some("2")
     );
+}
+
+/// What the admin pages change: an agent's profile, a user's role, link
+/// and status, a disposition's label.
+async fn admin_edits(s: &dyn Store) {
+    let a = s
+        .create_agent(&NewAgent {
+            login: "edit_me".into(),
+            name: "Edit Me".into(),
+            skills: vec![],
+            languages: vec![],
+            capacity: Capacity::default(),
+        })
+        .await
+        .unwrap();
+    let mut up = AgentUpdate {
+        name: "  Edited  ".into(),
+        skills: vec![SkillLevel {
+            skill: "billing".into(),
+            level: 7,
+        }],
+        languages: vec!["fr".into(), "yo".into()],
+        capacity: Capacity {
+            voice: 0,
+            chat: 5,
+            email: 2,
+            chat_during_voice: false,
+        },
+    };
+    let got = s.update_agent(a.id, &up).await.unwrap();
+    assert_eq!(got.name, "Edited");
+    assert_eq!(got.login, "edit_me");
+    assert_eq!(got.skills[0].level, 7);
+    assert_eq!(got.languages, ["fr", "yo"]);
+    assert_eq!(
+        (got.capacity.voice, got.capacity.chat, got.capacity.email),
+        (0, 5, 2)
+    );
+    assert_eq!(s.get_agent(a.id).await.unwrap().unwrap(), got);
+    up.skills[0].level = 11;
+    assert!(matches!(
+        s.update_agent(a.id, &up).await,
+        Err(StoreError::Invalid(_))
+    ));
+    up.skills[0].level = 1;
+    up.capacity.voice = 2;
+    assert!(matches!(
+        s.update_agent(a.id, &up).await,
+        Err(StoreError::Invalid(_))
+    ));
+    up.capacity.voice = 1;
+    assert!(matches!(
+        s.update_agent(AgentId(999_999), &up).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let u = s
+        .create_user(
+            &NewUser {
+                username: "to_edit".into(),
+                password_hash: "$argon2id$x".into(),
+                role: Role::Supervisor,
+                agent_id: None,
+            },
+            t(0),
+        )
+        .await
+        .unwrap();
+    s.create_session("edit-tok", u.id, t(0), t(60_000))
+        .await
+        .unwrap();
+    let got = s
+        .update_user(
+            u.id,
+            &UserUpdate {
+                role: Role::Agent,
+                agent_id: Some(a.id),
+                disabled: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (got.role, got.agent_id, got.disabled),
+        (Role::Agent, Some(a.id), false)
+    );
+    assert!(s.session_user("edit-tok", t(1)).await.unwrap().is_some());
+    let got = s
+        .update_user(
+            u.id,
+            &UserUpdate {
+                role: Role::Agent,
+                agent_id: None,
+                disabled: true,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((got.agent_id, got.disabled), (None, true));
+    assert!(s.session_user("edit-tok", t(1)).await.unwrap().is_none());
+    let bad_agent = UserUpdate {
+        role: Role::Agent,
+        agent_id: Some(AgentId(999_999)),
+        disabled: false,
+    };
+    assert!(matches!(
+        s.update_user(u.id, &bad_agent).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.update_user(
+            UserId(999_999),
+            &UserUpdate {
+                agent_id: None,
+                ..bad_agent
+            }
+        )
+        .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let d = s
+        .create_disposition("renamed_one", "Old label")
+        .await
+        .unwrap();
+    let got = s.rename_disposition(d.id, " New label ").await.unwrap();
+    assert_eq!(
+        (got.code.as_str(), got.label.as_str()),
+        ("renamed_one", "New label")
+    );
+    let listed = s.list_dispositions().await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|x| x.id == d.id && x.label == "New label")
+    );
+    assert!(matches!(
+        s.rename_disposition(d.id, " ").await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        s.rename_disposition(DispositionId(999_999), "x").await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 #[tokio::test]

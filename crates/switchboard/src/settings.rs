@@ -44,7 +44,8 @@ pub struct DesktopSettings {
     /// Pause reason codes an agent may choose (`POST /api/v1/agent/state`
     /// refuses others). Labels come from the UI strings `reason_<code>`
     /// when they exist, else the code is shown. Default: `break`, `lunch`,
-    /// `training`, `meeting`.
+    /// `training`, `meeting`. Once an admin saves a list (`/admin`, `PUT
+    /// /api/v1/pause-reasons`), the stored list replaces this one.
     pub pause_reasons: Vec<String>,
 }
 

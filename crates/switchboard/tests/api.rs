@@ -1,5 +1,7 @@
 //! The HTTP API end to end over real HTTP, on SQLite and on PostgreSQL.
 
+#[path = "api/admin_edit.rs"]
+mod admin_edit;
 mod common;
 
 use common::TestServer;
@@ -471,4 +473,14 @@ async fn api_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_on_postgres() {
     whole_api(common::start(true).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_edits_on_sqlite() {
+    admin_edit::admin_edits(common::start(false).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_edits_on_postgres() {
+    admin_edit::admin_edits(common::start(true).await).await;
 }

@@ -19,7 +19,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 /// The screenshots this test must produce under `target/screenshots/`
 /// (removed first, so an old file does not count).
-const SCREENSHOTS: [&str; 14] = [
+const SCREENSHOTS: [&str; 16] = [
     "login-error",
     "agent-ringing",
     "agent-in-call",
@@ -33,6 +33,8 @@ const SCREENSHOTS: [&str; 14] = [
     "supervisor-timeline",
     "admin",
     "admin-queue-error",
+    "admin-agent-error",
+    "admin-agent-saved",
     "admin-mobile",
 ];
 const BROWSER_WAIT: Duration = Duration::from_secs(120);
@@ -428,6 +430,17 @@ async fn agent_and_supervisor_pages_in_chromium() {
     let c = &out["checks"];
     assert_eq!(c["queue_field_error"], "a whole number from 0 to 3600");
     assert_eq!(c["queue_field_described"], "q-wrap-err");
+    assert_eq!(
+        c["agent_next_login"],
+        "Changes apply at the agent's next ACD login."
+    );
+    assert_eq!(
+        c["agent_skill_error"],
+        "\"billing:11\": write skill:level, level 1 to 10 (e.g. billing:7)"
+    );
+    assert_eq!(c["agent_skill_described"], "a-skills-err");
+    let row = c["agent_row"].as_str().unwrap_or_default();
+    assert!(row.contains("french:9, billing:10"), "{c}");
     assert!(c["admin_scroll_width_390"].as_i64().unwrap() <= 390, "{c}");
 
     for f in SCREENSHOTS {

@@ -1,6 +1,8 @@
 //! The web pages over plain HTTP (no browser): session cookie flags, CSRF on
 //! the login and logout forms, redirects, roles, languages, escaping.
 
+#[path = "web/admin_edit.rs"]
+mod admin_edit;
 mod common;
 
 use reqwest::StatusCode;

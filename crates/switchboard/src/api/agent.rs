@@ -132,8 +132,8 @@ pub struct StateInput {
     pub reason: Option<String>,
 }
 
-/// Ready, or pause with a reason. The reason must be one of
-/// `[desktop] pause_reasons` (400 otherwise).
+/// Ready, or pause with a reason. The reason must be one of the pause
+/// reasons in force (`GET /api/v1/pause-reasons`; 400 otherwise).
 #[utoipa::path(post, path = "/api/v1/agent/state", request_body = StateInput,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), tag = "agent", security(("bearer" = [])))]
 pub async fn state(
@@ -141,12 +141,13 @@ pub async fn state(
     auth: Auth<AnyRole>,
     ApiJson(i): ApiJson<StateInput>,
 ) -> ApiResult<StatusCode> {
+    let reasons = super::admin_edit::pause_reasons(&s).await;
     let req = match (i.state.as_str(), i.reason) {
         ("ready", None) => AgentRequest::Ready,
-        ("paused", Some(r)) if !s.settings.desktop.pause_reasons.contains(&r) => {
+        ("paused", Some(r)) if !reasons.contains(&r) => {
             return Err(ApiError::bad_request(format!(
                 "reason: {r:?} is not a pause reason; choose one of {}",
-                s.settings.desktop.pause_reasons.join(", ")
+                reasons.join(", ")
             )));
         }
         ("paused", Some(r)) if !r.trim().is_empty() && r.len() <= 32 => AgentRequest::Pause(r),

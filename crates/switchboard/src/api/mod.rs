@@ -5,6 +5,7 @@
 //! admits in its signature (`Auth<AdminOnly>`, `Auth<SupervisorUp>`,
 //! `Auth<AnyRole>`).
 
+pub mod admin_edit;
 mod agent;
 pub mod auth_routes;
 pub mod chat;
@@ -21,7 +22,7 @@ mod work;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use store::Store;
@@ -75,7 +76,10 @@ pub fn router(state: AppState) -> Router {
             "/agents",
             get(directory::list_agents).post(directory::create_agent),
         )
-        .route("/agents/{id}", get(directory::get_agent))
+        .route(
+            "/agents/{id}",
+            get(directory::get_agent).put(admin_edit::update_agent),
+        )
         .route(
             "/queues",
             get(directory::list_queues).post(directory::create_queue),
@@ -88,9 +92,19 @@ pub fn router(state: AppState) -> Router {
             "/dispositions",
             get(directory::list_dispositions).post(directory::create_disposition),
         )
+        .route("/dispositions/{id}", put(admin_edit::update_disposition))
+        .route(
+            "/pause-reasons",
+            get(admin_edit::get_pause_reasons).put(admin_edit::put_pause_reasons),
+        )
         .route(
             "/users",
             get(directory::list_users).post(directory::create_user),
+        )
+        .route("/users/{id}", put(admin_edit::update_user))
+        .route(
+            "/users/{id}/password",
+            post(admin_edit::reset_user_password),
         )
         .route(
             "/interactions",

@@ -1,5 +1,5 @@
-//! Admin pages: the lists of users, queues and dispositions, a form to edit
-//! a queue, and forms to add a disposition or a user.
+//! Admin pages: the lists of users, agents, queues, dispositions and pause
+//! reasons, a form to edit a queue, and forms to add a disposition or a user.
 //!
 //! Forms post back here (no script needed) with the session's CSRF token.
 //! Each is validated on the server field by field ([`FieldErrors`]); on
@@ -7,11 +7,11 @@
 //! message next to its input (`aria-invalid`, `aria-describedby`). On
 //! success: 303 to `/admin`.
 //!
-//! The store can update a queue but only create dispositions and users, so
-//! those two forms add records; they do not edit existing ones.
+//! The add forms here create dispositions and users; editing existing
+//! agents, users, dispositions and the pause reasons is in `admin_edit`.
 
 use super::i18n::Lang;
-use super::pages::{DispOption, ForbiddenPage, LangQuery, Nav, redirect, render};
+use super::pages::{ForbiddenPage, LangQuery, Nav, redirect, render};
 use super::{csrf_for, lang_of, same_secret};
 use crate::api::AppState;
 use crate::api::error::ApiError;
@@ -31,7 +31,7 @@ pub struct FieldErrors(Vec<(&'static str, String)>);
 
 impl FieldErrors {
     /// Record an error on `field` (the form field's `name`).
-    fn add(&mut self, field: &'static str, message: impl Into<String>) {
+    pub(super) fn add(&mut self, field: &'static str, message: impl Into<String>) {
         self.0.push((field, message.into()));
     }
 
@@ -109,7 +109,7 @@ fn strategy_code(s: Strategy) -> String {
 }
 
 /// A name: 1 to 64 characters of a-z, A-Z, 0-9, `_`, `-`.
-fn is_code(s: &str) -> bool {
+pub(super) fn is_code(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.chars()
@@ -117,7 +117,7 @@ fn is_code(s: &str) -> bool {
 }
 
 /// An integer field within `lo..=hi`.
-fn int_in<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
+pub(super) fn int_in<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
     e: &mut FieldErrors,
     field: &'static str,
     text: &str,
@@ -301,6 +301,7 @@ pub fn validate_user(f: &UserForm) -> Result<UserFields, FieldErrors> {
 
 /// A row of the users table.
 struct UserRow {
+    id: i64,
     username: String,
     role: &'static str,
     agent: String,
@@ -325,9 +326,16 @@ struct AdminPage {
     csrf: String,
     users: Vec<UserRow>,
     queues: Vec<QueueRow>,
-    dispositions: Vec<DispOption>,
     /// Agent records for the new-user form: (id, name).
     agents: Vec<(i64, String)>,
+    /// Agent rows: (id, login, name, skills as `skill:level, ...`).
+    agent_rows: Vec<(i64, String, String, String)>,
+    /// Disposition rows: (id, code, label, retired).
+    disp_rows: Vec<(i64, String, String, bool)>,
+    /// Pause reasons in force.
+    pause_reasons: Vec<String>,
+    pause_code: String,
+    pause_errors: FieldErrors,
     disp_form: DispositionForm,
     disp_errors: FieldErrors,
     user_form: UserForm,
@@ -348,7 +356,7 @@ struct QueueEditPage {
 
 /// The admin's session, or the response to send instead (login redirect,
 /// forbidden page).
-fn admin_only(
+pub(super) fn admin_only(
     auth: Result<Auth<AnyRole>, ApiError>,
     lang: Lang,
     remember: bool,
@@ -369,19 +377,21 @@ fn admin_only(
 }
 
 /// A 403 for a form whose CSRF token does not match the session.
-fn bad_csrf() -> Response {
+pub(super) fn bad_csrf() -> Response {
     (StatusCode::FORBIDDEN, "CSRF token mismatch").into_response()
 }
 
 /// The two add forms of the admin page, as typed, with their errors.
 #[derive(Default)]
-struct AddForms {
-    disp: (DispositionForm, FieldErrors),
-    user: (UserForm, FieldErrors),
+pub(super) struct AddForms {
+    pub(super) disp: (DispositionForm, FieldErrors),
+    pub(super) user: (UserForm, FieldErrors),
+    /// The pause-reason form: the code typed and its error.
+    pub(super) pause: (String, FieldErrors),
 }
 
 /// Render the admin page with these form states.
-async fn admin_page(
+pub(super) async fn admin_page(
     s: &AppState,
     auth: &Auth<AnyRole>,
     nav: Nav,
@@ -390,7 +400,11 @@ async fn admin_page(
     remember: bool,
     forms: AddForms,
 ) -> Response {
-    let AddForms { disp, user } = forms;
+    let AddForms { disp, user, pause } = forms;
+    let pause_reasons = crate::api::admin_edit::pause_reasons(s).await;
+    let retired = crate::api::admin_edit::retired_dispositions(&*s.store)
+        .await
+        .unwrap_or_default();
     let (users, queues, disps, agents) = match (
         s.store.list_users().await,
         s.store.list_queues().await,
@@ -407,6 +421,7 @@ async fn admin_page(
         users: users
             .into_iter()
             .map(|u| UserRow {
+                id: u.id.0,
                 username: u.username,
                 role: u.role.as_str(),
                 agent: u.agent_id.map(|a| a.0.to_string()).unwrap_or_default(),
@@ -427,14 +442,29 @@ async fn admin_page(
                 ring_timeout_s: q.ring_timeout_s,
             })
             .collect(),
-        dispositions: disps
+        disp_rows: disps
             .into_iter()
-            .map(|d| DispOption {
-                code: d.code,
-                label: d.label,
+            .map(|d| {
+                let r = retired.contains(&d.code);
+                (d.id.0, d.code, d.label, r)
+            })
+            .collect(),
+        agent_rows: agents
+            .iter()
+            .map(|a| {
+                let skills = a.skills.iter().map(|s| format!("{}:{}", s.skill, s.level));
+                (
+                    a.id.0,
+                    a.login.clone(),
+                    a.name.clone(),
+                    skills.collect::<Vec<_>>().join(", "),
+                )
             })
             .collect(),
         agents: agents.into_iter().map(|a| (a.id.0, a.name)).collect(),
+        pause_reasons,
+        pause_code: pause.0,
+        pause_errors: pause.1,
         disp_form: disp.0,
         disp_errors: disp.1,
         user_form: user.0,

@@ -278,6 +278,62 @@ const STRINGS: &[(&str, &str, &str)] = &[
         "comes with supervision",
     ),
     ("no", "non", "no"),
+    ("edit_agent", "Modifier l'agent", "Edit agent"),
+    ("login", "Identifiant", "Login"),
+    (
+        "applies_next_login",
+        "Les changements s'appliquent à la prochaine connexion ACD de l'agent.",
+        "Changes apply at the agent's next ACD login.",
+    ),
+    (
+        "skills_levels",
+        "Compétences et niveaux (compétence:niveau 1 à 10, …)",
+        "Skills and levels (skill:level 1 to 10, …)",
+    ),
+    ("languages", "Langues (fr, en, …)", "Languages (fr, en, …)"),
+    (
+        "capacity_voice",
+        "Appels simultanés (0 ou 1)",
+        "Concurrent calls (0 or 1)",
+    ),
+    (
+        "capacity_chat",
+        "Conversations simultanées",
+        "Concurrent chats",
+    ),
+    ("capacity_email", "E-mails simultanés", "Concurrent e-mails"),
+    ("edit_user", "Modifier l'utilisateur", "Edit user"),
+    (
+        "reset_password",
+        "Réinitialiser le mot de passe",
+        "Reset password",
+    ),
+    (
+        "new_password_once",
+        "Nouveau mot de passe (affiché une seule fois) :",
+        "New password (shown once):",
+    ),
+    (
+        "edit_disposition",
+        "Modifier la qualification",
+        "Edit disposition",
+    ),
+    ("retired", "Retirée", "Retired"),
+    (
+        "retired_hint",
+        "Une qualification retirée reste sur l'historique mais n'est plus proposée en post-appel.",
+        "A retired disposition stays on past interactions but is no longer offered at wrap-up.",
+    ),
+    ("pause_reasons", "Motifs de pause", "Pause reasons"),
+    (
+        "new_pause_reason",
+        "Nouveau motif (a-z, 0-9, _)",
+        "New reason (a-z, 0-9, _)",
+    ),
+    ("remove", "Supprimer", "Remove"),
+    ("skills", "Compétences", "Skills"),
+    ("voice", "Voix", "Voice"),
+    ("email", "E-mail", "E-mail"),
 ];
 
 #[cfg(test)]
@@ -316,6 +372,9 @@ mod tests {
             include_str!("../../templates/admin.html"),
             include_str!("../../templates/forbidden.html"),
             include_str!("../../templates/queue_edit.html"),
+            include_str!("../../templates/agent_edit.html"),
+            include_str!("../../templates/user_edit.html"),
+            include_str!("../../templates/disposition_edit.html"),
             include_str!("../../templates/chat.html"),
             include_str!("../../assets/chat.js"),
             include_str!("../../assets/agent.js"),

@@ -6,7 +6,8 @@
 //! Pages: `GET /login` (+ `POST /login`, `POST /logout`), `GET /agent` (agent
 //! desktop), `GET /supervisor` (live queues and agents), `GET /admin`
 //! (lists, add a disposition or a user; `GET|POST /admin/queues/{id}` edits
-//! a queue: see `admin`), `GET /assets/{file}`.
+//! a queue: see `admin`; agents, users, dispositions and pause reasons are
+//! edited under `/admin/...`: see `admin_edit`), `GET /assets/{file}`.
 //!
 //! Sessions: the login form opens the same opaque session as the JSON login
 //! and stores its token in the `sb_session` cookie (HttpOnly,
@@ -18,6 +19,7 @@
 //! UI language: `?lang=fr|en` (remembered in the `lang` cookie), default `fr`.
 
 mod admin;
+mod admin_edit;
 pub mod i18n;
 mod pages;
 
@@ -39,6 +41,23 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(admin::admin))
         .route("/admin/dispositions", post(admin::add_disposition))
         .route("/admin/users", post(admin::add_user))
+        .route(
+            "/admin/agents/{id}",
+            get(admin_edit::agent_form).post(admin_edit::agent_save),
+        )
+        .route(
+            "/admin/users/{id}",
+            get(admin_edit::user_form).post(admin_edit::user_save),
+        )
+        .route(
+            "/admin/users/{id}/password",
+            post(admin_edit::user_password),
+        )
+        .route(
+            "/admin/dispositions/{id}",
+            get(admin_edit::disposition_form).post(admin_edit::disposition_save),
+        )
+        .route("/admin/pause-reasons", post(admin_edit::pause_reason))
         .route(
             "/admin/queues/{id}",
             get(admin::queue_form).post(admin::queue_save),

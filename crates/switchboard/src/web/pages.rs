@@ -331,7 +331,7 @@ struct AgentPage {
     transfer_agents: Vec<Choice>,
     /// The role may play recordings (supervisors and admins).
     can_play: bool,
-    /// Pause reasons from `[desktop] pause_reasons`.
+    /// Pause reasons in force (admin's list, else `[desktop] pause_reasons`).
     pause_reasons: Vec<DispOption>,
 }
 
@@ -414,9 +414,14 @@ pub async fn agent(
             Vec::new()
         }
     };
+    // Retired codes stay on past interactions but are not offered.
+    let retired = crate::api::admin_edit::retired_dispositions(&*s.store)
+        .await
+        .unwrap_or_default();
     let dispositions = match s.store.list_dispositions().await {
         Ok(d) => d
             .into_iter()
+            .filter(|d| !retired.contains(&d.code))
             .map(|d| DispOption {
                 code: d.code,
                 label: d.label,
@@ -440,14 +445,12 @@ pub async fn agent(
         transfer_queues,
         transfer_agents,
         can_play: SupervisorUp::allows(auth.user.role),
-        pause_reasons: s
-            .settings
-            .desktop
-            .pause_reasons
-            .iter()
+        pause_reasons: crate::api::admin_edit::pause_reasons(&s)
+            .await
+            .into_iter()
             .map(|code| DispOption {
-                code: code.clone(),
-                label: reason_label(lang, code),
+                label: reason_label(lang, &code),
+                code,
             })
             .collect(),
     };

@@ -12,7 +12,8 @@
 //   digital:    a digital conversation with the push channel and its
 //               endpoints mocked in the browser: accept, thread, reply,
 //               transfer; customer text stays text; 390 px fits.
-//   admin:      admin list, a queue form error next to its field, 390 px.
+//   admin:      admin list, a queue form error next to its field, an agent's
+//               skill level refused then saved and listed, 390 px.
 import { chromium } from 'playwright-core';
 import { readFileSync, mkdirSync } from 'node:fs';
 
@@ -313,6 +314,24 @@ try {
     out.checks.queue_field_error = await err.textContent();
     out.checks.queue_field_described = await page.getByLabel('Wrap-up (s)').getAttribute('aria-describedby');
     await page.screenshot({ path: `${shots}/admin-queue-error.png`, fullPage: true });
+    // An agent's skill level: 11 is refused next to the field, 10 is saved
+    // and shown in the agents table (keyboard only: fill, then Enter).
+    await page.goto(`${base}/admin`);
+    await page.locator('#agents-table').getByRole('link', { name: 'Edit amina' }).click();
+    out.checks.agent_next_login = await page.locator('#agent-next-login').textContent();
+    const skills = page.getByLabel('Skills and levels (skill:level 1 to 10, …)');
+    await skills.fill('french:9, billing:11');
+    await skills.press('Enter');
+    const skillErr = page.locator('#a-skills-err');
+    await skillErr.waitFor({ timeout: WAIT });
+    out.checks.agent_skill_error = await skillErr.textContent();
+    out.checks.agent_skill_described = await skills.getAttribute('aria-describedby');
+    await page.screenshot({ path: `${shots}/admin-agent-error.png`, fullPage: true });
+    await skills.fill('french:9, billing:10');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(`${base}/admin`, { timeout: WAIT });
+    out.checks.agent_row = await page.locator('#agents-table tr', { hasText: 'amina' }).textContent();
+    await page.screenshot({ path: `${shots}/admin-agent-saved.png`, fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${base}/admin`);
     out.checks.admin_scroll_width_390 = await page.evaluate(() => document.documentElement.scrollWidth);
