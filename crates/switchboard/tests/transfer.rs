@@ -475,3 +475,47 @@ async fn a_queue_created_and_changed_live_takes_calls() {
     assert_eq!(exit_code(agent).await, 0);
     p.srv.shutdown().await;
 }
+
+/// Disabling an agent's user also logs them out of the ACD: nothing is
+/// offered to them any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_agent_is_logged_out_of_the_acd() {
+    let p = platform().await;
+    let admin = p.srv.login("admin").await;
+    let amina = p.srv.login("amina").await;
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let logged_in = |stats: &Value| {
+        stats
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["agent"] == AMINA)
+    };
+    assert!(logged_in(&get(&p, &admin, "/api/v1/stats/agents").await));
+    let users = get(&p, &admin, "/api/v1/users").await;
+    let uid = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "amina")
+        .and_then(|u| u["id"].as_i64())
+        .unwrap();
+    let r = p
+        .srv
+        .http
+        .put(p.srv.url(&format!("/api/v1/users/{uid}")))
+        .bearer_auth(&admin)
+        .json(&json!({"role": "agent", "agent_id": AMINA, "disabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        !logged_in(&get(&p, &admin, "/api/v1/stats/agents").await),
+        "amina is out of the ACD"
+    );
+    p.srv.shutdown().await;
+}

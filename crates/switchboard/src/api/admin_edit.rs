@@ -271,9 +271,23 @@ pub async fn update_user(
         agent_id: c.agent_id,
         disabled: c.disabled,
     };
-    Ok(Json(
-        update_user_checked(&*s.store, &auth.user, UserId(id), &u).await?,
-    ))
+    let user = update_user_checked(&*s.store, &auth.user, UserId(id), &u).await?;
+    log_out_if_disabled(&s, &user).await;
+    Ok(Json(user))
+}
+
+/// A disabled user who is an agent is also logged out of the ACD, so that
+/// no call is offered to them any more.
+pub(crate) async fn log_out_if_disabled(s: &AppState, user: &User) {
+    if let (true, Some(engine), Some(agent)) = (user.disabled, &s.engine, user.agent_id) {
+        match engine.agent_logout(agent).await {
+            Ok(()) => tracing::info!(user = %user.username, "disabled user logged out of the ACD"),
+            Err(engine::EngineError::NotLoggedIn(_)) => {}
+            Err(e) => {
+                tracing::warn!(user = %user.username, error = %e, "cannot log the disabled user out of the ACD")
+            }
+        }
+    }
 }
 
 /// A new password, shown once.

@@ -377,7 +377,10 @@ pub async fn user_save(
             disabled: !f.disabled.is_empty(),
         };
         match rules::update_user_checked(&*s.store, &auth.user, user.id, &up).await {
-            Ok(_) => return redirect("/admin"),
+            Ok(changed) => {
+                rules::log_out_if_disabled(&s, &changed).await;
+                return redirect("/admin");
+            }
             Err(err) if err.status == StatusCode::UNPROCESSABLE_ENTITY => {
                 // The shared check's message starts with its field name.
                 let (field, msg) = err
