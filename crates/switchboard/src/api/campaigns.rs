@@ -143,7 +143,12 @@ fn parse_csv(text: &str) -> Result<Vec<RecipientInput>, String> {
 fn validate(
     input: CampaignInput,
     country: &str,
-) -> ApiResult<(NewCampaign, Vec<NewRecipient>, Option<CustomerSelection>, bool)> {
+) -> ApiResult<(
+    NewCampaign,
+    Vec<NewRecipient>,
+    Option<CustomerSelection>,
+    bool,
+)> {
     let mut errs: Vec<String> = Vec::new();
     let name = input.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 200 {
@@ -452,10 +457,22 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert!(e.message.contains("template: malformed placeholder"), "{}", e.message);
-        assert!(e.message.contains("recipients[1].address: \"bonjour\""), "{}", e.message);
+        assert!(
+            e.message.contains("template: malformed placeholder"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message.contains("recipients[1].address: \"bonjour\""),
+            "{}",
+            e.message
+        );
         assert!(!e.message.contains("recipients[0]"), "{}", e.message);
-        assert!(e.message.contains("customers.segment: \"gold\""), "{}", e.message);
+        assert!(
+            e.message.contains("customers.segment: \"gold\""),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -470,9 +487,14 @@ mod tests {
             "BJ",
         )
         .unwrap();
-        assert_eq!((c.name.as_str(), c.rate_per_s, c.channel), ("Relance", 10, Channel::Sms));
         assert_eq!(
-            r.iter().map(|x| (x.address.as_str(), x.vars["name"].as_str())).collect::<Vec<_>>(),
+            (c.name.as_str(), c.rate_per_s, c.channel),
+            ("Relance", 10, Channel::Sms)
+        );
+        assert_eq!(
+            r.iter()
+                .map(|x| (x.address.as_str(), x.vars["name"].as_str()))
+                .collect::<Vec<_>>(),
             [("+22997000001", "Awa"), ("+22997000002", "Bio")]
         );
         assert!(sel.is_none() && start);
@@ -482,6 +504,11 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert!(e.message.contains("csv: the header line has no `address` column"), "{}", e.message);
+        assert!(
+            e.message
+                .contains("csv: the header line has no `address` column"),
+            "{}",
+            e.message
+        );
     }
 }

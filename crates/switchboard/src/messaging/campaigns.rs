@@ -71,9 +71,17 @@ impl Runner {
     ///
     /// # Errors
     /// The store.
-    pub(crate) async fn tick(&mut self, inner: &Inner, now: Timestamp) -> Result<Duration, StoreError> {
-        let running = inner.store.list_campaigns(Some(CampaignStatus::Running)).await?;
-        self.buckets.retain(|id, _| running.iter().any(|c| c.id == *id));
+    pub(crate) async fn tick(
+        &mut self,
+        inner: &Inner,
+        now: Timestamp,
+    ) -> Result<Duration, StoreError> {
+        let running = inner
+            .store
+            .list_campaigns(Some(CampaignStatus::Running))
+            .await?;
+        self.buckets
+            .retain(|id, _| running.iter().any(|c| c.id == *id));
         let sync = self
             .last_sync
             .is_none_or(|t| now.millis_since(t) >= SYNC_EVERY_MS);
@@ -134,7 +142,12 @@ async fn finish_if_done(inner: &Inner, c: &Campaign, now: Timestamp) -> Result<(
             .set_campaign_status(c.id, &[CampaignStatus::Running], CampaignStatus::Done, now)
             .await
         {
-            Ok(_) => tracing::info!(campaign = c.id, total = st.total, delivered_percent = st.delivered_percent, "campaign done"),
+            Ok(_) => tracing::info!(
+                campaign = c.id,
+                total = st.total,
+                delivered_percent = st.delivered_percent,
+                "campaign done"
+            ),
             // Paused meanwhile: it stays paused.
             Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e),
@@ -195,7 +208,12 @@ async fn handle_recipient(
         customer_id: r.customer_id,
         purpose: PURPOSE.into(),
     };
-    if inner.store.queue_recipient(r.id, &msg, now).await?.is_some() {
+    if inner
+        .store
+        .queue_recipient(r.id, &msg, now)
+        .await?
+        .is_some()
+    {
         count("queued");
     }
     Ok(())

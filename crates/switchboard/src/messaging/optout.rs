@@ -43,11 +43,7 @@ impl Inner {
                         source: format!("keyword:{}", msg.text.trim().to_uppercase()),
                     })
                     .await?;
-                tracing::info!(
-                    channel = channel.as_str(),
-                    new,
-                    "opt-out keyword received"
-                );
+                tracing::info!(channel = channel.as_str(), new, "opt-out keyword received");
                 let outcome = Outcome::OptedOut {
                     channel,
                     address: address.to_string(),
