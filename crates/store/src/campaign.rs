@@ -96,6 +96,22 @@ impl RecipientState {
     }
 }
 
+/// The approved WhatsApp template a WhatsApp campaign sends (business-
+/// initiated messages outside the 24-hour window must be templates).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsappTemplate {
+    /// Template name as approved by Meta (`renewal_notice`).
+    pub name: String,
+    /// Language code (`fr`, `en_US`).
+    pub language: String,
+    /// Body parameters `{{1}}`, `{{2}}`... in order, each a text with
+    /// `{{field}}` placeholders filled per recipient (`["{{name}}"]`).
+    #[serde(default)]
+    pub params: Vec<String>,
+}
+
 /// A campaign to create.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NewCampaign {
@@ -109,6 +125,9 @@ pub struct NewCampaign {
     pub rate_per_s: u32,
     /// Who created it.
     pub created_by: Option<UserId>,
+    /// WhatsApp only: the approved template sent instead of free text (the
+    /// rendered `template` is kept as the message's text).
+    pub whatsapp_template: Option<WhatsappTemplate>,
 }
 
 /// A stored campaign.
@@ -129,6 +148,8 @@ pub struct Campaign {
     pub rate_per_s: u32,
     /// Creator.
     pub created_by: Option<UserId>,
+    /// WhatsApp template, if any.
+    pub whatsapp_template: Option<WhatsappTemplate>,
     /// Creation time.
     pub created_at: Timestamp,
     /// Last change.
@@ -289,6 +310,9 @@ pub trait CampaignStore: Send + Sync {
     async fn sync_campaign_outcomes(&self, campaign: i64, now: Timestamp) -> crate::Result<u64>;
     /// Recipients per state and the delivered percentage.
     async fn campaign_stats(&self, campaign: i64) -> crate::Result<CampaignStats>;
+    /// The recipient whose message is outbox row `outbox_id`.
+    async fn recipient_by_outbox(&self, outbox_id: i64)
+    -> crate::Result<Option<CampaignRecipient>>;
     /// Recipients by id, optionally only those in `state`.
     async fn list_recipients(
         &self,
@@ -334,6 +358,18 @@ pub(crate) fn validate_campaign(c: &NewCampaign) -> crate::Result<()> {
         return Err(crate::StoreError::Invalid(
             "rate_per_s: must be within 1..=1000".into(),
         ));
+    }
+    if let Some(t) = &c.whatsapp_template {
+        if c.channel != Channel::Whatsapp {
+            return Err(crate::StoreError::Invalid(
+                "whatsapp_template: only for whatsapp campaigns".into(),
+            ));
+        }
+        if t.name.trim().is_empty() || t.language.trim().is_empty() {
+            return Err(crate::StoreError::Invalid(
+                "whatsapp_template: name and language must not be empty".into(),
+            ));
+        }
     }
     Ok(())
 }

@@ -21,6 +21,10 @@ macro_rules! impl_campaign {
                         .ok_or_else(|| StoreError::Corrupt(format!("campaign status {status:?}")))?,
                     rate_per_s: u32::try_from(r.try_get::<i64, _>("rate_per_s")?).unwrap_or(1),
                     created_by: r.try_get::<Option<i64>, _>("created_by")?.map(UserId),
+                    whatsapp_template: r
+                        .try_get::<Option<String>, _>("whatsapp_template")?
+                        .map(|t| from_json(&t, "whatsapp_template"))
+                        .transpose()?,
                     created_at: Timestamp::from_millis(r.try_get("created_at")?),
                     updated_at: Timestamp::from_millis(r.try_get("updated_at")?),
                     started_at: ts("started_at")?,
@@ -68,8 +72,8 @@ macro_rules! impl_campaign {
             async fn create_campaign(&self, c: &NewCampaign, now: Timestamp) -> Result<Campaign> {
                 crate::campaign::validate_campaign(c)?;
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO campaigns (name, channel, template, status, rate_per_s, created_by, created_at, updated_at) \
-                     VALUES ($1, $2, $3, 'draft', $4, $5, $6, $6) RETURNING id",
+                    "INSERT INTO campaigns (name, channel, template, status, rate_per_s, created_by, created_at, updated_at, whatsapp_template) \
+                     VALUES ($1, $2, $3, 'draft', $4, $5, $6, $6, $7) RETURNING id",
                 )
                 .bind(c.name.trim())
                 .bind(c.channel.as_str())
@@ -77,6 +81,7 @@ macro_rules! impl_campaign {
                 .bind(i64::from(c.rate_per_s))
                 .bind(c.created_by.map(|u| u.0))
                 .bind(now.as_millis())
+                .bind(c.whatsapp_template.as_ref().map(to_json).transpose()?)
                 .fetch_one(&self.pool)
                 .await?;
                 self.campaign_or_404(id).await
@@ -326,6 +331,14 @@ macro_rules! impl_campaign {
                     by_state,
                     delivered_percent,
                 })
+            }
+
+            async fn recipient_by_outbox(&self, outbox_id: i64) -> Result<Option<CampaignRecipient>> {
+                let r = sqlx::query("SELECT * FROM campaign_recipients WHERE outbox_id = $1")
+                    .bind(outbox_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                r.as_ref().map(Self::recipient_from_row).transpose()
             }
 
             async fn list_recipients(

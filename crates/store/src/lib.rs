@@ -45,7 +45,7 @@ mod types;
 
 pub use campaign::{
     Campaign, CampaignRecipient, CampaignStats, CampaignStatus, CampaignStore, CustomerSelection,
-    NewCampaign, NewRecipient, OptOut, RecipientState,
+    NewCampaign, NewRecipient, OptOut, RecipientState, WhatsappTemplate,
 };
 pub use chat::{ChatMessage, ChatStore, NewChatMessage};
 pub use postgres::PgStore;

@@ -348,6 +348,7 @@ async fn a_campaign_left_running_by_a_previous_process_finishes_once_per_recipie
                 template: "Code {{code}} pour {{address}}".into(),
                 rate_per_s: 50,
                 created_by: None,
+                whatsapp_template: None,
             },
             now,
         )
@@ -411,5 +412,166 @@ async fn a_campaign_left_running_by_a_previous_process_finishes_once_per_recipie
     assert_eq!(got, want);
     let c = wait_campaign(&p, &sup, c.id, "done", |v| v["status"] == "done").await;
     assert_eq!(count(&c, "sent") + count(&c, "delivered"), 5, "{c}");
+    p.srv.shutdown().await;
+}
+
+/// A local Graph API stand-in: records every WhatsApp send, answers an id.
+#[derive(Clone, Default)]
+struct Graph {
+    posts: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+async fn graph_stand_in() -> (String, Graph) {
+    use axum::extract::{Json, State};
+    let g = Graph::default();
+    let app = axum::Router::new()
+        .route(
+            "/{version}/{node}/messages",
+            axum::routing::post(|State(g): State<Graph>, Json(body): Json<Value>| async move {
+                let mut posts = g.posts.lock().unwrap();
+                posts.push(body);
+                let n = posts.len();
+                Json(json!({"messaging_product": "whatsapp", "messages": [{"id": format!("wamid.CAMP{n}")}]}))
+            }),
+        )
+        .with_state(g.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    (url, g)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whatsapp_campaign_sends_its_approved_template_and_honours_arret() {
+    const SECRET: &str = "meta-app-secret";
+    let (graph_url, graph) = graph_stand_in().await;
+    let p = server(|s| {
+        s.channels.meta.enabled = true;
+        s.channels.meta.app_secret = Secret(SECRET.into());
+        s.channels.meta.graph_base = graph_url;
+        s.channels.meta.access_token = Secret("token".into());
+        s.channels.meta.whatsapp_phone_number_id = "106540352242922".into();
+        s.channels.dispatch_interval_ms = 50;
+        s.channels.campaigns.tick_ms = 50;
+        s.channels.campaigns.stop_reply = STOP_REPLY.into();
+    })
+    .await;
+    let sup = p.srv.login("supervisor").await;
+
+    // ARRÊT on WhatsApp (the public docs' payload, signed): opt-out, and the
+    // confirmation goes as free text (the customer just wrote).
+    let raw = std::fs::read_to_string(
+        repo().join("crates/channels/tests/fixtures/whatsapp_text_message.json"),
+    )
+    .unwrap();
+    let mut v: Value = serde_json::from_str(&raw).unwrap();
+    v["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = json!("ARRÊT");
+    let body = serde_json::to_vec(&v).unwrap();
+    let r = p
+        .srv
+        .http
+        .post(p.srv.url("/webhooks/meta"))
+        .header("content-type", "application/json")
+        .header(
+            "X-Hub-Signature-256",
+            channels::meta::webhook::sign(SECRET.as_bytes(), &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let wait_posts = |n: usize| {
+        let graph = graph.clone();
+        async move {
+            for _ in 0..300 {
+                if graph.posts.lock().unwrap().len() >= n {
+                    return graph.posts.lock().unwrap().clone();
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!(
+                "fewer than {n} Graph posts: {:?}",
+                graph.posts.lock().unwrap()
+            );
+        }
+    };
+    let posts = wait_posts(1).await;
+    assert_eq!(
+        (
+            posts[0]["to"].as_str(),
+            posts[0]["type"].as_str(),
+            posts[0]["text"]["body"].as_str()
+        ),
+        (Some("22997000000"), Some("text"), Some(STOP_REPLY))
+    );
+    let outs = get(&p, &sup, "/api/v1/opt-outs?channel=whatsapp").await;
+    assert_eq!(outs[0]["address"], "+22997000000", "{outs}");
+
+    // Three customers and the opted-out one.
+    for (i, phone) in [
+        "+22997002001",
+        "+22997002002",
+        "+22997002003",
+        "+22997000000",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (st, c) = post_json(
+            &p,
+            &sup,
+            "/api/v1/customers",
+            json!({"name": format!("Wa {}", i + 1), "phones": [phone], "segment": "vip", "language": "ha"}),
+        )
+        .await;
+        assert_eq!(st, 201, "{c}");
+    }
+    let mut campaign = json!({"name": "Offre", "channel": "whatsapp", "template": "Bonjour {{name}}, votre offre VIP est prête.",
+        "rate_per_s": 5, "customers": {"segment": "vip", "language": "ha"}, "start": true});
+    let (st, e) = post_json(&p, &sup, "/api/v1/campaigns", campaign.clone()).await;
+    assert_eq!(st, 422);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("whatsapp_template: required"),
+        "{e}"
+    );
+    campaign["whatsapp_template"] =
+        json!({"name": "vip_offer", "language": "fr", "params": ["{{name}}"]});
+    let (st, c) = post_json(&p, &sup, "/api/v1/campaigns", campaign).await;
+    assert_eq!((st, c["status"].as_str()), (201, Some("running")), "{c}");
+    let id = c["id"].as_i64().unwrap();
+    let c = wait_campaign(&p, &sup, id, "done", |c| c["status"] == "done").await;
+    assert_eq!((count(&c, "sent"), count(&c, "opted_out")), (3, 1), "{c}");
+    let posts = wait_posts(4).await;
+    assert_eq!(posts.len(), 4, "{posts:?}");
+    let mut sent: Vec<(String, String)> = posts[1..]
+        .iter()
+        .map(|p| {
+            assert_eq!(p["type"], "template", "{p}");
+            assert_eq!(p["template"]["name"], "vip_offer");
+            assert_eq!(p["template"]["language"]["code"], "fr");
+            (
+                p["to"].as_str().unwrap().to_string(),
+                p["template"]["components"][0]["parameters"][0]["text"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [
+            ("22997002001".to_string(), "Wa 1".to_string()),
+            ("22997002002".to_string(), "Wa 2".to_string()),
+            ("22997002003".to_string(), "Wa 3".to_string())
+        ]
+    );
     p.srv.shutdown().await;
 }

@@ -6,6 +6,8 @@ CREATE TABLE campaigns (
     name        TEXT NOT NULL,
     channel     TEXT NOT NULL,
     template    TEXT NOT NULL,
+    -- WhatsApp only: {"name", "language", "params": [text with {{field}}]}.
+    whatsapp_template TEXT,
     status      TEXT NOT NULL DEFAULT 'draft',
     rate_per_s  INTEGER NOT NULL,
     created_by  INTEGER,

@@ -12,6 +12,7 @@ fn new_campaign(template: &str, rate: u32) -> NewCampaign {
         template: template.into(),
         rate_per_s: rate,
         created_by: Some(UserId(1)),
+        whatsapp_template: None,
     }
 }
 
@@ -38,6 +39,17 @@ pub async fn campaigns(s: &dyn Store) {
             },
             "name",
         ),
+        (
+            NewCampaign {
+                whatsapp_template: Some(WhatsappTemplate {
+                    name: "renewal".into(),
+                    language: "fr".into(),
+                    params: vec![],
+                }),
+                ..new_campaign("Bonjour", 1)
+            },
+            "whatsapp_template",
+        ),
     ] {
         let e = s.create_campaign(&c, t(0)).await.unwrap_err();
         assert!(
@@ -54,6 +66,31 @@ pub async fn campaigns(s: &dyn Store) {
         (CampaignStatus::Draft, 10, Channel::Sms, Some(UserId(1)))
     );
     assert_eq!(s.get_campaign(c.id).await.unwrap().unwrap(), c);
+    let wa = s
+        .create_campaign(
+            &NewCampaign {
+                channel: Channel::Whatsapp,
+                whatsapp_template: Some(WhatsappTemplate {
+                    name: "renewal".into(),
+                    language: "fr".into(),
+                    params: vec!["{{name}}".into()],
+                }),
+                ..new_campaign("Bonjour {{name}}", 5)
+            },
+            t(5_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_campaign(wa.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .whatsapp_template
+            .unwrap()
+            .params,
+        ["{{name}}"]
+    );
 
     // Recipients from customers: Wolof-speaking business customers with a
     // phone (the one without a phone and the mass one are left out).
@@ -282,6 +319,11 @@ pub async fn campaigns(s: &dyn Store) {
     assert!(s.next_pending(c.id, 10).await.unwrap().is_empty());
     let rows = s.list_recipients(c.id, None, 100, 0).await.unwrap();
     assert_eq!(rows[0].outbox_id, Some(o1.id));
+    assert_eq!(
+        s.recipient_by_outbox(o2.id).await.unwrap().unwrap().id,
+        pending[1].id
+    );
+    assert_eq!(s.recipient_by_outbox(-1).await.unwrap(), None);
     assert_eq!(
         rows[2].error.as_deref(),
         Some("unknown placeholder {{name}}")

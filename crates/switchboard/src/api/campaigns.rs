@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use store::{
     Campaign, CampaignRecipient, CampaignStats, CampaignStatus, CustomerSelection, NewCampaign,
-    NewRecipient, OptOut, RecipientState,
+    NewRecipient, OptOut, RecipientState, WhatsappTemplate,
 };
 
 /// Default messages per second of a new campaign.
@@ -75,6 +75,11 @@ pub struct CampaignInput {
     /// Start at once (default false: a draft).
     #[serde(default)]
     pub start: bool,
+    /// Required for (and only for) `whatsapp`: the approved template sent
+    /// (business-initiated WhatsApp messages must be templates); `template`
+    /// is then the text kept in the outbox and timeline.
+    #[serde(default)]
+    pub whatsapp_template: Option<WhatsappTemplate>,
 }
 
 /// A campaign with its delivery figures.
@@ -159,6 +164,13 @@ fn validate(
             errs.push("channel: voice is not a message channel (use a dialer campaign)".into());
             None
         }
+        Some(c @ (Channel::Messenger | Channel::Instagram | Channel::Webchat)) => {
+            errs.push(format!(
+                "channel: {} cannot carry campaigns (no business-initiated messages outside a conversation); use sms, email or whatsapp",
+                c.as_str()
+            ));
+            None
+        }
         Some(c) => Some(c),
         None => {
             let names: Vec<&str> = Channel::ALL
@@ -178,6 +190,36 @@ fn validate(
         errs.push("template: must not be empty".into());
     } else if let Err(e) = channels::campaign::placeholders(&input.template) {
         errs.push(format!("template: {e}"));
+    }
+    match (&input.whatsapp_template, channel) {
+        (None, Some(Channel::Whatsapp)) => errs.push(
+            "whatsapp_template: required for whatsapp campaigns (outside the 24-hour window only approved templates may be sent)".into(),
+        ),
+        (Some(_), Some(c)) if c != Channel::Whatsapp => {
+            errs.push("whatsapp_template: only for whatsapp campaigns".into())
+        }
+        (Some(t), _) => {
+            if t.name.is_empty()
+                || !t
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                errs.push(format!(
+                    "whatsapp_template.name: {:?} is not a template name (a-z, 0-9, _)",
+                    t.name
+                ));
+            }
+            if t.language.trim().is_empty() {
+                errs.push("whatsapp_template.language: must not be empty".into());
+            }
+            for (i, p) in t.params.iter().enumerate() {
+                if let Err(e) = channels::campaign::placeholders(p) {
+                    errs.push(format!("whatsapp_template.params[{i}]: {e}"));
+                }
+            }
+        }
+        _ => {}
     }
     let rate = input.rate_per_s.unwrap_or(DEFAULT_RATE);
     if !(1..=1000).contains(&rate) {
@@ -244,6 +286,7 @@ fn validate(
                 template: input.template,
                 rate_per_s: u32::try_from(rate).unwrap_or(1),
                 created_by: None,
+                whatsapp_template: input.whatsapp_template,
             },
             recipients,
             selection,

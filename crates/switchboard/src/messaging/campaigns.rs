@@ -5,7 +5,9 @@
 //! settled `opted_out`; a template field the recipient lacks settles it
 //! `skipped` with the error; otherwise the text is rendered
 //! ([`channels::campaign::render`], plain text, nothing escaped) and queued,
-//! the outbox id linked to the recipient in the same transaction.
+//! the outbox id linked to the recipient in the same transaction. A WhatsApp
+//! campaign sends its approved template (`whatsapp_template`, parameters
+//! filled the same way); the dispatcher finds it from the outbox row.
 //!
 //! All state is in the store: after a restart the runner picks the running
 //! campaigns up where they were (pending recipients stay pending; queued
@@ -164,6 +166,32 @@ pub fn fields_of(r: &CampaignRecipient) -> std::collections::BTreeMap<String, St
     vars
 }
 
+/// A recipient's text, and for a WhatsApp template campaign its template
+/// with the body parameters filled.
+///
+/// # Errors
+/// The first template error (a field the recipient lacks).
+pub fn render_all(
+    c: &Campaign,
+    r: &CampaignRecipient,
+) -> Result<(String, Option<channels::TemplateRef>), channels::campaign::TemplateError> {
+    let fields = fields_of(r);
+    let body = channels::campaign::render(&c.template, &fields)?;
+    let template = match &c.whatsapp_template {
+        Some(t) => Some(channels::TemplateRef {
+            name: t.name.clone(),
+            language: t.language.clone(),
+            body_params: t
+                .params
+                .iter()
+                .map(|p| channels::campaign::render(p, &fields))
+                .collect::<Result<_, _>>()?,
+        }),
+        None => None,
+    };
+    Ok((body, template))
+}
+
 async fn handle_recipient(
     inner: &Inner,
     c: &Campaign,
@@ -188,8 +216,8 @@ async fn handle_recipient(
         count("opted_out");
         return Ok(());
     }
-    let body = match channels::campaign::render(&c.template, &fields_of(r)) {
-        Ok(b) => b,
+    let body = match render_all(c, r) {
+        Ok((b, _)) => b,
         Err(e) => {
             tracing::info!(campaign = c.id, recipient = r.id, error = %e, "campaign recipient skipped");
             inner

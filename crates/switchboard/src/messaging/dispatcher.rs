@@ -195,6 +195,14 @@ async fn outbound_for(inner: &Inner, row: &OutboxMessage) -> Result<OutboundMess
         Identity::for_channel(row.channel, &row.recipient),
         row.body.clone(),
     );
+    // A STOP/START confirmation answers the message that created it: the
+    // customer-service window is open from that moment.
+    if row.purpose == super::optout::PURPOSE_STOP || row.purpose == super::optout::PURPOSE_START {
+        msg.customer_last_inbound_at = Some(row.created_at);
+    }
+    if row.purpose == super::campaigns::PURPOSE && row.channel == Channel::Whatsapp {
+        msg.template = campaign_template(inner, row).await?;
+    }
     let Some(interaction) = row.interaction_id else {
         return Ok(msg);
     };
@@ -239,6 +247,34 @@ async fn outbound_for(inner: &Inner, row: &OutboxMessage) -> Result<OutboundMess
         _ => {}
     }
     Ok(msg)
+}
+
+/// The approved template of a WhatsApp campaign message, filled for its
+/// recipient (`None` for a campaign without one).
+async fn campaign_template(
+    inner: &Inner,
+    row: &OutboxMessage,
+) -> Result<Option<channels::TemplateRef>, ChannelError> {
+    let store_err = |e: store::StoreError| ChannelError::Temporary(format!("store: {e}"));
+    let Some(r) = inner
+        .store
+        .recipient_by_outbox(row.id)
+        .await
+        .map_err(store_err)?
+    else {
+        return Ok(None);
+    };
+    let Some(c) = inner
+        .store
+        .get_campaign(r.campaign_id)
+        .await
+        .map_err(store_err)?
+    else {
+        return Ok(None);
+    };
+    super::campaigns::render_all(&c, &r)
+        .map(|(_, t)| t)
+        .map_err(|e| ChannelError::Rejected(format!("campaign template: {e}")))
 }
 
 /// A delivery report from a provider: the row it names moves on through the
