@@ -246,3 +246,77 @@ async fn handle_recipient(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::Channel;
+    use std::collections::BTreeMap;
+
+    fn campaign(template: &str, wa: Option<store::WhatsappTemplate>) -> Campaign {
+        Campaign {
+            id: 1,
+            name: "c".into(),
+            channel: Channel::Whatsapp,
+            template: template.into(),
+            status: CampaignStatus::Running,
+            rate_per_s: 10,
+            created_by: None,
+            whatsapp_template: wa,
+            created_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+            started_at: None,
+            finished_at: None,
+        }
+    }
+
+    fn recipient(vars: &[(&str, &str)]) -> CampaignRecipient {
+        CampaignRecipient {
+            id: 7,
+            campaign_id: 1,
+            customer_id: None,
+            address: "+22997000001".into(),
+            vars: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            state: RecipientState::Pending,
+            outbox_id: None,
+            error: None,
+            updated_at: Timestamp::from_millis(0),
+        }
+    }
+
+    #[test]
+    fn text_and_whatsapp_parameters_are_filled_per_recipient() {
+        let wa = store::WhatsappTemplate {
+            name: "vip_offer".into(),
+            language: "fr".into(),
+            params: vec!["{{name}}".into(), "{{address}}".into()],
+        };
+        let c = campaign("Bonjour {{name}} ({{address}})", Some(wa));
+        let (body, t) = render_all(&c, &recipient(&[("name", "Awa")])).unwrap();
+        assert_eq!(body, "Bonjour Awa (+22997000001)");
+        let t = t.unwrap();
+        assert_eq!(
+            (t.name.as_str(), t.language.as_str(), t.body_params),
+            (
+                "vip_offer",
+                "fr",
+                vec!["Awa".to_string(), "+22997000001".to_string()]
+            )
+        );
+        // A field given by the recipient wins over the built-in `address`.
+        let (body, _) = render_all(
+            &campaign("{{address}}", None),
+            &recipient(&[("address", "chez vous")]),
+        )
+        .unwrap();
+        assert_eq!(body, "chez vous");
+        let e = render_all(&campaign("Bonjour {{name}}", None), &recipient(&[])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown placeholder {{name}}: the recipient has no such field"
+        );
+    }
+}

@@ -8,12 +8,15 @@
 //!  visitor ──/webchat/ws───────────┤   (customer,      └─▶ engine.conversation_message
 //!  MTA ──SMTP listener─────────────┘    conversation,
 //!                                       message_in)
+//!  inbound STOP / ARRET / START ──▶ opt-outs (no conversation) + one confirmation
 //!  engine.reply / IVR / surveys ──▶ outbox rows ──▶ dispatcher ──▶ adapter.send
+//!  campaign runner (rate/s, opt-outs) ──┘
 //!  receipts (deliver_sm, Meta statuses) ──▶ delivered / failed
 //! ```
 //!
 //! Metrics: `messages_in_total{channel, outcome}` (`new_conversation`,
-//! `conversation`, `survey_answer`) and `messages_out_total{channel, result}`
+//! `conversation`, `survey_answer`, `opt_out`, `opt_in`),
+//! `campaign_recipients_total{channel, result}` and `messages_out_total{channel, result}`
 //! (`sent`, `queued` for a retry, `failed`).
 //!
 //! It holds no contact-center logic of its own: the outbox transitions come
