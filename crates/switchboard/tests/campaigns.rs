@@ -295,6 +295,20 @@ async fn an_sms_campaign_skips_opted_out_numbers_pauses_resumes_and_counts_recei
     assert!((pct - 27.0 * 100.0 / 28.0).abs() < 1e-6, "{pct}");
     let list = get(&p, &sup, "/api/v1/campaigns").await;
     assert_eq!(list[0]["id"], id);
+    let doc = get(&p, &sup, "/api/v1/openapi.json").await;
+    for path in [
+        "/api/v1/campaigns",
+        "/api/v1/campaigns/{id}",
+        "/api/v1/campaigns/{id}/start",
+        "/api/v1/campaigns/{id}/pause",
+        "/api/v1/campaigns/{id}/recipients",
+        "/api/v1/opt-outs",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from OpenAPI"
+        );
+    }
 
     // An agent's reply to the opted-out customer is not blocked.
     let store = store_of(p.srv.dir.path()).await;

@@ -200,8 +200,10 @@ async fn outbound_for(inner: &Inner, row: &OutboxMessage) -> Result<OutboundMess
     if row.purpose == super::optout::PURPOSE_STOP || row.purpose == super::optout::PURPOSE_START {
         msg.customer_last_inbound_at = Some(row.created_at);
     }
-    if row.purpose == super::campaigns::PURPOSE && row.channel == Channel::Whatsapp {
-        msg.template = campaign_template(inner, row).await?;
+    if row.purpose == super::campaigns::PURPOSE
+        && matches!(row.channel, Channel::Whatsapp | Channel::Email)
+    {
+        campaign_extras(inner, row, &mut msg).await?;
     }
     let Some(interaction) = row.interaction_id else {
         return Ok(msg);
@@ -249,12 +251,14 @@ async fn outbound_for(inner: &Inner, row: &OutboxMessage) -> Result<OutboundMess
     Ok(msg)
 }
 
-/// The approved template of a WhatsApp campaign message, filled for its
-/// recipient (`None` for a campaign without one).
-async fn campaign_template(
+/// What a campaign message carries beyond its text: on WhatsApp the
+/// campaign's approved template filled for its recipient, on e-mail the
+/// campaign's name as the subject.
+async fn campaign_extras(
     inner: &Inner,
     row: &OutboxMessage,
-) -> Result<Option<channels::TemplateRef>, ChannelError> {
+    msg: &mut OutboundMessage,
+) -> Result<(), ChannelError> {
     let store_err = |e: store::StoreError| ChannelError::Temporary(format!("store: {e}"));
     let Some(r) = inner
         .store
@@ -262,7 +266,7 @@ async fn campaign_template(
         .await
         .map_err(store_err)?
     else {
-        return Ok(None);
+        return Ok(());
     };
     let Some(c) = inner
         .store
@@ -270,11 +274,16 @@ async fn campaign_template(
         .await
         .map_err(store_err)?
     else {
-        return Ok(None);
+        return Ok(());
     };
-    super::campaigns::render_all(&c, &r)
+    if row.channel == Channel::Email {
+        msg.subject = Some(c.name.clone());
+        return Ok(());
+    }
+    msg.template = super::campaigns::render_all(&c, &r)
         .map(|(_, t)| t)
-        .map_err(|e| ChannelError::Rejected(format!("campaign template: {e}")))
+        .map_err(|e| ChannelError::Rejected(format!("campaign template: {e}")))?;
+    Ok(())
 }
 
 /// A delivery report from a provider: the row it names moves on through the
