@@ -589,3 +589,99 @@ async fn a_whatsapp_campaign_sends_its_approved_template_and_honours_arret() {
     );
     p.srv.shutdown().await;
 }
+
+/// A mail relay stand-in: accepts every message and hands over its raw text.
+async fn smtp_sink() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = l.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut lines = BufReader::new(r).lines();
+                w.write_all(b"220 sink\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(l)) = lines.next_line().await {
+                    if let Some(d) = &mut data {
+                        if l == "." {
+                            let _ = tx.send(data.take().unwrap_or_default());
+                            w.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            d.push_str(l.strip_prefix('.').unwrap_or(&l));
+                            d.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = l.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" => b"250-sink\r\n250 8BITMIME\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go\r\n"
+                        }
+                        "QUIT" => b"221 bye\r\n",
+                        _ => b"250 OK\r\n",
+                    };
+                    w.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_campaign_from_csv_has_the_campaign_name_as_subject() {
+    let (sink_port, mut sink) = smtp_sink().await;
+    let p = server(move |s| {
+        s.channels.smtp.enabled = true;
+        s.channels.smtp.host = "127.0.0.1".into();
+        s.channels.smtp.port = sink_port;
+        s.channels.smtp.from = "Service client <support@switchboard.local>".into();
+        s.channels.dispatch_interval_ms = 50;
+        s.channels.campaigns.tick_ms = 50;
+    })
+    .await;
+    let sup = p.srv.login("supervisor").await;
+    let (st, c) = post_json(
+        &p,
+        &sup,
+        "/api/v1/campaigns",
+        json!({"name": "Rappel de facture", "channel": "email", "start": true,
+               "template": "Bonjour {{name}},\nvotre facture {{invoice}} est disponible.",
+               "csv": "address,name,invoice\nAwa@Example.NET,Awa,F-1\nbio@example.org,Bio,F-2\nawa@example.net,Awa bis,F-3\n"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    // The third line is the first address again (e-mails are lower-cased).
+    assert_eq!(c["stats"]["total"], 2, "{c}");
+    let id = c["id"].as_i64().unwrap();
+    let mut mails = Vec::new();
+    for _ in 0..2 {
+        mails.push(
+            tokio::time::timeout(WAIT, sink.recv())
+                .await
+                .expect("a mail in time")
+                .unwrap(),
+        );
+    }
+    mails.sort_by_key(|m| m.contains("To: bio@example.org"));
+    for (m, (to, name, invoice)) in mails.iter().zip([
+        ("awa@example.net", "Awa", "F-1"),
+        ("bio@example.org", "Bio", "F-2"),
+    ]) {
+        assert!(m.contains(&format!("To: {to}")), "{m}");
+        assert!(m.contains("Subject: Rappel de facture"), "{m}");
+        assert!(
+            m.contains(&format!("Bonjour {name},"))
+                && m.contains(&format!("votre facture {invoice} est disponible.")),
+            "{m}"
+        );
+    }
+    let c = wait_campaign(&p, &sup, id, "done", |c| c["status"] == "done").await;
+    assert_eq!(count(&c, "sent"), 2, "{c}");
+    p.srv.shutdown().await;
+}
