@@ -46,6 +46,8 @@
 //! - [`outbox`]: queued → sending → sent → delivered/failed, with retries.
 //! - [`gsm`]: GSM 7-bit / UCS-2 encoding and concatenated SMS (UDH) splitting.
 //! - [`throttle`]: token bucket for messages per second.
+//! - [`campaign`]: campaign text templates (`{{name}}`) and the STOP/START
+//!   opt-out keywords.
 //! - [`survey`]: CSAT reply parsing ("5", "cinq", "five", "3/5").
 //! - [`sms`]: SMPP 3.4 ESME (rusmppc): bind transceiver, submit_sm, deliver_sm,
 //!   enquire_link, reconnect with back-off, window + messages/s throttle.
@@ -59,6 +61,7 @@
 #![warn(missing_docs)]
 
 pub mod adapter;
+pub mod campaign;
 pub mod email;
 pub mod gsm;
 pub mod meta;

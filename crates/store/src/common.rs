@@ -284,6 +284,7 @@ macro_rules! impl_common {
         crate::common_directory::impl_directory!($store, $db);
         crate::common_log::impl_log!($store, $db);
         crate::chat::impl_chat!($store, $db);
+        crate::common_campaign::impl_campaign!($store, $db);
     };
 }
 

@@ -27,11 +27,15 @@
 //!   twice): imports and row decoders; it expands `common_directory.rs`
 //!   (customers, agents, queues, dispositions) and `common_log.rs`
 //!   (interactions, events, outbox, users, meta) and `common_messaging.rs`
-//!   (the outbox dispatcher's claims and outcomes, provider message ids).
+//!   (the outbox dispatcher's claims and outcomes, provider message ids)
+//!   and `common_campaign.rs` (message campaigns, recipients, opt-outs;
+//!   the trait and types are in `campaign.rs`).
 //! - `sqlite.rs`, `postgres.rs`: connection set-up and migrations per backend.
 
+mod campaign;
 mod chat;
 mod common;
+mod common_campaign;
 mod common_directory;
 mod common_log;
 mod common_messaging;
@@ -39,6 +43,10 @@ mod postgres;
 mod sqlite;
 mod types;
 
+pub use campaign::{
+    Campaign, CampaignRecipient, CampaignStats, CampaignStatus, CampaignStore, CustomerSelection,
+    NewCampaign, NewRecipient, OptOut, RecipientState, WhatsappTemplate,
+};
 pub use chat::{ChatMessage, ChatStore, NewChatMessage};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -356,6 +364,7 @@ pub trait Store:
     + MessagingStore
     + MetaStore
     + ChatStore
+    + CampaignStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

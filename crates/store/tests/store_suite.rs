@@ -10,6 +10,9 @@ use sqlx::Connection;
 use std::sync::Arc;
 use store::*;
 
+#[path = "store_suite/campaigns.rs"]
+mod campaigns;
+
 fn t(ms: i64) -> Timestamp {
     Timestamp::from_millis(1_764_450_000_000 + ms)
 }
@@ -41,6 +44,7 @@ async fn suite(s: Arc<dyn Store>) {
     s.ping().await.unwrap();
     // After `outbox`: reads the survey row it queued.
     messaging(&*s).await;
+    campaigns::campaigns(&*s).await;
 }
 
 async fn customers(s: &dyn Store) {

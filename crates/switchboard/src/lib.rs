@@ -21,7 +21,8 @@
 //! - [`server`]: `serve`: bind, run, shut down gracefully.
 //! - [`telephony`]: the SIP shell and the engine, from the settings.
 //! - [`messaging`]: the digital channels: adapters, inbound ingest, the
-//!   outbox dispatcher, the Meta webhook, the web chat and its widget.
+//!   outbox dispatcher, the Meta webhook, the web chat and its widget, the
+//!   message campaign runner and STOP/START opt-outs.
 //! - [`demo_operator`]: the demo operator database and web service.
 //! - [`web`]: the browser UI (login, agent desktop, supervisor live view,
 //!   admin forms with field-level validation).

@@ -227,6 +227,8 @@ pub struct ChannelsSettings {
     pub meta: MetaSettings,
     /// `[channels.webchat]`: the embeddable web chat.
     pub webchat: WebchatSettings,
+    /// `[channels.campaigns]`: outbound message campaigns and opt-outs.
+    pub campaigns: CampaignSettings,
 }
 
 impl Default for ChannelsSettings {
@@ -242,6 +244,7 @@ impl Default for ChannelsSettings {
             email_in: EmailInSettings::default(),
             meta: MetaSettings::default(),
             webchat: WebchatSettings::default(),
+            campaigns: CampaignSettings::default(),
         }
     }
 }
@@ -390,6 +393,33 @@ impl Default for WebchatSettings {
         Self {
             enabled: true,
             offline_message: "No advisor is online right now. Leave your message (and your e-mail): we will answer as soon as possible.".into(),
+        }
+    }
+}
+
+/// `[channels.campaigns]`: the campaign runner and the STOP/START replies
+/// (SPEC §2.6).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CampaignSettings {
+    /// Run the campaign runner on this node (default true).
+    pub enabled: bool,
+    /// Longest pause of the runner between two looks at the running
+    /// campaigns, ms (default 200).
+    pub tick_ms: u64,
+    /// Sent once to an address that answers STOP / ARRET / UNSUBSCRIBE.
+    pub stop_reply: String,
+    /// Sent to an opted-out address that answers START.
+    pub start_reply: String,
+}
+
+impl Default for CampaignSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            tick_ms: 200,
+            stop_reply: "Vous ne recevrez plus nos messages. Envoyez START pour vous reabonner. / You will no longer receive our messages. Send START to subscribe again.".into(),
+            start_reply: "Vous recevrez de nouveau nos messages. Envoyez STOP pour arreter. / You will receive our messages again. Send STOP to stop.".into(),
         }
     }
 }

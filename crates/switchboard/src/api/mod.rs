@@ -8,6 +8,7 @@
 pub mod admin_edit;
 mod agent;
 pub mod auth_routes;
+mod campaigns;
 pub mod chat;
 mod customers;
 mod directory;
@@ -130,6 +131,12 @@ pub fn router(state: AppState) -> Router {
         .route("/outbox", get(agent::outbox))
         .route("/channels", get(crate::messaging::status::channels_status))
         .route("/flows/reload", post(agent::reload_flows))
+        .route("/campaigns", get(campaigns::list).post(campaigns::create))
+        .route("/campaigns/{id}", get(campaigns::get_one))
+        .route("/campaigns/{id}/start", post(campaigns::start))
+        .route("/campaigns/{id}/pause", post(campaigns::pause))
+        .route("/campaigns/{id}/recipients", get(campaigns::recipients))
+        .route("/opt-outs", get(campaigns::opt_outs))
         .route("/ws", get(agent::ws))
         .route("/chat/rooms", get(chat::rooms))
         .route("/chat/ws", get(chat::ws))

@@ -29,6 +29,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::work::transfer, super::work::accept, super::work::reject, super::work::reply,
         super::work::callback,
         super::chat::rooms, super::chat::history, super::chat::post,
+        super::campaigns::create, super::campaigns::list, super::campaigns::get_one,
+        super::campaigns::start, super::campaigns::pause, super::campaigns::recipients,
+        super::campaigns::opt_outs,
     ),
     components(schemas(super::error::ErrorBody, domain::EventKind, domain::event::AgentState)),
     modifiers(&BearerAuth),
@@ -38,6 +41,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "directory", description = "Agents, queues, dispositions, users"),
         (name = "interactions", description = "Interactions and the event log"),
         (name = "chat", description = "Internal chat: team and agent-supervisor rooms (WebSocket: /api/v1/chat/ws)"),
+        (name = "campaigns", description = "Outbound message campaigns on the digital channels, delivery figures, opt-outs (STOP)"),
         (name = "agent", description = "ACD login, state, disposition, call control, live statistics (WebSocket: /api/v1/ws)"),
     )
 )]

@@ -195,6 +195,16 @@ async fn outbound_for(inner: &Inner, row: &OutboxMessage) -> Result<OutboundMess
         Identity::for_channel(row.channel, &row.recipient),
         row.body.clone(),
     );
+    // A STOP/START confirmation answers the message that created it: the
+    // customer-service window is open from that moment.
+    if row.purpose == super::optout::PURPOSE_STOP || row.purpose == super::optout::PURPOSE_START {
+        msg.customer_last_inbound_at = Some(row.created_at);
+    }
+    if row.purpose == super::campaigns::PURPOSE
+        && matches!(row.channel, Channel::Whatsapp | Channel::Email)
+    {
+        campaign_extras(inner, row, &mut msg).await?;
+    }
     let Some(interaction) = row.interaction_id else {
         return Ok(msg);
     };
@@ -239,6 +249,41 @@ async fn outbound_for(inner: &Inner, row: &OutboxMessage) -> Result<OutboundMess
         _ => {}
     }
     Ok(msg)
+}
+
+/// What a campaign message carries beyond its text: on WhatsApp the
+/// campaign's approved template filled for its recipient, on e-mail the
+/// campaign's name as the subject.
+async fn campaign_extras(
+    inner: &Inner,
+    row: &OutboxMessage,
+    msg: &mut OutboundMessage,
+) -> Result<(), ChannelError> {
+    let store_err = |e: store::StoreError| ChannelError::Temporary(format!("store: {e}"));
+    let Some(r) = inner
+        .store
+        .recipient_by_outbox(row.id)
+        .await
+        .map_err(store_err)?
+    else {
+        return Ok(());
+    };
+    let Some(c) = inner
+        .store
+        .get_campaign(r.campaign_id)
+        .await
+        .map_err(store_err)?
+    else {
+        return Ok(());
+    };
+    if row.channel == Channel::Email {
+        msg.subject = Some(c.name.clone());
+        return Ok(());
+    }
+    msg.template = super::campaigns::render_all(&c, &r)
+        .map(|(_, t)| t)
+        .map_err(|e| ChannelError::Rejected(format!("campaign template: {e}")))?;
+    Ok(())
 }
 
 /// A delivery report from a provider: the row it names moves on through the

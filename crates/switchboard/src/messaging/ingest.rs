@@ -1,8 +1,9 @@
 //! One ingest for every inbound message, whatever the channel (SPEC §3.2,
-//! §3.3): identify the customer (creating them if unknown), read a CSAT
-//! answer, or continue the customer's open conversation on that channel
-//! (same e-mail thread, or started within the reopen window) or open a new
-//! one; store `message_in`; tell the engine.
+//! §3.3): an opt-out keyword (`STOP`, [`super::optout`]) is recorded and
+//! goes no further; otherwise identify the customer (creating them if
+//! unknown), read a CSAT answer, or continue the customer's open
+//! conversation on that channel (same e-mail thread, or started within the
+//! reopen window) or open a new one; store `message_in`; tell the engine.
 //!
 //! Messages of one sender are ingested one at a time (a lock per address),
 //! so a burst of 20 webhook posts opens one conversation.
@@ -61,6 +62,21 @@ pub enum Outcome {
     Duplicate {
         /// The conversation it went to.
         interaction: Option<InteractionId>,
+    },
+    /// An opt-out keyword (`STOP`...): recorded, confirmed once, no
+    /// conversation (see [`super::optout`]).
+    OptedOut {
+        /// Channel.
+        channel: Channel,
+        /// The sender's address on it.
+        address: String,
+    },
+    /// `START` from an opted-out address: the opt-out is removed.
+    OptedIn {
+        /// Channel.
+        channel: Channel,
+        /// The sender's address on it.
+        address: String,
     },
     /// A CSAT answer, stored against the surveyed interaction.
     SurveyAnswered {
@@ -143,6 +159,9 @@ impl Inner {
             return Ok(Outcome::Duplicate {
                 interaction: seen.interaction_id,
             });
+        }
+        if let Some(outcome) = self.opt_keyword(msg, &address, now).await? {
+            return Ok(outcome);
         }
 
         let (customer, created_customer) = self

@@ -8,12 +8,15 @@
 //!  visitor ──/webchat/ws───────────┤   (customer,      └─▶ engine.conversation_message
 //!  MTA ──SMTP listener─────────────┘    conversation,
 //!                                       message_in)
+//!  inbound STOP / ARRET / START ──▶ opt-outs (no conversation) + one confirmation
 //!  engine.reply / IVR / surveys ──▶ outbox rows ──▶ dispatcher ──▶ adapter.send
+//!  campaign runner (rate/s, opt-outs) ──┘
 //!  receipts (deliver_sm, Meta statuses) ──▶ delivered / failed
 //! ```
 //!
 //! Metrics: `messages_in_total{channel, outcome}` (`new_conversation`,
-//! `conversation`, `survey_answer`) and `messages_out_total{channel, result}`
+//! `conversation`, `survey_answer`, `opt_out`, `opt_in`),
+//! `campaign_recipients_total{channel, result}` and `messages_out_total{channel, result}`
 //! (`sent`, `queued` for a retry, `failed`).
 //!
 //! It holds no contact-center logic of its own: the outbox transitions come
@@ -25,14 +28,19 @@
 //!   engine call; CSAT answers.
 //! - [`dispatcher`]: claims due outbox rows, sends, records the outcome with
 //!   back-off, applies delivery receipts.
+//! - [`campaigns`]: the campaign runner: running campaigns → outbox rows at
+//!   their rate, opted-out and unrenderable recipients settled.
+//! - [`optout`]: STOP / START keywords in the inbound flow.
 //! - [`webhooks`]: the Meta webhook routes (`/webhooks/meta`).
 //! - [`webchat`]: the web chat WebSocket (`/webchat/ws`), its adapter and the
 //!   widget (`/widget.js`).
 //! - [`smtp_in`]: a small inbound SMTP listener (RFC 5321 subset) for e-mail.
 //! - [`status`]: `GET /api/v1/channels`.
 
+pub mod campaigns;
 pub mod dispatcher;
 pub mod ingest;
+pub mod optout;
 pub mod smtp_in;
 pub mod status;
 pub mod webchat;
@@ -193,6 +201,9 @@ impl Messaging {
         }
         tokio::spawn(event_loop(m.clone(), events_rx));
         tokio::spawn(dispatcher::run(m.clone(), m.inner.shutdown.subscribe()));
+        if m.inner.cfg.campaigns.enabled {
+            tokio::spawn(campaigns::run(m.clone(), m.inner.shutdown.subscribe()));
+        }
         let listen = m.inner.cfg.email_in.smtp_listen.clone();
         if !listen.is_empty() {
             let addr = smtp_in::start(m.clone(), &listen).await?;
