@@ -28,6 +28,9 @@
 //!   (customers, agents, queues, dispositions) and `common_log.rs`
 //!   (interactions, events, outbox, users, meta) and `common_messaging.rs`
 //!   (the outbox dispatcher's claims and outcomes, provider message ids).
+//! - `chat.rs`, `merge.rs`: a trait, its types and its SQL macro each
+//!   (internal chat; customer merge and undo, whose module doc explains how a
+//!   merge leaves the append-only event log untouched).
 //! - `sqlite.rs`, `postgres.rs`: connection set-up and migrations per backend.
 
 mod chat;
@@ -35,11 +38,13 @@ mod common;
 mod common_directory;
 mod common_log;
 mod common_messaging;
+mod merge;
 mod postgres;
 mod sqlite;
 mod types;
 
 pub use chat::{ChatMessage, ChatStore, NewChatMessage};
+pub use merge::{CustomerMerge, MergeStore, MovedIdentity};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
@@ -116,7 +121,8 @@ pub trait CustomerStore: Send + Sync {
     /// Change the fields given in `patch` (identity lists are replaced whole).
     ///
     /// # Errors
-    /// [`StoreError::NotFound`], [`StoreError::Conflict`].
+    /// [`StoreError::NotFound`], [`StoreError::Conflict`] (also for a customer
+    /// merged into another: change the survivor).
     async fn update_customer(
         &self,
         id: CustomerId,
@@ -126,12 +132,13 @@ pub trait CustomerStore: Send + Sync {
     /// Delete a customer and its identities; `false` if it did not exist.
     async fn delete_customer(&self, id: CustomerId) -> Result<bool>;
     /// The customer owning an identity (phone in E.164, e-mail lower-cased, or
-    /// a channel id).
+    /// a channel id). A merge moves identities to the survivor, so this is
+    /// never a merged-away customer.
     async fn find_customer_by_identity(&self, identity: &Identity) -> Result<Option<Customer>>;
     /// Customers whose name, phone or e-mail contains `q` (case-insensitive),
-    /// ordered by id.
+    /// ordered by id. Customers merged into another are left out.
     async fn search_customers(&self, q: &str, limit: i64, offset: i64) -> Result<Vec<Customer>>;
-    /// Number of customers.
+    /// Number of customers (not counting those merged into another).
     async fn count_customers(&self) -> Result<i64>;
 }
 
@@ -338,6 +345,7 @@ pub trait Store:
     + MessagingStore
     + MetaStore
     + ChatStore
+    + MergeStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
