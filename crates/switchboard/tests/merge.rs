@@ -188,3 +188,72 @@ async fn merge_on_sqlite() {
 async fn merge_on_postgres() {
     merge_and_undo(common::start(true).await).await;
 }
+
+/// The desktop's "Merge with…" and Undo in a real browser (Debian chromium,
+/// npm playwright-core: `npm ci --prefix crates/switchboard/tests/browser`):
+/// tests/browser/merge.mjs, keyboard only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_and_undo_in_chromium() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "run `npm ci --prefix crates/switchboard/tests/browser` first"
+    );
+    let s = common::start(false).await;
+    let amina = s.login("amina").await;
+    let (st, target) = post(
+        &s,
+        &amina,
+        "/api/v1/customers",
+        &json!({"name": "Zénabou Target", "phones": ["+22901970099001"]}),
+    )
+    .await;
+    assert_eq!(st, 201, "{target}");
+    let (st, dup) = post(
+        &s,
+        &amina,
+        "/api/v1/customers",
+        &json!({"name": "<b>Zen</b> Duplicate", "emails": ["zen@example.org"]}),
+    )
+    .await;
+    assert_eq!(st, 201, "{dup}");
+    let args = [
+        dir.join("merge.mjs").display().to_string(),
+        format!("http://{}", s.addr),
+        std::env::var("SWITCHBOARD_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+        "amina".into(),
+        s.password("amina"),
+        "Zénabou Target".into(),
+        "Duplicate".into(),
+    ];
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .args(&args)
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("node must be installed")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "merge.mjs failed: {stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // The server agrees: one merge, made and undone by amina.
+    let (_, merges) = get(
+        &s,
+        &amina,
+        &format!("/api/v1/customers/{}/merges", target["id"]),
+    )
+    .await;
+    let merges = merges.as_array().unwrap();
+    assert_eq!(merges.len(), 1);
+    assert_eq!(merges[0]["from"], dup["id"]);
+    assert!(merges[0]["undone_at"].is_string());
+    let (_, back) = get(&s, &amina, &format!("/api/v1/customers/{}", dup["id"])).await;
+    assert_eq!(back["emails"], json!(["zen@example.org"]));
+    s.shutdown().await;
+}
