@@ -114,10 +114,10 @@ macro_rules! impl_merge {
                 })
             }
 
-            /// Lock-and-check one customer row inside a merge transaction:
-            /// set its `merged_into` to `set` when `set` is given, else only
-            /// touch it. The row must currently have `merged_into = expect`.
-            /// Returns whether it matched.
+            /// Check-and-set one customer row inside a merge transaction: set
+            /// its `merged_into` to `set` when given, to NULL when `clear`,
+            /// else only touch `updated_at`; only if the row currently has
+            /// `merged_into = expect` (NULL for `None`). Returns whether it matched.
             async fn merge_touch(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 id: CustomerId,
@@ -190,13 +190,25 @@ macro_rules! impl_merge {
                     )));
                 }
                 let mut tx = self.pool.begin().await?;
-                for id in [from, into] {
-                    if Self::customer_exists(&mut tx, id).await?.is_none() {
-                        return Err(StoreError::NotFound(format!("customer {id}")));
+                // Write first: SQLite takes its write lock now (waiting on the
+                // busy timeout) instead of failing to upgrade a read later;
+                // PostgreSQL locks both rows in index (id) order.
+                let touched = sqlx::query("UPDATE customers SET updated_at = $1 WHERE id = $2 OR id = $3")
+                    .bind(now.as_millis())
+                    .bind(from.0)
+                    .bind(into.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if touched < 2 {
+                    for id in [from, into] {
+                        if Self::customer_exists(&mut tx, id).await?.is_none() {
+                            return Err(StoreError::NotFound(format!("customer {id}")));
+                        }
                     }
                 }
-                // Take the row locks in id order (no deadlock between A→B and
-                // B→A); each update re-checks `merged_into IS NULL` under the lock.
+                // In id order (no deadlock between A→B and B→A); each update
+                // re-checks `merged_into IS NULL` under the row lock.
                 let mut order = [(from, Some(into)), (into, None)];
                 order.sort_by_key(|(id, _)| id.0);
                 for (id, set) in order {
