@@ -56,7 +56,9 @@
 //! - [`meta`]: WhatsApp Cloud API and Messenger/Instagram: webhook handshake and
 //!   `X-Hub-Signature-256`, payload parsing, Graph sends, the 24-hour window.
 //!
-//! Twitter/X DMs and YouTube comments are not implemented here.
+//! - [`social`] (EXPERIMENTAL, not wired into the server): Twitter/X direct
+//!   messages (X API v2) and YouTube comments (Data API v3) behind a
+//!   pull-shaped [`social::PollingAdapter`].
 
 #![warn(missing_docs)]
 
@@ -67,6 +69,7 @@ pub mod gsm;
 pub mod meta;
 pub mod outbox;
 pub mod sms;
+pub mod social;
 pub mod survey;
 pub mod throttle;
 

@@ -9,7 +9,7 @@
 //! In JSON an event kind is an object tagged by `type`:
 //! `{"type":"answered","queue_id":1}`.
 
-use crate::{AgentId, Channel, CustomerId, Direction, InteractionId, QueueId, Timestamp};
+use crate::{AgentId, Channel, CustomerId, Direction, InteractionId, QueueId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 /// A stored event with its sequence number.
@@ -256,6 +256,30 @@ pub enum EventKind {
     CustomerCreated,
     /// A customer record was changed.
     CustomerUpdated,
+    /// An agent merged customer `from` into `into` by hand (audit entry,
+    /// logged on `into`).
+    CustomersMerged {
+        /// The merge record's id (what an undo names).
+        merge_id: i64,
+        /// The customer merged away.
+        from: CustomerId,
+        /// The surviving customer.
+        into: CustomerId,
+        /// The user who merged.
+        by: UserId,
+    },
+    /// A merge was undone: `from` is a customer of its own again (audit
+    /// entry, logged on `into`).
+    MergeUndone {
+        /// The merge record's id.
+        merge_id: i64,
+        /// The customer restored.
+        from: CustomerId,
+        /// The customer it had been merged into.
+        into: CustomerId,
+        /// The user who undid it.
+        by: UserId,
+    },
     /// Someone played (or downloaded) the interaction's call recording: an
     /// audit entry for who listened.
     RecordingPlayed {
@@ -297,6 +321,8 @@ impl EventKind {
             EventKind::CustomerCreated => "customer_created",
             EventKind::CustomerUpdated => "customer_updated",
             EventKind::RecordingPlayed { .. } => "recording_played",
+            EventKind::CustomersMerged { .. } => "customers_merged",
+            EventKind::MergeUndone { .. } => "merge_undone",
         }
     }
 }
@@ -324,6 +350,18 @@ mod tests {
             },
             EventKind::RecordingPlayed {
                 user: "supervisor".into(),
+            },
+            EventKind::CustomersMerged {
+                merge_id: 3,
+                from: CustomerId(7),
+                into: CustomerId(2),
+                by: UserId(1),
+            },
+            EventKind::MergeUndone {
+                merge_id: 3,
+                from: CustomerId(7),
+                into: CustomerId(2),
+                by: UserId(1),
             },
         ];
         for k in kinds {

@@ -171,6 +171,11 @@ pub struct Customer {
     pub created_at: Timestamp,
     /// When the record last changed.
     pub updated_at: Timestamp,
+    /// Set when an agent merged this record into another customer: the
+    /// survivor, which now holds this record's identities and interactions
+    /// (absent while the record is live).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<CustomerId>,
 }
 
 /// A skill an agent has, with a level from 1 (novice) to 10 (expert).

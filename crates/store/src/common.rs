@@ -31,6 +31,7 @@ pub(crate) struct CustomerRow {
     pub attributes: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub merged_into: Option<i64>,
 }
 
 impl CustomerRow {
@@ -68,6 +69,7 @@ impl CustomerRow {
             attributes,
             created_at: domain::Timestamp::from_millis(self.created_at),
             updated_at: domain::Timestamp::from_millis(self.updated_at),
+            merged_into: self.merged_into.map(domain::CustomerId),
         })
     }
 }
@@ -100,7 +102,15 @@ macro_rules! impl_common {
         use sqlx::{QueryBuilder, Row};
 
         const CUSTOMER_COLS: &str =
-            "id, name, segment, language, attributes, created_at, updated_at";
+            "id, name, segment, language, attributes, created_at, updated_at, merged_into";
+
+        /// `IN (...)` body: the customer bound next and every customer merged
+        /// into it, directly or through a chain (A into B, then B into C).
+        /// Push it, bind the id, then push [`MERGED_SET_TAIL`].
+        const MERGED_SET_HEAD: &str = " IN (WITH RECURSIVE m(id) AS (SELECT CAST(";
+        /// The end of the `IN (...)` started by [`MERGED_SET_HEAD`].
+        const MERGED_SET_TAIL: &str = " AS BIGINT) UNION SELECT c.id FROM customers c JOIN m ON c.merged_into = m.id) \
+             SELECT id FROM m)";
 
         fn customer_row(r: &<$db as sqlx::Database>::Row) -> Result<CustomerRow> {
             Ok(CustomerRow {
@@ -111,6 +121,7 @@ macro_rules! impl_common {
                 attributes: r.try_get("attributes")?,
                 created_at: r.try_get("created_at")?,
                 updated_at: r.try_get("updated_at")?,
+                merged_into: r.try_get("merged_into")?,
             })
         }
 
@@ -285,6 +296,7 @@ macro_rules! impl_common {
         crate::common_log::impl_log!($store, $db);
         crate::chat::impl_chat!($store, $db);
         crate::common_campaign::impl_campaign!($store, $db);
+        crate::merge::impl_merge!($store, $db);
     };
 }
 

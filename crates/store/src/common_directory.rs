@@ -63,6 +63,11 @@ macro_rules! impl_directory {
                     .get_customer(id)
                     .await?
                     .ok_or_else(|| StoreError::NotFound(format!("customer {id}")))?;
+                if let Some(into) = current.merged_into {
+                    return Err(StoreError::Conflict(format!(
+                        "customer {id} was merged into customer {into}: change that one"
+                    )));
+                }
                 let name = p.name.clone().unwrap_or(current.name.clone());
                 if name.trim().is_empty() {
                     return Err(StoreError::Invalid("name: must not be empty".into()));
@@ -117,7 +122,7 @@ macro_rules! impl_directory {
                 let (kind, value) = identity.key();
                 // One indexed join for the record, one query for its identities.
                 let row = sqlx::query(
-                    "SELECT c.id, c.name, c.segment, c.language, c.attributes, c.created_at, c.updated_at \
+                    "SELECT c.id, c.name, c.segment, c.language, c.attributes, c.created_at, c.updated_at, c.merged_into \
                      FROM customer_identities i JOIN customers c ON c.id = i.customer_id \
                      WHERE i.kind = $1 AND i.value = $2",
                 )
@@ -137,9 +142,9 @@ macro_rules! impl_directory {
                     q.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
                 );
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {CUSTOMER_COLS} FROM customers c WHERE lower(c.name) LIKE $1 ESCAPE '\\' \
+                    "SELECT {CUSTOMER_COLS} FROM customers c WHERE c.merged_into IS NULL AND (lower(c.name) LIKE $1 ESCAPE '\\' \
                      OR EXISTS (SELECT 1 FROM customer_identities i WHERE i.customer_id = c.id \
-                     AND lower(i.value) LIKE $1 ESCAPE '\\') ORDER BY c.id LIMIT $2 OFFSET $3"
+                     AND lower(i.value) LIKE $1 ESCAPE '\\')) ORDER BY c.id LIMIT $2 OFFSET $3"
                 )))
                 .bind(pattern)
                 .bind(limit.clamp(1, 1000))
@@ -151,7 +156,7 @@ macro_rules! impl_directory {
             }
 
             async fn count_customers(&self) -> Result<i64> {
-                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(&self.pool).await?)
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE merged_into IS NULL").fetch_one(&self.pool).await?)
             }
         }
 

@@ -60,7 +60,8 @@ macro_rules! impl_log {
             async fn list_interactions(&self, f: &InteractionFilter) -> Result<Vec<Interaction>> {
                 let mut qb = QueryBuilder::<$db>::new("SELECT * FROM interactions WHERE 1 = 1");
                 if let Some(v) = f.customer_id {
-                    qb.push(" AND customer_id = ").push_bind(v.0);
+                    // Merged customers' records count as the survivor's.
+                    qb.push(" AND customer_id").push(MERGED_SET_HEAD).push_bind(v.0).push(MERGED_SET_TAIL);
                 }
                 if let Some(v) = f.agent_id {
                     qb.push(" AND agent_id = ").push_bind(v.0);
@@ -155,7 +156,8 @@ macro_rules! impl_log {
                     qb.push(" AND interaction_id = ").push_bind(v.0);
                 }
                 if let Some(v) = f.customer_id {
-                    qb.push(" AND customer_id = ").push_bind(v.0);
+                    // Merged customers' records count as the survivor's.
+                    qb.push(" AND customer_id").push(MERGED_SET_HEAD).push_bind(v.0).push(MERGED_SET_TAIL);
                 }
                 if let Some(v) = f.agent_id {
                     qb.push(" AND agent_id = ").push_bind(v.0);

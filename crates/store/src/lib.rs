@@ -30,6 +30,9 @@
 //!   (the outbox dispatcher's claims and outcomes, provider message ids)
 //!   and `common_campaign.rs` (message campaigns, recipients, opt-outs;
 //!   the trait and types are in `campaign.rs`).
+//! - `chat.rs`, `merge.rs`: a trait, its types and its SQL macro each
+//!   (internal chat; customer merge and undo, whose module doc explains how a
+//!   merge leaves the append-only event log untouched).
 //! - `sqlite.rs`, `postgres.rs`: connection set-up and migrations per backend.
 
 mod campaign;
@@ -39,6 +42,7 @@ mod common_campaign;
 mod common_directory;
 mod common_log;
 mod common_messaging;
+mod merge;
 mod postgres;
 mod sqlite;
 mod types;
@@ -48,6 +52,7 @@ pub use campaign::{
     NewCampaign, NewRecipient, OptOut, RecipientState, WhatsappTemplate,
 };
 pub use chat::{ChatMessage, ChatStore, NewChatMessage};
+pub use merge::{CustomerMerge, MergeStore, MovedIdentity};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
@@ -124,7 +129,8 @@ pub trait CustomerStore: Send + Sync {
     /// Change the fields given in `patch` (identity lists are replaced whole).
     ///
     /// # Errors
-    /// [`StoreError::NotFound`], [`StoreError::Conflict`].
+    /// [`StoreError::NotFound`], [`StoreError::Conflict`] (also for a customer
+    /// merged into another: change the survivor).
     async fn update_customer(
         &self,
         id: CustomerId,
@@ -134,12 +140,13 @@ pub trait CustomerStore: Send + Sync {
     /// Delete a customer and its identities; `false` if it did not exist.
     async fn delete_customer(&self, id: CustomerId) -> Result<bool>;
     /// The customer owning an identity (phone in E.164, e-mail lower-cased, or
-    /// a channel id).
+    /// a channel id). A merge moves identities to the survivor, so this is
+    /// never a merged-away customer.
     async fn find_customer_by_identity(&self, identity: &Identity) -> Result<Option<Customer>>;
     /// Customers whose name, phone or e-mail contains `q` (case-insensitive),
-    /// ordered by id.
+    /// ordered by id. Customers merged into another are left out.
     async fn search_customers(&self, q: &str, limit: i64, offset: i64) -> Result<Vec<Customer>>;
-    /// Number of customers.
+    /// Number of customers (not counting those merged into another).
     async fn count_customers(&self) -> Result<i64>;
 }
 
@@ -365,6 +372,7 @@ pub trait Store:
     + MetaStore
     + ChatStore
     + CampaignStore
+    + MergeStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

@@ -236,7 +236,7 @@ pub struct NewInteraction {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InteractionFilter {
-    /// Of this customer.
+    /// Of this customer, or of a customer merged into it.
     pub customer_id: Option<CustomerId>,
     /// Handled by this agent.
     pub agent_id: Option<AgentId>,
@@ -275,7 +275,7 @@ impl Default for InteractionFilter {
 pub struct EventFilter {
     /// Of this interaction.
     pub interaction_id: Option<domain::InteractionId>,
-    /// Of this customer.
+    /// Of this customer, or of a customer merged into it.
     pub customer_id: Option<CustomerId>,
     /// Of this agent.
     pub agent_id: Option<AgentId>,

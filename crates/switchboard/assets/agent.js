@@ -4,11 +4,13 @@
 // and the push WebSocket. Text from customers only ever goes in through
 // textContent (see common.js `el`).
 import { t, el, api, fmtDuration, fmtDate, showState, connectPush } from '/assets/common.js';
+import { fill, mergeItems, mountMerge } from '/assets/merge.js';
 
 const $ = (id) => document.getElementById(id);
 const root = $('agent');
 let stateSince = Date.now() - Number(root.dataset.inStateMs || 0);
 let current = null; // { id, channel, customer, callStart, held }
+let shown = null; // the customer the timeline card shows
 const canPlay = root.dataset.canPlay === 'true';
 
 /** Voice is the only channel that rings a phone; the rest are digital tasks. */
@@ -182,9 +184,22 @@ function onCancelled(m) {
 
 async function loadTimeline(customerId) {
   const page = await api('GET', `/customers/${encodeURIComponent(customerId)}/timeline?limit=20`);
+  shown = page.customer;
   $('tl-name').textContent = page.customer.name;
+  const note = $('tl-merged');
+  note.replaceChildren();
+  note.hidden = !page.customer.merged_into;
+  if (page.customer.merged_into) {
+    const into = page.customer.merged_into;
+    note.append(el('span', `${fill(t("merged_into_note"), { id: into })} `));
+    const b = el('button', t("open"), 'link');
+    b.type = 'button';
+    b.addEventListener('click', () => act(() => loadTimeline(into)));
+    note.append(b);
+  }
+  $('btn-merge-open').hidden = !!page.customer.merged_into;
   const list = $('tl-items');
-  list.replaceChildren();
+  const items = []; // { at, node }, sorted newest first below
   for (const entry of page.items) {
     const i = entry.interaction;
     const li = el('li');
@@ -205,11 +220,22 @@ async function loadTimeline(customerId) {
         li.append(el('span', `${t("survey")}: ${ev.kind.score}/5`, 'tl-survey'));
       }
     }
-    list.append(li);
+    items.push({ at: Date.parse(i.started_at), node: li });
   }
+  items.push(...(await mergeItems(page.customer.id, act, reloadTimeline)));
+  items.sort((a, b) => b.at - a.at);
+  list.replaceChildren(...items.map((x) => x.node));
   if (!list.children.length) list.append(el('li', t("none"), 'muted'));
   $('timeline').hidden = false;
 }
+
+/** Redraw the timeline of `customerId`, then show `message`. */
+async function reloadTimeline(customerId, message) {
+  await loadTimeline(customerId);
+  say(message);
+}
+
+mountMerge(() => shown, act, reloadTimeline);
 
 async function search(q) {
   const found = await api('GET', `/customers?q=${encodeURIComponent(q)}&limit=20`);

@@ -229,6 +229,10 @@ pub struct ChannelsSettings {
     pub webchat: WebchatSettings,
     /// `[channels.campaigns]`: outbound message campaigns and opt-outs.
     pub campaigns: CampaignSettings,
+    /// `[channels.x]`: Twitter/X direct messages. EXPERIMENTAL, off, not wired yet.
+    pub x: XSettings,
+    /// `[channels.youtube]`: YouTube comments. EXPERIMENTAL, off, not wired yet.
+    pub youtube: YoutubeSettings,
 }
 
 impl Default for ChannelsSettings {
@@ -245,6 +249,8 @@ impl Default for ChannelsSettings {
             meta: MetaSettings::default(),
             webchat: WebchatSettings::default(),
             campaigns: CampaignSettings::default(),
+            x: XSettings::default(),
+            youtube: YoutubeSettings::default(),
         }
     }
 }
@@ -420,6 +426,90 @@ impl Default for CampaignSettings {
             tick_ms: 200,
             stop_reply: "Vous ne recevrez plus nos messages. Envoyez START pour vous reabonner. / You will no longer receive our messages. Send START to subscribe again.".into(),
             start_reply: "Vous recevrez de nouveau nos messages. Envoyez STOP pour arreter. / You will receive our messages again. Send STOP to stop.".into(),
+        }
+    }
+}
+
+/// `[channels.x]`: Twitter/X direct messages through the X API v2
+/// (EXPERIMENTAL: the adapter exists in `channels::social::x`; the server does
+/// not poll it yet).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct XSettings {
+    /// Turn it on (default false).
+    pub enabled: bool,
+    /// API base URL (default `https://api.x.com`).
+    pub api_base: String,
+    /// OAuth 2.0 user access token (scopes `dm.read dm.write users.read`).
+    pub access_token: Secret,
+    /// Our own X user id (our own DM events are skipped).
+    pub own_user_id: String,
+    /// Poll period, s (default 60).
+    pub poll_interval_s: u64,
+}
+
+impl Default for XSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            api_base: "https://api.x.com".into(),
+            access_token: Secret::default(),
+            own_user_id: String::new(),
+            poll_interval_s: 60,
+        }
+    }
+}
+
+impl XSettings {
+    /// The adapter's configuration.
+    pub fn adapter_config(&self) -> channels::social::x::XConfig {
+        channels::social::x::XConfig {
+            api_base: self.api_base.clone(),
+            access_token: self.access_token.expose().to_string(),
+            own_user_id: self.own_user_id.clone(),
+            max_results: 100,
+        }
+    }
+}
+
+/// `[channels.youtube]`: comments on our YouTube channel's videos through the
+/// YouTube Data API v3 (EXPERIMENTAL: the adapter exists in
+/// `channels::social::youtube`; the server does not poll it yet).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct YoutubeSettings {
+    /// Turn it on (default false).
+    pub enabled: bool,
+    /// API base URL (default `https://www.googleapis.com`).
+    pub api_base: String,
+    /// OAuth 2.0 access token of the channel owner (scope `youtube.force-ssl`).
+    pub access_token: Secret,
+    /// Our channel id (`UC…`).
+    pub channel_id: String,
+    /// Poll period, s (default 300: the API's daily quota is small).
+    pub poll_interval_s: u64,
+}
+
+impl Default for YoutubeSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            api_base: "https://www.googleapis.com".into(),
+            access_token: Secret::default(),
+            channel_id: String::new(),
+            poll_interval_s: 300,
+        }
+    }
+}
+
+impl YoutubeSettings {
+    /// The adapter's configuration.
+    pub fn adapter_config(&self) -> channels::social::youtube::YoutubeConfig {
+        channels::social::youtube::YoutubeConfig {
+            api_base: self.api_base.clone(),
+            access_token: self.access_token.expose().to_string(),
+            channel_id: self.channel_id.clone(),
+            max_results: 100,
         }
     }
 }
@@ -625,5 +715,30 @@ mod tests {
         assert!(c.smpp.enabled);
         assert_eq!((c.smpp.port, c.smpp.password.expose()), (2776, "pw"));
         assert_eq!(c.smpp.window, 10, "unset keys keep their defaults");
+    }
+
+    #[test]
+    fn experimental_social_channels_are_off_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "").unwrap();
+        let d = Settings::load(Some(&f)).unwrap().channels;
+        assert!(!d.x.enabled && !d.youtube.enabled);
+        assert_eq!(d.x.adapter_config().api_base, "https://api.x.com");
+        std::fs::write(
+            &f,
+            "[channels.x]\nenabled = true\naccess_token = \"t\"\nown_user_id = \"42\"\n\
+             [channels.youtube]\nchannel_id = \"UCx\"\n",
+        )
+        .unwrap();
+        let c = Settings::load(Some(&f)).unwrap().channels;
+        assert!(c.x.enabled && !c.youtube.enabled);
+        let x = c.x.adapter_config();
+        assert_eq!(
+            (x.access_token.as_str(), x.own_user_id.as_str()),
+            ("t", "42")
+        );
+        assert_eq!(c.youtube.adapter_config().channel_id, "UCx");
+        assert_eq!(c.youtube.poll_interval_s, 300);
     }
 }

@@ -16,6 +16,7 @@ pub(crate) use directory::apply_queue_live;
 pub mod error;
 pub mod extract;
 mod interactions;
+mod merges;
 mod openapi;
 mod ops;
 mod recording;
@@ -73,6 +74,9 @@ pub fn router(state: AppState) -> Router {
                 .delete(customers::delete),
         )
         .route("/customers/{id}/timeline", get(customers::timeline))
+        .route("/customers/{id}/merge", post(merges::merge))
+        .route("/customers/{id}/merges", get(merges::list))
+        .route("/merges/{id}/undo", post(merges::undo))
         .route(
             "/agents",
             get(directory::list_agents).post(directory::create_agent),

@@ -13,6 +13,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::customers::search, super::customers::create, super::customers::get_one,
         super::customers::update, super::customers::delete, super::customers::lookup,
         super::customers::timeline,
+        super::merges::merge, super::merges::list, super::merges::undo,
         super::directory::list_agents, super::directory::get_agent, super::directory::create_agent,
         super::directory::list_queues, super::directory::get_queue, super::directory::create_queue,
         super::directory::update_queue, super::directory::list_dispositions,
@@ -37,7 +38,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sessions"),
-        (name = "customers", description = "Customers, identities, timeline"),
+        (name = "customers", description = "Customers, identities, timeline, merge and undo"),
         (name = "directory", description = "Agents, queues, dispositions, users"),
         (name = "interactions", description = "Interactions and the event log"),
         (name = "chat", description = "Internal chat: team and agent-supervisor rooms (WebSocket: /api/v1/chat/ws)"),

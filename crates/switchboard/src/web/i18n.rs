@@ -162,6 +162,37 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("search", "Rechercher", "Search"),
     ("no_results", "Aucun résultat.", "No results."),
     ("timeline", "Historique", "Timeline"),
+    ("merge_with", "Fusionner avec…", "Merge with…"),
+    (
+        "merge_search_label",
+        "Client en double à fusionner dans celui-ci",
+        "Duplicate customer to merge into this one",
+    ),
+    (
+        "merge_candidates",
+        "Clients à fusionner",
+        "Customers to merge",
+    ),
+    ("merge_confirm", "Fusionner", "Merge"),
+    (
+        "merge_question",
+        "Fusionner « {from} » dans « {into} » ? Ses numéros, adresses et son historique passent sur cette fiche.",
+        "Merge “{from}” into “{into}”? Its numbers, addresses and history move to this record.",
+    ),
+    (
+        "merged_into_note",
+        "Cette fiche a été fusionnée dans la fiche n° {id}.",
+        "This record was merged into customer {id}.",
+    ),
+    (
+        "merge_entry",
+        "Fusion : fiche n° {from} → fiche n° {into}",
+        "Merge: customer {from} → customer {into}",
+    ),
+    ("merge_undone", "annulée", "undone"),
+    ("undo_merge", "Annuler la fusion", "Undo merge"),
+    ("merge_done", "Fiches fusionnées.", "Customers merged."),
+    ("undo_done", "Fusion annulée.", "Merge undone."),
     ("survey", "Enquête", "Survey"),
     ("open", "Ouvrir", "Open"),
     (
@@ -378,6 +409,7 @@ mod tests {
             include_str!("../../templates/chat.html"),
             include_str!("../../assets/chat.js"),
             include_str!("../../assets/agent.js"),
+            include_str!("../../assets/merge.js"),
             include_str!("../../assets/supervisor.js"),
             include_str!("../../assets/common.js"),
         ];

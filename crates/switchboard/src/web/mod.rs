@@ -134,6 +134,7 @@ const COMMON_JS: &str = include_str!("../../assets/common.js");
 const AGENT_JS: &str = include_str!("../../assets/agent.js");
 const SUPERVISOR_JS: &str = include_str!("../../assets/supervisor.js");
 const CHAT_JS: &str = include_str!("../../assets/chat.js");
+const MERGE_JS: &str = include_str!("../../assets/merge.js");
 
 /// `GET /assets/{file}`: the embedded CSS and ES modules.
 async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
@@ -143,6 +144,7 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
         "agent.js" => (AGENT_JS, "text/javascript; charset=utf-8"),
         "supervisor.js" => (SUPERVISOR_JS, "text/javascript; charset=utf-8"),
         "chat.js" => (CHAT_JS, "text/javascript; charset=utf-8"),
+        "merge.js" => (MERGE_JS, "text/javascript; charset=utf-8"),
         _ => return crate::api::error::ApiError::not_found("no such asset").into_response(),
     };
     (
