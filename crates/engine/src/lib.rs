@@ -147,6 +147,11 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Result<(), EngineError>>,
     },
     QueueChanged(domain::Queue, oneshot::Sender<Result<(), EngineError>>),
+    Typing {
+        interaction: InteractionId,
+        agent: Option<AgentId>,
+        reply: oneshot::Sender<Result<(domain::Channel, String), EngineError>>,
+    },
     Reply {
         agent: AgentId,
         interaction: InteractionId,
@@ -420,6 +425,39 @@ impl EngineHandle {
             agent,
             interaction,
             text,
+            reply,
+        })
+        .await?
+    }
+
+    /// The customer is typing on a live conversation: the agent who has it
+    /// gets a `typing` push (the caller throttles, e.g. one per 2 s).
+    ///
+    /// # Errors
+    /// The conversation is not live in the engine.
+    pub async fn customer_typing(&self, interaction: InteractionId) -> Result<(), EngineError> {
+        self.ask(|reply| Command::Typing {
+            interaction,
+            agent: None,
+            reply,
+        })
+        .await?
+        .map(|_| ())
+    }
+
+    /// The agent is typing on their conversation: returns its channel and the
+    /// customer's address, for the channel to show it (the web chat does).
+    ///
+    /// # Errors
+    /// Not the agent's live conversation.
+    pub async fn agent_typing(
+        &self,
+        agent: AgentId,
+        interaction: InteractionId,
+    ) -> Result<(domain::Channel, String), EngineError> {
+        self.ask(|reply| Command::Typing {
+            interaction,
+            agent: Some(agent),
             reply,
         })
         .await?

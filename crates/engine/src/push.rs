@@ -10,6 +10,7 @@
 //! | `ended` | the agent | `interaction_id`, `reason` |
 //! | `agent_state` | the agent and supervisors | `agent_id`, `state`, `reason` |
 //! | `message` | the agent | `interaction_id`, `direction` (`in`, `out`), `text`, `at` |
+//! | `typing` | the agent | `interaction_id` (the customer is typing; at most every 2 s) |
 //! | `transferred` | the agent | `interaction_id`, `to` (`queue:NAME` or `agent:ID`) |
 //! | `queue_stats` | supervisors | `name`, `queue`, `waiting`, `longest_wait_ms`, `agents_available`, `agents_busy`, `agents_wrap_up`, `agents_paused`, `service_level_pct`, `asa_s`, `counters`, `aht_s` |
 
@@ -102,6 +103,11 @@ pub enum Push {
         text: String,
         /// When it was received or queued.
         at: Timestamp,
+    },
+    /// The customer is typing on the agent's conversation.
+    Typing {
+        /// The conversation.
+        interaction_id: InteractionId,
     },
     /// The agent transferred the interaction away.
     Transferred {

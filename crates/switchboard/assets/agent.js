@@ -149,6 +149,7 @@ function onMessage(m) {
       return;
     }
   }
+  if (m.direction === 'in') $('customer-typing').hidden = true;
   addMessage(m.direction, m.text, m.at);
 }
 
@@ -160,6 +161,24 @@ function onTransferred(m) {
   $('pop').hidden = true;
   say(`${t("transferred")} ${m.to}`);
 }
+
+let typingTimer = null;
+/** The customer is typing: a note under the thread for 4 s. */
+function onTyping(m) {
+  if (!current || current.id !== m.interaction_id) return;
+  $('customer-typing').hidden = false;
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(() => { $('customer-typing').hidden = true; }, 4000);
+}
+
+let lastTyping = 0;
+/** Tell the customer the agent is typing, at most every 3 s. */
+$('reply-text').addEventListener('input', () => {
+  const now = Date.now();
+  if (!current || !isDigital(current.channel) || now - lastTyping < 3000) return;
+  lastTyping = now;
+  api('POST', `/interactions/${current.id}/typing`).catch(() => {});
+});
 
 function onEnded(m) {
   if (!current || current.id !== m.interaction_id) current = { id: m.interaction_id, customer: null };
@@ -387,6 +406,9 @@ connectPush(
         break;
       case 'transferred':
         onTransferred(m);
+        break;
+      case 'typing':
+        onTyping(m);
         break;
       case 'agent_state':
         setState(m.state, m.reason);

@@ -159,6 +159,13 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 let r = self.answer_offer(agent, interaction, accept).await;
                 let _ = reply.send(r);
             }
+            Command::Typing {
+                interaction,
+                agent,
+                reply,
+            } => {
+                let _ = reply.send(self.typing(interaction, agent));
+            }
             Command::QueueChanged(queue, reply) => {
                 let r = self
                     .acd

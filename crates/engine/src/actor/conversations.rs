@@ -238,6 +238,30 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         Ok(())
     }
 
+    /// Typing on a live conversation. From the customer (`by` = None): push
+    /// `typing` to the agent who has it. From an agent: check it is theirs
+    /// and return the channel and the customer's address.
+    pub(crate) fn typing(
+        &mut self,
+        id: InteractionId,
+        by: Option<AgentId>,
+    ) -> Result<(Channel, String), EngineError> {
+        let conv = self
+            .conversations
+            .get(&id)
+            .ok_or(EngineError::UnknownInteraction(id))?;
+        let out = (conv.interaction.channel, conv.address.clone());
+        match (by, conv.agent) {
+            (None, Some(agent)) => {
+                self.send(Audience::Agent(agent), Push::Typing { interaction_id: id });
+                Ok(out)
+            }
+            (None, None) => Ok(out),
+            (Some(a), Some(owner)) if a == owner => Ok(out),
+            (Some(_), _) => Err(EngineError::NotYours(id)),
+        }
+    }
+
     /// The agent's reply: a `message_out` event and an outbox row to the
     /// customer's address on the conversation's channel.
     pub(crate) async fn reply(

@@ -129,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .route("/interactions/{id}/accept", post(work::accept))
         .route("/interactions/{id}/reject", post(work::reject))
         .route("/interactions/{id}/messages", post(work::reply))
+        .route("/interactions/{id}/typing", post(work::typing))
         .route("/callbacks", post(work::callback))
         .route("/stats/queues", get(agent::queue_stats))
         .route("/stats/agents", get(agent::agent_stats))

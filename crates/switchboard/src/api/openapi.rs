@@ -28,6 +28,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::agent::hangup, super::agent::hold, super::agent::queue_stats, super::agent::agent_stats,
         super::agent::outbox, super::agent::reload_flows, super::agent::my_state,
         super::work::transfer, super::work::accept, super::work::reject, super::work::reply,
+        super::work::typing,
         super::work::callback,
         super::chat::rooms, super::chat::history, super::chat::post,
         super::campaigns::create, super::campaigns::list, super::campaigns::get_one,

@@ -169,3 +169,23 @@ pub async fn callback(
         }),
     ))
 }
+
+/// The agent is typing a reply: the customer sees it where the channel can
+/// show it (the web chat widget). Call at most every few seconds.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/typing", params(("id" = i64, Path, description = "interaction id")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), tag = "agent", security(("bearer" = [])))]
+pub async fn typing(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    let (channel, address) = engine(&s)?
+        .agent_typing(agent_of(&auth.user)?, InteractionId(id))
+        .await?;
+    if channel == domain::Channel::Webchat
+        && let Some(m) = &s.messaging
+    {
+        m.show_agent_typing(&address);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -213,6 +213,14 @@ impl Messaging {
         Ok(m)
     }
 
+    /// Show the web chat visitor that the agent is typing.
+    pub fn show_agent_typing(&self, visitor: &str) {
+        self.inner.webchat.deliver(
+            visitor,
+            &serde_json::json!({"type": "typing", "from": "agent"}).to_string(),
+        );
+    }
+
     /// Route again the digital conversations a previous run left open
     /// (a restart, even `kill -9`, loses no waiting conversation): each goes
     /// back to the ACD in its queue, to the customer's address on its

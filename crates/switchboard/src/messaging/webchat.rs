@@ -8,10 +8,11 @@
 //! |---|---|---|
 //! | visitor | `hello` | `visitor` (8-64 of `[A-Za-z0-9_-]`, kept in localStorage), optional `name`, `email`, `phone` |
 //! | visitor | `message` | `text` (1-4096 characters), `cid` (the client's id, acknowledged) |
-//! | visitor | `typing` | — |
+//! | visitor | `typing` | — (shown to the agent, at most every 2 s) |
 //! | server | `welcome` | `visitor`, `agents_online`, `history`: `[{from: "visitor"\|"agent", text, at}]` of the open conversation |
 //! | server | `ack` | `cid` |
 //! | server | `message` | `from: "agent"`, `text`, `at` |
+//! | server | `typing` | `from: "agent"` (the agent is typing a reply) |
 //! | server | `notice` | `text` (the offline message when no agent is logged in) |
 //! | server | `error` | `text` |
 //!
@@ -240,6 +241,7 @@ async fn session(m: Messaging, mut socket: WebSocket) {
     }
     let (id, mut rx) = m.inner.webchat.attach(&visitor);
     let mut told_offline = false;
+    let mut last_typing: Option<std::time::Instant> = None;
     loop {
         tokio::select! {
             out = rx.recv() => match out {
@@ -249,6 +251,16 @@ async fn session(m: Messaging, mut socket: WebSocket) {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(t))) => {
                     let Ok(v) = serde_json::from_str::<Value>(&t) else { continue };
+                    if v["type"] == "typing" {
+                        // Shown to the agent, at most every 2 s.
+                        if last_typing.is_none_or(|t: std::time::Instant| t.elapsed() >= TYPING_EVERY)
+                            && let (Some(engine), Some(id)) = (&m.inner.engine, open_conversation(&m, &visitor).await)
+                        {
+                            last_typing = Some(std::time::Instant::now());
+                            let _ = engine.customer_typing(id).await;
+                        }
+                        continue;
+                    }
                     if v["type"] != "message" {
                         continue;
                     }
@@ -314,6 +326,31 @@ async fn agents_online(m: &Messaging) -> bool {
 }
 
 /// The visitor's open web chat conversation, as `{from, text, at}` items.
+/// Typing indications go to the agent at most this often.
+const TYPING_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The visitor's open web chat conversation, if any.
+async fn open_conversation(m: &Messaging, visitor: &str) -> Option<domain::InteractionId> {
+    let store = &m.inner.store;
+    let ident = Identity::Channel(ChannelIdentity {
+        channel: Channel::Webchat,
+        id: visitor.to_string(),
+    });
+    let c = store.find_customer_by_identity(&ident).await.ok()??;
+    store
+        .list_interactions(&InteractionFilter {
+            customer_id: Some(c.id),
+            channel: Some(Channel::Webchat),
+            limit: 5,
+            ..InteractionFilter::default()
+        })
+        .await
+        .ok()?
+        .into_iter()
+        .find(|i| i.ended_at.is_none())
+        .map(|i| i.id)
+}
+
 async fn history(m: &Messaging, visitor: &str) -> Vec<Value> {
     let store = &m.inner.store;
     let ident = Identity::Channel(ChannelIdentity {

@@ -11,8 +11,8 @@
   var wsUrl = (origin.protocol === 'https:' ? 'wss://' : 'ws://') + origin.host + '/webchat/ws';
   var fr = (me.getAttribute('data-lang') || navigator.language || 'fr').slice(0, 2) !== 'en';
   var T = fr
-    ? { title: 'Discutons', send: 'Envoyer', ph: 'Votre message…', email: 'E-mail (facultatif)', phone: 'Téléphone (facultatif)', offline: 'Hors ligne, reconnexion…', you: 'Vous', agent: 'Conseiller' }
-    : { title: 'Chat with us', send: 'Send', ph: 'Your message…', email: 'E-mail (optional)', phone: 'Phone (optional)', offline: 'Offline, reconnecting…', you: 'You', agent: 'Advisor' };
+    ? { title: 'Discutons', send: 'Envoyer', ph: 'Votre message…', email: 'E-mail (facultatif)', phone: 'Téléphone (facultatif)', offline: 'Hors ligne, reconnexion…', you: 'Vous', agent: 'Conseiller', typing: 'Le conseiller écrit…' }
+    : { title: 'Chat with us', send: 'Send', ph: 'Your message…', email: 'E-mail (optional)', phone: 'Phone (optional)', offline: 'Offline, reconnecting…', you: 'You', agent: 'Advisor', typing: 'The advisor is typing…' };
   var title = me.getAttribute('data-title') || T.title;
 
   // The visitor id survives reloads; unacknowledged messages survive reconnects.
@@ -37,11 +37,14 @@
   ident.appendChild(email); ident.appendChild(phone);
   var log = el('div', 'flex:1;overflow-y:auto;padding:8px');
   log.setAttribute('aria-live', 'polite');
+  var typing = el('div', 'padding:2px 10px;font-size:12px;color:#555;font-style:italic;display:none', T.typing);
+  typing.setAttribute('aria-live', 'polite');
+  var typingTimer = null, lastTyping = 0;
   var form = el('form', 'display:flex;gap:4px;padding:6px;border-top:1px solid #eee');
   var input = el('input', 'flex:1;min-width:0;padding:6px'); input.placeholder = T.ph; input.maxLength = 4096;
   var send = el('button', 'padding:6px 10px', T.send); send.type = 'submit';
   form.appendChild(input); form.appendChild(send);
-  [head, status, ident, log, form].forEach(function (c) { panel.appendChild(c); });
+  [head, status, ident, log, typing, form].forEach(function (c) { panel.appendChild(c); });
   document.body.appendChild(panel); document.body.appendChild(button);
   button.onclick = function () { panel.style.display = panel.style.display === 'none' ? 'flex' : 'none'; if (panel.style.display === 'flex') { input.focus(); connect(); } };
 
@@ -75,7 +78,12 @@
         // Re-send what the server never acknowledged (it drops ids it has seen).
         pending().forEach(function (p) { show('visitor', p.text, ' …'); ws.send(JSON.stringify({ type: 'message', text: p.text, cid: p.cid })); });
       } else if (m.type === 'message') {
+        typing.style.display = 'none';
         show('agent', m.text);
+      } else if (m.type === 'typing') {
+        typing.style.display = 'block';
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(function () { typing.style.display = 'none'; }, 4000);
       } else if (m.type === 'ack') {
         setPending(pending().filter(function (p) { return p.cid !== m.cid; }));
       } else if (m.type === 'notice' || m.type === 'error') {
@@ -88,6 +96,12 @@
       setTimeout(connect, 500 * Math.pow(2, retry));
     };
   }
+  input.oninput = function () {
+    var now = Date.now();
+    if (now - lastTyping < 2000 || !ws || ws.readyState !== 1) return;
+    lastTyping = now;
+    ws.send(JSON.stringify({ type: 'typing' }));
+  };
   form.onsubmit = function (e) {
     e.preventDefault();
     var text = input.value.trim();

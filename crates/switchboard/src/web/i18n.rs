@@ -147,6 +147,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("on_hold", "En attente", "On hold"),
     ("hang_up", "Raccrocher", "Hang up"),
     ("close_conversation", "Clôturer", "Close"),
+    (
+        "customer_typing",
+        "Le client écrit…",
+        "The customer is typing…",
+    ),
     ("wrap_up", "Qualification", "Wrap-up"),
     ("disposition", "Qualification", "Disposition"),
     ("notes", "Notes", "Notes"),

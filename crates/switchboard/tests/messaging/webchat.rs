@@ -260,6 +260,20 @@ async fn web_chat_with_an_agent_online() {
     )
     .await;
     assert_eq!(st, 204, "accept");
+    // Typing both ways: the visitor's reaches the agent's desktop, the
+    // agent's reaches the widget.
+    chat_send(&mut chat_ws, json!({"type": "typing"})).await;
+    let typing = next_of(&mut ws, "typing", &mut Vec::new()).await;
+    assert_eq!(typing["interaction_id"], id);
+    let st = post(
+        &p,
+        &token,
+        &format!("/api/v1/interactions/{id}/typing"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(st, 204, "agent typing");
+    assert_eq!(chat_next(&mut chat_ws, "typing").await["from"], "agent");
     let st = post(
         &p,
         &token,
