@@ -690,3 +690,54 @@ async fn a_pjsip_softphone_is_the_agent_phone() {
     );
     p.srv.shutdown().await;
 }
+
+/// An agent logged in to the ACD whose phone is not registered is paused
+/// (`phone_unreachable`) instead of being offered the call again and again;
+/// when the phone registers they are ready again and get the waiting call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_without_a_registered_phone_is_paused_until_it_registers() {
+    let p = platform().await;
+    let amina = p.srv.login("amina").await;
+    let mut ws = desktop(&p, &amina).await;
+    let mut seen = Vec::new();
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let caller = trunk_call(&p, "caller_audio_wait.xml", "3902");
+    let cancelled = next_of(&mut ws, "offer_cancelled", &mut seen).await;
+    assert_eq!(cancelled["reason"], "phone_unreachable");
+    let st = loop {
+        let s = next_of(&mut ws, "agent_state", &mut seen).await;
+        if s["state"] == "paused" {
+            break s;
+        }
+    };
+    assert_eq!(st["reason"], "phone_unreachable");
+    let offers = seen.iter().filter(|t| *t == "offer").count();
+    assert_eq!(offers, 1, "offered once, not in a loop: {seen:?}");
+
+    // The phone registers: ready again, the waiting call is offered.
+    let port = register_phone(&p, "amina").await;
+    let phone = answering_phone(&p, port);
+    let offer = next_of(&mut ws, "offer", &mut seen).await;
+    let id = offer["interaction_id"].as_i64().unwrap();
+    assert_eq!(
+        next_of(&mut ws, "answered", &mut seen).await["interaction_id"],
+        id
+    );
+    tokio::time::sleep(Duration::from_millis(3500)).await; // the caller's audio
+    assert_eq!(
+        post(
+            &p,
+            &amina,
+            &format!("/api/v1/interactions/{id}/hangup"),
+            json!({})
+        )
+        .await,
+        204
+    );
+    assert_eq!(exit_code(caller).await, 0);
+    assert_eq!(exit_code(phone).await, 0);
+    p.srv.shutdown().await;
+}

@@ -144,7 +144,10 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             CallEvent::TransferStatus { leg, status } => {
                 tracing::info!(%leg, status, "transfer progress");
             }
-            CallEvent::Registration(change) => tracing::info!(?change, "registration"),
+            CallEvent::Registration(change) => {
+                tracing::info!(?change, "registration");
+                self.on_registration(change).await;
+            }
         }
     }
 
@@ -689,6 +692,46 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         self.legs.remove(&leg);
         if !keep {
             self.calls.remove(&id);
+        }
+    }
+}
+
+impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+    /// A phone registered or came back: an agent paused because their phone
+    /// could not be rung is ready again. A phone that stops answering
+    /// qualify pauses its agent (the ACD must not offer calls to it).
+    async fn on_registration(&mut self, change: voice::registrar::RegistrationChange) {
+        use voice::registrar::RegistrationChange as R;
+        let (user, up) = match &change {
+            R::Registered { user, .. } => (user.clone(), true),
+            R::Reachability {
+                user, reachable, ..
+            } => (user.clone(), *reachable),
+            R::Unregistered { user } => (user.clone(), false),
+        };
+        let Some(agent) = self
+            .agents
+            .values()
+            .find(|a| a.agent.login == user)
+            .map(|a| a.agent.id)
+        else {
+            return;
+        };
+        let t = now();
+        let paused_for_phone = matches!(
+            self.acd.agent_status(agent),
+            Some(routing::AgentStatus::Paused(r)) if r == super::decisions::PHONE_UNREACHABLE
+        );
+        let input = match (up, paused_for_phone) {
+            (true, true) => routing::AgentInput::Ready,
+            (false, false) => routing::AgentInput::Pause {
+                reason: super::decisions::PHONE_UNREACHABLE.into(),
+            },
+            _ => return,
+        };
+        if self.acd.handle_agent_state(t, agent, input).is_ok() {
+            self.sync_agent(agent).await;
+            self.process_decisions().await;
         }
     }
 }

@@ -237,13 +237,26 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 self.offers.entry(offer).or_default().push((agent, leg));
             }
             Err(e) => {
-                tracing::warn!(error = %e, %agent, %login, "cannot ring the agent's phone: offer rejected");
-                let _ = self.acd.handle_offer_rejected(now(), task, agent);
+                // Without a phone the agent cannot take calls: pause them
+                // (reason `phone_unreachable`) so that the ACD does not offer
+                // the call to them again at once; they are made ready again
+                // when their phone registers.
+                tracing::warn!(error = %e, %agent, %login, "cannot ring the agent's phone: offer rejected, agent paused");
+                let t = now();
+                // Pause first: the rejected call must not come straight back.
+                let _ = self.acd.handle_agent_state(
+                    t,
+                    agent,
+                    routing::AgentInput::Pause {
+                        reason: PHONE_UNREACHABLE.into(),
+                    },
+                );
+                let _ = self.acd.handle_offer_rejected(t, task, agent);
                 self.send(
                     Audience::Agent(agent),
                     Push::OfferCancelled {
                         interaction_id: task,
-                        reason: "phone_unreachable".into(),
+                        reason: PHONE_UNREACHABLE.into(),
                     },
                 );
             }
@@ -301,6 +314,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             .flatten()
     }
 }
+
+/// Pause reason of an agent whose phone cannot be rung.
+pub(crate) const PHONE_UNREACHABLE: &str = "phone_unreachable";
 
 /// The push reason of a cancelled offer (`offer_cancelled.reason`).
 fn cancel_reason(r: CancelReason) -> &'static str {

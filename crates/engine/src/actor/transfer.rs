@@ -104,8 +104,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             );
             let i = call.interaction.clone();
             if recording {
+                // Its `recording_stopped` comes with the voice shell's
+                // RecordingFinished; the next agent's part is a new file.
                 let _ = self.voice.record_stop(caller_leg).await;
-                self.recordings.remove(&caller_leg);
             }
             if let Some(l) = agent_leg {
                 // Forget the leg first: its HungUp must not end the call.
