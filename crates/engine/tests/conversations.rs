@@ -174,6 +174,12 @@ async fn sms_conversation_offered_accepted_replied_and_closed() {
     assert_eq!(screen_pop.caller, "+22997000001");
     assert_eq!(screen_pop.customer.as_ref().unwrap().name, "Awa");
 
+    // The agent's state says which task rings for them.
+    let me =
+        |stats: Vec<routing::AgentStats>| stats.into_iter().find(|s| s.agent == amina).unwrap();
+    let st = me(r.engine.agent_stats().await.unwrap());
+    assert_eq!((st.offered, st.tasks.len()), (Some(id), 0));
+
     // Only the agent it is offered to may reply; not before accepting.
     assert!(r.engine.reply(amina, id, "Bonjour".into()).await.is_err());
     r.engine.answer_offer(amina, id, true).await.unwrap();

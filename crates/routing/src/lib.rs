@@ -242,6 +242,7 @@ impl Acd {
             status: a.status.clone(),
             in_status_ms: now.millis_since(a.status_since).max(0),
             tasks: a.tasks.clone(),
+            offered: a.offer.and_then(|o| self.offers.get(&o)).map(|o| o.task),
             calls_today: a.calls_today,
             rona_misses: a.rona_misses,
             wrap_up_until: a.wrap_until,

@@ -70,6 +70,8 @@ pub struct AgentStats {
     pub in_status_ms: i64,
     /// Tasks held now.
     pub tasks: Vec<InteractionId>,
+    /// The task ringing for this agent now (an offer not yet accepted).
+    pub offered: Option<InteractionId>,
     /// Offers accepted since the last reset.
     pub calls_today: u32,
     /// Ring-no-answers in a row.
