@@ -66,7 +66,7 @@ pub async fn logout(State(s): State<AppState>, auth: Auth<AnyRole>) -> ApiResult
 /// `current_interaction` (the first task held now, or null) and
 /// `wrap_up_interaction` (in wrap-up: the interaction awaiting a
 /// disposition, or null), so a reloaded desktop can resume.
-#[utoipa::path(get, path = "/api/v1/agent/state", responses((status = 200, description = "{agent, status, in_status_ms, tasks, wrap_up_until, current_interaction, wrap_up_interaction, ...}"), (status = 404, body = ErrorBody)), tag = "agent", security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/agent/state", responses((status = 200, description = "{agent, status, in_status_ms, tasks, offered (the task ringing now), wrap_up_until, current_interaction, wrap_up_interaction, ...}"), (status = 404, body = ErrorBody)), tag = "agent", security(("bearer" = [])))]
 pub async fn my_state(
     State(s): State<AppState>,
     auth: Auth<AnyRole>,
