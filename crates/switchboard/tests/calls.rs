@@ -240,14 +240,7 @@ async fn caller_abandons_while_waiting_on(pg: bool) {
     let i = get(&p, &sup, &format!("/api/v1/interactions/{id}")).await;
     assert_eq!(i["end_reason"], "abandoned");
     assert!(i["answered_at"].is_null());
-    let stats = get(&p, &sup, "/api/v1/stats/queues").await;
-    let general = stats
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == "general")
-        .unwrap()
-        .clone();
+    let general = queue_figures(&p, &sup, "general").await;
     assert_eq!(
         (
             general["waiting"].as_i64(),
@@ -336,16 +329,7 @@ async fn ring_no_answer_moves_the_call_to_the_next_agent_on(pg: bool) {
     );
     next_of(&mut koffi_ws, "answered", &mut kseen).await;
     // koffi ends the call from his desktop: the platform hangs up both sides.
-    assert_eq!(
-        post(
-            &p,
-            &koffi,
-            &format!("/api/v1/interactions/{id}/hangup"),
-            json!({})
-        )
-        .await,
-        204
-    );
+    assert_eq!(hang_up(&p, &koffi, id).await, 204);
     assert_eq!(
         exit_code(caller).await,
         0,
@@ -491,16 +475,7 @@ async fn two_calls_one_agent_the_second_hears_its_position_on(pg: bool) {
     let abandoned = next_event(&p, &sup, "abandoned", base).await;
     assert_eq!(abandoned["interaction_id"].as_i64(), Some(second));
     // amina ends call 1 from her desktop.
-    assert_eq!(
-        post(
-            &p,
-            &amina,
-            &format!("/api/v1/interactions/{first}/hangup"),
-            json!({})
-        )
-        .await,
-        204
-    );
+    assert_eq!(hang_up(&p, &amina, first).await, 204);
     assert_eq!(exit_code(caller1).await, 0);
     assert_eq!(exit_code(agent).await, 0);
     p.srv.shutdown().await;
@@ -556,14 +531,7 @@ async fn wrap_up_blocks_every_queue_on(pg: bool) {
     let queued = next_event(&p, &sup, "queued", base).await;
     let second = queued["interaction_id"].as_i64().unwrap();
     assert_ne!(first, second);
-    let stats = get(&p, &sup, "/api/v1/stats/queues").await;
-    let vip = stats
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == "vip")
-        .unwrap()
-        .clone();
+    let vip = queue_figures(&p, &sup, "vip").await;
     assert_eq!(vip["waiting"], 1, "{vip}");
     assert_eq!(vip["agents_wrap_up"], 1, "{vip}");
     let me = get(&p, &amina, "/api/v1/agent/state").await;
@@ -591,16 +559,7 @@ async fn wrap_up_blocks_every_queue_on(pg: bool) {
     assert_eq!(offer["queue"], "vip");
     next_of(&mut ws, "answered", &mut seen).await;
     tokio::time::sleep(Duration::from_millis(3500)).await; // the caller's audio
-    assert_eq!(
-        post(
-            &p,
-            &amina,
-            &format!("/api/v1/interactions/{second}/hangup"),
-            json!({})
-        )
-        .await,
-        204
-    );
+    assert_eq!(hang_up(&p, &amina, second).await, 204);
     assert_eq!(exit_code(caller2).await, 0);
     assert_eq!(exit_code(agent).await, 0);
     p.srv.shutdown().await;
@@ -727,16 +686,7 @@ async fn an_agent_without_a_registered_phone_is_paused_until_it_registers() {
         id
     );
     tokio::time::sleep(Duration::from_millis(3500)).await; // the caller's audio
-    assert_eq!(
-        post(
-            &p,
-            &amina,
-            &format!("/api/v1/interactions/{id}/hangup"),
-            json!({})
-        )
-        .await,
-        204
-    );
+    assert_eq!(hang_up(&p, &amina, id).await, 204);
     assert_eq!(exit_code(caller).await, 0);
     assert_eq!(exit_code(phone).await, 0);
     p.srv.shutdown().await;

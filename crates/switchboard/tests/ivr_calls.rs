@@ -39,14 +39,7 @@ async fn ivr_digits_walk_the_flow_into_the_queue() {
         ],
         "the IVR path is stored as events"
     );
-    let stats = get(&p, &sup, "/api/v1/stats/queues").await;
-    let general = stats
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == "general")
-        .unwrap()
-        .clone();
+    let general = queue_figures(&p, &sup, "general").await;
     assert_eq!(general["waiting"], 1);
     p.srv.shutdown().await;
 }

@@ -113,16 +113,7 @@ async fn blind_transfer_from_the_desktop_to_another_agent_on(pg: bool) {
     let st = get(&p, &amina, "/api/v1/agent/state").await;
     assert_eq!(st["status"], "Available", "{st}");
 
-    assert_eq!(
-        post(
-            &p,
-            &koffi,
-            &format!("/api/v1/interactions/{id}/hangup"),
-            json!({})
-        )
-        .await,
-        204
-    );
+    assert_eq!(hang_up(&p, &koffi, id).await, 204);
     assert_eq!(exit_code(caller).await, 0, "the caller got the BYE");
     assert_eq!(exit_code(koffi_phone).await, 0, "koffi's phone got the BYE");
 
@@ -198,16 +189,7 @@ async fn the_agent_phone_transfers_with_refer() {
     assert_eq!(offer["interaction_id"], id);
     next_of(&mut kws, "answered", &mut kseen).await;
     let_the_caller_finish_its_audio().await;
-    assert_eq!(
-        post(
-            &p,
-            &koffi,
-            &format!("/api/v1/interactions/{id}/hangup"),
-            json!({})
-        )
-        .await,
-        204
-    );
+    assert_eq!(hang_up(&p, &koffi, id).await, 204);
     assert_eq!(exit_code(caller).await, 0);
     assert_eq!(exit_code(koffi_phone).await, 0);
     let k = kinds(&get(&p, &sup, &format!("/api/v1/interactions/{id}/events")).await);
@@ -301,14 +283,7 @@ async fn callback_scenario(by_phone: bool) {
         let created: Value = r.json().await.unwrap();
         created["interaction_id"].as_i64().unwrap()
     };
-    let stats = get(&p, &sup, "/api/v1/stats/queues").await;
-    let g = stats
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == "general")
-        .unwrap()
-        .clone();
+    let g = queue_figures(&p, &sup, "general").await;
     assert_eq!(g["waiting"], 1, "the callback keeps its place: {g}");
 
     // amina logs in: her phone rings with the callback's screen-pop; when
@@ -337,16 +312,7 @@ async fn callback_scenario(by_phone: bool) {
     assert_eq!(offer["screen_pop"]["ivr_trace"]["callback"], true);
     let answered = next_of(&mut aws, "answered", &mut aseen).await;
     assert_eq!(answered["interaction_id"], id);
-    assert_eq!(
-        post(
-            &p,
-            &amina,
-            &format!("/api/v1/interactions/{id}/hangup"),
-            json!({})
-        )
-        .await,
-        204
-    );
+    assert_eq!(hang_up(&p, &amina, id).await, 204);
     assert_eq!(
         exit_code(switch).await,
         0,

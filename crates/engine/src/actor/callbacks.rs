@@ -5,8 +5,8 @@
 //! legs are bridged. A callback nobody answers ends as `callback_no_answer`
 //! and the agent goes to wrap-up to note it.
 
+use super::decisions::OfferView;
 use super::{Actor, Call, LegRole, Phase, now};
-use crate::push::{Audience, Push, ScreenPop};
 use crate::{CallbackRequest, EngineError};
 use domain::event::AgentState;
 use domain::*;
@@ -175,63 +175,25 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         agent: AgentId,
         ring_until: Timestamp,
     ) {
-        let t = now();
-        let (Some(cb), Some(login)) = (
-            self.callbacks.get(&task),
-            self.agents.get(&agent).map(|a| a.agent.login.clone()),
-        ) else {
-            let _ = self.acd.handle_offer_rejected(t, task, agent);
+        let Some(cb) = self.callbacks.get(&task) else {
+            let _ = self.acd.handle_offer_rejected(now(), task, agent);
             return;
         };
-        let customer = cb.customer.clone();
+        let view = OfferView {
+            channel: Channel::Voice,
+            queue_id: cb.interaction.queue_id.unwrap_or(QueueId(0)),
+            customer: cb.customer.clone(),
+            caller: cb.number.clone(),
+            ivr_trace: Some(serde_json::json!({"callback": true})),
+        };
         let number = cb.number.clone();
-        let queue_id = cb.interaction.queue_id.unwrap_or(QueueId(0));
-        let history = self.history(customer.as_ref(), task).await;
-        let queue = self
-            .queues
-            .get(&queue_id)
-            .map(|q| q.name.clone())
-            .unwrap_or_default();
-        self.send(
-            Audience::Agent(agent),
-            Push::Offer {
-                interaction_id: task,
-                channel: Channel::Voice,
-                queue,
-                ring_until,
-                screen_pop: Box::new(ScreenPop {
-                    customer: customer.clone(),
-                    caller: number.clone(),
-                    ivr_trace: Some(serde_json::json!({"callback": true})),
-                    history,
-                }),
-            },
-        );
-        let mut ev = NewEvent::new(t, EventKind::Offered { queue_id })
-            .with_interaction(task)
-            .with_agent(agent);
-        ev.customer_id = customer.as_ref().map(|c| c.id);
-        self.record(vec![ev]).await;
-        self.agent_state_changed(agent, AgentState::Reserved, None)
-            .await;
-        let ring_ms = ring_until.millis_since(t).max(1000) as u64 + self.cfg.ring_grace_ms;
-        match self
-            .voice
-            .originate(login.clone(), number, Duration::from_millis(ring_ms))
+        self.present_offer(task, agent, ring_until, view).await;
+        if let Some(leg) = self
+            .ring_phone(offer, task, agent, ring_until, number)
             .await
+            && let Some(cb) = self.callbacks.get_mut(&task)
         {
-            Ok(leg) => {
-                self.legs.insert(leg, LegRole::Agent { task, agent, offer });
-                self.leg_owner.insert(leg, (task, "agent", Some(agent)));
-                self.offers.entry(offer).or_default().push((agent, leg));
-                if let Some(cb) = self.callbacks.get_mut(&task) {
-                    cb.agent = Some((agent, leg));
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, %agent, %login, "cannot ring the agent's phone for a callback");
-                let _ = self.acd.handle_offer_rejected(now(), task, agent);
-            }
+            cb.agent = Some((agent, leg));
         }
     }
 
@@ -368,21 +330,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         ev.agent_id = agent;
         self.record(vec![ev]).await;
         if let Some(a) = agent {
-            self.wrap_up_of.insert(a, task);
-            self.record(vec![
-                NewEvent::new(t, EventKind::WrapUpStarted)
-                    .with_interaction(task)
-                    .with_agent(a),
-            ])
-            .await;
-            self.send(
-                Audience::Agent(a),
-                Push::Ended {
-                    interaction_id: task,
-                    reason: reason.into(),
-                },
-            );
-            self.agent_state_changed(a, AgentState::WrapUp, None).await;
+            self.start_wrap_up(a, task, reason, t).await;
         }
         self.process_decisions().await;
     }

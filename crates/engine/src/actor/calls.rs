@@ -636,21 +636,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
         self.close(id, reason).await;
         if let Some(a) = agent {
-            self.wrap_up_of.insert(a, id);
-            self.record(vec![
-                NewEvent::new(t, EventKind::WrapUpStarted)
-                    .with_interaction(id)
-                    .with_agent(a),
-            ])
-            .await;
-            self.send(
-                Audience::Agent(a),
-                Push::Ended {
-                    interaction_id: id,
-                    reason: reason.into(),
-                },
-            );
-            self.agent_state_changed(a, AgentState::WrapUp, None).await;
+            self.start_wrap_up(a, id, reason, t).await;
         }
         if queue_name.is_some_and(|q| self.cfg.survey_queues.contains(&q)) {
             let text = if lang == "en" {
@@ -662,6 +648,33 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 .await;
         }
         self.process_decisions().await;
+    }
+
+    /// The agent's call ended: `ended` push, `wrap_up_started`, state wrap-up
+    /// (the ACD times it; the disposition ends it early).
+    pub(crate) async fn start_wrap_up(
+        &mut self,
+        agent: AgentId,
+        id: InteractionId,
+        reason: &str,
+        t: Timestamp,
+    ) {
+        self.wrap_up_of.insert(agent, id);
+        self.record(vec![
+            NewEvent::new(t, EventKind::WrapUpStarted)
+                .with_interaction(id)
+                .with_agent(agent),
+        ])
+        .await;
+        self.send(
+            Audience::Agent(agent),
+            Push::Ended {
+                interaction_id: id,
+                reason: reason.into(),
+            },
+        );
+        self.agent_state_changed(agent, AgentState::WrapUp, None)
+            .await;
     }
 
     /// Mark the interaction ended (kept in memory for the disposition only

@@ -4,10 +4,10 @@
 //! there, answered through the outbox on the same channel, closed by the
 //! disposition.
 
+use super::decisions::OfferView;
 use super::{Actor, now};
 use crate::EngineError;
-use crate::push::{Audience, Push, ScreenPop};
-use domain::event::AgentState;
+use crate::push::{Audience, Push};
 use domain::*;
 use routing::{OfferId, Task};
 use store::NewOutboxMessage;
@@ -103,43 +103,18 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         agent: AgentId,
         ring_until: Timestamp,
     ) {
-        let t = now();
         let Some(conv) = self.conversations.get_mut(&task) else {
             return;
         };
         conv.offered.push((agent, offer));
-        let customer = conv.customer.clone();
-        let caller = conv.address.clone();
-        let channel = conv.interaction.channel;
-        let queue_id = conv.interaction.queue_id.unwrap_or(QueueId(0));
-        let history = self.history(customer.as_ref(), task).await;
-        let queue = self
-            .queues
-            .get(&queue_id)
-            .map(|q| q.name.clone())
-            .unwrap_or_default();
-        self.send(
-            Audience::Agent(agent),
-            Push::Offer {
-                interaction_id: task,
-                channel,
-                queue,
-                ring_until,
-                screen_pop: Box::new(ScreenPop {
-                    customer: customer.clone(),
-                    caller,
-                    ivr_trace: None,
-                    history,
-                }),
-            },
-        );
-        let mut ev = NewEvent::new(t, EventKind::Offered { queue_id })
-            .with_interaction(task)
-            .with_agent(agent);
-        ev.customer_id = customer.as_ref().map(|c| c.id);
-        self.record(vec![ev]).await;
-        self.agent_state_changed(agent, AgentState::Reserved, None)
-            .await;
+        let view = OfferView {
+            channel: conv.interaction.channel,
+            queue_id: conv.interaction.queue_id.unwrap_or(QueueId(0)),
+            customer: conv.customer.clone(),
+            caller: conv.address.clone(),
+            ivr_trace: None,
+        };
+        self.present_offer(task, agent, ring_until, view).await;
     }
 
     /// The agent's accept or reject of an offered conversation.

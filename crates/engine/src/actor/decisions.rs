@@ -7,7 +7,7 @@ use domain::event::AgentState;
 use domain::*;
 use routing::{CancelReason, Decision};
 use std::time::Duration;
-use voice::CallControl;
+use voice::{CallControl, LegId};
 
 impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     /// Drain the ACD's decisions (handlers may add more while we go).
@@ -187,62 +187,98 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             let _ = self.acd.handle_offer_rejected(t, task, agent);
             return;
         };
-        let Some(login) = self.agents.get(&agent).map(|a| a.agent.login.clone()) else {
-            let _ = self.acd.handle_offer_rejected(t, task, agent);
-            return;
+        let view = OfferView {
+            channel: call.interaction.channel,
+            queue_id: call.interaction.queue_id.unwrap_or(QueueId(0)),
+            customer: call.customer.clone(),
+            caller: call.caller.clone(),
+            ivr_trace: call.ivr_trace.clone(),
         };
-        let caller = call.caller.clone();
-        let queue_id = call.interaction.queue_id.unwrap_or(QueueId(0));
-        let ring_ms = ring_until.millis_since(t).max(1000) as u64 + self.cfg.ring_grace_ms;
-        let customer = call.customer.clone();
-        let trace = call.ivr_trace.clone();
-        let channel = call.interaction.channel;
-        // The screen-pop goes out before the phone rings (SPEC §1.5).
-        let history = self.history(customer.as_ref(), task).await;
+        let caller = view.caller.clone();
+        self.present_offer(task, agent, ring_until, view).await;
+        self.ring_phone(offer, task, agent, ring_until, caller)
+            .await;
+    }
+
+    /// Push the offer with its screen-pop to the agent (before the phone
+    /// rings, SPEC §1.5), log `offered`, and show the agent reserved. Used
+    /// for calls, callbacks and digital conversations alike.
+    pub(crate) async fn present_offer(
+        &mut self,
+        task: InteractionId,
+        agent: AgentId,
+        ring_until: Timestamp,
+        view: OfferView,
+    ) {
+        let history = self.history(view.customer.as_ref(), task).await;
         let queue = self
             .queues
-            .get(&queue_id)
+            .get(&view.queue_id)
             .map(|q| q.name.clone())
             .unwrap_or_default();
+        let customer_id = view.customer.as_ref().map(|c| c.id);
         self.send(
             Audience::Agent(agent),
             Push::Offer {
                 interaction_id: task,
-                channel,
+                channel: view.channel,
                 queue,
                 ring_until,
                 screen_pop: Box::new(ScreenPop {
-                    customer: customer.clone(),
-                    caller: caller.clone(),
-                    ivr_trace: trace,
+                    customer: view.customer,
+                    caller: view.caller,
+                    ivr_trace: view.ivr_trace,
                     history,
                 }),
             },
         );
-        let mut ev = NewEvent::new(t, EventKind::Offered { queue_id })
-            .with_interaction(task)
-            .with_agent(agent);
-        ev.customer_id = customer.as_ref().map(|c| c.id);
+        let mut ev = NewEvent::new(
+            now(),
+            EventKind::Offered {
+                queue_id: view.queue_id,
+            },
+        )
+        .with_interaction(task)
+        .with_agent(agent);
+        ev.customer_id = customer_id;
         self.record(vec![ev]).await;
         self.agent_state_changed(agent, AgentState::Reserved, None)
             .await;
-        match self
-            .voice
-            .originate(login.clone(), caller, Duration::from_millis(ring_ms))
-            .await
-        {
+    }
+
+    /// Ring the agent's phone (the SIP user named like their login) for an
+    /// offer until the ACD's ring time-out plus a grace. A phone that cannot
+    /// be rung pauses its agent (`phone_unreachable`, so the call does not
+    /// come straight back to them; they are made ready when the phone
+    /// registers) and rejects the offer. Returns the agent's leg.
+    pub(crate) async fn ring_phone(
+        &mut self,
+        offer: routing::OfferId,
+        task: InteractionId,
+        agent: AgentId,
+        ring_until: Timestamp,
+        caller: String,
+    ) -> Option<LegId> {
+        let t = now();
+        let login = self.agents.get(&agent).map(|a| a.agent.login.clone());
+        let ring_ms = ring_until.millis_since(t).max(1000) as u64 + self.cfg.ring_grace_ms;
+        let rung = match &login {
+            Some(login) => self
+                .voice
+                .originate(login.clone(), caller, Duration::from_millis(ring_ms))
+                .await
+                .map_err(|e| e.to_string()),
+            None => Err("agent not logged in".into()),
+        };
+        match rung {
             Ok(leg) => {
                 self.legs.insert(leg, LegRole::Agent { task, agent, offer });
                 self.leg_owner.insert(leg, (task, "agent", Some(agent)));
                 self.offers.entry(offer).or_default().push((agent, leg));
+                Some(leg)
             }
             Err(e) => {
-                // Without a phone the agent cannot take calls: pause them
-                // (reason `phone_unreachable`) so that the ACD does not offer
-                // the call to them again at once; they are made ready again
-                // when their phone registers.
-                tracing::warn!(error = %e, %agent, %login, "cannot ring the agent's phone: offer rejected, agent paused");
-                let t = now();
+                tracing::warn!(error = %e, %agent, ?login, "cannot ring the agent's phone: offer rejected, agent paused");
                 // Pause first: the rejected call must not come straight back.
                 let _ = self.acd.handle_agent_state(
                     t,
@@ -259,6 +295,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         reason: PHONE_UNREACHABLE.into(),
                     },
                 );
+                None
             }
         }
     }
@@ -313,6 +350,16 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             .or_else(|| self.callbacks.get(&task).map(|c| c.interaction.queue_id))
             .flatten()
     }
+}
+
+/// What an offer's screen-pop shows.
+pub(crate) struct OfferView {
+    pub channel: Channel,
+    pub queue_id: QueueId,
+    pub customer: Option<Customer>,
+    /// The customer's number or address as presented.
+    pub caller: String,
+    pub ivr_trace: Option<serde_json::Value>,
 }
 
 /// Pause reason of an agent whose phone cannot be rung.

@@ -311,6 +311,26 @@ pub async fn post(p: &Platform, token: &str, path: &str, body: Value) -> u16 {
         .as_u16()
 }
 
+/// The agent hangs up their call from the desktop; the HTTP status.
+pub async fn hang_up(p: &Platform, token: &str, id: i64) -> u16 {
+    post(
+        p,
+        token,
+        &format!("/api/v1/interactions/{id}/hangup"),
+        serde_json::json!({}),
+    )
+    .await
+}
+
+/// One queue's live figures (`GET /api/v1/stats/queues`).
+pub async fn queue_figures(p: &Platform, token: &str, name: &str) -> Value {
+    get(p, token, "/api/v1/stats/queues")
+        .await
+        .as_array()
+        .and_then(|qs| qs.iter().find(|q| q["name"] == name).cloned())
+        .unwrap_or_else(|| panic!("no queue {name}"))
+}
+
 pub async fn get(p: &Platform, token: &str, path: &str) -> Value {
     p.srv
         .http
