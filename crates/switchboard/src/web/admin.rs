@@ -505,13 +505,10 @@ pub async fn add_disposition(
     axum::Form(f): axum::Form<DispositionForm>,
 ) -> Response {
     let (lang, _) = lang_of(&headers, None);
-    let (auth, nav) = match admin_only(auth, lang, false) {
+    let (auth, nav) = match admin_post(auth, lang, &f.csrf) {
         Ok(a) => a,
         Err(r) => return *r,
     };
-    if !same_secret(&csrf_for(&auth.token), &f.csrf) {
-        return bad_csrf();
-    }
     let errors = match validate_disposition(&f) {
         Ok((code, label)) => match s.store.create_disposition(&code, &label).await {
             Ok(_) => return redirect("/admin"),
@@ -547,13 +544,10 @@ pub async fn add_user(
     axum::Form(mut f): axum::Form<UserForm>,
 ) -> Response {
     let (lang, _) = lang_of(&headers, None);
-    let (auth, nav) = match admin_only(auth, lang, false) {
+    let (auth, nav) = match admin_post(auth, lang, &f.csrf) {
         Ok(a) => a,
         Err(r) => return *r,
     };
-    if !same_secret(&csrf_for(&auth.token), &f.csrf) {
-        return bad_csrf();
-    }
     let errors = match validate_user(&f) {
         Ok((username, password, role, agent)) => {
             match crate::api::create_user_checked(&*s.store, &username, &password, role, agent)
@@ -639,13 +633,10 @@ pub async fn queue_save(
     axum::Form(f): axum::Form<QueueForm>,
 ) -> Response {
     let (lang, _) = lang_of(&headers, None);
-    let (auth, nav) = match admin_only(auth, lang, false) {
+    let (auth, nav) = match admin_post(auth, lang, &f.csrf) {
         Ok(a) => a,
         Err(r) => return *r,
     };
-    if !same_secret(&csrf_for(&auth.token), &f.csrf) {
-        return bad_csrf();
-    }
     let errors = match validate_queue(&f) {
         Ok(q) => match s.store.update_queue(QueueId(id), &q).await {
             Ok(stored) => {
@@ -671,6 +662,19 @@ pub async fn queue_save(
         strategies: &STRATEGIES,
     };
     render(&page, StatusCode::UNPROCESSABLE_ENTITY, lang, false)
+}
+
+/// Check the admin session and CSRF token of a form post.
+pub(super) fn admin_post(
+    auth: Result<Auth<AnyRole>, ApiError>,
+    lang: Lang,
+    csrf: &str,
+) -> Result<(Auth<AnyRole>, Nav), Box<Response>> {
+    let (auth, nav) = admin_only(auth, lang, false)?;
+    if !same_secret(&csrf_for(&auth.token), csrf) {
+        return Err(Box::new(bad_csrf()));
+    }
+    Ok((auth, nav))
 }
 
 #[cfg(test)]

@@ -10,10 +10,10 @@
 //! answered with 303 to `/admin`. The rules shared with the REST routes are
 //! in [`crate::api::admin_edit`].
 
-use super::admin::{AddForms, FieldErrors, admin_only, admin_page, bad_csrf, is_code};
+use super::admin::{AddForms, FieldErrors, admin_only, admin_page, admin_post, is_code};
 use super::i18n::Lang;
 use super::pages::{LangQuery, Nav, redirect, render};
-use super::{csrf_for, lang_of, same_secret};
+use super::{csrf_for, lang_of};
 use crate::api::AppState;
 use crate::api::admin_edit as rules;
 use crate::api::error::ApiError;
@@ -137,19 +137,6 @@ struct AgentEditPage {
     login: String,
     form: AgentForm,
     errors: FieldErrors,
-}
-
-/// Check the admin session and CSRF token of a form post.
-fn admin_post(
-    auth: Result<Auth<AnyRole>, ApiError>,
-    lang: Lang,
-    csrf: &str,
-) -> Result<(Auth<AnyRole>, Nav), Box<Response>> {
-    let (auth, nav) = admin_only(auth, lang, false)?;
-    if !same_secret(&csrf_for(&auth.token), csrf) {
-        return Err(Box::new(bad_csrf()));
-    }
-    Ok((auth, nav))
 }
 
 async fn agent_of(s: &AppState, id: i64) -> Result<Agent, Response> {
