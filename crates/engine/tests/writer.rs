@@ -717,3 +717,87 @@ async fn postgres_stopped_for_4_s_then_started() {
 async fn postgres_stopped_for_30_s_then_started() {
     pg::stopped_for(Duration::from_secs(30)).await;
 }
+
+/// Issue 12 acceptance: a customer merge during a live call keeps the merged
+/// customer on the interaction after the call ends (the engine's writes
+/// name the customer it knew, the merged-away one).
+#[tokio::test]
+async fn a_merge_during_a_live_call_is_kept_after_the_engine_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path()).await;
+    let (w, task) = EventWriter::start_with(db.clone(), dir.path().join("journal"), fast())
+        .await
+        .unwrap();
+    let dup = db
+        .create_customer(
+            &NewCustomer {
+                name: "Sena (duplicate)".into(),
+                ..NewCustomer::default()
+            },
+            t(0),
+        )
+        .await
+        .unwrap();
+    let keep = db
+        .create_customer(
+            &NewCustomer {
+                name: "Sena".into(),
+                ..NewCustomer::default()
+            },
+            t(0),
+        )
+        .await
+        .unwrap();
+    let id = InteractionId(db.reserve_interaction_ids(1).await.unwrap().start);
+    let Write::Open {
+        mut interaction, ..
+    } = nth(0, id.0)
+    else {
+        unreachable!()
+    };
+    interaction.customer_id = Some(dup.id);
+    w.submit(Write::Open {
+        interaction,
+        events: vec![],
+    })
+    .await
+    .unwrap();
+    wait_applied(&w, Duration::from_secs(10)).await;
+    // A supervisor merges the duplicate during the call.
+    db.merge_customers(dup.id, keep.id, UserId(1), t(10))
+        .await
+        .unwrap();
+    // The engine answers, ends and dispositions the call with its old copy.
+    for change in [
+        InteractionChange {
+            customer_id: Some(dup.id),
+            answered_at: Some(t(11)),
+            ..InteractionChange::default()
+        },
+        InteractionChange {
+            customer_id: Some(dup.id),
+            ended_at: Some(t(20)),
+            end_reason: Some("completed".into()),
+            ..InteractionChange::default()
+        },
+        InteractionChange {
+            disposition: Some("resolved".into()),
+            ..InteractionChange::default()
+        },
+    ] {
+        w.submit(Write::Update {
+            id,
+            change,
+            events: vec![],
+        })
+        .await
+        .unwrap();
+    }
+    wait_applied(&w, Duration::from_secs(10)).await;
+    let row = db.get_interaction(id).await.unwrap().unwrap();
+    assert_eq!(row.customer_id, Some(keep.id));
+    assert_eq!(row.ended_at, Some(t(20)));
+    assert_eq!(row.disposition.as_deref(), Some("resolved"));
+    w.shutdown().await;
+    task.await.unwrap();
+}

@@ -38,7 +38,6 @@ use serde::{Deserialize, Serialize};
 /// stale copy must not undo that, SPEC §3.3); a second answer (transfer)
 /// keeps the first answer time (ASA counts the first).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct InteractionChange {
     /// Customer, set only if the row has none yet. A customer merged into
     /// another is replaced by the survivor; an unknown (deleted) one is

@@ -544,7 +544,8 @@ impl Writer {
             }
         };
         if batch.writes.is_empty() {
-            return true;
+            // Nothing readable (the segments left were cleaned up).
+            return false;
         }
         let done = match self.call_store(&batch.writes).await {
             Outcome::Done => {
