@@ -377,7 +377,19 @@ async fn a_full_channel_makes_submit_wait() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_file_locked_by_another_connection() {
+async fn sqlite_file_locked_by_another_connection_for_3_s() {
+    sqlite_locked_for(Duration::from_secs(3)).await;
+}
+
+/// The figure: 30 s (a manual run: `cargo test -p engine --test
+/// writer -- --ignored sqlite_file_locked_by_another_connection_for_30_s`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "30 s lock; run by hand"]
+async fn sqlite_file_locked_by_another_connection_for_30_s() {
+    sqlite_locked_for(Duration::from_secs(30)).await;
+}
+
+async fn sqlite_locked_for(lock_for: Duration) {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite(dir.path()).await;
     let jdir = dir.path().join("journal");
@@ -401,7 +413,6 @@ async fn sqlite_file_locked_by_another_connection() {
         .execute(&mut locker)
         .await
         .unwrap();
-    let lock_for = Duration::from_secs(3);
     let locked_at = tokio::time::Instant::now();
     let mut i = 100;
     // Keep the engine's pace during the lock: submits never wait long.
