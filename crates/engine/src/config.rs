@@ -53,6 +53,13 @@ pub struct EngineConfig {
     /// losing their place (announced after the queue position when
     /// callbacks are possible). `None`: no callback by phone.
     pub queue_callback_digit: Option<char>,
+    /// Folder of the event writer's journal (`<data dir>/journal`): writes
+    /// wait there, fsync'd, while the store is unavailable
+    /// ([`crate::writer`]).
+    pub journal_dir: PathBuf,
+    /// Capacity of the event writer's channel, writes; when full, the
+    /// engine waits (backpressure, [`crate::writer::WriterHandle::submit`]).
+    pub writer_capacity: usize,
 }
 
 impl Default for EngineConfig {
@@ -74,6 +81,8 @@ impl Default for EngineConfig {
             callback_trunk: None,
             callback_caller_id: None,
             queue_callback_digit: Some('*'),
+            journal_dir: PathBuf::from("data/journal"),
+            writer_capacity: 4096,
         }
     }
 }

@@ -31,12 +31,15 @@
 //! - [`config`]: [`EngineConfig`], entry points.
 //! - [`push`]: the WebSocket message schema (v1).
 //! - [`lookup`]: the IVR's web-service and SQL lookups.
+//! - [`writer`]: the durable event writer (bounded channel, group commit,
+//!   local journal while the store is down).
 //! - `actor` (private): the engine's state and its event handlers.
 
 mod actor;
 pub mod config;
 pub mod lookup;
 pub mod push;
+pub mod writer;
 
 pub use config::{EngineConfig, EntryPoint};
 

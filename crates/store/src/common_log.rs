@@ -8,18 +8,23 @@ macro_rules! impl_log {
         #[async_trait::async_trait]
         impl InteractionStore for $store {
             async fn create_interaction(&self, i: &NewInteraction) -> Result<Interaction> {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO interactions (channel, direction, customer_id, queue_id, agent_id, started_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                // Ids come from the counter shared with `reserve_interaction_ids`.
+                let mut tx = Self::begin_write(&self.pool).await?;
+                let id = Self::take_interaction_ids(&mut tx, 1).await?.start;
+                sqlx::query(
+                    "INSERT INTO interactions (id, channel, direction, customer_id, queue_id, agent_id, started_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
+                .bind(id)
                 .bind(i.channel.as_str())
                 .bind(i.direction.as_str())
                 .bind(i.customer_id.map(|x| x.0))
                 .bind(i.queue_id.map(|x| x.0))
                 .bind(i.agent_id.map(|x| x.0))
                 .bind(i.started_at.as_millis())
-                .fetch_one(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 self.get_interaction(InteractionId(id))
                     .await?
                     .ok_or_else(|| StoreError::NotFound(format!("interaction {id}")))

@@ -33,6 +33,9 @@
 //! - `chat.rs`, `merge.rs`: a trait, its types and its SQL macro each
 //!   (internal chat; customer merge and undo, whose module doc explains how a
 //!   merge leaves the append-only event log untouched).
+//! - `writes.rs`: [`Write`], [`WriteStore`] (group commit of interaction
+//!   changes with their events, idempotent by [`WriteKey`]; blocks of
+//!   interaction ids) and their SQL; its module doc explains the design.
 //! - `sqlite.rs`, `postgres.rs`: connection set-up and migrations per backend.
 
 mod campaign;
@@ -46,6 +49,7 @@ mod merge;
 mod postgres;
 mod sqlite;
 mod types;
+mod writes;
 
 pub use campaign::{
     Campaign, CampaignRecipient, CampaignStats, CampaignStatus, CampaignStore, CustomerSelection,
@@ -56,6 +60,7 @@ pub use merge::{CustomerMerge, MergeStore, MovedIdentity};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
+pub use writes::{AppliedWrites, InteractionChange, KeyedWrite, Write, WriteKey, WriteStore};
 
 use async_trait::async_trait;
 use domain::{
@@ -89,6 +94,41 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Db(sqlx::Error),
+}
+
+impl StoreError {
+    /// May the same operation succeed if tried again later? True for a
+    /// database that is unreachable, restarting, locked or busy (I/O, pool
+    /// time-out, SQLite `SQLITE_BUSY`, PostgreSQL `57P01 admin_shutdown`...);
+    /// false for an error the input itself causes (not found, conflict,
+    /// invalid, corrupt, a foreign key, NOT NULL or CHECK violation).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::Database(db)) => !matches!(
+                db.kind(),
+                sqlx::error::ErrorKind::UniqueViolation
+                    | sqlx::error::ErrorKind::ForeignKeyViolation
+                    | sqlx::error::ErrorKind::NotNullViolation
+                    | sqlx::error::ErrorKind::CheckViolation
+            ),
+            StoreError::Db(
+                sqlx::Error::ColumnDecode { .. }
+                | sqlx::Error::Decode(_)
+                | sqlx::Error::TypeNotFound { .. }
+                | sqlx::Error::ColumnNotFound(_)
+                | sqlx::Error::ColumnIndexOutOfBounds { .. }
+                | sqlx::Error::Encode(_)
+                | sqlx::Error::InvalidArgument(_),
+            ) => false,
+            StoreError::Db(_) => true,
+            StoreError::NotFound(_)
+            | StoreError::Conflict(_)
+            | StoreError::Invalid(_)
+            | StoreError::BadUrl(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Migrate(_) => false,
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -373,6 +413,7 @@ pub trait Store:
     + ChatStore
     + CampaignStore
     + MergeStore
+    + WriteStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

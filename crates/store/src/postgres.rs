@@ -43,6 +43,13 @@ impl crate::Store for PgStore {
 }
 
 impl PgStore {
+    /// Begin a transaction (row locks are taken by the statements).
+    async fn begin_write(
+        pool: &PgPool,
+    ) -> crate::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        Ok(pool.begin().await?)
+    }
+
     /// Run one multi-row event INSERT and read back its sequence numbers
     /// (`RETURNING`; values are handed out in VALUES order, the returned row
     /// order is not promised, so they are sorted).

@@ -68,6 +68,15 @@ impl crate::Store for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Begin a transaction holding the write lock from its first statement
+    /// (`BEGIN IMMEDIATE`): no read-to-write upgrade that could fail with
+    /// `SQLITE_BUSY` at once; a locked file is waited for (busy time-out).
+    async fn begin_write(
+        pool: &SqlitePool,
+    ) -> crate::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// Run one multi-row event INSERT; its `n` rows got consecutive sequence
     /// numbers ending at `last_insert_rowid` (one statement, under the
     /// database's single write lock, AUTOINCREMENT). Cheaper than streaming

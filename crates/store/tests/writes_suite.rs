@@ -1,0 +1,501 @@
+//! Durable writes (issue 12): `apply_writes` (one transaction, idempotent
+//! by key, no full-row rewrite) and `reserve_interaction_ids`, run against
+//! SQLite and PostgreSQL (`SWITCHBOARD_TEST_PG` as for `store_suite.rs`).
+
+use domain::*;
+use sqlx::Connection;
+use std::sync::Arc;
+use store::*;
+
+fn t(ms: i64) -> Timestamp {
+    Timestamp::from_millis(1_764_450_000_000 + ms)
+}
+
+fn key(node: u64, seq: u64) -> WriteKey {
+    WriteKey { node, seq }
+}
+
+fn kw(node: u64, seq: u64, write: Write) -> KeyedWrite {
+    KeyedWrite {
+        key: key(node, seq),
+        write,
+    }
+}
+
+fn new_call(id: i64, customer: Option<CustomerId>, at: i64) -> Interaction {
+    Interaction {
+        id: InteractionId(id),
+        channel: Channel::Voice,
+        direction: Direction::Inbound,
+        customer_id: customer,
+        queue_id: None,
+        agent_id: None,
+        started_at: t(at),
+        answered_at: None,
+        ended_at: None,
+        end_reason: None,
+        disposition: None,
+        notes: None,
+        recording: None,
+    }
+}
+
+fn created(id: i64, at: i64) -> NewEvent {
+    NewEvent::new(
+        t(at),
+        EventKind::InteractionCreated {
+            channel: Channel::Voice,
+            direction: Direction::Inbound,
+        },
+    )
+    .with_interaction(InteractionId(id))
+}
+
+fn ended(id: i64, at: i64, reason: &str) -> NewEvent {
+    NewEvent::new(
+        t(at),
+        EventKind::Ended {
+            reason: reason.into(),
+        },
+    )
+    .with_interaction(InteractionId(id))
+}
+
+async fn kinds_of(s: &dyn Store, id: i64) -> Vec<String> {
+    s.list_events(&EventFilter {
+        interaction_id: Some(InteractionId(id)),
+        ..EventFilter::default()
+    })
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|e| e.kind.name().to_string())
+    .collect()
+}
+
+async fn all_events(s: &dyn Store) -> usize {
+    s.list_events(&EventFilter {
+        limit: 10_000,
+        ..EventFilter::default()
+    })
+    .await
+    .unwrap()
+    .len()
+}
+
+async fn reserve(s: &dyn Store) {
+    let a = s.reserve_interaction_ids(10).await.unwrap();
+    assert_eq!(a.end - a.start, 10);
+    assert!(a.start >= 1);
+    let b = s.reserve_interaction_ids(5).await.unwrap();
+    assert_eq!(b, a.end..a.end + 5, "blocks follow each other");
+    assert!(s.reserve_interaction_ids(0).await.unwrap().is_empty());
+    // create_interaction draws from the same counter: never inside a block.
+    let i = s
+        .create_interaction(&NewInteraction {
+            channel: Channel::Voice,
+            direction: Direction::Inbound,
+            customer_id: None,
+            queue_id: None,
+            agent_id: None,
+            started_at: t(0),
+        })
+        .await
+        .unwrap();
+    assert_eq!(i.id.0, b.end);
+    let c = s.reserve_interaction_ids(3).await.unwrap();
+    assert_eq!(c.start, i.id.0 + 1);
+}
+
+async fn apply_and_replay(s: &dyn Store) {
+    let ids = s.reserve_interaction_ids(3).await.unwrap();
+    let (a, b) = (ids.start, ids.start + 1);
+    let q = s
+        .create_queue(&NewQueue {
+            name: "writes".into(),
+            required_skills: vec![],
+            strategy: Strategy::default(),
+            service_level: ServiceLevel::default(),
+            wrap_up_s: 10,
+            max_wait_s: 600,
+            ring_timeout_s: 15,
+            priority: 0,
+        })
+        .await
+        .unwrap();
+    let before = all_events(s).await;
+    let node = 0xDEAD_BEEF_0000_0001_u64; // above i64::MAX: stored as its bit pattern
+    let batch = vec![
+        kw(
+            node,
+            1,
+            Write::Open {
+                interaction: new_call(a, None, 0),
+                events: vec![created(a, 0)],
+            },
+        ),
+        kw(
+            node,
+            2,
+            Write::Open {
+                interaction: new_call(b, None, 1),
+                events: vec![created(b, 1)],
+            },
+        ),
+        kw(
+            node,
+            3,
+            Write::Update {
+                id: InteractionId(a),
+                change: InteractionChange {
+                    queue_id: Some(q.id),
+                    ..InteractionChange::default()
+                },
+                events: vec![
+                    NewEvent::new(
+                        t(2),
+                        EventKind::Queued {
+                            queue_id: q.id,
+                            priority: 0,
+                        },
+                    )
+                    .with_interaction(InteractionId(a)),
+                ],
+            },
+        ),
+        kw(
+            node,
+            4,
+            Write::Events(vec![
+                NewEvent::new(t(3), EventKind::Held).with_interaction(InteractionId(a)),
+            ]),
+        ),
+        kw(
+            node,
+            5,
+            Write::Update {
+                id: InteractionId(a),
+                change: InteractionChange {
+                    answered_at: Some(t(4)),
+                    ..InteractionChange::default()
+                },
+                events: vec![],
+            },
+        ),
+        kw(
+            node,
+            6,
+            Write::Update {
+                id: InteractionId(a),
+                change: InteractionChange {
+                    // A second answer (transfer) keeps the first answer time.
+                    answered_at: Some(t(9)),
+                    ended_at: Some(t(10)),
+                    end_reason: Some("completed".into()),
+                    disposition: Some("resolved".into()),
+                    notes: Some("ok".into()),
+                    recording: Some("/rec/a.wav".into()),
+                    ..InteractionChange::default()
+                },
+                events: vec![ended(a, 10, "completed")],
+            },
+        ),
+    ];
+    let r = s.apply_writes(&batch).await.unwrap();
+    assert_eq!(
+        r,
+        AppliedWrites {
+            applied: 6,
+            skipped: 0,
+            events: 5
+        }
+    );
+    let row = s.get_interaction(InteractionId(a)).await.unwrap().unwrap();
+    assert_eq!(row.queue_id, Some(q.id));
+    assert_eq!(row.answered_at, Some(t(4)));
+    assert_eq!(row.ended_at, Some(t(10)));
+    assert_eq!(row.end_reason.as_deref(), Some("completed"));
+    assert_eq!(row.disposition.as_deref(), Some("resolved"));
+    assert_eq!(row.notes.as_deref(), Some("ok"));
+    assert_eq!(row.recording.as_deref(), Some("/rec/a.wav"));
+    assert_eq!(
+        kinds_of(s, a).await,
+        ["interaction_created", "queued", "held", "ended"]
+    );
+    assert_eq!(kinds_of(s, b).await, ["interaction_created"]);
+    assert_eq!(all_events(s).await, before + 5);
+
+    // Replaying the same batch (crash between commit and journal trim)
+    // changes nothing and duplicates no event.
+    let r = s.apply_writes(&batch).await.unwrap();
+    assert_eq!(
+        r,
+        AppliedWrites {
+            applied: 0,
+            skipped: 6,
+            events: 0
+        }
+    );
+    assert_eq!(all_events(s).await, before + 5);
+    // A replay overlapping new writes applies only the new ones.
+    let more = vec![
+        batch[5].clone(),
+        kw(
+            node,
+            7,
+            Write::Update {
+                id: InteractionId(b),
+                change: InteractionChange {
+                    ended_at: Some(t(20)),
+                    end_reason: Some("abandoned".into()),
+                    ..InteractionChange::default()
+                },
+                events: vec![ended(b, 20, "abandoned")],
+            },
+        ),
+    ];
+    let r = s.apply_writes(&more).await.unwrap();
+    assert_eq!((r.applied, r.skipped, r.events), (1, 1, 1));
+    assert_eq!(kinds_of(s, b).await, ["interaction_created", "ended"]);
+    assert_eq!(kinds_of(s, a).await.len(), 4);
+    // Another node's keys are independent.
+    let other = vec![kw(
+        7,
+        1,
+        Write::Events(vec![
+            NewEvent::new(t(30), EventKind::Held).with_interaction(InteractionId(b)),
+        ]),
+    )];
+    assert_eq!(s.apply_writes(&other).await.unwrap().applied, 1);
+
+    // An Open of an id that exists: a conflict, not transient, and nothing of
+    // the batch is applied (one transaction).
+    let n = all_events(s).await;
+    let bad = vec![
+        kw(node, 8, Write::Events(vec![ended(b, 40, "x")])),
+        kw(
+            node,
+            9,
+            Write::Open {
+                interaction: new_call(a, None, 41),
+                events: vec![created(a, 41)],
+            },
+        ),
+    ];
+    let err = s.apply_writes(&bad).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert!(!err.is_transient());
+    assert_eq!(all_events(s).await, n);
+    // ...so seq 8 was not marked applied: it applies alone later.
+    assert_eq!(s.apply_writes(&bad[..1]).await.unwrap().applied, 1);
+
+    // An update of an unknown row keeps its events.
+    let ghost = ids.start + 2; // reserved, never opened
+    let r = s
+        .apply_writes(&[kw(
+            node,
+            10,
+            Write::Update {
+                id: InteractionId(ghost),
+                change: InteractionChange {
+                    end_reason: Some("x".into()),
+                    ..InteractionChange::default()
+                },
+                events: vec![ended(ghost, 50, "x")],
+            },
+        )])
+        .await
+        .unwrap();
+    assert_eq!((r.applied, r.events), (1, 1));
+    assert!(
+        s.get_interaction(InteractionId(ghost))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// Issue 12 acceptance: a customer merge during a live call keeps the merged
+/// customer on the interaction after the call ends.
+async fn merge_survives_engine_update(s: &dyn Store) {
+    let a = s
+        .create_customer(
+            &NewCustomer {
+                name: "Koffi (dup)".into(),
+                ..NewCustomer::default()
+            },
+            t(0),
+        )
+        .await
+        .unwrap();
+    let b = s
+        .create_customer(
+            &NewCustomer {
+                name: "Koffi".into(),
+                ..NewCustomer::default()
+            },
+            t(0),
+        )
+        .await
+        .unwrap();
+    let ids = s.reserve_interaction_ids(2).await.unwrap();
+    let (live, late) = (ids.start, ids.start + 1);
+    let node = 42;
+    // The engine opens the call for customer A.
+    s.apply_writes(&[kw(
+        node,
+        1,
+        Write::Open {
+            interaction: new_call(live, Some(a.id), 0),
+            events: vec![created(live, 0).with_customer(a.id)],
+        },
+    )])
+    .await
+    .unwrap();
+    // An agent merges A into B during the call.
+    let m = s
+        .merge_customers(a.id, b.id, UserId(1), t(5))
+        .await
+        .unwrap();
+    assert_eq!(m.interactions, vec![InteractionId(live)]);
+    // The engine, still holding A in its copy, answers and ends the call.
+    s.apply_writes(&[
+        kw(
+            node,
+            2,
+            Write::Update {
+                id: InteractionId(live),
+                change: InteractionChange {
+                    customer_id: Some(a.id),
+                    agent_id: None,
+                    answered_at: Some(t(6)),
+                    ..InteractionChange::default()
+                },
+                events: vec![],
+            },
+        ),
+        kw(
+            node,
+            3,
+            Write::Update {
+                id: InteractionId(live),
+                change: InteractionChange {
+                    customer_id: Some(a.id),
+                    ended_at: Some(t(9)),
+                    end_reason: Some("completed".into()),
+                    disposition: Some("resolved".into()),
+                    ..InteractionChange::default()
+                },
+                events: vec![ended(live, 9, "completed").with_customer(a.id)],
+            },
+        ),
+        // An Open delayed past the merge (e.g. in the journal) lands on the survivor.
+        kw(
+            node,
+            4,
+            Write::Open {
+                interaction: new_call(late, Some(a.id), 1),
+                events: vec![created(late, 1).with_customer(a.id)],
+            },
+        ),
+    ])
+    .await
+    .unwrap();
+    let row = s
+        .get_interaction(InteractionId(live))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.customer_id, Some(b.id), "the merge is not undone");
+    assert_eq!(row.answered_at, Some(t(6)));
+    assert_eq!(row.end_reason.as_deref(), Some("completed"));
+    let row = s
+        .get_interaction(InteractionId(late))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.customer_id, Some(b.id));
+    // The survivor's timeline has both calls.
+    let tl = s.customer_timeline(b.id, 10, 0).await.unwrap();
+    let mut got: Vec<i64> = tl.iter().map(|e| e.interaction.id.0).collect();
+    got.sort();
+    assert_eq!(got, vec![live, late]);
+    // A customer filled in later only fills an empty column.
+    let ids = s.reserve_interaction_ids(1).await.unwrap();
+    s.apply_writes(&[
+        kw(
+            node,
+            5,
+            Write::Open {
+                interaction: new_call(ids.start, None, 20),
+                events: vec![],
+            },
+        ),
+        kw(
+            node,
+            6,
+            Write::Update {
+                id: InteractionId(ids.start),
+                change: InteractionChange {
+                    customer_id: Some(b.id),
+                    ..InteractionChange::default()
+                },
+                events: vec![],
+            },
+        ),
+    ])
+    .await
+    .unwrap();
+    let row = s
+        .get_interaction(InteractionId(ids.start))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.customer_id, Some(b.id));
+}
+
+async fn suite(s: Arc<dyn Store>) {
+    reserve(&*s).await;
+    apply_and_replay(&*s).await;
+    merge_survives_engine_update(&*s).await;
+}
+
+#[tokio::test]
+async fn sqlite_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let s = store::open(&url).await.unwrap();
+    suite(s.clone()).await;
+    s.close().await;
+}
+
+#[tokio::test]
+async fn postgres_writes() {
+    let base = std::env::var("SWITCHBOARD_TEST_PG").expect(
+        "SWITCHBOARD_TEST_PG is not set: point it at a PostgreSQL server (scripts/test does this)",
+    );
+    let name = format!(
+        "sbtest_w_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let i = base
+        .rfind('/')
+        .expect("SWITCHBOARD_TEST_PG must end with /DBNAME");
+    let url = format!("{}/{name}", &base[..i]);
+    let s = store::open(&url).await.unwrap();
+    suite(s.clone()).await;
+    s.close().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
