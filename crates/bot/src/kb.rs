@@ -164,3 +164,34 @@ pub fn parse_test_set(text: &str, kb: &KnowledgeBase) -> Result<Vec<LabelledQues
     }
     Ok(file.case)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_files_are_refused_with_a_reason() {
+        let one = "[[article]]\nid = \"a\"\nlang = \"fr\"\nquestions = [\"q\"]\nanswer = \"r\"\n";
+        assert_eq!(KnowledgeBase::from_toml(one).unwrap().articles().len(), 1);
+        let twice = format!("{one}{one}");
+        assert!(matches!(
+            KnowledgeBase::from_toml(&twice),
+            Err(KbError::DuplicateId(ArticleId(id))) if id == "a"
+        ));
+        let empty = one.replace("answer = \"r\"", "answer = \" \"");
+        assert!(matches!(
+            KnowledgeBase::from_toml(&empty),
+            Err(KbError::Empty(_))
+        ));
+        let typo = one.replace("answer", "anwser");
+        let e = KnowledgeBase::from_toml(&typo).unwrap_err().to_string();
+        assert!(e.contains("anwser") && e.contains("line 5"), "{e}");
+        let de = one.replace("\"fr\"", "\"de\"");
+        assert!(KnowledgeBase::from_toml(&de).is_err());
+        let kb = KnowledgeBase::from_toml(one).unwrap();
+        assert!(matches!(
+            parse_test_set("[[case]]\ntext = \"x\"\nexpect = \"b\"\n", &kb),
+            Err(KbError::UnknownArticle(_))
+        ));
+    }
+}

@@ -79,9 +79,9 @@ const NEGATIVE_PHRASES: &[&str] = &[
     "wrong answer",
 ];
 
-/// Short negative answers to "did this help?".
+/// Negative answers to "did this help?" (the whole message).
 const NO_WORDS: &[&str] = &["non", "no", "nope", "pas vraiment", "not really", "nan"];
-/// Short positive answers to "did this help?".
+/// Positive answers to "did this help?" (the whole message).
 const YES_WORDS: &[&str] = &[
     "oui",
     "yes",
@@ -276,10 +276,10 @@ impl BotSession {
                 }
             }
             Stage::AwaitFeedback => {
-                let short = norm.split_whitespace().count() <= 4;
-                if short && (contains_phrase(&norm, NO_WORDS) || norm.trim() == "2") {
+                // Only a bare yes/no is feedback: "no signal at home" is a question.
+                if is_only(&norm, NO_WORDS) || norm.trim() == "2" {
                     self.hand_over(now, HandOverReason::NegativeFeedback);
-                } else if short && (contains_phrase(&norm, YES_WORDS) || norm.trim() == "1") {
+                } else if is_only(&norm, YES_WORDS) || norm.trim() == "1" {
                     self.stage = Stage::Idle;
                     let t = self.t(
                         "Avec plaisir ! Avez-vous une autre question ?",
@@ -844,6 +844,9 @@ fn choice(norm: &str, options: &[usize], r: &Retriever) -> Option<usize> {
 
 /// True when the normalised text is made only of these phrases.
 fn is_only(norm: &str, phrases: &[&str]) -> bool {
+    if norm.trim().is_empty() {
+        return false;
+    }
     let mut rest = format!(" {} ", norm.trim());
     for p in phrases {
         rest = rest.replace(&format!(" {p} "), " ");

@@ -252,7 +252,10 @@ mod tests {
     #[test]
     fn english_terms_are_stemmed() {
         let a = Analyzer::new(Lang::En);
-        assert_eq!(a.terms("Topping up my balance"), vec!["top", "up", "balanc"]);
+        assert_eq!(
+            a.terms("Topping up my balance"),
+            vec!["top", "up", "balanc"]
+        );
     }
 
     #[test]
