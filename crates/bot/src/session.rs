@@ -115,8 +115,9 @@ enum Stage {
     Idle,
     /// An answer was sent; "did this help?" asked.
     AwaitFeedback,
-    /// Two articles proposed (indexes into the knowledge base).
-    AwaitChoice(Vec<usize>),
+    /// Two articles proposed (indexes into the knowledge base) for this
+    /// question.
+    AwaitChoice(Vec<usize>, String),
     /// Web chat: the mobile number was asked for.
     AwaitNumber(SelfService),
     /// `SendOtp` emitted, waiting for the driver's report.
@@ -163,6 +164,8 @@ pub struct BotSession {
     otp_resends: u32,
     verified: Option<PhoneNumber>,
     intent: Intent,
+    /// The last question searched (for the LLM after a choice).
+    question: String,
     articles_tried: Vec<ArticleId>,
     transcript: VecDeque<TranscriptLine>,
     dropped_lines: usize,
@@ -187,6 +190,7 @@ impl BotSession {
             otp_resends: 0,
             verified: None,
             intent: Intent::Unknown,
+            question: String::new(),
             articles_tried: Vec::new(),
             transcript: VecDeque::new(),
             dropped_lines: 0,
@@ -267,10 +271,10 @@ impl BotSession {
                 attempts,
             } => self.on_code(now, text, flow, number, code, expires, attempts),
             Stage::AwaitNumber(flow) => self.on_number(now, text, flow),
-            Stage::AwaitChoice(options) => {
+            Stage::AwaitChoice(options, question) => {
                 if let Some(i) = choice(&norm, &options, &self.retriever) {
                     self.unclear_streak = 0;
-                    self.answer(now, text, i, Vec::new());
+                    self.answer(now, &question, i, Vec::new());
                 } else {
                     self.on_question(now, text, &norm);
                 }
@@ -419,6 +423,7 @@ impl BotSession {
         self.otp_resends = 0;
         self.verified = None;
         self.intent = Intent::Unknown;
+        self.question.clear();
         self.articles_tried.clear();
         self.transcript.clear();
         self.dropped_lines = 0;
@@ -439,6 +444,7 @@ impl BotSession {
             return;
         }
         self.lang = lang;
+        self.question = cut(text, MAX_TRANSCRIPT_CHARS);
         match verdict(
             &hits,
             self.config.min_score,
@@ -494,7 +500,7 @@ impl BotSession {
                 for (n, title) in titles.iter().enumerate() {
                     t.push_str(&format!("\n{}. {title}", n + 1));
                 }
-                self.stage = Stage::AwaitChoice(vec![a.article, b.article]);
+                self.stage = Stage::AwaitChoice(vec![a.article, b.article], self.question.clone());
                 self.ask(now, t, Expect::Choice(titles));
             }
             None => {

@@ -56,7 +56,22 @@ fn config() -> BotConfig {
                 },
                 row: None,
             }),
-            last_bills: None,
+            last_bills: Some(LookupSpec {
+                kind: LookupKind::Sql {
+                    db: "operator".into(),
+                    query: "SELECT date, amount_xof FROM bills WHERE msisdn = ?1 ORDER BY date DESC LIMIT 3".into(),
+                    params: vec!["{msisdn}".into()],
+                    timeout_ms: 2_000,
+                },
+                reply: Texts {
+                    fr: "Vos dernières factures :\n{rows}".into(),
+                    en: "Your last bills:\n{rows}".into(),
+                },
+                row: Some(Texts {
+                    fr: "{date} : {amount_xof} FCFA".into(),
+                    en: "{date}: {amount_xof} XOF".into(),
+                }),
+            }),
         },
         ..BotConfig::default()
     }
@@ -387,6 +402,32 @@ fn puk_after_the_sms_code_on_whatsapp() {
     );
     s.handle_lookup_result(t(60_100), *id, Ok(json!({"balance": 1500})));
     assert_eq!(replies(&drain(&mut s))[0], "Votre solde est de 1500 FCFA.");
+}
+
+#[test]
+fn last_bills_are_listed_after_the_code() {
+    let mut s = session(config(), whatsapp("+22997000001", Some("+22997000001")));
+    s.handle_message(t(0), "show me my last bills please");
+    assert!(matches!(&drain(&mut s)[..], [Action::SendOtp { .. }]));
+    s.handle_otp_sent(t(100), Ok(OtpCode("5555".into())));
+    drain(&mut s);
+    s.handle_message(t(9_000), "5555");
+    let a = drain(&mut s);
+    let [Action::Lookup { id, .. }] = &a[..] else {
+        panic!("{a:?}")
+    };
+    s.handle_lookup_result(
+        t(9_100),
+        *id,
+        Ok(json!({"rows": [
+            {"date": "2026-11-01", "amount_xof": 5000},
+            {"date": "2026-10-01", "amount_xof": 4500}
+        ], "row_count": 2})),
+    );
+    assert_eq!(
+        replies(&drain(&mut s))[0],
+        "Your last bills:\n2026-11-01: 5000 XOF\n2026-10-01: 4500 XOF"
+    );
 }
 
 #[test]
