@@ -91,11 +91,11 @@ fn expected_excess(mu: f64, sigma: f64) -> f64 {
 /// largest `N` with E[max(0, X − Y)] ≤ `target` × E[X], never fewer than
 /// the progressive limit. `target` is `target_share` × cap × a gain that
 /// shrinks while the measured rate runs above `cap × 0.7` and grows back
-/// below it; with less than one abandon of budget left it falls back to
+/// below half the cap; over the cap in either window it falls back to
 /// progressive.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Predictive {
-    /// Share of the cap aimed at per tick (default 0.5).
+    /// Share of the cap aimed at per tick (default 0.65).
     pub target_share: f64,
     /// Feedback gain (starts at 1, kept in 0.05..=2).
     pub gain: f64,
@@ -106,7 +106,7 @@ pub struct Predictive {
 impl Default for Predictive {
     fn default() -> Self {
         Self {
-            target_share: 0.5,
+            target_share: 0.65,
             gain: 1.0,
             max_ratio: 6.0,
         }
@@ -120,7 +120,8 @@ impl Predictive {
             return 0;
         }
         let floor = m.progressive();
-        if m.abandon_budget < 1.0 {
+        // over the cap (in either window): progressive until back under it
+        if m.abandon_budget < 0.0 {
             return floor;
         }
         // feedback on the measured rate, once it means something
@@ -251,7 +252,7 @@ mod tests {
         assert_eq!(p.limit(&m(0, 0, 0.3)), 0);
         // out of budget: progressive
         let mut spent = m(4, 6, 0.2);
-        spent.abandon_budget = 0.5;
+        spent.abandon_budget = -0.5;
         assert_eq!(p.limit(&spent), 4);
     }
 
