@@ -23,6 +23,28 @@
 //! renegotiation). [`Mixer::passthrough`] tells the shell when only two
 //! parties hear each other plainly, so it can go back to relaying packets.
 //!
+//! # Driving it from the voice shell (not wired yet)
+//!
+//! - One mixer per supervised call, owned by one tokio task (the call's
+//!   "conference task"), created when a supervisor joins. Its loop:
+//!   `select!` on a bounded channel of [`handle_frame`](Mixer::handle_frame)
+//!   inputs from the legs' tasks, on a command channel (join, leave,
+//!   [`set_mode`](Mixer::set_mode), [`set_tap`](Mixer::set_tap)), and on
+//!   `sleep_until(poll_timeout())` → [`handle_timeout`](Mixer::handle_timeout);
+//!   after each, drain [`poll_output`](Mixer::poll_output) (send through the
+//!   listener leg's socket with its own RTP sequence/SSRC, timestamp +=
+//!   [`Output::ts_increment`], marker from [`Output::marker`]) and
+//!   [`poll_tap`](Mixer::poll_tap) (to the call's recorder).
+//! - Each leg's task, instead of relaying to a bridged peer, forwards the
+//!   payload of every audio RTP packet (its negotiated PCMU/PCMA payload
+//!   type; RFC 4733 events stay with the leg's DTMF detector) with its
+//!   arrival time, in arrival order.
+//! - The engine chooses the mode (supervisor page, or DTMF 4/5/6 via
+//!   [`Mode::from_dtmf`]); the shell applies it as [`Mixer::set_mode`].
+//!   When the supervisor leaves, `set_mode(.., Mode::Direct)` and
+//!   [`Mixer::passthrough`] returns the pair: the shell drops the mixer and
+//!   bridges the two legs again.
+//!
 //! It must not know about SIP, SDP, RTP headers, sockets, tasks or the
 //! engine's interactions: the voice shell owns the legs and the RTP streams,
 //! the engine decides the mode. It is a state machine: the clock is an input.
