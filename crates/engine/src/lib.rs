@@ -202,6 +202,7 @@ pub struct FlowReload {
 pub struct EngineHandle {
     cmd: mpsc::Sender<Command>,
     push: broadcast::Sender<push::Envelope>,
+    writer: writer::WriterHandle,
 }
 
 impl EngineHandle {
@@ -214,7 +215,13 @@ impl EngineHandle {
             .send(make(tx))
             .await
             .map_err(|_| EngineError::Stopped)?;
-        rx.await.map_err(|_| EngineError::Stopped)
+        let answer = rx.await.map_err(|_| EngineError::Stopped)?;
+        // Read your writes: the engine submitted this command's writes before
+        // answering, so once the writer has made them durable (FIFO) a
+        // caller that reads the store sees them. The engine loop never
+        // waits for this; only the API caller does.
+        self.writer.flush().await;
+        Ok(answer)
     }
 
     /// Log an agent in to the ACD (available at once). Their phone is the SIP
@@ -500,12 +507,21 @@ where
 {
     let (cmd_tx, cmd_rx) = mpsc::channel(256);
     let (push_tx, _) = broadcast::channel(1024);
-    let actor = actor::Actor::new(store, voice, flows, config, push_tx.clone()).await?;
+    let (writer, _writer_task) = writer::EventWriter::start(
+        store.clone(),
+        config.journal_dir.clone(),
+        config.writer_capacity,
+    )
+    .await
+    .map_err(|e| EngineError::Invalid(format!("event writer: {e}")))?;
+    let actor =
+        actor::Actor::new(store, voice, flows, config, push_tx.clone(), writer.clone()).await?;
     let task = tokio::spawn(actor.run(events, cmd_rx));
     Ok((
         EngineHandle {
             cmd: cmd_tx,
             push: push_tx,
+            writer,
         },
         task,
     ))

@@ -96,21 +96,20 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     return;
                 };
                 let file = path.display().to_string();
-                let interaction = match self.calls.get_mut(&id) {
-                    Some(call) => {
-                        call.interaction.recording = Some(file);
-                        Some(call.interaction.clone())
-                    }
-                    None => match self.store.get_interaction(id).await {
-                        Ok(Some(mut i)) => {
-                            i.recording = Some(file);
-                            Some(i)
-                        }
-                        _ => None,
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.interaction.recording = Some(file.clone());
+                }
+                // Only the recording column: no read-back, no full-row rewrite.
+                let w = store::Write::Update {
+                    id,
+                    change: store::InteractionChange {
+                        recording: Some(file),
+                        ..Default::default()
                     },
+                    events: Vec::new(),
                 };
-                if let Some(i) = interaction {
-                    self.save(&i).await;
+                if self.writer.submit(w).await.is_err() {
+                    tracing::error!(interaction = %id, "event writer stopped: recording not saved");
                 }
                 self.record(vec![
                     NewEvent::new(now(), EventKind::RecordingStopped).with_interaction(id),
@@ -193,18 +192,20 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 .map(|v| !v.is_empty())
                 .unwrap_or(false);
         }
-        let interaction = match self
-            .store
-            .create_interaction(&NewInteraction {
-                channel: Channel::Voice,
-                direction: Direction::Inbound,
-                customer_id: customer.as_ref().map(|c| c.id),
-                queue_id: None,
-                agent_id: None,
-                started_at: t,
-            })
-            .await
-        {
+        let opened = self
+            .open_interaction(
+                NewInteraction {
+                    channel: Channel::Voice,
+                    direction: Direction::Inbound,
+                    customer_id: customer.as_ref().map(|c| c.id),
+                    queue_id: None,
+                    agent_id: None,
+                    started_at: t,
+                },
+                Vec::new(),
+            )
+            .await;
+        let interaction = match opened {
             Ok(i) => i,
             Err(e) => {
                 tracing::error!(error = %e, "cannot create the interaction: call refused");
@@ -213,16 +214,6 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             }
         };
         let id = interaction.id;
-        let mut ev = NewEvent::new(
-            t,
-            EventKind::InteractionCreated {
-                channel: Channel::Voice,
-                direction: Direction::Inbound,
-            },
-        )
-        .with_interaction(id);
-        ev.customer_id = customer.as_ref().map(|c| c.id);
-        self.record(vec![ev]).await;
         if let Err(e) = self.voice.answer(leg).await {
             tracing::warn!(error = %e, %leg, "answer failed");
             return;
@@ -254,6 +245,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 agent_leg: None,
                 recording: None,
                 on_hold: false,
+                hold_pending: None,
             },
         );
         match entry {
