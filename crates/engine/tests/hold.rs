@@ -145,6 +145,10 @@ struct Rig {
 const DEADLINE: Duration = Duration::from_secs(5);
 
 async fn rig() -> Rig {
+    rig_with(|_| {}).await
+}
+
+async fn rig_with(adjust: impl FnOnce(&mut EngineConfig)) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("sb.db").display());
     let store = store::open(&url).await.unwrap();
@@ -188,6 +192,9 @@ async fn rig() -> Rig {
         entry_points: [("sales".to_string(), EntryPoint::Queue("sales".into()))].into(),
         ..EngineConfig::default()
     };
+    let mut cfg = cfg;
+    cfg.flows_dir = Some(dir.path().join("flows"));
+    adjust(&mut cfg);
     let flows = ivr::FlowSet::new(ivr::PromptCatalog::new());
     let (engine, _task) = engine::start(store.clone(), voice.clone(), call_events, flows, cfg)
         .await
@@ -277,7 +284,14 @@ impl Rig {
         *self.voice.0.hold.lock().unwrap() = m;
     }
 
+    /// Every write the engine made so far is in the store (an API command
+    /// answers once its writes, and all before them, are durable).
+    async fn settled(&self) {
+        self.engine.agent_stats().await.unwrap();
+    }
+
     async fn event_kinds(&self, id: InteractionId) -> Vec<String> {
+        self.settled().await;
         let evs = self
             .store
             .list_events(&EventFilter {
@@ -423,6 +437,7 @@ async fn a_customer_merge_during_a_live_call_is_kept() {
         .unwrap();
     r.engine.agent_login(r.amina).await.unwrap();
     let id = r.answered_call(3, r.amina).await;
+    r.settled().await;
     let row = r.store.get_interaction(id).await.unwrap().unwrap();
     assert_eq!(
         row.customer_id,
@@ -449,4 +464,30 @@ async fn a_customer_merge_during_a_live_call_is_kept() {
         Some(survivor.id),
         "the merge done during the call is kept"
     );
+}
+
+#[tokio::test]
+async fn a_flow_reload_is_parsed_off_the_engine_loop_and_reports_bad_files() {
+    let r = rig().await;
+    let flows = r._dir.path().join("flows");
+    std::fs::create_dir_all(&flows).unwrap();
+    std::fs::write(flows.join("broken.yaml"), "name: [unclosed\n").unwrap();
+    let report = r.engine.reload_flows().await.unwrap();
+    assert!(report.loaded.is_empty());
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    assert!(
+        report.errors[0].contains("broken.yaml"),
+        "{:?}",
+        report.errors
+    );
+    // The engine goes on serving (the reload flag was cleared).
+    r.engine.agent_login(r.amina).await.unwrap();
+    assert_eq!(r.engine.reload_flows().await.unwrap().errors.len(), 1);
+}
+
+#[tokio::test]
+async fn a_flow_reload_without_a_folder_is_a_clear_error() {
+    let r = rig_with(|c| c.flows_dir = None).await;
+    let err = r.engine.reload_flows().await.unwrap_err();
+    assert!(err.to_string().contains("no flows folder"), "{err}");
 }

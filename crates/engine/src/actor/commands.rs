@@ -85,27 +85,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 v.sort_by_key(|(_, s)| s.queue);
                 let _ = reply.send(v);
             }
-            Command::ReloadFlows(reply) => {
-                let r = match self.cfg.flows_dir.clone() {
-                    None => Err(EngineError::Invalid("no flows folder configured".into())),
-                    Some(dir) => match self.flows.load_dir(&dir) {
-                        Ok(report) => {
-                            let errors: Vec<String> =
-                                report.errors.iter().map(ToString::to_string).collect();
-                            for e in &errors {
-                                tracing::warn!(error = %e, "IVR flow refused at reload");
-                            }
-                            tracing::info!(loaded = ?report.loaded, "IVR flows reloaded");
-                            Ok(crate::FlowReload {
-                                loaded: report.loaded,
-                                errors,
-                            })
-                        }
-                        Err(e) => Err(EngineError::Invalid(format!("{}: {e}", dir.display()))),
-                    },
-                };
-                let _ = reply.send(r);
-            }
+            Command::ReloadFlows(reply) => self.reload_flows(reply),
             Command::AgentStats(reply) => {
                 let t = now();
                 let mut v: Vec<_> = self
@@ -371,5 +351,78 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         ])
         .await;
         Ok(())
+    }
+
+    /// Re-read the flow files (and the prompt files) off the engine loop,
+    /// on a blocking thread with a copy of the running flows; the parsed set
+    /// comes back as [`Internal::Flows`] and replaces the running one then.
+    /// One reload at a time.
+    fn reload_flows(
+        &mut self,
+        reply: tokio::sync::oneshot::Sender<Result<crate::FlowReload, EngineError>>,
+    ) {
+        let Some(dir) = self.cfg.flows_dir.clone() else {
+            let _ = reply.send(Err(EngineError::Invalid(
+                "no flows folder configured".into(),
+            )));
+            return;
+        };
+        if self.flows_reloading {
+            let _ = reply.send(Err(EngineError::Invalid(
+                "a flow reload is already in progress".into(),
+            )));
+            return;
+        }
+        self.flows_reloading = true;
+        let mut flows = self.flows.clone();
+        let prompts_dir = self.cfg.prompts_dir.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let parsed = tokio::task::spawn_blocking(move || {
+                let report = flows
+                    .load_dir(&dir)
+                    .map_err(|e| format!("{}: {e}", dir.display()));
+                (flows, report, super::PromptFiles::scan(&prompts_dir))
+            })
+            .await;
+            let msg = match parsed {
+                Ok((flows, report, prompts)) => Internal::Flows {
+                    flows: Box::new(flows),
+                    report,
+                    prompts,
+                    reply,
+                },
+                Err(e) => Internal::Flows {
+                    flows: Box::new(ivr::FlowSet::default()),
+                    report: Err(format!("flow reload task failed: {e}")),
+                    prompts: super::PromptFiles::default(),
+                    reply,
+                },
+            };
+            let _ = tx.send(msg).await;
+        });
+    }
+
+    /// The parsed flows are back: they replace the running ones (calls in
+    /// progress keep the version they started with).
+    pub(crate) fn flows_parsed(
+        &mut self,
+        flows: ivr::FlowSet,
+        report: Result<ivr::DirReport, String>,
+        prompts: super::PromptFiles,
+    ) -> Result<crate::FlowReload, EngineError> {
+        self.flows_reloading = false;
+        let report = report.map_err(EngineError::Invalid)?;
+        self.flows = flows;
+        self.prompt_files = prompts;
+        let errors: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+        for e in &errors {
+            tracing::warn!(error = %e, "IVR flow refused at reload");
+        }
+        tracing::info!(loaded = ?report.loaded, "IVR flows reloaded");
+        Ok(crate::FlowReload {
+            loaded: report.loaded,
+            errors,
+        })
     }
 }

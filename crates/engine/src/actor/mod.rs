@@ -115,6 +115,13 @@ pub(crate) enum Internal {
     },
     /// Outcome of a hold/unhold re-INVITE (RFC 3261 §14): the state changes
     /// only now, and the API caller is answered now.
+    /// Flow files parsed off the loop (a reload), with the prompt files seen.
+    Flows {
+        flows: Box<ivr::FlowSet>,
+        report: Result<ivr::DirReport, String>,
+        prompts: PromptFiles,
+        reply: tokio::sync::oneshot::Sender<Result<crate::FlowReload, EngineError>>,
+    },
     /// A new block of interaction ids (or the store's refusal).
     Ids(Result<std::ops::Range<i64>, store::StoreError>),
     Hold {
@@ -168,6 +175,10 @@ pub(crate) struct Actor<V> {
     pub ids: std::ops::Range<i64>,
     /// A refill of `ids` is on its way ([`Internal::Ids`]).
     pub ids_refill_pending: bool,
+    /// A flow reload is being parsed off the loop.
+    pub flows_reloading: bool,
+    /// The prompt files on disk, scanned at start and at each flow reload.
+    pub prompt_files: PromptFiles,
     /// The next block, when it arrived before `ids` ran out.
     pub next_ids: Option<std::ops::Range<i64>>,
 }
@@ -194,6 +205,10 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let acd = Acd::new(acd_cfg)?;
         let lookups = LookupRunner::new(&cfg.sql_databases).await?;
         let ids = store.reserve_interaction_ids(ID_BLOCK).await?;
+        let dir = cfg.prompts_dir.clone();
+        let prompt_files = tokio::task::spawn_blocking(move || PromptFiles::scan(&dir))
+            .await
+            .unwrap_or_default();
         let (internal_tx, internal_rx) = mpsc::channel(INTERNAL_CAPACITY);
         Ok(Self {
             store,
@@ -222,6 +237,8 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             ids,
             ids_refill_pending: false,
             next_ids: None,
+            flows_reloading: false,
+            prompt_files,
             cfg,
         })
     }
@@ -305,6 +322,15 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     self.drive_ivr(interaction).await;
                     self.process_decisions().await;
                 }
+            }
+            Internal::Flows {
+                flows,
+                report,
+                prompts,
+                reply,
+            } => {
+                let r = self.flows_parsed(*flows, report, prompts);
+                let _ = reply.send(r);
             }
             Internal::Ids(r) => {
                 self.ids_refill_pending = false;
@@ -498,10 +524,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
     }
 
+    /// The WAV of prompt `name` in `lang`, or in the default language when
+    /// `lang` has none (looked up in [`PromptFiles`], no disk access).
     pub(crate) fn prompt_path(&self, lang: &str, name: &str) -> PathBuf {
-        let p = self.cfg.prompts_dir.join(lang).join(format!("{name}.wav"));
-        if p.exists() {
-            p
+        if self.prompt_files.has(lang, name) {
+            self.cfg.prompts_dir.join(lang).join(format!("{name}.wav"))
         } else {
             self.cfg
                 .prompts_dir
@@ -523,5 +550,43 @@ pub(crate) fn change_of(i: &Interaction) -> InteractionChange {
         disposition: i.disposition.clone(),
         notes: i.notes.clone(),
         recording: i.recording.clone(),
+    }
+}
+
+/// The prompt files present on disk, as `(language, name)` pairs of
+/// `<prompts_dir>/<lang>/<name>.wav`: scanned once at start and at each flow
+/// reload, so choosing a prompt's language never touches the disk.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PromptFiles(std::collections::HashSet<(String, String)>);
+
+impl PromptFiles {
+    /// Scan `dir` (blocking: call it off the engine loop). A missing or
+    /// unreadable folder gives an empty set (prompts then come from the
+    /// default language's folder, as before).
+    pub(crate) fn scan(dir: &std::path::Path) -> Self {
+        let mut set = std::collections::HashSet::new();
+        let Ok(langs) = std::fs::read_dir(dir) else {
+            return Self(set);
+        };
+        for lang in langs.flatten() {
+            let Ok(files) = std::fs::read_dir(lang.path()) else {
+                continue;
+            };
+            let lang = lang.file_name().to_string_lossy().into_owned();
+            for f in files.flatten() {
+                let p = f.path();
+                if p.extension().and_then(|e| e.to_str()) == Some("wav")
+                    && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
+                {
+                    set.insert((lang.clone(), stem.to_string()));
+                }
+            }
+        }
+        Self(set)
+    }
+
+    /// Is there a `<lang>/<name>.wav`?
+    pub(crate) fn has(&self, lang: &str, name: &str) -> bool {
+        self.0.contains(&(lang.to_string(), name.to_string()))
     }
 }
