@@ -122,6 +122,8 @@ pub(crate) enum Internal {
         prompts: PromptFiles,
         reply: tokio::sync::oneshot::Sender<Result<crate::FlowReload, EngineError>>,
     },
+    /// An inbound caller's lookup is back.
+    Identified(Box<calls::Identified>),
     /// A new block of interaction ids (or the store's refusal).
     Ids(Result<std::ops::Range<i64>, store::StoreError>),
     Hold {
@@ -175,6 +177,8 @@ pub(crate) struct Actor<V> {
     pub ids: std::ops::Range<i64>,
     /// A refill of `ids` is on its way ([`Internal::Ids`]).
     pub ids_refill_pending: bool,
+    /// Inbound legs whose caller is being looked up (no interaction yet).
+    pub incoming_pending: std::collections::HashSet<LegId>,
     /// A flow reload is being parsed off the loop.
     pub flows_reloading: bool,
     /// The prompt files on disk, scanned at start and at each flow reload.
@@ -238,6 +242,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             ids_refill_pending: false,
             next_ids: None,
             flows_reloading: false,
+            incoming_pending: Default::default(),
             prompt_files,
             cfg,
         })
@@ -331,6 +336,10 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             } => {
                 let r = self.flows_parsed(*flows, report, prompts);
                 let _ = reply.send(r);
+            }
+            Internal::Identified(x) => {
+                self.on_identified(*x).await;
+                self.process_decisions().await;
             }
             Internal::Ids(r) => {
                 self.ids_refill_pending = false;
