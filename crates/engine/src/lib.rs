@@ -14,6 +14,14 @@
 //! One actor task runs the engine: it reads voice events, commands from the
 //! API ([`EngineHandle`]), lookup answers, and wakes at the earliest deadline
 //! of the ACD and of the IVR sessions (quinn's driver shape, STYLE.md).
+//! Work that waits on a peer runs off the loop and comes back as an input
+//! through a bounded channel (the spawned task waits for space): the hold
+//! re-INVITE's outcome (the call is on hold only after the far end's 200),
+//! the caller's lookup in the store, lookups, flow reload parsing, blocks of
+//! interaction ids. Every interaction row change and event goes through the
+//! durable [`writer`] as a [`store::Write`]; an API command answers once its
+//! writes are durable. The engine's clock follows tokio's clock, so tests
+//! can pause it.
 //!
 //! ```no_run
 //! # async fn demo(store: std::sync::Arc<dyn store::Store>) -> Result<(), Box<dyn std::error::Error>> {
