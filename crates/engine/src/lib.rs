@@ -14,6 +14,14 @@
 //! One actor task runs the engine: it reads voice events, commands from the
 //! API ([`EngineHandle`]), lookup answers, and wakes at the earliest deadline
 //! of the ACD and of the IVR sessions (quinn's driver shape, STYLE.md).
+//! Work that waits on a peer runs off the loop and comes back as an input
+//! through a bounded channel (the spawned task waits for space): the hold
+//! re-INVITE's outcome (the call is on hold only after the far end's 200),
+//! the caller's lookup in the store, lookups, flow reload parsing, blocks of
+//! interaction ids. Every interaction row change and event goes through the
+//! durable [`writer`] as a [`store::Write`]; an API command answers once its
+//! writes are durable. The engine's clock follows tokio's clock, so tests
+//! can pause it.
 //!
 //! ```no_run
 //! # async fn demo(store: std::sync::Arc<dyn store::Store>) -> Result<(), Box<dyn std::error::Error>> {
@@ -202,6 +210,7 @@ pub struct FlowReload {
 pub struct EngineHandle {
     cmd: mpsc::Sender<Command>,
     push: broadcast::Sender<push::Envelope>,
+    writer: writer::WriterHandle,
 }
 
 impl EngineHandle {
@@ -214,7 +223,13 @@ impl EngineHandle {
             .send(make(tx))
             .await
             .map_err(|_| EngineError::Stopped)?;
-        rx.await.map_err(|_| EngineError::Stopped)
+        let answer = rx.await.map_err(|_| EngineError::Stopped)?;
+        // Read your writes: the engine submitted this command's writes before
+        // answering, so once the writer has made them durable (FIFO) a
+        // caller that reads the store sees them. The engine loop never
+        // waits for this; only the API caller does.
+        self.writer.flush().await;
+        Ok(answer)
     }
 
     /// Log an agent in to the ACD (available at once). Their phone is the SIP
@@ -500,12 +515,21 @@ where
 {
     let (cmd_tx, cmd_rx) = mpsc::channel(256);
     let (push_tx, _) = broadcast::channel(1024);
-    let actor = actor::Actor::new(store, voice, flows, config, push_tx.clone()).await?;
+    let (writer, _writer_task) = writer::EventWriter::start(
+        store.clone(),
+        config.journal_dir.clone(),
+        config.writer_capacity,
+    )
+    .await
+    .map_err(|e| EngineError::Invalid(format!("event writer: {e}")))?;
+    let actor =
+        actor::Actor::new(store, voice, flows, config, push_tx.clone(), writer.clone()).await?;
     let task = tokio::spawn(actor.run(events, cmd_rx));
     Ok((
         EngineHandle {
             cmd: cmd_tx,
             push: push_tx,
+            writer,
         },
         task,
     ))

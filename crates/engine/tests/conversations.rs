@@ -83,6 +83,7 @@ async fn rig(ring_timeout_s: u32) -> Rig {
     let flows = ivr::FlowSet::new(ivr::PromptCatalog::new());
     let cfg = EngineConfig {
         recordings_dir: dir.path().join("rec"),
+        journal_dir: dir.path().join("journal"),
         ..EngineConfig::default()
     };
     let (engine, _task) = engine::start(store.clone(), calls, events, flows, cfg)

@@ -45,8 +45,10 @@ pub fn load_flow(file: &str, text: &str, catalog: &PromptCatalog) -> Result<Flow
     }
 }
 
-/// The running flows, by name, each with a version number.
-#[derive(Debug, Default)]
+/// The running flows, by name, each with a version number. Cloning is cheap
+/// (flows are shared `Arc`s): a shell can load a new version on a clone off
+/// its event loop and swap it in.
+#[derive(Clone, Debug, Default)]
 pub struct FlowSet {
     catalog: PromptCatalog,
     flows: BTreeMap<String, Arc<Flow>>,

@@ -54,6 +54,7 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
     let url = settings.database_url();
     tracing::info!(database = %crate::settings::redact_url(&url), "opening store");
     let store = store::open(&url).await?;
+    replay_journal(settings, &store).await;
     recover(&*store).await?;
     if settings.demo.seed {
         let accounts =
@@ -135,6 +136,30 @@ async fn start_demo_operator(settings: &Settings) {
             });
         }
         Err(e) => tracing::warn!(error = %e, %listen, "demo operator service not started"),
+    }
+}
+
+/// Apply what the engine's event writer journaled in an earlier run (store
+/// down, `kill -9`) before open interactions are closed, so that no
+/// interaction the journal opens stays open. Waits at most 30 s for the
+/// store; what is left stays in the journal for the engine's writer.
+async fn replay_journal(settings: &Settings, store: &Arc<dyn Store>) {
+    let dir = settings.data_dir.join("journal");
+    if !dir.exists() {
+        return;
+    }
+    match engine::writer::EventWriter::start(store.clone(), dir, 64).await {
+        Ok((writer, task)) => {
+            let waited =
+                tokio::time::timeout(std::time::Duration::from_secs(30), writer.wait_applied())
+                    .await;
+            if waited.is_err() {
+                tracing::warn!("journal not fully replayed yet: the engine's writer goes on");
+            }
+            writer.shutdown().await;
+            let _ = task.await;
+        }
+        Err(e) => tracing::error!(error = %e, "cannot open the event journal"),
     }
 }
 

@@ -151,6 +151,7 @@ pub async fn start(
         music_on_hold: (!e.music_on_hold.is_empty()).then(|| e.music_on_hold.clone().into()),
         recordings_dir: std::path::absolute(settings.data_dir.join("recordings"))
             .unwrap_or_else(|_| settings.data_dir.join("recordings")),
+        journal_dir: settings.data_dir.join("journal"),
         entry_points,
         default_country: settings.phone.default_country.clone(),
         short_abandon_ms: e.short_abandon_ms,

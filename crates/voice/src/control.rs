@@ -293,6 +293,14 @@ pub struct VoiceHandle {
 pub struct CallEvents(pub(crate) mpsc::UnboundedReceiver<CallEvent>);
 
 impl CallEvents {
+    /// A stream fed by hand, for a fake voice shell in tests (a fake
+    /// [`CallControl`] plus the sender of its events). Unbounded like the
+    /// stack's own stream.
+    pub fn channel() -> (mpsc::UnboundedSender<CallEvent>, CallEvents) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (tx, CallEvents(rx))
+    }
+
     /// Next event; `None` once the stack has stopped.
     pub async fn recv(&mut self) -> Option<CallEvent> {
         self.0.recv().await

@@ -110,27 +110,20 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
         let (customer, _) = self.identify(Some(&number), t).await?;
         let interaction = self
-            .store
-            .create_interaction(&NewInteraction {
-                channel: Channel::Voice,
-                direction: Direction::Outbound,
-                customer_id: customer.as_ref().map(|c| c.id),
-                queue_id: Some(req.queue),
-                agent_id: None,
-                started_at: t,
-            })
+            .open_interaction(
+                NewInteraction {
+                    channel: Channel::Voice,
+                    direction: Direction::Outbound,
+                    customer_id: customer.as_ref().map(|c| c.id),
+                    queue_id: Some(req.queue),
+                    agent_id: None,
+                    started_at: t,
+                },
+                Vec::new(),
+            )
             .await?;
         let id = interaction.id;
         let cid = customer.as_ref().map(|c| c.id);
-        let mut created = NewEvent::new(
-            t,
-            EventKind::InteractionCreated {
-                channel: Channel::Voice,
-                direction: Direction::Outbound,
-            },
-        )
-        .with_interaction(id);
-        created.customer_id = cid;
         let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
         let mut queued = NewEvent::new(
             t,
@@ -141,7 +134,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         )
         .with_interaction(id);
         queued.customer_id = cid;
-        self.record(vec![created, event(id, cid), queued]).await;
+        self.record(vec![event(id, cid), queued]).await;
         let lang = customer
             .as_ref()
             .and_then(|c| c.language.clone())
@@ -278,6 +271,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 agent_leg: None,
                 recording: None,
                 on_hold: false,
+                hold_pending: None,
             },
         );
         // The ACD already counts the task as the agent's: connect it as an

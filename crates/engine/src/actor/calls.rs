@@ -11,6 +11,78 @@ use std::collections::VecDeque;
 use store::{Identity, NewCustomer, NewInteraction};
 use voice::{CallControl, CallEvent, HangupCause, LegId};
 
+/// The outcome of an inbound caller's lookup ([`identify_caller`]), an
+/// input of the engine loop.
+pub(crate) struct Identified {
+    pub leg: LegId,
+    pub caller: String,
+    pub entry: EntryPoint,
+    pub t: Timestamp,
+    pub number: Option<PhoneNumber>,
+    pub found: Result<CallerLookup, store::StoreError>,
+}
+
+/// Who a caller is.
+pub(crate) struct CallerLookup {
+    pub customer: Option<Customer>,
+    /// The customer was created for this call (a `customer_created` event is due).
+    pub created: bool,
+    /// A known customer with an earlier voice interaction.
+    pub has_called_before: bool,
+}
+
+/// The customer owning this number (created if unknown) and whether they
+/// called before: store reads and one insert, run off the engine loop.
+pub(crate) async fn identify_caller(
+    store: &dyn store::Store,
+    number: Option<&PhoneNumber>,
+    t: Timestamp,
+) -> Result<CallerLookup, store::StoreError> {
+    let Some(n) = number else {
+        return Ok(CallerLookup {
+            customer: None,
+            created: false,
+            has_called_before: false,
+        });
+    };
+    if let Some(c) = store
+        .find_customer_by_identity(&Identity::Phone(n.clone()))
+        .await?
+    {
+        let past = store::InteractionFilter {
+            customer_id: Some(c.id),
+            channel: Some(Channel::Voice),
+            limit: 1,
+            ..Default::default()
+        };
+        let has_called_before = store
+            .list_interactions(&past)
+            .await
+            .map(|v| !v.is_empty())
+            .unwrap_or(false);
+        return Ok(CallerLookup {
+            customer: Some(c),
+            created: false,
+            has_called_before,
+        });
+    }
+    let c = store
+        .create_customer(
+            &NewCustomer {
+                name: n.to_string(),
+                phones: vec![n.clone()],
+                ..Default::default()
+            },
+            t,
+        )
+        .await?;
+    Ok(CallerLookup {
+        customer: Some(c),
+        created: true,
+        has_called_before: false,
+    })
+}
+
 impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     pub(crate) async fn on_voice_event(&mut self, ev: CallEvent) {
         match ev {
@@ -96,21 +168,20 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     return;
                 };
                 let file = path.display().to_string();
-                let interaction = match self.calls.get_mut(&id) {
-                    Some(call) => {
-                        call.interaction.recording = Some(file);
-                        Some(call.interaction.clone())
-                    }
-                    None => match self.store.get_interaction(id).await {
-                        Ok(Some(mut i)) => {
-                            i.recording = Some(file);
-                            Some(i)
-                        }
-                        _ => None,
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.interaction.recording = Some(file.clone());
+                }
+                // Only the recording column: no read-back, no full-row rewrite.
+                let w = store::Write::Update {
+                    id,
+                    change: store::InteractionChange {
+                        recording: Some(file),
+                        ..Default::default()
                     },
+                    events: Vec::new(),
                 };
-                if let Some(i) = interaction {
-                    self.save(&i).await;
+                if self.writer.submit(w).await.is_err() {
+                    tracing::error!(interaction = %id, "event writer stopped: recording not saved");
                 }
                 self.record(vec![
                     NewEvent::new(now(), EventKind::RecordingStopped).with_interaction(id),
@@ -135,6 +206,9 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 .with_interaction(id);
                 ev.agent_id = agent;
                 self.record(vec![ev]).await;
+            }
+            CallEvent::HungUp { leg, .. } if self.incoming_pending.remove(&leg) => {
+                tracing::info!(%leg, "caller left before being identified: no interaction");
             }
             CallEvent::HungUp { leg, cause, .. } => self.on_hung_up(leg, cause).await,
             CallEvent::TransferRequested { leg, target } => {
@@ -171,40 +245,72 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         };
         let t = now();
         let number = domain::phone::normalize_e164(&caller, Some(&self.cfg.default_country)).ok();
-        let (customer, known) = match self.identify(number.as_ref(), t).await {
-            Ok(x) => x,
+        // Who calls is a store read: asked off the loop, the call goes on
+        // when the answer comes back ([`Self::on_identified`]).
+        self.incoming_pending.insert(leg);
+        let store = self.store.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let found = identify_caller(&*store, number.as_ref(), t).await;
+            let _ = tx
+                .send(super::Internal::Identified(Box::new(Identified {
+                    leg,
+                    caller,
+                    entry,
+                    t,
+                    number,
+                    found,
+                })))
+                .await;
+        });
+    }
+
+    /// The caller's lookup is back: open the interaction, answer, and run the
+    /// entry point (queue or IVR flow). Nothing happens if the caller has
+    /// hung up meanwhile.
+    pub(crate) async fn on_identified(&mut self, x: Identified) {
+        let Identified {
+            leg,
+            caller,
+            entry,
+            t,
+            number,
+            found,
+        } = x;
+        if !self.incoming_pending.remove(&leg) {
+            return;
+        }
+        let (customer, has_called_before) = match found {
+            Ok(c) => {
+                if c.created
+                    && let Some(cust) = &c.customer
+                {
+                    self.record(vec![
+                        NewEvent::new(t, EventKind::CustomerCreated).with_customer(cust.id),
+                    ])
+                    .await;
+                }
+                (c.customer, c.has_called_before)
+            }
             Err(e) => {
                 tracing::error!(error = %e, "customer lookup failed");
                 (None, false)
             }
         };
-        let mut has_called_before = false;
-        if known && let Some(c) = &customer {
-            let past = store::InteractionFilter {
-                customer_id: Some(c.id),
-                channel: Some(Channel::Voice),
-                limit: 1,
-                ..Default::default()
-            };
-            has_called_before = self
-                .store
-                .list_interactions(&past)
-                .await
-                .map(|v| !v.is_empty())
-                .unwrap_or(false);
-        }
-        let interaction = match self
-            .store
-            .create_interaction(&NewInteraction {
-                channel: Channel::Voice,
-                direction: Direction::Inbound,
-                customer_id: customer.as_ref().map(|c| c.id),
-                queue_id: None,
-                agent_id: None,
-                started_at: t,
-            })
-            .await
-        {
+        let opened = self
+            .open_interaction(
+                NewInteraction {
+                    channel: Channel::Voice,
+                    direction: Direction::Inbound,
+                    customer_id: customer.as_ref().map(|c| c.id),
+                    queue_id: None,
+                    agent_id: None,
+                    started_at: t,
+                },
+                Vec::new(),
+            )
+            .await;
+        let interaction = match opened {
             Ok(i) => i,
             Err(e) => {
                 tracing::error!(error = %e, "cannot create the interaction: call refused");
@@ -213,16 +319,6 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             }
         };
         let id = interaction.id;
-        let mut ev = NewEvent::new(
-            t,
-            EventKind::InteractionCreated {
-                channel: Channel::Voice,
-                direction: Direction::Inbound,
-            },
-        )
-        .with_interaction(id);
-        ev.customer_id = customer.as_ref().map(|c| c.id);
-        self.record(vec![ev]).await;
         if let Err(e) = self.voice.answer(leg).await {
             tracing::warn!(error = %e, %leg, "answer failed");
             return;
@@ -254,6 +350,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 agent_leg: None,
                 recording: None,
                 on_hold: false,
+                hold_pending: None,
             },
         );
         match entry {
@@ -308,32 +405,17 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         number: Option<&PhoneNumber>,
         t: Timestamp,
     ) -> Result<(Option<Customer>, bool), store::StoreError> {
-        let Some(n) = number else {
-            return Ok((None, false));
-        };
-        if let Some(c) = self
-            .store
-            .find_customer_by_identity(&Identity::Phone(n.clone()))
-            .await?
+        let c = identify_caller(&*self.store, number, t).await?;
+        if c.created
+            && let Some(cust) = &c.customer
         {
-            return Ok((Some(c), true));
+            self.record(vec![
+                NewEvent::new(t, EventKind::CustomerCreated).with_customer(cust.id),
+            ])
+            .await;
         }
-        let c = self
-            .store
-            .create_customer(
-                &NewCustomer {
-                    name: n.to_string(),
-                    phones: vec![n.clone()],
-                    ..Default::default()
-                },
-                t,
-            )
-            .await?;
-        self.record(vec![
-            NewEvent::new(t, EventKind::CustomerCreated).with_customer(c.id),
-        ])
-        .await;
-        Ok((Some(c), false))
+        let known = c.customer.is_some() && !c.created;
+        Ok((c.customer, known))
     }
 
     /// Hand a call to the ACD.

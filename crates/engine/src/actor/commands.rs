@@ -1,7 +1,7 @@
 //! Commands from the API (agent desktop): login, state, disposition, call
 //! control.
 
-use super::{Actor, AgentLive, Phase, now};
+use super::{Actor, AgentLive, Internal, Phase, now};
 use crate::{AgentRequest, Command, EngineError};
 use domain::event::AgentState;
 use domain::*;
@@ -74,8 +74,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 let _ = reply.send(r);
             }
             Command::Hold(agent, interaction, on, reply) => {
-                let r = self.hold(agent, interaction, on).await;
-                let _ = reply.send(r);
+                self.hold(agent, interaction, on, reply);
             }
             Command::QueueStats(reply) => {
                 let mut v: Vec<_> = self
@@ -86,27 +85,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 v.sort_by_key(|(_, s)| s.queue);
                 let _ = reply.send(v);
             }
-            Command::ReloadFlows(reply) => {
-                let r = match self.cfg.flows_dir.clone() {
-                    None => Err(EngineError::Invalid("no flows folder configured".into())),
-                    Some(dir) => match self.flows.load_dir(&dir) {
-                        Ok(report) => {
-                            let errors: Vec<String> =
-                                report.errors.iter().map(ToString::to_string).collect();
-                            for e in &errors {
-                                tracing::warn!(error = %e, "IVR flow refused at reload");
-                            }
-                            tracing::info!(loaded = ?report.loaded, "IVR flows reloaded");
-                            Ok(crate::FlowReload {
-                                loaded: report.loaded,
-                                errors,
-                            })
-                        }
-                        Err(e) => Err(EngineError::Invalid(format!("{}: {e}", dir.display()))),
-                    },
-                };
-                let _ = reply.send(r);
-            }
+            Command::ReloadFlows(reply) => self.reload_flows(reply),
             Command::AgentStats(reply) => {
                 let t = now();
                 let mut v: Vec<_> = self
@@ -280,34 +259,86 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         Ok(())
     }
 
-    async fn hold(
+    /// Send the hold/unhold re-INVITE without waiting for it: the far end
+    /// may take up to Timer B (32 s, RFC 3261 §17.1.1.2) to answer, or never
+    /// answer; meanwhile every other call, agent and command is served. The
+    /// outcome comes back as [`Internal::Hold`] and only then does `on_hold`
+    /// change and the API caller get its answer ([`Self::hold_done`]).
+    fn hold(
         &mut self,
         agent: AgentId,
         interaction: InteractionId,
         on: bool,
+        reply: tokio::sync::oneshot::Sender<Result<(), EngineError>>,
+    ) {
+        let Some(c) = self.calls.get_mut(&interaction) else {
+            let _ = reply.send(Err(EngineError::UnknownInteraction(interaction)));
+            return;
+        };
+        if c.agent != Some(agent) || c.phase != Phase::Talking {
+            let _ = reply.send(Err(EngineError::NotYours(interaction)));
+            return;
+        }
+        if c.hold_pending.is_some() {
+            let _ = reply.send(Err(EngineError::Invalid(
+                "a hold change is already in progress".into(),
+            )));
+            return;
+        }
+        if c.on_hold == on {
+            let _ = reply.send(Ok(()));
+            return;
+        }
+        c.hold_pending = Some(on);
+        let leg = c.caller_leg;
+        let voice = self.voice.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let result = voice.hold(leg, on).await;
+            let _ = tx
+                .send(Internal::Hold {
+                    agent,
+                    interaction,
+                    on,
+                    result,
+                    reply,
+                })
+                .await;
+        });
+    }
+
+    /// The outcome of a hold/unhold re-INVITE: on success the call is (no
+    /// longer) on hold, music starts (stops) and `held` (`unheld`) is
+    /// recorded; on failure nothing changes.
+    pub(crate) async fn hold_done(
+        &mut self,
+        agent: AgentId,
+        interaction: InteractionId,
+        on: bool,
+        result: Result<(), voice::VoiceError>,
     ) -> Result<(), EngineError> {
         let Some(c) = self.calls.get_mut(&interaction) else {
             return Err(EngineError::UnknownInteraction(interaction));
         };
-        if c.agent != Some(agent) || c.phase != Phase::Talking {
-            return Err(EngineError::NotYours(interaction));
-        }
-        if c.on_hold == on {
-            return Ok(());
+        c.hold_pending = None;
+        result.map_err(|e| EngineError::Invalid(format!("hold: {e}")))?;
+        if c.phase != Phase::Talking {
+            return Err(EngineError::Invalid("the call has ended".into()));
         }
         c.on_hold = on;
         let leg = c.caller_leg;
-        self.voice
-            .hold(leg, on)
-            .await
-            .map_err(|e| EngineError::Invalid(format!("hold: {e}")))?;
-        if on {
-            if let Some(moh) = self.cfg.music_on_hold.clone() {
-                let _ = self.voice.music_on_hold(leg, moh).await;
+        let voice = self.voice.clone();
+        let moh = on.then(|| self.cfg.music_on_hold.clone()).flatten();
+        // Music is best effort and may wait on the media stack: not awaited here.
+        tokio::spawn(async move {
+            if on {
+                if let Some(moh) = moh {
+                    let _ = voice.music_on_hold(leg, moh).await;
+                }
+            } else {
+                let _ = voice.stop_prompt(leg).await;
             }
-        } else {
-            let _ = self.voice.stop_prompt(leg).await;
-        }
+        });
         let kind = if on {
             EventKind::Held
         } else {
@@ -320,5 +351,78 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         ])
         .await;
         Ok(())
+    }
+
+    /// Re-read the flow files (and the prompt files) off the engine loop,
+    /// on a blocking thread with a copy of the running flows; the parsed set
+    /// comes back as [`Internal::Flows`] and replaces the running one then.
+    /// One reload at a time.
+    fn reload_flows(
+        &mut self,
+        reply: tokio::sync::oneshot::Sender<Result<crate::FlowReload, EngineError>>,
+    ) {
+        let Some(dir) = self.cfg.flows_dir.clone() else {
+            let _ = reply.send(Err(EngineError::Invalid(
+                "no flows folder configured".into(),
+            )));
+            return;
+        };
+        if self.flows_reloading {
+            let _ = reply.send(Err(EngineError::Invalid(
+                "a flow reload is already in progress".into(),
+            )));
+            return;
+        }
+        self.flows_reloading = true;
+        let mut flows = self.flows.clone();
+        let prompts_dir = self.cfg.prompts_dir.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let parsed = tokio::task::spawn_blocking(move || {
+                let report = flows
+                    .load_dir(&dir)
+                    .map_err(|e| format!("{}: {e}", dir.display()));
+                (flows, report, super::PromptFiles::scan(&prompts_dir))
+            })
+            .await;
+            let msg = match parsed {
+                Ok((flows, report, prompts)) => Internal::Flows {
+                    flows: Box::new(flows),
+                    report,
+                    prompts,
+                    reply,
+                },
+                Err(e) => Internal::Flows {
+                    flows: Box::new(ivr::FlowSet::default()),
+                    report: Err(format!("flow reload task failed: {e}")),
+                    prompts: super::PromptFiles::default(),
+                    reply,
+                },
+            };
+            let _ = tx.send(msg).await;
+        });
+    }
+
+    /// The parsed flows are back: they replace the running ones (calls in
+    /// progress keep the version they started with).
+    pub(crate) fn flows_parsed(
+        &mut self,
+        flows: ivr::FlowSet,
+        report: Result<ivr::DirReport, String>,
+        prompts: super::PromptFiles,
+    ) -> Result<crate::FlowReload, EngineError> {
+        self.flows_reloading = false;
+        let report = report.map_err(EngineError::Invalid)?;
+        self.flows = flows;
+        self.prompt_files = prompts;
+        let errors: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+        for e in &errors {
+            tracing::warn!(error = %e, "IVR flow refused at reload");
+        }
+        tracing::info!(loaded = ?report.loaded, "IVR flows reloaded");
+        Ok(crate::FlowReload {
+            loaded: report.loaded,
+            errors,
+        })
     }
 }

@@ -43,11 +43,13 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     let tx = self.internal_tx.clone();
                     tokio::spawn(async move {
                         let result = runner.run(kind).await;
-                        let _ = tx.send(Internal::Lookup {
-                            interaction: id,
-                            id: lid,
-                            result,
-                        });
+                        let _ = tx
+                            .send(Internal::Lookup {
+                                interaction: id,
+                                id: lid,
+                                result,
+                            })
+                            .await;
                     });
                 }
                 Action::StoreLanguage { lang } => {
@@ -213,37 +215,33 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let customer = self.calls.get(&from).and_then(|c| c.customer.clone());
         let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
         let qid = self.queue_by_name.get(queue).copied();
-        let conv = match self
-            .store
-            .create_interaction(&NewInteraction {
-                channel,
-                direction: Direction::Outbound,
-                customer_id: customer.as_ref().map(|c| c.id),
-                queue_id: qid,
-                agent_id: None,
-                started_at: t,
-            })
-            .await
-        {
+        let mut first = NewEvent::new(
+            t,
+            EventKind::MessageOut {
+                text: first_message.clone(),
+            },
+        );
+        first.customer_id = customer.as_ref().map(|c| c.id);
+        let opened = self
+            .open_interaction(
+                NewInteraction {
+                    channel,
+                    direction: Direction::Outbound,
+                    customer_id: customer.as_ref().map(|c| c.id),
+                    queue_id: qid,
+                    agent_id: None,
+                    started_at: t,
+                },
+                vec![first],
+            )
+            .await;
+        let conv = match opened {
             Ok(i) => i,
             Err(e) => {
                 tracing::error!(error = %e, "cannot open the conversation");
                 return;
             }
         };
-        let with = |k| {
-            let mut e = NewEvent::new(t, k).with_interaction(conv.id);
-            e.customer_id = customer.as_ref().map(|c| c.id);
-            e
-        };
-        let mut events = vec![with(EventKind::InteractionCreated {
-            channel,
-            direction: Direction::Outbound,
-        })];
-        events.push(with(EventKind::MessageOut {
-            text: first_message.clone(),
-        }));
-        self.record(events).await;
         let address = to.map(|p| p.to_string()).or_else(|| {
             customer
                 .as_ref()

@@ -12,6 +12,7 @@ mod transfer;
 
 use crate::lookup::LookupRunner;
 use crate::push::{Audience, Envelope, Push};
+use crate::writer::WriterHandle;
 use crate::{Command, EngineConfig, EngineError};
 use domain::*;
 use ivr::io::{LookupError, LookupId};
@@ -19,19 +20,33 @@ use routing::{Acd, AcdConfig, OfferId, QueueConfig};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
-use store::Store;
+use store::{InteractionChange, Store, Write};
 use tokio::sync::{broadcast, mpsc};
 use voice::{CallControl, LegId};
 
-/// Wall-clock now (the engine is a shell: it may read the clock; the cores
-/// it drives never do).
+/// The engine's clock, ms since the Unix epoch: the wall clock read once,
+/// then advanced by tokio's monotonic clock. Under
+/// `tokio::time::pause()` (tests) it is virtual time: it only moves when
+/// the test advances it, so RONA, ring and wrap-up time-outs run in
+/// milliseconds with no sleeps.
 pub(crate) fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    Timestamp::from_millis(ms)
+    static EPOCH: std::sync::OnceLock<(tokio::time::Instant, i64)> = std::sync::OnceLock::new();
+    let (t0, ms0) = EPOCH.get_or_init(|| {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        (tokio::time::Instant::now(), ms)
+    });
+    let elapsed = tokio::time::Instant::now().saturating_duration_since(*t0);
+    Timestamp::from_millis(ms0 + elapsed.as_millis() as i64)
 }
+
+/// Capacity of the channel of outcomes of work the actor spawned (lookup
+/// answers, re-INVITE outcomes). Overflow policy: the spawned task waits for
+/// space (nothing is dropped); the actor drains the channel in its loop and
+/// never sends into it itself, so the wait cannot deadlock.
+pub(crate) const INTERNAL_CAPACITY: usize = 1024;
 
 /// Where a call is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +80,10 @@ pub(crate) struct Call {
     pub agent: Option<AgentId>,
     pub agent_leg: Option<LegId>,
     pub recording: Option<PathBuf>,
+    /// On hold: set only after the far end accepted the re-INVITE.
     pub on_hold: bool,
+    /// A hold (`true`) or unhold (`false`) re-INVITE sent, outcome not known yet.
+    pub hold_pending: Option<bool>,
 }
 
 /// What a SIP leg is to the engine.
@@ -94,6 +112,26 @@ pub(crate) enum Internal {
         interaction: InteractionId,
         id: LookupId,
         result: Result<serde_json::Map<String, serde_json::Value>, LookupError>,
+    },
+    /// Outcome of a hold/unhold re-INVITE (RFC 3261 §14): the state changes
+    /// only now, and the API caller is answered now.
+    /// Flow files parsed off the loop (a reload), with the prompt files seen.
+    Flows {
+        flows: Box<ivr::FlowSet>,
+        report: Result<ivr::DirReport, String>,
+        prompts: PromptFiles,
+        reply: tokio::sync::oneshot::Sender<Result<crate::FlowReload, EngineError>>,
+    },
+    /// An inbound caller's lookup is back.
+    Identified(Box<calls::Identified>),
+    /// A new block of interaction ids (or the store's refusal).
+    Ids(Result<std::ops::Range<i64>, store::StoreError>),
+    Hold {
+        agent: AgentId,
+        interaction: InteractionId,
+        on: bool,
+        result: Result<(), voice::VoiceError>,
+        reply: tokio::sync::oneshot::Sender<Result<(), EngineError>>,
     },
 }
 
@@ -130,9 +168,29 @@ pub(crate) struct Actor<V> {
     /// The last state pushed for each agent (pushes and events only on change).
     pub last_state: HashMap<AgentId, (event::AgentState, Option<String>)>,
     pub push: broadcast::Sender<Envelope>,
-    pub internal_tx: mpsc::UnboundedSender<Internal>,
-    internal_rx: Option<mpsc::UnboundedReceiver<Internal>>,
+    pub internal_tx: mpsc::Sender<Internal>,
+    internal_rx: Option<mpsc::Receiver<Internal>>,
+    /// The durable event writer: every interaction row change and event goes
+    /// through it ([`crate::writer`]).
+    pub writer: WriterHandle,
+    /// Interaction ids reserved in the store, not used yet.
+    pub ids: std::ops::Range<i64>,
+    /// A refill of `ids` is on its way ([`Internal::Ids`]).
+    pub ids_refill_pending: bool,
+    /// Inbound legs whose caller is being looked up (no interaction yet).
+    pub incoming_pending: std::collections::HashSet<LegId>,
+    /// A flow reload is being parsed off the loop.
+    pub flows_reloading: bool,
+    /// The prompt files on disk, scanned at start and at each flow reload.
+    pub prompt_files: PromptFiles,
+    /// The next block, when it arrived before `ids` ran out.
+    pub next_ids: Option<std::ops::Range<i64>>,
 }
+
+/// Interaction ids reserved per block ([`store::WriteStore::reserve_interaction_ids`]).
+pub(crate) const ID_BLOCK: u32 = 256;
+/// Below this many ids left, the next block is reserved in the background.
+pub(crate) const ID_LOW_WATER: i64 = 64;
 
 impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     pub async fn new(
@@ -141,6 +199,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         flows: ivr::FlowSet,
         cfg: EngineConfig,
         push: broadcast::Sender<Envelope>,
+        writer: WriterHandle,
     ) -> Result<Self, EngineError> {
         let queues = store.list_queues().await?;
         let acd_cfg = AcdConfig {
@@ -149,7 +208,12 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         };
         let acd = Acd::new(acd_cfg)?;
         let lookups = LookupRunner::new(&cfg.sql_databases).await?;
-        let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+        let ids = store.reserve_interaction_ids(ID_BLOCK).await?;
+        let dir = cfg.prompts_dir.clone();
+        let prompt_files = tokio::task::spawn_blocking(move || PromptFiles::scan(&dir))
+            .await
+            .unwrap_or_default();
+        let (internal_tx, internal_rx) = mpsc::channel(INTERNAL_CAPACITY);
         Ok(Self {
             store,
             voice,
@@ -173,6 +237,13 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             push,
             internal_tx,
             internal_rx: Some(internal_rx),
+            writer,
+            ids,
+            ids_refill_pending: false,
+            next_ids: None,
+            flows_reloading: false,
+            incoming_pending: Default::default(),
+            prompt_files,
             cfg,
         })
     }
@@ -202,6 +273,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             }
         }
         tracing::info!("voice stack stopped: engine stops");
+        self.writer.clone().shutdown().await;
     }
 
     fn next_deadline(&self) -> Option<Timestamp> {
@@ -256,19 +328,142 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     self.process_decisions().await;
                 }
             }
+            Internal::Flows {
+                flows,
+                report,
+                prompts,
+                reply,
+            } => {
+                let r = self.flows_parsed(*flows, report, prompts);
+                let _ = reply.send(r);
+            }
+            Internal::Identified(x) => {
+                self.on_identified(*x).await;
+                self.process_decisions().await;
+            }
+            Internal::Ids(r) => {
+                self.ids_refill_pending = false;
+                match r {
+                    Ok(block) if self.ids.is_empty() => self.ids = block,
+                    // Ids still left: the new block follows once they are used.
+                    Ok(block) => self.next_ids = Some(block),
+                    Err(e) => tracing::error!(error = %e, "cannot reserve interaction ids"),
+                }
+            }
+            Internal::Hold {
+                agent,
+                interaction,
+                on,
+                result,
+                reply,
+            } => {
+                let r = self.hold_done(agent, interaction, on, result).await;
+                let _ = reply.send(r);
+            }
         }
     }
 
-    /// Append events; a store failure is logged (the call goes on).
+    /// The one way the engine opens an interaction, for every channel and
+    /// entry point (inbound call, callback, IVR R4 conversation): an id from
+    /// the reserved block, the row and its `interaction_created` event (with
+    /// `extra` events after it) in one [`Write::Open`], applied in one
+    /// transaction by the writer. The store is asked for ids only when a
+    /// block runs low (in the background) or, if it ran out, right here.
+    ///
+    /// # Errors
+    /// No id left and the store cannot reserve more.
+    pub(crate) async fn open_interaction(
+        &mut self,
+        new: store::NewInteraction,
+        extra: Vec<NewEvent>,
+    ) -> Result<Interaction, EngineError> {
+        let id = self.next_interaction_id().await?;
+        let interaction = Interaction {
+            id,
+            channel: new.channel,
+            direction: new.direction,
+            customer_id: new.customer_id,
+            queue_id: new.queue_id,
+            agent_id: new.agent_id,
+            started_at: new.started_at,
+            answered_at: None,
+            ended_at: None,
+            end_reason: None,
+            disposition: None,
+            notes: None,
+            recording: None,
+        };
+        let mut created = NewEvent::new(
+            new.started_at,
+            EventKind::InteractionCreated {
+                channel: new.channel,
+                direction: new.direction,
+            },
+        )
+        .with_interaction(id);
+        created.customer_id = new.customer_id;
+        let mut events = vec![created];
+        events.extend(extra.into_iter().map(|e| e.with_interaction(id)));
+        let w = Write::Open {
+            interaction: interaction.clone(),
+            events,
+        };
+        if self.writer.submit(w).await.is_err() {
+            return Err(EngineError::Invalid("event writer stopped".into()));
+        }
+        Ok(interaction)
+    }
+
+    async fn next_interaction_id(&mut self) -> Result<InteractionId, EngineError> {
+        if self.ids.is_empty() {
+            if let Some(next) = self.next_ids.take() {
+                self.ids = next;
+            } else {
+                self.ids = self.store.reserve_interaction_ids(ID_BLOCK).await?;
+            }
+        }
+        let id = self.ids.next().ok_or_else(|| {
+            EngineError::Invalid("the store reserved an empty block of ids".into())
+        })?;
+        if self.ids.end - self.ids.start < ID_LOW_WATER
+            && self.next_ids.is_none()
+            && !self.ids_refill_pending
+        {
+            self.ids_refill_pending = true;
+            let store = self.store.clone();
+            let tx = self.internal_tx.clone();
+            tokio::spawn(async move {
+                let r = store.reserve_interaction_ids(ID_BLOCK).await;
+                let _ = tx.send(Internal::Ids(r)).await;
+            });
+        }
+        Ok(InteractionId(id))
+    }
+
+    /// Append events through the durable writer (never dropped: journaled
+    /// while the store is down). Waits only when the writer's channel is
+    /// full (backpressure).
     pub(crate) async fn record(&self, events: Vec<NewEvent>) {
-        if let Err(e) = self.store.append_events(&events).await {
-            tracing::error!(error = %e, "cannot append events");
+        if events.is_empty() {
+            return;
+        }
+        if self.writer.submit(Write::Events(events)).await.is_err() {
+            tracing::error!("event writer stopped: events not recorded");
         }
     }
 
+    /// Write the engine-owned columns of an interaction through the writer.
+    /// No full-row rewrite: `customer_id` and `answered_at` are only filled
+    /// when still NULL in the store (a customer merge during the call is
+    /// kept), `channel`, `direction` and `started_at` are never rewritten.
     pub(crate) async fn save(&self, i: &Interaction) {
-        if let Err(e) = self.store.update_interaction(i).await {
-            tracing::error!(error = %e, interaction = %i.id, "cannot update interaction");
+        let w = Write::Update {
+            id: i.id,
+            change: change_of(i),
+            events: Vec::new(),
+        };
+        if self.writer.submit(w).await.is_err() {
+            tracing::error!(interaction = %i.id, "event writer stopped: change not recorded");
         }
     }
 
@@ -338,15 +533,69 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
     }
 
+    /// The WAV of prompt `name` in `lang`, or in the default language when
+    /// `lang` has none (looked up in [`PromptFiles`], no disk access).
     pub(crate) fn prompt_path(&self, lang: &str, name: &str) -> PathBuf {
-        let p = self.cfg.prompts_dir.join(lang).join(format!("{name}.wav"));
-        if p.exists() {
-            p
+        if self.prompt_files.has(lang, name) {
+            self.cfg.prompts_dir.join(lang).join(format!("{name}.wav"))
         } else {
             self.cfg
                 .prompts_dir
                 .join(&self.cfg.default_language)
                 .join(format!("{name}.wav"))
         }
+    }
+}
+
+/// The columns of `i` the engine owns, as a change (see [`Actor::save`]).
+pub(crate) fn change_of(i: &Interaction) -> InteractionChange {
+    InteractionChange {
+        customer_id: i.customer_id,
+        queue_id: i.queue_id,
+        agent_id: i.agent_id,
+        answered_at: i.answered_at,
+        ended_at: i.ended_at,
+        end_reason: i.end_reason.clone(),
+        disposition: i.disposition.clone(),
+        notes: i.notes.clone(),
+        recording: i.recording.clone(),
+    }
+}
+
+/// The prompt files present on disk, as `(language, name)` pairs of
+/// `<prompts_dir>/<lang>/<name>.wav`: scanned once at start and at each flow
+/// reload, so choosing a prompt's language never touches the disk.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PromptFiles(std::collections::HashSet<(String, String)>);
+
+impl PromptFiles {
+    /// Scan `dir` (blocking: call it off the engine loop). A missing or
+    /// unreadable folder gives an empty set (prompts then come from the
+    /// default language's folder, as before).
+    pub(crate) fn scan(dir: &std::path::Path) -> Self {
+        let mut set = std::collections::HashSet::new();
+        let Ok(langs) = std::fs::read_dir(dir) else {
+            return Self(set);
+        };
+        for lang in langs.flatten() {
+            let Ok(files) = std::fs::read_dir(lang.path()) else {
+                continue;
+            };
+            let lang = lang.file_name().to_string_lossy().into_owned();
+            for f in files.flatten() {
+                let p = f.path();
+                if p.extension().and_then(|e| e.to_str()) == Some("wav")
+                    && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
+                {
+                    set.insert((lang.clone(), stem.to_string()));
+                }
+            }
+        }
+        Self(set)
+    }
+
+    /// Is there a `<lang>/<name>.wav`?
+    pub(crate) fn has(&self, lang: &str, name: &str) -> bool {
+        self.0.contains(&(lang.to_string(), name.to_string()))
     }
 }
