@@ -328,6 +328,10 @@ impl Stack {
     }
 
     pub(crate) fn send(&mut self, dest: Dest, bytes: Vec<u8>) {
+        let bytes = match &self.cfg.server_header {
+            Some(token) => with_product_header(bytes, token),
+            None => bytes,
+        };
         self.out.push((dest, bytes));
     }
 
@@ -526,4 +530,38 @@ impl Stack {
             }
         }
     }
+}
+
+/// `bytes` (one serialised SIP message) with `Server: token` after the status
+/// line of a response, or `User-Agent: token` after the request line of a
+/// request (RFC 3261 §20.35, §20.41), unless it already has that header.
+/// Control characters in `token` are dropped so it cannot inject headers.
+fn with_product_header(bytes: Vec<u8>, token: &str) -> Vec<u8> {
+    let token: String = token.chars().filter(|c| !c.is_control()).collect();
+    let token = token.trim();
+    if token.is_empty() {
+        return bytes;
+    }
+    let name = if bytes.starts_with(b"SIP/2.0 ") {
+        "Server"
+    } else {
+        "User-Agent"
+    };
+    let Some(eol) = bytes.windows(2).position(|w| w == b"\r\n") else {
+        return bytes;
+    };
+    let head_end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(bytes.len());
+    let needle = format!("\r\n{}:", name.to_ascii_lowercase());
+    let head = String::from_utf8_lossy(&bytes[..head_end]).to_ascii_lowercase();
+    if head.contains(&needle) {
+        return bytes;
+    }
+    let mut out = Vec::with_capacity(bytes.len() + name.len() + token.len() + 4);
+    out.extend_from_slice(&bytes[..eol + 2]);
+    out.extend_from_slice(format!("{name}: {token}\r\n").as_bytes());
+    out.extend_from_slice(&bytes[eol + 2..]);
+    out
 }

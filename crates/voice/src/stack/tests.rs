@@ -709,3 +709,54 @@ async fn a_late_offer_whose_ack_has_no_usable_answer_ends_with_bye() {
         );
     }
 }
+
+#[tokio::test]
+async fn server_and_user_agent_headers_are_sent_only_when_configured() {
+    // Off by default: neither header in the 180, nor in our BYE.
+    let mut h = harness();
+    h.feed(Duration::ZERO, trunk(), &invite("ua-1"));
+    let out = h.out();
+    assert!(!out.is_empty());
+    for m in &out {
+        if let Message::Response(r) = m {
+            assert_eq!(r.headers.get("Server"), None);
+        }
+    }
+    // Configured (with an attempt at header injection): Server on responses,
+    // User-Agent on requests, control characters removed.
+    let mut h = harness_with(|c| c.server_header = Some("switchboard/0.1\r\nX-Evil: 1".into()));
+    let (leg, tag) = offer(&mut h, "ua-2");
+    answer(&mut h, leg, Duration::from_millis(10));
+    let out = h.out();
+    let resp = out
+        .iter()
+        .find_map(|m| match m {
+            Message::Response(r) if r.status == 200 => Some(r),
+            _ => None,
+        })
+        .expect("200");
+    assert_eq!(resp.headers.get("Server"), Some("switchboard/0.1X-Evil: 1"));
+    assert_eq!(resp.headers.get("X-Evil"), None);
+    h.feed(
+        Duration::from_millis(20),
+        trunk(),
+        &in_dialog("ACK", "ua-2", &tag, 1),
+    );
+    h.out();
+    let (tx, _rx) = oneshot::channel();
+    h.stack
+        .on_command(h.t0 + Duration::from_secs(1), Command::HangUp(leg, tx));
+    let bye = h
+        .out()
+        .into_iter()
+        .find_map(|m| match m {
+            Message::Request(r) if r.method == Method::Bye => Some(r),
+            _ => None,
+        })
+        .expect("BYE");
+    assert_eq!(
+        bye.headers.get("User-Agent"),
+        Some("switchboard/0.1X-Evil: 1")
+    );
+    assert_eq!(bye.headers.get("Server"), None);
+}
