@@ -385,11 +385,7 @@ impl Stack {
                 // retransmitted request gets the same final response again.
                 let key = match req.method {
                     message::Method::Invite | message::Method::Ack => None,
-                    ref m => req
-                        .headers
-                        .get("Via")
-                        .and_then(|v| message::header_param(v, "branch"))
-                        .map(|b| format!("{b} {}", m.as_str())),
+                    _ => server_transaction_key(&req, from),
                 };
                 if let Some(k) = &key
                     && let Some((_, bytes)) = self.answered.get(k)
@@ -564,4 +560,46 @@ fn with_product_header(bytes: Vec<u8>, token: &str) -> Vec<u8> {
     out.extend_from_slice(format!("{name}: {token}\r\n").as_bytes());
     out.extend_from_slice(&bytes[eol + 2..]);
     out
+}
+
+/// The key of the server transaction `req` belongs to (RFC 3261 §17.2.3), on
+/// the transport it came in on (UDP, or this TCP connection): with the magic
+/// cookie `z9hG4bK`, the top Via's branch and sent-by plus the method (CSeq
+/// method, ACK and CANCEL keep their own); without it (RFC 2543 peers), the
+/// Request-URI, To tag, From tag, Call-ID, CSeq and whole top Via. `None`
+/// without a Via (the message checks answer those).
+pub(super) fn server_transaction_key(req: &message::Request, from: Dest) -> Option<String> {
+    let transport = match from {
+        Dest::Udp(_) => "udp".to_string(),
+        Dest::Tcp(id, _) => format!("tcp{id}"),
+    };
+    let via = req.headers.get("Via")?.split(',').next()?.trim();
+    let method = req.method.as_str();
+    if let Some(branch) = message::header_param(via, "branch")
+        && branch.starts_with("z9hG4bK")
+    {
+        // sent-by: the host[:port] after the protocol, before any parameter.
+        let sent_by = via
+            .split(';')
+            .next()
+            .and_then(|p| p.split_whitespace().nth(1))
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        return Some(format!("{transport} {branch} {sent_by} {method}"));
+    }
+    let tag = |h: &str| {
+        req.headers
+            .get(h)
+            .and_then(|v| message::header_param(v, "tag"))
+            .unwrap_or("")
+            .to_string()
+    };
+    Some(format!(
+        "{transport} 2543 {} {} {} {} {} {via} {method}",
+        req.uri,
+        tag("To"),
+        tag("From"),
+        req.headers.get("Call-ID").unwrap_or(""),
+        req.headers.get("CSeq").unwrap_or(""),
+    ))
 }
