@@ -212,3 +212,38 @@ async fn phone_registered_over_tcp_is_called_on_its_connection() {
     assert!(invite.contains("Via: SIP/2.0/TCP"), "{invite}");
     handle.shutdown().await;
 }
+
+/// Issue 13: a request in another SIP version gets 505 and a method made of
+/// legal token characters gets 501 (not 400), on UDP and on TCP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_versions_get_505_and_token_methods_501_on_udp_and_tcp() {
+    let (handle, _events) = start_stack().await;
+    let to = handle.local_addr();
+    let sock = UdpSocket::bind((std::net::IpAddr::from(TRUNK_IP), 0))
+        .await
+        .expect("bind");
+    let v7 = request("INVITE", "", "").replace("SIP/2.0\r\nVia", "SIP/7.0\r\nVia");
+    let odd = request("NEWMETHOD.-~%!", "", "");
+    let r = exchange(&sock, to, v7.as_bytes()).await;
+    assert_eq!(status(&r), "505", "{r}");
+    assert!(r.contains("Call-ID: INVITE-"), "{r}");
+    let r = exchange(&sock, to, odd.as_bytes()).await;
+    assert_eq!(status(&r), "501", "{r}");
+    assert!(r.contains("Allow:"), "{r}");
+
+    let mut tcp = TcpStream::connect(to).await.expect("connect");
+    let mut pending = Vec::new();
+    tcp.write_all(v7.replace("SIP/2.0/UDP", "SIP/2.0/TCP").as_bytes())
+        .await
+        .expect("write");
+    let r = read_sip(&mut tcp, &mut pending).await;
+    assert_eq!(status(&r), "505", "{r}");
+    tcp.write_all(odd.replace("SIP/2.0/UDP", "SIP/2.0/TCP").as_bytes())
+        .await
+        .expect("write");
+    let r = read_sip(&mut tcp, &mut pending).await;
+    assert_eq!(status(&r), "501", "{r}");
+    // Still serving.
+    let r = exchange(&sock, to, request("OPTIONS", "", "").as_bytes()).await;
+    assert_eq!(status(&r), "200", "{r}");
+}

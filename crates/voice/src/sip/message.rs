@@ -218,11 +218,23 @@ pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
         .unwrap_or("");
     let unknown_method = !first_token.starts_with("SIP/")
         && !first_token.is_empty()
-        && first_token.bytes().all(|b| b.is_ascii_alphabetic())
+        && first_token.bytes().all(is_token_char)
         && matches!(Method::from_token(first_token), Method::Other(_))
         && rsipstack::sip::Method::try_from(first_token).is_err();
     // rsipstack refuses methods it does not know; re-parse with a stand-in so that
     // we can still answer 501 with the right headers.
+    // RFC 3261 §8.2.2 / §21.5.6: only SIP/2.0 requests are ours; other
+    // versions are refused here (answered 505 by [`bad_request_reply`]).
+    if !first_token.starts_with("SIP/") {
+        let line_end = data.iter().position(|b| *b == b'\r').unwrap_or(data.len());
+        let line = String::from_utf8_lossy(&data[..line_end]);
+        let version = line.rsplit(' ').next().unwrap_or("");
+        if version != "SIP/2.0" {
+            return Err(ParseError::Syntax(format!(
+                "unsupported version {version:.20}"
+            )));
+        }
+    }
     let parsed = if unknown_method {
         let mut patched = b"OPTIONS".to_vec();
         patched.extend_from_slice(&data[first_token.len()..]);
@@ -300,10 +312,16 @@ pub fn bad_request_reply(data: &[u8], reason: &str) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(data.get(..data.len().min(MAX_MESSAGE_BYTES))?).ok()?;
     let mut lines = text.split("\r\n");
     let start = lines.next()?;
-    if start.starts_with("SIP/") || start.starts_with("ACK ") || !start.ends_with("SIP/2.0") {
+    let version = start.rsplit(' ').next().unwrap_or("");
+    if start.starts_with("SIP/") || start.starts_with("ACK ") || !version.starts_with("SIP/") {
         return None;
     }
-    let mut out = String::from("SIP/2.0 400 Bad Request\r\n");
+    // RFC 3261 §21.5.6: a request in another SIP version gets 505.
+    let mut out = if version == "SIP/2.0" {
+        String::from("SIP/2.0 400 Bad Request\r\n")
+    } else {
+        String::from("SIP/2.0 505 Version Not Supported\r\n")
+    };
     let mut has_via = false;
     for line in lines.take_while(|l| !l.is_empty()) {
         let Some((name, _)) = line.split_once(':') else {
@@ -334,6 +352,11 @@ pub fn bad_request_reply(data: &[u8], reason: &str) -> Option<Vec<u8>> {
         reason.replace('"', "'")
     ));
     has_via.then(|| out.into_bytes())
+}
+
+/// RFC 3261 §25.1 `token` characters: alphanumerics and `-.!%*_+`'~`.
+fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
 }
 
 /// A raw `Via:` line whose value starts `SIP/2.0/<transport> <sent-by>`.
