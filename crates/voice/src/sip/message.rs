@@ -235,6 +235,11 @@ pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
             )));
         }
     }
+    if declared_content_length(&String::from_utf8_lossy(&data[..sep])).is_err() {
+        return Err(ParseError::Syntax(
+            "negative, malformed or conflicting Content-Length".into(),
+        ));
+    }
     let parsed = if unknown_method {
         let mut patched = b"OPTIONS".to_vec();
         patched.extend_from_slice(&data[first_token.len()..]);
@@ -290,6 +295,12 @@ pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
     for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
         if h.get(name).is_none_or(|v| v.trim().is_empty()) {
             return Err(ParseError::MissingHeader(name));
+        }
+    }
+    // Single-value headers (RFC 3261 §7.3.1, §20) appear once.
+    for name in ["From", "To", "Call-ID", "CSeq", "Max-Forwards"] {
+        if h.get_all(name).nth(1).is_some() {
+            return Err(ParseError::Syntax(format!("duplicate {name} header")));
         }
     }
     let (_, cseq_method) = cseq(h).ok_or(ParseError::BadCseq)?;
@@ -389,6 +400,36 @@ fn convert_headers<'a>(it: impl Iterator<Item = &'a rsipstack::sip::Header>) -> 
         }
     }
     out
+}
+
+/// The Content-Length declared in a message head (the text before the blank
+/// line), from every `Content-Length`/`l` header (RFC 3261 §20.14, §7.3.3).
+/// `Ok(None)` without one; `Err(())` if a value is not a non-negative decimal
+/// or two values differ: such a message cannot be framed safely (on TCP the
+/// bytes after it could be read as a smuggled second request), so it gets
+/// 400 on UDP and closes a TCP connection.
+#[allow(clippy::result_unit_err)]
+pub fn declared_content_length(head: &str) -> Result<Option<usize>, ()> {
+    let mut found: Option<usize> = None;
+    for line in head.split("\r\n").skip(1) {
+        let Some((n, v)) = line.split_once(':') else {
+            continue;
+        };
+        let n = n.trim();
+        if !(n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("l")) {
+            continue;
+        }
+        let v = v.trim();
+        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(());
+        }
+        let v: usize = v.parse().map_err(|_| ())?;
+        match found {
+            Some(prev) if prev != v => return Err(()),
+            _ => found = Some(v),
+        }
+    }
+    Ok(found)
 }
 
 fn content_length(h: &Headers) -> Option<usize> {

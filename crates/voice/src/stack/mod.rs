@@ -263,16 +263,14 @@ async fn tcp_reader(
                 break;
             };
             let head = String::from_utf8_lossy(&buf[..end]).to_string();
-            let cl = head
-                .split("\r\n")
-                .find_map(|l| {
-                    let (n, v) = l.split_once(':')?;
-                    let n = n.trim();
-                    (n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("l"))
-                        .then(|| v.trim().parse::<usize>().ok())
-                        .flatten()
-                })
-                .unwrap_or(0);
+            // A negative, malformed or conflicting Content-Length cannot be
+            // framed: close the connection rather than guess where the next
+            // message starts (no request smuggling).
+            let Ok(cl) = message::declared_content_length(&head) else {
+                tracing::debug!(%peer, "TCP: unframeable Content-Length; closing");
+                break 'conn;
+            };
+            let cl = cl.unwrap_or(0);
             let total = end + 4 + cl;
             if total > MAX_MESSAGE_BYTES {
                 break 'conn;
