@@ -324,14 +324,24 @@ pub fn bad_request_reply(data: &[u8], reason: &str) -> Option<Vec<u8>> {
     let mut lines = text.split("\r\n");
     let start = lines.next()?;
     let version = start.rsplit(' ').next().unwrap_or("");
-    if start.starts_with("SIP/") || start.starts_with("ACK ") || !version.starts_with("SIP/") {
+    if start.starts_with("SIP/")
+        || start.starts_with("ACK ")
+        || !(version.starts_with("SIP/") && version.is_ascii())
+    {
         return None;
     }
     // RFC 3261 §21.5.6: a request in another SIP version gets 505.
-    let mut out = if version == "SIP/2.0" {
-        String::from("SIP/2.0 400 Bad Request\r\n")
-    } else {
+    let well_formed_other = version != "SIP/2.0"
+        && version[4..].split_once('.').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        });
+    let mut out = if well_formed_other {
         String::from("SIP/2.0 505 Version Not Supported\r\n")
+    } else {
+        String::from("SIP/2.0 400 Bad Request\r\n")
     };
     let mut has_via = false;
     for line in lines.take_while(|l| !l.is_empty()) {
