@@ -66,6 +66,11 @@ pub struct VoiceConfig {
     /// Smallest session interval we accept (RFC 4028 Min-SE; 90 s at least in
     /// service, lowered only in tests); smaller requests get 422.
     pub session_min_se: Duration,
+    /// Product token sent as `Server` in our responses and `User-Agent` in our
+    /// requests (RFC 3261 §20.35, §20.41), e.g. `"switchboard/0.1"`. `None`
+    /// (the default) sends neither, so the edge does not advertise its
+    /// software to scanners. CR, LF and other control characters are removed.
+    pub server_header: Option<String>,
 }
 
 impl Default for VoiceConfig {
@@ -85,6 +90,7 @@ impl Default for VoiceConfig {
             rtcp_interval: crate::media::RTCP_INTERVAL,
             session_expires: Some(Duration::from_secs(1800)),
             session_min_se: Duration::from_secs(90),
+            server_header: None,
         }
     }
 }

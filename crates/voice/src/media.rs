@@ -621,6 +621,13 @@ impl<T: Copy + Send + 'static> LegTask<T> {
             return;
         };
         if Some(pkt.payload_type) == params.telephone_event {
+            // RFC 4733 packets share the audio stream's sequence numbers: count
+            // them as received so digits do not show up as lost audio (issue 13).
+            if self.source_ssrc.is_none_or(|s| s == pkt.ssrc)
+                && let Ok(mut st) = self.shared.rx_stats.lock()
+            {
+                st.handle_non_audio(pkt.seq);
+            }
             for d in self.detector.handle_packet(pkt.timestamp, pkt.payload) {
                 self.emit(MediaEvent::Dtmf {
                     digit: d.digit,

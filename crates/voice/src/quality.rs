@@ -50,8 +50,27 @@ impl ReceiveStats {
         ReceiveStats::default()
     }
 
-    /// Account one packet; `arrival` and `rtp_ts` in 8 kHz ticks.
+    /// Account one audio packet; `arrival` and `rtp_ts` in 8 kHz ticks.
     pub fn handle_packet(&mut self, seq: u16, rtp_ts: u32, arrival: u64) {
+        self.account_seq(seq);
+        let transit = arrival as i64 - i64::from(rtp_ts);
+        if let Some(last) = self.last_transit {
+            let d = (transit - last).abs();
+            self.jitter_x16 += d - ((self.jitter_x16 + 8) >> 4);
+        }
+        self.last_transit = Some(transit);
+    }
+
+    /// Account a packet of the same stream that carries no audio, such as an
+    /// RFC 4733 telephone-event: it takes a sequence number of the stream (RFC
+    /// 4733 §2.1), so it counts as received for loss (RFC 3550 §A.3), but its
+    /// timestamp is the event's start, not a sampling instant, so it is left
+    /// out of the jitter (RFC 3550 §A.8 applies to audio only here).
+    pub fn handle_non_audio(&mut self, seq: u16) {
+        self.account_seq(seq);
+    }
+
+    fn account_seq(&mut self, seq: u16) {
         if !self.started {
             self.started = true;
             self.base_seq = u32::from(seq);
@@ -66,12 +85,6 @@ impl ReceiveStats {
             }
         }
         self.received += 1;
-        let transit = arrival as i64 - i64::from(rtp_ts);
-        if let Some(last) = self.last_transit {
-            let d = (transit - last).abs();
-            self.jitter_x16 += d - ((self.jitter_x16 + 8) >> 4);
-        }
-        self.last_transit = Some(transit);
     }
 
     fn expected(&self) -> u64 {
@@ -232,6 +245,29 @@ mod tests {
             (b.fraction_lost, b.cumulative_lost, b.highest_seq),
             (0, 2, 19)
         );
+    }
+
+    #[test]
+    fn telephone_events_are_not_counted_as_lost_audio() {
+        // Issue 13: 50 audio packets, then seq 50..=59 carry an RFC 4733 event
+        // (same SSRC and sequence space), then 40 more audio packets.
+        let mut s = ReceiveStats::new();
+        for seq in 0u16..100 {
+            if (50..60).contains(&seq) {
+                s.handle_non_audio(seq);
+            } else {
+                let ts = u32::from(seq) * 160;
+                s.handle_packet(seq, ts, u64::from(seq) * 160);
+            }
+        }
+        let q = s.quality();
+        assert_eq!((q.expected, q.received), (100, 100));
+        assert_eq!(q.loss_pct, 0.0);
+        assert_eq!(q.jitter_ms, 0.0);
+        // A real gap is still loss.
+        s.handle_packet(101, 101 * 160, 101 * 160);
+        assert_eq!(s.quality().expected, 102);
+        assert_eq!(s.quality().received, 101);
     }
 
     #[test]

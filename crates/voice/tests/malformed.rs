@@ -212,3 +212,88 @@ async fn phone_registered_over_tcp_is_called_on_its_connection() {
     assert!(invite.contains("Via: SIP/2.0/TCP"), "{invite}");
     handle.shutdown().await;
 }
+
+/// Issue 13: a request in another SIP version gets 505 and a method made of
+/// legal token characters gets 501 (not 400), on UDP and on TCP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_versions_get_505_and_token_methods_501_on_udp_and_tcp() {
+    let (handle, _events) = start_stack().await;
+    let to = handle.local_addr();
+    let sock = UdpSocket::bind((std::net::IpAddr::from(TRUNK_IP), 0))
+        .await
+        .expect("bind");
+    let v7 = request("INVITE", "", "").replace("SIP/2.0\r\nVia", "SIP/7.0\r\nVia");
+    let odd = request("NEWMETHOD.-~%!", "", "");
+    let r = exchange(&sock, to, v7.as_bytes()).await;
+    assert_eq!(status(&r), "505", "{r}");
+    assert!(r.contains("Call-ID: INVITE-"), "{r}");
+    let r = exchange(&sock, to, odd.as_bytes()).await;
+    assert_eq!(status(&r), "501", "{r}");
+    assert!(r.contains("Allow:"), "{r}");
+
+    let mut tcp = TcpStream::connect(to).await.expect("connect");
+    let mut pending = Vec::new();
+    tcp.write_all(v7.replace("SIP/2.0/UDP", "SIP/2.0/TCP").as_bytes())
+        .await
+        .expect("write");
+    let r = read_sip(&mut tcp, &mut pending).await;
+    assert_eq!(status(&r), "505", "{r}");
+    tcp.write_all(odd.replace("SIP/2.0/UDP", "SIP/2.0/TCP").as_bytes())
+        .await
+        .expect("write");
+    let r = read_sip(&mut tcp, &mut pending).await;
+    assert_eq!(status(&r), "501", "{r}");
+    // Still serving.
+    let r = exchange(&sock, to, request("OPTIONS", "", "").as_bytes()).await;
+    assert_eq!(status(&r), "200", "{r}");
+}
+
+/// Issue 13: duplicate single-value headers get 400; a negative or conflicting
+/// Content-Length gets 400 on UDP and closes the TCP connection without the
+/// bytes after the head being run as a second request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_headers_and_bad_content_length_are_refused() {
+    let (handle, _events) = start_stack().await;
+    let to = handle.local_addr();
+    let sock = UdpSocket::bind((std::net::IpAddr::from(TRUNK_IP), 0))
+        .await
+        .expect("bind");
+    let base = request("OPTIONS", "", "");
+    for (name, line) in [
+        ("Call-ID", "Call-ID: other\r\n"),
+        ("From", "From: <sip:x@127.0.0.2>;tag=zz\r\n"),
+        ("To", "To: <sip:y@127.0.0.1>\r\n"),
+        ("CSeq", "CSeq: 2 OPTIONS\r\n"),
+        ("Max-Forwards", "Max-Forwards: 10\r\n"),
+    ] {
+        let dup = base.replace("Content-Length", &format!("{line}Content-Length"));
+        let r = exchange(&sock, to, dup.as_bytes()).await;
+        assert_eq!(status(&r), "400", "duplicate {name}: {r}");
+    }
+    let negative = base.replace("Content-Length: 0", "Content-Length: -5");
+    let r = exchange(&sock, to, negative.as_bytes()).await;
+    assert_eq!(status(&r), "400", "{r}");
+    let conflicting = base.replace("Content-Length: 0", "Content-Length: 0\r\nl: 30");
+    let r = exchange(&sock, to, conflicting.as_bytes()).await;
+    assert_eq!(status(&r), "400", "{r}");
+
+    // TCP: a smuggled OPTIONS behind a conflicting Content-Length is never run.
+    let mut tcp = TcpStream::connect(to).await.expect("connect");
+    let smuggled = request("OPTIONS", "", "").replace("SIP/2.0/UDP", "SIP/2.0/TCP");
+    let lead = conflicting.replace("SIP/2.0/UDP", "SIP/2.0/TCP") + &smuggled;
+    tcp.write_all(lead.as_bytes()).await.expect("write");
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(WAIT, tcp.read(&mut buf))
+        .await
+        .expect("closed in time")
+        .unwrap_or(0);
+    assert_eq!(
+        n,
+        0,
+        "no answer, connection closed: {}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    // UDP still served.
+    let r = exchange(&sock, to, base.as_bytes()).await;
+    assert_eq!(status(&r), "200", "{r}");
+}

@@ -218,11 +218,28 @@ pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
         .unwrap_or("");
     let unknown_method = !first_token.starts_with("SIP/")
         && !first_token.is_empty()
-        && first_token.bytes().all(|b| b.is_ascii_alphabetic())
+        && first_token.bytes().all(is_token_char)
         && matches!(Method::from_token(first_token), Method::Other(_))
         && rsipstack::sip::Method::try_from(first_token).is_err();
     // rsipstack refuses methods it does not know; re-parse with a stand-in so that
     // we can still answer 501 with the right headers.
+    // RFC 3261 §8.2.2 / §21.5.6: only SIP/2.0 requests are ours; other
+    // versions are refused here (answered 505 by [`bad_request_reply`]).
+    if !first_token.starts_with("SIP/") {
+        let line_end = data.iter().position(|b| *b == b'\r').unwrap_or(data.len());
+        let line = String::from_utf8_lossy(&data[..line_end]);
+        let version = line.rsplit(' ').next().unwrap_or("");
+        if version != "SIP/2.0" {
+            return Err(ParseError::Syntax(format!(
+                "unsupported version {version:.20}"
+            )));
+        }
+    }
+    if declared_content_length(&String::from_utf8_lossy(&data[..sep])).is_err() {
+        return Err(ParseError::Syntax(
+            "negative, malformed or conflicting Content-Length".into(),
+        ));
+    }
     let parsed = if unknown_method {
         let mut patched = b"OPTIONS".to_vec();
         patched.extend_from_slice(&data[first_token.len()..]);
@@ -280,6 +297,12 @@ pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
             return Err(ParseError::MissingHeader(name));
         }
     }
+    // Single-value headers (RFC 3261 §7.3.1, §20) appear once.
+    for name in ["From", "To", "Call-ID", "CSeq", "Max-Forwards"] {
+        if h.get_all(name).nth(1).is_some() {
+            return Err(ParseError::Syntax(format!("duplicate {name} header")));
+        }
+    }
     let (_, cseq_method) = cseq(h).ok_or(ParseError::BadCseq)?;
     if let Message::Request(r) = &msg
         && cseq_method != r.method
@@ -300,10 +323,26 @@ pub fn bad_request_reply(data: &[u8], reason: &str) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(data.get(..data.len().min(MAX_MESSAGE_BYTES))?).ok()?;
     let mut lines = text.split("\r\n");
     let start = lines.next()?;
-    if start.starts_with("SIP/") || start.starts_with("ACK ") || !start.ends_with("SIP/2.0") {
+    let version = start.rsplit(' ').next().unwrap_or("");
+    if start.starts_with("SIP/")
+        || start.starts_with("ACK ")
+        || !(version.starts_with("SIP/") && version.is_ascii())
+    {
         return None;
     }
-    let mut out = String::from("SIP/2.0 400 Bad Request\r\n");
+    // RFC 3261 §21.5.6: a request in another SIP version gets 505.
+    let well_formed_other = version != "SIP/2.0"
+        && version[4..].split_once('.').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        });
+    let mut out = if well_formed_other {
+        String::from("SIP/2.0 505 Version Not Supported\r\n")
+    } else {
+        String::from("SIP/2.0 400 Bad Request\r\n")
+    };
     let mut has_via = false;
     for line in lines.take_while(|l| !l.is_empty()) {
         let Some((name, _)) = line.split_once(':') else {
@@ -336,6 +375,11 @@ pub fn bad_request_reply(data: &[u8], reason: &str) -> Option<Vec<u8>> {
     has_via.then(|| out.into_bytes())
 }
 
+/// RFC 3261 §25.1 `token` characters: alphanumerics and `-.!%*_+`'~`.
+fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+}
+
 /// A raw `Via:` line whose value starts `SIP/2.0/<transport> <sent-by>`.
 pub fn usable_via(line: &str) -> bool {
     let Some((_, value)) = line.split_once(':') else {
@@ -366,6 +410,36 @@ fn convert_headers<'a>(it: impl Iterator<Item = &'a rsipstack::sip::Header>) -> 
         }
     }
     out
+}
+
+/// The Content-Length declared in a message head (the text before the blank
+/// line), from every `Content-Length`/`l` header (RFC 3261 §20.14, §7.3.3).
+/// `Ok(None)` without one; `Err(())` if a value is not a non-negative decimal
+/// or two values differ: such a message cannot be framed safely (on TCP the
+/// bytes after it could be read as a smuggled second request), so it gets
+/// 400 on UDP and closes a TCP connection.
+#[allow(clippy::result_unit_err)]
+pub fn declared_content_length(head: &str) -> Result<Option<usize>, ()> {
+    let mut found: Option<usize> = None;
+    for line in head.split("\r\n").skip(1) {
+        let Some((n, v)) = line.split_once(':') else {
+            continue;
+        };
+        let n = n.trim();
+        if !(n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("l")) {
+            continue;
+        }
+        let v = v.trim();
+        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(());
+        }
+        let v: usize = v.parse().map_err(|_| ())?;
+        match found {
+            Some(prev) if prev != v => return Err(()),
+            _ => found = Some(v),
+        }
+    }
+    Ok(found)
 }
 
 fn content_length(h: &Headers) -> Option<usize> {

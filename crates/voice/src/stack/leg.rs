@@ -146,7 +146,6 @@ impl Stack {
         if method == Method::Invite || super::session_timer::is_update(&method) {
             h.push("Contact", contact);
         }
-        h.push("User-Agent", "switchboard");
         Some((
             Request {
                 method,

@@ -263,16 +263,14 @@ async fn tcp_reader(
                 break;
             };
             let head = String::from_utf8_lossy(&buf[..end]).to_string();
-            let cl = head
-                .split("\r\n")
-                .find_map(|l| {
-                    let (n, v) = l.split_once(':')?;
-                    let n = n.trim();
-                    (n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("l"))
-                        .then(|| v.trim().parse::<usize>().ok())
-                        .flatten()
-                })
-                .unwrap_or(0);
+            // A negative, malformed or conflicting Content-Length cannot be
+            // framed: close the connection rather than guess where the next
+            // message starts (no request smuggling).
+            let Ok(cl) = message::declared_content_length(&head) else {
+                tracing::debug!(%peer, "TCP: unframeable Content-Length; closing");
+                break 'conn;
+            };
+            let cl = cl.unwrap_or(0);
             let total = end + 4 + cl;
             if total > MAX_MESSAGE_BYTES {
                 break 'conn;
@@ -328,6 +326,10 @@ impl Stack {
     }
 
     pub(crate) fn send(&mut self, dest: Dest, bytes: Vec<u8>) {
+        let bytes = match &self.cfg.server_header {
+            Some(token) => with_product_header(bytes, token),
+            None => bytes,
+        };
         self.out.push((dest, bytes));
     }
 
@@ -381,11 +383,7 @@ impl Stack {
                 // retransmitted request gets the same final response again.
                 let key = match req.method {
                     message::Method::Invite | message::Method::Ack => None,
-                    ref m => req
-                        .headers
-                        .get("Via")
-                        .and_then(|v| message::header_param(v, "branch"))
-                        .map(|b| format!("{b} {}", m.as_str())),
+                    _ => server_transaction_key(&req, from),
                 };
                 if let Some(k) = &key
                     && let Some((_, bytes)) = self.answered.get(k)
@@ -526,4 +524,80 @@ impl Stack {
             }
         }
     }
+}
+
+/// `bytes` (one serialised SIP message) with `Server: token` after the status
+/// line of a response, or `User-Agent: token` after the request line of a
+/// request (RFC 3261 §20.35, §20.41), unless it already has that header.
+/// Control characters in `token` are dropped so it cannot inject headers.
+fn with_product_header(bytes: Vec<u8>, token: &str) -> Vec<u8> {
+    let token: String = token.chars().filter(|c| !c.is_control()).collect();
+    let token = token.trim();
+    if token.is_empty() {
+        return bytes;
+    }
+    let name = if bytes.starts_with(b"SIP/2.0 ") {
+        "Server"
+    } else {
+        "User-Agent"
+    };
+    let Some(eol) = bytes.windows(2).position(|w| w == b"\r\n") else {
+        return bytes;
+    };
+    let head_end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(bytes.len());
+    let needle = format!("\r\n{}:", name.to_ascii_lowercase());
+    let head = String::from_utf8_lossy(&bytes[..head_end]).to_ascii_lowercase();
+    if head.contains(&needle) {
+        return bytes;
+    }
+    let mut out = Vec::with_capacity(bytes.len() + name.len() + token.len() + 4);
+    out.extend_from_slice(&bytes[..eol + 2]);
+    out.extend_from_slice(format!("{name}: {token}\r\n").as_bytes());
+    out.extend_from_slice(&bytes[eol + 2..]);
+    out
+}
+
+/// The key of the server transaction `req` belongs to (RFC 3261 §17.2.3), on
+/// the transport it came in on (UDP, or this TCP connection): with the magic
+/// cookie `z9hG4bK`, the top Via's branch and sent-by plus the method (CSeq
+/// method, ACK and CANCEL keep their own); without it (RFC 2543 peers), the
+/// Request-URI, To tag, From tag, Call-ID, CSeq and whole top Via. `None`
+/// without a Via (the message checks answer those).
+pub(super) fn server_transaction_key(req: &message::Request, from: Dest) -> Option<String> {
+    let transport = match from {
+        Dest::Udp(_) => "udp".to_string(),
+        Dest::Tcp(id, _) => format!("tcp{id}"),
+    };
+    let via = req.headers.get("Via")?.split(',').next()?.trim();
+    let method = req.method.as_str();
+    if let Some(branch) = message::header_param(via, "branch")
+        && branch.starts_with("z9hG4bK")
+    {
+        // sent-by: the host[:port] after the protocol, before any parameter.
+        let sent_by = via
+            .split(';')
+            .next()
+            .and_then(|p| p.split_whitespace().nth(1))
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        return Some(format!("{transport} {branch} {sent_by} {method}"));
+    }
+    let tag = |h: &str| {
+        req.headers
+            .get(h)
+            .and_then(|v| message::header_param(v, "tag"))
+            .unwrap_or("")
+            .to_string()
+    };
+    Some(format!(
+        "{transport} 2543 {} {} {} {} {} {via} {method}",
+        req.uri,
+        tag("To"),
+        tag("From"),
+        req.headers.get("Call-ID").unwrap_or(""),
+        req.headers.get("CSeq").unwrap_or(""),
+    ))
 }

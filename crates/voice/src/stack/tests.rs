@@ -709,3 +709,123 @@ async fn a_late_offer_whose_ack_has_no_usable_answer_ends_with_bye() {
         );
     }
 }
+
+#[tokio::test]
+async fn server_and_user_agent_headers_are_sent_only_when_configured() {
+    // Off by default: neither header in the 180, nor in our BYE.
+    let mut h = harness();
+    h.feed(Duration::ZERO, trunk(), &invite("ua-1"));
+    let out = h.out();
+    assert!(!out.is_empty());
+    for m in &out {
+        if let Message::Response(r) = m {
+            assert_eq!(r.headers.get("Server"), None);
+        }
+    }
+    // Configured (with an attempt at header injection): Server on responses,
+    // User-Agent on requests, control characters removed.
+    let mut h = harness_with(|c| c.server_header = Some("switchboard/0.1\r\nX-Evil: 1".into()));
+    let (leg, tag) = offer(&mut h, "ua-2");
+    answer(&mut h, leg, Duration::from_millis(10));
+    let out = h.out();
+    let resp = out
+        .iter()
+        .find_map(|m| match m {
+            Message::Response(r) if r.status == 200 => Some(r),
+            _ => None,
+        })
+        .expect("200");
+    assert_eq!(resp.headers.get("Server"), Some("switchboard/0.1X-Evil: 1"));
+    assert_eq!(resp.headers.get("X-Evil"), None);
+    h.feed(
+        Duration::from_millis(20),
+        trunk(),
+        &in_dialog("ACK", "ua-2", &tag, 1),
+    );
+    h.out();
+    let (tx, _rx) = oneshot::channel();
+    h.stack
+        .on_command(h.t0 + Duration::from_secs(1), Command::HangUp(leg, tx));
+    let bye = h
+        .out()
+        .into_iter()
+        .find_map(|m| match m {
+            Message::Request(r) if r.method == Method::Bye => Some(r),
+            _ => None,
+        })
+        .expect("BYE");
+    assert_eq!(
+        bye.headers.get("User-Agent"),
+        Some("switchboard/0.1X-Evil: 1")
+    );
+    assert_eq!(bye.headers.get("Server"), None);
+}
+
+fn options(call_id: &str, sent_by: &str, branch: &str) -> String {
+    format!(
+        "OPTIONS sip:3900@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {sent_by};branch={branch}\r\n\
+         From: <sip:probe@{sent_by}>;tag=p1\r\nTo: <sip:3900@127.0.0.1>\r\nCall-ID: {call_id}\r\n\
+         CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
+fn call_ids(h: &mut Harness) -> Vec<String> {
+    h.out()
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Response(r) => r.headers.get("Call-ID").map(str::to_string),
+            Message::Request(_) => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn server_transactions_match_branch_sent_by_method_and_transport() {
+    // RFC 3261 §17.2.3; issue 13: another peer reusing a branch got the first
+    // request's stored answer (its Call-ID and Via).
+    let mut h = harness();
+    let a = SocketAddr::from(([127, 0, 0, 2], 5070));
+    let b = SocketAddr::from(([127, 0, 0, 3], 5080));
+    let t = Duration::from_millis(10);
+    h.feed(
+        t,
+        Dest::Udp(a),
+        &options("o-1", "127.0.0.2:5070", "z9hG4bKsame"),
+    );
+    let first = h.stack.out.drain(..).map(|(_, b)| b).collect::<Vec<_>>();
+    assert_eq!(first.len(), 1);
+    assert!(String::from_utf8_lossy(&first[0]).contains("Call-ID: o-1"));
+    // A true retransmission gets the stored answer again, byte for byte (same To tag).
+    h.feed(
+        t,
+        Dest::Udp(a),
+        &options("o-1", "127.0.0.2:5070", "z9hG4bKsame"),
+    );
+    let again = h.stack.out.drain(..).map(|(_, b)| b).collect::<Vec<_>>();
+    assert_eq!(again, first);
+    // Same branch, other sent-by: a new transaction with its own answer.
+    h.feed(
+        t,
+        Dest::Udp(b),
+        &options("o-2", "127.0.0.3:5080", "z9hG4bKsame"),
+    );
+    assert_eq!(call_ids(&mut h), vec!["o-2"]);
+    // Same branch and sent-by over TCP: another transport, another transaction.
+    h.feed(
+        t,
+        Dest::Tcp(7, a),
+        &options("o-3", "127.0.0.2:5070", "z9hG4bKsame"),
+    );
+    assert_eq!(call_ids(&mut h), vec!["o-3"]);
+    // Same branch, same sent-by, other method (CSeq and request line): new.
+    let reg_like = options("o-4", "127.0.0.2:5070", "z9hG4bKsame")
+        .replace("OPTIONS sip", "INFO sip")
+        .replace("1 OPTIONS", "1 INFO");
+    h.feed(t, Dest::Udp(a), &reg_like);
+    assert_eq!(call_ids(&mut h), vec!["o-4"]);
+    // RFC 2543 peer (no magic cookie): matched on the whole request identity,
+    // so two different calls with the same old-style branch are distinct.
+    h.feed(t, Dest::Udp(a), &options("o-5", "127.0.0.2:5070", "old1"));
+    h.feed(t, Dest::Udp(a), &options("o-6", "127.0.0.2:5070", "old1"));
+    assert_eq!(call_ids(&mut h), vec!["o-5", "o-6"]);
+}
