@@ -370,7 +370,7 @@ mod tests {
     #[test]
     fn a_source_that_changes_length_is_reported() {
         let key = BackupKey::generate().unwrap();
-        let data = vec![1u8; 100];
+        let data = [1u8; 100];
         let e = seal_stream(&key, &data[..], 50, std::io::sink(), &mut |_| {}).unwrap_err();
         assert!(matches!(e, Error::Changed));
         let e = seal_stream(&key, &data[..], 200, std::io::sink(), &mut |_| {}).unwrap_err();
