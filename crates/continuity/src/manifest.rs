@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A backup set's id: its UTC creation time and kind, e.g.
-/// `20261204T010000Z-full`. Ids sort in creation order.
+/// A backup set's id: its UTC creation time (ms resolution) and kind, e.g.
+/// `20261204T010000.000Z-full`. Ids sort in creation order.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SetId(pub String);
@@ -16,13 +16,17 @@ impl SetId {
             SetKind::Full => "full",
             SetKind::Differential => "diff",
         };
-        Self(format!("{}-{k}", at.strftime("%Y%m%dT%H%M%SZ")))
+        Self(format!("{}-{k}", at.strftime("%Y%m%dT%H%M%S%.3fZ")))
     }
 
-    /// Whether `s` has the shape of a set id (digits, `T`, `Z`, `-`, letters:
-    /// no path separator), so it is safe as a folder or object name.
+    /// Whether `s` has the shape of a set id (starts with a digit; digits,
+    /// letters, `.` and `-` only: no path separator), so it is safe as a
+    /// folder or object name.
     pub fn is_valid(s: &str) -> bool {
-        !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        s.len() <= 64
+            && s.starts_with(|c: char| c.is_ascii_digit())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
     }
 }
 
@@ -136,5 +140,23 @@ impl Manifest {
     /// Creation time.
     pub fn created_at(&self) -> jiff::Timestamp {
         jiff::Timestamp::from_millisecond(self.created_at_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_ids_name_time_and_kind_and_are_path_safe() {
+        let at: jiff::Timestamp = "2026-12-04T01:00:00.042Z".parse().unwrap();
+        let id = SetId::new(at, SetKind::Full);
+        assert_eq!(id.0, "20261204T010000.042Z-full");
+        assert!(SetId::is_valid(&id.0));
+        let later = at + jiff::SignedDuration::from_millis(1);
+        assert!(SetId::new(later, SetKind::Differential) > id);
+        for bad in ["", ".", "..", "../x", "a/b", "2026/..", "x-full"] {
+            assert!(!SetId::is_valid(bad), "{bad}");
+        }
     }
 }

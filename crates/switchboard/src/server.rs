@@ -236,6 +236,8 @@ pub async fn run(
 /// [`ServeError`].
 pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     let state = prepare(&settings).await?;
+    // The daily backup set, retention pruning (`[backup]`); ends with the runtime.
+    let _backups = crate::backup::spawn_scheduler(&settings);
     let listener = tokio::net::TcpListener::bind(&settings.http.listen)
         .await
         .map_err(|e| ServeError::Http(settings.http.listen.clone(), e))?;
