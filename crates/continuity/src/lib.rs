@@ -40,6 +40,7 @@
 pub mod crypto;
 pub mod database;
 pub mod manifest;
+pub mod offsite;
 pub mod schedule;
 pub mod set;
 
@@ -87,6 +88,9 @@ pub enum Error {
     /// The database copy or load failed.
     #[error("database: {0}")]
     Database(String),
+    /// The off-site store failed.
+    #[error("off-site: {0}")]
+    Offsite(String),
     /// Bad input.
     #[error("{0}")]
     Invalid(String),
