@@ -236,4 +236,38 @@ impl Offsite {
         }
         Ok(())
     }
+
+    /// The authenticated manifest of set `id` off-site (to rebuild the
+    /// off-site catalog at start, parents included).
+    ///
+    /// # Errors
+    /// [`Error::Offsite`]; [`Error::Tampered`] when the tag does not match.
+    pub async fn manifest(&self, key: &crate::BackupKey, id: &SetId) -> Result<crate::Manifest> {
+        let get = |name: &'static str| {
+            let k = self.key(&format!("{}/{name}", id.0));
+            async move {
+                self.store
+                    .get(&k)
+                    .await
+                    .map_err(os_err)?
+                    .bytes()
+                    .await
+                    .map_err(os_err)
+            }
+        };
+        let json = get("manifest.json").await?;
+        let tag = get("manifest.tag").await?;
+        let bad = |why: &str| Error::Tampered {
+            file: format!("off-site {}/manifest.json", id.0),
+            why: why.into(),
+        };
+        if !key.check_tag(&json, &String::from_utf8_lossy(&tag)) {
+            return Err(bad("its tag does not match (edited, or another key)"));
+        }
+        let m: crate::Manifest = serde_json::from_slice(&json).map_err(|e| bad(&e.to_string()))?;
+        if m.id != *id {
+            return Err(bad("it names another set"));
+        }
+        Ok(m)
+    }
 }

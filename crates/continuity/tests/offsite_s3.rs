@@ -170,6 +170,12 @@ async fn upload_list_download_verify_and_prune_on_moto() {
     let v = verify_set(&other, &key, &diff.id, &mut NoProgress).unwrap();
     assert_eq!(v.files, 3);
     assert_eq!(read_manifest(&other, &key, &diff.id).unwrap(), diff);
+    assert_eq!(off.manifest(&key, &diff.id).await.unwrap(), diff);
+    assert!(
+        off.manifest(&BackupKey::generate().unwrap(), &diff.id)
+            .await
+            .is_err()
+    );
     for f in &full.files {
         let a = std::fs::read(repo.join(&full.id.0).join("files").join(&f.blob)).unwrap();
         let b = std::fs::read(other.join(&full.id.0).join("files").join(&f.blob)).unwrap();

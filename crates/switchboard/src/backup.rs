@@ -82,6 +82,25 @@ pub fn policy(settings: &Settings) -> Result<Policy, String> {
     Ok(p)
 }
 
+/// The off-site repository from `[backup.s3]`, if configured.
+///
+/// # Errors
+/// A bad S3 configuration.
+pub fn offsite(settings: &Settings) -> Option<Result<continuity::offsite::Offsite, String>> {
+    let c = settings.backup.s3.as_ref()?;
+    Some(
+        continuity::offsite::Offsite::s3(&continuity::offsite::S3Config {
+            endpoint: c.endpoint.clone(),
+            region: c.region.clone(),
+            bucket: c.bucket.clone(),
+            prefix: c.prefix.clone(),
+            access_key_id: c.access_key_id.clone(),
+            secret_access_key: c.secret_access_key.expose().to_string(),
+        })
+        .map_err(|e| e.to_string()),
+    )
+}
+
 /// A [`Progress`] shown as an indicatif bar on standard error (hidden when
 /// standard error is not a terminal).
 pub struct Bar(indicatif::ProgressBar);
@@ -169,7 +188,14 @@ pub fn spawn_scheduler(settings: &Settings) -> Option<tokio::task::JoinHandle<()
             return None;
         }
     };
-    let mut sched = match policy(settings).and_then(|p| Scheduler::new(p, false)) {
+    let offsite = match offsite(settings).transpose() {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, "backup scheduler not started: bad [backup.s3]");
+            return None;
+        }
+    };
+    let mut sched = match policy(settings).and_then(|p| Scheduler::new(p, offsite.is_some())) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "backup scheduler not started: bad [backup] settings");
@@ -183,13 +209,30 @@ pub fn spawn_scheduler(settings: &Settings) -> Option<tokio::task::JoinHandle<()
             Ok(sets) => sched.handle_catalog(Location::Local, sets.iter().map(info).collect()),
             Err(e) => tracing::warn!(error = %e, "cannot list backup sets"),
         }
+        if let Some(off) = &offsite {
+            match off.list_sets().await {
+                Ok(ids) => {
+                    let mut sets = Vec::new();
+                    for id in ids {
+                        match off.manifest(&key, &id).await {
+                            Ok(m) => sets.push(info(&m)),
+                            Err(e) => {
+                                tracing::warn!(set = %id, error = %e, "off-site set left out")
+                            }
+                        }
+                    }
+                    sched.handle_catalog(Location::Offsite, sets);
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot list off-site backup sets"),
+            }
+        }
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
             sched.handle_tick(jiff::Timestamp::now());
             while let Some(effect) = sched.poll_effect() {
-                carry_out(&settings, &repo, &key, &mut sched, effect).await;
+                carry_out(&settings, &repo, &key, offsite.as_ref(), &mut sched, effect).await;
             }
         }
     }))
@@ -199,6 +242,7 @@ async fn carry_out(
     settings: &Settings,
     repo: &std::path::Path,
     key: &BackupKey,
+    offsite: Option<&continuity::offsite::Offsite>,
     sched: &mut Scheduler,
     effect: Effect,
 ) {
@@ -226,8 +270,30 @@ async fn carry_out(
             Ok(()) => tracing::info!(set = %id, "expired backup set pruned"),
             Err(e) => tracing::warn!(set = %id, error = %e, "expired backup set not pruned"),
         },
-        Effect::Prune(Location::Offsite, id) | Effect::Upload(id) => {
-            tracing::warn!(set = %id, "off-site copies are not configured");
+        Effect::Upload(id) => {
+            let Some(off) = offsite else { return };
+            let uploaded = match off.upload_set(repo, &id).await {
+                Ok(bytes) => continuity::read_manifest(repo, key, &id)
+                    .map(|m| (m, bytes))
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match uploaded {
+                Ok((m, bytes)) => {
+                    tracing::info!(set = %id, bytes, "backup set copied off-site");
+                    sched.handle_uploaded(jiff::Timestamp::now(), info(&m));
+                }
+                // Not retried here: the next set's upload goes on; the
+                // failure is raised like a failed set.
+                Err(e) => tracing::error!(set = %id, error = %e, "off-site copy failed"),
+            }
+        }
+        Effect::Prune(Location::Offsite, id) => {
+            let Some(off) = offsite else { return };
+            match off.delete_set(&id).await {
+                Ok(()) => tracing::info!(set = %id, "expired off-site set pruned"),
+                Err(e) => tracing::warn!(set = %id, error = %e, "expired off-site set not pruned"),
+            }
         }
         Effect::BackupFailed { kind, reason } => {
             tracing::error!(?kind, %reason, "backup failed");

@@ -69,6 +69,32 @@ pub struct BackupSettings {
     /// Configuration files or folders to include (the `--config` file is
     /// always included).
     pub config_paths: Vec<PathBuf>,
+    /// Off-site copy to S3-compatible storage, after each scheduled set.
+    pub s3: Option<BackupS3Settings>,
+}
+
+/// `[backup.s3]`: the off-site bucket.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupS3Settings {
+    /// Endpoint URL (`https://...`; `http://` only for a local test server).
+    pub endpoint: String,
+    /// Region (default `us-east-1`).
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Bucket (must exist).
+    pub bucket: String,
+    /// Key prefix in the bucket (default empty).
+    #[serde(default)]
+    pub prefix: String,
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key. Never printed.
+    pub secret_access_key: Secret,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
 }
 
 impl Default for BackupSettings {
@@ -84,6 +110,7 @@ impl Default for BackupSettings {
             local_retention_days: 365,
             offsite_retention_days: 1826,
             config_paths: Vec::new(),
+            s3: None,
         }
     }
 }
