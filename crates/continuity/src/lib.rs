@@ -39,6 +39,7 @@
 
 pub mod crypto;
 pub mod database;
+pub mod incidents;
 pub mod manifest;
 pub mod offsite;
 pub mod schedule;
