@@ -41,6 +41,7 @@ pub mod crypto;
 pub mod database;
 pub mod incidents;
 pub mod manifest;
+pub mod marker;
 pub mod offsite;
 pub mod schedule;
 pub mod set;

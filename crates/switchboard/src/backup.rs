@@ -300,3 +300,50 @@ async fn carry_out(
         }
     }
 }
+
+/// At the start of `serve`: write the run marker; when the previous run left
+/// its marker (crash, `kill -9`), raise the "server crash" detection in an
+/// [`continuity::incidents::IncidentDesk`] and log its notifications.
+/// Returns whether the restart was unclean.
+pub fn detect_unclean_restart(settings: &Settings) -> bool {
+    use continuity::incidents::{
+        Detection, DetectionRules, IncidentDesk, StandbyKind, default_register,
+    };
+    let now = jiff::Timestamp::now();
+    match continuity::marker::mark_running(
+        &settings.data_dir,
+        std::process::id(),
+        now.as_millisecond(),
+    ) {
+        Ok(None) => false,
+        Ok(Some(previous)) => {
+            let mut desk = IncidentDesk::new(
+                default_register(StandbyKind::Virtual),
+                DetectionRules::default(),
+            );
+            desk.handle_detection(now, Detection::UncleanRestart);
+            while let Some(n) = desk.poll_effect() {
+                tracing::error!(
+                    incident = n.incident.0,
+                    category = ?n.category,
+                    kind = ?n.kind,
+                    audience = ?n.audience,
+                    previous_run = %previous,
+                    "unclean restart detected: server crash incident"
+                );
+            }
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot write the run marker");
+            false
+        }
+    }
+}
+
+/// At a clean stop of `serve`: remove the run marker.
+pub fn mark_clean_stop(settings: &Settings) {
+    if let Err(e) = continuity::marker::mark_stopped(&settings.data_dir) {
+        tracing::warn!(error = %e, "cannot remove the run marker");
+    }
+}
