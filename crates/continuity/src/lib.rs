@@ -45,6 +45,7 @@ pub mod marker;
 pub mod offsite;
 pub mod schedule;
 pub mod set;
+pub mod sftp;
 
 pub use crypto::BackupKey;
 pub use database::DatabaseSource;
