@@ -13,6 +13,8 @@
 //!
 //! ## Layout
 //! - [`settings`]: configuration (defaults → TOML file → `SWITCHBOARD_*` env).
+//! - [`backup`]: backup sets (crate `continuity`) from the settings, and
+//!   the backup scheduler task of `serve`.
 //! - [`auth`]: argon2id password hashing, opaque session tokens.
 //! - [`api`]: the HTTP router, errors, role-checked extractors, handlers
 //!   (including call-recording playback and the internal chat, [`api::chat`]).
@@ -29,6 +31,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod demo;
 pub mod demo_operator;
 pub mod import;

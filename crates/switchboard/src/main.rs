@@ -34,6 +34,50 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Encrypted backup sets (`[backup]` settings).
+    Backup {
+        #[command(subcommand)]
+        action: BackupAction,
+    },
+    /// Restore a backup set into an empty folder (and an empty database).
+    Restore {
+        /// The set id (see `backup list`); a differential brings its full's files.
+        #[arg(long, required_unless_present = "at")]
+        from: Option<String>,
+        /// Instead of --from: the newest set made at or before this time (RFC 3339).
+        #[arg(long, conflicts_with = "from")]
+        at: Option<String>,
+        /// Empty folder for the files (recordings/, prompts/, flows/, config/, and
+        /// switchboard.db for an SQLite set).
+        #[arg(long)]
+        into: PathBuf,
+        /// Empty target database: postgres://... for a PostgreSQL set, or
+        /// sqlite://PATH to place an SQLite set's database elsewhere.
+        #[arg(long)]
+        database: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BackupAction {
+    /// Make a set now: a differential (or a full when there is none yet).
+    Run {
+        /// Make a full set.
+        #[arg(long)]
+        full: bool,
+    },
+    /// List the sets of the local repository.
+    List,
+    /// Check every file of a set (and of its full); names the first bad file.
+    Verify {
+        /// The set id.
+        set: String,
+    },
+    /// Write a new random key to FILE (mode 0600); the key is not printed.
+    Keygen {
+        /// Where to write it (must not exist).
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -175,6 +219,45 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, String> {
                 ExitCode::from(3)
             })
         }
+        Command::Backup { action } => backup(action, &settings).await,
+        Command::Restore {
+            from,
+            at,
+            into,
+            database,
+        } => {
+            use switchboard::backup as b;
+            let key = b::key(&settings)?;
+            let repo = b::repo(&settings);
+            let id = match (from, at) {
+                (Some(id), _) => continuity::SetId(id),
+                (None, Some(at)) => {
+                    let at: jiff::Timestamp =
+                        at.parse().map_err(|e| format!("--at {at:?}: {e}"))?;
+                    let sets = continuity::list_sets(&repo, &key).map_err(|e| e.to_string())?;
+                    continuity::set_at(&sets, at)
+                        .ok_or_else(|| format!("no set made at or before {at}"))?
+                        .id
+                        .clone()
+                }
+                (None, None) => return Err("give --from SET or --at TIME".into()),
+            };
+            let target = continuity::RestoreTarget {
+                dir: into,
+                database_url: database,
+            };
+            let r =
+                continuity::restore_set(&repo, &key, &id, &target, &mut b::Bar::new("restoring"))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            println!(
+                "restored {id}: {} files, {} bytes into {}",
+                r.files,
+                r.bytes,
+                target.dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::User { action } => {
             let store = store::open(&settings.database_url())
                 .await
@@ -231,4 +314,64 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn backup(action: BackupAction, settings: &Settings) -> Result<ExitCode, String> {
+    use switchboard::backup as b;
+    match action {
+        BackupAction::Run { full } => {
+            let kind = if full {
+                continuity::SetKind::Full
+            } else {
+                continuity::SetKind::Differential
+            };
+            let m = b::make_set(settings, kind, &mut b::Bar::new("backing up")).await?;
+            println!(
+                "{} ({:?}): {} files, {} bytes stored in this set",
+                m.id,
+                m.kind,
+                m.files.len(),
+                m.own_bytes()
+            );
+        }
+        BackupAction::List => {
+            let key = b::key(settings)?;
+            for m in continuity::list_sets(&b::repo(settings), &key).map_err(|e| e.to_string())? {
+                println!(
+                    "{}\t{:?}\t{}\t{} files\t{} bytes\tparent {}",
+                    m.id,
+                    m.kind,
+                    m.created_at(),
+                    m.files.len(),
+                    m.own_bytes(),
+                    m.parent.as_ref().map_or("-", |p| p.0.as_str())
+                );
+            }
+        }
+        BackupAction::Verify { set } => {
+            let key = b::key(settings)?;
+            let v = continuity::verify_set(
+                &b::repo(settings),
+                &key,
+                &continuity::SetId(set.clone()),
+                &mut b::Bar::new("verifying"),
+            )
+            .map_err(|e| e.to_string())?;
+            println!("{set}: OK, {} files, {} bytes", v.files, v.bytes);
+        }
+        BackupAction::Keygen { file } => {
+            let key = continuity::BackupKey::generate().map_err(|e| e.to_string())?;
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut f = opts
+                .open(&file)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            std::io::Write::write_all(&mut f, format!("{}\n", key.to_hex()).as_bytes())
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            println!("key written to {}; keep a copy off-site", file.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

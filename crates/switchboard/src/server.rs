@@ -261,6 +261,10 @@ pub async fn run(
 /// [`ServeError`].
 pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     let state = prepare(&settings).await?;
+    // The daily backup set, retention pruning (`[backup]`); ends with the runtime.
+    let _backups = crate::backup::spawn_scheduler(&settings);
+    // A run marker left by a previous run means it crashed (SLA "server crash").
+    crate::backup::detect_unclean_restart(&settings);
     let listener = tokio::net::TcpListener::bind(&settings.http.listen)
         .await
         .map_err(|e| ServeError::Http(settings.http.listen.clone(), e))?;
@@ -271,7 +275,9 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
         "Switchboard listening on http://{local} (store: {})",
         state.store.backend()
     );
-    run(listener, state, shutdown_signal()).await
+    let result = run(listener, state, shutdown_signal()).await;
+    crate::backup::mark_clean_stop(&settings);
+    result
 }
 
 /// Resolves at SIGTERM or Ctrl-C.

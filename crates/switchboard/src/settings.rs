@@ -35,6 +35,84 @@ pub struct Settings {
     /// The agent desktop.
     #[serde(default)]
     pub desktop: DesktopSettings,
+    /// Backups: key, schedule, retention (`switchboard backup ...`).
+    #[serde(default)]
+    pub backup: BackupSettings,
+    /// The `--config` file these settings came from (set by the CLI; backed up).
+    #[serde(skip)]
+    pub config_file: Option<PathBuf>,
+}
+
+/// `[backup]`: encrypted backup sets (crate `continuity`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupSettings {
+    /// Local repository of sets (default `<data_dir>/backups`).
+    pub dir: Option<PathBuf>,
+    /// The 256-bit key, 64 hex digits. Never printed. Prefer `key_file`.
+    pub key: Secret,
+    /// A file holding the key (64 hex digits or 32 raw bytes).
+    pub key_file: Option<PathBuf>,
+    /// Run the daily schedule inside `serve` (default true; needs a key).
+    pub schedule: bool,
+    /// Local time of the daily set, `HH:MM` (default `01:00`).
+    pub daily_at: String,
+    /// The site's time zone as a POSIX TZ string (default `UTC0`; Paris is
+    /// `CET-1CEST,M3.5.0,M10.5.0/3`, Cotonou `WAT-1`).
+    pub time_zone: String,
+    /// A full set at least every this many days (default 14).
+    pub full_every_days: u32,
+    /// Days sets are kept locally (default 365).
+    pub local_retention_days: u32,
+    /// Days off-site copies are kept (default and minimum 1826: five years).
+    pub offsite_retention_days: u32,
+    /// Configuration files or folders to include (the `--config` file is
+    /// always included).
+    pub config_paths: Vec<PathBuf>,
+    /// Off-site copy to S3-compatible storage, after each scheduled set.
+    pub s3: Option<BackupS3Settings>,
+}
+
+/// `[backup.s3]`: the off-site bucket.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupS3Settings {
+    /// Endpoint URL (`https://...`; `http://` only for a local test server).
+    pub endpoint: String,
+    /// Region (default `us-east-1`).
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Bucket (must exist).
+    pub bucket: String,
+    /// Key prefix in the bucket (default empty).
+    #[serde(default)]
+    pub prefix: String,
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key. Never printed.
+    pub secret_access_key: Secret,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            key: Secret::default(),
+            key_file: None,
+            schedule: true,
+            daily_at: "01:00".into(),
+            time_zone: "UTC0".into(),
+            full_every_days: 14,
+            local_retention_days: 365,
+            offsite_retention_days: 1826,
+            config_paths: Vec::new(),
+            s3: None,
+        }
+    }
 }
 
 /// `[desktop]`: what the agent desktop offers.
@@ -611,7 +689,9 @@ impl Settings {
                 .try_parsing(true)
                 .source(Some(env)),
         );
-        Ok(b.build()?.try_deserialize()?)
+        let mut s: Self = b.build()?.try_deserialize()?;
+        s.config_file = file.map(Path::to_path_buf);
+        Ok(s)
     }
 
     /// The database URL, defaulting to the embedded SQLite file.
