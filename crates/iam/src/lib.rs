@@ -9,6 +9,8 @@
 //!   ≤ 90-day exceptions; the nightly [`sod::review`].
 //! - [`request`]: access requests as a state machine (request → approve/refuse).
 //! - [`password`]: NIST SP 800-63B password rules with a shipped offline list.
+//! - [`audit`]: the audit trail's hash chain, hourly Merkle checkpoints
+//!   signed with Ed25519, and [`audit::verify`].
 //! - [`limiter`]: brute-force limiter (per account and per source, doubling
 //!   delay, lockout after 10), virtual time.
 //!
@@ -44,6 +46,7 @@
 //! ```
 
 pub mod access;
+pub mod audit;
 pub mod limiter;
 pub mod password;
 pub mod request;
