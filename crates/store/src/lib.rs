@@ -33,8 +33,11 @@
 //! - `chat.rs`, `merge.rs`: a trait, its types and its SQL macro each
 //!   (internal chat; customer merge and undo, whose module doc explains how a
 //!   merge leaves the append-only event log untouched).
+//! - `audit.rs`: the hash-chained, append-only audit trail and its signed
+//!   hourly checkpoints (the arithmetic is `iam::audit`'s).
 //! - `sqlite.rs`, `postgres.rs`: connection set-up and migrations per backend.
 
+mod audit;
 mod campaign;
 mod chat;
 mod common;
@@ -47,6 +50,9 @@ mod postgres;
 mod sqlite;
 mod types;
 
+pub use audit::{
+    AuditAction, AuditEntry, AuditFilter, AuditStore, Checkpoint, Digest, NewAuditEntry,
+};
 pub use campaign::{
     Campaign, CampaignRecipient, CampaignStats, CampaignStatus, CampaignStore, CustomerSelection,
     NewCampaign, NewRecipient, OptOut, RecipientState, WhatsappTemplate,
@@ -373,6 +379,7 @@ pub trait Store:
     + ChatStore
     + CampaignStore
     + MergeStore
+    + AuditStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
