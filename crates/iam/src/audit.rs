@@ -298,6 +298,30 @@ impl Checkpoint {
     }
 }
 
+/// Which checkpoints to sign now over `pending` (the entries after the last
+/// checkpoint, in seq order): for each UTC hour that is over at `now_ms`,
+/// the longest run of entries written before that hour's end, as
+/// `(hour_start_ms, start..end)` index ranges into `pending`. An entry whose
+/// clock ran backwards joins the run it was appended in; an hour not yet
+/// over waits.
+pub fn plan_checkpoints(pending: &[AuditEntry], now_ms: i64) -> Vec<(i64, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < pending.len() {
+        let h = hour_of(pending[i].at_ms);
+        if h + HOUR_MS > now_ms {
+            break;
+        }
+        let j = pending[i..]
+            .iter()
+            .position(|e| e.at_ms >= h + HOUR_MS)
+            .map_or(pending.len(), |p| i + p);
+        out.push((h, i..j));
+        i = j;
+    }
+    out
+}
+
 /// Start of the UTC hour containing `at_ms`.
 pub fn hour_of(at_ms: i64) -> i64 {
     at_ms.div_euclid(HOUR_MS) * HOUR_MS
@@ -375,8 +399,8 @@ pub fn verify(
             return Err(bad("it covers entries that do not exist"));
         }
         let span = &entries[c.first_seq as usize - 1..c.last_seq as usize];
-        if span.iter().any(|e| hour_of(e.at_ms) != c.hour_start_ms) {
-            return Err(bad("it covers entries of another hour"));
+        if span.iter().any(|e| e.at_ms >= c.hour_start_ms + HOUR_MS) {
+            return Err(bad("it covers entries written after its hour"));
         }
         let leaves: Vec<Digest> = span.iter().map(|e| e.hash).collect();
         if merkle_root(&leaves) != c.root {
@@ -460,18 +484,25 @@ mod tests {
     }
 
     fn checkpoints(key: &SigningKey, entries: &[AuditEntry]) -> Vec<Checkpoint> {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < entries.len() {
-            let h = hour_of(entries[i].at_ms);
-            let j = entries[i..]
-                .iter()
-                .position(|e| hour_of(e.at_ms) != h)
-                .map_or(entries.len(), |p| i + p);
-            out.extend(Checkpoint::sign(key, h, &entries[i..j]));
-            i = j;
-        }
-        out
+        plan_checkpoints(entries, i64::MAX / 2)
+            .into_iter()
+            .filter_map(|(h, r)| Checkpoint::sign(key, h, &entries[r]))
+            .collect()
+    }
+
+    #[test]
+    fn plan_waits_for_the_hour_to_end_and_absorbs_a_clock_step_back() {
+        let mut e = chain(8); // at 10, 20, ... 80 minutes
+        // Entry 7 (70 min) written with a clock 30 min behind: 40 min.
+        e[6].at_ms = 40 * 60_000;
+        // At 1h30: only hour 0 is over: entries 1..5 (10..50 min).
+        assert_eq!(plan_checkpoints(&e, 90 * 60_000), vec![(0, 0..5)]);
+        // At 2h: hour 1 too, and the stepped-back entry 7 goes with its run.
+        assert_eq!(
+            plan_checkpoints(&e, 120 * 60_000),
+            vec![(0, 0..5), (HOUR_MS, 5..8)]
+        );
+        assert!(plan_checkpoints(&[], 0).is_empty());
     }
 
     #[test]

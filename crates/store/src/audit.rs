@@ -2,9 +2,9 @@
 //! and filter types, and the SQL shared by both backends.
 //!
 //! Appending reads the last entry's hash and writes the next one in one
-//! transaction; `seq` is the primary key, so two concurrent appends cannot
-//! both take the same place: the loser retries (up to 8 times) on top of the
-//! winner. The hash arithmetic is `iam::audit`'s; the rows are refused
+//! transaction that first takes the table's write lock, so appends queue up;
+//! `seq` is also the primary key, so should two ever race, the loser retries
+//! (up to 8 times) on top of the winner. The hash arithmetic is `iam::audit`'s; the rows are refused
 //! UPDATE and DELETE by triggers (migration 0009).
 
 use async_trait::async_trait;
@@ -145,13 +145,16 @@ macro_rules! impl_audit {
                 let after = e.after.as_ref().map(to_json).transpose()?;
                 for _ in 0..8 {
                     let mut tx = self.pool.begin().await?;
-                    // A write first: SQLite takes its write lock here (and
-                    // waits its busy timeout) instead of failing at INSERT
-                    // with a stale snapshot; PostgreSQL serialises through
-                    // the primary key instead.
-                    sqlx::query("UPDATE audit_log SET seq = seq WHERE 1 = 0")
-                        .execute(&mut *tx)
-                        .await?;
+                    // Take the table's write lock first, so appends queue up
+                    // instead of racing: SQLite takes it at the first write
+                    // (waiting its busy timeout), PostgreSQL with a
+                    // self-conflicting lock mode that still lets readers in.
+                    let lock = if <$db as sqlx::Database>::NAME == "PostgreSQL" {
+                        "LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"
+                    } else {
+                        "UPDATE audit_log SET seq = seq WHERE 1 = 0"
+                    };
+                    sqlx::query(lock).execute(&mut *tx).await?;
                     let last: Option<(i64, String)> =
                         sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
                             .fetch_optional(&mut *tx)
