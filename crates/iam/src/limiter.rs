@@ -35,8 +35,9 @@ impl LimitKey {
     }
 }
 
-/// The numbers.
+/// The numbers (missing fields take their default).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LimiterConfig {
     /// Failures allowed without delay (default 3).
     pub free_failures: u32,

@@ -34,6 +34,18 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// The tamper-evident audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Re-walk the hash chain and the signed hourly checkpoints; exit 1 and
+    /// name the first bad entry if anything was altered.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -174,6 +186,30 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, String> {
             } else {
                 ExitCode::from(3)
             })
+        }
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => {
+            let key_path = switchboard::security::key_path(&settings);
+            let key = switchboard::security::load_key(&key_path, false)?;
+            let store = store::open(&settings.database_url())
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = switchboard::security::verify(&*store, &key.verifying_key()).await;
+            store.close().await;
+            match result {
+                Ok(r) => {
+                    println!(
+                        "audit trail OK: {} entries, {} signed checkpoints, {} entries not yet checkpointed",
+                        r.entries, r.checkpoints, r.unsigned_tail
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    println!("audit trail BAD: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
         Command::User { action } => {
             let store = store::open(&settings.database_url())

@@ -167,3 +167,24 @@ impl<R: RoleSet> FromRequestParts<AppState> for Auth<R> {
         })
     }
 }
+
+/// The client's IP address, when the server runs with connection info
+/// (`into_make_service_with_connect_info`); `None` otherwise. Never fails.
+#[derive(Clone, Copy, Debug)]
+pub struct SourceAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SourceAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(SourceAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
