@@ -59,6 +59,7 @@ pub fn byte_range(header: Option<&str>, len: u64) -> Option<Result<(u64, u64), (
 pub async fn recording(
     State(s): State<AppState>,
     auth: Auth<SupervisorUp>,
+    source: super::extract::SourceAddr,
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -106,6 +107,18 @@ pub async fn recording(
         ev.customer_id = i.customer_id;
         ev.agent_id = i.agent_id;
         s.store.append_events(&[ev]).await?;
+        // The timeline keeps its event; the tamper-evident trail gets the access.
+        crate::security::audit(
+            &*s.store,
+            crate::security::entry(
+                crate::now(),
+                Some(auth.user.id),
+                store::AuditAction::RecordingPlayed,
+                format!("interaction:{id}"),
+                source.0,
+            ),
+        )
+        .await;
         tracing::info!(interaction = id, user = %auth.user.username, "recording played");
     }
     let count = if len == 0 { 0 } else { last - first + 1 };
