@@ -49,6 +49,16 @@ pub fn byte_range(header: Option<&str>, len: u64) -> Option<Result<(u64, u64), (
     Some(Ok(r))
 }
 
+/// An interaction as the API shows it: `recording` is the playback URL
+/// (`/api/v1/interactions/{id}/recording`), never the server's file path
+/// (issue 18: no server path in API responses).
+pub fn public(mut i: domain::Interaction) -> domain::Interaction {
+    if i.recording.is_some() {
+        i.recording = Some(format!("/api/v1/interactions/{}/recording", i.id.0));
+    }
+    i
+}
+
 /// Stream an interaction's call recording (`audio/wav`), whole or one byte
 /// range. Supervisors and admins only. A request for the whole file or a
 /// range starting at byte 0 (how a player starts) writes a
@@ -143,6 +153,22 @@ pub async fn recording(
 #[cfg(test)]
 mod tests {
     use super::byte_range;
+
+    #[test]
+    fn no_server_path_in_interaction_json() {
+        let mut i: domain::Interaction = serde_json::from_value(serde_json::json!({
+            "id": 42, "channel": "voice", "direction": "inbound", "customer_id": null,
+            "queue_id": null, "agent_id": null, "started_at": 0, "answered_at": null,
+            "ended_at": null, "end_reason": null, "disposition": null, "notes": null,
+            "recording": "/var/lib/switchboard/recordings/42.wav"
+        }))
+        .unwrap();
+        let shown = serde_json::to_string(&super::public(i.clone())).unwrap();
+        assert!(!shown.contains("/var/lib"), "{shown}");
+        assert!(shown.contains(r#""recording":"/api/v1/interactions/42/recording""#), "{shown}");
+        i.recording = None;
+        assert!(super::public(i).recording.is_none());
+    }
 
     #[test]
     fn ranges() {
