@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::{ApiPath, Auth, SupervisorUp};
+use super::extract::ApiPath;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{
@@ -60,7 +60,8 @@ pub fn public(mut i: domain::Interaction) -> domain::Interaction {
 }
 
 /// Stream an interaction's call recording (`audio/wav`), whole or one byte
-/// range. Supervisors and admins only. A request for the whole file or a
+/// range. Needs `recordings.play` (supervisors, quality analysts;
+/// not agents, not admins: least privilege, issue 18). A request for the whole file or a
 /// range starting at byte 0 (how a player starts) writes a
 /// `recording_played {user}` event; seeking does not.
 #[utoipa::path(get, path = "/api/v1/interactions/{id}/recording", params(("id" = i64, Path, description = "interaction id")),
@@ -68,7 +69,7 @@ pub fn public(mut i: domain::Interaction) -> domain::Interaction {
     tag = "interactions", security(("bearer" = [])))]
 pub async fn recording(
     State(s): State<AppState>,
-    auth: Auth<SupervisorUp>,
+    auth: super::extract::Can<super::extract::perm::RecordingsPlay>,
     source: super::extract::SourceAddr,
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
@@ -165,7 +166,10 @@ mod tests {
         .unwrap();
         let shown = serde_json::to_string(&super::public(i.clone())).unwrap();
         assert!(!shown.contains("/var/lib"), "{shown}");
-        assert!(shown.contains(r#""recording":"/api/v1/interactions/42/recording""#), "{shown}");
+        assert!(
+            shown.contains(r#""recording":"/api/v1/interactions/42/recording""#),
+            "{shown}"
+        );
         i.recording = None;
         assert!(super::public(i).recording.is_none());
     }

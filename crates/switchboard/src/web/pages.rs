@@ -333,7 +333,7 @@ struct AgentPage {
     transfer_queues: Vec<Choice>,
     /// Transfer targets: the other agents logged in to the ACD at load time.
     transfer_agents: Vec<Choice>,
-    /// The role may play recordings (supervisors and admins).
+    /// The user holds `recordings.play` (supervisors).
     can_play: bool,
     /// Pause reasons in force (admin's list, else `[desktop] pause_reasons`).
     pause_reasons: Vec<DispOption>,
@@ -448,7 +448,12 @@ pub async fn agent(
         dispositions,
         transfer_queues,
         transfer_agents,
-        can_play: SupervisorUp::allows(auth.user.role),
+        can_play: iam::can(
+            &crate::api::extract::subject_of(&auth.user),
+            iam::Permission::RecordingsPlay,
+            iam::Scope::Global,
+            crate::now().as_millis(),
+        ),
         pause_reasons: crate::api::admin_edit::pause_reasons(&s)
             .await
             .into_iter()
