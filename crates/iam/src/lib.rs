@@ -11,6 +11,8 @@
 //! - [`password`]: NIST SP 800-63B password rules with a shipped offline list.
 //! - [`audit`]: the audit trail's hash chain, hourly Merkle checkpoints
 //!   signed with Ed25519, and [`audit::verify`].
+//! - [`envelope`]: recordings encrypted at rest (ChaCha20-Poly1305, one
+//!   data key per file wrapped by a KEK, rotation re-wraps, byte ranges).
 //! - [`limiter`]: brute-force limiter (per account and per source, doubling
 //!   delay, lockout after 10), virtual time.
 //!
@@ -47,6 +49,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod envelope;
 pub mod limiter;
 pub mod password;
 pub mod request;
