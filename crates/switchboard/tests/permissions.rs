@@ -49,3 +49,75 @@ async fn recording_needs_recordings_play() {
     assert_eq!(r.status(), 401);
     s.shutdown().await;
 }
+
+/// User lifecycle through the API lands in the audit trail with before/after.
+#[tokio::test]
+async fn user_lifecycle_is_audited() {
+    let s = common::start(false).await;
+    let admin = s.login("admin").await;
+    let r = s
+        .http
+        .post(s.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&json!({"username": "zoe", "password": "a long enough passphrase", "role": "supervisor"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    for (body, _) in [
+        (json!({"role": "admin"}), "role"),
+        (json!({"role": "admin", "disabled": true}), "suspend"),
+    ] {
+        let r = s
+            .http
+            .put(s.url(&format!("/api/v1/users/{id}")))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let url = format!("sqlite://{}/switchboard.db", s.dir.path().display());
+    let st = store::open(&url).await.unwrap();
+    let trail = st
+        .list_audit(&store::AuditFilter {
+            target: Some(format!("user:{id}")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    st.close().await;
+    let actions: Vec<&str> = trail.iter().rev().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["user_created", "role_changed", "user_suspended"]);
+    assert!(
+        trail[1]
+            .before
+            .as_deref()
+            .unwrap()
+            .contains("\"role\":\"supervisor\"")
+    );
+    assert!(
+        trail[1]
+            .after
+            .as_deref()
+            .unwrap()
+            .contains("\"role\":\"admin\"")
+    );
+    assert!(
+        trail[0]
+            .after
+            .as_deref()
+            .unwrap()
+            .contains("\"disabled\":true")
+    );
+    assert!(
+        trail
+            .iter()
+            .all(|e| e.source.as_deref() == Some("127.0.0.1") && e.actor.is_some())
+    );
+    s.shutdown().await;
+}
