@@ -36,8 +36,11 @@
 //! - `writes.rs`: [`Write`], [`WriteStore`] (group commit of interaction
 //!   changes with their events, idempotent by [`WriteKey`]; blocks of
 //!   interaction ids) and their SQL; its module doc explains the design.
+//! - `audit.rs`: the hash-chained, append-only audit trail and its signed
+//!   hourly checkpoints (the arithmetic is `iam::audit`'s).
 //! - `sqlite.rs`, `postgres.rs`: connection set-up and migrations per backend.
 
+mod audit;
 mod campaign;
 mod chat;
 mod common;
@@ -51,6 +54,9 @@ mod sqlite;
 mod types;
 mod writes;
 
+pub use audit::{
+    AuditAction, AuditEntry, AuditFilter, AuditStore, Checkpoint, Digest, NewAuditEntry,
+};
 pub use campaign::{
     Campaign, CampaignRecipient, CampaignStats, CampaignStatus, CampaignStore, CustomerSelection,
     NewCampaign, NewRecipient, OptOut, RecipientState, WhatsappTemplate,
@@ -414,6 +420,7 @@ pub trait Store:
     + CampaignStore
     + MergeStore
     + WriteStore
+    + AuditStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

@@ -20,6 +20,8 @@
 //!   (including call-recording playback and the internal chat, [`api::chat`]).
 //! - [`demo`]: the demo configuration seeded at first start.
 //! - [`import`]: CSV customer import with a per-row error report.
+//! - [`security`]: login brute-force limiter, audit trail writer, audit
+//!   signing key, hourly checkpoints and `audit verify`.
 //! - [`server`]: `serve`: bind, run, shut down gracefully.
 //! - [`telephony`]: the SIP shell and the engine, from the settings.
 //! - [`messaging`]: the digital channels: adapters, inbound ingest, the
@@ -36,6 +38,7 @@ pub mod demo;
 pub mod demo_operator;
 pub mod import;
 pub mod messaging;
+pub mod security;
 pub mod server;
 pub mod settings;
 pub mod telephony;

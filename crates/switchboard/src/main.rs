@@ -56,6 +56,11 @@ enum Command {
         #[arg(long)]
         database: Option<String>,
     },
+    /// The tamper-evident audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -78,6 +83,13 @@ enum BackupAction {
         /// Where to write it (must not exist).
         file: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Re-walk the hash chain and the signed hourly checkpoints; exit 1 and
+    /// name the first bad entry if anything was altered.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -257,6 +269,30 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, String> {
                 target.dir.display()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => {
+            let key_path = switchboard::security::key_path(&settings);
+            let key = switchboard::security::load_key(&key_path, false)?;
+            let store = store::open(&settings.database_url())
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = switchboard::security::verify(&*store, &key.verifying_key()).await;
+            store.close().await;
+            match result {
+                Ok(r) => {
+                    println!(
+                        "audit trail OK: {} entries, {} signed checkpoints, {} entries not yet checkpointed",
+                        r.entries, r.checkpoints, r.unsigned_tail
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    println!("audit trail BAD: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
         Command::User { action } => {
             let store = store::open(&settings.database_url())

@@ -25,6 +25,9 @@ pub enum ServeError {
     /// The digital channels failed to start.
     #[error("channels: {0}")]
     Messaging(#[from] crate::messaging::MessagingError),
+    /// The audit signing key could not be read or created.
+    #[error("audit key: {0}")]
+    AuditKey(String),
     /// The HTTP listener could not bind or failed.
     #[error("http {0}: {1}")]
     Http(String, std::io::Error),
@@ -97,7 +100,11 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
         engine: None,
         sip_addr: None,
         chat: Default::default(),
+        security: crate::security::Security::new(settings.auth.limiter.clone()),
     };
+    let audit_key = crate::security::load_key(&crate::security::key_path(settings), true)
+        .map_err(ServeError::AuditKey)?;
+    crate::security::spawn_checkpointer(store.clone(), audit_key);
     if settings.sip.enabled {
         let (engine, sip) = crate::telephony::start(settings, store).await?;
         println!("SIP listening on {sip} (UDP and TCP)");
@@ -243,10 +250,13 @@ pub async fn run(
         .unwrap_or_default();
     let store = state.store.clone();
     let messaging = state.messaging.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| ServeError::Http(addr, e))?;
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(|e| ServeError::Http(addr, e))?;
     if let Some(m) = messaging {
         m.shutdown();
     }

@@ -41,6 +41,9 @@ pub struct Settings {
     /// The `--config` file these settings came from (set by the CLI; backed up).
     #[serde(skip)]
     pub config_file: Option<PathBuf>,
+    /// The audit trail.
+    #[serde(default)]
+    pub audit: AuditSettings,
 }
 
 /// `[backup]`: encrypted backup sets (crate `continuity`).
@@ -113,6 +116,15 @@ impl Default for BackupSettings {
             s3: None,
         }
     }
+}
+
+/// `[audit]`: the tamper-evident audit trail.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Ed25519 signing key of the hourly checkpoints (64 hex characters).
+    /// Default: `<data_dir>/audit-ed25519.key`, generated at first start.
+    pub key_file: Option<PathBuf>,
 }
 
 /// `[desktop]`: what the agent desktop offers.
@@ -644,6 +656,12 @@ pub struct PhoneSettings {
 pub struct AuthSettings {
     /// Session lifetime, seconds (default 12 h).
     pub session_ttl_s: u64,
+    /// Login brute-force limiter (`iam::limiter`): `free_failures` (3),
+    /// `base_delay_ms` (1 000, doubling), `max_delay_ms` (60 000),
+    /// `lockout_after` (10), `source_lockout_after` (30), `lockout_ms`
+    /// (15 min), `forget_after_ms` (15 min), `max_keys` (100 000).
+    #[serde(default)]
+    pub limiter: iam::limiter::LimiterConfig,
 }
 
 /// Why the configuration could not be loaded.

@@ -263,6 +263,7 @@ pub struct UserChange {
 pub async fn update_user(
     State(s): State<AppState>,
     auth: Auth<AdminOnly>,
+    source: super::extract::SourceAddr,
     ApiPath(id): ApiPath<i64>,
     ApiJson(c): ApiJson<UserChange>,
 ) -> ApiResult<Json<User>> {
@@ -271,9 +272,40 @@ pub async fn update_user(
         agent_id: c.agent_id,
         disabled: c.disabled,
     };
+    let before = s.store.get_user(UserId(id)).await?;
     let user = update_user_checked(&*s.store, &auth.user, UserId(id), &u).await?;
     log_out_if_disabled(&s, &user).await;
+    audit_user_change(&s, &auth.user, before.as_ref(), &user, source.0).await;
     Ok(Json(user))
+}
+
+/// Write a user change to the audit trail: a suspension, a reactivation, a
+/// role change, else a modification, with the state before and after.
+async fn audit_user_change(
+    s: &AppState,
+    by: &User,
+    before: Option<&User>,
+    after: &User,
+    source: Option<std::net::IpAddr>,
+) {
+    use store::AuditAction as A;
+    let state = |u: &User| serde_json::json!({ "role": u.role.as_str(), "disabled": u.disabled, "agent_id": u.agent_id });
+    let action = match before {
+        Some(b) if !b.disabled && after.disabled => A::UserSuspended,
+        Some(b) if b.disabled && !after.disabled => A::UserReactivated,
+        Some(b) if b.role != after.role => A::RoleChanged,
+        _ => A::UserModified,
+    };
+    let mut e = crate::security::entry(
+        crate::now(),
+        Some(by.id),
+        action,
+        format!("user:{}", after.id.0),
+        source,
+    );
+    e.before = before.map(state);
+    e.after = Some(state(after));
+    crate::security::audit(&*s.store, e).await;
 }
 
 /// A disabled user who is an agent is also logged out of the ACD, so that
@@ -306,9 +338,21 @@ pub struct NewPassword {
 pub async fn reset_user_password(
     State(s): State<AppState>,
     auth: Auth<AdminOnly>,
+    source: super::extract::SourceAddr,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<NewPassword>> {
     let (user, password) = reset_password(&*s.store, &auth.user, UserId(id)).await?;
+    crate::security::audit(
+        &*s.store,
+        crate::security::entry(
+            crate::now(),
+            Some(auth.user.id),
+            store::AuditAction::PasswordChanged,
+            format!("user:{}", user.id.0),
+            source.0,
+        ),
+    )
+    .await;
     Ok(Json(NewPassword {
         username: user.username,
         password,

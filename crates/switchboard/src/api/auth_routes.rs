@@ -36,27 +36,112 @@ pub struct LoginResponse {
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)), tag = "auth")]
 pub async fn login(
     State(s): State<AppState>,
+    source: super::extract::SourceAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    Ok(Json(authenticate(&s, &req.username, &req.password).await?))
+    Ok(Json(
+        authenticate(&s, &req.username, &req.password, source.0).await?,
+    ))
 }
 
 /// Check a username and password and open a session (shared by the JSON
 /// login and the web login form).
 ///
+/// Brute-force defence (`iam::limiter`, issue 18): per account and per
+/// `source` address, a doubling delay after a few failures and a lockout
+/// after 10; while delayed or locked the password is not even checked and
+/// the answer is 429 `too_many_attempts` with the wait in the message. Every
+/// success, failure, refusal and lockout is written to the audit trail.
+///
 /// # Errors
 /// 401 `unauthenticated` for a wrong or disabled account (same answer and
-/// same work either way); 500 on store errors.
+/// same work either way); 429 while delayed or locked; 500 on store errors.
 pub async fn authenticate(
     s: &AppState,
     username: &str,
     password: &str,
+    source: Option<std::net::IpAddr>,
 ) -> ApiResult<LoginResponse> {
+    use iam::limiter::Verdict;
+    use store::AuditAction;
     let fail = || ApiError::unauthenticated("wrong username or password");
+    let now = crate::now();
+    let login: String = username.trim().chars().take(128).collect();
+    let ip = source.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let refused_for_ms = match s.security.check_login(now, &login, ip) {
+        Verdict::Allow => None,
+        Verdict::Delay { retry_at_ms, .. } => Some(retry_at_ms - now.as_millis()),
+        Verdict::Locked { until_ms, .. } => Some(until_ms - now.as_millis()),
+    };
+    if let Some(wait_ms) = refused_for_ms {
+        let mut e = crate::security::entry(
+            now,
+            None,
+            AuditAction::LoginFailed,
+            format!("login:{login}"),
+            source,
+        );
+        e.after =
+            Some(serde_json::json!({ "refused": "too_many_attempts", "retry_after_ms": wait_ms }));
+        crate::security::audit(&*s.store, e).await;
+        let secs = (wait_ms + 999) / 1000;
+        return Err(ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("too many failed logins: retry in {secs} s"),
+        ));
+    }
+    let result = check_password(s, &login, username, password).await;
+    match &result {
+        Ok(Some(user)) => {
+            s.security.login_succeeded(now, &login);
+            crate::security::audit(
+                &*s.store,
+                crate::security::entry(
+                    now,
+                    Some(user.id),
+                    AuditAction::Login,
+                    format!("user:{}", user.id.0),
+                    source,
+                ),
+            )
+            .await;
+        }
+        Ok(None) => {
+            let effects = s.security.login_failed(now, &login, ip);
+            crate::security::audit(
+                &*s.store,
+                crate::security::entry(
+                    now,
+                    None,
+                    AuditAction::LoginFailed,
+                    format!("login:{login}"),
+                    source,
+                ),
+            )
+            .await;
+            crate::security::audit_lockouts(&*s.store, now, effects, source).await;
+        }
+        Err(_) => {}
+    }
+    let Some(user) = result? else {
+        return Err(fail());
+    };
+    open_session(s, user).await
+}
+
+/// The password check proper: `Some(user)` when it matches an enabled account.
+async fn check_password(
+    s: &AppState,
+    login: &str,
+    username: &str,
+    password: &str,
+) -> ApiResult<Option<User>> {
     if username.len() > 128 || password.len() > 1024 {
         crate::auth::verify_dummy(password);
-        return Err(fail());
+        return Ok(None);
     }
+    let _ = login;
     let user = s.store.get_user_by_username(username.trim()).await?;
     let password = password.to_string();
     let ok = match user {
@@ -75,10 +160,13 @@ pub async fn authenticate(
             None
         }
     };
-    let Some(user) = ok else {
+    if ok.is_none() {
         tracing::warn!(username = %username.chars().take(64).collect::<String>(), "failed login");
-        return Err(fail());
-    };
+    }
+    Ok(ok)
+}
+
+async fn open_session(s: &AppState, user: User) -> ApiResult<LoginResponse> {
     let (token, hash) = crate::auth::new_token();
     let now = crate::now();
     let ttl_ms = i64::try_from(s.settings.auth.session_ttl_s)

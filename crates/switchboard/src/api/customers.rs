@@ -333,10 +333,13 @@ pub async fn timeline(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("customer {id} not found")))?;
     let (limit, offset) = page(q.limit, q.offset, 20, 100);
-    let items = s
+    let mut items = s
         .store
         .customer_timeline(customer.id, limit, offset)
         .await?;
+    for e in &mut items {
+        e.interaction = super::recording::public(e.interaction.clone());
+    }
     let next_offset = (items.len() as i64 == limit).then_some(offset + limit);
     Ok(Json(TimelinePage {
         customer,

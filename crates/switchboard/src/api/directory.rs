@@ -179,10 +179,22 @@ pub struct UserInput {
 pub async fn create_user(
     State(s): State<AppState>,
     auth: Auth<AdminOnly>,
+    source: super::extract::SourceAddr,
     ApiJson(u): ApiJson<UserInput>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     let user = create_user_checked(&*s.store, &u.username, &u.password, u.role, u.agent_id).await?;
     tracing::info!(by = %auth.user.username, user = %user.username, role = user.role.as_str(), "user created");
+    let mut e = crate::security::entry(
+        crate::now(),
+        Some(auth.user.id),
+        store::AuditAction::UserCreated,
+        format!("user:{}", user.id.0),
+        source.0,
+    );
+    e.after = Some(
+        serde_json::json!({ "username": user.username, "role": user.role.as_str(), "agent_id": user.agent_id }),
+    );
+    crate::security::audit(&*s.store, e).await;
     Ok((StatusCode::CREATED, Json(user)))
 }
 

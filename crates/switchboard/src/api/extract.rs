@@ -167,3 +167,106 @@ impl<R: RoleSet> FromRequestParts<AppState> for Auth<R> {
         })
     }
 }
+
+/// The client's IP address, when the server runs with connection info
+/// (`into_make_service_with_connect_info`); `None` otherwise. Never fails.
+#[derive(Clone, Copy, Debug)]
+pub struct SourceAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SourceAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(SourceAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// A permission named at the type level, for [`Can`].
+pub trait PermissionMarker: Send + Sync + 'static {
+    /// The permission.
+    const PERMISSION: iam::Permission;
+}
+
+/// Type-level permissions (one unit type per `iam::Permission` used by a handler).
+pub mod perm {
+    macro_rules! markers {
+        ($($name:ident),* $(,)?) => {$(
+            #[doc = concat!("`iam::Permission::", stringify!($name), "` at the type level.")]
+            pub struct $name;
+            impl super::PermissionMarker for $name {
+                const PERMISSION: iam::Permission = iam::Permission::$name;
+            }
+        )*};
+    }
+    markers!(
+        RecordingsPlay,
+        RecordingsDownload,
+        ReportsExport,
+        QueuesEdit,
+        UsersManage,
+        UsersGrant,
+        CampaignsRun,
+        SupervisionBarge,
+        InteractionsEditClosed,
+        AuditView,
+    );
+}
+
+/// The `iam` view of a stored user: one global role (admin, supervisor,
+/// agent map to the `iam` roles of the same name); a disabled account holds
+/// nothing.
+pub fn subject_of(u: &User) -> iam::Subject {
+    let role = match u.role {
+        Role::Admin => iam::Role::Admin,
+        Role::Supervisor => iam::Role::Supervisor,
+        Role::Agent => iam::Role::Agent,
+    };
+    let mut s = iam::Subject::with_role(u.id, role);
+    if u.disabled {
+        s.state = iam::AccountState::Suspended;
+    }
+    s
+}
+
+/// Witness that the caller holds permission `P` (platform-wide): the only
+/// way to get one is this extractor, which asks `iam::can`; a handler taking
+/// `Can<perm::RecordingsPlay>` cannot run for anyone else. 401 without a
+/// session, 403 without the permission.
+pub struct Can<P: PermissionMarker> {
+    /// The user.
+    pub user: User,
+    _p: PhantomData<P>,
+}
+
+impl<P: PermissionMarker> FromRequestParts<AppState> for Can<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let a = Auth::<AnyRole>::from_request_parts(parts, state).await?;
+        let subject = subject_of(&a.user);
+        if !iam::can(
+            &subject,
+            P::PERMISSION,
+            iam::Scope::Global,
+            crate::now().as_millis(),
+        ) {
+            return Err(ApiError::forbidden(format!(
+                "permission {} required (role {})",
+                P::PERMISSION,
+                a.user.role.as_str()
+            )));
+        }
+        Ok(Can {
+            user: a.user,
+            _p: PhantomData,
+        })
+    }
+}

@@ -71,7 +71,14 @@ pub async fn list(
         limit,
         offset,
     };
-    Ok(Json(s.store.list_interactions(&f).await?))
+    Ok(Json(
+        s.store
+            .list_interactions(&f)
+            .await?
+            .into_iter()
+            .map(super::recording::public)
+            .collect(),
+    ))
 }
 
 /// One interaction.
@@ -85,7 +92,7 @@ pub async fn get_one(
     s.store
         .get_interaction(InteractionId(id))
         .await?
-        .map(Json)
+        .map(|i| Json(super::recording::public(i)))
         .ok_or_else(|| ApiError::not_found(format!("interaction {id} not found")))
 }
 
@@ -131,7 +138,7 @@ pub async fn create(
     ev.customer_id = i.customer_id;
     ev.agent_id = i.agent_id;
     s.store.append_events(&[ev]).await?;
-    Ok((StatusCode::CREATED, Json(i)))
+    Ok((StatusCode::CREATED, Json(super::recording::public(i))))
 }
 
 /// Events of one interaction, in order.

@@ -68,6 +68,7 @@ fn view(user: &User, merge: CustomerMerge, now: Timestamp) -> MergeView {
 pub async fn merge(
     State(s): State<AppState>,
     auth: Auth<AnyRole>,
+    source: super::extract::SourceAddr,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<MergeInput>,
 ) -> ApiResult<(StatusCode, Json<MergeView>)> {
@@ -76,6 +77,17 @@ pub async fn merge(
         .store
         .merge_customers(CustomerId(input.from), CustomerId(id), auth.user.id, now)
         .await?;
+    let mut e = crate::security::entry(
+        now,
+        Some(auth.user.id),
+        store::AuditAction::CustomerMerged,
+        format!("customer:{id}"),
+        source.0,
+    );
+    e.after = Some(
+        serde_json::json!({ "merge": m.id, "from": input.from, "into": id, "identities": m.identities, "interactions": m.interactions }),
+    );
+    crate::security::audit(&*s.store, e).await;
     tracing::info!(by = %auth.user.username, from = input.from, into = id, merge = m.id, "customers merged");
     Ok((StatusCode::CREATED, Json(view(&auth.user, m, now))))
 }
@@ -118,6 +130,7 @@ pub async fn list(
 pub async fn undo(
     State(s): State<AppState>,
     auth: Auth<AnyRole>,
+    source: super::extract::SourceAddr,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<MergeView>> {
     let now = crate::now();
@@ -132,6 +145,15 @@ pub async fn undo(
         ));
     }
     let m = s.store.undo_merge(id, auth.user.id, now).await?;
+    let mut e = crate::security::entry(
+        now,
+        Some(auth.user.id),
+        store::AuditAction::CustomerMergeUndone,
+        format!("customer:{}", m.from.0),
+        source.0,
+    );
+    e.after = Some(serde_json::json!({ "merge": id, "from": m.from.0, "into": m.into.0 }));
+    crate::security::audit(&*s.store, e).await;
     tracing::info!(by = %auth.user.username, merge = id, from = m.from.0, into = m.into.0, "merge undone");
     Ok(Json(view(&auth.user, m, now)))
 }

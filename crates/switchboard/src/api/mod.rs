@@ -50,6 +50,8 @@ pub struct AppState {
     pub sip_addr: Option<std::net::SocketAddr>,
     /// Live fan-out of internal chat messages.
     pub chat: chat::ChatHub,
+    /// Login limiter (issue 18).
+    pub security: crate::security::Security,
 }
 
 /// The whole HTTP application.

@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::{ApiPath, Auth, SupervisorUp};
+use super::extract::ApiPath;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{
@@ -49,8 +49,19 @@ pub fn byte_range(header: Option<&str>, len: u64) -> Option<Result<(u64, u64), (
     Some(Ok(r))
 }
 
+/// An interaction as the API shows it: `recording` is the playback URL
+/// (`/api/v1/interactions/{id}/recording`), never the server's file path
+/// (issue 18: no server path in API responses).
+pub fn public(mut i: domain::Interaction) -> domain::Interaction {
+    if i.recording.is_some() {
+        i.recording = Some(format!("/api/v1/interactions/{}/recording", i.id.0));
+    }
+    i
+}
+
 /// Stream an interaction's call recording (`audio/wav`), whole or one byte
-/// range. Supervisors and admins only. A request for the whole file or a
+/// range. Needs `recordings.play` (supervisors, quality analysts;
+/// not agents, not admins: least privilege, issue 18). A request for the whole file or a
 /// range starting at byte 0 (how a player starts) writes a
 /// `recording_played {user}` event; seeking does not.
 #[utoipa::path(get, path = "/api/v1/interactions/{id}/recording", params(("id" = i64, Path, description = "interaction id")),
@@ -58,7 +69,8 @@ pub fn byte_range(header: Option<&str>, len: u64) -> Option<Result<(u64, u64), (
     tag = "interactions", security(("bearer" = [])))]
 pub async fn recording(
     State(s): State<AppState>,
-    auth: Auth<SupervisorUp>,
+    auth: super::extract::Can<super::extract::perm::RecordingsPlay>,
+    source: super::extract::SourceAddr,
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -106,6 +118,18 @@ pub async fn recording(
         ev.customer_id = i.customer_id;
         ev.agent_id = i.agent_id;
         s.store.append_events(&[ev]).await?;
+        // The timeline keeps its event; the tamper-evident trail gets the access.
+        crate::security::audit(
+            &*s.store,
+            crate::security::entry(
+                crate::now(),
+                Some(auth.user.id),
+                store::AuditAction::RecordingPlayed,
+                format!("interaction:{id}"),
+                source.0,
+            ),
+        )
+        .await;
         tracing::info!(interaction = id, user = %auth.user.username, "recording played");
     }
     let count = if len == 0 { 0 } else { last - first + 1 };
@@ -130,6 +154,25 @@ pub async fn recording(
 #[cfg(test)]
 mod tests {
     use super::byte_range;
+
+    #[test]
+    fn no_server_path_in_interaction_json() {
+        let mut i: domain::Interaction = serde_json::from_value(serde_json::json!({
+            "id": 42, "channel": "voice", "direction": "inbound", "customer_id": null,
+            "queue_id": null, "agent_id": null, "started_at": 0, "answered_at": null,
+            "ended_at": null, "end_reason": null, "disposition": null, "notes": null,
+            "recording": "/var/lib/switchboard/recordings/42.wav"
+        }))
+        .unwrap();
+        let shown = serde_json::to_string(&super::public(i.clone())).unwrap();
+        assert!(!shown.contains("/var/lib"), "{shown}");
+        assert!(
+            shown.contains(r#""recording":"/api/v1/interactions/42/recording""#),
+            "{shown}"
+        );
+        i.recording = None;
+        assert!(super::public(i).recording.is_none());
+    }
 
     #[test]
     fn ranges() {

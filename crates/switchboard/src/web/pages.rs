@@ -219,6 +219,7 @@ pub struct LoginForm {
 /// the session cookie and go to the user's landing page.
 pub async fn login_submit(
     State(s): State<AppState>,
+    source: crate::api::extract::SourceAddr,
     headers: HeaderMap,
     axum::Form(f): axum::Form<LoginForm>,
 ) -> Response {
@@ -239,7 +240,7 @@ pub async fn login_submit(
     if !csrf_ok {
         return fail(StatusCode::FORBIDDEN, "bad_csrf", f.username);
     }
-    match crate::api::auth_routes::authenticate(&s, &f.username, &f.password).await {
+    match crate::api::auth_routes::authenticate(&s, &f.username, &f.password, source.0).await {
         Ok(session) => {
             let mut resp = redirect(landing(&session.user));
             resp.headers_mut().append(
@@ -257,6 +258,9 @@ pub async fn login_submit(
         }
         Err(e) if e.status == StatusCode::UNAUTHORIZED => {
             fail(StatusCode::UNAUTHORIZED, "bad_login", f.username)
+        }
+        Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
+            fail(StatusCode::TOO_MANY_REQUESTS, "bad_login", f.username)
         }
         Err(e) => {
             tracing::error!(error = %e.message, "web login failed");
@@ -329,7 +333,7 @@ struct AgentPage {
     transfer_queues: Vec<Choice>,
     /// Transfer targets: the other agents logged in to the ACD at load time.
     transfer_agents: Vec<Choice>,
-    /// The role may play recordings (supervisors and admins).
+    /// The user holds `recordings.play` (supervisors).
     can_play: bool,
     /// Pause reasons in force (admin's list, else `[desktop] pause_reasons`).
     pause_reasons: Vec<DispOption>,
@@ -444,7 +448,12 @@ pub async fn agent(
         dispositions,
         transfer_queues,
         transfer_agents,
-        can_play: SupervisorUp::allows(auth.user.role),
+        can_play: iam::can(
+            &crate::api::extract::subject_of(&auth.user),
+            iam::Permission::RecordingsPlay,
+            iam::Scope::Global,
+            crate::now().as_millis(),
+        ),
         pause_reasons: crate::api::admin_edit::pause_reasons(&s)
             .await
             .into_iter()
