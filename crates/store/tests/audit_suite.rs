@@ -1,6 +1,8 @@
 //! The audit trail, run against SQLite and PostgreSQL
 //! (`SWITCHBOARD_TEST_PG` as for `store_suite.rs`).
 
+mod support;
+
 use domain::{Timestamp, UserId};
 use iam::audit::{Checkpoint, VerifyError, hour_of, verify};
 use sqlx::Connection;
@@ -169,26 +171,8 @@ async fn sqlite_audit() {
 
 #[tokio::test]
 async fn postgres_audit() {
-    let base = std::env::var("SWITCHBOARD_TEST_PG").expect(
-        "SWITCHBOARD_TEST_PG is not set: point it at a PostgreSQL server (scripts/test does this)",
-    );
-    let name = format!(
-        "sbaudit_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let url = match base.rfind('/') {
-        Some(i) if base[..i].contains("//") => format!("{}/{name}", &base[..i]),
-        _ => panic!("SWITCHBOARD_TEST_PG must end with /DBNAME"),
-    };
+    let pg = support::FreshPg::create("sbaudit").await;
+    let url = pg.url.clone();
     let s = store::open(&url).await.unwrap();
     suite(s.clone()).await;
     let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
@@ -200,8 +184,5 @@ async fn postgres_audit() {
     );
     c.close().await.unwrap();
     s.close().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    pg.drop_db().await;
 }

@@ -1,8 +1,9 @@
 //! Customer merge and undo, run against SQLite and PostgreSQL
 //! (`SWITCHBOARD_TEST_PG` as for `store_suite.rs`).
 
+mod support;
+
 use domain::*;
-use sqlx::Connection;
 use std::sync::Arc;
 use store::*;
 
@@ -288,31 +289,10 @@ async fn sqlite_merge() {
 
 #[tokio::test]
 async fn postgres_merge() {
-    let base = std::env::var("SWITCHBOARD_TEST_PG").expect(
-        "SWITCHBOARD_TEST_PG is not set: point it at a PostgreSQL server (scripts/test does this)",
-    );
-    let name = format!(
-        "sbmerge_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let url = match base.rfind('/') {
-        Some(i) if base[..i].contains("//") => format!("{}/{name}", &base[..i]),
-        _ => panic!("SWITCHBOARD_TEST_PG must end with /DBNAME"),
-    };
+    let pg = support::FreshPg::create("sbmerge").await;
+    let url = pg.url.clone();
     let s = store::open(&url).await.unwrap();
     suite(s.clone()).await;
     s.close().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    pg.drop_db().await;
 }

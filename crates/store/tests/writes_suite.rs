@@ -2,8 +2,9 @@
 //! by key, no full-row rewrite) and `reserve_interaction_ids`, run against
 //! SQLite and PostgreSQL (`SWITCHBOARD_TEST_PG` as for `store_suite.rs`).
 
+mod support;
+
 use domain::*;
-use sqlx::Connection;
 use std::sync::Arc;
 use store::*;
 
@@ -471,31 +472,10 @@ async fn sqlite_writes() {
 
 #[tokio::test]
 async fn postgres_writes() {
-    let base = std::env::var("SWITCHBOARD_TEST_PG").expect(
-        "SWITCHBOARD_TEST_PG is not set: point it at a PostgreSQL server (scripts/test does this)",
-    );
-    let name = format!(
-        "sbtest_w_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let i = base
-        .rfind('/')
-        .expect("SWITCHBOARD_TEST_PG must end with /DBNAME");
-    let url = format!("{}/{name}", &base[..i]);
+    let pg = support::FreshPg::create("sbtest_w").await;
+    let url = pg.url.clone();
     let s = store::open(&url).await.unwrap();
     suite(s.clone()).await;
     s.close().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    pg.drop_db().await;
 }
