@@ -120,6 +120,36 @@ pub(crate) struct Stack {
     answered: HashMap<String, (Instant, Vec<u8>)>,
 }
 
+/// Bind the SIP UDP socket and, when `tcp`, a TCP listener on the same port
+/// (RFC 3261 §18: one port for both transports).
+///
+/// With port 0 the UDP port is ephemeral and the same number may already be
+/// taken on TCP by another process; then a new UDP port is tried, up to 32
+/// times. Errors: the address cannot be bound (`AddrInUse` after the retries).
+async fn bind_sip(
+    addr: std::net::SocketAddr,
+    tcp: bool,
+) -> std::io::Result<(UdpSocket, Option<TcpListener>)> {
+    let mut attempts = 0;
+    loop {
+        let udp = UdpSocket::bind(addr).await?;
+        if !tcp {
+            return Ok((udp, None));
+        }
+        match TcpListener::bind(udp.local_addr()?).await {
+            Ok(listener) => return Ok((udp, Some(listener))),
+            Err(e)
+                if addr.port() == 0
+                    && e.kind() == std::io::ErrorKind::AddrInUse
+                    && attempts < 32 =>
+            {
+                attempts += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Start the voice stack on `cfg.sip_addr`. Returns the handle (commands), the
 /// event stream, and spawns the stack task on the current tokio runtime.
 ///
@@ -128,11 +158,10 @@ pub async fn start(
     cfg: VoiceConfig,
     directory: Arc<dyn Directory>,
 ) -> Result<(VoiceHandle, CallEvents), VoiceError> {
-    let udp = UdpSocket::bind(cfg.sip_addr).await?;
+    let (udp, tcp) = bind_sip(cfg.sip_addr, cfg.tcp).await?;
     let local = udp.local_addr()?;
     let (in_tx, in_rx) = mpsc::unbounded_channel();
-    if cfg.tcp {
-        let listener = TcpListener::bind(local).await?;
+    if let Some(listener) = tcp {
         tokio::spawn(accept_loop(listener, in_tx.clone()));
     }
     drop(in_tx);
