@@ -522,9 +522,8 @@ where
     )
     .await
     .map_err(|e| EngineError::Invalid(format!("event writer: {e}")))?;
-    let actor =
-        actor::Actor::new(store, voice, flows, config, push_tx.clone(), writer.clone()).await?;
-    let task = tokio::spawn(actor.run(events, cmd_rx));
+    let actor = actor::Actor::new(store, flows, config, push_tx.clone(), writer.clone()).await?;
+    let task = tokio::spawn(actor.run(voice, events, cmd_rx));
     Ok((
         EngineHandle {
             cmd: cmd_tx,

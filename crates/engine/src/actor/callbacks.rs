@@ -7,6 +7,7 @@
 
 use super::decisions::OfferView;
 use super::{Actor, Call, LegRole, Phase, now};
+use super::{Then, VoiceOp};
 use crate::{CallbackRequest, EngineError};
 use domain::event::AgentState;
 use domain::*;
@@ -14,7 +15,7 @@ use routing::{OfferId, Task};
 use std::collections::VecDeque;
 use std::time::Duration;
 use store::NewInteraction;
-use voice::{CallControl, LegId};
+use voice::LegId;
 
 /// How long the customer's phone rings on a callback.
 const CUSTOMER_RING: Duration = Duration::from_secs(30);
@@ -34,7 +35,7 @@ pub(crate) struct Callback {
     pub customer_leg: Option<LegId>,
 }
 
-impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+impl Actor {
     pub(crate) async fn request_callback(
         &mut self,
         req: CallbackRequest,
@@ -85,14 +86,18 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             self.legs.remove(&call.caller_leg);
             // "An advisor will call you back": then the call ends.
             let bye = self.prompt_path(&call.lang, "callback_confirmed");
-            let _ = self.voice.stop_prompt(call.caller_leg).await;
-            if bye.exists() && self.voice.play(call.caller_leg, bye, false).await.is_ok() {
-                self.hang_up_after_prompt.insert(call.caller_leg);
+            self.voice(VoiceOp::StopPrompt(call.caller_leg));
+            if self.prompt_files.has(&call.lang, "callback_confirmed")
+                || self
+                    .prompt_files
+                    .has(&self.cfg.default_language, "callback_confirmed")
+            {
+                self.play_then_hang_up(call.caller_leg, bye);
             } else {
-                let _ = self.voice.hang_up(call.caller_leg).await;
+                self.voice(VoiceOp::HangUp(call.caller_leg));
             }
             let customer = call.customer.as_ref().map(|c| c.id);
-            self.record(vec![event(id, customer)]).await;
+            self.record(vec![event(id, customer)]);
             self.callbacks.insert(
                 id,
                 Callback {
@@ -120,8 +125,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     started_at: t,
                 },
                 Vec::new(),
-            )
-            .await?;
+            )?;
         let id = interaction.id;
         let cid = customer.as_ref().map(|c| c.id);
         let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
@@ -134,7 +138,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         )
         .with_interaction(id);
         queued.customer_id = cid;
-        self.record(vec![event(id, cid), queued]).await;
+        self.record(vec![event(id, cid), queued]);
         let lang = customer
             .as_ref()
             .and_then(|c| c.language.clone())
@@ -181,13 +185,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         };
         let number = cb.number.clone();
         self.present_offer(task, agent, ring_until, view).await;
-        if let Some(leg) = self
-            .ring_phone(offer, task, agent, ring_until, number)
-            .await
-            && let Some(cb) = self.callbacks.get_mut(&task)
-        {
-            cb.agent = Some((agent, leg));
-        }
+        self.ring_phone(offer, task, agent, ring_until, number, true);
     }
 
     /// The agent picked up a callback: dial the customer.
@@ -201,7 +199,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let t = now();
         if self.acd.handle_offer_accepted(t, task, agent).is_err() {
             self.legs.remove(&leg);
-            let _ = self.voice.hang_up(leg).await;
+            self.voice(VoiceOp::HangUp(leg));
             return;
         }
         if let Some(ringing) = self.offers.get_mut(&offer) {
@@ -217,11 +215,29 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let number = cb.number.clone();
         let trunk = self.cfg.callback_trunk.clone().unwrap_or_default();
         let caller_id = self.cfg.callback_caller_id.clone();
-        match self
-            .voice
-            .originate_trunk(trunk, number, caller_id, CUSTOMER_RING)
-            .await
-        {
+        self.voice_then(
+            VoiceOp::OriginateTrunk {
+                trunk,
+                number,
+                caller_id,
+                ring: CUSTOMER_RING,
+            },
+            Then::CallbackDialled {
+                task,
+                agent_leg: leg,
+            },
+        );
+    }
+
+    /// The callback's customer is being dialled (`Ok`: their leg), or
+    /// could not be.
+    pub(crate) async fn on_callback_dialled(
+        &mut self,
+        task: InteractionId,
+        agent_leg: LegId,
+        dialled: Result<LegId, voice::VoiceError>,
+    ) {
+        match dialled {
             Ok(c) => {
                 self.legs.insert(c, LegRole::CallbackCustomer(task));
                 self.leg_owner.insert(c, (task, "caller", None));
@@ -230,7 +246,10 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 }
                 // The agent hears music while the customer's phone rings.
                 if let Some(moh) = self.cfg.music_on_hold.clone() {
-                    let _ = self.voice.music_on_hold(leg, moh).await;
+                    self.voice(VoiceOp::MusicOnHold {
+                        leg: agent_leg,
+                        wav: moh,
+                    });
                 }
             }
             Err(e) => {
@@ -250,7 +269,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             return;
         };
         self.legs.insert(leg, LegRole::Caller(task));
-        let _ = self.voice.stop_prompt(agent_leg).await;
+        self.voice(VoiceOp::StopPrompt(agent_leg));
         self.calls.insert(
             task,
             Call {
@@ -270,6 +289,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 agent: None,
                 agent_leg: None,
                 recording: None,
+                recording_parts: 0,
                 on_hold: false,
                 hold_pending: None,
             },
@@ -302,7 +322,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             .flatten()
         {
             self.legs.remove(&l);
-            let _ = self.voice.hang_up(l).await;
+            self.voice(VoiceOp::HangUp(l));
         }
         let agent = cb.agent.map(|(a, _)| a);
         if agent.is_some() {
@@ -312,7 +332,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
         cb.interaction.ended_at = Some(t);
         cb.interaction.end_reason = Some(reason.into());
-        self.save(&cb.interaction).await;
+        self.save(&cb.interaction);
         let mut ev = NewEvent::new(
             t,
             EventKind::Ended {
@@ -322,7 +342,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         .with_interaction(task);
         ev.customer_id = cb.interaction.customer_id;
         ev.agent_id = agent;
-        self.record(vec![ev]).await;
+        self.record(vec![ev]);
         if let Some(a) = agent {
             self.start_wrap_up(a, task, reason, t).await;
         }

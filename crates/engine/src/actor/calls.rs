@@ -2,6 +2,7 @@
 //! agent, ends.
 
 use super::{Actor, Call, LegRole, Phase, now};
+use super::{Then, VoiceOp};
 use crate::EntryPoint;
 use crate::push::{Audience, Push};
 use domain::event::AgentState;
@@ -9,7 +10,7 @@ use domain::*;
 use routing::Task;
 use std::collections::VecDeque;
 use store::{Identity, NewCustomer, NewInteraction};
-use voice::{CallControl, CallEvent, HangupCause, LegId};
+use voice::{CallEvent, HangupCause, LegId};
 
 /// The outcome of an inbound caller's lookup ([`identify_caller`]), an
 /// input of the engine loop.
@@ -83,7 +84,7 @@ pub(crate) async fn identify_caller(
     })
 }
 
-impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+impl Actor {
     pub(crate) async fn on_voice_event(&mut self, ev: CallEvent) {
         match ev {
             CallEvent::Incoming {
@@ -152,7 +153,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             }
             CallEvent::PromptFinished { leg, interrupted } => {
                 if self.hang_up_after_prompt.remove(&leg) {
-                    let _ = self.voice.hang_up(leg).await;
+                    self.voice(VoiceOp::HangUp(leg));
                     return;
                 }
                 if let Some(LegRole::Caller(id)) = self.legs.get(&leg).copied() {
@@ -185,8 +186,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 }
                 self.record(vec![
                     NewEvent::new(now(), EventKind::RecordingStopped).with_interaction(id),
-                ])
-                .await;
+                ]);
                 tracing::info!(interaction = %id, duration_ms, "recording written");
             }
             CallEvent::MediaQuality { leg, quality } => {
@@ -205,7 +205,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 )
                 .with_interaction(id);
                 ev.agent_id = agent;
-                self.record(vec![ev]).await;
+                self.record(vec![ev]);
             }
             CallEvent::HungUp { leg, .. } if self.incoming_pending.remove(&leg) => {
                 tracing::info!(%leg, "caller left before being identified: no interaction");
@@ -240,7 +240,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             .cloned();
         let Some(entry) = entry.filter(|_| trunk.is_some()) else {
             tracing::warn!(%leg, %caller, %callee, ?trunk, ?from_user, "no entry point for this call: refused");
-            let _ = self.voice.hang_up(leg).await;
+            self.voice(VoiceOp::HangUp(leg));
             return;
         };
         let t = now();
@@ -287,8 +287,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 {
                     self.record(vec![
                         NewEvent::new(t, EventKind::CustomerCreated).with_customer(cust.id),
-                    ])
-                    .await;
+                    ]);
                 }
                 (c.customer, c.has_called_before)
             }
@@ -308,21 +307,19 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     started_at: t,
                 },
                 Vec::new(),
-            )
-            .await;
+            );
         let interaction = match opened {
             Ok(i) => i,
             Err(e) => {
                 tracing::error!(error = %e, "cannot create the interaction: call refused");
-                let _ = self.voice.hang_up(leg).await;
+                self.voice(VoiceOp::HangUp(leg));
                 return;
             }
         };
         let id = interaction.id;
-        if let Err(e) = self.voice.answer(leg).await {
-            tracing::warn!(error = %e, %leg, "answer failed");
-            return;
-        }
+        // A failed answer (the caller cancelled meanwhile) ends the call
+        // like a hang-up ([`Self::on_voice_outcome`]).
+        self.voice_then(VoiceOp::Answer(leg), Then::Answered { leg });
         let lang = customer
             .as_ref()
             .and_then(|c| c.language.clone())
@@ -349,6 +346,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 agent: None,
                 agent_leg: None,
                 recording: None,
+                recording_parts: 0,
                 on_hold: false,
                 hold_pending: None,
             },
@@ -361,7 +359,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             EntryPoint::Flow(name) => {
                 let Some(flow) = self.flows.get(&name) else {
                     tracing::error!(flow = %name, "entry point names an unknown flow: call ended");
-                    let _ = self.voice.hang_up(leg).await;
+                    self.voice(VoiceOp::HangUp(leg));
                     return;
                 };
                 let mut agents_logged_in = std::collections::BTreeMap::new();
@@ -401,7 +399,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     /// The customer owning this number, creating one if unknown. `true` when
     /// the customer existed before this call.
     pub(crate) async fn identify(
-        &self,
+        &mut self,
         number: Option<&PhoneNumber>,
         t: Timestamp,
     ) -> Result<(Option<Customer>, bool), store::StoreError> {
@@ -411,8 +409,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         {
             self.record(vec![
                 NewEvent::new(t, EventKind::CustomerCreated).with_customer(cust.id),
-            ])
-            .await;
+            ]);
         }
         let known = c.customer.is_some() && !c.created;
         Ok((c.customer, known))
@@ -430,7 +427,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let Some(&qid) = self.queue_by_name.get(queue) else {
             tracing::error!(%queue, "IVR names an unknown queue: call ended");
             if let Some(c) = self.calls.get(&id) {
-                let _ = self.voice.hang_up(c.caller_leg).await;
+                self.voice(VoiceOp::HangUp(c.caller_leg));
             }
             return;
         };
@@ -443,7 +440,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         call.interaction.queue_id = Some(qid);
         let i = call.interaction.clone();
         let customer = call.customer.as_ref().map(|c| c.id);
-        self.save(&i).await;
+        self.save(&i);
         let mut ev = NewEvent::new(
             t,
             EventKind::Queued {
@@ -453,7 +450,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         )
         .with_interaction(id);
         ev.customer_id = customer;
-        self.record(vec![ev]).await;
+        self.record(vec![ev]);
         let task = Task {
             priority: priority - segment.priority(),
             ..Task::new(id, qid, Channel::Voice, segment)
@@ -481,7 +478,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         if !live || self.acd.handle_offer_accepted(t, task, agent).is_err() {
             tracing::info!(%leg, interaction = %task, "agent answered too late: leg released");
             self.legs.remove(&leg);
-            let _ = self.voice.hang_up(leg).await;
+            self.voice(VoiceOp::HangUp(leg));
             return;
         }
         if let Some(ringing) = self.offers.get_mut(&offer) {
@@ -514,7 +511,6 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             call.interaction.answered_at = Some(t);
         }
         call.interaction.agent_id = Some(agent);
-        let earlier_recording = call.recording.is_some();
         let waited = call.queued_at.map(|q| t.millis_since(q)).unwrap_or(0);
         let queue = call.interaction.queue_id;
         let customer = call.customer.as_ref().map(|c| c.id);
@@ -522,11 +518,16 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             .and_then(|q| self.queues.get(&q))
             .is_some_and(|q| self.cfg.record_queues.contains(&q.name));
         let i = call.interaction.clone();
-        let _ = self.voice.stop_prompt(caller_leg).await;
-        if let Err(e) = self.voice.bridge(caller_leg, leg).await {
-            tracing::error!(error = %e, "bridge failed");
+        let part = call.recording_parts;
+        if record {
+            call.recording_parts += 1;
         }
-        let mut events = vec![NewEvent::new(
+        self.voice(VoiceOp::StopPrompt(caller_leg));
+        self.voice_then(
+            VoiceOp::Bridge(caller_leg, leg),
+            Then::Warn("bridge failed"),
+        );
+        let events = vec![NewEvent::new(
             t,
             EventKind::Answered {
                 queue_id: queue,
@@ -534,29 +535,27 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             },
         )];
         if record {
-            // After a transfer, each agent's part is its own file.
-            let mut path = self.cfg.recordings_dir.join(format!("{}.wav", task.0));
-            let mut n = 2;
-            while earlier_recording && path.exists() {
-                path = self.cfg.recordings_dir.join(format!("{}-{n}.wav", task.0));
-                n += 1;
-            }
-            let _ = std::fs::create_dir_all(&self.cfg.recordings_dir);
-            match self.voice.record_start(caller_leg, path.clone()).await {
-                Ok(()) => {
-                    self.recordings.insert(caller_leg, task);
-                    events.push(NewEvent::new(
-                        t,
-                        EventKind::RecordingStarted {
-                            path: path.display().to_string(),
-                        },
-                    ));
-                    if let Some(c) = self.calls.get_mut(&task) {
-                        c.recording = Some(path);
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "recording did not start"),
-            }
+            // After a transfer, each agent's part is its own file. Its
+            // `recording_started` is written once the stack started it.
+            let path = match part {
+                0 => self.cfg.recordings_dir.join(format!("{}.wav", task.0)),
+                n => self
+                    .cfg
+                    .recordings_dir
+                    .join(format!("{}-{}.wav", task.0, n + 1)),
+            };
+            self.voice_then(
+                VoiceOp::RecordStart {
+                    leg: caller_leg,
+                    path: path.clone(),
+                },
+                Then::RecordingStarted {
+                    task,
+                    leg: caller_leg,
+                    path,
+                    agent,
+                },
+            );
         }
         let events = events
             .into_iter()
@@ -566,8 +565,8 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 e
             })
             .collect();
-        self.save(&i).await;
-        self.record(events).await;
+        self.save(&i);
+        self.record(events);
         self.send(
             Audience::Agent(agent),
             Push::Answered {
@@ -579,7 +578,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         self.process_decisions().await;
     }
 
-    async fn on_hung_up(&mut self, leg: LegId, cause: HangupCause) {
+    pub(crate) async fn on_hung_up(&mut self, leg: LegId, cause: HangupCause) {
         self.leg_owner.remove(&leg);
         let Some(role) = self.legs.remove(&leg) else {
             return;
@@ -629,8 +628,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         )
                         .with_interaction(task)
                         .with_agent(agent),
-                    ])
-                    .await;
+                    ]);
                     self.process_decisions().await;
                 }
             }
@@ -669,7 +667,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         )
                         .with_interaction(id);
                         ev.customer_id = customer;
-                        self.record(vec![ev]).await;
+                        self.record(vec![ev]);
                         self.close(id, "abandoned").await;
                         self.process_decisions().await;
                     }
@@ -706,12 +704,12 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             .and_then(|q| self.queues.get(&q))
             .map(|q| q.name.clone());
         if recording {
-            let _ = self.voice.record_stop(caller_leg).await;
+            self.voice(VoiceOp::RecordStop(caller_leg));
         }
-        let _ = self.voice.hang_up(caller_leg).await;
+        self.voice(VoiceOp::HangUp(caller_leg));
         if let Some(l) = agent_leg {
             self.legs.remove(&l);
-            let _ = self.voice.hang_up(l).await;
+            self.voice(VoiceOp::HangUp(l));
         }
         if let Err(e) = self.acd.handle_task_ended(t, id) {
             tracing::warn!(error = %e, "ACD task end refused");
@@ -746,8 +744,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             NewEvent::new(t, EventKind::WrapUpStarted)
                 .with_interaction(id)
                 .with_agent(agent),
-        ])
-        .await;
+        ]);
         self.send(
             Audience::Agent(agent),
             Push::Ended {
@@ -773,7 +770,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let customer = call.customer.as_ref().map(|c| c.id);
         let keep = call.agent.is_some();
         let leg = call.caller_leg;
-        self.save(&i).await;
+        self.save(&i);
         let mut ev = NewEvent::new(
             t,
             EventKind::Ended {
@@ -783,7 +780,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         .with_interaction(id);
         ev.customer_id = customer;
         ev.agent_id = i.agent_id;
-        self.record(vec![ev]).await;
+        self.record(vec![ev]);
         self.legs.remove(&leg);
         if !keep {
             self.calls.remove(&id);
@@ -791,7 +788,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     }
 }
 
-impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+impl Actor {
     /// A phone registered or came back: an agent paused because their phone
     /// could not be rung is ready again. A phone that stops answering
     /// qualify pauses its agent (the ACD must not offer calls to it).

@@ -2,18 +2,18 @@
 //! control.
 
 use super::{Actor, AgentLive, Internal, Phase, now};
+use super::{Then, VoiceOp};
 use crate::{AgentRequest, Command, EngineError};
 use domain::event::AgentState;
 use domain::*;
 use routing::{AgentInput, AgentProfile};
-use voice::CallControl;
 
-impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+impl Actor {
     pub(crate) async fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Login(agent, reply) => {
                 let r = self.login(agent).await;
-                let _ = reply.send(r);
+                self.reply_to(reply, r);
             }
             Command::Logout(agent, reply) => {
                 let r = self
@@ -26,7 +26,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         .await;
                 }
                 self.process_decisions().await;
-                let _ = reply.send(r);
+                self.reply_to(reply, r);
             }
             Command::State(agent, req, reply) => {
                 let r = if !self.agents.contains_key(&agent) {
@@ -49,7 +49,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     }
                 };
                 self.process_decisions().await;
-                let _ = reply.send(r);
+                self.reply_to(reply, r);
             }
             Command::Disposition {
                 agent,
@@ -60,7 +60,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             } => {
                 let r = self.disposition(agent, interaction, code, notes).await;
                 self.process_decisions().await;
-                let _ = reply.send(r);
+                self.reply_to(reply, r);
             }
             Command::HangUp(agent, interaction, reply) => {
                 let r = match self.calls.get(&interaction) {
@@ -71,7 +71,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     Some(_) => Err(EngineError::NotYours(interaction)),
                     None => Err(EngineError::UnknownInteraction(interaction)),
                 };
-                let _ = reply.send(r);
+                self.reply_to(reply, r);
             }
             Command::Hold(agent, interaction, on, reply) => {
                 self.hold(agent, interaction, on, reply);
@@ -83,7 +83,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     .filter_map(|q| self.acd.queue_stats(q.id).map(|s| (q.name.clone(), s)))
                     .collect();
                 v.sort_by_key(|(_, s)| s.queue);
-                let _ = reply.send(v);
+                self.reply_to(reply, v);
             }
             Command::ReloadFlows(reply) => self.reload_flows(reply),
             Command::AgentStats(reply) => {
@@ -94,7 +94,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     .filter_map(|a| self.acd.agent_stats(*a, t))
                     .collect();
                 v.sort_by_key(|s| s.agent);
-                let _ = reply.send(v);
+                self.reply_to(reply, v);
             }
             Command::Transfer {
                 agent,
@@ -104,12 +104,12 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             } => {
                 let r = self.transfer(agent, interaction, target).await;
                 self.process_decisions().await;
-                let _ = reply.send(r);
+                self.reply_to(reply, r);
             }
             Command::Callback { request, reply } => {
                 let r = self.request_callback(request).await;
                 self.process_decisions().await;
-                let _ = reply.send(r);
+                self.reply_to(reply, r);
             }
             Command::RouteConversation {
                 interaction,
@@ -120,14 +120,15 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 let r = self
                     .route_conversation(interaction, queue, address, 0)
                     .await;
-                let _ = reply.send(r);
+                self.reply_to(reply, r);
             }
             Command::ConversationMessage {
                 interaction,
                 text,
                 reply,
             } => {
-                let _ = reply.send(self.conversation_message(interaction, text));
+                let r = self.conversation_message(interaction, text);
+                self.reply_to(reply, r);
             }
             Command::Offer {
                 agent,
@@ -136,14 +137,15 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 reply,
             } => {
                 let r = self.answer_offer(agent, interaction, accept).await;
-                let _ = reply.send(r);
+                self.reply_to(reply, r);
             }
             Command::Typing {
                 interaction,
                 agent,
                 reply,
             } => {
-                let _ = reply.send(self.typing(interaction, agent));
+                let r = self.typing(interaction, agent);
+                self.reply_to(reply, r);
             }
             Command::QueueChanged(queue, reply) => {
                 let r = self
@@ -157,7 +159,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     self.queues.insert(queue.id, queue);
                     self.process_decisions().await;
                 }
-                let _ = reply.send(r);
+                self.reply_to(reply, r);
             }
             Command::Reply {
                 agent,
@@ -165,7 +167,8 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 text,
                 reply,
             } => {
-                let _ = reply.send(self.reply(agent, interaction, text).await);
+                let r = self.reply(agent, interaction, text).await;
+                self.reply_to(reply, r);
             }
         }
     }
@@ -232,12 +235,12 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             c.interaction.disposition = Some(code.clone());
             c.interaction.notes = notes.clone();
         }
-        self.save(&i).await;
+        self.save(&i);
         let mut ev = NewEvent::new(now(), EventKind::DispositionSet { code, notes })
             .with_interaction(interaction)
             .with_agent(agent);
         ev.customer_id = i.customer_id;
-        self.record(vec![ev]).await;
+        self.record(vec![ev]);
         let ended = self
             .calls
             .get(&interaction)
@@ -262,7 +265,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     /// Send the hold/unhold re-INVITE without waiting for it: the far end
     /// may take up to Timer B (32 s, RFC 3261 §17.1.1.2) to answer, or never
     /// answer; meanwhile every other call, agent and command is served. The
-    /// outcome comes back as [`Internal::Hold`] and only then does `on_hold`
+    /// outcome comes back as an input ([`Then::Hold`]) and only then does `on_hold`
     /// change and the API caller get its answer ([`Self::hold_done`]).
     fn hold(
         &mut self,
@@ -272,39 +275,37 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         reply: tokio::sync::oneshot::Sender<Result<(), EngineError>>,
     ) {
         let Some(c) = self.calls.get_mut(&interaction) else {
-            let _ = reply.send(Err(EngineError::UnknownInteraction(interaction)));
+            self.reply_to(reply, Err(EngineError::UnknownInteraction(interaction)));
             return;
         };
         if c.agent != Some(agent) || c.phase != Phase::Talking {
-            let _ = reply.send(Err(EngineError::NotYours(interaction)));
+            self.reply_to(reply, Err(EngineError::NotYours(interaction)));
             return;
         }
         if c.hold_pending.is_some() {
-            let _ = reply.send(Err(EngineError::Invalid(
-                "a hold change is already in progress".into(),
-            )));
+            self.reply_to(
+                reply,
+                Err(EngineError::Invalid(
+                    "a hold change is already in progress".into(),
+                )),
+            );
             return;
         }
         if c.on_hold == on {
-            let _ = reply.send(Ok(()));
+            self.reply_to(reply, Ok(()));
             return;
         }
         c.hold_pending = Some(on);
         let leg = c.caller_leg;
-        let voice = self.voice.clone();
-        let tx = self.internal_tx.clone();
-        tokio::spawn(async move {
-            let result = voice.hold(leg, on).await;
-            let _ = tx
-                .send(Internal::Hold {
-                    agent,
-                    interaction,
-                    on,
-                    result,
-                    reply,
-                })
-                .await;
-        });
+        self.voice_then(
+            VoiceOp::Hold(leg, on),
+            Then::Hold {
+                agent,
+                interaction,
+                on,
+                reply,
+            },
+        );
     }
 
     /// The outcome of a hold/unhold re-INVITE: on success the call is (no
@@ -327,18 +328,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
         c.on_hold = on;
         let leg = c.caller_leg;
-        let voice = self.voice.clone();
-        let moh = on.then(|| self.cfg.music_on_hold.clone()).flatten();
-        // Music is best effort and may wait on the media stack: not awaited here.
-        tokio::spawn(async move {
-            if on {
-                if let Some(moh) = moh {
-                    let _ = voice.music_on_hold(leg, moh).await;
-                }
-            } else {
-                let _ = voice.stop_prompt(leg).await;
-            }
-        });
+        if !on {
+            self.voice(VoiceOp::StopPrompt(leg));
+        } else if let Some(wav) = self.cfg.music_on_hold.clone() {
+            self.voice(VoiceOp::MusicOnHold { leg, wav });
+        }
         let kind = if on {
             EventKind::Held
         } else {
@@ -348,8 +342,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             NewEvent::new(now(), kind)
                 .with_interaction(interaction)
                 .with_agent(agent),
-        ])
-        .await;
+        ]);
         Ok(())
     }
 
@@ -362,15 +355,19 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         reply: tokio::sync::oneshot::Sender<Result<crate::FlowReload, EngineError>>,
     ) {
         let Some(dir) = self.cfg.flows_dir.clone() else {
-            let _ = reply.send(Err(EngineError::Invalid(
-                "no flows folder configured".into(),
-            )));
+            self.reply_to(
+                reply,
+                Err(EngineError::Invalid("no flows folder configured".into())),
+            );
             return;
         };
         if self.flows_reloading {
-            let _ = reply.send(Err(EngineError::Invalid(
-                "a flow reload is already in progress".into(),
-            )));
+            self.reply_to(
+                reply,
+                Err(EngineError::Invalid(
+                    "a flow reload is already in progress".into(),
+                )),
+            );
             return;
         }
         self.flows_reloading = true;

@@ -11,7 +11,6 @@ use crate::push::{Audience, Push};
 use domain::*;
 use routing::{OfferId, Task};
 use store::NewOutboxMessage;
-use voice::CallControl;
 
 /// A live digital conversation.
 pub(crate) struct Conversation {
@@ -27,7 +26,7 @@ pub(crate) struct Conversation {
     pub agent: Option<AgentId>,
 }
 
-impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+impl Actor {
     /// A new conversation becomes an ACD task in `queue`.
     pub(crate) async fn route_conversation(
         &mut self,
@@ -62,7 +61,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
         let t = now();
         interaction.queue_id = Some(queue);
-        self.save(&interaction).await;
+        self.save(&interaction);
         let mut ev = NewEvent::new(
             t,
             EventKind::Queued {
@@ -72,7 +71,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         )
         .with_interaction(id);
         ev.customer_id = interaction.customer_id;
-        self.record(vec![ev]).await;
+        self.record(vec![ev]);
         let task = Task {
             priority,
             ..Task::new(id, queue, interaction.channel, segment)
@@ -151,7 +150,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             .with_interaction(id)
             .with_agent(agent);
             ev.customer_id = customer;
-            self.record(vec![ev]).await;
+            self.record(vec![ev]);
             self.process_decisions().await;
             return Ok(());
         }
@@ -166,7 +165,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         conv.interaction.agent_id = Some(agent);
         let waited = t.millis_since(conv.queued_at);
         let i = conv.interaction.clone();
-        self.save(&i).await;
+        self.save(&i);
         let mut ev = NewEvent::new(
             t,
             EventKind::Answered {
@@ -177,7 +176,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         .with_interaction(id)
         .with_agent(agent);
         ev.customer_id = customer;
-        self.record(vec![ev]).await;
+        self.record(vec![ev]);
         self.send(
             Audience::Agent(agent),
             Push::Answered { interaction_id: id },
@@ -273,7 +272,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             .with_interaction(id)
             .with_agent(agent);
         ev.customer_id = customer;
-        self.record(vec![ev]).await;
+        self.record(vec![ev]);
         self.send(
             Audience::Agent(agent),
             Push::Message {
@@ -299,7 +298,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         }
         conv.interaction.ended_at = Some(t);
         conv.interaction.end_reason = Some("completed".into());
-        self.save(&conv.interaction).await;
+        self.save(&conv.interaction);
         let mut ev = NewEvent::new(
             t,
             EventKind::Ended {
@@ -309,7 +308,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         .with_interaction(id)
         .with_agent(agent);
         ev.customer_id = conv.interaction.customer_id;
-        self.record(vec![ev]).await;
+        self.record(vec![ev]);
         let _ = self
             .acd
             .handle_agent_state(t, agent, routing::AgentInput::WrapUpDone);
@@ -327,7 +326,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     /// The customer's last interactions on every channel, newest first,
     /// without `except` (the screen-pop's history).
     pub(crate) async fn history(
-        &self,
+        &mut self,
         customer: Option<&Customer>,
         except: InteractionId,
     ) -> Vec<Interaction> {

@@ -2,14 +2,15 @@
 //! stop ringing, announce position, time out, pause after RONA.
 
 use super::{Actor, LegRole, Phase, now};
+use super::{Then, VoiceOp};
 use crate::push::{Audience, Push, ScreenPop};
 use domain::event::AgentState;
 use domain::*;
 use routing::{CancelReason, Decision};
 use std::time::Duration;
-use voice::{CallControl, LegId};
+use voice::LegId;
 
-impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+impl Actor {
     /// Drain the ACD's decisions (handlers may add more while we go).
     pub(crate) async fn process_decisions(&mut self) {
         let mut any = false;
@@ -80,7 +81,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         .unwrap_or_default();
                     for (_, leg) in legs {
                         self.legs.remove(&leg);
-                        let _ = self.voice.hang_up(leg).await;
+                        self.voice(VoiceOp::HangUp(leg));
                     }
                     if let Some(c) = self.conversations.get_mut(&task) {
                         c.offered.retain(|(a, _)| *a != agent);
@@ -91,8 +92,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                             NewEvent::new(now(), EventKind::Rona { queue_id: queue })
                                 .with_interaction(task)
                                 .with_agent(agent),
-                        ])
-                        .await;
+                        ]);
                     }
                     self.send(
                         Audience::Agent(agent),
@@ -115,7 +115,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     if let Some(c) = self.calls.get_mut(&task) {
                         c.interaction.queue_id = Some(to);
                         let i = c.interaction.clone();
-                        self.save(&i).await;
+                        self.save(&i);
                     }
                     self.record(vec![
                         NewEvent::new(
@@ -126,8 +126,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                             },
                         )
                         .with_interaction(task),
-                    ])
-                    .await;
+                    ]);
                 }
                 Decision::Widened {
                     task,
@@ -141,8 +140,12 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     if let Some(c) = self.calls.get(&task) {
                         let leg = c.caller_leg;
                         let p = self.prompt_path(&c.lang.clone(), "sorry_technical");
-                        let _ = self.voice.play(leg, p, false).await;
-                        let _ = self.voice.hang_up(leg).await;
+                        self.voice(VoiceOp::Play {
+                            leg,
+                            wav: p,
+                            barge_in: false,
+                        });
+                        self.voice(VoiceOp::HangUp(leg));
                     }
                 }
                 Decision::AgentPaused { agent, reason } => {
@@ -152,7 +155,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 Decision::WrapUpEnded { agent } => {
                     let mut ev = NewEvent::new(now(), EventKind::WrapUpEnded).with_agent(agent);
                     ev.interaction_id = self.wrap_up_of.remove(&agent);
-                    self.record(vec![ev]).await;
+                    self.record(vec![ev]);
                     self.agent_state_changed(agent, AgentState::Available, None)
                         .await;
                 }
@@ -196,8 +199,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         };
         let caller = view.caller.clone();
         self.present_offer(task, agent, ring_until, view).await;
-        self.ring_phone(offer, task, agent, ring_until, caller)
-            .await;
+        self.ring_phone(offer, task, agent, ring_until, caller, false);
     }
 
     /// Push the offer with its screen-pop to the agent (before the phone
@@ -241,44 +243,75 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         .with_interaction(task)
         .with_agent(agent);
         ev.customer_id = customer_id;
-        self.record(vec![ev]).await;
+        self.record(vec![ev]);
         self.agent_state_changed(agent, AgentState::Reserved, None)
             .await;
     }
 
     /// Ring the agent's phone (the SIP user named like their login) for an
-    /// offer until the ACD's ring time-out plus a grace. A phone that cannot
-    /// be rung pauses its agent (`phone_unreachable`, so the call does not
-    /// come straight back to them; they are made ready when the phone
-    /// registers) and rejects the offer. Returns the agent's leg.
-    pub(crate) async fn ring_phone(
+    /// offer until the ACD's ring time-out plus a grace. The new leg (or the
+    /// failure) comes back as an input ([`Self::on_agent_rung`]).
+    /// `callback`: the offer is a callback's (the agent's leg is kept on it).
+    pub(crate) fn ring_phone(
         &mut self,
         offer: routing::OfferId,
         task: InteractionId,
         agent: AgentId,
         ring_until: Timestamp,
         caller: String,
-    ) -> Option<LegId> {
+        callback: bool,
+    ) {
         let t = now();
-        let login = self.agents.get(&agent).map(|a| a.agent.login.clone());
         let ring_ms = ring_until.millis_since(t).max(1000) as u64 + self.cfg.ring_grace_ms;
-        let rung = match &login {
-            Some(login) => self
-                .voice
-                .originate(login.clone(), caller, Duration::from_millis(ring_ms))
-                .await
-                .map_err(|e| e.to_string()),
-            None => Err("agent not logged in".into()),
+        let rung = Then::AgentRung {
+            offer,
+            task,
+            agent,
+            callback,
         };
+        match self.agents.get(&agent).map(|a| a.agent.login.clone()) {
+            Some(user) => self.voice_then(
+                VoiceOp::Originate {
+                    user,
+                    caller,
+                    ring: Duration::from_millis(ring_ms),
+                },
+                rung,
+            ),
+            None => self.on_agent_rung(
+                offer,
+                task,
+                agent,
+                callback,
+                Err("agent not logged in".into()),
+            ),
+        }
+    }
+
+    /// The agent's phone rings (`Ok`: its leg), or cannot be rung: then the
+    /// agent is paused (`phone_unreachable`, so the call does not come
+    /// straight back to them; they are made ready when the phone
+    /// registers) and the offer is rejected.
+    pub(crate) fn on_agent_rung(
+        &mut self,
+        offer: routing::OfferId,
+        task: InteractionId,
+        agent: AgentId,
+        callback: bool,
+        rung: Result<LegId, String>,
+    ) {
+        let t = now();
         match rung {
             Ok(leg) => {
                 self.legs.insert(leg, LegRole::Agent { task, agent, offer });
                 self.leg_owner.insert(leg, (task, "agent", Some(agent)));
                 self.offers.entry(offer).or_default().push((agent, leg));
-                Some(leg)
+                if callback && let Some(cb) = self.callbacks.get_mut(&task) {
+                    cb.agent = Some((agent, leg));
+                }
             }
             Err(e) => {
-                tracing::warn!(error = %e, %agent, ?login, "cannot ring the agent's phone: offer rejected, agent paused");
+                tracing::warn!(error = %e, %agent, "cannot ring the agent's phone: offer rejected, agent paused");
                 // Pause first: the rejected call must not come straight back.
                 let _ = self.acd.handle_agent_state(
                     t,
@@ -295,7 +328,6 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                         reason: PHONE_UNREACHABLE.into(),
                     },
                 );
-                None
             }
         }
     }
@@ -327,16 +359,15 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             c.prompts = paths;
             c.barge_in = false;
         }
-        let _ = self.voice.stop_prompt(leg).await;
+        self.voice(VoiceOp::StopPrompt(leg));
         self.play_next(task).await;
         self.record(vec![
             NewEvent::new(now(), EventKind::Announced { position, ewt_s }).with_interaction(task),
-        ])
-        .await;
+        ]);
     }
 }
 
-impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+impl Actor {
     /// The queue a live call, conversation or callback is in.
     pub(crate) fn queue_of(&self, task: InteractionId) -> Option<QueueId> {
         self.calls

@@ -3,13 +3,13 @@
 //! the messages it leaves in the outbox.
 
 use super::{Actor, Internal, Phase, now};
+use super::{Then, VoiceOp};
 use domain::*;
 use ivr::Action;
 use std::collections::VecDeque;
 use store::{NewInteraction, NewOutboxMessage};
-use voice::CallControl;
 
-impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+impl Actor {
     /// Carry out every pending action of a call's IVR session.
     pub(crate) async fn drive_ivr(&mut self, id: InteractionId) {
         loop {
@@ -94,13 +94,13 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     tracing::warn!(interaction = %id, %number, "IVR transfer to a number is not wired yet: hanging up");
                     let leg = self.calls.get(&id).map(|c| c.caller_leg);
                     if let Some(leg) = leg {
-                        let _ = self.voice.hang_up(leg).await;
+                        self.voice(VoiceOp::HangUp(leg));
                     }
                 }
                 Action::Hangup => {
                     let leg = self.calls.get(&id).map(|c| c.caller_leg);
                     if let Some(leg) = leg {
-                        let _ = self.voice.hang_up(leg).await;
+                        self.voice(VoiceOp::HangUp(leg));
                     }
                 }
             }
@@ -145,7 +145,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 e
             })
             .collect();
-        self.record(events).await;
+        self.record(events);
     }
 
     pub(crate) async fn play_next(&mut self, id: InteractionId) {
@@ -154,10 +154,15 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         };
         let leg = call.caller_leg;
         let barge = call.barge_in;
-        if let Some(p) = call.prompts.pop_front()
-            && let Err(e) = self.voice.play(leg, p.clone(), barge).await
-        {
-            tracing::warn!(error = %e, prompt = %p.display(), "cannot play prompt");
+        if let Some(p) = call.prompts.pop_front() {
+            self.voice_then(
+                VoiceOp::Play {
+                    leg,
+                    wav: p,
+                    barge_in: barge,
+                },
+                Then::Warn("cannot play prompt"),
+            );
         }
     }
 
@@ -197,9 +202,11 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let (Some(moh), Some(call)) = (self.cfg.music_on_hold.clone(), self.calls.get(&id)) else {
             return;
         };
-        if let Err(e) = self.voice.music_on_hold(call.caller_leg, moh).await {
-            tracing::warn!(error = %e, "cannot start music on hold");
-        }
+        let leg = call.caller_leg;
+        self.voice_then(
+            VoiceOp::MusicOnHold { leg, wav: moh },
+            Then::Warn("cannot start music on hold"),
+        );
     }
 
     pub(crate) async fn open_conversation(
@@ -233,8 +240,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     started_at: t,
                 },
                 vec![first],
-            )
-            .await;
+            );
         let conv = match opened {
             Ok(i) => i,
             Err(e) => {
@@ -267,7 +273,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
 
     /// Put a message in the outbox for the interaction's customer.
     pub(crate) async fn outbox(
-        &self,
+        &mut self,
         id: InteractionId,
         channel: Channel,
         to: Option<String>,

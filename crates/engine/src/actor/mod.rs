@@ -7,6 +7,7 @@ mod calls;
 mod commands;
 mod conversations;
 mod decisions;
+mod effects;
 mod ivr_driver;
 mod transfer;
 
@@ -23,6 +24,8 @@ use std::sync::Arc;
 use store::{InteractionChange, Store, Write};
 use tokio::sync::{broadcast, mpsc};
 use voice::{CallControl, LegId};
+
+pub(crate) use effects::{Effect, OpId, Then, VoiceOp, VoiceResult};
 
 /// The engine's clock, ms since the Unix epoch: the wall clock read once,
 /// then advanced by tokio's monotonic clock. Under
@@ -80,6 +83,8 @@ pub(crate) struct Call {
     pub agent: Option<AgentId>,
     pub agent_leg: Option<LegId>,
     pub recording: Option<PathBuf>,
+    /// Recordings started so far (one file per agent's part).
+    pub recording_parts: u32,
     /// On hold: set only after the far end accepted the re-INVITE.
     pub on_hold: bool,
     /// A hold (`true`) or unhold (`false`) re-INVITE sent, outcome not known yet.
@@ -113,8 +118,6 @@ pub(crate) enum Internal {
         id: LookupId,
         result: Result<serde_json::Map<String, serde_json::Value>, LookupError>,
     },
-    /// Outcome of a hold/unhold re-INVITE (RFC 3261 §14): the state changes
-    /// only now, and the API caller is answered now.
     /// Flow files parsed off the loop (a reload), with the prompt files seen.
     Flows {
         flows: Box<ivr::FlowSet>,
@@ -126,18 +129,18 @@ pub(crate) enum Internal {
     Identified(Box<calls::Identified>),
     /// A new block of interaction ids (or the store's refusal).
     Ids(Result<std::ops::Range<i64>, store::StoreError>),
-    Hold {
-        agent: AgentId,
-        interaction: InteractionId,
-        on: bool,
-        result: Result<(), voice::VoiceError>,
-        reply: tokio::sync::oneshot::Sender<Result<(), EngineError>>,
-    },
+    /// The outcome of a voice command that waited on the far end (a hold
+    /// re-INVITE, RFC 3261 §14): the state changes only now.
+    Voice { op: OpId, result: VoiceResult },
 }
 
-pub(crate) struct Actor<V> {
+pub(crate) struct Actor {
     pub store: Arc<dyn Store>,
-    pub voice: V,
+    /// What the last inputs asked of the shells, in order ([`Effect`]).
+    pub effects: VecDeque<Effect>,
+    /// Voice commands whose outcome is awaited, and what to do with it.
+    pub pending: HashMap<OpId, Then>,
+    next_op: u64,
     pub cfg: EngineConfig,
     pub acd: Acd,
     pub flows: ivr::FlowSet,
@@ -188,14 +191,13 @@ pub(crate) struct Actor<V> {
 }
 
 /// Interaction ids reserved per block ([`store::WriteStore::reserve_interaction_ids`]).
-pub(crate) const ID_BLOCK: u32 = 256;
+pub(crate) const ID_BLOCK: u32 = 1024;
 /// Below this many ids left, the next block is reserved in the background.
-pub(crate) const ID_LOW_WATER: i64 = 64;
+pub(crate) const ID_LOW_WATER: i64 = 512;
 
-impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+impl Actor {
     pub async fn new(
         store: Arc<dyn Store>,
-        voice: V,
         flows: ivr::FlowSet,
         cfg: EngineConfig,
         push: broadcast::Sender<Envelope>,
@@ -210,13 +212,18 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         let lookups = LookupRunner::new(&cfg.sql_databases).await?;
         let ids = store.reserve_interaction_ids(ID_BLOCK).await?;
         let dir = cfg.prompts_dir.clone();
+        if let Err(e) = tokio::fs::create_dir_all(&cfg.recordings_dir).await {
+            tracing::warn!(error = %e, dir = %cfg.recordings_dir.display(), "cannot create the recordings folder");
+        }
         let prompt_files = tokio::task::spawn_blocking(move || PromptFiles::scan(&dir))
             .await
             .unwrap_or_default();
         let (internal_tx, internal_rx) = mpsc::channel(INTERNAL_CAPACITY);
         Ok(Self {
             store,
-            voice,
+            effects: VecDeque::new(),
+            pending: HashMap::new(),
+            next_op: 0,
             acd,
             flows,
             lookups,
@@ -248,9 +255,13 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         })
     }
 
-    /// The run loop: events, commands, internal answers, deadlines.
-    pub async fn run(
+    /// The run loop (the driver): reads one input (a voice event, an API
+    /// command, an internal answer, a deadline), lets the handlers change the
+    /// state, then carries out the effects they queued, in order
+    /// ([`Self::drive_effects`]).
+    pub async fn run<V: CallControl + Clone + Send + Sync + 'static>(
         mut self,
+        voice: V,
         mut events: voice::CallEvents,
         mut commands: mpsc::Receiver<Command>,
     ) {
@@ -271,9 +282,81 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     self.on_deadline().await;
                 }
             }
+            self.drive_effects(&voice).await;
         }
         tracing::info!("voice stack stopped: engine stops");
         self.writer.clone().shutdown().await;
+    }
+
+    /// Carry out the queued effects in order. Writes go to the durable
+    /// writer (waiting only when its channel is full: backpressure); voice
+    /// commands the stack answers at once are awaited here and their
+    /// outcome, when asked for, is handled as an input right away (which
+    /// may queue more effects); commands that wait on the far end run in
+    /// their own task and come back through the internal channel.
+    pub(crate) async fn drive_effects<V: CallControl + Clone + Send + Sync + 'static>(
+        &mut self,
+        voice: &V,
+    ) {
+        while let Some(effect) = self.effects.pop_front() {
+            match effect {
+                Effect::Write(w) => {
+                    if self.writer.submit(w).await.is_err() {
+                        tracing::error!("event writer stopped: write not recorded");
+                    }
+                }
+                Effect::Reply(send) => send(),
+                Effect::Voice { op, then } if effects::detached(&op) => {
+                    let voice = voice.clone();
+                    let tx = self.internal_tx.clone();
+                    tokio::spawn(async move {
+                        let result = effects::run_voice(&voice, op).await;
+                        if let Some(op) = then {
+                            // The loop drains this channel and never sends
+                            // into it itself: waiting for space cannot deadlock.
+                            let _ = tx.send(Internal::Voice { op, result }).await;
+                        }
+                    });
+                }
+                Effect::Voice { op, then } => {
+                    let result = effects::run_voice(voice, op).await;
+                    if let Some(op) = then {
+                        self.on_voice_outcome(op, result).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queue a voice command whose outcome does not matter (a failure is
+    /// logged by the stack's caller at debug level).
+    pub(crate) fn voice(&mut self, op: VoiceOp) {
+        self.effects.push_back(Effect::Voice { op, then: None });
+    }
+
+    /// Queue a voice command; its outcome comes back as an input and is
+    /// handled as `then` says ([`Self::on_voice_outcome`]).
+    pub(crate) fn voice_then(&mut self, op: VoiceOp, then: Then) {
+        let id = OpId(self.next_op);
+        self.next_op += 1;
+        self.pending.insert(id, then);
+        self.effects.push_back(Effect::Voice { op, then: Some(id) });
+    }
+
+    /// Queue the answer to an API caller, after the effects queued so far.
+    pub(crate) fn reply_to<T: Send + 'static>(
+        &mut self,
+        tx: tokio::sync::oneshot::Sender<T>,
+        v: T,
+    ) {
+        self.effects.push_back(Effect::Reply(Box::new(move || {
+            let _ = tx.send(v);
+        })));
+    }
+
+    /// Queue a store write (through the durable writer).
+    pub(crate) fn write(&mut self, w: Write) {
+        self.effects.push_back(Effect::Write(w));
     }
 
     fn next_deadline(&self) -> Option<Timestamp> {
@@ -335,7 +418,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 reply,
             } => {
                 let r = self.flows_parsed(*flows, report, prompts);
-                let _ = reply.send(r);
+                self.reply_to(reply, r);
             }
             Internal::Identified(x) => {
                 self.on_identified(*x).await;
@@ -350,16 +433,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                     Err(e) => tracing::error!(error = %e, "cannot reserve interaction ids"),
                 }
             }
-            Internal::Hold {
-                agent,
-                interaction,
-                on,
-                result,
-                reply,
-            } => {
-                let r = self.hold_done(agent, interaction, on, result).await;
-                let _ = reply.send(r);
-            }
+            Internal::Voice { op, result } => self.on_voice_outcome(op, result).await,
         }
     }
 
@@ -367,17 +441,17 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     /// entry point (inbound call, callback, IVR R4 conversation): an id from
     /// the reserved block, the row and its `interaction_created` event (with
     /// `extra` events after it) in one [`Write::Open`], applied in one
-    /// transaction by the writer. The store is asked for ids only when a
-    /// block runs low (in the background) or, if it ran out, right here.
+    /// transaction by the writer. The next block of ids is reserved in the
+    /// background when fewer than [`ID_LOW_WATER`] are left.
     ///
     /// # Errors
-    /// No id left and the store cannot reserve more.
-    pub(crate) async fn open_interaction(
+    /// No id left (the background reservation has not come back yet).
+    pub(crate) fn open_interaction(
         &mut self,
         new: store::NewInteraction,
         extra: Vec<NewEvent>,
     ) -> Result<Interaction, EngineError> {
-        let id = self.next_interaction_id().await?;
+        let id = self.next_interaction_id()?;
         let interaction = Interaction {
             id,
             channel: new.channel,
@@ -408,22 +482,20 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             interaction: interaction.clone(),
             events,
         };
-        if self.writer.submit(w).await.is_err() {
-            return Err(EngineError::Invalid("event writer stopped".into()));
-        }
+        self.write(w);
         Ok(interaction)
     }
 
-    async fn next_interaction_id(&mut self) -> Result<InteractionId, EngineError> {
-        if self.ids.is_empty() {
-            if let Some(next) = self.next_ids.take() {
-                self.ids = next;
-            } else {
-                self.ids = self.store.reserve_interaction_ids(ID_BLOCK).await?;
-            }
+    fn next_interaction_id(&mut self) -> Result<InteractionId, EngineError> {
+        if self.ids.is_empty()
+            && let Some(next) = self.next_ids.take()
+        {
+            self.ids = next;
         }
         let id = self.ids.next().ok_or_else(|| {
-            EngineError::Invalid("the store reserved an empty block of ids".into())
+            EngineError::Invalid(
+                "no interaction id reserved yet (the store is slow to give a new block)".into(),
+            )
         })?;
         if self.ids.end - self.ids.start < ID_LOW_WATER
             && self.next_ids.is_none()
@@ -441,30 +513,25 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
     }
 
     /// Append events through the durable writer (never dropped: journaled
-    /// while the store is down). Waits only when the writer's channel is
-    /// full (backpressure).
-    pub(crate) async fn record(&self, events: Vec<NewEvent>) {
+    /// while the store is down), as an effect.
+    pub(crate) fn record(&mut self, events: Vec<NewEvent>) {
         if events.is_empty() {
             return;
         }
-        if self.writer.submit(Write::Events(events)).await.is_err() {
-            tracing::error!("event writer stopped: events not recorded");
-        }
+        self.write(Write::Events(events));
     }
 
     /// Write the engine-owned columns of an interaction through the writer.
     /// No full-row rewrite: `customer_id` and `answered_at` are only filled
     /// when still NULL in the store (a customer merge during the call is
     /// kept), `channel`, `direction` and `started_at` are never rewritten.
-    pub(crate) async fn save(&self, i: &Interaction) {
+    pub(crate) fn save(&mut self, i: &Interaction) {
         let w = Write::Update {
             id: i.id,
             change: change_of(i),
             events: Vec::new(),
         };
-        if self.writer.submit(w).await.is_err() {
-            tracing::error!(interaction = %i.id, "event writer stopped: change not recorded");
-        }
+        self.write(w);
     }
 
     pub(crate) fn send(&self, audience: Audience, message: Push) {
@@ -496,8 +563,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
         self.send(Audience::Supervisors, msg);
         self.record(vec![
             NewEvent::new(now(), EventKind::AgentStateChanged { state, reason }).with_agent(agent),
-        ])
-        .await;
+        ]);
     }
 
     /// Push the ACD's current view of an agent (e.g. back to available after

@@ -4,11 +4,12 @@
 //! per-agent skill `agent:<id>` every logged-in agent holds.
 
 use super::{Actor, LegRole, Phase, now};
+use super::VoiceOp;
 use crate::push::{Audience, Push};
 use crate::{EngineError, TransferTarget};
 use domain::*;
 use routing::{AgentInput, Task};
-use voice::{CallControl, LegId};
+use voice::LegId;
 
 /// The skill only agent `a` holds: a task requiring it is offered to `a`
 /// alone (transfer to an agent).
@@ -19,7 +20,7 @@ pub(crate) fn personal_skill(a: AgentId) -> SkillLevel {
     }
 }
 
-impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
+impl Actor {
     /// Carry out a blind transfer for `agent`.
     pub(crate) async fn transfer(
         &mut self,
@@ -106,17 +107,17 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             if recording {
                 // Its `recording_stopped` comes with the voice shell's
                 // RecordingFinished; the next agent's part is a new file.
-                let _ = self.voice.record_stop(caller_leg).await;
+                self.voice(VoiceOp::RecordStop(caller_leg));
             }
             if let Some(l) = agent_leg {
                 // Forget the leg first: its HungUp must not end the call.
                 self.legs.remove(&l);
-                let _ = self.voice.hang_up(l).await;
+                self.voice(VoiceOp::HangUp(l));
             }
             if held {
-                let _ = self.voice.hold(caller_leg, false).await;
+                self.voice(VoiceOp::Hold(caller_leg, false));
             }
-            self.save(&i).await;
+            self.save(&i);
             out
         } else if let Some(conv) = self.conversations.get_mut(&id) {
             conv.agent = None;
@@ -129,7 +130,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
                 conv.interaction.customer_id,
             );
             let i = conv.interaction.clone();
-            self.save(&i).await;
+            self.save(&i);
             out
         } else {
             return Err(EngineError::UnknownInteraction(id));
@@ -138,7 +139,7 @@ impl<V: CallControl + Clone + Send + Sync + 'static> Actor<V> {
             .with_interaction(id)
             .with_agent(agent);
         ev.customer_id = customer;
-        self.record(vec![ev]).await;
+        self.record(vec![ev]);
         let to = match (to_agent, to_queue) {
             (Some(a), _) => format!("agent:{}", a.0),
             (None, Some(q)) => format!(
