@@ -102,18 +102,22 @@ pub enum AgentRequest {
 /// Commands from the API to the actor.
 #[derive(Debug)]
 pub(crate) enum Command {
-    Login(AgentId, oneshot::Sender<Result<(), EngineError>>),
+    /// The agent's record, read by the handle.
+    Login(Box<domain::Agent>, oneshot::Sender<Result<(), EngineError>>),
     Logout(AgentId, oneshot::Sender<Result<(), EngineError>>),
     State(
         AgentId,
         AgentRequest,
         oneshot::Sender<Result<(), EngineError>>,
     ),
+    /// `code` was checked against the store's list by the handle; `stored`:
+    /// the interaction's row (used when it is not live in the engine).
     Disposition {
         agent: AgentId,
         interaction: InteractionId,
         code: String,
         notes: Option<String>,
+        stored: Option<Box<domain::Interaction>>,
         reply: oneshot::Sender<Result<(), EngineError>>,
     },
     HangUp(
@@ -136,12 +140,16 @@ pub(crate) enum Command {
         target: TransferTarget,
         reply: oneshot::Sender<Result<(), EngineError>>,
     },
+    /// `caller`: who the number belongs to, read by the handle (`None` for
+    /// a callback from a waiting call, whose customer the engine knows).
     Callback {
         request: CallbackRequest,
+        caller: Option<Box<actor::CallerLookup>>,
         reply: oneshot::Sender<Result<InteractionId, EngineError>>,
     },
+    /// The conversation's row, customer and history, read by the handle.
     RouteConversation {
-        interaction: InteractionId,
+        conversation: Box<actor::Prefetched>,
         queue: QueueId,
         address: String,
         reply: oneshot::Sender<Result<(), EngineError>>,
@@ -206,11 +214,21 @@ pub struct FlowReload {
 }
 
 /// The API's handle on the engine. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct EngineHandle {
     cmd: mpsc::Sender<Command>,
+    /// Reads done before a command is sent (the agent's record, a
+    /// conversation's row), so that the engine's state changes do no I/O.
+    store: Arc<dyn store::Store>,
+    default_country: String,
     push: broadcast::Sender<push::Envelope>,
     writer: writer::WriterHandle,
+}
+
+impl std::fmt::Debug for EngineHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineHandle").finish_non_exhaustive()
+    }
 }
 
 impl EngineHandle {
@@ -238,7 +256,12 @@ impl EngineHandle {
     /// # Errors
     /// Unknown agent; already logged in.
     pub async fn agent_login(&self, agent: AgentId) -> Result<(), EngineError> {
-        self.ask(|r| Command::Login(agent, r)).await?
+        let a = self
+            .store
+            .get_agent(agent)
+            .await?
+            .ok_or(EngineError::UnknownAgent(agent))?;
+        self.ask(|r| Command::Login(Box::new(a), r)).await?
     }
 
     /// Log an agent out of the ACD.
@@ -269,11 +292,24 @@ impl EngineHandle {
         code: String,
         notes: Option<String>,
     ) -> Result<(), EngineError> {
+        if !self
+            .store
+            .list_dispositions()
+            .await?
+            .iter()
+            .any(|d| d.code == code)
+        {
+            return Err(EngineError::Invalid(format!(
+                "unknown disposition code {code:?}"
+            )));
+        }
+        let stored = self.store.get_interaction(interaction).await?.map(Box::new);
         self.ask(|reply| Command::Disposition {
             agent,
             interaction,
             code,
             notes,
+            stored,
             reply,
         })
         .await?
@@ -361,8 +397,24 @@ impl EngineHandle {
         &self,
         request: CallbackRequest,
     ) -> Result<InteractionId, EngineError> {
-        self.ask(|reply| Command::Callback { request, reply })
-            .await?
+        let caller = match request.from_interaction {
+            Some(_) => None,
+            None => {
+                let number =
+                    domain::phone::normalize_e164(&request.number, Some(&self.default_country))
+                        .map_err(|e| EngineError::Invalid(format!("number: {e}")))?;
+                let t = actor::now();
+                Some(Box::new(
+                    actor::identify_caller(&*self.store, Some(&number), t).await?,
+                ))
+            }
+        };
+        self.ask(|reply| Command::Callback {
+            request,
+            caller,
+            reply,
+        })
+        .await?
     }
 
     /// Route a new digital conversation (SMS, e-mail, chat, WhatsApp,
@@ -380,8 +432,23 @@ impl EngineHandle {
         queue: QueueId,
         address: String,
     ) -> Result<(), EngineError> {
+        let row = self
+            .store
+            .get_interaction(interaction)
+            .await?
+            .ok_or(EngineError::UnknownInteraction(interaction))?;
+        let customer = match row.customer_id {
+            Some(c) => self.store.get_customer(c).await?,
+            None => None,
+        };
+        let history = actor::history(&*self.store, customer.as_ref()).await;
+        let conversation = Box::new(actor::Prefetched {
+            interaction: row,
+            customer,
+            history,
+        });
         self.ask(|reply| Command::RouteConversation {
-            interaction,
+            conversation,
             queue,
             address,
             reply,
@@ -522,11 +589,21 @@ where
     )
     .await
     .map_err(|e| EngineError::Invalid(format!("event writer: {e}")))?;
-    let actor = actor::Actor::new(store, flows, config, push_tx.clone(), writer.clone()).await?;
+    let default_country = config.default_country.clone();
+    let actor = actor::Actor::new(
+        store.clone(),
+        flows,
+        config,
+        push_tx.clone(),
+        writer.clone(),
+    )
+    .await?;
     let task = tokio::spawn(actor.run(voice, events, cmd_rx));
     Ok((
         EngineHandle {
             cmd: cmd_tx,
+            store,
+            default_country,
             push: push_tx,
             writer,
         },

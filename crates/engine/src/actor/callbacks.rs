@@ -33,12 +33,17 @@ pub(crate) struct Callback {
     pub agent: Option<(AgentId, LegId)>,
     /// The customer's leg once dialled.
     pub customer_leg: Option<LegId>,
+    /// The customer's last interactions (screen-pop).
+    pub history: Vec<Interaction>,
 }
 
 impl Actor {
-    pub(crate) async fn request_callback(
+    /// Queue a callback. `caller`: who owns the number (read by the API
+    /// handle); `None` when the callback comes from a waiting call.
+    pub(crate) fn request_callback(
         &mut self,
         req: CallbackRequest,
+        caller: Option<super::CallerLookup>,
     ) -> Result<InteractionId, EngineError> {
         let t = now();
         if !self.queues.contains_key(&req.queue) {
@@ -109,23 +114,35 @@ impl Actor {
                     requested_at: t,
                     agent: None,
                     customer_leg: None,
+                    history: call.history,
                 },
             );
             return Ok(id);
         }
-        let (customer, _) = self.identify(Some(&number), t).await?;
-        let interaction = self
-            .open_interaction(
-                NewInteraction {
-                    channel: Channel::Voice,
-                    direction: Direction::Outbound,
-                    customer_id: customer.as_ref().map(|c| c.id),
-                    queue_id: Some(req.queue),
-                    agent_id: None,
-                    started_at: t,
-                },
-                Vec::new(),
-            )?;
+        let Some(caller) = caller else {
+            return Err(EngineError::Invalid(
+                "the caller's lookup is missing (callback not from a waiting call)".into(),
+            ));
+        };
+        if caller.created
+            && let Some(cust) = &caller.customer
+        {
+            self.record(vec![
+                NewEvent::new(t, EventKind::CustomerCreated).with_customer(cust.id),
+            ]);
+        }
+        let (customer, history) = (caller.customer, caller.history);
+        let interaction = self.open_interaction(
+            NewInteraction {
+                channel: Channel::Voice,
+                direction: Direction::Outbound,
+                customer_id: customer.as_ref().map(|c| c.id),
+                queue_id: Some(req.queue),
+                agent_id: None,
+                started_at: t,
+            },
+            Vec::new(),
+        )?;
         let id = interaction.id;
         let cid = customer.as_ref().map(|c| c.id);
         let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
@@ -154,6 +171,7 @@ impl Actor {
                 requested_at: t,
                 agent: None,
                 customer_leg: None,
+                history,
             },
         );
         self.acd
@@ -165,7 +183,7 @@ impl Actor {
     }
 
     /// The callback's turn: ring the agent's phone with the screen-pop.
-    pub(crate) async fn ring_callback(
+    pub(crate) fn ring_callback(
         &mut self,
         offer: OfferId,
         task: InteractionId,
@@ -182,14 +200,15 @@ impl Actor {
             customer: cb.customer.clone(),
             caller: cb.number.clone(),
             ivr_trace: Some(serde_json::json!({"callback": true})),
+            history: cb.history.clone(),
         };
         let number = cb.number.clone();
-        self.present_offer(task, agent, ring_until, view).await;
+        self.present_offer(task, agent, ring_until, view);
         self.ring_phone(offer, task, agent, ring_until, number, true);
     }
 
     /// The agent picked up a callback: dial the customer.
-    pub(crate) async fn on_callback_agent_answered(
+    pub(crate) fn on_callback_agent_answered(
         &mut self,
         leg: LegId,
         task: InteractionId,
@@ -205,8 +224,7 @@ impl Actor {
         if let Some(ringing) = self.offers.get_mut(&offer) {
             ringing.retain(|(a, _)| *a != agent);
         }
-        self.agent_state_changed(agent, AgentState::Busy, None)
-            .await;
+        self.agent_state_changed(agent, AgentState::Busy, None);
         let Some(cb) = self.callbacks.get_mut(&task) else {
             return;
         };
@@ -231,7 +249,7 @@ impl Actor {
 
     /// The callback's customer is being dialled (`Ok`: their leg), or
     /// could not be.
-    pub(crate) async fn on_callback_dialled(
+    pub(crate) fn on_callback_dialled(
         &mut self,
         task: InteractionId,
         agent_leg: LegId,
@@ -254,14 +272,14 @@ impl Actor {
             }
             Err(e) => {
                 tracing::warn!(error = %e, interaction = %task, "cannot dial the callback");
-                self.callback_failed(task, "callback_failed").await;
+                self.callback_failed(task, "callback_failed");
             }
         }
     }
 
     /// The customer answered the callback: it becomes an ordinary call,
     /// bridged to the agent (and recorded if the queue records).
-    pub(crate) async fn on_callback_customer_answered(&mut self, leg: LegId, task: InteractionId) {
+    pub(crate) fn on_callback_customer_answered(&mut self, leg: LegId, task: InteractionId) {
         let Some(cb) = self.callbacks.remove(&task) else {
             return;
         };
@@ -289,6 +307,7 @@ impl Actor {
                 agent: None,
                 agent_leg: None,
                 recording: None,
+                history: cb.history,
                 recording_parts: 0,
                 on_hold: false,
                 hold_pending: None,
@@ -296,23 +315,23 @@ impl Actor {
         );
         // The ACD already counts the task as the agent's: connect it as an
         // answered offer.
-        self.connect(leg, agent_leg, task, agent).await;
+        self.connect(leg, agent_leg, task, agent);
     }
 
     /// A callback leg ended before the two sides were bridged: the
     /// customer's (`customer`: no answer, busy) or the agent's.
-    pub(crate) async fn on_callback_leg_gone(&mut self, task: InteractionId, customer: bool) {
+    pub(crate) fn on_callback_leg_gone(&mut self, task: InteractionId, customer: bool) {
         let reason = if customer {
             "callback_no_answer"
         } else {
             "agent_hangup"
         };
-        self.callback_failed(task, reason).await;
+        self.callback_failed(task, reason);
     }
 
     /// Close a callback that did not connect; the agent (if they picked up)
     /// goes to wrap-up to record the outcome.
-    async fn callback_failed(&mut self, task: InteractionId, reason: &str) {
+    fn callback_failed(&mut self, task: InteractionId, reason: &str) {
         let t = now();
         let Some(mut cb) = self.callbacks.remove(&task) else {
             return;
@@ -344,8 +363,8 @@ impl Actor {
         ev.agent_id = agent;
         self.record(vec![ev]);
         if let Some(a) = agent {
-            self.start_wrap_up(a, task, reason, t).await;
+            self.start_wrap_up(a, task, reason, t);
         }
-        self.process_decisions().await;
+        self.process_decisions();
     }
 }

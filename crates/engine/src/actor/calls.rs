@@ -24,12 +24,15 @@ pub(crate) struct Identified {
 }
 
 /// Who a caller is.
+#[derive(Debug)]
 pub(crate) struct CallerLookup {
     pub customer: Option<Customer>,
     /// The customer was created for this call (a `customer_created` event is due).
     pub created: bool,
     /// A known customer with an earlier voice interaction.
     pub has_called_before: bool,
+    /// The customer's last interactions, newest first (screen-pop).
+    pub history: Vec<Interaction>,
 }
 
 /// The customer owning this number (created if unknown) and whether they
@@ -44,6 +47,7 @@ pub(crate) async fn identify_caller(
             customer: None,
             created: false,
             has_called_before: false,
+            history: Vec::new(),
         });
     };
     if let Some(c) = store
@@ -61,10 +65,12 @@ pub(crate) async fn identify_caller(
             .await
             .map(|v| !v.is_empty())
             .unwrap_or(false);
+        let history = super::history(store, Some(&c)).await;
         return Ok(CallerLookup {
             customer: Some(c),
             created: false,
             has_called_before,
+            history,
         });
     }
     let c = store
@@ -81,11 +87,12 @@ pub(crate) async fn identify_caller(
         customer: Some(c),
         created: true,
         has_called_before: false,
+        history: Vec::new(),
     })
 }
 
 impl Actor {
-    pub(crate) async fn on_voice_event(&mut self, ev: CallEvent) {
+    pub(crate) fn on_voice_event(&mut self, ev: CallEvent) {
         match ev {
             CallEvent::Incoming {
                 leg,
@@ -95,21 +102,19 @@ impl Actor {
                 entry_point,
                 from_user,
             } => {
-                self.on_incoming(leg, caller, callee, trunk, entry_point, from_user)
-                    .await;
+                self.on_incoming(leg, caller, callee, trunk, entry_point, from_user);
             }
             CallEvent::Ringing { .. } => {}
             CallEvent::Answered { leg } => match self.legs.get(&leg).copied() {
                 Some(LegRole::Agent { task, agent, offer }) => {
                     if self.callbacks.contains_key(&task) {
-                        self.on_callback_agent_answered(leg, task, agent, offer)
-                            .await;
+                        self.on_callback_agent_answered(leg, task, agent, offer);
                     } else {
-                        self.on_agent_answered(leg, task, agent, offer).await;
+                        self.on_agent_answered(leg, task, agent, offer);
                     }
                 }
                 Some(LegRole::CallbackCustomer(task)) => {
-                    self.on_callback_customer_answered(leg, task).await;
+                    self.on_callback_customer_answered(leg, task);
                 }
                 _ => {}
             },
@@ -132,10 +137,10 @@ impl Actor {
                             number,
                             from_interaction: Some(id),
                         };
-                        if let Err(e) = self.request_callback(req).await {
+                        if let Err(e) = self.request_callback(req, None) {
                             tracing::warn!(error = %e, interaction = %id, "callback by DTMF refused");
                         }
-                        self.process_decisions().await;
+                        self.process_decisions();
                         return;
                     }
                     if call.phase != Phase::Ivr {
@@ -147,8 +152,8 @@ impl Actor {
                     if let Some(s) = call.ivr.as_mut() {
                         s.handle_dtmf(now(), digit);
                     }
-                    self.drive_ivr(id).await;
-                    self.process_decisions().await;
+                    self.drive_ivr(id);
+                    self.process_decisions();
                 }
             }
             CallEvent::PromptFinished { leg, interrupted } => {
@@ -157,7 +162,7 @@ impl Actor {
                     return;
                 }
                 if let Some(LegRole::Caller(id)) = self.legs.get(&leg).copied() {
-                    self.on_prompt_finished(id, interrupted).await;
+                    self.on_prompt_finished(id, interrupted);
                 }
             }
             CallEvent::RecordingFinished {
@@ -181,9 +186,7 @@ impl Actor {
                     },
                     events: Vec::new(),
                 };
-                if self.writer.submit(w).await.is_err() {
-                    tracing::error!(interaction = %id, "event writer stopped: recording not saved");
-                }
+                self.write(w);
                 self.record(vec![
                     NewEvent::new(now(), EventKind::RecordingStopped).with_interaction(id),
                 ]);
@@ -210,22 +213,22 @@ impl Actor {
             CallEvent::HungUp { leg, .. } if self.incoming_pending.remove(&leg) => {
                 tracing::info!(%leg, "caller left before being identified: no interaction");
             }
-            CallEvent::HungUp { leg, cause, .. } => self.on_hung_up(leg, cause).await,
+            CallEvent::HungUp { leg, cause, .. } => self.on_hung_up(leg, cause),
             CallEvent::TransferRequested { leg, target } => {
-                self.on_phone_transfer(leg, target).await;
-                self.process_decisions().await;
+                self.on_phone_transfer(leg, target);
+                self.process_decisions();
             }
             CallEvent::TransferStatus { leg, status } => {
                 tracing::info!(%leg, status, "transfer progress");
             }
             CallEvent::Registration(change) => {
                 tracing::info!(?change, "registration");
-                self.on_registration(change).await;
+                self.on_registration(change);
             }
         }
     }
 
-    async fn on_incoming(
+    fn on_incoming(
         &mut self,
         leg: LegId,
         caller: String,
@@ -249,26 +252,23 @@ impl Actor {
         // when the answer comes back ([`Self::on_identified`]).
         self.incoming_pending.insert(leg);
         let store = self.store.clone();
-        let tx = self.internal_tx.clone();
-        tokio::spawn(async move {
+        self.task(async move {
             let found = identify_caller(&*store, number.as_ref(), t).await;
-            let _ = tx
-                .send(super::Internal::Identified(Box::new(Identified {
-                    leg,
-                    caller,
-                    entry,
-                    t,
-                    number,
-                    found,
-                })))
-                .await;
+            Some(super::Internal::Identified(Box::new(Identified {
+                leg,
+                caller,
+                entry,
+                t,
+                number,
+                found,
+            })))
         });
     }
 
     /// The caller's lookup is back: open the interaction, answer, and run the
     /// entry point (queue or IVR flow). Nothing happens if the caller has
     /// hung up meanwhile.
-    pub(crate) async fn on_identified(&mut self, x: Identified) {
+    pub(crate) fn on_identified(&mut self, x: Identified) {
         let Identified {
             leg,
             caller,
@@ -280,7 +280,7 @@ impl Actor {
         if !self.incoming_pending.remove(&leg) {
             return;
         }
-        let (customer, has_called_before) = match found {
+        let (customer, has_called_before, history) = match found {
             Ok(c) => {
                 if c.created
                     && let Some(cust) = &c.customer
@@ -289,25 +289,24 @@ impl Actor {
                         NewEvent::new(t, EventKind::CustomerCreated).with_customer(cust.id),
                     ]);
                 }
-                (c.customer, c.has_called_before)
+                (c.customer, c.has_called_before, c.history)
             }
             Err(e) => {
                 tracing::error!(error = %e, "customer lookup failed");
-                (None, false)
+                (None, false, Vec::new())
             }
         };
-        let opened = self
-            .open_interaction(
-                NewInteraction {
-                    channel: Channel::Voice,
-                    direction: Direction::Inbound,
-                    customer_id: customer.as_ref().map(|c| c.id),
-                    queue_id: None,
-                    agent_id: None,
-                    started_at: t,
-                },
-                Vec::new(),
-            );
+        let opened = self.open_interaction(
+            NewInteraction {
+                channel: Channel::Voice,
+                direction: Direction::Inbound,
+                customer_id: customer.as_ref().map(|c| c.id),
+                queue_id: None,
+                agent_id: None,
+                started_at: t,
+            },
+            Vec::new(),
+        );
         let interaction = match opened {
             Ok(i) => i,
             Err(e) => {
@@ -346,6 +345,7 @@ impl Actor {
                 agent: None,
                 agent_leg: None,
                 recording: None,
+                history,
                 recording_parts: 0,
                 on_hold: false,
                 hold_pending: None,
@@ -354,7 +354,7 @@ impl Actor {
         match entry {
             EntryPoint::Queue(q) => {
                 let priority = segment.priority();
-                self.enqueue(id, &q, priority, segment).await;
+                self.enqueue(id, &q, priority, segment);
             }
             EntryPoint::Flow(name) => {
                 let Some(flow) = self.flows.get(&name) else {
@@ -390,33 +390,14 @@ impl Actor {
                 if let Some(c) = self.calls.get_mut(&id) {
                     c.ivr = Some(session);
                 }
-                self.drive_ivr(id).await;
-                self.process_decisions().await;
+                self.drive_ivr(id);
+                self.process_decisions();
             }
         }
     }
 
-    /// The customer owning this number, creating one if unknown. `true` when
-    /// the customer existed before this call.
-    pub(crate) async fn identify(
-        &mut self,
-        number: Option<&PhoneNumber>,
-        t: Timestamp,
-    ) -> Result<(Option<Customer>, bool), store::StoreError> {
-        let c = identify_caller(&*self.store, number, t).await?;
-        if c.created
-            && let Some(cust) = &c.customer
-        {
-            self.record(vec![
-                NewEvent::new(t, EventKind::CustomerCreated).with_customer(cust.id),
-            ]);
-        }
-        let known = c.customer.is_some() && !c.created;
-        Ok((c.customer, known))
-    }
-
     /// Hand a call to the ACD.
-    pub(crate) async fn enqueue(
+    pub(crate) fn enqueue(
         &mut self,
         id: InteractionId,
         queue: &str,
@@ -458,11 +439,11 @@ impl Actor {
         if let Err(e) = self.acd.handle_task_arrived(t, task) {
             tracing::error!(error = %e, "ACD refused the task");
         }
-        self.music_on_hold(id).await;
-        self.process_decisions().await;
+        self.music_on_hold(id);
+        self.process_decisions();
     }
 
-    async fn on_agent_answered(
+    fn on_agent_answered(
         &mut self,
         leg: LegId,
         task: InteractionId,
@@ -487,12 +468,12 @@ impl Actor {
         let Some(caller_leg) = self.calls.get(&task).map(|c| c.caller_leg) else {
             return;
         };
-        self.connect(caller_leg, leg, task, agent).await;
+        self.connect(caller_leg, leg, task, agent);
     }
 
     /// Bridge the customer's leg to the agent's (the ACD has the task as the
     /// agent's): recording, `answered` event and push, agent busy.
-    pub(crate) async fn connect(
+    pub(crate) fn connect(
         &mut self,
         caller_leg: LegId,
         leg: LegId,
@@ -573,19 +554,18 @@ impl Actor {
                 interaction_id: task,
             },
         );
-        self.agent_state_changed(agent, AgentState::Busy, None)
-            .await;
-        self.process_decisions().await;
+        self.agent_state_changed(agent, AgentState::Busy, None);
+        self.process_decisions();
     }
 
-    pub(crate) async fn on_hung_up(&mut self, leg: LegId, cause: HangupCause) {
+    pub(crate) fn on_hung_up(&mut self, leg: LegId, cause: HangupCause) {
         self.leg_owner.remove(&leg);
         let Some(role) = self.legs.remove(&leg) else {
             return;
         };
         match role {
             LegRole::CallbackCustomer(task) => {
-                self.on_callback_leg_gone(task, true).await;
+                self.on_callback_leg_gone(task, true);
             }
             LegRole::Agent { task, agent, offer } => {
                 if self
@@ -593,7 +573,7 @@ impl Actor {
                     .get(&task)
                     .is_some_and(|cb| cb.customer_leg.is_some())
                 {
-                    self.on_callback_leg_gone(task, false).await;
+                    self.on_callback_leg_gone(task, false);
                     return;
                 }
                 let talking = self
@@ -601,7 +581,7 @@ impl Actor {
                     .get(&task)
                     .is_some_and(|c| c.agent_leg == Some(leg) && c.phase == Phase::Talking);
                 if talking {
-                    self.end_talk(task, "agent_hangup").await;
+                    self.end_talk(task, "agent_hangup");
                     return;
                 }
                 let still_ringing = self
@@ -629,7 +609,7 @@ impl Actor {
                         .with_interaction(task)
                         .with_agent(agent),
                     ]);
-                    self.process_decisions().await;
+                    self.process_decisions();
                 }
             }
             LegRole::Caller(id) => {
@@ -641,9 +621,9 @@ impl Actor {
                         if let Some(s) = self.calls.get_mut(&id).and_then(|c| c.ivr.as_mut()) {
                             s.handle_hangup(now());
                         }
-                        self.drive_ivr(id).await;
-                        self.finish_ivr(id).await;
-                        self.close(id, "ivr_completed").await;
+                        self.drive_ivr(id);
+                        self.finish_ivr(id);
+                        self.close(id, "ivr_completed");
                     }
                     Phase::Queued => {
                         let t = now();
@@ -668,8 +648,8 @@ impl Actor {
                         .with_interaction(id);
                         ev.customer_id = customer;
                         self.record(vec![ev]);
-                        self.close(id, "abandoned").await;
-                        self.process_decisions().await;
+                        self.close(id, "abandoned");
+                        self.process_decisions();
                     }
                     Phase::Talking => {
                         let reason = if cause == HangupCause::RemoteBye {
@@ -677,7 +657,7 @@ impl Actor {
                         } else {
                             "completed"
                         };
-                        self.end_talk(id, reason).await;
+                        self.end_talk(id, reason);
                     }
                     Phase::Ended => {}
                 }
@@ -686,7 +666,7 @@ impl Actor {
     }
 
     /// A bridged call ended: wrap-up for the agent, survey for the customer.
-    pub(crate) async fn end_talk(&mut self, id: InteractionId, reason: &str) {
+    pub(crate) fn end_talk(&mut self, id: InteractionId, reason: &str) {
         let t = now();
         let Some(call) = self.calls.get_mut(&id) else {
             return;
@@ -714,9 +694,9 @@ impl Actor {
         if let Err(e) = self.acd.handle_task_ended(t, id) {
             tracing::warn!(error = %e, "ACD task end refused");
         }
-        self.close(id, reason).await;
+        self.close(id, reason);
         if let Some(a) = agent {
-            self.start_wrap_up(a, id, reason, t).await;
+            self.start_wrap_up(a, id, reason, t);
         }
         if queue_name.is_some_and(|q| self.cfg.survey_queues.contains(&q)) {
             let text = if lang == "en" {
@@ -724,15 +704,14 @@ impl Actor {
             } else {
                 "Merci d'avoir appelé Démo Télécom. Êtes-vous satisfait de notre service ? Répondez par une note de 1 (mauvais) à 5 (excellent)."
             };
-            self.outbox(id, Channel::Sms, None, text.into(), "survey")
-                .await;
+            self.outbox(id, Channel::Sms, None, text.into(), "survey");
         }
-        self.process_decisions().await;
+        self.process_decisions();
     }
 
     /// The agent's call ended: `ended` push, `wrap_up_started`, state wrap-up
     /// (the ACD times it; the disposition ends it early).
-    pub(crate) async fn start_wrap_up(
+    pub(crate) fn start_wrap_up(
         &mut self,
         agent: AgentId,
         id: InteractionId,
@@ -752,13 +731,12 @@ impl Actor {
                 reason: reason.into(),
             },
         );
-        self.agent_state_changed(agent, AgentState::WrapUp, None)
-            .await;
+        self.agent_state_changed(agent, AgentState::WrapUp, None);
     }
 
     /// Mark the interaction ended (kept in memory for the disposition only
     /// if an agent handled it).
-    async fn close(&mut self, id: InteractionId, reason: &str) {
+    fn close(&mut self, id: InteractionId, reason: &str) {
         let t = now();
         let Some(call) = self.calls.get_mut(&id) else {
             return;
@@ -792,7 +770,7 @@ impl Actor {
     /// A phone registered or came back: an agent paused because their phone
     /// could not be rung is ready again. A phone that stops answering
     /// qualify pauses its agent (the ACD must not offer calls to it).
-    async fn on_registration(&mut self, change: voice::registrar::RegistrationChange) {
+    fn on_registration(&mut self, change: voice::registrar::RegistrationChange) {
         use voice::registrar::RegistrationChange as R;
         let (user, up) = match &change {
             R::Registered { user, .. } => (user.clone(), true),
@@ -822,8 +800,8 @@ impl Actor {
             _ => return,
         };
         if self.acd.handle_agent_state(t, agent, input).is_ok() {
-            self.sync_agent(agent).await;
-            self.process_decisions().await;
+            self.sync_agent(agent);
+            self.process_decisions();
         }
     }
 }

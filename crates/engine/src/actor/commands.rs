@@ -9,10 +9,10 @@ use domain::*;
 use routing::{AgentInput, AgentProfile};
 
 impl Actor {
-    pub(crate) async fn on_command(&mut self, cmd: Command) {
+    pub(crate) fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Login(agent, reply) => {
-                let r = self.login(agent).await;
+                let r = self.login(*agent);
                 self.reply_to(reply, r);
             }
             Command::Logout(agent, reply) => {
@@ -22,10 +22,9 @@ impl Actor {
                     .map_err(EngineError::from);
                 if r.is_ok() {
                     self.agents.remove(&agent);
-                    self.agent_state_changed(agent, AgentState::LoggedOut, None)
-                        .await;
+                    self.agent_state_changed(agent, AgentState::LoggedOut, None);
                 }
-                self.process_decisions().await;
+                self.process_decisions();
                 self.reply_to(reply, r);
             }
             Command::State(agent, req, reply) => {
@@ -42,13 +41,13 @@ impl Actor {
                     };
                     match self.acd.handle_agent_state(now(), agent, input) {
                         Ok(()) => {
-                            self.agent_state_changed(agent, state, reason).await;
+                            self.agent_state_changed(agent, state, reason);
                             Ok(())
                         }
                         Err(e) => Err(e.into()),
                     }
                 };
-                self.process_decisions().await;
+                self.process_decisions();
                 self.reply_to(reply, r);
             }
             Command::Disposition {
@@ -56,16 +55,17 @@ impl Actor {
                 interaction,
                 code,
                 notes,
+                stored,
                 reply,
             } => {
-                let r = self.disposition(agent, interaction, code, notes).await;
-                self.process_decisions().await;
+                let r = self.disposition(agent, interaction, code, notes, stored.map(|b| *b));
+                self.process_decisions();
                 self.reply_to(reply, r);
             }
             Command::HangUp(agent, interaction, reply) => {
                 let r = match self.calls.get(&interaction) {
                     Some(c) if c.agent == Some(agent) && c.phase == Phase::Talking => {
-                        self.end_talk(interaction, "agent_hangup").await;
+                        self.end_talk(interaction, "agent_hangup");
                         Ok(())
                     }
                     Some(_) => Err(EngineError::NotYours(interaction)),
@@ -102,24 +102,26 @@ impl Actor {
                 target,
                 reply,
             } => {
-                let r = self.transfer(agent, interaction, target).await;
-                self.process_decisions().await;
+                let r = self.transfer(agent, interaction, target);
+                self.process_decisions();
                 self.reply_to(reply, r);
             }
-            Command::Callback { request, reply } => {
-                let r = self.request_callback(request).await;
-                self.process_decisions().await;
+            Command::Callback {
+                request,
+                caller,
+                reply,
+            } => {
+                let r = self.request_callback(request, caller.map(|b| *b));
+                self.process_decisions();
                 self.reply_to(reply, r);
             }
             Command::RouteConversation {
-                interaction,
+                conversation,
                 queue,
                 address,
                 reply,
             } => {
-                let r = self
-                    .route_conversation(interaction, queue, address, 0)
-                    .await;
+                let r = self.route_conversation(*conversation, queue, address, 0);
                 self.reply_to(reply, r);
             }
             Command::ConversationMessage {
@@ -136,7 +138,7 @@ impl Actor {
                 accept,
                 reply,
             } => {
-                let r = self.answer_offer(agent, interaction, accept).await;
+                let r = self.answer_offer(agent, interaction, accept);
                 self.reply_to(reply, r);
             }
             Command::Typing {
@@ -157,7 +159,7 @@ impl Actor {
                     self.queue_by_name.retain(|_, id| *id != queue.id);
                     self.queue_by_name.insert(queue.name.clone(), queue.id);
                     self.queues.insert(queue.id, queue);
-                    self.process_decisions().await;
+                    self.process_decisions();
                 }
                 self.reply_to(reply, r);
             }
@@ -166,19 +168,15 @@ impl Actor {
                 interaction,
                 text,
                 reply,
-            } => {
-                let r = self.reply(agent, interaction, text).await;
-                self.reply_to(reply, r);
-            }
+            } => match self.reply(agent, interaction, text, reply) {
+                Ok(()) => {}
+                Err((reply, e)) => self.reply_to(reply, Err(e)),
+            },
         }
     }
 
-    async fn login(&mut self, agent: AgentId) -> Result<(), EngineError> {
-        let a = self
-            .store
-            .get_agent(agent)
-            .await?
-            .ok_or(EngineError::UnknownAgent(agent))?;
+    fn login(&mut self, a: Agent) -> Result<(), EngineError> {
+        let agent = a.id;
         // Every agent also holds `agent:<id>`: transfers to one agent
         // require it.
         let mut skills = a.skills.clone();
@@ -189,30 +187,19 @@ impl Actor {
         };
         self.acd.handle_agent_login(now(), profile)?;
         self.agents.insert(agent, AgentLive { agent: a });
-        self.agent_state_changed(agent, AgentState::Available, None)
-            .await;
-        self.process_decisions().await;
+        self.agent_state_changed(agent, AgentState::Available, None);
+        self.process_decisions();
         Ok(())
     }
 
-    async fn disposition(
+    fn disposition(
         &mut self,
         agent: AgentId,
         interaction: InteractionId,
         code: String,
         notes: Option<String>,
+        stored: Option<Interaction>,
     ) -> Result<(), EngineError> {
-        if !self
-            .store
-            .list_dispositions()
-            .await?
-            .iter()
-            .any(|d| d.code == code)
-        {
-            return Err(EngineError::Invalid(format!(
-                "unknown disposition code {code:?}"
-            )));
-        }
         let live_conversation = self.conversations.contains_key(&interaction);
         let mut i = match (
             self.calls.get(&interaction),
@@ -220,11 +207,7 @@ impl Actor {
         ) {
             (Some(c), _) => c.interaction.clone(),
             (None, Some(c)) => c.interaction.clone(),
-            (None, None) => self
-                .store
-                .get_interaction(interaction)
-                .await?
-                .ok_or(EngineError::UnknownInteraction(interaction))?,
+            (None, None) => stored.ok_or(EngineError::UnknownInteraction(interaction))?,
         };
         if i.agent_id != Some(agent) {
             return Err(EngineError::NotYours(interaction));
@@ -247,7 +230,7 @@ impl Actor {
             .is_some_and(|c| c.phase == Phase::Ended);
         let wrapping_up = self.wrap_up_of.get(&agent) == Some(&interaction);
         if live_conversation {
-            self.close_conversation(agent, interaction).await;
+            self.close_conversation(agent, interaction);
         } else if ended || wrapping_up {
             self.calls.remove(&interaction);
             // Ends wrap-up now; refused (and harmless) if wrap-up already timed out.
@@ -311,7 +294,7 @@ impl Actor {
     /// The outcome of a hold/unhold re-INVITE: on success the call is (no
     /// longer) on hold, music starts (stops) and `held` (`unheld`) is
     /// recorded; on failure nothing changes.
-    pub(crate) async fn hold_done(
+    pub(crate) fn hold_done(
         &mut self,
         agent: AgentId,
         interaction: InteractionId,
@@ -373,8 +356,7 @@ impl Actor {
         self.flows_reloading = true;
         let mut flows = self.flows.clone();
         let prompts_dir = self.cfg.prompts_dir.clone();
-        let tx = self.internal_tx.clone();
-        tokio::spawn(async move {
+        self.task(async move {
             let parsed = tokio::task::spawn_blocking(move || {
                 let report = flows
                     .load_dir(&dir)
@@ -396,7 +378,7 @@ impl Actor {
                     reply,
                 },
             };
-            let _ = tx.send(msg).await;
+            Some(msg)
         });
     }
 

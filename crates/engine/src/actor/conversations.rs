@@ -4,6 +4,9 @@
 //! there, answered through the outbox on the same channel, closed by the
 //! disposition.
 
+/// The answer channel of an API command.
+type ReplyTx<T> = tokio::sync::oneshot::Sender<Result<T, EngineError>>;
+
 use super::decisions::OfferView;
 use super::{Actor, now};
 use crate::EngineError;
@@ -24,28 +27,60 @@ pub(crate) struct Conversation {
     pub offered: Vec<(AgentId, OfferId)>,
     /// The agent who accepted it.
     pub agent: Option<AgentId>,
+    /// The customer's last interactions (screen-pop).
+    pub history: Vec<Interaction>,
+}
+
+/// A conversation's row, customer and history, read from the store before
+/// it is routed (by the API handle, or known already for an IVR R4
+/// conversation), so that routing does no I/O.
+#[derive(Debug)]
+pub(crate) struct Prefetched {
+    pub interaction: Interaction,
+    pub customer: Option<Customer>,
+    pub history: Vec<Interaction>,
+}
+
+/// The customer's last 10 interactions, newest first (the screen-pop's
+/// history); empty without a customer or when the store fails.
+pub(crate) async fn history(
+    store: &dyn store::Store,
+    customer: Option<&Customer>,
+) -> Vec<Interaction> {
+    let Some(c) = customer else {
+        return Vec::new();
+    };
+    store
+        .list_interactions(&store::InteractionFilter {
+            customer_id: Some(c.id),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_default()
 }
 
 impl Actor {
     /// A new conversation becomes an ACD task in `queue`.
-    pub(crate) async fn route_conversation(
+    pub(crate) fn route_conversation(
         &mut self,
-        id: InteractionId,
+        conversation: Prefetched,
         queue: QueueId,
         address: String,
         priority: i32,
     ) -> Result<(), EngineError> {
+        let Prefetched {
+            mut interaction,
+            customer,
+            history,
+        } = conversation;
+        let id = interaction.id;
         if self.conversations.contains_key(&id) {
             return Ok(());
         }
         if !self.queues.contains_key(&queue) {
             return Err(EngineError::Invalid(format!("unknown queue {queue}")));
         }
-        let mut interaction = self
-            .store
-            .get_interaction(id)
-            .await?
-            .ok_or(EngineError::UnknownInteraction(id))?;
         if interaction.channel == Channel::Voice {
             return Err(EngineError::Invalid(
                 "a voice interaction is routed by its call".into(),
@@ -54,10 +89,6 @@ impl Actor {
         if interaction.ended_at.is_some() {
             return Err(EngineError::Invalid(format!("interaction {id} has ended")));
         }
-        let customer = match interaction.customer_id {
-            Some(c) => self.store.get_customer(c).await?,
-            None => None,
-        };
         let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
         let t = now();
         interaction.queue_id = Some(queue);
@@ -86,16 +117,17 @@ impl Actor {
                 queued_at: t,
                 offered: Vec::new(),
                 agent: None,
+                history,
             },
         );
         self.acd.handle_task_arrived(t, task)?;
-        self.process_decisions().await;
+        self.process_decisions();
         Ok(())
     }
 
     /// Offer a conversation to one agent: the desktop shows the card with
     /// Accept/Reject; the ACD's ring time-out gives RONA as for a call.
-    pub(crate) async fn offer_conversation(
+    pub(crate) fn offer_conversation(
         &mut self,
         offer: OfferId,
         task: InteractionId,
@@ -112,12 +144,13 @@ impl Actor {
             customer: conv.customer.clone(),
             caller: conv.address.clone(),
             ivr_trace: None,
+            history: conv.history.clone(),
         };
-        self.present_offer(task, agent, ring_until, view).await;
+        self.present_offer(task, agent, ring_until, view);
     }
 
     /// The agent's accept or reject of an offered conversation.
-    pub(crate) async fn answer_offer(
+    pub(crate) fn answer_offer(
         &mut self,
         agent: AgentId,
         id: InteractionId,
@@ -151,7 +184,7 @@ impl Actor {
             .with_agent(agent);
             ev.customer_id = customer;
             self.record(vec![ev]);
-            self.process_decisions().await;
+            self.process_decisions();
             return Ok(());
         }
         self.acd.handle_offer_accepted(t, id, agent)?;
@@ -181,8 +214,8 @@ impl Actor {
             Audience::Agent(agent),
             Push::Answered { interaction_id: id },
         );
-        self.process_decisions().await;
-        self.sync_agent(agent).await;
+        self.process_decisions();
+        self.sync_agent(agent);
         Ok(())
     }
 
@@ -236,26 +269,35 @@ impl Actor {
         }
     }
 
-    /// The agent's reply: a `message_out` event and an outbox row to the
-    /// customer's address on the conversation's channel.
-    pub(crate) async fn reply(
+    /// The agent's reply: an outbox row to the customer's address on the
+    /// conversation's channel (in the store lane, off the loop), then its
+    /// `message_out` event and push; `answer` gets the outbox row's id.
+    ///
+    /// # Errors
+    /// Not a live conversation of this agent, or an empty text: `answer` is
+    /// handed back with the error.
+    pub(crate) fn reply(
         &mut self,
         agent: AgentId,
         id: InteractionId,
         text: String,
-    ) -> Result<i64, EngineError> {
+        answer: ReplyTx<i64>,
+    ) -> Result<(), (ReplyTx<i64>, EngineError)> {
         let conv = match self.conversations.get(&id) {
             Some(c) => c,
             None if self.calls.contains_key(&id) => {
-                return Err(EngineError::Invalid("a call has no message thread".into()));
+                return Err((
+                    answer,
+                    EngineError::Invalid("a call has no message thread".into()),
+                ));
             }
-            None => return Err(EngineError::UnknownInteraction(id)),
+            None => return Err((answer, EngineError::UnknownInteraction(id))),
         };
         if conv.agent != Some(agent) {
-            return Err(EngineError::NotYours(id));
+            return Err((answer, EngineError::NotYours(id)));
         }
         if text.trim().is_empty() {
-            return Err(EngineError::Invalid("empty reply".into()));
+            return Err((answer, EngineError::Invalid("empty reply".into())));
         }
         let t = now();
         let m = NewOutboxMessage {
@@ -266,29 +308,41 @@ impl Actor {
             customer_id: conv.interaction.customer_id,
             purpose: "agent_reply".into(),
         };
-        let customer = conv.interaction.customer_id;
-        let row = self.store.enqueue_message(&m, t).await?;
         let mut ev = NewEvent::new(t, EventKind::MessageOut { text: text.clone() })
             .with_interaction(id)
             .with_agent(agent);
-        ev.customer_id = customer;
-        self.record(vec![ev]);
-        self.send(
-            Audience::Agent(agent),
-            Push::Message {
-                interaction_id: id,
-                direction: "out".into(),
-                text,
-                at: t,
-            },
-        );
-        Ok(row.id)
+        ev.customer_id = conv.interaction.customer_id;
+        let writer = self.writer.clone();
+        let push = self.push.clone();
+        self.store_job(move |store| async move {
+            match store.enqueue_message(&m, t).await {
+                Ok(row) => {
+                    if writer.submit(store::Write::Events(vec![ev])).await.is_err() {
+                        tracing::error!("event writer stopped: message_out not recorded");
+                    }
+                    let _ = push.send(crate::push::Envelope {
+                        audience: Audience::Agent(agent),
+                        message: Push::Message {
+                            interaction_id: id,
+                            direction: "out".into(),
+                            text,
+                            at: t,
+                        },
+                    });
+                    let _ = answer.send(Ok(row.id));
+                }
+                Err(e) => {
+                    let _ = answer.send(Err(e.into()));
+                }
+            }
+        });
+        Ok(())
     }
 
     /// Close a conversation the agent has (at the disposition): the task
     /// ends, the interaction is closed, the agent's wrap-up is over at once
     /// (the disposition was its work).
-    pub(crate) async fn close_conversation(&mut self, agent: AgentId, id: InteractionId) {
+    pub(crate) fn close_conversation(&mut self, agent: AgentId, id: InteractionId) {
         let t = now();
         let Some(mut conv) = self.conversations.remove(&id) else {
             return;
@@ -319,30 +373,7 @@ impl Actor {
                 reason: "completed".into(),
             },
         );
-        self.process_decisions().await;
-        self.sync_agent(agent).await;
-    }
-
-    /// The customer's last interactions on every channel, newest first,
-    /// without `except` (the screen-pop's history).
-    pub(crate) async fn history(
-        &mut self,
-        customer: Option<&Customer>,
-        except: InteractionId,
-    ) -> Vec<Interaction> {
-        let Some(c) = customer else {
-            return Vec::new();
-        };
-        self.store
-            .list_interactions(&store::InteractionFilter {
-                customer_id: Some(c.id),
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|i| i.id != except)
-            .collect()
+        self.process_decisions();
+        self.sync_agent(agent);
     }
 }

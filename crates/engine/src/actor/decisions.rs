@@ -12,7 +12,7 @@ use voice::LegId;
 
 impl Actor {
     /// Drain the ACD's decisions (handlers may add more while we go).
-    pub(crate) async fn process_decisions(&mut self) {
+    pub(crate) fn process_decisions(&mut self) {
         let mut any = false;
         loop {
             // In batches, so that every agent a batch touched is synced once.
@@ -22,7 +22,7 @@ impl Actor {
             }
             any = true;
             for d in batch.iter().cloned() {
-                self.carry_out(d).await;
+                self.carry_out(d);
             }
             let mut touched: Vec<AgentId> = batch
                 .iter()
@@ -38,7 +38,7 @@ impl Actor {
             touched.sort();
             touched.dedup();
             for a in touched {
-                self.sync_agent(a).await;
+                self.sync_agent(a);
             }
         }
         // Also when a task arrived or left without any decision (nobody
@@ -50,7 +50,7 @@ impl Actor {
         }
     }
 
-    async fn carry_out(&mut self, d: Decision) {
+    fn carry_out(&mut self, d: Decision) {
         {
             match d {
                 Decision::Offer {
@@ -60,7 +60,7 @@ impl Actor {
                     ring_until,
                 } => {
                     for agent in agents {
-                        self.ring(offer, task, agent, ring_until).await;
+                        self.ring(offer, task, agent, ring_until);
                     }
                 }
                 Decision::CancelOffer {
@@ -110,7 +110,7 @@ impl Actor {
                     task,
                     position,
                     ewt_s,
-                } => self.announce(task, position, ewt_s).await,
+                } => self.announce(task, position, ewt_s),
                 Decision::Overflow { task, from, to } => {
                     if let Some(c) = self.calls.get_mut(&task) {
                         c.interaction.queue_id = Some(to);
@@ -149,28 +149,26 @@ impl Actor {
                     }
                 }
                 Decision::AgentPaused { agent, reason } => {
-                    self.agent_state_changed(agent, AgentState::Paused, Some(reason))
-                        .await;
+                    self.agent_state_changed(agent, AgentState::Paused, Some(reason));
                 }
                 Decision::WrapUpEnded { agent } => {
                     let mut ev = NewEvent::new(now(), EventKind::WrapUpEnded).with_agent(agent);
                     ev.interaction_id = self.wrap_up_of.remove(&agent);
                     self.record(vec![ev]);
-                    self.agent_state_changed(agent, AgentState::Available, None)
-                        .await;
+                    self.agent_state_changed(agent, AgentState::Available, None);
                 }
                 Decision::CallbackDue {
                     offer,
                     task,
                     agent,
                     ring_until,
-                } => self.ring_callback(offer, task, agent, ring_until).await,
+                } => self.ring_callback(offer, task, agent, ring_until),
             }
         }
     }
 
     /// Ring one agent's phone for a task and push the screen-pop.
-    async fn ring(
+    fn ring(
         &mut self,
         offer: routing::OfferId,
         task: InteractionId,
@@ -179,12 +177,10 @@ impl Actor {
     ) {
         let t = now();
         if self.conversations.contains_key(&task) {
-            return self
-                .offer_conversation(offer, task, agent, ring_until)
-                .await;
+            return self.offer_conversation(offer, task, agent, ring_until);
         }
         if self.callbacks.contains_key(&task) {
-            return self.ring_callback(offer, task, agent, ring_until).await;
+            return self.ring_callback(offer, task, agent, ring_until);
         }
         let Some(call) = self.calls.get(&task) else {
             let _ = self.acd.handle_offer_rejected(t, task, agent);
@@ -196,23 +192,24 @@ impl Actor {
             customer: call.customer.clone(),
             caller: call.caller.clone(),
             ivr_trace: call.ivr_trace.clone(),
+            history: call.history.clone(),
         };
         let caller = view.caller.clone();
-        self.present_offer(task, agent, ring_until, view).await;
+        self.present_offer(task, agent, ring_until, view);
         self.ring_phone(offer, task, agent, ring_until, caller, false);
     }
 
     /// Push the offer with its screen-pop to the agent (before the phone
     /// rings, SPEC §1.5), log `offered`, and show the agent reserved. Used
     /// for calls, callbacks and digital conversations alike.
-    pub(crate) async fn present_offer(
+    pub(crate) fn present_offer(
         &mut self,
         task: InteractionId,
         agent: AgentId,
         ring_until: Timestamp,
         view: OfferView,
     ) {
-        let history = self.history(view.customer.as_ref(), task).await;
+        let history: Vec<Interaction> = view.history.into_iter().filter(|i| i.id != task).collect();
         let queue = self
             .queues
             .get(&view.queue_id)
@@ -244,8 +241,7 @@ impl Actor {
         .with_agent(agent);
         ev.customer_id = customer_id;
         self.record(vec![ev]);
-        self.agent_state_changed(agent, AgentState::Reserved, None)
-            .await;
+        self.agent_state_changed(agent, AgentState::Reserved, None);
     }
 
     /// Ring the agent's phone (the SIP user named like their login) for an
@@ -333,7 +329,7 @@ impl Actor {
     }
 
     /// Tell a waiting caller their position: "you are number N in the queue".
-    async fn announce(&mut self, task: InteractionId, position: u32, ewt_s: Option<u32>) {
+    fn announce(&mut self, task: InteractionId, position: u32, ewt_s: Option<u32>) {
         let Some(call) = self.calls.get(&task) else {
             return;
         };
@@ -360,7 +356,7 @@ impl Actor {
             c.barge_in = false;
         }
         self.voice(VoiceOp::StopPrompt(leg));
-        self.play_next(task).await;
+        self.play_next(task);
         self.record(vec![
             NewEvent::new(now(), EventKind::Announced { position, ewt_s }).with_interaction(task),
         ]);
@@ -391,6 +387,8 @@ pub(crate) struct OfferView {
     /// The customer's number or address as presented.
     pub caller: String,
     pub ivr_trace: Option<serde_json::Value>,
+    /// The customer's last interactions, newest first.
+    pub history: Vec<Interaction>,
 }
 
 /// Pause reason of an agent whose phone cannot be rung.

@@ -140,7 +140,30 @@ pub(crate) enum Effect {
     /// Answer an API caller (after the writes queued before it were
     /// submitted, so a caller that flushes the writer reads them).
     Reply(Box<dyn FnOnce() + Send>),
+    /// Work off the loop (a store read, a lookup, parsing flow files); what
+    /// it returns comes back as an input.
+    Task(TaskFuture),
+    /// A store operation outside the interaction writes (an outbox
+    /// message, a customer field): run in order, one at a time, by the
+    /// store lane task.
+    Store(StoreJob),
 }
+
+/// Work off the loop; `Some(input)` comes back through the internal channel.
+pub(crate) type TaskFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Option<super::Internal>> + Send>>;
+
+/// A store operation run by the store lane ([`Effect::Store`]).
+pub(crate) type StoreJob = Box<
+    dyn FnOnce(
+            std::sync::Arc<dyn store::Store>,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send,
+>;
+
+/// Capacity of the store lane's queue. Overflow policy: the driver waits
+/// for space (backpressure on the engine loop; nothing is dropped).
+pub(crate) const STORE_LANE_CAPACITY: usize = 1024;
 
 impl std::fmt::Debug for Effect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -148,6 +171,8 @@ impl std::fmt::Debug for Effect {
             Effect::Voice { op, then } => write!(f, "Voice({op:?}, {then:?})"),
             Effect::Write(w) => write!(f, "Write({w:?})"),
             Effect::Reply(_) => write!(f, "Reply"),
+            Effect::Task(_) => write!(f, "Task"),
+            Effect::Store(_) => write!(f, "Store"),
         }
     }
 }
@@ -183,7 +208,7 @@ pub(crate) fn detached(op: &VoiceOp) -> bool {
 impl super::Actor {
     /// A voice command's outcome is back: carry out what its [`Then`] says.
     /// Outcomes nobody waits for any more (unknown `op`) are ignored.
-    pub(crate) async fn on_voice_outcome(&mut self, op: OpId, result: VoiceResult) {
+    pub(crate) fn on_voice_outcome(&mut self, op: OpId, result: VoiceResult) {
         let Some(then) = self.pending.remove(&op) else {
             return;
         };
@@ -196,7 +221,7 @@ impl super::Actor {
             Then::Answered { leg } => {
                 if let Some(e) = result.err() {
                     tracing::info!(error = %e, %leg, "answer failed: the call ends as if hung up");
-                    self.on_hung_up(leg, voice::HangupCause::Cancelled).await;
+                    self.on_hung_up(leg, voice::HangupCause::Cancelled);
                 }
             }
             Then::AgentRung {
@@ -212,7 +237,7 @@ impl super::Actor {
                 let failed = rung.is_err();
                 self.on_agent_rung(offer, task, agent, callback, rung);
                 if failed {
-                    self.process_decisions().await;
+                    self.process_decisions();
                 }
             }
             Then::CallbackDialled { task, agent_leg } => {
@@ -220,7 +245,7 @@ impl super::Actor {
                     VoiceResult::Leg(r) => r,
                     VoiceResult::Done(r) => r.and(Err(VoiceError::Stopped)),
                 };
-                self.on_callback_dialled(task, agent_leg, dialled).await;
+                self.on_callback_dialled(task, agent_leg, dialled);
             }
             Then::PlayThenHangUp { leg } => {
                 if result.err().is_some() {
@@ -263,7 +288,7 @@ impl super::Actor {
                     VoiceResult::Done(r) => r,
                     VoiceResult::Leg(r) => r.map(|_| ()),
                 };
-                let r = self.hold_done(agent, interaction, on, result).await;
+                let r = self.hold_done(agent, interaction, on, result);
                 self.reply_to(reply, r);
             }
         }

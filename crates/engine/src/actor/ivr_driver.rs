@@ -11,7 +11,7 @@ use store::{NewInteraction, NewOutboxMessage};
 
 impl Actor {
     /// Carry out every pending action of a call's IVR session.
-    pub(crate) async fn drive_ivr(&mut self, id: InteractionId) {
+    pub(crate) fn drive_ivr(&mut self, id: InteractionId) {
         loop {
             let Some(call) = self.calls.get_mut(&id) else {
                 return;
@@ -35,21 +35,18 @@ impl Actor {
                         call.prompts_for_ivr = true;
                         call.barge_in = barge_in;
                     }
-                    self.play_next(id).await;
+                    self.play_next(id);
                 }
                 Action::CollectDigits { .. } => {}
                 Action::Lookup { id: lid, kind } => {
                     let runner = self.lookups.clone();
-                    let tx = self.internal_tx.clone();
-                    tokio::spawn(async move {
+                    self.task(async move {
                         let result = runner.run(kind).await;
-                        let _ = tx
-                            .send(Internal::Lookup {
-                                interaction: id,
-                                id: lid,
-                                result,
-                            })
-                            .await;
+                        Some(Internal::Lookup {
+                            interaction: id,
+                            id: lid,
+                            result,
+                        })
                     });
                 }
                 Action::StoreLanguage { lang } => {
@@ -62,9 +59,12 @@ impl Actor {
                             language: Some(lang.clone()),
                             ..Default::default()
                         };
-                        if let Err(e) = self.store.update_customer(cid, &patch, now()).await {
-                            tracing::warn!(error = %e, "cannot store the caller's language");
-                        }
+                        let t = now();
+                        self.store_job(move |store| async move {
+                            if let Err(e) = store.update_customer(cid, &patch, t).await {
+                                tracing::warn!(error = %e, "cannot store the caller's language");
+                            }
+                        });
                     }
                 }
                 Action::Queue {
@@ -72,8 +72,8 @@ impl Actor {
                     priority,
                     segment,
                 } => {
-                    self.finish_ivr(id).await;
-                    self.enqueue(id, &queue, priority, segment).await;
+                    self.finish_ivr(id);
+                    self.enqueue(id, &queue, priority, segment);
                     return;
                 }
                 Action::OpenConversation {
@@ -83,12 +83,10 @@ impl Actor {
                     priority,
                     first_message,
                 } => {
-                    self.open_conversation(id, channel, to, &queue, priority, first_message)
-                        .await;
+                    self.open_conversation(id, channel, to, &queue, priority, first_message);
                 }
                 Action::SendMessage { channel, to, text } => {
-                    self.outbox(id, channel, to.map(|p| p.to_string()), text, "ivr_message")
-                        .await;
+                    self.outbox(id, channel, to.map(|p| p.to_string()), text, "ivr_message");
                 }
                 Action::Transfer { number } => {
                     tracing::warn!(interaction = %id, %number, "IVR transfer to a number is not wired yet: hanging up");
@@ -108,7 +106,7 @@ impl Actor {
     }
 
     /// Keep the IVR path as events and for the screen-pop.
-    pub(crate) async fn finish_ivr(&mut self, id: InteractionId) {
+    pub(crate) fn finish_ivr(&mut self, id: InteractionId) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -148,7 +146,7 @@ impl Actor {
         self.record(events);
     }
 
-    pub(crate) async fn play_next(&mut self, id: InteractionId) {
+    pub(crate) fn play_next(&mut self, id: InteractionId) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -166,7 +164,7 @@ impl Actor {
         }
     }
 
-    pub(crate) async fn on_prompt_finished(&mut self, id: InteractionId, interrupted: bool) {
+    pub(crate) fn on_prompt_finished(&mut self, id: InteractionId, interrupted: bool) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -177,28 +175,28 @@ impl Actor {
                     return;
                 }
                 if !call.prompts.is_empty() {
-                    self.play_next(id).await;
+                    self.play_next(id);
                 } else if call.prompts_for_ivr {
                     call.prompts_for_ivr = false;
                     if let Some(s) = call.ivr.as_mut() {
                         s.handle_prompt_done(now());
                     }
-                    self.drive_ivr(id).await;
-                    self.process_decisions().await;
+                    self.drive_ivr(id);
+                    self.process_decisions();
                 }
             }
             Phase::Queued => {
                 if !call.prompts.is_empty() {
-                    self.play_next(id).await;
+                    self.play_next(id);
                 } else if !interrupted {
-                    self.music_on_hold(id).await;
+                    self.music_on_hold(id);
                 }
             }
             Phase::Talking | Phase::Ended => {}
         }
     }
 
-    pub(crate) async fn music_on_hold(&mut self, id: InteractionId) {
+    pub(crate) fn music_on_hold(&mut self, id: InteractionId) {
         let (Some(moh), Some(call)) = (self.cfg.music_on_hold.clone(), self.calls.get(&id)) else {
             return;
         };
@@ -209,7 +207,7 @@ impl Actor {
         );
     }
 
-    pub(crate) async fn open_conversation(
+    pub(crate) fn open_conversation(
         &mut self,
         from: InteractionId,
         channel: Channel,
@@ -220,6 +218,16 @@ impl Actor {
     ) {
         let t = now();
         let customer = self.calls.get(&from).and_then(|c| c.customer.clone());
+        let history = self
+            .calls
+            .get(&from)
+            .map(|c| {
+                let mut h = vec![c.interaction.clone()];
+                h.extend(c.history.iter().cloned());
+                h.truncate(10);
+                h
+            })
+            .unwrap_or_default();
         let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
         let qid = self.queue_by_name.get(queue).copied();
         let mut first = NewEvent::new(
@@ -229,18 +237,17 @@ impl Actor {
             },
         );
         first.customer_id = customer.as_ref().map(|c| c.id);
-        let opened = self
-            .open_interaction(
-                NewInteraction {
-                    channel,
-                    direction: Direction::Outbound,
-                    customer_id: customer.as_ref().map(|c| c.id),
-                    queue_id: qid,
-                    agent_id: None,
-                    started_at: t,
-                },
-                vec![first],
-            );
+        let opened = self.open_interaction(
+            NewInteraction {
+                channel,
+                direction: Direction::Outbound,
+                customer_id: customer.as_ref().map(|c| c.id),
+                queue_id: qid,
+                agent_id: None,
+                started_at: t,
+            },
+            vec![first],
+        );
         let conv = match opened {
             Ok(i) => i,
             Err(e) => {
@@ -259,20 +266,24 @@ impl Actor {
             address.clone(),
             first_message,
             "ivr_first_message",
-        )
-        .await;
+        );
         // The customer's answers come back on this conversation; an agent
         // of `queue` takes it.
         if let (Some(q), Some(address)) = (qid, address) {
             let extra = priority - segment.priority();
-            if let Err(e) = Box::pin(self.route_conversation(conv.id, q, address, extra)).await {
+            let conversation = super::Prefetched {
+                interaction: conv,
+                customer,
+                history,
+            };
+            if let Err(e) = self.route_conversation(conversation, q, address, extra) {
                 tracing::error!(error = %e, "ACD refused the conversation");
             }
         }
     }
 
     /// Put a message in the outbox for the interaction's customer.
-    pub(crate) async fn outbox(
+    pub(crate) fn outbox(
         &mut self,
         id: InteractionId,
         channel: Channel,
@@ -295,8 +306,11 @@ impl Actor {
             customer_id: customer.map(|c| c.id),
             purpose: purpose.into(),
         };
-        if let Err(e) = self.store.enqueue_message(&m, now()).await {
-            tracing::error!(error = %e, "cannot queue the message");
-        }
+        let t = now();
+        self.store_job(move |store| async move {
+            if let Err(e) = store.enqueue_message(&m, t).await {
+                tracing::error!(error = %e, "cannot queue the message");
+            }
+        });
     }
 }

@@ -25,6 +25,8 @@ use store::{InteractionChange, Store, Write};
 use tokio::sync::{broadcast, mpsc};
 use voice::{CallControl, LegId};
 
+pub(crate) use calls::{CallerLookup, identify_caller};
+pub(crate) use conversations::{Prefetched, history};
 pub(crate) use effects::{Effect, OpId, Then, VoiceOp, VoiceResult};
 
 /// The engine's clock, ms since the Unix epoch: the wall clock read once,
@@ -83,6 +85,9 @@ pub(crate) struct Call {
     pub agent: Option<AgentId>,
     pub agent_leg: Option<LegId>,
     pub recording: Option<PathBuf>,
+    /// The customer's last interactions (screen-pop), read with the caller's
+    /// lookup.
+    pub history: Vec<Interaction>,
     /// Recordings started so far (one file per agent's part).
     pub recording_parts: u32,
     /// On hold: set only after the far end accepted the re-INVITE.
@@ -266,6 +271,13 @@ impl Actor {
         mut commands: mpsc::Receiver<Command>,
     ) {
         let mut internal = self.internal_rx.take().expect("run is called once");
+        let (lane, mut lane_rx) = mpsc::channel::<effects::StoreJob>(effects::STORE_LANE_CAPACITY);
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            while let Some(job) = lane_rx.recv().await {
+                job(store.clone()).await;
+            }
+        });
         loop {
             let sleep = self.next_deadline().map(|d| {
                 let ms = d.millis_since(now()).max(0) as u64;
@@ -273,16 +285,16 @@ impl Actor {
             });
             tokio::select! {
                 ev = events.recv() => match ev {
-                    Some(ev) => self.on_voice_event(ev).await,
+                    Some(ev) => self.on_voice_event(ev),
                     None => break,
                 },
-                Some(cmd) = commands.recv() => self.on_command(cmd).await,
-                Some(msg) = internal.recv() => self.on_internal(msg).await,
+                Some(cmd) = commands.recv() => self.on_command(cmd),
+                Some(msg) = internal.recv() => self.on_internal(msg),
                 () = async { match sleep { Some(s) => s.await, None => std::future::pending().await } } => {
-                    self.on_deadline().await;
+                    self.on_deadline();
                 }
             }
-            self.drive_effects(&voice).await;
+            self.drive_effects(&voice, &lane).await;
         }
         tracing::info!("voice stack stopped: engine stops");
         self.writer.clone().shutdown().await;
@@ -297,6 +309,7 @@ impl Actor {
     pub(crate) async fn drive_effects<V: CallControl + Clone + Send + Sync + 'static>(
         &mut self,
         voice: &V,
+        lane: &mpsc::Sender<effects::StoreJob>,
     ) {
         while let Some(effect) = self.effects.pop_front() {
             match effect {
@@ -306,6 +319,19 @@ impl Actor {
                     }
                 }
                 Effect::Reply(send) => send(),
+                Effect::Task(work) => {
+                    let tx = self.internal_tx.clone();
+                    tokio::spawn(async move {
+                        if let Some(input) = work.await {
+                            let _ = tx.send(input).await;
+                        }
+                    });
+                }
+                Effect::Store(job) => {
+                    if lane.send(job).await.is_err() {
+                        tracing::error!("store lane stopped: store operation not run");
+                    }
+                }
                 Effect::Voice { op, then } if effects::detached(&op) => {
                     let voice = voice.clone();
                     let tx = self.internal_tx.clone();
@@ -321,7 +347,7 @@ impl Actor {
                 Effect::Voice { op, then } => {
                     let result = effects::run_voice(voice, op).await;
                     if let Some(op) = then {
-                        self.on_voice_outcome(op, result).await;
+                        self.on_voice_outcome(op, result);
                     }
                 }
             }
@@ -354,6 +380,23 @@ impl Actor {
         })));
     }
 
+    /// Queue work off the loop; its answer comes back as an input.
+    pub(crate) fn task(
+        &mut self,
+        work: impl std::future::Future<Output = Option<Internal>> + Send + 'static,
+    ) {
+        self.effects.push_back(Effect::Task(Box::pin(work)));
+    }
+
+    /// Queue a store operation for the store lane (in order, off the loop).
+    pub(crate) fn store_job<F>(&mut self, job: impl FnOnce(Arc<dyn Store>) -> F + Send + 'static)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.effects
+            .push_back(Effect::Store(Box::new(move |s| Box::pin(job(s)))));
+    }
+
     /// Queue a store write (through the durable writer).
     pub(crate) fn write(&mut self, w: Write) {
         self.effects.push_back(Effect::Write(w));
@@ -371,7 +414,7 @@ impl Actor {
         }
     }
 
-    async fn on_deadline(&mut self) {
+    fn on_deadline(&mut self) {
         let t = now();
         self.acd.handle_timeout(t);
         let due: Vec<InteractionId> = self
@@ -389,12 +432,12 @@ impl Actor {
             if let Some(s) = self.calls.get_mut(&id).and_then(|c| c.ivr.as_mut()) {
                 s.handle_timeout(t);
             }
-            self.drive_ivr(id).await;
+            self.drive_ivr(id);
         }
-        self.process_decisions().await;
+        self.process_decisions();
     }
 
-    async fn on_internal(&mut self, msg: Internal) {
+    fn on_internal(&mut self, msg: Internal) {
         match msg {
             Internal::Lookup {
                 interaction,
@@ -407,8 +450,8 @@ impl Actor {
                     .and_then(|c| c.ivr.as_mut())
                 {
                     s.handle_lookup_result(now(), id, result);
-                    self.drive_ivr(interaction).await;
-                    self.process_decisions().await;
+                    self.drive_ivr(interaction);
+                    self.process_decisions();
                 }
             }
             Internal::Flows {
@@ -421,8 +464,8 @@ impl Actor {
                 self.reply_to(reply, r);
             }
             Internal::Identified(x) => {
-                self.on_identified(*x).await;
-                self.process_decisions().await;
+                self.on_identified(*x);
+                self.process_decisions();
             }
             Internal::Ids(r) => {
                 self.ids_refill_pending = false;
@@ -433,7 +476,7 @@ impl Actor {
                     Err(e) => tracing::error!(error = %e, "cannot reserve interaction ids"),
                 }
             }
-            Internal::Voice { op, result } => self.on_voice_outcome(op, result).await,
+            Internal::Voice { op, result } => self.on_voice_outcome(op, result),
         }
     }
 
@@ -503,11 +546,9 @@ impl Actor {
         {
             self.ids_refill_pending = true;
             let store = self.store.clone();
-            let tx = self.internal_tx.clone();
-            tokio::spawn(async move {
-                let r = store.reserve_interaction_ids(ID_BLOCK).await;
-                let _ = tx.send(Internal::Ids(r)).await;
-            });
+            self.task(
+                async move { Some(Internal::Ids(store.reserve_interaction_ids(ID_BLOCK).await)) },
+            );
         }
         Ok(InteractionId(id))
     }
@@ -540,7 +581,7 @@ impl Actor {
 
     /// Push an agent's state to them and to supervisors, and log it, when it
     /// differs from the last one pushed.
-    pub(crate) async fn agent_state_changed(
+    pub(crate) fn agent_state_changed(
         &mut self,
         agent: AgentId,
         state: event::AgentState,
@@ -568,7 +609,7 @@ impl Actor {
 
     /// Push the ACD's current view of an agent (e.g. back to available after
     /// a ring-all offer another agent won).
-    pub(crate) async fn sync_agent(&mut self, agent: AgentId) {
+    pub(crate) fn sync_agent(&mut self, agent: AgentId) {
         use routing::AgentStatus as S;
         let Some(st) = self.acd.agent_stats(agent, now()) else {
             return;
@@ -581,7 +622,7 @@ impl Actor {
             S::Paused(r) => (event::AgentState::Paused, Some(r)),
             S::Available => (event::AgentState::Available, None),
         };
-        self.agent_state_changed(agent, state, reason).await;
+        self.agent_state_changed(agent, state, reason);
     }
 
     /// Push every queue's figures to supervisors.

@@ -3,8 +3,8 @@
 //! its id and goes back to the ACD: into a queue, or to one agent through the
 //! per-agent skill `agent:<id>` every logged-in agent holds.
 
-use super::{Actor, LegRole, Phase, now};
 use super::VoiceOp;
+use super::{Actor, LegRole, Phase, now};
 use crate::push::{Audience, Push};
 use crate::{EngineError, TransferTarget};
 use domain::*;
@@ -22,7 +22,7 @@ pub(crate) fn personal_skill(a: AgentId) -> SkillLevel {
 
 impl Actor {
     /// Carry out a blind transfer for `agent`.
-    pub(crate) async fn transfer(
+    pub(crate) fn transfer(
         &mut self,
         agent: AgentId,
         id: InteractionId,
@@ -155,22 +155,22 @@ impl Actor {
                 to,
             },
         );
-        self.sync_agent(agent).await;
+        self.sync_agent(agent);
         let task = Task {
             skills,
             ..Task::new(id, queue, channel, segment)
         };
         self.acd.handle_task_arrived(t, task)?;
         if channel == Channel::Voice {
-            self.music_on_hold(id).await;
+            self.music_on_hold(id);
         }
-        self.process_decisions().await;
+        self.process_decisions();
         Ok(())
     }
 
     /// The agent's phone sent REFER: the user part of the Refer-To URI names
     /// an agent (their login) or a queue (its name).
-    pub(crate) async fn on_phone_transfer(&mut self, leg: LegId, target: String) {
+    pub(crate) fn on_phone_transfer(&mut self, leg: LegId, target: String) {
         let Some(LegRole::Agent { task, agent, .. }) = self.legs.get(&leg).copied() else {
             tracing::warn!(%leg, %target, "REFER on a leg that is not an agent's: ignored");
             return;
@@ -188,7 +188,7 @@ impl Actor {
             tracing::warn!(%leg, %target, "REFER names neither a queue nor a logged-in agent: ignored");
             return;
         };
-        if let Err(e) = self.transfer(agent, task, to).await {
+        if let Err(e) = self.transfer(agent, task, to) {
             tracing::warn!(error = %e, %leg, %target, "transfer from the phone refused");
         }
     }
