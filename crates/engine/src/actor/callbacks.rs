@@ -6,7 +6,7 @@
 //! and the agent goes to wrap-up to note it.
 
 use super::decisions::OfferView;
-use super::{Actor, Call, LegRole, Phase, now};
+use super::{Actor, Call, LegRole, Phase};
 use super::{Then, VoiceOp};
 use crate::{CallbackRequest, EngineError};
 use domain::event::AgentState;
@@ -45,7 +45,7 @@ impl Actor {
         req: CallbackRequest,
         caller: Option<super::CallerLookup>,
     ) -> Result<InteractionId, EngineError> {
-        let t = now();
+        let t = self.now;
         if !self.queues.contains_key(&req.queue) {
             return Err(EngineError::Invalid(format!("unknown queue {}", req.queue)));
         }
@@ -191,7 +191,7 @@ impl Actor {
         ring_until: Timestamp,
     ) {
         let Some(cb) = self.callbacks.get(&task) else {
-            let _ = self.acd.handle_offer_rejected(now(), task, agent);
+            let _ = self.acd.handle_offer_rejected(self.now, task, agent);
             return;
         };
         let view = OfferView {
@@ -215,7 +215,7 @@ impl Actor {
         agent: AgentId,
         offer: OfferId,
     ) {
-        let t = now();
+        let t = self.now;
         if self.acd.handle_offer_accepted(t, task, agent).is_err() {
             self.legs.remove(&leg);
             self.voice(VoiceOp::HangUp(leg));
@@ -332,7 +332,7 @@ impl Actor {
     /// Close a callback that did not connect; the agent (if they picked up)
     /// goes to wrap-up to record the outcome.
     fn callback_failed(&mut self, task: InteractionId, reason: &str) {
-        let t = now();
+        let t = self.now;
         let Some(mut cb) = self.callbacks.remove(&task) else {
             return;
         };

@@ -1,7 +1,7 @@
 //! Voice events: a call arrives, runs its IVR, waits, is answered by an
 //! agent, ends.
 
-use super::{Actor, Call, LegRole, Phase, now};
+use super::{Actor, Call, LegRole, Phase};
 use super::{Then, VoiceOp};
 use crate::EntryPoint;
 use crate::push::{Audience, Push};
@@ -150,7 +150,7 @@ impl Actor {
                         call.prompts.clear();
                     }
                     if let Some(s) = call.ivr.as_mut() {
-                        s.handle_dtmf(now(), digit);
+                        s.handle_dtmf(self.now, digit);
                     }
                     self.drive_ivr(id);
                     self.process_decisions();
@@ -188,7 +188,7 @@ impl Actor {
                 };
                 self.write(w);
                 self.record(vec![
-                    NewEvent::new(now(), EventKind::RecordingStopped).with_interaction(id),
+                    NewEvent::new(self.now, EventKind::RecordingStopped).with_interaction(id),
                 ]);
                 tracing::info!(interaction = %id, duration_ms, "recording written");
             }
@@ -197,7 +197,7 @@ impl Actor {
                     return;
                 };
                 let mut ev = NewEvent::new(
-                    now(),
+                    self.now,
                     EventKind::MediaQuality {
                         leg: who.into(),
                         loss_pct: quality.loss_pct,
@@ -246,7 +246,7 @@ impl Actor {
             self.voice(VoiceOp::HangUp(leg));
             return;
         };
-        let t = now();
+        let t = self.now;
         let number = domain::phone::normalize_e164(&caller, Some(&self.cfg.default_country)).ok();
         // Who calls is a store read: asked off the loop, the call goes on
         // when the answer comes back ([`Self::on_identified`]).
@@ -386,7 +386,7 @@ impl Actor {
                     vars: Default::default(),
                 };
                 let mut session = ivr::IvrSession::new(flow);
-                session.handle_start(now(), ctx);
+                session.handle_start(self.now, ctx);
                 if let Some(c) = self.calls.get_mut(&id) {
                     c.ivr = Some(session);
                 }
@@ -404,7 +404,7 @@ impl Actor {
         priority: i32,
         segment: Segment,
     ) {
-        let t = now();
+        let t = self.now;
         let Some(&qid) = self.queue_by_name.get(queue) else {
             tracing::error!(%queue, "IVR names an unknown queue: call ended");
             if let Some(c) = self.calls.get(&id) {
@@ -450,7 +450,7 @@ impl Actor {
         agent: AgentId,
         offer: routing::OfferId,
     ) {
-        let t = now();
+        let t = self.now;
         let live = self
             .calls
             .get(&task)
@@ -480,7 +480,7 @@ impl Actor {
         task: InteractionId,
         agent: AgentId,
     ) {
-        let t = now();
+        let t = self.now;
         let Some(call) = self.calls.get_mut(&task) else {
             return;
         };
@@ -594,10 +594,10 @@ impl Actor {
                 // Busy or refused before the ACD's ring time-out: the agent
                 // rejected the offer. No answer: the ACD's RONA decides.
                 if still_ringing && matches!(cause, HangupCause::Busy | HangupCause::Rejected(_)) {
-                    let _ = self.acd.handle_offer_rejected(now(), task, agent);
+                    let _ = self.acd.handle_offer_rejected(self.now, task, agent);
                     self.record(vec![
                         NewEvent::new(
-                            now(),
+                            self.now,
                             EventKind::OfferRejected {
                                 queue_id: self
                                     .calls
@@ -619,14 +619,14 @@ impl Actor {
                 match phase {
                     Phase::Ivr => {
                         if let Some(s) = self.calls.get_mut(&id).and_then(|c| c.ivr.as_mut()) {
-                            s.handle_hangup(now());
+                            s.handle_hangup(self.now);
                         }
                         self.drive_ivr(id);
                         self.finish_ivr(id);
                         self.close(id, "ivr_completed");
                     }
                     Phase::Queued => {
-                        let t = now();
+                        let t = self.now;
                         let _ = self.acd.handle_abandon(t, id);
                         let (queue, waited, customer) = match self.calls.get(&id) {
                             Some(c) => (
@@ -667,7 +667,7 @@ impl Actor {
 
     /// A bridged call ended: wrap-up for the agent, survey for the customer.
     pub(crate) fn end_talk(&mut self, id: InteractionId, reason: &str) {
-        let t = now();
+        let t = self.now;
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -737,7 +737,7 @@ impl Actor {
     /// Mark the interaction ended (kept in memory for the disposition only
     /// if an agent handled it).
     fn close(&mut self, id: InteractionId, reason: &str) {
-        let t = now();
+        let t = self.now;
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -787,7 +787,7 @@ impl Actor {
         else {
             return;
         };
-        let t = now();
+        let t = self.now;
         let paused_for_phone = matches!(
             self.acd.agent_status(agent),
             Some(routing::AgentStatus::Paused(r)) if r == super::decisions::PHONE_UNREACHABLE

@@ -1,7 +1,7 @@
 //! Commands from the API (agent desktop): login, state, disposition, call
 //! control.
 
-use super::{Actor, AgentLive, Internal, Phase, now};
+use super::{Actor, AgentLive, Internal, Phase};
 use super::{Then, VoiceOp};
 use crate::{AgentRequest, Command, EngineError};
 use domain::event::AgentState;
@@ -18,7 +18,7 @@ impl Actor {
             Command::Logout(agent, reply) => {
                 let r = self
                     .acd
-                    .handle_agent_logout(now(), agent)
+                    .handle_agent_logout(self.now, agent)
                     .map_err(EngineError::from);
                 if r.is_ok() {
                     self.agents.remove(&agent);
@@ -39,7 +39,7 @@ impl Actor {
                             Some(r),
                         ),
                     };
-                    match self.acd.handle_agent_state(now(), agent, input) {
+                    match self.acd.handle_agent_state(self.now, agent, input) {
                         Ok(()) => {
                             self.agent_state_changed(agent, state, reason);
                             Ok(())
@@ -87,7 +87,7 @@ impl Actor {
             }
             Command::ReloadFlows(reply) => self.reload_flows(reply),
             Command::AgentStats(reply) => {
-                let t = now();
+                let t = self.now;
                 let mut v: Vec<_> = self
                     .agents
                     .keys()
@@ -152,7 +152,7 @@ impl Actor {
             Command::QueueChanged(queue, reply) => {
                 let r = self
                     .acd
-                    .handle_queue_config(now(), routing::QueueConfig::new(queue.clone()))
+                    .handle_queue_config(self.now, routing::QueueConfig::new(queue.clone()))
                     .map_err(EngineError::from);
                 if r.is_ok() {
                     tracing::info!(queue = %queue.name, "queue settings applied live");
@@ -185,7 +185,7 @@ impl Actor {
             capacity: a.capacity.clone(),
             ..AgentProfile::new(a.id, skills)
         };
-        self.acd.handle_agent_login(now(), profile)?;
+        self.acd.handle_agent_login(self.now, profile)?;
         self.agents.insert(agent, AgentLive { agent: a });
         self.agent_state_changed(agent, AgentState::Available, None);
         self.process_decisions();
@@ -219,7 +219,7 @@ impl Actor {
             c.interaction.notes = notes.clone();
         }
         self.save(&i);
-        let mut ev = NewEvent::new(now(), EventKind::DispositionSet { code, notes })
+        let mut ev = NewEvent::new(self.now, EventKind::DispositionSet { code, notes })
             .with_interaction(interaction)
             .with_agent(agent);
         ev.customer_id = i.customer_id;
@@ -236,7 +236,7 @@ impl Actor {
             // Ends wrap-up now; refused (and harmless) if wrap-up already timed out.
             if self
                 .acd
-                .handle_agent_state(now(), agent, AgentInput::WrapUpDone)
+                .handle_agent_state(self.now, agent, AgentInput::WrapUpDone)
                 .is_err()
             {
                 tracing::debug!(%agent, "wrap-up had already ended");
@@ -322,7 +322,7 @@ impl Actor {
             EventKind::Unheld
         };
         self.record(vec![
-            NewEvent::new(now(), kind)
+            NewEvent::new(self.now, kind)
                 .with_interaction(interaction)
                 .with_agent(agent),
         ]);

@@ -7,8 +7,8 @@
 /// The answer channel of an API command.
 type ReplyTx<T> = tokio::sync::oneshot::Sender<Result<T, EngineError>>;
 
+use super::Actor;
 use super::decisions::OfferView;
-use super::{Actor, now};
 use crate::EngineError;
 use crate::push::{Audience, Push};
 use domain::*;
@@ -90,7 +90,7 @@ impl Actor {
             return Err(EngineError::Invalid(format!("interaction {id} has ended")));
         }
         let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
-        let t = now();
+        let t = self.now;
         interaction.queue_id = Some(queue);
         self.save(&interaction);
         let mut ev = NewEvent::new(
@@ -156,7 +156,7 @@ impl Actor {
         id: InteractionId,
         accept: bool,
     ) -> Result<(), EngineError> {
-        let t = now();
+        let t = self.now;
         let Some(conv) = self.conversations.get_mut(&id) else {
             return Err(if self.calls.contains_key(&id) {
                 EngineError::Invalid("a call is answered on the phone".into())
@@ -238,7 +238,7 @@ impl Actor {
                     interaction_id: id,
                     direction: "in".into(),
                     text,
-                    at: now(),
+                    at: self.now,
                 },
             );
         }
@@ -299,7 +299,7 @@ impl Actor {
         if text.trim().is_empty() {
             return Err((answer, EngineError::Invalid("empty reply".into())));
         }
-        let t = now();
+        let t = self.now;
         let m = NewOutboxMessage {
             channel: conv.interaction.channel,
             recipient: conv.address.clone(),
@@ -343,7 +343,7 @@ impl Actor {
     /// ends, the interaction is closed, the agent's wrap-up is over at once
     /// (the disposition was its work).
     pub(crate) fn close_conversation(&mut self, agent: AgentId, id: InteractionId) {
-        let t = now();
+        let t = self.now;
         let Some(mut conv) = self.conversations.remove(&id) else {
             return;
         };

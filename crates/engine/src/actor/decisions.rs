@@ -1,7 +1,7 @@
 //! Carrying out the ACD's decisions: ring agents (with the screen-pop),
 //! stop ringing, announce position, time out, pause after RONA.
 
-use super::{Actor, LegRole, Phase, now};
+use super::{Actor, LegRole, Phase};
 use super::{Then, VoiceOp};
 use crate::push::{Audience, Push, ScreenPop};
 use domain::event::AgentState;
@@ -89,7 +89,7 @@ impl Actor {
                     if reason == CancelReason::Rona {
                         let queue = self.queue_of(task).unwrap_or(QueueId(0));
                         self.record(vec![
-                            NewEvent::new(now(), EventKind::Rona { queue_id: queue })
+                            NewEvent::new(self.now, EventKind::Rona { queue_id: queue })
                                 .with_interaction(task)
                                 .with_agent(agent),
                         ]);
@@ -119,7 +119,7 @@ impl Actor {
                     }
                     self.record(vec![
                         NewEvent::new(
-                            now(),
+                            self.now,
                             EventKind::Overflowed {
                                 from_queue: from,
                                 to_queue: to,
@@ -152,7 +152,7 @@ impl Actor {
                     self.agent_state_changed(agent, AgentState::Paused, Some(reason));
                 }
                 Decision::WrapUpEnded { agent } => {
-                    let mut ev = NewEvent::new(now(), EventKind::WrapUpEnded).with_agent(agent);
+                    let mut ev = NewEvent::new(self.now, EventKind::WrapUpEnded).with_agent(agent);
                     ev.interaction_id = self.wrap_up_of.remove(&agent);
                     self.record(vec![ev]);
                     self.agent_state_changed(agent, AgentState::Available, None);
@@ -175,7 +175,7 @@ impl Actor {
         agent: AgentId,
         ring_until: Timestamp,
     ) {
-        let t = now();
+        let t = self.now;
         if self.conversations.contains_key(&task) {
             return self.offer_conversation(offer, task, agent, ring_until);
         }
@@ -232,7 +232,7 @@ impl Actor {
             },
         );
         let mut ev = NewEvent::new(
-            now(),
+            self.now,
             EventKind::Offered {
                 queue_id: view.queue_id,
             },
@@ -257,7 +257,7 @@ impl Actor {
         caller: String,
         callback: bool,
     ) {
-        let t = now();
+        let t = self.now;
         let ring_ms = ring_until.millis_since(t).max(1000) as u64 + self.cfg.ring_grace_ms;
         let rung = Then::AgentRung {
             offer,
@@ -296,7 +296,7 @@ impl Actor {
         callback: bool,
         rung: Result<LegId, String>,
     ) {
-        let t = now();
+        let t = self.now;
         match rung {
             Ok(leg) => {
                 self.legs.insert(leg, LegRole::Agent { task, agent, offer });
@@ -358,7 +358,8 @@ impl Actor {
         self.voice(VoiceOp::StopPrompt(leg));
         self.play_next(task);
         self.record(vec![
-            NewEvent::new(now(), EventKind::Announced { position, ewt_s }).with_interaction(task),
+            NewEvent::new(self.now, EventKind::Announced { position, ewt_s })
+                .with_interaction(task),
         ]);
     }
 }

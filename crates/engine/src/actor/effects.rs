@@ -28,7 +28,7 @@ use voice::{CallControl, LegId, VoiceError};
 pub(crate) struct OpId(pub u64);
 
 /// A voice command, as [`voice::CallControl`] has it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum VoiceOp {
     Answer(LegId),
     Play {
@@ -267,7 +267,7 @@ impl super::Actor {
                         c.customer.as_ref().map(|c| c.id)
                     });
                     let mut ev = domain::NewEvent::new(
-                        super::now(),
+                        self.now,
                         domain::EventKind::RecordingStarted {
                             path: path.display().to_string(),
                         },

@@ -2,7 +2,7 @@
 //! queue, messages after hang-up), the prompt queue and music on hold, and
 //! the messages it leaves in the outbox.
 
-use super::{Actor, Internal, Phase, now};
+use super::{Actor, Internal, Phase};
 use super::{Then, VoiceOp};
 use domain::*;
 use ivr::Action;
@@ -59,7 +59,7 @@ impl Actor {
                             language: Some(lang.clone()),
                             ..Default::default()
                         };
-                        let t = now();
+                        let t = self.now;
                         self.store_job(move |store| async move {
                             if let Err(e) = store.update_customer(cid, &patch, t).await {
                                 tracing::warn!(error = %e, "cannot store the caller's language");
@@ -179,7 +179,7 @@ impl Actor {
                 } else if call.prompts_for_ivr {
                     call.prompts_for_ivr = false;
                     if let Some(s) = call.ivr.as_mut() {
-                        s.handle_prompt_done(now());
+                        s.handle_prompt_done(self.now);
                     }
                     self.drive_ivr(id);
                     self.process_decisions();
@@ -216,7 +216,7 @@ impl Actor {
         priority: i32,
         first_message: String,
     ) {
-        let t = now();
+        let t = self.now;
         let customer = self.calls.get(&from).and_then(|c| c.customer.clone());
         let history = self
             .calls
@@ -306,7 +306,7 @@ impl Actor {
             customer_id: customer.map(|c| c.id),
             purpose: purpose.into(),
         };
-        let t = now();
+        let t = self.now;
         self.store_job(move |store| async move {
             if let Err(e) = store.enqueue_message(&m, t).await {
                 tracing::error!(error = %e, "cannot queue the message");

@@ -9,6 +9,8 @@ mod conversations;
 mod decisions;
 mod effects;
 mod ivr_driver;
+#[cfg(test)]
+mod scenarios;
 mod transfer;
 
 use crate::lookup::LookupRunner;
@@ -116,6 +118,18 @@ pub(crate) struct AgentLive {
     pub agent: Agent,
 }
 
+/// An input of the engine ([`Actor::handle`]).
+pub(crate) enum Input {
+    /// From the voice shell.
+    Voice(voice::CallEvent),
+    /// From the API ([`crate::EngineHandle`]).
+    Command(Command),
+    /// The outcome of an effect.
+    Internal(Internal),
+    /// The time given by [`Actor::poll_timeout`] has come.
+    Timeout,
+}
+
 /// Internal messages (answers of work the actor spawned).
 pub(crate) enum Internal {
     Lookup {
@@ -140,6 +154,9 @@ pub(crate) enum Internal {
 }
 
 pub(crate) struct Actor {
+    /// The clock, ms since the Unix epoch: set by the driver before each
+    /// input (an input like any other; tests move it by hand).
+    pub now: Timestamp,
     pub store: Arc<dyn Store>,
     /// What the last inputs asked of the shells, in order ([`Effect`]).
     pub effects: VecDeque<Effect>,
@@ -225,6 +242,7 @@ impl Actor {
             .unwrap_or_default();
         let (internal_tx, internal_rx) = mpsc::channel(INTERNAL_CAPACITY);
         Ok(Self {
+            now: now(),
             store,
             effects: VecDeque::new(),
             pending: HashMap::new(),
@@ -279,19 +297,19 @@ impl Actor {
             }
         });
         loop {
-            let sleep = self.next_deadline().map(|d| {
+            let sleep = self.poll_timeout().map(|d| {
                 let ms = d.millis_since(now()).max(0) as u64;
                 tokio::time::sleep(std::time::Duration::from_millis(ms))
             });
             tokio::select! {
                 ev = events.recv() => match ev {
-                    Some(ev) => self.on_voice_event(ev),
+                    Some(ev) => self.handle(now(), Input::Voice(ev)),
                     None => break,
                 },
-                Some(cmd) = commands.recv() => self.on_command(cmd),
-                Some(msg) = internal.recv() => self.on_internal(msg),
+                Some(cmd) = commands.recv() => self.handle(now(), Input::Command(cmd)),
+                Some(msg) = internal.recv() => self.handle(now(), Input::Internal(msg)),
                 () = async { match sleep { Some(s) => s.await, None => std::future::pending().await } } => {
-                    self.on_deadline();
+                    self.handle(now(), Input::Timeout);
                 }
             }
             self.drive_effects(&voice, &lane).await;
@@ -311,7 +329,7 @@ impl Actor {
         voice: &V,
         lane: &mpsc::Sender<effects::StoreJob>,
     ) {
-        while let Some(effect) = self.effects.pop_front() {
+        while let Some(effect) = self.poll_effect() {
             match effect {
                 Effect::Write(w) => {
                     if self.writer.submit(w).await.is_err() {
@@ -347,7 +365,7 @@ impl Actor {
                 Effect::Voice { op, then } => {
                     let result = effects::run_voice(voice, op).await;
                     if let Some(op) = then {
-                        self.on_voice_outcome(op, result);
+                        self.handle(now(), Input::Internal(Internal::Voice { op, result }));
                     }
                 }
             }
@@ -402,6 +420,29 @@ impl Actor {
         self.effects.push_back(Effect::Write(w));
     }
 
+    /// One input: the state changes and effects are queued; nothing here
+    /// waits. `now` never moves the engine's clock backwards.
+    pub(crate) fn handle(&mut self, now: Timestamp, input: Input) {
+        self.now = self.now.max(now);
+        match input {
+            Input::Voice(ev) => self.on_voice_event(ev),
+            Input::Command(cmd) => self.on_command(cmd),
+            Input::Internal(msg) => self.on_internal(msg),
+            Input::Timeout => self.on_deadline(),
+        }
+    }
+
+    /// The next effect to carry out, in the order they were queued.
+    pub(crate) fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// When the engine must be woken with [`Input::Timeout`] (the earliest
+    /// deadline of the ACD and of the IVR sessions).
+    pub(crate) fn poll_timeout(&self) -> Option<Timestamp> {
+        self.next_deadline()
+    }
+
     fn next_deadline(&self) -> Option<Timestamp> {
         let ivr = self
             .calls
@@ -415,7 +456,7 @@ impl Actor {
     }
 
     fn on_deadline(&mut self) {
-        let t = now();
+        let t = self.now;
         self.acd.handle_timeout(t);
         let due: Vec<InteractionId> = self
             .calls
@@ -449,7 +490,7 @@ impl Actor {
                     .get_mut(&interaction)
                     .and_then(|c| c.ivr.as_mut())
                 {
-                    s.handle_lookup_result(now(), id, result);
+                    s.handle_lookup_result(self.now, id, result);
                     self.drive_ivr(interaction);
                     self.process_decisions();
                 }
@@ -603,7 +644,8 @@ impl Actor {
         self.send(Audience::Agent(agent), msg.clone());
         self.send(Audience::Supervisors, msg);
         self.record(vec![
-            NewEvent::new(now(), EventKind::AgentStateChanged { state, reason }).with_agent(agent),
+            NewEvent::new(self.now, EventKind::AgentStateChanged { state, reason })
+                .with_agent(agent),
         ]);
     }
 
@@ -611,7 +653,7 @@ impl Actor {
     /// a ring-all offer another agent won).
     pub(crate) fn sync_agent(&mut self, agent: AgentId) {
         use routing::AgentStatus as S;
-        let Some(st) = self.acd.agent_stats(agent, now()) else {
+        let Some(st) = self.acd.agent_stats(agent, self.now) else {
             return;
         };
         let (state, reason) = match st.status {

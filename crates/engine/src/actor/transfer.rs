@@ -4,7 +4,7 @@
 //! per-agent skill `agent:<id>` every logged-in agent holds.
 
 use super::VoiceOp;
-use super::{Actor, LegRole, Phase, now};
+use super::{Actor, LegRole, Phase};
 use crate::push::{Audience, Push};
 use crate::{EngineError, TransferTarget};
 use domain::*;
@@ -81,7 +81,7 @@ impl Actor {
                 (queue, vec![personal_skill(a)], None, Some(a))
             }
         };
-        let t = now();
+        let t = self.now;
         // Release the transferring agent: the task ends for them, without
         // wrap-up (the interaction goes on elsewhere).
         self.acd.handle_task_ended(t, id)?;

@@ -1,0 +1,613 @@
+//! The engine's scenarios on virtual time (issue 12): the core is driven by
+//! hand — one input at a time with a manual clock in ms — and every effect
+//! it queues is looked at and answered by a fake shell. Nothing sleeps and
+//! no deadline is real: RONA's 20 s, wrap-up's 30 s and a re-INVITE that
+//! never comes back take no time.
+//!
+//! The store is a real SQLite database in a temporary folder (for the
+//! caller's lookup, which runs as a [`Effect::Task`]); the writes the engine
+//! queues are kept in order in [`Shell::writes`] and checked there.
+
+use super::{Actor, Effect, Input, Internal, VoiceOp, VoiceResult};
+use crate::push::{Audience, Envelope, Push};
+use crate::{Command, EngineConfig, EngineError, EntryPoint, TransferTarget};
+use domain::*;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use store::{NewAgent, NewQueue, Store, Write};
+use tokio::sync::{broadcast, oneshot};
+use voice::{CallEvent, HangupCause, LegId, VoiceError};
+
+/// What the fake far end does with a hold re-INVITE.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum HoldMode {
+    Accept,
+    Refuse,
+    Never,
+}
+
+/// The fake shell and the core it drives.
+struct Shell {
+    actor: Actor,
+    store: Arc<dyn Store>,
+    now: Timestamp,
+    /// Every voice command, in order.
+    ops: Vec<VoiceOp>,
+    /// Every write, in order.
+    writes: Vec<Write>,
+    push: broadcast::Receiver<Envelope>,
+    next_leg: u64,
+    hold: HoldMode,
+    /// Hold outcomes held back (mode `Never`): never handed to the core.
+    unanswered: Vec<Internal>,
+    agents: Vec<AgentId>,
+    queue: QueueId,
+    _dir: tempfile::TempDir,
+}
+
+const T0: i64 = 1_780_000_000_000;
+
+const FLOW: &str = r#"
+name: menu
+languages: [fr]
+start: welcome
+nodes:
+  welcome:
+    type: menu
+    prompts: welcome
+    options: { "1": sales }
+    on_failure: bye
+  sales:
+    type: queue
+    queue: sales
+  bye:
+    type: hangup
+"#;
+
+impl Shell {
+    async fn new(strategy: Strategy, agents: &[&str]) -> Shell {
+        Self::with(strategy, agents, |_| {}).await
+    }
+
+    async fn with(
+        strategy: Strategy,
+        logins: &[&str],
+        adjust: impl FnOnce(&mut EngineConfig),
+    ) -> Shell {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("sb.db").display());
+        let store = store::open(&url).await.unwrap();
+        let q = store
+            .create_queue(&NewQueue {
+                name: "sales".into(),
+                required_skills: vec![],
+                strategy,
+                service_level: ServiceLevel::default(),
+                wrap_up_s: 30,
+                max_wait_s: 0,
+                ring_timeout_s: 20,
+                priority: 0,
+            })
+            .await
+            .unwrap();
+        let mut agents = Vec::new();
+        for login in logins {
+            let a = store
+                .create_agent(&NewAgent {
+                    login: (*login).into(),
+                    name: (*login).into(),
+                    skills: vec![],
+                    languages: vec!["fr".into()],
+                    capacity: Capacity::default(),
+                })
+                .await
+                .unwrap();
+            agents.push(a.id);
+        }
+        let mut cfg = EngineConfig {
+            recordings_dir: dir.path().join("rec"),
+            journal_dir: dir.path().join("journal"),
+            entry_points: [
+                ("sales".to_string(), EntryPoint::Queue("sales".into())),
+                ("menu".to_string(), EntryPoint::Flow("menu".into())),
+            ]
+            .into(),
+            music_on_hold: Some(dir.path().join("moh.wav")),
+            ..EngineConfig::default()
+        };
+        adjust(&mut cfg);
+        let mut catalog = ivr::PromptCatalog::new();
+        for p in ["welcome", "invalid_choice", "no_input"] {
+            catalog.insert("fr", p);
+        }
+        let mut flows = ivr::FlowSet::new(catalog);
+        flows.load_str("menu.yaml", FLOW).unwrap();
+        let (push_tx, push) = broadcast::channel(4096);
+        let (writer, _task) =
+            crate::writer::EventWriter::start(store.clone(), cfg.journal_dir.clone(), 64)
+                .await
+                .unwrap();
+        let mut actor = Actor::new(store.clone(), flows, cfg, push_tx, writer)
+            .await
+            .unwrap();
+        actor.now = Timestamp::from_millis(T0);
+        let mut shell = Shell {
+            actor,
+            store,
+            now: Timestamp::from_millis(T0),
+            ops: Vec::new(),
+            writes: Vec::new(),
+            push,
+            next_leg: 1000,
+            hold: HoldMode::Accept,
+            unanswered: Vec::new(),
+            agents: agents.clone(),
+            queue: q.id,
+            _dir: dir,
+        };
+        for a in agents {
+            let agent = shell.store.get_agent(a).await.unwrap().unwrap();
+            let r = shell
+                .command(|tx| Command::Login(Box::new(agent), tx))
+                .await;
+            r.unwrap();
+        }
+        shell
+    }
+
+    /// Hand one input to the core, then carry out every effect it queued
+    /// (and the inputs their outcomes give).
+    async fn input(&mut self, input: Input) {
+        let mut inputs = VecDeque::from([input]);
+        while let Some(input) = inputs.pop_front() {
+            self.actor.handle(self.now, input);
+            while let Some(effect) = self.actor.poll_effect() {
+                match effect {
+                    Effect::Write(w) => self.writes.push(w),
+                    Effect::Reply(send) => send(),
+                    Effect::Task(work) => {
+                        if let Some(i) = work.await {
+                            inputs.push_back(Input::Internal(i));
+                        }
+                    }
+                    Effect::Store(job) => job(self.store.clone()).await,
+                    Effect::Voice { op, then } => {
+                        let result = self.far_end(&op);
+                        self.ops.push(op);
+                        match (then, result) {
+                            (Some(op), Some(result)) => {
+                                self.actor.handle(
+                                    self.now,
+                                    Input::Internal(Internal::Voice { op, result }),
+                                );
+                            }
+                            (Some(op), None) => {
+                                let never = Internal::Voice {
+                                    op,
+                                    result: VoiceResult::Done(Ok(())),
+                                };
+                                self.unanswered.push(never);
+                            }
+                            (None, _) => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fake far end's answer to a command; `None`: no answer (yet).
+    fn far_end(&mut self, op: &VoiceOp) -> Option<VoiceResult> {
+        Some(match op {
+            VoiceOp::Originate { .. } | VoiceOp::OriginateTrunk { .. } => {
+                self.next_leg += 1;
+                VoiceResult::Leg(Ok(LegId(self.next_leg)))
+            }
+            VoiceOp::Hold(..) => match self.hold {
+                HoldMode::Accept => VoiceResult::Done(Ok(())),
+                HoldMode::Refuse => VoiceResult::Done(Err(VoiceError::Refused(488))),
+                HoldMode::Never => return None,
+            },
+            _ => VoiceResult::Done(Ok(())),
+        })
+    }
+
+    /// An API command through the core; its answer.
+    async fn command<T: Send + 'static>(
+        &mut self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> T {
+        let (tx, mut rx) = oneshot::channel();
+        self.input(Input::Command(make(tx))).await;
+        rx.try_recv().expect("the command is answered at once")
+    }
+
+    async fn voice(&mut self, ev: CallEvent) {
+        self.input(Input::Voice(ev)).await;
+    }
+
+    /// Move the clock `ms` forward, waking the core at each deadline it
+    /// asked for on the way.
+    async fn advance(&mut self, ms: i64) {
+        let until = self.now.add_millis(ms);
+        while let Some(d) = self.actor.poll_timeout() {
+            if d > until {
+                break;
+            }
+            self.now = self.now.max(d);
+            self.input(Input::Timeout).await;
+        }
+        self.now = until;
+    }
+
+    async fn incoming(&mut self, leg: u64, entry: &str) {
+        self.voice(CallEvent::Incoming {
+            leg: LegId(leg),
+            caller: format!("+229970{leg:05}"),
+            callee: "3900".into(),
+            trunk: Some("operator".into()),
+            entry_point: Some(entry.into()),
+            from_user: None,
+        })
+        .await;
+    }
+
+    async fn answered(&mut self, leg: LegId) {
+        self.voice(CallEvent::Answered { leg }).await;
+    }
+
+    async fn hung_up(&mut self, leg: LegId, cause: HangupCause) {
+        self.voice(CallEvent::HungUp {
+            leg,
+            cause,
+            rx_packets: 0,
+            tx_packets: 0,
+        })
+        .await;
+    }
+
+    /// The agent legs rung so far, as `(user, leg)`, in order.
+    fn rung(&self) -> Vec<(String, LegId)> {
+        let mut leg = 1000;
+        self.ops
+            .iter()
+            .filter_map(|op| match op {
+                VoiceOp::Originate { user, .. } => {
+                    leg += 1;
+                    Some((user.clone(), LegId(leg)))
+                }
+                VoiceOp::OriginateTrunk { .. } => {
+                    leg += 1;
+                    None
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The interaction events written for `id`, in order, by kind name.
+    fn kinds(&self, id: InteractionId) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        for w in &self.writes {
+            let (evs, owner): (&[NewEvent], Option<InteractionId>) = match w {
+                Write::Open {
+                    interaction,
+                    events,
+                } => (events, Some(interaction.id)),
+                Write::Update { id, events, .. } => (events, Some(*id)),
+                Write::Events(evs) => (evs, None),
+            };
+            for e in evs {
+                if e.interaction_id.or(owner) == Some(id) {
+                    out.push(kind_name(&e.kind));
+                }
+            }
+        }
+        out
+    }
+
+    /// The ids of the interactions opened, in order.
+    fn opened(&self) -> Vec<InteractionId> {
+        self.writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Open { interaction, .. } => Some(interaction.id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Pushes so far to `agent`.
+    fn pushes_to(&mut self, agent: AgentId) -> Vec<Push> {
+        let mut out = Vec::new();
+        while let Ok(env) = self.push.try_recv() {
+            if env.audience == Audience::Agent(agent) {
+                out.push(env.message);
+            }
+        }
+        out
+    }
+}
+
+fn kind_name(k: &EventKind) -> &'static str {
+    match k {
+        EventKind::InteractionCreated { .. } => "created",
+        EventKind::IvrStep { .. } => "ivr_step",
+        EventKind::Queued { .. } => "queued",
+        EventKind::Offered { .. } => "offered",
+        EventKind::OfferRejected { .. } => "offer_rejected",
+        EventKind::Rona { .. } => "rona",
+        EventKind::Answered { .. } => "answered",
+        EventKind::Held => "held",
+        EventKind::Unheld => "unheld",
+        EventKind::Transferred { .. } => "transferred",
+        EventKind::Abandoned { .. } => "abandoned",
+        EventKind::Ended { .. } => "ended",
+        EventKind::WrapUpStarted => "wrap_up_started",
+        EventKind::WrapUpEnded => "wrap_up_ended",
+        EventKind::DispositionSet { .. } => "disposition",
+        EventKind::CallbackRequested { .. } => "callback_requested",
+        _ => "other",
+    }
+}
+
+#[tokio::test]
+async fn ivr_to_queue_to_agent_to_wrap_up_on_virtual_time() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    let amina = s.agents[0];
+    s.incoming(1, "menu").await;
+    let id = s.opened()[0];
+    assert!(matches!(s.ops[0], VoiceOp::Answer(LegId(1))), "{:?}", s.ops);
+    assert!(
+        s.ops
+            .iter()
+            .any(|o| matches!(o, VoiceOp::Play { leg: LegId(1), .. })),
+        "the welcome prompt plays: {:?}",
+        s.ops
+    );
+    s.voice(CallEvent::PromptFinished {
+        leg: LegId(1),
+        interrupted: false,
+    })
+    .await;
+    s.voice(CallEvent::Dtmf {
+        leg: LegId(1),
+        digit: '1',
+        duration_ms: 100,
+    })
+    .await;
+    let rung = s.rung();
+    assert_eq!(rung.len(), 1, "amina's phone rings: {:?}", s.ops);
+    assert_eq!(rung[0].0, "amina");
+    let offer = s
+        .pushes_to(amina)
+        .into_iter()
+        .find(|p| matches!(p, Push::Offer { .. }));
+    assert!(offer.is_some(), "screen-pop pushed");
+    s.advance(3_000).await;
+    s.answered(rung[0].1).await;
+    assert!(
+        s.ops
+            .iter()
+            .any(|o| matches!(o, VoiceOp::Bridge(a, b) if *a == LegId(1) && *b == rung[0].1)),
+        "bridged: {:?}",
+        s.ops
+    );
+    s.advance(60_000).await;
+    s.hung_up(LegId(1), HangupCause::RemoteBye).await;
+    assert_eq!(
+        s.kinds(id),
+        [
+            "created",
+            "ivr_step",
+            "ivr_step",
+            "queued",
+            "offered",
+            "answered",
+            "ended",
+            "wrap_up_started"
+        ]
+    );
+    // The queue's 30 s wrap-up ends on the clock, not on a sleep.
+    s.advance(29_999).await;
+    assert!(!s.kinds(id).contains(&"wrap_up_ended"));
+    s.advance(1).await;
+    assert_eq!(s.kinds(id).last(), Some(&"wrap_up_ended"));
+    let answered = s.writes.iter().find_map(|w| match w {
+        Write::Events(evs) => evs.iter().find_map(|e| match e.kind {
+            EventKind::Answered { waited_ms, .. } => Some(waited_ms),
+            _ => None,
+        }),
+        _ => None,
+    });
+    assert_eq!(answered, Some(3_000), "waited 3 s of virtual time in queue");
+}
+
+#[tokio::test]
+async fn rona_moves_the_call_to_the_next_agent_after_the_ring_time_out() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina", "koffi"]).await;
+    s.incoming(1, "sales").await;
+    let id = s.opened()[0];
+    let first = s.rung();
+    assert_eq!(first.len(), 1);
+    // 20 s ring time-out, no answer: RONA at 20 000 ms exactly.
+    s.advance(19_999).await;
+    assert_eq!(s.rung().len(), 1, "nothing before the time-out");
+    s.advance(1).await;
+    let rung = s.rung();
+    assert_eq!(rung.len(), 2, "the next agent rings: {:?}", s.ops);
+    assert_ne!(rung[0].0, rung[1].0);
+    assert!(
+        s.ops.contains(&VoiceOp::HangUp(first[0].1)),
+        "the first phone stops ringing"
+    );
+    assert!(s.kinds(id).contains(&"rona"));
+    s.answered(rung[1].1).await;
+    assert!(s.kinds(id).contains(&"answered"));
+}
+
+#[tokio::test]
+async fn ring_all_first_answer_wins_and_the_other_phone_stops() {
+    let mut s = Shell::new(Strategy::RingAll, &["amina", "koffi"]).await;
+    s.incoming(1, "sales").await;
+    let rung = s.rung();
+    assert_eq!(rung.len(), 2, "both phones ring: {:?}", s.ops);
+    s.advance(2_000).await;
+    s.answered(rung[1].1).await;
+    assert!(
+        s.ops.contains(&VoiceOp::HangUp(rung[0].1)),
+        "the other phone stops: {:?}",
+        s.ops
+    );
+    assert!(s.ops.contains(&VoiceOp::Bridge(LegId(1), rung[1].1)));
+}
+
+#[tokio::test]
+async fn blind_transfer_to_another_agent() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina", "koffi"]).await;
+    let (amina, koffi) = (s.agents[0], s.agents[1]);
+    s.incoming(1, "sales").await;
+    let id = s.opened()[0];
+    let first = s.rung()[0].clone();
+    let (from, to) = if first.0 == "amina" {
+        (amina, koffi)
+    } else {
+        (koffi, amina)
+    };
+    s.answered(first.1).await;
+    let r = s
+        .command(|reply| Command::Transfer {
+            agent: from,
+            interaction: id,
+            target: TransferTarget::Agent(to),
+            reply,
+        })
+        .await;
+    r.unwrap();
+    assert!(
+        s.ops.contains(&VoiceOp::HangUp(first.1)),
+        "first agent's leg released"
+    );
+    let second = s.rung()[1].clone();
+    assert_ne!(second.0, first.0, "the other agent rings");
+    s.answered(second.1).await;
+    assert!(s.ops.contains(&VoiceOp::Bridge(LegId(1), second.1)));
+    let kinds = s.kinds(id);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "answered").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"transferred"));
+}
+
+#[tokio::test]
+async fn a_callback_rings_the_agent_then_dials_the_customer() {
+    let mut s = Shell::with(Strategy::LongestIdle, &["amina"], |c| {
+        c.callback_trunk = Some("operator".into());
+    })
+    .await;
+    let queue = s.queue;
+    let caller = crate::actor::identify_caller(
+        &*s.store,
+        Some(&phone::normalize_e164("+22997000123", None).unwrap()),
+        s.now,
+    )
+    .await
+    .unwrap();
+    let r = s
+        .command(|reply| Command::Callback {
+            request: crate::CallbackRequest {
+                queue,
+                number: "+22997000123".into(),
+                from_interaction: None,
+            },
+            caller: Some(Box::new(caller)),
+            reply,
+        })
+        .await;
+    let id = r.unwrap();
+    let agent_leg = s.rung()[0].1;
+    s.answered(agent_leg).await;
+    let dialled = s
+        .ops
+        .iter()
+        .any(|o| matches!(o, VoiceOp::OriginateTrunk { number, .. } if number == "+22997000123"));
+    assert!(
+        dialled,
+        "the customer is dialled after the agent answers: {:?}",
+        s.ops
+    );
+    let customer_leg = LegId(s.next_leg);
+    s.answered(customer_leg).await;
+    assert!(s.ops.contains(&VoiceOp::Bridge(customer_leg, agent_leg)));
+    assert!(s.kinds(id).contains(&"callback_requested"));
+}
+
+/// A call bridged to amina; returns the interaction.
+async fn talking(s: &mut Shell) -> InteractionId {
+    s.incoming(1, "sales").await;
+    let id = s.opened()[0];
+    let leg = s.rung()[0].1;
+    s.answered(leg).await;
+    id
+}
+
+#[tokio::test]
+async fn a_refused_hold_changes_nothing() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    let amina = s.agents[0];
+    let id = talking(&mut s).await;
+    s.hold = HoldMode::Refuse;
+    let r = s.command(|r| Command::Hold(amina, id, true, r)).await;
+    assert!(matches!(r, Err(EngineError::Invalid(_))), "{r:?}");
+    assert!(!s.actor.calls[&id].on_hold);
+    assert!(s.actor.calls[&id].hold_pending.is_none());
+    assert!(!s.kinds(id).contains(&"held"));
+    s.hold = HoldMode::Accept;
+    let r = s.command(|r| Command::Hold(amina, id, true, r)).await;
+    r.unwrap();
+    assert!(s.actor.calls[&id].on_hold);
+    assert!(s.kinds(id).contains(&"held"));
+}
+
+#[tokio::test]
+async fn a_hold_never_answered_blocks_nothing_else() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina", "koffi"]).await;
+    let amina = s.agents[0];
+    let koffi = s.agents[1];
+    s.incoming(1, "sales").await;
+    let id = s.opened()[0];
+    let (user, leg) = s.rung()[0].clone();
+    let holder = if user == "amina" { amina } else { koffi };
+    s.answered(leg).await;
+    s.hold = HoldMode::Never;
+    let (tx, mut rx) = oneshot::channel();
+    s.input(Input::Command(Command::Hold(holder, id, true, tx)))
+        .await;
+    assert!(
+        rx.try_recv().is_err(),
+        "no answer while the far end is silent"
+    );
+    assert_eq!(s.actor.calls[&id].hold_pending, Some(true));
+    assert!(!s.actor.calls[&id].on_hold, "on hold only after the 200");
+    // Meanwhile: a second call is answered and routed to the other agent.
+    s.incoming(2, "sales").await;
+    let second = s.rung()[1].clone();
+    assert_ne!(second.0, user);
+    s.answered(second.1).await;
+    assert!(s.ops.contains(&VoiceOp::Bridge(LegId(2), second.1)));
+    // The far end's answer finally comes (Timer B: a failure).
+    let pending = s.unanswered.pop().unwrap();
+    let Internal::Voice { op, .. } = pending else {
+        unreachable!()
+    };
+    s.input(Input::Internal(Internal::Voice {
+        op,
+        result: VoiceResult::Done(Err(VoiceError::Refused(408))),
+    }))
+    .await;
+    assert!(matches!(rx.try_recv(), Ok(Err(EngineError::Invalid(_)))));
+    assert!(!s.actor.calls[&id].on_hold);
+    assert!(s.actor.calls[&id].hold_pending.is_none());
+}
