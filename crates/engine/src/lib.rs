@@ -44,6 +44,8 @@
 //! - `actor` (private): the engine's state and its event handlers.
 
 mod actor;
+#[doc(hidden)]
+pub mod bench_support;
 pub mod config;
 pub mod lookup;
 pub mod push;
@@ -303,6 +305,8 @@ impl EngineHandle {
                 "unknown disposition code {code:?}"
             )));
         }
+        // The row as the engine last wrote it (its writes made durable first).
+        self.writer.flush().await;
         let stored = self.store.get_interaction(interaction).await?.map(Box::new);
         self.ask(|reply| Command::Disposition {
             agent,

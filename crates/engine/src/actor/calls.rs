@@ -678,9 +678,8 @@ impl Actor {
         let (caller_leg, agent_leg, agent) = (call.caller_leg, call.agent_leg, call.agent);
         let recording = call.recording.is_some();
         let lang = call.lang.clone();
-        let queue_name = call
-            .interaction
-            .queue_id
+        let queue_id = call.interaction.queue_id;
+        let queue_name = queue_id
             .and_then(|q| self.queues.get(&q))
             .map(|q| q.name.clone());
         if recording {
@@ -705,6 +704,15 @@ impl Actor {
                 "Merci d'avoir appelé Démo Télécom. Êtes-vous satisfait de notre service ? Répondez par une note de 1 (mauvais) à 5 (excellent)."
             };
             self.outbox(id, Channel::Sms, None, text.into(), "survey");
+        }
+        // A queue without wrap-up: the call leaves memory now (with wrap-up
+        // it leaves when the wrap-up ends); a later disposition goes to its
+        // stored row.
+        let wrap_up_s = queue_id
+            .and_then(|q| self.queues.get(&q))
+            .map(|q| q.wrap_up_s);
+        if wrap_up_s == Some(0) {
+            self.calls.remove(&id);
         }
         self.process_decisions();
     }

@@ -154,6 +154,13 @@ impl Actor {
                 Decision::WrapUpEnded { agent } => {
                     let mut ev = NewEvent::new(self.now, EventKind::WrapUpEnded).with_agent(agent);
                     ev.interaction_id = self.wrap_up_of.remove(&agent);
+                    // The call's wrap-up is over: it leaves memory (a late
+                    // disposition goes to its stored row).
+                    if let Some(id) = ev.interaction_id
+                        && self.calls.get(&id).is_some_and(|c| c.phase == Phase::Ended)
+                    {
+                        self.calls.remove(&id);
+                    }
                     self.record(vec![ev]);
                     self.agent_state_changed(agent, AgentState::Available, None);
                 }

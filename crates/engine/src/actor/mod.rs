@@ -27,7 +27,7 @@ use store::{InteractionChange, Store, Write};
 use tokio::sync::{broadcast, mpsc};
 use voice::{CallControl, LegId};
 
-pub(crate) use calls::{CallerLookup, identify_caller};
+pub(crate) use calls::{CallerLookup, Identified, identify_caller};
 pub(crate) use conversations::{Prefetched, history};
 pub(crate) use effects::{Effect, OpId, Then, VoiceOp, VoiceResult};
 
