@@ -16,6 +16,7 @@
 //! retransmission until ACK, INVITE/non-INVITE client retransmission (Timers
 //! A/E, capped at 64·T1), response replay for retransmitted INVITEs.
 
+mod checks;
 mod commands;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) mod fuzz;
@@ -421,7 +422,10 @@ impl Stack {
                     return self.send(from, bytes);
                 }
                 let before = self.out.len();
-                self.on_request(now, from, req);
+                match checks::check_request(&req, &self.cfg) {
+                    Some(refusal) => self.refuse(from, &req, refusal),
+                    None => self.on_request(now, from, req),
+                }
                 let last_final = self.out[before..]
                     .iter()
                     .rev()

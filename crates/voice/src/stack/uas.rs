@@ -25,6 +25,18 @@ impl Stack {
         self.send(dest, r.to_bytes());
     }
 
+    /// Answer a request refused by the checks before routing
+    /// ([`super::checks`]), with the headers the refusal names.
+    pub(super) fn refuse(&mut self, dest: Dest, req: &Request, refusal: super::checks::Refusal) {
+        tracing::debug!(from = %dest.addr(), status = refusal.status, reason = refusal.reason, "request refused before routing");
+        let tag = self.token();
+        let mut r = Response::for_request(req, refusal.status, refusal.reason, Some(&tag));
+        for (name, value) in refusal.headers {
+            r.headers.push(name, value);
+        }
+        self.send(dest, r.to_bytes());
+    }
+
     pub(super) fn on_request(&mut self, now: Instant, from: Dest, req: Request) {
         match req.method {
             Method::Register => {
