@@ -103,7 +103,7 @@ pub mod sdp;
 pub mod sip;
 mod stack;
 
-pub use config::{TrunkConfig, VoiceConfig};
+pub use config::{TcpLimits, TrunkConfig, VoiceConfig};
 pub use control::{
     CallControl, CallEvent, CallEvents, CollectEnd, Collected, HangupCause, LegId, VoiceError,
     VoiceHandle,
