@@ -6,8 +6,9 @@
 #
 # For each rate it places rate*DURATION calls with sipp (ivr_call.xml: INVITE
 # to the IVR number, 2 s of prompt, caller hangs up) and prints: calls ok and
-# failed, retransmissions, average and p99 INVITE->200 (ms), 503s received,
-# server CPU % and RSS.
+# failed, retransmissions, average and p99 INVITE->200 (ms), 503s received
+# (and the server's sip_invites_shed_total so far, from /metrics), server CPU %
+# and RSS. Each call has its own caller number (a new customer per call).
 #
 # Env: DURATION (s of calls per rate, default 10), DID (default 3900, the demo
 # IVR `main`), PROFILE (cargo profile: release (default) or dev), BIN (a
@@ -62,9 +63,11 @@ for rate in "${rates[@]}"; do
      -trace_rtt -rtt_freq 1 -trace_err >/dev/null 2>&1) || true
   read -r t1 rss < <(proc_usage "$server_pid"); s1=$(date +%s.%N)
   cpu=$(python3 -c "print(round(100*($t1-$t0)/$hz/($s1-$s0),1))")
-  python3 - "$run" "$rate" "$cpu" "$rss" <<'PY'
+  metrics=$(curl -fs "http://127.0.0.1:$http_port/metrics" || true)
+  shed=$(awk '$1=="sip_invites_shed_total"{print $2}' <<<"$metrics"); shed=${shed:-0}
+  python3 - "$run" "$rate" "$cpu" "$rss" "$shed" <<'PY'
 import glob, sys
-run, rate, cpu, rss = sys.argv[1:]
+run, rate, cpu, rss, shed_total = sys.argv[1:]
 rows = [l.rstrip("\n").split(";") for l in open(f"{run}/stat.csv") if l.strip()]
 h, last = rows[0], rows[-1]
 col = lambda n: last[h.index(n)]
@@ -84,6 +87,7 @@ err = "".join(open(f, errors="replace").read() for f in glob.glob(f"{run}/*_erro
 shed = err.count("SIP/2.0 503")
 print(f"rate={rate}cps ok={col('SuccessfulCall(C)')} failed={col('FailedCall(C)')} "
       f"retrans={col('Retransmissions(C)')} avg_invite_200={ms(col('ResponseTime1(C)')):.1f}ms "
-      f"p99_invite_200={p99:.1f}ms 503s={shed} server_cpu={cpu}% rss={rss}kB")
+      f"p99_invite_200={p99:.1f}ms 503s={shed} shed_total={shed_total} "
+      f"server_cpu={cpu}% rss={rss}kB")
 PY
 done

@@ -6,12 +6,15 @@
 //! and queues its output in an outbox that the thin driver loop flushes.
 //! Media runs in one task per leg ([`crate::media`]).
 //!
-//! Files: `uas.rs` (requests we receive, late offers), `uac.rs` (our
+//! Files: `checks.rs` (message checks before routing: 400/406/415/416/420),
+//! `uas.rs` (requests we receive, late offers), `uac.rs` (our
 //! INVITE/CANCEL/BYE and their responses, leg teardown, timers),
 //! `session_timer.rs` (RFC 4028), `commands.rs` (the engine's commands),
 //! `leg.rs` (dialog state of one leg), `fuzz.rs` (the entry point as fuzzers
 //! drive it, with its property tests), `tests.rs` and `timer_tests.rs`
 //! (virtual clock).
+//! TCP connections are capped per source IP and in all, and closed when
+//! idle or when a message stays incomplete ([`crate::config::TcpLimits`]).
 //! Transactions are our own thin layer over rsipstack's message parser: 2xx
 //! retransmission until ACK, INVITE/non-INVITE client retransmission (Timers
 //! A/E, capped at 64·T1), response replay for retransmitted INVITEs.
