@@ -916,6 +916,51 @@ mod tests {
         assert_eq!(reg.qualify_answered("1001", "sip:1001@h"), None);
     }
 
+    /// The same limits hold for INVITEs authenticated by `authenticate`
+    /// (Proxy-Authorization, RFC 3261 §22.3): a hammered non-existent user
+    /// does not stop a phone behind the same NAT from calling.
+    #[test]
+    fn invite_digest_uses_the_per_account_limit() {
+        let (mut reg, dir, t0) = setup();
+        let invite = |user: &str, pw: &str, nonce: &str| {
+            let who = ClientSecret {
+                alg: Algorithm::Md5,
+                user,
+                realm: "sb",
+                password: pw,
+            };
+            let a = client_response(&who, "INVITE", "sip:3900@sb", nonce, "cn");
+            let text = format!(
+                "INVITE sip:3900@sb SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.40:5062;branch=z9hG4bKi\r\n\
+                 From: <sip:{user}@sb>;tag=a\r\nTo: <sip:3900@sb>\r\nCall-ID: inv\r\n\
+                 CSeq: 1 INVITE\r\nProxy-Authorization: {a}\r\nContent-Length: 0\r\n\r\n"
+            );
+            match parse(text.as_bytes()) {
+                Ok(Message::Request(r)) => r,
+                other => panic!("bad fixture: {other:?}"),
+            }
+        };
+        let nonce = reg
+            .challenge_values(t0, false)
+            .iter()
+            .find(|c| c.contains("MD5"))
+            .and_then(|c| c.split("nonce=\"").nth(1))
+            .and_then(|r| r.split('"').next())
+            .map(str::to_string)
+            .expect("an MD5 challenge");
+        let nat = ip(40);
+        for _ in 0..5 {
+            let r = reg.authenticate(t0, nat, &invite("ghost", "guess", &nonce), &dir);
+            assert_eq!(r, Err(AuthFailure::Forbidden));
+        }
+        let phone = SocketAddr::new(nat.ip(), 5072);
+        let r = reg.authenticate(t0, phone, &invite("1001", "pw", &nonce), &dir);
+        assert_eq!(r, Ok("1001".to_string()));
+        // The ghost account is locked: even a "right" answer is not checked.
+        let r = reg.authenticate(t0, ip(41), &invite("ghost", "pw", &nonce), &dir);
+        assert_eq!(r, Err(AuthFailure::Forbidden));
+    }
+
     #[test]
     fn contact_list_split() {
         assert_eq!(
