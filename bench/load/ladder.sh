@@ -83,10 +83,13 @@ for f in glob.glob(f"{run}/*_rtt.csv"):
             except ValueError: pass
 rtt.sort()
 p99 = rtt[min(len(rtt) - 1, int(len(rtt) * 0.99))] if rtt else float("nan")
+# sipp keeps whole milliseconds: the mean of the per-call RTDs is finer than
+# its own cumulative average (which truncates each call).
+avg = sum(rtt) / len(rtt) if rtt else ms(col("ResponseTime1(C)"))
 err = "".join(open(f, errors="replace").read() for f in glob.glob(f"{run}/*_errors.log"))
 shed = err.count("SIP/2.0 503")
 print(f"rate={rate}cps ok={col('SuccessfulCall(C)')} failed={col('FailedCall(C)')} "
-      f"retrans={col('Retransmissions(C)')} avg_invite_200={ms(col('ResponseTime1(C)')):.1f}ms "
+      f"retrans={col('Retransmissions(C)')} avg_invite_200={avg:.2f}ms "
       f"p99_invite_200={p99:.1f}ms 503s={shed} shed_total={shed_total} "
       f"server_cpu={cpu}% rss={rss}kB")
 PY
