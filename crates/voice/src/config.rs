@@ -27,6 +27,36 @@ pub struct TrunkConfig {
     pub auth_user: Option<String>,
 }
 
+/// Limits on SIP over TCP (RFC 3261 §18.3 leaves connection management to
+/// the implementation). A connection over a cap is accepted and closed at
+/// once; one past a timeout is closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpLimits {
+    /// A connection on which nothing was received or sent for this long is
+    /// closed. CRLF keep-alives (RFC 5626 §3.5.1) and our OPTIONS qualify
+    /// count as traffic, so registered phones keep theirs.
+    pub idle_timeout: Duration,
+    /// A message must be complete (header and body) within this long of its
+    /// first byte, and the first message within this long of the connection's
+    /// opening (slow or silent connections: "slowloris").
+    pub header_timeout: Duration,
+    /// Open connections allowed from one source IP.
+    pub max_per_address: usize,
+    /// Open connections allowed in all.
+    pub max_connections: usize,
+}
+
+impl Default for TcpLimits {
+    fn default() -> Self {
+        TcpLimits {
+            idle_timeout: Duration::from_secs(900),
+            header_timeout: Duration::from_secs(10),
+            max_per_address: 100,
+            max_connections: 4096,
+        }
+    }
+}
+
 /// Everything the voice stack needs to start.
 #[derive(Debug, Clone)]
 pub struct VoiceConfig {
@@ -34,6 +64,8 @@ pub struct VoiceConfig {
     pub sip_addr: SocketAddr,
     /// Also listen on TCP at the same address (RFC 3261 §18).
     pub tcp: bool,
+    /// Timeouts and connection caps of the TCP transport.
+    pub tcp_limits: TcpLimits,
     /// IP to bind RTP sockets on and advertise in SDP (never 0.0.0.0).
     pub media_ip: IpAddr,
     /// UDP ports for RTP (even ones are used), e.g. `10000..=20000`; `None`
@@ -71,6 +103,14 @@ pub struct VoiceConfig {
     /// (the default) sends neither, so the edge does not advertise its
     /// software to scanners. CR, LF and other control characters are removed.
     pub server_header: Option<String>,
+    /// Load shedding: most inbound calls in setup (INVITE received, not yet
+    /// answered nor ended) at once; a new INVITE above it gets `503 Service
+    /// Unavailable` with `Retry-After` (RFC 3261 §21.5.4) instead of queueing
+    /// without limit. `None`: no limit. The count is
+    /// [`crate::VoiceHandle::calls_in_setup`] and the gauge `sip_calls_in_setup`.
+    pub max_calls_in_setup: Option<usize>,
+    /// `Retry-After` of the overload 503, in whole seconds (at least 1 s).
+    pub overload_retry_after: Duration,
 }
 
 impl Default for VoiceConfig {
@@ -78,6 +118,7 @@ impl Default for VoiceConfig {
         VoiceConfig {
             sip_addr: SocketAddr::from(([0, 0, 0, 0], 5060)),
             tcp: true,
+            tcp_limits: TcpLimits::default(),
             media_ip: IpAddr::from([127, 0, 0, 1]),
             rtp_ports: None,
             realm: "switchboard".into(),
@@ -91,6 +132,8 @@ impl Default for VoiceConfig {
             session_expires: Some(Duration::from_secs(1800)),
             session_min_se: Duration::from_secs(90),
             server_header: None,
+            max_calls_in_setup: Some(400),
+            overload_retry_after: Duration::from_secs(2),
         }
     }
 }

@@ -286,6 +286,7 @@ pub(crate) enum Command {
 pub struct VoiceHandle {
     pub(crate) tx: mpsc::UnboundedSender<Command>,
     pub(crate) local_addr: std::net::SocketAddr,
+    pub(crate) in_setup: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The engine's end of the event stream.
@@ -322,6 +323,13 @@ impl VoiceHandle {
         let (tx, rx) = oneshot::channel();
         self.tx.send(make(tx)).map_err(|_| VoiceError::Stopped)?;
         rx.await.map_err(|_| VoiceError::Stopped)?
+    }
+
+    /// Inbound calls in setup now: INVITE received, not yet answered nor
+    /// ended (what [`crate::VoiceConfig::max_calls_in_setup`] limits). Also
+    /// exported as the `metrics` gauge `sip_calls_in_setup`.
+    pub fn calls_in_setup(&self) -> usize {
+        self.in_setup.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Stop the stack: every live leg gets BYE/CANCEL/480, sockets close.

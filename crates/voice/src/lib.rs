@@ -75,7 +75,8 @@
 //! # Layout
 //! - [`sip`]: SIP messages (our types over the pinned `rsipstack` parser) and
 //!   digest authentication.
-//! - [`registrar`]: REGISTER handling, bindings, auth-failure rate limit.
+//! - [`registrar`]: REGISTER handling, bindings, auth-failure limits per
+//!   account and per source address.
 //! - [`sdp`]: offer/answer for one audio stream.
 //! - [`codec`], [`rtp`], [`rtcp`], [`audio`]: G.711, RTP and RFC 4733, RTCP
 //!   reports (RFC 3550 §6), WAV prompts and
@@ -103,7 +104,7 @@ pub mod sdp;
 pub mod sip;
 mod stack;
 
-pub use config::{TrunkConfig, VoiceConfig};
+pub use config::{TcpLimits, TrunkConfig, VoiceConfig};
 pub use control::{
     CallControl, CallEvent, CallEvents, CollectEnd, Collected, HangupCause, LegId, VoiceError,
     VoiceHandle,

@@ -1,6 +1,7 @@
 //! Registrar for agent phones (RFC 3261 §10): REGISTER with digest
-//! authentication, several contacts per user, expiry, un-register, and a
-//! per-source-IP limit on authentication failures.
+//! authentication, several contacts per user, expiry, un-register, and
+//! limits on authentication failures per account and per source address
+//! (see [`RegistrarConfig`]).
 //!
 //! Sans-I/O: [`Registrar::handle_register`] takes `now` and a parsed request and
 //! returns the response to send. Credentials come from a [`Directory`].
@@ -50,10 +51,22 @@ pub struct RegistrarConfig {
     pub min_expires_s: u32,
     /// Longest expiry granted, in s (longer asks are shortened).
     pub max_expires_s: u32,
-    /// Failed authentications allowed per source IP within `failure_window`.
+    /// Failed authentications allowed per account (the digest `username`,
+    /// existing or not) within `failure_window`; then that account is refused
+    /// (403, no check) until the window passes, except from an address that
+    /// authenticated it within `known_address_memory`.
     pub max_failures: u32,
-    /// Window of the failure counter.
+    /// Failed authentications allowed per source IP within `failure_window`,
+    /// whatever the account (an address blocked here gets 403 for everything).
+    /// Higher than `max_failures`: one NAT address carries a whole site.
+    pub max_address_failures: u32,
+    /// Window of the failure counters.
     pub failure_window: Duration,
+    /// An address that sent correct credentials within this long is known:
+    /// its failures count a quarter toward `max_address_failures` (a site
+    /// with one misconfigured phone keeps its other phones), and the account
+    /// it authenticated is never locked out for it.
+    pub known_address_memory: Duration,
 }
 
 impl Default for RegistrarConfig {
@@ -63,7 +76,9 @@ impl Default for RegistrarConfig {
             min_expires_s: 60,
             max_expires_s: 7200,
             max_failures: 5,
+            max_address_failures: 20,
             failure_window: Duration::from_secs(60),
+            known_address_memory: Duration::from_secs(3600),
         }
     }
 }
@@ -126,13 +141,35 @@ pub enum AuthFailure {
     Forbidden,
 }
 
+/// Points a failure adds to its address's counter; a failure from a known
+/// address (see [`RegistrarConfig::known_address_memory`]) adds 1.
+const FAILURE_POINTS: u32 = 4;
+
+/// Most entries kept in each failure or success table. Overflow policy: new
+/// keys are not tracked until expired ones are swept (the address limit
+/// still applies to an account that could not be tracked).
+const MAX_TRACKED: usize = 100_000;
+
+/// Failures counted since `start` (reset when the window has passed).
+#[derive(Debug, Clone, Copy)]
+struct FailureCount {
+    start: Instant,
+    points: u32,
+}
+
 /// The registrar core.
 pub struct Registrar {
     cfg: RegistrarConfig,
     auth: DigestAuth,
     epoch: Instant,
     bindings: HashMap<String, Vec<Binding>>,
-    failures: HashMap<IpAddr, (Instant, u32)>,
+    /// Failures per account (digest username, existing or not).
+    account_failures: HashMap<String, FailureCount>,
+    /// Failure points per source address.
+    address_failures: HashMap<IpAddr, FailureCount>,
+    /// Last correct credentials per address, and per (address, account).
+    known_addresses: HashMap<IpAddr, Instant>,
+    known_accounts: HashMap<(IpAddr, String), Instant>,
 }
 
 impl Registrar {
@@ -143,7 +180,10 @@ impl Registrar {
             auth,
             epoch,
             bindings: HashMap::new(),
-            failures: HashMap::new(),
+            account_failures: HashMap::new(),
+            address_failures: HashMap::new(),
+            known_addresses: HashMap::new(),
+            known_accounts: HashMap::new(),
         }
     }
 
@@ -247,26 +287,86 @@ impl Registrar {
             }
             !bs.is_empty()
         });
-        self.failures.retain(|_, (start, _)| {
-            now.saturating_duration_since(*start) < self.cfg.failure_window
-        });
+        let window = self.cfg.failure_window;
+        let memory = self.cfg.known_address_memory;
+        let live = |start: &Instant| now.saturating_duration_since(*start) < window;
+        self.account_failures.retain(|_, c| live(&c.start));
+        self.address_failures.retain(|_, c| live(&c.start));
+        let known = |at: &Instant| now.saturating_duration_since(*at) < memory;
+        self.known_addresses.retain(|_, at| known(at));
+        self.known_accounts.retain(|_, at| known(at));
         gone
     }
 
-    fn is_blocked(&self, now: Instant, ip: IpAddr) -> bool {
-        self.failures.get(&ip).is_some_and(|(start, n)| {
-            now.saturating_duration_since(*start) < self.cfg.failure_window
-                && *n >= self.cfg.max_failures
-        })
+    fn points(&self, now: Instant, count: Option<&FailureCount>) -> u32 {
+        count
+            .filter(|c| now.saturating_duration_since(c.start) < self.cfg.failure_window)
+            .map_or(0, |c| c.points)
     }
 
-    fn note_failure(&mut self, now: Instant, ip: IpAddr) {
+    fn is_known(&self, now: Instant, at: Option<&Instant>) -> bool {
+        at.is_some_and(|t| now.saturating_duration_since(*t) < self.cfg.known_address_memory)
+    }
+
+    /// The source address is over its failure limit: everything from it gets
+    /// 403 until the window passes.
+    fn address_blocked(&self, now: Instant, ip: IpAddr) -> bool {
+        self.points(now, self.address_failures.get(&ip))
+            >= self.cfg.max_address_failures.saturating_mul(FAILURE_POINTS)
+    }
+
+    /// The account `user` (existing or not: the answer must not tell) is over
+    /// its failure limit, and `ip` did not authenticate it recently.
+    fn account_locked(&self, now: Instant, ip: IpAddr, user: &str) -> bool {
+        self.points(now, self.account_failures.get(user)) >= self.cfg.max_failures
+            && !self.is_known(now, self.known_accounts.get(&(ip, user.to_string())))
+    }
+
+    fn note_failure(&mut self, now: Instant, ip: IpAddr, user: &str) {
         let window = self.cfg.failure_window;
-        let e = self.failures.entry(ip).or_insert((now, 0));
-        if now.saturating_duration_since(e.0) >= window {
-            *e = (now, 0);
+        let weight = if self.is_known(now, self.known_addresses.get(&ip)) {
+            1
+        } else {
+            FAILURE_POINTS
+        };
+        let bump = |c: &mut FailureCount, by: u32| {
+            if now.saturating_duration_since(c.start) >= window {
+                *c = FailureCount {
+                    start: now,
+                    points: 0,
+                };
+            }
+            c.points = c.points.saturating_add(by);
+        };
+        let fresh = FailureCount {
+            start: now,
+            points: 0,
+        };
+        if let Some(c) = self.account_failures.get_mut(user) {
+            bump(c, 1);
+        } else if self.account_failures.len() < MAX_TRACKED {
+            bump(
+                self.account_failures
+                    .entry(user.to_string())
+                    .or_insert(fresh),
+                1,
+            );
         }
-        e.1 += 1;
+        if let Some(c) = self.address_failures.get_mut(&ip) {
+            bump(c, weight);
+        } else if self.address_failures.len() < MAX_TRACKED {
+            bump(self.address_failures.entry(ip).or_insert(fresh), weight);
+        }
+    }
+
+    fn note_success(&mut self, now: Instant, ip: IpAddr, user: &str) {
+        if self.known_addresses.len() < MAX_TRACKED || self.known_addresses.contains_key(&ip) {
+            self.known_addresses.insert(ip, now);
+        }
+        let key = (ip, user.to_string());
+        if self.known_accounts.len() < MAX_TRACKED || self.known_accounts.contains_key(&key) {
+            self.known_accounts.insert(key, now);
+        }
     }
 
     fn challenge(&self, now: Instant, req: &Request, stale: bool, tag: &str) -> Response {
@@ -284,7 +384,8 @@ impl Registrar {
 
     /// Authenticate a request other than REGISTER (an INVITE from an agent
     /// phone, RFC 3261 §22.3) from its `Proxy-Authorization` header. Returns the
-    /// user, or why not; failures count toward the source IP's limit.
+    /// user, or why not; failures count toward the account's and the source
+    /// address's limits ([`RegistrarConfig`]).
     pub fn authenticate(
         &mut self,
         now: Instant,
@@ -292,7 +393,7 @@ impl Registrar {
         req: &Request,
         dir: &dyn Directory,
     ) -> Result<String, AuthFailure> {
-        if self.is_blocked(now, source.ip()) {
+        if self.address_blocked(now, source.ip()) {
             return Err(AuthFailure::Forbidden);
         }
         let Some(creds) = req
@@ -302,6 +403,9 @@ impl Registrar {
         else {
             return Err(AuthFailure::Challenge { stale: false });
         };
+        if self.account_locked(now, source.ip(), &creds.username) {
+            return Err(AuthFailure::Forbidden);
+        }
         let password = dir.sip_password(&creds.username);
         let verdict = self.auth.verify(
             self.now_ms(now),
@@ -310,10 +414,13 @@ impl Registrar {
             password.as_deref().unwrap_or("\u{0}no-such-user"),
         );
         match (verdict, password.is_some()) {
-            (Verdict::Valid, true) => Ok(creds.username),
+            (Verdict::Valid, true) => {
+                self.note_success(now, source.ip(), &creds.username);
+                Ok(creds.username)
+            }
             (Verdict::Stale, true) => Err(AuthFailure::Challenge { stale: true }),
             _ => {
-                self.note_failure(now, source.ip());
+                self.note_failure(now, source.ip(), &creds.username);
                 Err(AuthFailure::Forbidden)
             }
         }
@@ -322,8 +429,9 @@ impl Registrar {
     /// Handle one REGISTER from `source`. Returns the response and what changed.
     ///
     /// Unknown user and wrong password both get the same `403 Forbidden` (no
-    /// extension enumeration); a source IP over the failure limit gets 403
-    /// without any check until its window passes.
+    /// extension enumeration); a source address over its failure limit, or
+    /// an account over its own (existing or not), gets 403 without any check
+    /// until the window passes ([`RegistrarConfig`]).
     pub fn handle_register(
         &mut self,
         now: Instant,
@@ -333,7 +441,7 @@ impl Registrar {
         to_tag: &str,
     ) -> (Response, Option<RegistrationChange>) {
         let forbidden = |req: &Request| Response::for_request(req, 403, "Forbidden", Some(to_tag));
-        if self.is_blocked(now, source.ip()) {
+        if self.address_blocked(now, source.ip()) {
             return (forbidden(req), None);
         }
         let aor_user = req
@@ -355,6 +463,9 @@ impl Registrar {
         else {
             return (self.challenge(now, req, false, to_tag), None);
         };
+        if self.account_locked(now, source.ip(), &creds.username) {
+            return (forbidden(req), None);
+        }
         let password = dir.sip_password(&creds.username);
         // Same work for unknown users as for known ones.
         let verdict = self.auth.verify(
@@ -365,9 +476,9 @@ impl Registrar {
         );
         match (verdict, password.is_some() && creds.username == aor_user) {
             (Verdict::Stale, true) => return (self.challenge(now, req, true, to_tag), None),
-            (Verdict::Valid, true) => {}
+            (Verdict::Valid, true) => self.note_success(now, source.ip(), &creds.username),
             _ => {
-                self.note_failure(now, source.ip());
+                self.note_failure(now, source.ip(), &creds.username);
                 return (forbidden(req), None);
             }
         }
@@ -612,8 +723,38 @@ mod tests {
         assert!(reg.contacts(t0, "1001").is_empty());
     }
 
+    /// One REGISTER for 1001 from `from`, challenged then answered with
+    /// `user`/`pw`: the final response (the challenge's if it is not a 401).
+    fn attempt(
+        reg: &mut Registrar,
+        dir: &MemoryDirectory,
+        now: Instant,
+        from: SocketAddr,
+        user: &str,
+        pw: &str,
+    ) -> Response {
+        let contact = "<sip:1001@h>";
+        let (chal, _) = reg.handle_register(now, from, &register(contact, None, None), dir, "t");
+        if chal.status != 401 {
+            return chal;
+        }
+        let who = ClientSecret {
+            alg: Algorithm::Md5,
+            user,
+            realm: "sb",
+            password: pw,
+        };
+        let a = client_response(&who, "REGISTER", "sip:sb", &nonce_of(&chal), "cn");
+        reg.handle_register(now, from, &register(contact, None, Some(&a)), dir, "t")
+            .0
+    }
+
+    fn ip(last: u8) -> SocketAddr {
+        SocketAddr::from(([192, 0, 2, last], 5060))
+    }
+
     #[test]
-    fn unknown_user_and_wrong_password_look_the_same_and_are_rate_limited() {
+    fn unknown_user_and_wrong_password_look_the_same_and_lock_the_same() {
         let (mut reg, dir, t0) = setup();
         let (wrong, _) = authed(&mut reg, &dir, t0, "1001", "nope", "<sip:1001@h>", None);
         let (unknown, _) = authed(&mut reg, &dir, t0, "1001x", "pw", "<sip:1001@h>", None);
@@ -626,15 +767,97 @@ mod tests {
             (wrong.status, &wrong.reason)
         );
         assert_eq!(wrong.headers.iter().count(), unknown.headers.iter().count());
-        // Third failure reaches the limit: then even good credentials are refused.
-        let _ = authed(&mut reg, &dir, t0, "1001", "nope", "<sip:1001@h>", None);
-        let (chal, _) =
-            reg.handle_register(t0, src(), &register("<sip:1001@h>", None, None), &dir, "t");
-        assert_eq!(chal.status, 403);
+        // Third failure of each account (max_failures = 3) locks it, wherever
+        // the next attempt comes from, even with the right password; the
+        // locked existing and non-existing accounts answer alike.
+        for _ in 0..2 {
+            let _ = attempt(&mut reg, &dir, t0, ip(1), "1001", "nope");
+            let _ = attempt(&mut reg, &dir, t0, ip(2), "1001x", "x");
+        }
+        let locked = attempt(&mut reg, &dir, t0, ip(3), "1001", "pw");
+        let ghost = attempt(&mut reg, &dir, t0, ip(3), "1001x", "pw");
+        assert_eq!((locked.status, ghost.status), (403, 403));
+        assert_eq!(locked.reason, ghost.reason);
+        assert_eq!(locked.headers.iter().count(), ghost.headers.iter().count());
         // After the window, the right password works again.
         let later = t0 + Duration::from_secs(61);
-        let (ok, _) = authed(&mut reg, &dir, later, "1001", "pw", "<sip:1001@h>", None);
-        assert_eq!(ok.status, 200);
+        assert_eq!(
+            attempt(&mut reg, &dir, later, ip(3), "1001", "pw").status,
+            200
+        );
+    }
+
+    /// Issue 13: wrong passwords for a non-existent user from a site's NAT
+    /// address lock that name, not the site's phones.
+    #[test]
+    fn a_hammered_unknown_user_does_not_lock_out_the_phones_behind_the_same_nat() {
+        let (mut reg, dir, t0) = setup();
+        let nat = ip(10);
+        for _ in 0..5 {
+            assert_eq!(
+                attempt(&mut reg, &dir, t0, nat, "ghost", "guess").status,
+                403
+            );
+        }
+        let phone = SocketAddr::new(nat.ip(), 5072);
+        assert_eq!(attempt(&mut reg, &dir, t0, phone, "1001", "pw").status, 200);
+        assert_eq!(reg.contacts(t0, "1001").len(), 1);
+    }
+
+    /// Issue 13: an address is blocked after `max_address_failures` failures
+    /// whatever the names; one that sent correct credentials pays a quarter
+    /// per failure; the account an address authenticated stays open to it.
+    #[test]
+    fn address_limit_with_a_smaller_penalty_for_known_addresses() {
+        let (mut reg, dir, t0) = setup();
+        let limit = RegistrarConfig::default().max_address_failures;
+        let scanner = ip(20);
+        for i in 0..limit {
+            let user = format!("u{i}");
+            assert_eq!(attempt(&mut reg, &dir, t0, scanner, &user, "x").status, 403);
+        }
+        // Blocked: no challenge any more, even for a real account.
+        let (r, _) = reg.handle_register(
+            t0,
+            scanner,
+            &register("<sip:1001@h>", None, None),
+            &dir,
+            "t",
+        );
+        assert_eq!(r.status, 403);
+        assert_eq!(
+            attempt(&mut reg, &dir, t0, ip(21), "1001", "pw").status,
+            200
+        );
+
+        // A known site: the same number of failures leaves it open...
+        let site = ip(22);
+        assert_eq!(attempt(&mut reg, &dir, t0, site, "1001", "pw").status, 200);
+        for i in 0..limit {
+            let user = format!("v{i}");
+            assert_eq!(attempt(&mut reg, &dir, t0, site, &user, "x").status, 403);
+        }
+        assert_eq!(attempt(&mut reg, &dir, t0, site, "1001", "pw").status, 200);
+        // ...and four times as many block it.
+        for i in limit..4 * limit {
+            let user = format!("v{i}");
+            let _ = attempt(&mut reg, &dir, t0, site, &user, "x");
+        }
+        assert_eq!(attempt(&mut reg, &dir, t0, site, "1001", "pw").status, 403);
+
+        // An attacker locking 1001 from elsewhere does not lock the address
+        // that authenticated it.
+        let (mut reg, dir, t0) = setup();
+        let home = ip(30);
+        assert_eq!(attempt(&mut reg, &dir, t0, home, "1001", "pw").status, 200);
+        for _ in 0..3 {
+            let _ = attempt(&mut reg, &dir, t0, ip(31), "1001", "guess");
+        }
+        assert_eq!(
+            attempt(&mut reg, &dir, t0, ip(32), "1001", "pw").status,
+            403
+        );
+        assert_eq!(attempt(&mut reg, &dir, t0, home, "1001", "pw").status, 200);
     }
 
     #[test]
@@ -691,6 +914,51 @@ mod tests {
         ));
         assert_eq!(reg.contacts(t2, "1001").len(), 1);
         assert_eq!(reg.qualify_answered("1001", "sip:1001@h"), None);
+    }
+
+    /// The same limits hold for INVITEs authenticated by `authenticate`
+    /// (Proxy-Authorization, RFC 3261 §22.3): a hammered non-existent user
+    /// does not stop a phone behind the same NAT from calling.
+    #[test]
+    fn invite_digest_uses_the_per_account_limit() {
+        let (mut reg, dir, t0) = setup();
+        let invite = |user: &str, pw: &str, nonce: &str| {
+            let who = ClientSecret {
+                alg: Algorithm::Md5,
+                user,
+                realm: "sb",
+                password: pw,
+            };
+            let a = client_response(&who, "INVITE", "sip:3900@sb", nonce, "cn");
+            let text = format!(
+                "INVITE sip:3900@sb SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.40:5062;branch=z9hG4bKi\r\n\
+                 From: <sip:{user}@sb>;tag=a\r\nTo: <sip:3900@sb>\r\nCall-ID: inv\r\n\
+                 CSeq: 1 INVITE\r\nProxy-Authorization: {a}\r\nContent-Length: 0\r\n\r\n"
+            );
+            match parse(text.as_bytes()) {
+                Ok(Message::Request(r)) => r,
+                other => panic!("bad fixture: {other:?}"),
+            }
+        };
+        let nonce = reg
+            .challenge_values(t0, false)
+            .iter()
+            .find(|c| c.contains("MD5"))
+            .and_then(|c| c.split("nonce=\"").nth(1))
+            .and_then(|r| r.split('"').next())
+            .map(str::to_string)
+            .expect("an MD5 challenge");
+        let nat = ip(40);
+        for _ in 0..5 {
+            let r = reg.authenticate(t0, nat, &invite("ghost", "guess", &nonce), &dir);
+            assert_eq!(r, Err(AuthFailure::Forbidden));
+        }
+        let phone = SocketAddr::new(nat.ip(), 5072);
+        let r = reg.authenticate(t0, phone, &invite("1001", "pw", &nonce), &dir);
+        assert_eq!(r, Ok("1001".to_string()));
+        // The ghost account is locked: even a "right" answer is not checked.
+        let r = reg.authenticate(t0, ip(41), &invite("ghost", "pw", &nonce), &dir);
+        assert_eq!(r, Err(AuthFailure::Forbidden));
     }
 
     #[test]

@@ -297,3 +297,88 @@ async fn duplicate_headers_and_bad_content_length_are_refused() {
     let r = exchange(&sock, to, base.as_bytes()).await;
     assert_eq!(status(&r), "200", "{r}");
 }
+
+/// Issue 13: checks before routing, on the trunk's real number (3900, which
+/// a valid INVITE reaches): unknown option tag in Require/Proxy-Require →
+/// 420 with Unsupported, unknown Request-URI scheme → 416, a Via with empty
+/// parameters and no branch → 400, a body that is not SDP → 415 (not "400 Bad
+/// SDP"), an Accept without SDP → 406; on UDP and on TCP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_before_routing_on_udp_and_tcp() {
+    let (handle, _events) = start_stack().await;
+    let to = handle.local_addr();
+    let sock = UdpSocket::bind((std::net::IpAddr::from(TRUNK_IP), 0))
+        .await
+        .expect("bind");
+    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n";
+    let ct = "Content-Type: application/sdp\r\n";
+    let invite = |extra: &str| request("INVITE", extra, sdp);
+    let cases: Vec<(&str, String, &str, Option<&str>)> = vec![
+        (
+            "unknown Require tag",
+            invite(&format!("Require: nosuchext, timer\r\n{ct}")),
+            "420",
+            Some("Unsupported: nosuchext\r\n"),
+        ),
+        (
+            "unknown Proxy-Require tag",
+            invite(&format!("Proxy-Require: foo\r\n{ct}")),
+            "420",
+            Some("Unsupported: foo\r\n"),
+        ),
+        (
+            "unknown Request-URI scheme",
+            invite(ct).replace(
+                "INVITE sip:3900@127.0.0.1 SIP/2.0",
+                "INVITE nobodyknowsthisscheme:totallyopaquecontent SIP/2.0",
+            ),
+            "416",
+            None,
+        ),
+        (
+            "Via without branch, empty parameters",
+            invite(ct).replace(";branch=z9hG4bKINVITE", ";;,;,,"),
+            "400",
+            None,
+        ),
+        (
+            "body that is not SDP",
+            invite("Content-Type: text/plain\r\n"),
+            "415",
+            Some("Accept: application/sdp\r\n"),
+        ),
+        (
+            "Accept without SDP",
+            invite(&format!("Accept: text/plain\r\n{ct}")),
+            "406",
+            None,
+        ),
+    ];
+    for (what, msg, want, header) in &cases {
+        let r = exchange(&sock, to, msg.as_bytes()).await;
+        assert_eq!(status(&r), *want, "UDP, {what}: {r}");
+        assert!(r.contains("Call-ID: INVITE-"), "UDP, {what}: {r}");
+        if let Some(h) = header {
+            assert!(r.contains(h), "UDP, {what}: {r}");
+        }
+    }
+    let mut tcp = TcpStream::connect(to).await.expect("connect");
+    let mut pending = Vec::new();
+    for (what, msg, want, header) in &cases {
+        let msg = msg.replace("SIP/2.0/UDP", "SIP/2.0/TCP");
+        tcp.write_all(msg.as_bytes()).await.expect("write");
+        let r = read_sip(&mut tcp, &mut pending).await;
+        assert_eq!(status(&r), *want, "TCP, {what}: {r}");
+        if let Some(h) = header {
+            assert!(r.contains(h), "TCP, {what}: {r}");
+        }
+    }
+    // The same INVITE without the defect reaches routing (100 Trying first).
+    let good = invite(&format!(
+        "Require: timer\r\nAccept: application/sdp\r\n{ct}"
+    ))
+    .replace("Call-ID: INVITE-", "Call-ID: good-INVITE-");
+    let r = exchange(&sock, to, good.as_bytes()).await;
+    assert_eq!(status(&r), "100", "{r}");
+    handle.shutdown().await;
+}

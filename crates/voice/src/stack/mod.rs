@@ -6,16 +6,20 @@
 //! and queues its output in an outbox that the thin driver loop flushes.
 //! Media runs in one task per leg ([`crate::media`]).
 //!
-//! Files: `uas.rs` (requests we receive, late offers), `uac.rs` (our
+//! Files: `checks.rs` (message checks before routing: 400/406/415/416/420),
+//! `uas.rs` (requests we receive, late offers), `uac.rs` (our
 //! INVITE/CANCEL/BYE and their responses, leg teardown, timers),
 //! `session_timer.rs` (RFC 4028), `commands.rs` (the engine's commands),
 //! `leg.rs` (dialog state of one leg), `fuzz.rs` (the entry point as fuzzers
 //! drive it, with its property tests), `tests.rs` and `timer_tests.rs`
 //! (virtual clock).
+//! TCP connections are capped per source IP and in all, and closed when
+//! idle or when a message stays incomplete ([`crate::config::TcpLimits`]).
 //! Transactions are our own thin layer over rsipstack's message parser: 2xx
 //! retransmission until ACK, INVITE/non-INVITE client retransmission (Timers
 //! A/E, capped at 64·T1), response replay for retransmitted INVITEs.
 
+mod checks;
 mod commands;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) mod fuzz;
@@ -35,9 +39,10 @@ use crate::registrar::{Directory, Registrar};
 use crate::sip::digest::DigestAuth;
 use crate::sip::message::{self, MAX_MESSAGE_BYTES, Message};
 use leg::Leg;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
@@ -118,6 +123,10 @@ pub(crate) struct Stack {
     /// Final responses to non-INVITE requests by `branch METHOD`, replayed to
     /// retransmissions until the instant stored (Timer J, 64·T1).
     answered: HashMap<String, (Instant, Vec<u8>)>,
+    /// Inbound legs in setup (INVITE received, not answered nor ended).
+    in_setup: HashSet<LegId>,
+    /// `in_setup.len()`, read by [`VoiceHandle::calls_in_setup`].
+    in_setup_count: Arc<AtomicUsize>,
 }
 
 /// Bind the SIP UDP socket and, when `tcp`, a TCP listener on the same port
@@ -162,18 +171,20 @@ pub async fn start(
     let local = udp.local_addr()?;
     let (in_tx, in_rx) = mpsc::unbounded_channel();
     if let Some(listener) = tcp {
-        tokio::spawn(accept_loop(listener, in_tx.clone()));
+        tokio::spawn(accept_loop(listener, in_tx.clone(), cfg.tcp_limits.clone()));
     }
     drop(in_tx);
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (media_tx, media_rx) = mpsc::unbounded_channel();
     let stack = Stack::new(cfg, local, directory, ev_tx, media_tx, Instant::now());
+    let in_setup = stack.in_setup_count.clone();
     tokio::spawn(drive(stack, udp, in_rx, cmd_rx, media_rx));
     Ok((
         VoiceHandle {
             tx: cmd_tx,
             local_addr: local,
+            in_setup,
         },
         CallEvents(ev_rx),
     ))
@@ -241,7 +252,60 @@ async fn drive(
     }
 }
 
-async fn accept_loop(listener: TcpListener, tx: mpsc::UnboundedSender<Input>) {
+/// Open TCP connections, in all and per source IP (the caps of
+/// [`crate::config::TcpLimits`]).
+#[derive(Debug, Default)]
+struct ConnCounts {
+    total: usize,
+    per_ip: HashMap<std::net::IpAddr, usize>,
+}
+
+/// One counted connection; uncounted when dropped (its reader task ends).
+struct ConnSlot {
+    counts: Arc<std::sync::Mutex<ConnCounts>>,
+    ip: std::net::IpAddr,
+}
+
+impl ConnSlot {
+    /// Count a new connection from `ip`, or `None` when a cap is reached.
+    fn take(
+        counts: &Arc<std::sync::Mutex<ConnCounts>>,
+        ip: std::net::IpAddr,
+        limits: &crate::config::TcpLimits,
+    ) -> Option<ConnSlot> {
+        let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = c.per_ip.get(&ip).copied().unwrap_or(0);
+        if c.total >= limits.max_connections || mine >= limits.max_per_address {
+            return None;
+        }
+        c.total += 1;
+        *c.per_ip.entry(ip).or_insert(0) += 1;
+        Some(ConnSlot {
+            counts: counts.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        c.total = c.total.saturating_sub(1);
+        if let Some(n) = c.per_ip.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                c.per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tx: mpsc::UnboundedSender<Input>,
+    limits: crate::config::TcpLimits,
+) {
+    let counts = Arc::new(std::sync::Mutex::new(ConnCounts::default()));
     let mut next = 1u64;
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
@@ -250,35 +314,98 @@ async fn accept_loop(listener: TcpListener, tx: mpsc::UnboundedSender<Input>) {
         if tx.is_closed() {
             return;
         }
+        let Some(slot) = ConnSlot::take(&counts, peer.ip(), &limits) else {
+            tracing::debug!(%peer, "TCP: connection cap reached; closing");
+            drop(stream);
+            continue;
+        };
         let id = next;
         next += 1;
         let (rd, mut wr) = stream.into_split();
         let (wtx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();
         let _ = tx.send(Input::TcpOpen(id, wtx));
+        let opened = tokio::time::Instant::now();
+        // Milliseconds from `opened` to our last write (idle timer).
+        let last_write = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let written = last_write.clone();
         tokio::spawn(async move {
             while let Some(b) = wrx.recv().await {
                 if wr.write_all(&b).await.is_err() {
                     break;
                 }
+                let ms = opened.elapsed().as_millis() as u64;
+                written.store(ms, std::sync::atomic::Ordering::Relaxed);
             }
         });
-        tokio::spawn(tcp_reader(id, peer, rd, tx.clone()));
+        let conn = TcpConn {
+            id,
+            peer,
+            opened,
+            last_write,
+            limits: limits.clone(),
+            _slot: slot,
+        };
+        tokio::spawn(tcp_reader(conn, rd, tx.clone()));
     }
 }
 
-/// Frame SIP messages on a TCP stream by Content-Length (RFC 3261 §18.3).
-async fn tcp_reader(
+/// What the reader of one TCP connection knows about it.
+struct TcpConn {
     id: u64,
     peer: SocketAddr,
+    opened: tokio::time::Instant,
+    /// Milliseconds from `opened` to our last write on it.
+    last_write: Arc<std::sync::atomic::AtomicU64>,
+    limits: crate::config::TcpLimits,
+    /// Held while the reader runs: the connection counts toward the caps.
+    _slot: ConnSlot,
+}
+
+/// Frame SIP messages on a TCP stream by Content-Length (RFC 3261 §18.3),
+/// and close the connection on the idle and incomplete-message timeouts of
+/// [`crate::config::TcpLimits`].
+async fn tcp_reader(
+    conn: TcpConn,
     mut rd: tokio::net::tcp::OwnedReadHalf,
     tx: mpsc::UnboundedSender<Input>,
 ) {
+    use tokio::time::Instant as TokioInstant;
+    let TcpConn { id, peer, .. } = conn;
+    let limits = &conn.limits;
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 4096];
+    let mut last_read = conn.opened;
+    // First byte of the message being received (from the opening for the
+    // first one): it must be complete within `header_timeout`.
+    let mut message_start: Option<TokioInstant> = Some(conn.opened);
     'conn: loop {
-        match rd.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        let last_write = conn.opened
+            + Duration::from_millis(conn.last_write.load(std::sync::atomic::Ordering::Relaxed));
+        let idle_deadline = last_read.max(last_write) + limits.idle_timeout;
+        let header_deadline = message_start.map(|t| t + limits.header_timeout);
+        let deadline = header_deadline.map_or(idle_deadline, |h| h.min(idle_deadline));
+        match tokio::time::timeout_at(deadline, rd.read(&mut chunk)).await {
+            Err(_) => {
+                if header_deadline.is_some_and(|h| TokioInstant::now() >= h) {
+                    tracing::debug!(%peer, "TCP: message incomplete after the header timeout; closing");
+                    break;
+                }
+                // A write since the deadline was computed moves the idle timer.
+                let last_write = conn.opened
+                    + Duration::from_millis(
+                        conn.last_write.load(std::sync::atomic::Ordering::Relaxed),
+                    );
+                if TokioInstant::now() >= last_read.max(last_write) + limits.idle_timeout {
+                    tracing::debug!(%peer, "TCP: idle timeout; closing");
+                    break;
+                }
+                continue;
+            }
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => {
+                buf.extend_from_slice(&chunk[..n]);
+                last_read = TokioInstant::now();
+            }
         }
         loop {
             // Skip keep-alive CRLFs between messages (RFC 5626 §3.5.1).
@@ -308,9 +435,16 @@ async fn tcp_reader(
                 break;
             }
             let msg: Vec<u8> = buf.drain(..total).collect();
+            message_start = None;
             if tx.send(Input::Tcp(id, peer, msg)).is_err() {
                 break 'conn;
             }
+        }
+        // A lone "\r" may be the start of a keep-alive; anything else starts
+        // a message, whose timer runs from now.
+        let partial = !buf.is_empty() && buf.as_slice() != b"\r";
+        if partial && message_start.is_none() {
+            message_start = Some(last_read);
         }
     }
     let _ = tx.send(Input::TcpClosed(id));
@@ -347,7 +481,27 @@ impl Stack {
             tcp_peers: HashMap::new(),
             now: epoch,
             answered: HashMap::new(),
+            in_setup: HashSet::new(),
+            in_setup_count: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Mark an inbound leg in setup (`true`) or out of it (`false`).
+    pub(crate) fn set_in_setup(&mut self, id: LegId, in_setup: bool) {
+        let changed = if in_setup {
+            self.in_setup.insert(id)
+        } else {
+            self.in_setup.remove(&id)
+        };
+        if changed {
+            self.in_setup_count
+                .store(self.in_setup.len(), Ordering::Relaxed);
+        }
+    }
+
+    /// Inbound calls in setup now (see [`VoiceHandle::calls_in_setup`]).
+    pub(crate) fn calls_in_setup(&self) -> usize {
+        self.in_setup.len()
     }
 
     pub(crate) fn emit(&self, ev: CallEvent) {
@@ -421,7 +575,10 @@ impl Stack {
                     return self.send(from, bytes);
                 }
                 let before = self.out.len();
-                self.on_request(now, from, req);
+                match checks::check_request(&req, &self.cfg) {
+                    Some(refusal) => self.refuse(from, &req, refusal),
+                    None => self.on_request(now, from, req),
+                }
                 let last_final = self.out[before..]
                     .iter()
                     .rev()
@@ -446,6 +603,7 @@ impl Stack {
     fn on_tick(&mut self, now: Instant) {
         self.now = self.now.max(now);
         self.answered.retain(|_, (until, _)| now < *until);
+        metrics::gauge!("sip_calls_in_setup").set(self.in_setup.len() as f64);
         let mut expired = Vec::new();
         let mut resend = Vec::new();
         for r in &mut self.retrans {

@@ -829,3 +829,58 @@ async fn server_transactions_match_branch_sent_by_method_and_transport() {
     h.feed(t, Dest::Udp(a), &options("o-6", "127.0.0.2:5070", "old1"));
     assert_eq!(call_ids(&mut h), vec!["o-5", "o-6"]);
 }
+
+/// Issue 13: above `max_calls_in_setup` calls in setup (INVITE received, not
+/// answered nor ended), a new INVITE gets 503 with Retry-After and no leg;
+/// answering or cancelling frees a place.
+#[tokio::test]
+async fn invites_over_the_setup_limit_get_503_with_retry_after() {
+    let mut h = harness_with(|c| {
+        c.max_calls_in_setup = Some(2);
+        c.overload_retry_after = Duration::from_secs(3);
+    });
+    let (first, _) = offer(&mut h, "s-1");
+    let (second, _) = offer(&mut h, "s-2");
+    assert_eq!(h.stack.calls_in_setup(), 2);
+    assert_eq!(
+        h.stack
+            .in_setup_count
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
+    h.feed(Duration::from_millis(10), trunk(), &invite("s-3"));
+    let out = h.out();
+    assert_eq!(out.len(), 1, "{out:?}");
+    let Message::Response(r) = &out[0] else {
+        panic!("a response expected: {out:?}")
+    };
+    assert_eq!((r.status, r.headers.get("Retry-After")), (503, Some("3")));
+    assert_eq!(h.event(), None, "no leg for a shed INVITE");
+    assert_eq!(h.stack.legs.len(), 2);
+    // Answered: out of setup, a new call gets in.
+    answer(&mut h, first, Duration::from_millis(20));
+    h.out();
+    assert_eq!(h.stack.calls_in_setup(), 1);
+    let (_fourth, _) = offer(&mut h, "s-4");
+    assert_eq!(h.stack.calls_in_setup(), 2);
+    // Cancelled: out of setup too.
+    let cancel = invite("s-4")
+        .replace("INVITE sip", "CANCEL sip")
+        .replace("1 INVITE", "1 CANCEL");
+    h.feed(Duration::from_millis(30), trunk(), &cancel);
+    assert_eq!(h.statuses(), vec![200, 487]);
+    assert_eq!(h.stack.calls_in_setup(), 1);
+    assert_eq!(
+        h.stack
+            .in_setup_count
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    // Ended by the engine before answer (reject): out as well.
+    let (tx, _rx) = oneshot::channel();
+    h.stack.on_command(
+        h.t0 + Duration::from_millis(40),
+        Command::HangUp(second, tx),
+    );
+    assert_eq!(h.stack.calls_in_setup(), 0);
+}

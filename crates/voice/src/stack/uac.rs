@@ -459,6 +459,7 @@ impl Stack {
     /// Forget a leg: stop media, finish its recording and collector, emit HungUp.
     pub(super) fn end_leg(&mut self, id: LegId, cause: HangupCause) {
         self.record_stop(id);
+        self.set_in_setup(id, false);
         let Some(mut leg) = self.legs.remove(&id) else {
             return;
         };

@@ -25,6 +25,18 @@ impl Stack {
         self.send(dest, r.to_bytes());
     }
 
+    /// Answer a request refused by the checks before routing
+    /// ([`super::checks`]), with the headers the refusal names.
+    pub(super) fn refuse(&mut self, dest: Dest, req: &Request, refusal: super::checks::Refusal) {
+        tracing::debug!(from = %dest.addr(), status = refusal.status, reason = refusal.reason, "request refused before routing");
+        let tag = self.token();
+        let mut r = Response::for_request(req, refusal.status, refusal.reason, Some(&tag));
+        for (name, value) in refusal.headers {
+            r.headers.push(name, value);
+        }
+        self.send(dest, r.to_bytes());
+    }
+
     pub(super) fn on_request(&mut self, now: Instant, from: Dest, req: Request) {
         match req.method {
             Method::Register => {
@@ -135,6 +147,21 @@ impl Stack {
             .is_some()
         {
             return self.reply(from, &req, 481, "Call/Transaction Does Not Exist");
+        }
+        // Load shedding before any work (digest, RTP socket): a caller over
+        // the limit is told when to retry (RFC 3261 §21.5.4).
+        if self
+            .cfg
+            .max_calls_in_setup
+            .is_some_and(|max| self.calls_in_setup() >= max)
+        {
+            metrics::counter!("sip_invites_shed_total").increment(1);
+            tracing::debug!(from = %from.addr(), in_setup = self.calls_in_setup(), "overload: INVITE refused with 503");
+            let tag = self.token();
+            let mut r = Response::for_request(&req, 503, "Service Unavailable", Some(&tag));
+            let secs = self.cfg.overload_retry_after.as_secs().max(1);
+            r.headers.push("Retry-After", secs.to_string());
+            return self.send(from, r.to_bytes());
         }
         let callee = uri_user(&req.uri).unwrap_or("").to_string();
         let caller = req
@@ -295,6 +322,7 @@ impl Stack {
         let from_hdr = req.headers.get("From").unwrap_or("").to_string();
         let call_id = req.headers.get("Call-ID").unwrap_or("").to_string();
         self.by_call_id.insert(call_id.clone(), id);
+        self.set_in_setup(id, true);
         self.legs.insert(
             id,
             Leg {
@@ -450,6 +478,7 @@ impl Stack {
         leg.last_response = Some(bytes.clone());
         leg.state = LegState::Answered;
         let key = RetransKey::Ok2xx(leg.call_id.clone());
+        self.set_in_setup(id, false);
         self.send_reliably(now, dest, bytes, key, true);
         Ok(())
     }
