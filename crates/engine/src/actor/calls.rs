@@ -37,6 +37,8 @@ pub(crate) struct CallerLookup {
 
 /// The customer owning this number (created if unknown) and whether they
 /// called before: store reads and one insert, run off the engine loop.
+/// Two first calls from one unknown number at once: the insert that loses
+/// the race (a conflict on the phone) reads the winner's customer.
 pub(crate) async fn identify_caller(
     store: &dyn store::Store,
     number: Option<&PhoneNumber>,
@@ -50,30 +52,10 @@ pub(crate) async fn identify_caller(
             history: Vec::new(),
         });
     };
-    if let Some(c) = store
-        .find_customer_by_identity(&Identity::Phone(n.clone()))
-        .await?
-    {
-        let past = store::InteractionFilter {
-            customer_id: Some(c.id),
-            channel: Some(Channel::Voice),
-            limit: 1,
-            ..Default::default()
-        };
-        let has_called_before = store
-            .list_interactions(&past)
-            .await
-            .map(|v| !v.is_empty())
-            .unwrap_or(false);
-        let history = super::history(store, Some(&c)).await;
-        return Ok(CallerLookup {
-            customer: Some(c),
-            created: false,
-            has_called_before,
-            history,
-        });
+    if let Some(c) = known_caller(store, n).await? {
+        return Ok(c);
     }
-    let c = store
+    let created = store
         .create_customer(
             &NewCustomer {
                 name: n.to_string(),
@@ -82,13 +64,52 @@ pub(crate) async fn identify_caller(
             },
             t,
         )
-        .await?;
-    Ok(CallerLookup {
+        .await;
+    match created {
+        Ok(c) => Ok(CallerLookup {
+            customer: Some(c),
+            created: true,
+            has_called_before: false,
+            history: Vec::new(),
+        }),
+        Err(store::StoreError::Conflict(e)) => match known_caller(store, n).await? {
+            Some(c) => Ok(c),
+            None => Err(store::StoreError::Conflict(e)),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// The customer owning `n`, with whether they called before and their
+/// history; `None` if the number is unknown.
+async fn known_caller(
+    store: &dyn store::Store,
+    n: &PhoneNumber,
+) -> Result<Option<CallerLookup>, store::StoreError> {
+    let Some(c) = store
+        .find_customer_by_identity(&Identity::Phone(n.clone()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let past = store::InteractionFilter {
+        customer_id: Some(c.id),
+        channel: Some(Channel::Voice),
+        limit: 1,
+        ..Default::default()
+    };
+    let has_called_before = store
+        .list_interactions(&past)
+        .await
+        .map(|v| !v.is_empty())
+        .unwrap_or(false);
+    let history = super::history(store, Some(&c)).await;
+    Ok(Some(CallerLookup {
         customer: Some(c),
-        created: true,
-        has_called_before: false,
-        history: Vec::new(),
-    })
+        created: false,
+        has_called_before,
+        history,
+    }))
 }
 
 impl Actor {
