@@ -11,17 +11,34 @@
 //! database only through the [`store::Store`] traits, and to browsers only
 //! through [`push::Envelope`]s that the server forwards.
 //!
-//! One actor task runs the engine: it reads voice events, commands from the
-//! API ([`EngineHandle`]), lookup answers, and wakes at the earliest deadline
-//! of the ACD and of the IVR sessions (quinn's driver shape, STYLE.md).
-//! Work that waits on a peer runs off the loop and comes back as an input
-//! through a bounded channel (the spawned task waits for space): the hold
-//! re-INVITE's outcome (the call is on hold only after the far end's 200),
-//! the caller's lookup in the store, lookups, flow reload parsing, blocks of
-//! interaction ids. Every interaction row change and event goes through the
-//! durable [`writer`] as a [`store::Write`]; an API command answers once its
-//! writes are durable. The engine's clock follows tokio's clock, so tests
-//! can pause it.
+//! ## Core and driver (issue 12)
+//! The engine is a state machine with a thin driver around it (str0m's and
+//! quinn's shape, STYLE.md):
+//! - the core (`actor::Actor`) takes one input at a time with the clock
+//!   as an argument — `handle(now, input)`, where an input is a voice event,
+//!   an API command, the outcome of earlier work, or a deadline — changes
+//!   its state and queues effects: voice commands, store writes, answers
+//!   to API callers, work to run off the loop. `poll_effect` hands them
+//!   out in order, `poll_timeout` says when to wake it. No handler awaits,
+//!   reads a file or touches a socket;
+//! - the driver (`Actor::run`) reads the inputs, gives them to the core
+//!   and carries out the effects: writes go to the durable [`writer`]
+//!   (bounded; it waits only when full), voice commands the stack answers
+//!   at once are awaited in order and their outcome (the leg an
+//!   `originate` created, a refused bridge) is handed back as an input
+//!   before the next voice event; a hold re-INVITE, which waits on the far
+//!   end up to SIP Timer B (32 s), runs in its own task and the call is on
+//!   hold only when its outcome comes back; store reads (the caller's
+//!   lookup with the screen-pop history, IVR lookups, reserving ids,
+//!   parsing flow files) run off the loop; outbox messages and customer
+//!   fields are written in order by one store-lane task.
+//! - the API handle ([`EngineHandle`]) reads what a command needs from the
+//!   store (the agent's record, the disposition codes, a conversation's
+//!   row) before sending it, and answers once the command's writes are
+//!   durable.
+//!
+//! The scenarios run on the core alone with a manual clock (`actor::scenarios`),
+//! and `cargo bench -p engine --bench core` measures it with a fake shell.
 //!
 //! ```no_run
 //! # async fn demo(store: std::sync::Arc<dyn store::Store>) -> Result<(), Box<dyn std::error::Error>> {

@@ -66,7 +66,9 @@ pub use merge::{CustomerMerge, MergeStore, MovedIdentity};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
-pub use writes::{AppliedWrites, InteractionChange, KeyedWrite, Write, WriteKey, WriteStore};
+pub use writes::{
+    AppliedWrites, InteractionChange, KeyedWrite, Write, WriteKey, WriteStore, open_interaction,
+};
 
 use async_trait::async_trait;
 use domain::{

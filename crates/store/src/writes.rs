@@ -127,6 +127,46 @@ pub enum Write {
 }
 
 impl Write {
+    /// Open an interaction: the row `id` (from
+    /// [`WriteStore::reserve_interaction_ids`]) built from `new`, its
+    /// `interaction_created` event, then `extra` (set on this interaction).
+    /// The one place an interaction's opening is built, for every channel
+    /// and entry point: the engine (calls, callbacks, IVR conversations),
+    /// the messaging ingest and the API ([`open_interaction`]).
+    pub fn open(id: InteractionId, new: &crate::NewInteraction, extra: Vec<NewEvent>) -> Write {
+        let interaction = Interaction {
+            id,
+            channel: new.channel,
+            direction: new.direction,
+            customer_id: new.customer_id,
+            queue_id: new.queue_id,
+            agent_id: new.agent_id,
+            started_at: new.started_at,
+            answered_at: None,
+            ended_at: None,
+            end_reason: None,
+            disposition: None,
+            notes: None,
+            recording: None,
+        };
+        let mut created = NewEvent::new(
+            new.started_at,
+            domain::EventKind::InteractionCreated {
+                channel: new.channel,
+                direction: new.direction,
+            },
+        )
+        .with_interaction(id);
+        created.customer_id = new.customer_id;
+        created.agent_id = new.agent_id;
+        let mut events = vec![created];
+        events.extend(extra.into_iter().map(|e| e.with_interaction(id)));
+        Write::Open {
+            interaction,
+            events,
+        }
+    }
+
     /// The events of this write, in order.
     pub fn events(&self) -> &[NewEvent] {
         match self {
@@ -164,6 +204,62 @@ pub struct KeyedWrite {
     pub key: WriteKey,
     /// The change.
     pub write: Write,
+}
+
+/// This process's write keys for [`open_interaction`] (outside the
+/// engine's writer): one node per process run, `seq` taken and applied
+/// under the lock so keys reach the store in increasing order.
+static DIRECT: tokio::sync::Mutex<Option<WriteKey>> = tokio::sync::Mutex::const_new(None);
+
+/// Open one interaction now, outside the engine (a message that starts a
+/// conversation, `POST /api/v1/interactions`): an id reserved in the store
+/// and [`Write::open`] applied in one transaction (row and events
+/// together). Returns the row as written.
+///
+/// # Errors
+/// The store's errors ([`WriteStore::reserve_interaction_ids`],
+/// [`WriteStore::apply_writes`]).
+pub async fn open_interaction(
+    store: &dyn WriteStore,
+    new: &crate::NewInteraction,
+    extra: Vec<NewEvent>,
+) -> crate::Result<Interaction> {
+    let ids = store.reserve_interaction_ids(1).await?;
+    let id = InteractionId(ids.start);
+    let write = Write::open(id, new, extra);
+    let Write::Open { interaction, .. } = &write else {
+        unreachable!("Write::open builds an Open");
+    };
+    let interaction = interaction.clone();
+    let mut last = DIRECT.lock().await;
+    let key = match *last {
+        Some(k) => WriteKey {
+            node: k.node,
+            seq: k.seq + 1,
+        },
+        None => WriteKey {
+            node: direct_node(),
+            seq: 1,
+        },
+    };
+    store.apply_writes(&[KeyedWrite { key, write }]).await?;
+    *last = Some(key);
+    Ok(interaction)
+}
+
+/// A node id for this process's direct writes: random (the process's
+/// hasher keys come from the OS) mixed with the time and the process id.
+fn direct_node() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::hash::RandomState::new().build_hasher();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    h.write_u128(nanos);
+    h.write_u32(std::process::id());
+    h.write_u8(0xD1);
+    h.finish()
 }
 
 /// What [`WriteStore::apply_writes`] did.

@@ -455,7 +455,40 @@ async fn merge_survives_engine_update(s: &dyn Store) {
     assert_eq!(row.customer_id, Some(b.id));
 }
 
+/// `open_interaction` (messaging ingest, API): row and events in one
+/// transaction, with ids that never collide with the engine's blocks.
+async fn open_outside_the_engine(s: &dyn Store) {
+    let engine_block = s.reserve_interaction_ids(5).await.unwrap();
+    let new = NewInteraction {
+        channel: Channel::Sms,
+        direction: Direction::Inbound,
+        customer_id: None,
+        queue_id: None,
+        agent_id: None,
+        started_at: Timestamp::from_millis(1_780_000_000_000),
+    };
+    let msg = NewEvent::new(
+        new.started_at,
+        EventKind::MessageIn {
+            text: "bonjour".into(),
+        },
+    );
+    let a = store::open_interaction(s, &new, vec![msg]).await.unwrap();
+    let b = store::open_interaction(s, &new, Vec::new()).await.unwrap();
+    assert!(!engine_block.contains(&a.id.0) && !engine_block.contains(&b.id.0));
+    assert_ne!(a.id, b.id);
+    assert_eq!(
+        kinds_of(s, a.id.0).await,
+        ["interaction_created", "message_in"]
+    );
+    assert_eq!(kinds_of(s, b.id.0).await, ["interaction_created"]);
+    let row = s.get_interaction(a.id).await.unwrap().unwrap();
+    assert_eq!(row.channel, Channel::Sms);
+    assert_eq!(row.started_at, new.started_at);
+}
+
 async fn suite(s: Arc<dyn Store>) {
+    open_outside_the_engine(&*s).await;
     reserve(&*s).await;
     apply_and_replay(&*s).await;
     merge_survives_engine_update(&*s).await;

@@ -536,36 +536,11 @@ impl Actor {
         extra: Vec<NewEvent>,
     ) -> Result<Interaction, EngineError> {
         let id = self.next_interaction_id()?;
-        let interaction = Interaction {
-            id,
-            channel: new.channel,
-            direction: new.direction,
-            customer_id: new.customer_id,
-            queue_id: new.queue_id,
-            agent_id: new.agent_id,
-            started_at: new.started_at,
-            answered_at: None,
-            ended_at: None,
-            end_reason: None,
-            disposition: None,
-            notes: None,
-            recording: None,
+        let w = Write::open(id, &new, extra);
+        let Write::Open { interaction, .. } = &w else {
+            unreachable!("Write::open builds an Open");
         };
-        let mut created = NewEvent::new(
-            new.started_at,
-            EventKind::InteractionCreated {
-                channel: new.channel,
-                direction: new.direction,
-            },
-        )
-        .with_interaction(id);
-        created.customer_id = new.customer_id;
-        let mut events = vec![created];
-        events.extend(extra.into_iter().map(|e| e.with_interaction(id)));
-        let w = Write::Open {
-            interaction: interaction.clone(),
-            events,
-        };
+        let interaction = interaction.clone();
         self.write(w);
         Ok(interaction)
     }

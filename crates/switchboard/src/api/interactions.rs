@@ -7,8 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use domain::{
-    AgentId, Channel, CustomerId, Event, EventKind, Interaction, InteractionId, NewEvent, QueueId,
-    Role, Timestamp,
+    AgentId, Channel, CustomerId, Event, Interaction, InteractionId, QueueId, Role, Timestamp,
 };
 use serde::Deserialize;
 use store::{EventFilter, InteractionFilter, NewInteraction};
@@ -126,18 +125,7 @@ pub async fn create(
             "agent_id: agent {a} does not exist"
         )));
     }
-    let i = s.store.create_interaction(&n).await?;
-    let mut ev = NewEvent::new(
-        i.started_at,
-        EventKind::InteractionCreated {
-            channel: i.channel,
-            direction: i.direction,
-        },
-    )
-    .with_interaction(i.id);
-    ev.customer_id = i.customer_id;
-    ev.agent_id = i.agent_id;
-    s.store.append_events(&[ev]).await?;
+    let i = store::open_interaction(&*s.store, &n, Vec::new()).await?;
     Ok((StatusCode::CREATED, Json(super::recording::public(i))))
 }
 

@@ -191,43 +191,34 @@ impl Inner {
 
         let text = self.text_with_attachments(msg, now);
         let existing = self.open_conversation(msg, customer.id, now).await?;
+        let message_in = NewEvent::new(now, EventKind::MessageIn { text: text.clone() })
+            .with_customer(customer.id);
         let (interaction, created) = match existing {
-            Some(id) => (id, false),
+            Some(id) => {
+                self.store
+                    .append_events(&[message_in.with_interaction(id)])
+                    .await?;
+                (id, false)
+            }
             None => {
-                let i = self
-                    .store
-                    .create_interaction(&NewInteraction {
+                // The row, `interaction_created` and `message_in` in one
+                // transaction.
+                let i = store::open_interaction(
+                    &*self.store,
+                    &NewInteraction {
                         channel: msg.channel,
                         direction: Direction::Inbound,
                         customer_id: Some(customer.id),
                         queue_id: self.queues.get(&msg.channel).copied(),
                         agent_id: None,
                         started_at: now,
-                    })
-                    .await?;
+                    },
+                    vec![message_in],
+                )
+                .await?;
                 (i.id, true)
             }
         };
-        let mut events = Vec::new();
-        if created {
-            events.push(
-                NewEvent::new(
-                    now,
-                    EventKind::InteractionCreated {
-                        channel: msg.channel,
-                        direction: Direction::Inbound,
-                    },
-                )
-                .with_interaction(interaction)
-                .with_customer(customer.id),
-            );
-        }
-        events.push(
-            NewEvent::new(now, EventKind::MessageIn { text: text.clone() })
-                .with_interaction(interaction)
-                .with_customer(customer.id),
-        );
-        self.store.append_events(&events).await?;
         if let Some(id) = &msg.provider_message_id {
             self.store
                 .record_message_ref(&MessageRef {
