@@ -7,8 +7,8 @@
 //! as many logged-in agents, whose phone answers at once, and is bridged.
 //! The figure is setups per second from the first `Incoming` to the last
 //! bridge, and includes the engine loop, the caller lookup and every write
-//! through the event writer into a SQLite file: it is the engine as it runs,
-//! not the sans-I/O core of issue 12 (not built yet).
+//! through the event writer into a SQLite file: it is the engine as it runs
+//! (driver, shells and store). The core alone: `--bench core`.
 
 use domain::*;
 use engine::{EngineConfig, EntryPoint};

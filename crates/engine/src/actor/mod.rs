@@ -570,9 +570,20 @@ impl Actor {
     }
 
     /// Append events through the durable writer (never dropped: journaled
-    /// while the store is down), as an effect.
+    /// while the store is down), as an effect. Right after a [`Self::save`]
+    /// of their interaction they join that write (one transaction).
     pub(crate) fn record(&mut self, events: Vec<NewEvent>) {
         if events.is_empty() {
+            return;
+        }
+        // Events of the interaction whose row change was just queued go in
+        // that same write: the row and its events in one transaction.
+        if let Some(Effect::Write(Write::Update {
+            id, events: with, ..
+        })) = self.effects.back_mut()
+            && events.iter().all(|e| e.interaction_id == Some(*id))
+        {
+            with.extend(events);
             return;
         }
         self.write(Write::Events(events));

@@ -413,13 +413,24 @@ async fn ivr_to_queue_to_agent_to_wrap_up_on_virtual_time() {
     assert!(!s.kinds(id).contains(&"wrap_up_ended"));
     s.advance(1).await;
     assert_eq!(s.kinds(id).last(), Some(&"wrap_up_ended"));
-    let answered = s.writes.iter().find_map(|w| match w {
-        Write::Events(evs) => evs.iter().find_map(|e| match e.kind {
+    let answered = s.writes.iter().find_map(|w| {
+        w.events().iter().find_map(|e| match e.kind {
             EventKind::Answered { waited_ms, .. } => Some(waited_ms),
             _ => None,
-        }),
-        _ => None,
+        })
     });
+    // The row change and its events travel together: `ended` is in the
+    // write that sets `ended_at`.
+    let ended_with_row = s.writes.iter().any(|w| match w {
+        Write::Update { change, events, .. } => {
+            change.ended_at.is_some()
+                && events
+                    .iter()
+                    .any(|e| matches!(e.kind, EventKind::Ended { .. }))
+        }
+        _ => false,
+    });
+    assert!(ended_with_row, "ended_at and `ended` in one write");
     assert_eq!(answered, Some(3_000), "waited 3 s of virtual time in queue");
 }
 
