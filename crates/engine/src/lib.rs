@@ -68,6 +68,7 @@ pub mod lookup;
 pub mod push;
 pub mod writer;
 
+pub use actor::campaigns::{CampaignStats, DialCampaign, DialCampaignId};
 pub use config::{EngineConfig, EntryPoint};
 
 use domain::{AgentId, InteractionId, QueueId};
@@ -135,10 +136,18 @@ pub(crate) enum Command {
         agent: AgentId,
         interaction: InteractionId,
         code: String,
+        /// The code's row id (a campaign's dialer counts by id).
+        code_id: domain::DispositionId,
         notes: Option<String>,
         stored: Option<Box<domain::Interaction>>,
         reply: oneshot::Sender<Result<(), EngineError>>,
     },
+    StartCampaign(
+        Box<DialCampaign>,
+        oneshot::Sender<Result<DialCampaignId, EngineError>>,
+    ),
+    PauseCampaign(DialCampaignId, oneshot::Sender<Result<(), EngineError>>),
+    CampaignStats(oneshot::Sender<Vec<CampaignStats>>),
     HangUp(
         AgentId,
         InteractionId,
@@ -311,17 +320,18 @@ impl EngineHandle {
         code: String,
         notes: Option<String>,
     ) -> Result<(), EngineError> {
-        if !self
+        let Some(code_id) = self
             .store
             .list_dispositions()
             .await?
             .iter()
-            .any(|d| d.code == code)
-        {
+            .find(|d| d.code == code)
+            .map(|d| d.id)
+        else {
             return Err(EngineError::Invalid(format!(
                 "unknown disposition code {code:?}"
             )));
-        }
+        };
         // The row as the engine last wrote it (its writes made durable first).
         self.writer.flush().await;
         let stored = self.store.get_interaction(interaction).await?.map(Box::new);
@@ -329,11 +339,37 @@ impl EngineHandle {
             agent,
             interaction,
             code,
+            code_id,
             notes,
             stored,
             reply,
         })
         .await?
+    }
+
+    /// Start an outbound campaign (issue 15): its dialer paces calls on
+    /// the campaign's trunk and hands live answers to the queue's agents.
+    ///
+    /// # Errors
+    /// Unknown queue, no trunk, settings the dialer refuses.
+    pub async fn start_campaign(&self, c: DialCampaign) -> Result<DialCampaignId, EngineError> {
+        self.ask(|r| Command::StartCampaign(Box::new(c), r)).await?
+    }
+
+    /// Pause a campaign: no new calls; calls on the wire go on.
+    ///
+    /// # Errors
+    /// Unknown campaign.
+    pub async fn pause_campaign(&self, id: DialCampaignId) -> Result<(), EngineError> {
+        self.ask(|r| Command::PauseCampaign(id, r)).await?
+    }
+
+    /// Every running campaign's figures.
+    ///
+    /// # Errors
+    /// The engine has stopped.
+    pub async fn campaign_stats(&self) -> Result<Vec<CampaignStats>, EngineError> {
+        self.ask(Command::CampaignStats).await
     }
 
     /// Hang up the agent's call.

@@ -137,6 +137,9 @@ impl Actor {
                 Some(LegRole::CallbackCustomer(task)) => {
                     self.on_callback_customer_answered(leg, task);
                 }
+                Some(LegRole::Campaign { campaign, attempt }) => {
+                    self.on_campaign_answered(campaign, attempt);
+                }
                 _ => {}
             },
             CallEvent::Dtmf { leg, digit, .. } => {
@@ -576,6 +579,9 @@ impl Actor {
             },
         );
         self.agent_state_changed(agent, AgentState::Busy, None);
+        if !self.campaigns.is_empty() {
+            self.campaign_connected(task, agent);
+        }
         self.process_decisions();
     }
 
@@ -587,6 +593,9 @@ impl Actor {
         match role {
             LegRole::CallbackCustomer(task) => {
                 self.on_callback_leg_gone(task, true);
+            }
+            LegRole::Campaign { campaign, attempt } => {
+                self.on_campaign_leg_gone(campaign, attempt, cause);
             }
             LegRole::Agent { task, agent, offer } => {
                 if self
@@ -670,6 +679,7 @@ impl Actor {
                         ev.customer_id = customer;
                         self.record(vec![ev]);
                         self.close(id, "abandoned");
+                        self.campaign_abandoned(id);
                         self.process_decisions();
                     }
                     Phase::Talking => {

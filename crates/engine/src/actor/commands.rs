@@ -54,11 +54,15 @@ impl Actor {
                 agent,
                 interaction,
                 code,
+                code_id,
                 notes,
                 stored,
                 reply,
             } => {
                 let r = self.disposition(agent, interaction, code, notes, stored.map(|b| *b));
+                if r.is_ok() && !self.campaigns.is_empty() {
+                    self.campaign_disposition(interaction, code_id);
+                }
                 self.process_decisions();
                 self.reply_to(reply, r);
             }
@@ -104,6 +108,18 @@ impl Actor {
             } => {
                 let r = self.transfer(agent, interaction, target);
                 self.process_decisions();
+                self.reply_to(reply, r);
+            }
+            Command::StartCampaign(c, reply) => {
+                let r = self.start_campaign(*c);
+                self.reply_to(reply, r);
+            }
+            Command::PauseCampaign(id, reply) => {
+                let r = self.pause_campaign(id);
+                self.reply_to(reply, r);
+            }
+            Command::CampaignStats(reply) => {
+                let r = self.campaign_stats();
                 self.reply_to(reply, r);
             }
             Command::Callback {

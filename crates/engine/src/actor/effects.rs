@@ -112,6 +112,11 @@ pub(crate) enum Then {
         task: InteractionId,
         agent_leg: LegId,
     },
+    /// A campaign's call to a contact is placed (or could not be).
+    CampaignDialled {
+        campaign: super::campaigns::DialCampaignId,
+        attempt: dialer::AttemptId,
+    },
     /// A goodbye prompt: the leg is hung up when it ends, or at once if it
     /// cannot be played.
     PlayThenHangUp { leg: LegId },
@@ -246,6 +251,13 @@ impl super::Actor {
                     VoiceResult::Done(r) => r.and(Err(VoiceError::Stopped)),
                 };
                 self.on_callback_dialled(task, agent_leg, dialled);
+            }
+            Then::CampaignDialled { campaign, attempt } => {
+                let dialled = match result {
+                    VoiceResult::Leg(r) => r,
+                    VoiceResult::Done(r) => r.and(Err(VoiceError::Stopped)),
+                };
+                self.on_campaign_dialled(campaign, attempt, dialled);
             }
             Then::PlayThenHangUp { leg } => {
                 if result.err().is_some() {

@@ -4,6 +4,7 @@
 
 mod callbacks;
 mod calls;
+pub(crate) mod campaigns;
 mod commands;
 mod conversations;
 mod decisions;
@@ -105,6 +106,11 @@ pub(crate) enum LegRole {
     Caller(InteractionId),
     /// The customer's leg of a callback, dialled through the trunk.
     CallbackCustomer(InteractionId),
+    /// A campaign's call to a contact, until an agent has it.
+    Campaign {
+        campaign: campaigns::DialCampaignId,
+        attempt: dialer::AttemptId,
+    },
     /// An agent's phone, rung for an offer of this interaction.
     Agent {
         task: InteractionId,
@@ -177,6 +183,8 @@ pub(crate) struct Actor {
     pub hang_up_after_prompt: std::collections::HashSet<LegId>,
     /// Callbacks waiting for their turn or being placed.
     pub callbacks: HashMap<InteractionId, callbacks::Callback>,
+    /// Running outbound campaigns (issue 15), one dialer each.
+    pub campaigns: std::collections::BTreeMap<campaigns::DialCampaignId, campaigns::Run>,
     /// Live digital conversations routed by the ACD.
     pub conversations: HashMap<InteractionId, conversations::Conversation>,
     pub legs: HashMap<LegId, LegRole>,
@@ -255,6 +263,7 @@ impl Actor {
             agents: HashMap::new(),
             calls: HashMap::new(),
             conversations: HashMap::new(),
+            campaigns: Default::default(),
             callbacks: HashMap::new(),
             hang_up_after_prompt: Default::default(),
             last_task_counts: (0, 0),
@@ -449,10 +458,10 @@ impl Actor {
             .values()
             .filter_map(|c| c.ivr.as_ref()?.poll_timeout())
             .min();
-        match (self.acd.poll_timeout(), ivr) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.acd.poll_timeout(), ivr, self.campaigns_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn on_deadline(&mut self) {
@@ -475,6 +484,7 @@ impl Actor {
             }
             self.drive_ivr(id);
         }
+        self.campaigns_on_deadline();
         self.process_decisions();
     }
 
@@ -629,6 +639,7 @@ impl Actor {
         };
         self.send(Audience::Agent(agent), msg.clone());
         self.send(Audience::Supervisors, msg);
+        self.campaigns_agent_state(agent, state);
         self.record(vec![
             NewEvent::new(self.now, EventKind::AgentStateChanged { state, reason })
                 .with_agent(agent),

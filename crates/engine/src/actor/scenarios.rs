@@ -622,3 +622,172 @@ async fn a_hold_never_answered_blocks_nothing_else() {
     assert!(!s.actor.calls[&id].on_hold);
     assert!(s.actor.calls[&id].hold_pending.is_none());
 }
+
+// --- Outbound campaigns (issue 15) -------------------------------------
+
+impl Shell {
+    /// The trunk legs dialled so far, as `(number, leg)`, in order.
+    fn dialled(&self) -> Vec<(String, LegId)> {
+        let mut leg = 1000;
+        self.ops
+            .iter()
+            .filter_map(|op| match op {
+                VoiceOp::Originate { .. } => {
+                    leg += 1;
+                    None
+                }
+                VoiceOp::OriginateTrunk { number, .. } => {
+                    leg += 1;
+                    Some((number.clone(), LegId(leg)))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    async fn start_campaign(
+        &mut self,
+        mode: dialer::DialMode,
+        numbers: &[&str],
+    ) -> crate::DialCampaignId {
+        let contacts = numbers
+            .iter()
+            .enumerate()
+            .map(|(i, n)| dialer::Contact {
+                id: dialer::ContactId(i as i64 + 1),
+                number: PhoneNumber::try_from(n.to_string()).unwrap(),
+                tz: jiff::tz::TimeZone::UTC,
+                consent: dialer::Consent::Given,
+                customer: None,
+            })
+            .collect();
+        let queue = self.queue;
+        let c = crate::DialCampaign {
+            name: "relance".into(),
+            queue,
+            trunk: "operator".into(),
+            caller_id: Some("+22921000000".into()),
+            config: dialer::CampaignConfig {
+                mode,
+                window: dialer::CallingWindow::always(),
+                ..dialer::CampaignConfig::default()
+            },
+            contacts,
+        };
+        self.command(|r| Command::StartCampaign(Box::new(c), r))
+            .await
+            .unwrap()
+    }
+
+    async fn stats(&mut self) -> crate::CampaignStats {
+        self.command(Command::CampaignStats).await.remove(0)
+    }
+}
+
+#[tokio::test]
+async fn a_progressive_campaign_connects_a_live_answer_to_the_free_agent() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    let amina = s.agents[0];
+    s.start_campaign(
+        dialer::DialMode::Progressive,
+        &["+22997000001", "+22997000002"],
+    )
+    .await;
+    s.advance(1_000).await;
+    let dialled = s.dialled();
+    assert_eq!(dialled.len(), 1, "one call per free agent: {:?}", s.ops);
+    assert_eq!(dialled[0].0, "+22997000001");
+    let (_, leg) = dialled[0].clone();
+    let id = s.opened()[0];
+    s.advance(6_000).await;
+    s.answered(leg).await;
+    // The live answer goes to amina through the ACD: her phone rings.
+    let rung = s.rung();
+    assert_eq!(rung.len(), 1, "{:?}", s.ops);
+    assert_eq!(rung[0].0, "amina");
+    let pushes = s.pushes_to(amina);
+    assert!(
+        pushes
+            .iter()
+            .any(|p| matches!(p, Push::Offer { interaction_id, .. } if *interaction_id == id)),
+        "screen-pop of the campaign call"
+    );
+    s.answered(rung[0].1).await;
+    assert!(s.ops.contains(&VoiceOp::Bridge(leg, rung[0].1)));
+    let st = s.stats().await;
+    assert_eq!((st.dialed, st.live, st.connected), (1, 1, 1));
+    assert_eq!(s.dialled().len(), 1, "no second call while amina talks");
+    s.advance(30_000).await;
+    s.hung_up(leg, HangupCause::RemoteBye).await;
+    let code = s.store.list_dispositions().await.unwrap();
+    let code = match code.first() {
+        Some(d) => d.clone(),
+        None => s.store.create_disposition("sale", "Vente").await.unwrap(),
+    };
+    let r = s
+        .command(|reply| Command::Disposition {
+            agent: amina,
+            interaction: id,
+            code: code.code.clone(),
+            code_id: code.id,
+            notes: None,
+            stored: None,
+            reply,
+        })
+        .await;
+    r.unwrap();
+    // Amina is free again (disposition ends the wrap-up): the next contact.
+    s.advance(1_000).await;
+    let dialled = s.dialled();
+    assert_eq!(dialled.len(), 2, "{:?}", s.ops);
+    assert_eq!(dialled[1].0, "+22997000002");
+    assert_eq!(s.kinds(id).first(), Some(&"created"));
+    assert!(s.kinds(id).contains(&"answered"));
+}
+
+#[tokio::test]
+async fn a_campaign_call_nobody_answers_is_ended_and_counted() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    s.start_campaign(dialer::DialMode::Progressive, &["+22997000001"])
+        .await;
+    s.advance(1_000).await;
+    let (_, leg) = s.dialled()[0].clone();
+    let id = s.opened()[0];
+    s.advance(20_000).await;
+    s.hung_up(leg, HangupCause::NoAnswer).await;
+    let st = s.stats().await;
+    assert_eq!((st.dialed, st.no_answer, st.connected), (1, 1, 0));
+    assert_eq!(s.kinds(id), ["created", "ended"]);
+    assert!(s.rung().is_empty(), "no agent was rung");
+}
+
+#[tokio::test]
+async fn a_live_answer_with_no_agent_in_2_s_hears_the_abandon_message() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    let amina = s.agents[0];
+    s.start_campaign(
+        dialer::DialMode::Predictive,
+        &["+22997000001", "+22997000002", "+22997000003"],
+    )
+    .await;
+    s.advance(1_000).await;
+    let first = s.dialled();
+    assert!(!first.is_empty(), "predictive dials: {:?}", s.ops);
+    // Amina pauses before the person answers: nobody can take the call.
+    let r = s
+        .command(|r| Command::State(amina, crate::AgentRequest::Pause("break".into()), r))
+        .await;
+    r.unwrap();
+    s.answered(first[0].1).await;
+    s.advance(2_001).await;
+    assert!(
+        s.ops
+            .iter()
+            .any(|o| matches!(o, VoiceOp::Play { leg, .. } if *leg == first[0].1)),
+        "the abandon message plays: {:?}",
+        s.ops
+    );
+    let st = s.stats().await;
+    assert_eq!(st.abandoned, 1, "{st:?}");
+    assert_eq!(st.connected, 0);
+}
