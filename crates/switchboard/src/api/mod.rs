@@ -11,6 +11,7 @@ pub mod auth_routes;
 mod campaigns;
 pub mod chat;
 mod customers;
+mod dialer;
 mod directory;
 pub(crate) use directory::apply_queue_live;
 pub mod error;
@@ -133,6 +134,8 @@ pub fn router(state: AppState) -> Router {
         .route("/interactions/{id}/messages", post(work::reply))
         .route("/interactions/{id}/typing", post(work::typing))
         .route("/callbacks", post(work::callback))
+        .route("/dialer/campaigns", get(dialer::list).post(dialer::start))
+        .route("/dialer/campaigns/{id}/pause", post(dialer::pause))
         .route("/stats/queues", get(agent::queue_stats))
         .route("/stats/agents", get(agent::agent_stats))
         .route("/outbox", get(agent::outbox))

@@ -30,6 +30,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::work::transfer, super::work::accept, super::work::reject, super::work::reply,
         super::work::typing,
         super::work::callback,
+        super::dialer::start, super::dialer::list, super::dialer::pause,
         super::chat::rooms, super::chat::history, super::chat::post,
         super::campaigns::create, super::campaigns::list, super::campaigns::get_one,
         super::campaigns::start, super::campaigns::pause, super::campaigns::recipients,
@@ -44,6 +45,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "interactions", description = "Interactions and the event log"),
         (name = "chat", description = "Internal chat: team and agent-supervisor rooms (WebSocket: /api/v1/chat/ws)"),
         (name = "campaigns", description = "Outbound message campaigns on the digital channels, delivery figures, opt-outs (STOP)"),
+        (name = "dialer", description = "Outbound voice campaigns: progressive / predictive / preview dialling with the abandon cap"),
         (name = "agent", description = "ACD login, state, disposition, call control, live statistics (WebSocket: /api/v1/ws)"),
     )
 )]

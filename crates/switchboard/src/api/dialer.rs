@@ -1,0 +1,256 @@
+//! Outbound voice campaigns (issue 15): start one from a contact list (CSV
+//! text), pause it, read its figures. The dialer itself runs in the engine.
+
+use super::AppState;
+use super::agent::engine;
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, ApiPath, Auth, SupervisorUp};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+/// Dialling mode.
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeInput {
+    /// The agent sees the contact first, then the call starts after
+    /// `preview_auto_dial_s` (or when the agent clicks Call).
+    Preview,
+    /// One call per available agent.
+    Progressive,
+    /// More calls than free agents, paced to keep abandons under the cap.
+    Predictive,
+}
+
+/// When contacts may be called.
+#[derive(Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowInput {
+    /// French rules (décret 2022-1313): weekdays 10:00–13:00 and
+    /// 14:00–20:00 in the contact's time zone, no Sundays or public holidays.
+    #[default]
+    France,
+    /// Any time (tests, consenting customers who asked for a call).
+    Always,
+}
+
+/// A campaign to start.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DialCampaignInput {
+    /// Name shown to supervisors.
+    pub name: String,
+    /// The queue whose agents take its calls (name).
+    pub queue: String,
+    /// Dialling mode.
+    pub mode: ModeInput,
+    /// Calling window (default `france`).
+    #[serde(default)]
+    pub window: WindowInput,
+    /// Ring time before no answer, s (15–60, default 20; Ofcom A1.20: at
+    /// least 15 s).
+    #[serde(default)]
+    pub ring_timeout_s: Option<u32>,
+    /// Auto-dial delay of preview mode, s.
+    #[serde(default)]
+    pub preview_auto_dial_s: Option<u32>,
+    /// Contact list: CSV text with a header naming a `number` (or `phone`,
+    /// `telephone`, `msisdn`) column; optional `name`, `tz`, `consent`.
+    pub contacts_csv: String,
+}
+
+/// A bad row of the list.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RowProblem {
+    /// Line in the CSV (1 = header).
+    pub line: usize,
+    /// Why.
+    pub reason: String,
+}
+
+/// The started campaign.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DialCampaignStarted {
+    /// Campaign id.
+    pub id: u32,
+    /// Contacts loaded.
+    pub contacts: usize,
+    /// Rows refused (bad numbers) and duplicates skipped.
+    pub rejected: Vec<RowProblem>,
+}
+
+/// A running campaign's figures.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DialCampaignFigures {
+    /// Campaign id.
+    pub id: u32,
+    /// Name.
+    pub name: String,
+    /// Calls placed.
+    pub dialed: u64,
+    /// Live answers.
+    pub live: u64,
+    /// Machine answers (AMD).
+    pub machine: u64,
+    /// Busy.
+    pub busy: u64,
+    /// No answer.
+    pub no_answer: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Abandoned: answered, no agent within 2 s (or the person hung up first).
+    pub abandoned: u64,
+    /// Connected to an agent.
+    pub connected: u64,
+    /// Abandoned ÷ live answers, % (the regulated drop rate).
+    pub drop_rate_pct: f64,
+}
+
+/// Start an outbound voice campaign: the list is checked row by row (bad
+/// rows are reported, the others loaded), then the dialer starts at once.
+#[utoipa::path(post, path = "/api/v1/dialer/campaigns", request_body = DialCampaignInput,
+    responses((status = 201, body = DialCampaignStarted), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)), tag = "dialer", security(("bearer" = [])))]
+pub async fn start(
+    State(s): State<AppState>,
+    _auth: Auth<SupervisorUp>,
+    ApiJson(i): ApiJson<DialCampaignInput>,
+) -> ApiResult<(StatusCode, Json<DialCampaignStarted>)> {
+    let engine = engine(&s)?;
+    if i.name.trim().is_empty() {
+        return Err(ApiError::invalid("name: required"));
+    }
+    let queue = s
+        .store
+        .list_queues()
+        .await?
+        .into_iter()
+        .find(|q| q.name == i.queue)
+        .ok_or_else(|| ApiError::invalid(format!("queue: no queue named {:?}", i.queue)))?;
+    let trunk = s
+        .settings
+        .sip
+        .trunks
+        .iter()
+        .find(|t| t.outbound.is_some())
+        .ok_or_else(|| ApiError::invalid("no SIP trunk with an outbound address is configured"))?;
+    let ring = i.ring_timeout_s.unwrap_or(20);
+    if !(15..=60).contains(&ring) {
+        return Err(ApiError::invalid("ring_timeout_s: 15 to 60"));
+    }
+    let opts = dialer::import::ImportOptions {
+        default_country: Some(s.settings.phone.default_country.clone()),
+        max_rows: 200_000,
+        ..Default::default()
+    };
+    let report = dialer::import::parse_csv(i.contacts_csv.as_bytes(), &opts)
+        .map_err(|e| ApiError::invalid(format!("contacts_csv: {e}")))?;
+    if report.contacts.is_empty() {
+        return Err(ApiError::invalid("contacts_csv: no valid row"));
+    }
+    let mut rejected: Vec<RowProblem> = report
+        .errors
+        .iter()
+        .map(|e| RowProblem {
+            line: e.line,
+            reason: e.reason.clone(),
+        })
+        .collect();
+    rejected.extend(report.duplicates.iter().map(|d| RowProblem {
+        line: d.line,
+        reason: format!("duplicate of line {} ({})", d.first_line, d.number),
+    }));
+    let contacts: Vec<dialer::Contact> = report
+        .contacts
+        .iter()
+        .enumerate()
+        .map(|(n, c)| c.to_contact(dialer::ContactId(n as i64 + 1)))
+        .collect();
+    let mode = match i.mode {
+        ModeInput::Preview => dialer::DialMode::Preview {
+            auto_dial_s: i.preview_auto_dial_s,
+        },
+        ModeInput::Progressive => dialer::DialMode::Progressive,
+        ModeInput::Predictive => dialer::DialMode::Predictive,
+    };
+    let config = dialer::CampaignConfig {
+        mode,
+        ring_timeout_ms: ring * 1000,
+        window: match i.window {
+            WindowInput::France => dialer::CallingWindow::france_2022_1313(),
+            WindowInput::Always => dialer::CallingWindow::always(),
+        },
+        // AMD runs on the media the voice shell does not hand over yet:
+        // every answer is treated as live.
+        amd: dialer::AmdAction::Off,
+        ..dialer::CampaignConfig::default()
+    };
+    let n = contacts.len();
+    let id = engine
+        .start_campaign(engine::DialCampaign {
+            name: i.name.trim().to_string(),
+            queue: queue.id,
+            trunk: trunk.name.clone(),
+            caller_id: trunk.caller_id.clone(),
+            config,
+            contacts,
+        })
+        .await?;
+    tracing::info!(campaign = %id, contacts = n, rejected = rejected.len(), "dialer campaign started");
+    Ok((
+        StatusCode::CREATED,
+        Json(DialCampaignStarted {
+            id: id.0,
+            contacts: n,
+            rejected,
+        }),
+    ))
+}
+
+/// Running campaigns and their figures.
+#[utoipa::path(get, path = "/api/v1/dialer/campaigns",
+    responses((status = 200, body = Vec<DialCampaignFigures>)), tag = "dialer", security(("bearer" = [])))]
+pub async fn list(
+    State(s): State<AppState>,
+    _auth: Auth<SupervisorUp>,
+) -> ApiResult<Json<Vec<DialCampaignFigures>>> {
+    let stats = engine(&s)?.campaign_stats().await?;
+    Ok(Json(
+        stats
+            .into_iter()
+            .map(|c| DialCampaignFigures {
+                id: c.id.0,
+                name: c.name,
+                dialed: c.dialed,
+                live: c.live,
+                machine: c.machine,
+                busy: c.busy,
+                no_answer: c.no_answer,
+                failed: c.failed,
+                abandoned: c.abandoned,
+                connected: c.connected,
+                drop_rate_pct: if c.live == 0 {
+                    0.0
+                } else {
+                    100.0 * c.abandoned as f64 / c.live as f64
+                },
+            })
+            .collect(),
+    ))
+}
+
+/// Pause a campaign: no new calls (calls on the wire go on).
+#[utoipa::path(post, path = "/api/v1/dialer/campaigns/{id}/pause", params(("id" = u32, Path, description = "campaign id")),
+    responses((status = 204), (status = 422, body = ErrorBody)), tag = "dialer", security(("bearer" = [])))]
+pub async fn pause(
+    State(s): State<AppState>,
+    _auth: Auth<SupervisorUp>,
+    ApiPath(id): ApiPath<u32>,
+) -> ApiResult<StatusCode> {
+    engine(&s)?
+        .pause_campaign(engine::DialCampaignId(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+use super::error::ErrorBody;
