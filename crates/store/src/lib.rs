@@ -48,6 +48,7 @@ mod common_campaign;
 mod common_directory;
 mod common_log;
 mod common_messaging;
+mod dial;
 mod merge;
 mod postgres;
 mod sqlite;
@@ -62,6 +63,7 @@ pub use campaign::{
     NewCampaign, NewRecipient, OptOut, RecipientState, WhatsappTemplate,
 };
 pub use chat::{ChatMessage, ChatStore, NewChatMessage};
+pub use dial::DialStore;
 pub use merge::{CustomerMerge, MergeStore, MovedIdentity};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -423,6 +425,7 @@ pub trait Store:
     + MergeStore
     + WriteStore
     + AuditStore
+    + DialStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

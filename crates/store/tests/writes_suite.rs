@@ -487,7 +487,36 @@ async fn open_outside_the_engine(s: &dyn Store) {
     assert_eq!(row.started_at, new.started_at);
 }
 
+/// One dialer call in flight per number: the second claim is refused until
+/// the first is released; stale claims go.
+async fn dial_claims(s: &dyn Store) {
+    let n = PhoneNumber::try_from("+33698765432".to_string()).unwrap();
+    let m = PhoneNumber::try_from("+33698765433".to_string()).unwrap();
+    let t = Timestamp::from_millis(1_780_000_000_000);
+    assert!(s.claim_dial_number(&n, 1, t).await.unwrap());
+    assert!(
+        !s.claim_dial_number(&n, 2, t).await.unwrap(),
+        "another campaign"
+    );
+    assert!(s.claim_dial_number(&m, 2, t.add_millis(10)).await.unwrap());
+    s.release_dial_number(&n).await.unwrap();
+    s.release_dial_number(&n).await.unwrap();
+    assert!(s.claim_dial_number(&n, 2, t.add_millis(20)).await.unwrap());
+    assert_eq!(
+        s.release_stale_dial_numbers(t.add_millis(15))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        s.claim_dial_number(&m, 3, t.add_millis(30)).await.unwrap(),
+        "m was stale"
+    );
+    assert!(!s.claim_dial_number(&n, 3, t.add_millis(30)).await.unwrap());
+}
+
 async fn suite(s: Arc<dyn Store>) {
+    dial_claims(&*s).await;
     open_outside_the_engine(&*s).await;
     reserve(&*s).await;
     apply_and_replay(&*s).await;

@@ -84,11 +84,23 @@ pub struct CampaignStats {
 /// One call attempt on the wire.
 pub(crate) struct Attempt {
     pub contact: ContactId,
+    /// Claimed in the database while the attempt lives.
+    pub number: PhoneNumber,
     pub interaction: InteractionId,
     pub leg: Option<LegId>,
     pub answered: bool,
     /// Handed to the ACD for this agent (`ConnectAgent`).
     pub agent: Option<AgentId>,
+}
+
+/// A number's claim, back from the store ([`Actor::on_dial_claim`]).
+pub(crate) struct DialClaim {
+    pub campaign: DialCampaignId,
+    pub attempt: AttemptId,
+    pub contact: ContactId,
+    pub number: PhoneNumber,
+    pub ring_timeout_ms: u32,
+    pub claimed: Result<bool, store::StoreError>,
 }
 
 /// A running campaign.
@@ -298,59 +310,22 @@ impl Actor {
                 ring_timeout_ms,
                 ..
             } => {
-                let Some(run) = self.campaigns.get(&id) else {
-                    return;
-                };
-                let customer = run.contacts.get(&contact).and_then(|c| c.customer);
-                let (queue, trunk, caller_id) = (
-                    run.spec.queue,
-                    run.spec.trunk.clone(),
-                    run.spec.caller_id.clone(),
-                );
-                let opened = self.open_interaction(
-                    store::NewInteraction {
-                        channel: Channel::Voice,
-                        direction: Direction::Outbound,
-                        customer_id: customer,
-                        queue_id: Some(queue),
-                        agent_id: None,
-                        started_at: t,
-                    },
-                    Vec::new(),
-                );
-                let interaction = match opened {
-                    Ok(i) => i.id,
-                    Err(e) => {
-                        tracing::error!(error = %e, campaign = %id, "cannot open the attempt's interaction");
-                        self.dialer_outcome(id, attempt, Outcome::Failed);
-                        return;
-                    }
-                };
-                if let Some(run) = self.campaigns.get_mut(&id) {
-                    run.attempts.insert(
-                        attempt,
-                        Attempt {
-                            contact,
-                            interaction,
-                            leg: None,
-                            answered: false,
-                            agent: None,
-                        },
-                    );
-                    run.by_interaction.insert(interaction, attempt);
-                }
-                self.voice_then(
-                    VoiceOp::OriginateTrunk {
-                        trunk,
-                        number: number.to_string(),
-                        caller_id,
-                        ring: std::time::Duration::from_millis(u64::from(ring_timeout_ms)),
-                    },
-                    Then::CampaignDialled {
+                // One call in flight per number, across campaigns and nodes:
+                // the database's claim first, off the loop
+                // ([`Self::on_dial_claim`] places the call).
+                let store = self.store.clone();
+                let campaign = i64::from(id.0);
+                self.task(async move {
+                    let claimed = store.claim_dial_number(&number, campaign, t).await;
+                    Some(super::Internal::DialClaim(Box::new(DialClaim {
                         campaign: id,
                         attempt,
-                    },
-                );
+                        contact,
+                        number,
+                        ring_timeout_ms,
+                        claimed,
+                    })))
+                });
             }
             Action::ConnectAgent { attempt, agent, .. } => {
                 self.connect_campaign_call(id, attempt, agent)
@@ -426,6 +401,108 @@ impl Actor {
         self.run_dialer(id);
     }
 
+    /// The number's claim is back: place the call, or report the attempt
+    /// failed when another call holds the number (or the store failed).
+    pub(crate) fn on_dial_claim(&mut self, c: DialClaim) {
+        let t = self.now;
+        let DialClaim {
+            campaign: id,
+            attempt,
+            contact,
+            number,
+            ring_timeout_ms,
+            claimed,
+        } = c;
+        match claimed {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(campaign = %id, %number, "a call to this number is already in flight: attempt not placed");
+                self.dialer_outcome(id, attempt, Outcome::Failed);
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, campaign = %id, "cannot claim the number: attempt not placed");
+                self.dialer_outcome(id, attempt, Outcome::Failed);
+                return;
+            }
+        }
+        let Some(run) = self.campaigns.get(&id) else {
+            self.release_number(number);
+            return;
+        };
+        let customer = run.contacts.get(&contact).and_then(|c| c.customer);
+        let (queue, trunk, caller_id) = (
+            run.spec.queue,
+            run.spec.trunk.clone(),
+            run.spec.caller_id.clone(),
+        );
+        let opened = self.open_interaction(
+            store::NewInteraction {
+                channel: Channel::Voice,
+                direction: Direction::Outbound,
+                customer_id: customer,
+                queue_id: Some(queue),
+                agent_id: None,
+                started_at: t,
+            },
+            Vec::new(),
+        );
+        let interaction = match opened {
+            Ok(i) => i.id,
+            Err(e) => {
+                tracing::error!(error = %e, campaign = %id, "cannot open the attempt's interaction");
+                self.release_number(number);
+                self.dialer_outcome(id, attempt, Outcome::Failed);
+                return;
+            }
+        };
+        if let Some(run) = self.campaigns.get_mut(&id) {
+            run.attempts.insert(
+                attempt,
+                Attempt {
+                    contact,
+                    number: number.clone(),
+                    interaction,
+                    leg: None,
+                    answered: false,
+                    agent: None,
+                },
+            );
+            run.by_interaction.insert(interaction, attempt);
+        }
+        self.voice_then(
+            VoiceOp::OriginateTrunk {
+                trunk,
+                number: number.to_string(),
+                caller_id,
+                ring: std::time::Duration::from_millis(u64::from(ring_timeout_ms)),
+            },
+            Then::CampaignDialled {
+                campaign: id,
+                attempt,
+            },
+        );
+    }
+
+    /// Free a number's claim (its attempt is over), off the loop.
+    fn release_number(&mut self, number: PhoneNumber) {
+        self.store_job(move |store| async move {
+            if let Err(e) = store.release_dial_number(&number).await {
+                tracing::error!(error = %e, %number, "cannot release the number's claim");
+            }
+        });
+    }
+
+    /// Forget an attempt and release its number.
+    fn forget_attempt(&mut self, id: DialCampaignId, attempt: AttemptId) -> Option<Attempt> {
+        let r = self.campaigns.get_mut(&id)?;
+        let a = r.attempts.remove(&attempt)?;
+        r.by_interaction.remove(&a.interaction);
+        let number = a.number.clone();
+        self.release_number(number);
+        Some(a)
+    }
+
     /// The trunk call is placed (its leg) or could not be.
     pub(crate) fn on_campaign_dialled(
         &mut self,
@@ -456,6 +533,7 @@ impl Actor {
             }
             Err(e) => {
                 tracing::warn!(error = %e, campaign = %id, "campaign call not placed");
+                self.end_attempt(id, attempt, "failed");
                 self.dialer_outcome(id, attempt, Outcome::Failed);
             }
         }
@@ -518,21 +596,16 @@ impl Actor {
     /// Close the attempt's interaction (if not closed yet) and forget it.
     fn end_attempt(&mut self, id: DialCampaignId, attempt: AttemptId, reason: &str) {
         let t = self.now;
-        let Some(r) = self.campaigns.get_mut(&id) else {
+        let Some(interaction) = self.attempt(id, attempt).map(|a| a.interaction) else {
             return;
         };
-        let Some(a) = r.attempts.get(&attempt) else {
-            return;
-        };
-        let interaction = a.interaction;
         if self.calls.contains_key(&interaction) {
             // An agent has it: the call's own end closes it.
             return;
         }
-        let Some(a) = r.attempts.remove(&attempt) else {
+        let Some(a) = self.forget_attempt(id, attempt) else {
             return;
         };
-        r.by_interaction.remove(&interaction);
         if let Some(leg) = a.leg {
             self.legs.remove(&leg);
         }
@@ -653,25 +726,24 @@ impl Actor {
         self.process_decisions();
     }
 
+    /// The campaign and attempt of an interaction, if it is a campaign call.
+    fn attempt_of(&self, interaction: InteractionId) -> Option<(DialCampaignId, AttemptId)> {
+        self.campaigns
+            .iter()
+            .find_map(|(id, r)| r.by_interaction.get(&interaction).map(|a| (*id, *a)))
+    }
+
     /// A campaign call was bridged to its agent.
     pub(crate) fn campaign_connected(&mut self, interaction: InteractionId, agent: AgentId) {
-        let found = self
-            .campaigns
-            .iter()
-            .find_map(|(id, r)| r.by_interaction.get(&interaction).map(|a| (*id, *a)));
-        if let Some((id, attempt)) = found {
+        if let Some((id, attempt)) = self.attempt_of(interaction) {
             self.dialer_outcome(id, attempt, Outcome::AgentConnected(agent));
         }
     }
 
     /// The agent's disposition of a campaign call ends its attempt.
     pub(crate) fn campaign_disposition(&mut self, interaction: InteractionId, code: DispositionId) {
-        let found = self.campaigns.iter_mut().find_map(|(id, r)| {
-            let a = r.by_interaction.remove(&interaction)?;
-            r.attempts.remove(&a);
-            Some((*id, a))
-        });
-        if let Some((id, attempt)) = found {
+        if let Some((id, attempt)) = self.attempt_of(interaction) {
+            self.forget_attempt(id, attempt);
             self.dialer_outcome(
                 id,
                 attempt,
@@ -685,12 +757,8 @@ impl Actor {
 
     /// A campaign call waiting for its agent was abandoned by the person.
     pub(crate) fn campaign_abandoned(&mut self, interaction: InteractionId) {
-        let found = self.campaigns.iter_mut().find_map(|(id, r)| {
-            let a = r.by_interaction.remove(&interaction)?;
-            r.attempts.remove(&a);
-            Some((*id, a))
-        });
-        if let Some((id, attempt)) = found {
+        if let Some((id, attempt)) = self.attempt_of(interaction) {
+            self.forget_attempt(id, attempt);
             self.dialer_outcome(id, attempt, Outcome::Abandoned);
         }
     }

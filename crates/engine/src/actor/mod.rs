@@ -157,6 +157,8 @@ pub(crate) enum Internal {
     /// The outcome of a voice command that waited on the far end (a hold
     /// re-INVITE, RFC 3261 §14): the state changes only now.
     Voice { op: OpId, result: VoiceResult },
+    /// A campaign's claim on a number is back.
+    DialClaim(Box<campaigns::DialClaim>),
 }
 
 pub(crate) struct Actor {
@@ -220,6 +222,10 @@ pub(crate) struct Actor {
     pub next_ids: Option<std::ops::Range<i64>>,
 }
 
+/// A dialer's claim on a number older than this (4 h, ms) cannot belong to
+/// a call still on the wire.
+pub(crate) const STALE_DIAL_CLAIM_MS: i64 = 4 * 3600 * 1000;
+
 /// Interaction ids reserved per block ([`store::WriteStore::reserve_interaction_ids`]).
 pub(crate) const ID_BLOCK: u32 = 1024;
 /// Below this many ids left, the next block is reserved in the background.
@@ -241,6 +247,13 @@ impl Actor {
         let acd = Acd::new(acd_cfg)?;
         let lookups = LookupRunner::new(&cfg.sql_databases).await?;
         let ids = store.reserve_interaction_ids(ID_BLOCK).await?;
+        // Dialer claims older than any call can last were left by a crash.
+        let stale = now().add_millis(-STALE_DIAL_CLAIM_MS);
+        match store.release_stale_dial_numbers(stale).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(n, "released dialer number claims a crash left behind"),
+            Err(e) => tracing::error!(error = %e, "cannot release stale dialer claims"),
+        }
         let dir = cfg.prompts_dir.clone();
         if let Err(e) = tokio::fs::create_dir_all(&cfg.recordings_dir).await {
             tracing::warn!(error = %e, dir = %cfg.recordings_dir.display(), "cannot create the recordings folder");
@@ -528,6 +541,7 @@ impl Actor {
                 }
             }
             Internal::Voice { op, result } => self.on_voice_outcome(op, result),
+            Internal::DialClaim(c) => self.on_dial_claim(*c),
         }
     }
 

@@ -791,3 +791,33 @@ async fn a_live_answer_with_no_agent_in_2_s_hears_the_abandon_message() {
     assert_eq!(st.abandoned, 1, "{st:?}");
     assert_eq!(st.connected, 0);
 }
+
+#[tokio::test]
+async fn a_number_already_in_flight_is_not_dialled_twice() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    let number = PhoneNumber::try_from("+22997000001".to_string()).unwrap();
+    // Another campaign (or node) has a call to this number on the wire.
+    assert!(s.store.claim_dial_number(&number, 99, s.now).await.unwrap());
+    s.start_campaign(dialer::DialMode::Progressive, &["+22997000001"])
+        .await;
+    s.advance(1_000).await;
+    assert!(s.dialled().is_empty(), "not dialled: {:?}", s.ops);
+    assert_eq!(s.stats().await.failed, 1);
+    s.store.release_dial_number(&number).await.unwrap();
+
+    // A call of ours holds the claim while it lives, and frees it at its end.
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    s.start_campaign(dialer::DialMode::Progressive, &["+22997000001"])
+        .await;
+    s.advance(1_000).await;
+    let (_, leg) = s.dialled()[0].clone();
+    assert!(
+        !s.store.claim_dial_number(&number, 99, s.now).await.unwrap(),
+        "claimed while the call rings"
+    );
+    s.hung_up(leg, HangupCause::Busy).await;
+    assert!(
+        s.store.claim_dial_number(&number, 99, s.now).await.unwrap(),
+        "released when the attempt ended"
+    );
+}
