@@ -821,3 +821,68 @@ async fn a_number_already_in_flight_is_not_dialled_twice() {
         "released when the attempt ended"
     );
 }
+
+#[tokio::test]
+async fn when_every_agent_logs_out_the_campaign_stops_dialling() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina", "koffi"]).await;
+    let numbers: Vec<String> = (1..=20).map(|i| format!("+229970{i:05}")).collect();
+    let refs: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    s.start_campaign(dialer::DialMode::Predictive, &refs).await;
+    s.advance(1_000).await;
+    let before = s.dialled().len();
+    assert!(before > 0, "it dials while agents are in: {:?}", s.ops);
+    for a in s.agents.clone() {
+        s.command(|r| Command::Logout(a, r)).await.unwrap();
+    }
+    s.advance(1_000).await;
+    assert_eq!(
+        s.dialled().len(),
+        before,
+        "no new call within 1 s of the last logout"
+    );
+    // A call already ringing that is answered now finds nobody: abandon rule.
+    let (_, leg) = s.dialled()[0].clone();
+    s.answered(leg).await;
+    s.advance(2_001).await;
+    assert!(
+        s.ops
+            .iter()
+            .any(|o| matches!(o, VoiceOp::Play { leg: l, .. } if *l == leg)),
+        "the abandon message: {:?}",
+        s.ops
+    );
+    assert_eq!(s.stats().await.abandoned, 1);
+    s.advance(60_000).await;
+    assert_eq!(s.dialled().len(), before, "no new call later either");
+}
+
+#[tokio::test]
+async fn a_campaign_whose_queue_no_agent_serves_waits() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    let q = s
+        .store
+        .create_queue(&NewQueue {
+            name: "wolof".into(),
+            required_skills: vec![SkillLevel {
+                skill: "wolof".into(),
+                level: 3,
+            }],
+            strategy: Strategy::LongestIdle,
+            service_level: ServiceLevel::default(),
+            wrap_up_s: 0,
+            max_wait_s: 0,
+            ring_timeout_s: 20,
+            priority: 0,
+        })
+        .await
+        .unwrap();
+    s.command(|r| Command::QueueChanged(q.clone(), r))
+        .await
+        .unwrap();
+    s.queue = q.id;
+    s.start_campaign(dialer::DialMode::Predictive, &["+22997000001"])
+        .await;
+    s.advance(30_000).await;
+    assert!(s.dialled().is_empty(), "nobody holds `wolof`: {:?}", s.ops);
+    assert_eq!(s.stats().await.dialed, 0);
+}
