@@ -448,3 +448,77 @@ async fn agent_and_supervisor_pages_in_chromium() {
     }
     srv.shutdown().await;
 }
+
+/// The campaigns page in Chromium (issue 15): a supervisor starts an
+/// outbound campaign from a CSV file with a hostile name, sees the bad row
+/// reported and the campaign's figures, pauses it; 390 px fits. The trunk's
+/// far end is a port nobody answers (the calls fail; the page is the test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn campaigns_page_in_chromium() {
+    let dead = free_ports(TRUNK_IP, 1);
+    let p = common::sip::platform_full(None, false, move |s| {
+        s.sip.trunks[0].outbound = Some(format!("{TRUNK_IP}:{dead}"));
+    })
+    .await;
+    let srv = p.srv;
+    let shots = repo().join("target/screenshots");
+    for f in ["campaigns", "campaigns-mobile"] {
+        let _ = std::fs::remove_file(shots.join(format!("{f}.png")));
+    }
+    let config = srv.dir.path().join("browser-campaigns.json");
+    std::fs::write(
+        &config,
+        json!({
+            "supervisor": "supervisor",
+            "supervisor_password": srv.password("supervisor"),
+            "campaign_name": XSS_NAME,
+            "campaign_csv": "number,name\n+33 6 98 76 54 32,Dupont\n12,bad\n",
+            "screenshots": shots,
+            "chromium": std::env::var("SWITCHBOARD_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let base = format!("http://{}", srv.addr);
+    let (code, out) = outcome(node("campaigns", &base, &config)).await;
+    eprintln!("campaigns phase: {out}");
+    assert_eq!(code, 0, "campaigns phase failed: {out}");
+    let c = &out["checks"];
+    assert_eq!(c["missing_list_error"], "Choose a CSV contact list.");
+    assert_eq!(
+        c["result"],
+        "Campaign started: 1 contacts loaded, 1 rows rejected"
+    );
+    assert_eq!(c["rejected"].as_array().unwrap().len(), 1, "{c}");
+    assert!(
+        c["rejected"][0].as_str().unwrap().starts_with("Line 3: "),
+        "{c}"
+    );
+    assert_eq!(c["row_name"], XSS_NAME, "the name shows as text");
+    assert_eq!(c["markup_in_name"], 0);
+    assert_eq!(c["paused"], true);
+    assert!(
+        c["campaigns_scroll_width_390"].as_i64().unwrap() <= 390,
+        "{c}"
+    );
+    assert!(
+        out.get("dialog").is_none() && out.get("page_error").is_none(),
+        "{out}"
+    );
+    for f in ["campaigns", "campaigns-mobile"] {
+        assert!(shots.join(format!("{f}.png")).is_file(), "{f}.png");
+    }
+    // The API agrees with the page.
+    let sup = srv.login("supervisor").await;
+    let list: Value = srv
+        .http
+        .get(srv.url("/api/v1/dialer/campaigns"))
+        .bearer_auth(&sup)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["name"], XSS_NAME);
+}

@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(pages::logout))
         .route("/agent", get(pages::agent))
         .route("/supervisor", get(pages::supervisor))
+        .route("/campaigns", get(pages::campaigns))
         .route("/admin", get(admin::admin))
         .route("/admin/dispositions", post(admin::add_disposition))
         .route("/admin/users", post(admin::add_user))
@@ -135,6 +136,7 @@ const AGENT_JS: &str = include_str!("../../assets/agent.js");
 const SUPERVISOR_JS: &str = include_str!("../../assets/supervisor.js");
 const CHAT_JS: &str = include_str!("../../assets/chat.js");
 const MERGE_JS: &str = include_str!("../../assets/merge.js");
+const CAMPAIGNS_JS: &str = include_str!("../../assets/campaigns.js");
 
 /// `GET /assets/{file}`: the embedded CSS and ES modules.
 async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
@@ -145,6 +147,7 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
         "supervisor.js" => (SUPERVISOR_JS, "text/javascript; charset=utf-8"),
         "chat.js" => (CHAT_JS, "text/javascript; charset=utf-8"),
         "merge.js" => (MERGE_JS, "text/javascript; charset=utf-8"),
+        "campaigns.js" => (CAMPAIGNS_JS, "text/javascript; charset=utf-8"),
         _ => return crate::api::error::ApiError::not_found("no such asset").into_response(),
     };
     (

@@ -476,6 +476,44 @@ struct SupervisorPage {
 }
 
 #[derive(Template)]
+#[template(path = "campaigns.html")]
+struct CampaignsPage {
+    nav: Nav,
+    lang: Lang,
+    i18n: String,
+    engine_on: bool,
+}
+
+/// `GET /campaigns`: outbound call campaigns (supervisors and admins).
+pub async fn campaigns(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    auth: Result<Auth<AnyRole>, ApiError>,
+) -> Response {
+    let Ok(auth) = auth else {
+        return redirect("/login");
+    };
+    let (lang, remember) = lang_of(&headers, q.lang.as_deref());
+    let nav = Nav::new(lang, &auth, "campaigns");
+    if !SupervisorUp::allows(auth.user.role) {
+        return render(
+            &ForbiddenPage { nav, lang },
+            StatusCode::FORBIDDEN,
+            lang,
+            remember,
+        );
+    }
+    let page = CampaignsPage {
+        nav,
+        lang,
+        i18n: lang.json(),
+        engine_on: s.engine.is_some(),
+    };
+    render(&page, StatusCode::OK, lang, remember)
+}
+
+#[derive(Template)]
 #[template(path = "forbidden.html")]
 pub(super) struct ForbiddenPage {
     pub(super) nav: Nav,

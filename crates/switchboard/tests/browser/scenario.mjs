@@ -337,6 +337,48 @@ try {
     out.checks.admin_scroll_width_390 = await page.evaluate(() => document.documentElement.scrollWidth);
     await page.screenshot({ path: `${shots}/admin-mobile.png`, fullPage: true });
     await ctx.close();
+  } else if (phase === 'campaigns') {
+    // Outbound campaigns: the form refuses a missing list, starts a
+    // campaign from a CSV file (a bad row reported), the figures show.
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    noDialogs(page);
+    page.on('pageerror', (e) => { out.page_error = String(e); });
+    await login(page, cfg.supervisor, cfg.supervisor_password);
+    await page.goto(`${base}/supervisor?lang=en`);
+    await page.getByRole('link', { name: 'Campaigns' }).click();
+    await page.waitForURL(`${base}/campaigns`, { timeout: WAIT });
+    await page.getByLabel('Campaign name').fill(cfg.campaign_name);
+    await page.getByRole('button', { name: 'Start the campaign' }).click();
+    const err = page.locator('#campaign-error');
+    await err.waitFor({ timeout: WAIT });
+    out.checks.missing_list_error = (await err.textContent()).trim();
+    await page.getByLabel('Queue').selectOption('general');
+    await page.getByLabel('Dialling mode').selectOption('progressive');
+    await page.getByLabel('Calling window').selectOption('always');
+    await page.getByLabel('Contact list (CSV)').setInputFiles({
+      name: 'list.csv', mimeType: 'text/csv',
+      buffer: Buffer.from(cfg.campaign_csv, 'utf8'),
+    });
+    await page.getByRole('button', { name: 'Start the campaign' }).click();
+    const result = page.locator('#campaign-result');
+    await result.filter({ hasText: 'Campaign started' }).waitFor({ timeout: WAIT });
+    out.checks.result = (await result.textContent()).trim();
+    out.checks.rejected = await page.locator('#campaign-rejected li').allTextContents();
+    const row = page.locator('#campaigns tbody tr').first();
+    await row.waitFor({ timeout: WAIT });
+    out.checks.row_name = (await row.locator('th').textContent()).trim();
+    out.checks.markup_in_name = await row.locator('th *').count();
+    await page.screenshot({ path: `${shots}/campaigns.png`, fullPage: true });
+    await row.getByRole('button', { name: 'Pause' }).click();
+    await row.getByRole('button', { name: 'Paused' }).waitFor({ timeout: WAIT });
+    out.checks.paused = true;
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${base}/campaigns`);
+    await page.locator('#campaigns tbody tr').first().waitFor({ timeout: WAIT });
+    out.checks.campaigns_scroll_width_390 = await page.evaluate(() => document.documentElement.scrollWidth);
+    await page.screenshot({ path: `${shots}/campaigns-mobile.png`, fullPage: true });
+    await ctx.close();
   } else {
     throw new Error(`unknown phase ${phase}`);
   }

@@ -1,0 +1,120 @@
+// Outbound campaigns (issue 15): start one from a CSV list, see the running
+// ones with their figures (refreshed every 2 s), pause one. Every text from
+// the server goes into the page through textContent.
+import { t, el, api } from '/assets/common.js';
+
+const $ = (id) => document.getElementById(id);
+const rows = new Map(); // campaign id -> tr
+
+function cell(tr, key, label, text) {
+  let td = tr.querySelector(`td[data-key="${key}"]`);
+  if (!td) {
+    td = el('td');
+    td.dataset.key = key;
+    td.dataset.label = label;
+    tr.append(td);
+  }
+  if (text !== undefined) td.textContent = text;
+  return td;
+}
+
+function show(c) {
+  let tr = rows.get(c.id);
+  if (!tr) {
+    tr = el('tr');
+    tr.dataset.campaign = c.id;
+    const th = el('th', c.name);
+    th.scope = 'row';
+    tr.append(th);
+    rows.set(c.id, tr);
+    $('campaigns').tBodies[0].append(tr);
+  }
+  cell(tr, 'dialed', t("dialed"), String(c.dialed));
+  cell(tr, 'live', t("live_answers"), String(c.live));
+  cell(tr, 'connected', t("connected"), String(c.connected));
+  cell(tr, 'no_answer', t("no_answer_busy"), `${c.no_answer} / ${c.busy}`);
+  cell(tr, 'abandoned', t("abandoned"), String(c.abandoned));
+  cell(tr, 'drop', t("drop_rate"), `${Number(c.drop_rate_pct || 0).toFixed(1)} %`);
+  const actions = cell(tr, 'actions', t("actions"));
+  if (!actions.firstChild) {
+    const b = el('button', t("pause_campaign"));
+    b.type = 'button';
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      try {
+        await api('POST', `/dialer/campaigns/${c.id}/pause`);
+        b.textContent = t("paused");
+      } catch (e) {
+        b.disabled = false;
+        showError(e.message);
+      }
+    });
+    actions.append(b);
+  }
+}
+
+function showError(msg) {
+  const e = $('campaign-error');
+  e.textContent = msg;
+  e.hidden = !msg;
+}
+
+async function refresh() {
+  try {
+    const list = await api('GET', '/dialer/campaigns');
+    for (const c of list) show(c);
+  } catch (e) {
+    showError(e.message);
+  }
+}
+
+async function queues() {
+  const select = $('c-queue');
+  for (const q of await api('GET', '/queues')) {
+    const o = el('option', q.name);
+    o.value = q.name;
+    select.append(o);
+  }
+}
+
+function readFile(file) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result || ''));
+    r.onerror = () => reject(new Error(t("error")));
+    r.readAsText(file);
+  });
+}
+
+$('campaign-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  showError('');
+  $('campaign-result').textContent = '';
+  $('campaign-rejected').replaceChildren();
+  const name = $('c-name').value.trim();
+  const file = $('c-file').files[0];
+  if (!name) { showError(t("campaign_name_required")); $('c-name').focus(); return; }
+  if (!file) { showError(t("contact_list_required")); $('c-file').focus(); return; }
+  try {
+    const csv = await readFile(file);
+    const r = await api('POST', '/dialer/campaigns', {
+      name,
+      queue: $('c-queue').value,
+      mode: $('c-mode').value,
+      window: $('c-window').value,
+      contacts_csv: csv,
+    });
+    $('campaign-result').textContent =
+      `${t("campaign_started")}: ${r.contacts} ${t("contacts_loaded")}, ${r.rejected.length} ${t("rows_rejected")}`;
+    for (const p of r.rejected) {
+      $('campaign-rejected').append(el('li', `${t("line")} ${p.line}: ${p.reason}`));
+    }
+    await refresh();
+  } catch (e) {
+    showError(e.message);
+  }
+});
+
+await queues().catch((e) => showError(e.message));
+await refresh();
+setInterval(refresh, 2000);
