@@ -299,6 +299,7 @@ impl Actor {
                 segment: cb.segment,
                 ivr: None,
                 ivr_trace: None,
+                ivr_steps_written: 0,
                 phase: Phase::Queued,
                 prompts: VecDeque::new(),
                 prompts_for_ivr: false,

@@ -361,6 +361,7 @@ impl Actor {
                 segment,
                 ivr: None,
                 ivr_trace: None,
+                ivr_steps_written: 0,
                 phase: Phase::Ivr,
                 prompts: VecDeque::new(),
                 prompts_for_ivr: false,
@@ -653,7 +654,14 @@ impl Actor {
                         }
                         self.drive_ivr(id);
                         self.finish_ivr(id);
-                        self.close(id, "ivr_completed");
+                        // Cancelled before our answer (CANCEL, RFC 3261 §9):
+                        // the caller gave up.
+                        let reason = if cause == HangupCause::Cancelled {
+                            "abandoned"
+                        } else {
+                            "ivr_completed"
+                        };
+                        self.close(id, reason);
                     }
                     Phase::Queued => {
                         let t = self.now;

@@ -692,6 +692,7 @@ impl Actor {
                 segment: Segment::default(),
                 ivr: None,
                 ivr_trace: Some(serde_json::json!({ "campaign": id.0 })),
+                ivr_steps_written: 0,
                 phase: Phase::Queued,
                 prompts: VecDeque::new(),
                 prompts_for_ivr: false,

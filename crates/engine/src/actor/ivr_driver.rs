@@ -103,39 +103,45 @@ impl Actor {
                 }
             }
         }
+        self.write_ivr_steps(id, false);
     }
 
-    /// Keep the IVR path as events and for the screen-pop.
-    pub(crate) fn finish_ivr(&mut self, id: InteractionId) {
+    /// Write the IVR steps not written yet as `ivr_step` events, as the
+    /// caller goes (a crash loses at most the node they are in): every node
+    /// they have left, or with `all` (the IVR part ended) every node.
+    fn write_ivr_steps(&mut self, id: InteractionId, all: bool) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        let Some(session) = call.ivr.take() else {
+        let Some(session) = call.ivr.as_ref() else {
             return;
         };
-        let trace = session.trace().clone();
-        call.ivr_trace = serde_json::to_value(&trace).ok();
-        let digits_at = |node: &str| -> Option<String> {
-            let d: String = trace
-                .digits
-                .iter()
-                .filter(|d| d.node == node)
-                .map(|d| d.digit)
-                .collect();
-            (!d.is_empty()).then_some(d)
+        let trace = session.trace();
+        let upto = if all {
+            trace.nodes.len()
+        } else {
+            trace.nodes.len().saturating_sub(1)
         };
+        if upto <= call.ivr_steps_written {
+            return;
+        }
         let base = call.interaction.started_at;
         let customer = call.customer.as_ref().map(|c| c.id);
-        let events: Vec<NewEvent> = trace
-            .nodes
+        let events: Vec<NewEvent> = trace.nodes[call.ivr_steps_written..upto]
             .iter()
             .map(|n| {
+                let digits: String = trace
+                    .digits
+                    .iter()
+                    .filter(|d| d.node == n.node)
+                    .map(|d| d.digit)
+                    .collect();
                 let mut e = NewEvent::new(
                     base.add_millis(n.at_ms),
                     EventKind::IvrStep {
                         flow: trace.flow.clone(),
                         node: n.node.clone(),
-                        digits: digits_at(&n.node),
+                        digits: (!digits.is_empty()).then_some(digits),
                     },
                 )
                 .with_interaction(id);
@@ -143,7 +149,20 @@ impl Actor {
                 e
             })
             .collect();
+        call.ivr_steps_written = upto;
         self.record(events);
+    }
+
+    /// Keep the IVR path for the screen-pop; write its last steps.
+    pub(crate) fn finish_ivr(&mut self, id: InteractionId) {
+        self.write_ivr_steps(id, true);
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(session) = call.ivr.take() else {
+            return;
+        };
+        call.ivr_trace = serde_json::to_value(session.trace()).ok();
     }
 
     pub(crate) fn play_next(&mut self, id: InteractionId) {

@@ -79,6 +79,8 @@ pub(crate) struct Call {
     pub segment: Segment,
     pub ivr: Option<ivr::IvrSession>,
     pub ivr_trace: Option<serde_json::Value>,
+    /// IVR nodes already written as `ivr_step` events.
+    pub ivr_steps_written: usize,
     pub phase: Phase,
     /// Prompts still to play, in order, and whether the IVR waits for them.
     pub prompts: VecDeque<PathBuf>,

@@ -886,3 +886,18 @@ async fn a_campaign_whose_queue_no_agent_serves_waits() {
     assert!(s.dialled().is_empty(), "nobody holds `wolof`: {:?}", s.ops);
     assert_eq!(s.stats().await.dialed, 0);
 }
+
+#[tokio::test]
+async fn a_call_cancelled_before_the_answer_is_closed_as_abandoned() {
+    let mut s = Shell::new(Strategy::LongestIdle, &[]).await;
+    s.incoming(1, "menu").await;
+    let id = s.opened()[0];
+    s.hung_up(LegId(1), HangupCause::Cancelled).await;
+    let ended = s.writes.iter().find_map(|w| match w {
+        Write::Update { id: i, change, .. } if *i == id => change.end_reason.clone(),
+        _ => None,
+    });
+    assert_eq!(ended.as_deref(), Some("abandoned"));
+    assert!(s.actor.calls.is_empty(), "nothing left open");
+    assert_eq!(s.kinds(id).last(), Some(&"ended"));
+}
