@@ -300,6 +300,7 @@ macro_rules! impl_common {
         crate::writes::impl_writes!($store, $db);
         crate::audit::impl_audit!($store, $db);
         crate::dial::impl_dial!($store, $db);
+        crate::dial::impl_sip_bindings!($store, $db);
     };
 }
 

@@ -1,3 +1,6 @@
+//! Small tables of the voice side: dialer claims and kept SIP
+//! registrations.
+//!
 //! One call in flight per number (issue 15; 16 CFR 310.4(b)(1)(iv) and
 //! Ofcom's repeat-call rule make a second simultaneous call to one person a
 //! violation): before the dialer's call is placed the number is claimed in
@@ -82,3 +85,92 @@ macro_rules! impl_dial {
 }
 
 pub(crate) use impl_dial;
+
+/// A SIP registration kept across a restart (issue 13).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SipBinding {
+    /// User part of the AOR (the agent's login).
+    pub user: String,
+    /// Contact URI.
+    pub contact: String,
+    /// Source address of the REGISTER, `ip:port`.
+    pub source: String,
+    /// When the binding lapses.
+    pub expires_at: Timestamp,
+    /// Call-ID of the REGISTER.
+    pub call_id: String,
+}
+
+/// SIP registrations kept across a restart.
+#[async_trait]
+pub trait SipBindingStore: Send + Sync {
+    /// Replace `user`'s bindings with `bindings` (empty: none left).
+    ///
+    /// # Errors
+    /// Database errors.
+    async fn replace_sip_bindings(&self, user: &str, bindings: &[SipBinding]) -> crate::Result<()>;
+
+    /// Every binding still live at `now`.
+    ///
+    /// # Errors
+    /// Database errors.
+    async fn list_sip_bindings(&self, now: Timestamp) -> crate::Result<Vec<SipBinding>>;
+}
+
+/// Implements [`SipBindingStore`] for `$store`; expanded by `impl_common!`.
+macro_rules! impl_sip_bindings {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl crate::dial::SipBindingStore for $store {
+            async fn replace_sip_bindings(
+                &self,
+                user: &str,
+                bindings: &[crate::dial::SipBinding],
+            ) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM sip_bindings WHERE username = $1")
+                    .bind(user)
+                    .execute(&mut *tx)
+                    .await?;
+                for b in bindings {
+                    sqlx::query(
+                        "INSERT INTO sip_bindings (username, contact, source, expires_at, call_id) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username, contact) DO UPDATE \
+                         SET source = excluded.source, expires_at = excluded.expires_at, call_id = excluded.call_id",
+                    )
+                    .bind(user)
+                    .bind(&b.contact)
+                    .bind(&b.source)
+                    .bind(b.expires_at.as_millis())
+                    .bind(&b.call_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_sip_bindings(&self, now: Timestamp) -> Result<Vec<crate::dial::SipBinding>> {
+                let rows: Vec<(String, String, String, i64, String)> = sqlx::query_as(
+                    "SELECT username, contact, source, expires_at, call_id FROM sip_bindings \
+                     WHERE expires_at > $1 ORDER BY username, contact",
+                )
+                .bind(now.as_millis())
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(user, contact, source, at, call_id)| crate::dial::SipBinding {
+                        user,
+                        contact,
+                        source,
+                        expires_at: Timestamp::from_millis(at),
+                        call_id,
+                    })
+                    .collect())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sip_bindings;

@@ -63,7 +63,7 @@ pub use campaign::{
     NewCampaign, NewRecipient, OptOut, RecipientState, WhatsappTemplate,
 };
 pub use chat::{ChatMessage, ChatStore, NewChatMessage};
-pub use dial::DialStore;
+pub use dial::{DialStore, SipBinding, SipBindingStore};
 pub use merge::{CustomerMerge, MergeStore, MovedIdentity};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -426,6 +426,7 @@ pub trait Store:
     + WriteStore
     + AuditStore
     + DialStore
+    + SipBindingStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

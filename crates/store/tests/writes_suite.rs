@@ -515,7 +515,42 @@ async fn dial_claims(s: &dyn Store) {
     assert!(!s.claim_dial_number(&n, 3, t.add_millis(30)).await.unwrap());
 }
 
+/// SIP registrations kept across a restart: replaced per user, listed while
+/// live.
+async fn sip_bindings(s: &dyn Store) {
+    let t = Timestamp::from_millis(1_780_000_000_000);
+    let b = |contact: &str, at: i64| SipBinding {
+        user: "amina".into(),
+        contact: contact.into(),
+        source: "10.0.0.7:5062".into(),
+        expires_at: t.add_millis(at),
+        call_id: "reg1".into(),
+    };
+    s.replace_sip_bindings(
+        "amina",
+        &[
+            b("sip:amina@10.0.0.7:5062", 60_000),
+            b("sip:amina@10.0.0.9", 1_000),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.list_sip_bindings(t).await.unwrap().len(), 2);
+    let later = s.list_sip_bindings(t.add_millis(2_000)).await.unwrap();
+    assert_eq!(
+        later,
+        vec![b("sip:amina@10.0.0.7:5062", 60_000)],
+        "the lapsed one is not listed"
+    );
+    s.replace_sip_bindings("amina", &[]).await.unwrap();
+    assert!(
+        s.list_sip_bindings(t).await.unwrap().is_empty(),
+        "unregistered"
+    );
+}
+
 async fn suite(s: Arc<dyn Store>) {
+    sip_bindings(&*s).await;
     dial_claims(&*s).await;
     open_outside_the_engine(&*s).await;
     reserve(&*s).await;

@@ -92,8 +92,29 @@ pub async fn start(
             auth_user: None,
         });
     }
+    // Registrations of the previous run: phones stay reachable until their
+    // binding expires (a row whose source does not parse is skipped).
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let restore_bindings: Vec<voice::SavedBinding> = store
+        .list_sip_bindings(domain::Timestamp::from_millis(now_ms))
+        .await?
+        .into_iter()
+        .filter_map(|b| {
+            Some(voice::SavedBinding {
+                source: b.source.parse().ok()?,
+                user: b.user,
+                contact: b.contact,
+                expires_at_ms: b.expires_at.as_millis(),
+                call_id: b.call_id,
+            })
+        })
+        .collect();
     let vcfg = voice::VoiceConfig {
         sip_addr,
+        restore_bindings,
         tcp: true,
         media_ip,
         realm: sip.realm.clone(),

@@ -691,3 +691,59 @@ async fn an_agent_without_a_registered_phone_is_paused_until_it_registers() {
     assert_eq!(exit_code(phone).await, 0);
     p.srv.shutdown().await;
 }
+
+/// Issue 13: a restart keeps the phones. amina's phone registers once; the
+/// platform restarts; with no new REGISTER her phone is rung for the next
+/// trunk call and answers (before, every phone was unknown until it
+/// re-registered and the first call paused its agent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_survive_a_restart_of_the_platform() {
+    let p = platform().await;
+    let aport = register_phone(&p, "amina").await;
+    // The registration is kept as soon as it is made (store lane, off the
+    // engine loop): wait for the row, with a deadline.
+    let db = p.settings.database.url.clone();
+    let store = store::open(&db).await.unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = domain::Timestamp::from_millis(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64,
+        );
+        let kept = store.list_sip_bindings(now).await.unwrap();
+        if kept.iter().any(|b| b.user == "amina") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "registration not kept"
+        );
+        // Polling the store for the row (there is no event to wait on).
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    store.close().await;
+
+    let p = restart(p).await;
+    let amina = p.srv.login("amina").await;
+    let mut ws = desktop(&p, &amina).await;
+    let mut seen = Vec::new();
+    let phone = answering_phone(&p, aport);
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let caller = trunk_call(&p, "caller_audio.xml", "3902");
+    let offer = next_of(&mut ws, "offer", &mut seen).await;
+    let id = offer["interaction_id"].as_i64().unwrap();
+    let answered = next_of(&mut ws, "answered", &mut seen).await;
+    assert_eq!(
+        answered["interaction_id"], id,
+        "her phone rang and answered"
+    );
+    next_of(&mut ws, "ended", &mut seen).await;
+    assert_eq!(exit_code(caller).await, 0);
+    assert_eq!(exit_code(phone).await, 0);
+    p.srv.shutdown().await;
+}

@@ -111,6 +111,9 @@ pub struct VoiceConfig {
     pub max_calls_in_setup: Option<usize>,
     /// `Retry-After` of the overload 503, in whole seconds (at least 1 s).
     pub overload_retry_after: Duration,
+    /// Registrations kept from the previous run (the store's copy of the
+    /// [`crate::CallEvent::Bindings`] events); lapsed ones are dropped.
+    pub restore_bindings: Vec<crate::registrar::SavedBinding>,
 }
 
 impl Default for VoiceConfig {
@@ -134,6 +137,7 @@ impl Default for VoiceConfig {
             server_header: None,
             max_calls_in_setup: Some(400),
             overload_retry_after: Duration::from_secs(2),
+            restore_bindings: Vec::new(),
         }
     }
 }

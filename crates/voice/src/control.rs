@@ -123,6 +123,14 @@ pub enum CallEvent {
         /// Loss, jitter, MOS.
         quality: crate::quality::MediaQuality,
     },
+    /// A user's registrations as they are now, to keep across a restart
+    /// (sent after every [`CallEvent::Registration`]; empty: none left).
+    Bindings {
+        /// User part of the AOR.
+        user: String,
+        /// Live bindings, expiry in wall-clock ms.
+        bindings: Vec<crate::registrar::SavedBinding>,
+    },
     /// A leg ended; final packet counters included.
     HungUp {
         /// The leg.

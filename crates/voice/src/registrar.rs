@@ -103,6 +103,22 @@ pub struct Binding {
     pub qualify_pending: Option<Instant>,
 }
 
+/// A binding as it is kept across a restart: its expiry in wall-clock ms
+/// since the Unix epoch (an [`Instant`] does not survive the process).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedBinding {
+    /// User part of the AOR.
+    pub user: String,
+    /// Contact URI.
+    pub contact: String,
+    /// Where the REGISTER came from.
+    pub source: SocketAddr,
+    /// When the binding lapses, ms since the Unix epoch.
+    pub expires_at_ms: i64,
+    /// Call-ID of the REGISTER that made it.
+    pub call_id: String,
+}
+
 /// What a REGISTER changed, for the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistrationChange {
@@ -189,6 +205,53 @@ impl Registrar {
 
     fn now_ms(&self, now: Instant) -> u64 {
         now.saturating_duration_since(self.epoch).as_millis() as u64
+    }
+
+    /// `user`'s bindings to keep across a restart (live at `now`; `wall_ms`
+    /// is the wall clock at `now`, ms since the Unix epoch).
+    pub fn saved(&self, now: Instant, wall_ms: i64, user: &str) -> Vec<SavedBinding> {
+        self.bindings
+            .get(user)
+            .map(|bs| {
+                bs.iter()
+                    .filter(|b| b.expires_at > now)
+                    .map(|b| SavedBinding {
+                        user: user.to_string(),
+                        contact: b.contact.clone(),
+                        source: b.source,
+                        expires_at_ms: wall_ms
+                            + b.expires_at.saturating_duration_since(now).as_millis() as i64,
+                        call_id: b.call_id.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Take back bindings kept across a restart (RFC 3261 §10.3: a binding
+    /// lives until it expires, whatever happens to the registrar); those
+    /// already lapsed at `wall_ms` are dropped. Returns how many were taken.
+    pub fn restore(&mut self, now: Instant, wall_ms: i64, saved: &[SavedBinding]) -> usize {
+        let mut n = 0;
+        for b in saved {
+            let left = b.expires_at_ms - wall_ms;
+            if left <= 0 {
+                continue;
+            }
+            let list = self.bindings.entry(b.user.clone()).or_default();
+            list.retain(|x| x.contact != b.contact);
+            list.push(Binding {
+                contact: b.contact.clone(),
+                source: b.source,
+                expires_at: now + Duration::from_millis(left as u64),
+                call_id: b.call_id.clone(),
+                reachable: true,
+                last_qualify: now,
+                qualify_pending: None,
+            });
+            n += 1;
+        }
+        n
     }
 
     /// Live bindings of `user` at `now`, most recent first.
@@ -584,6 +647,49 @@ fn split_contacts(v: &str) -> Vec<&str> {
     out.push(v[start..].trim());
     out.retain(|s| !s.is_empty());
     out
+}
+
+#[cfg(test)]
+mod restore_tests {
+    use super::*;
+
+    #[test]
+    fn bindings_survive_a_restart_until_they_expire() {
+        let t0 = Instant::now();
+        let mut a = Registrar::new(
+            RegistrarConfig::default(),
+            DigestAuth::new("sb", "s", vec![crate::sip::digest::Algorithm::Md5]),
+            t0,
+        );
+        let src: SocketAddr = "10.0.0.7:5062".parse().unwrap();
+        let wall = 1_780_000_000_000;
+        let saved = vec![
+            SavedBinding {
+                user: "1001".into(),
+                contact: "sip:1001@10.0.0.7:5062".into(),
+                source: src,
+                expires_at_ms: wall + 60_000,
+                call_id: "r1".into(),
+            },
+            SavedBinding {
+                user: "1002".into(),
+                contact: "sip:1002@10.0.0.8".into(),
+                source: src,
+                expires_at_ms: wall - 1,
+                call_id: "r2".into(),
+            },
+        ];
+        assert_eq!(a.restore(t0, wall, &saved), 1, "the lapsed one is dropped");
+        let c = a.contacts(t0, "1001");
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].source, src);
+        assert_eq!(c[0].expires_at, t0 + Duration::from_secs(60));
+        assert!(a.contacts(t0, "1002").is_empty());
+        assert!(a.contacts(t0 + Duration::from_secs(61), "1001").is_empty());
+        // And saved again as they are.
+        let again = a.saved(t0 + Duration::from_secs(10), wall + 10_000, "1001");
+        assert_eq!(again, vec![saved[0].clone()]);
+    }
 }
 
 #[cfg(test)]

@@ -245,6 +245,25 @@ impl Actor {
             CallEvent::TransferStatus { leg, status } => {
                 tracing::info!(%leg, status, "transfer progress");
             }
+            CallEvent::Bindings { user, bindings } => {
+                // Kept in the store so that phones stay reachable across a
+                // restart (the voice shell takes them back at start).
+                let rows: Vec<store::SipBinding> = bindings
+                    .into_iter()
+                    .map(|b| store::SipBinding {
+                        user: b.user,
+                        contact: b.contact,
+                        source: b.source.to_string(),
+                        expires_at: Timestamp::from_millis(b.expires_at_ms),
+                        call_id: b.call_id,
+                    })
+                    .collect();
+                self.store_job(move |store| async move {
+                    if let Err(e) = store.replace_sip_bindings(&user, &rows).await {
+                        tracing::error!(error = %e, %user, "cannot keep the registration");
+                    }
+                });
+            }
             CallEvent::Registration(change) => {
                 tracing::info!(?change, "registration");
                 self.on_registration(change);

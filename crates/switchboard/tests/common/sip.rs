@@ -77,6 +77,41 @@ pub async fn exit_code(mut c: tokio::process::Child) -> i32 {
 pub struct Platform {
     pub srv: super::TestServer,
     pub sip: SocketAddr,
+    /// What it was started with (for [`restart`]).
+    pub settings: switchboard::settings::Settings,
+}
+
+/// Stop the server and start it again on the same data and database (SIP
+/// on a new port): what a restart of `serve` keeps, the test can check.
+pub async fn restart(p: Platform) -> Platform {
+    let Platform { srv, settings, .. } = p;
+    let super::TestServer {
+        dir, stop, task, ..
+    } = srv;
+    if let Some(s) = stop {
+        let _ = s.send(());
+    }
+    task.await.unwrap();
+    let state = switchboard::server::prepare(&settings).await.unwrap();
+    let sip = state.sip_addr.expect("SIP is on");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        switchboard::server::run(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    let srv = super::TestServer {
+        addr,
+        dir,
+        http: reqwest::Client::new(),
+        stop: Some(tx),
+        task,
+    };
+    Platform { srv, sip, settings }
 }
 
 /// A server with SIP on loopback: trunk 127.0.0.2, DID 3902 → queue
@@ -209,6 +244,7 @@ nodes:
         st.store.update_queue(general.id, &q).await.unwrap();
         st.store.close().await;
     }
+    let settings = s.clone();
     let state = switchboard::server::prepare(&s).await.unwrap();
     let sip = state.sip_addr.expect("SIP is on");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -228,7 +264,7 @@ nodes:
         stop: Some(tx),
         task,
     };
-    Platform { srv, sip }
+    Platform { srv, sip, settings }
 }
 
 pub fn sip_password(srv: &super::TestServer, login: &str) -> String {

@@ -127,6 +127,9 @@ pub(crate) struct Stack {
     in_setup: HashSet<LegId>,
     /// `in_setup.len()`, read by [`VoiceHandle::calls_in_setup`].
     in_setup_count: Arc<AtomicUsize>,
+    /// An instant and the wall clock then (ms since the Unix epoch), to
+    /// give saved registrations a wall-clock expiry.
+    wall_anchor: (Instant, i64),
 }
 
 /// Bind the SIP UDP socket and, when `tcp`, a TCP listener on the same port
@@ -177,7 +180,13 @@ pub async fn start(
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (media_tx, media_rx) = mpsc::unbounded_channel();
-    let stack = Stack::new(cfg, local, directory, ev_tx, media_tx, Instant::now());
+    let t0 = Instant::now();
+    let mut stack = Stack::new(cfg, local, directory, ev_tx, media_tx, t0);
+    let wall_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    stack.set_wall_clock(t0, wall_ms);
     let in_setup = stack.in_setup_count.clone();
     tokio::spawn(drive(stack, udp, in_rx, cmd_rx, media_rx));
     Ok((
@@ -483,6 +492,7 @@ impl Stack {
             answered: HashMap::new(),
             in_setup: HashSet::new(),
             in_setup_count: Arc::new(AtomicUsize::new(0)),
+            wall_anchor: (epoch, 0),
         }
     }
 
@@ -505,7 +515,42 @@ impl Stack {
     }
 
     pub(crate) fn emit(&self, ev: CallEvent) {
+        let user = match &ev {
+            CallEvent::Registration(
+                crate::registrar::RegistrationChange::Registered { user, .. }
+                | crate::registrar::RegistrationChange::Unregistered { user },
+            ) => Some(user.clone()),
+            _ => None,
+        };
         let _ = self.events.send(ev);
+        if let Some(user) = user {
+            let bindings = self
+                .registrar
+                .saved(self.now, self.wall_ms(self.now), &user);
+            let _ = self.events.send(CallEvent::Bindings { user, bindings });
+        }
+    }
+
+    /// The wall clock at `now`, ms since the Unix epoch (from the anchor
+    /// taken when the stack started).
+    pub(crate) fn wall_ms(&self, now: Instant) -> i64 {
+        let (t0, ms0) = self.wall_anchor;
+        if now >= t0 {
+            ms0 + now.duration_since(t0).as_millis() as i64
+        } else {
+            ms0 - t0.duration_since(now).as_millis() as i64
+        }
+    }
+
+    /// Anchor the wall clock (the shell reads it once at start) and take
+    /// back the registrations of the previous run.
+    pub(crate) fn set_wall_clock(&mut self, now: Instant, wall_ms: i64) {
+        self.wall_anchor = (now, wall_ms);
+        let saved = std::mem::take(&mut self.cfg.restore_bindings);
+        let n = self.registrar.restore(now, wall_ms, &saved);
+        if n > 0 {
+            tracing::info!(n, "registrations restored from the previous run");
+        }
     }
 
     pub(crate) fn send(&mut self, dest: Dest, bytes: Vec<u8>) {

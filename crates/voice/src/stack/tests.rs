@@ -209,7 +209,7 @@ async fn cancel_before_answer_gives_200_and_487() {
 }
 
 /// Register 2001 from `phone()` through the stack.
-fn register(h: &mut Harness) {
+fn register(h: &mut Harness) -> Vec<crate::registrar::SavedBinding> {
     let reg = |auth: &str| {
         format!(
             "REGISTER sip:sb SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5072;branch=z9hG4bKr{}\r\n\
@@ -241,6 +241,11 @@ fn register(h: &mut Harness) {
     );
     assert_eq!(h.statuses(), vec![200]);
     assert!(matches!(h.event(), Some(CallEvent::Registration(_))));
+    let Some(CallEvent::Bindings { user, bindings }) = h.event() else {
+        panic!("a Bindings event follows the registration")
+    };
+    assert_eq!(user, "2001");
+    bindings
 }
 
 pub(super) fn reply_to(req: &Request, status: u16, tag: &str, sdp: bool) -> String {
@@ -883,4 +888,38 @@ async fn invites_over_the_setup_limit_get_503_with_retry_after() {
         Command::HangUp(second, tx),
     );
     assert_eq!(h.stack.calls_in_setup(), 0);
+}
+
+/// A restart keeps the phones (issue 13): the registration is reported as
+/// a `Bindings` event with a wall-clock expiry, and a new stack given that
+/// binding calls the phone without it registering again.
+#[tokio::test]
+async fn registrations_survive_a_restart() {
+    let mut h = harness();
+    h.stack.set_wall_clock(h.t0, 1_780_000_000_000);
+    let saved = register(&mut h);
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].contact, "sip:2001@127.0.0.1:5072");
+    assert_eq!(saved[0].source, SocketAddr::from(([127, 0, 0, 1], 5072)));
+    assert!(saved[0].expires_at_ms > 1_780_000_000_000);
+
+    // The next run: 10 s later, the same binding, no REGISTER.
+    let mut h2 = harness_with(|c| c.restore_bindings = saved.clone());
+    h2.stack.set_wall_clock(h2.t0, 1_780_000_010_000);
+    let (_, inv) = originate(&mut h2, Duration::from_secs(5));
+    assert_eq!(inv.uri, "sip:2001@127.0.0.1:5072");
+
+    // A binding that lapsed meanwhile is not taken back.
+    let mut h3 = harness_with(|c| c.restore_bindings = saved);
+    h3.stack
+        .set_wall_clock(h3.t0, 1_780_000_000_000 + 24 * 3600 * 1000);
+    let (tx, mut rx) = oneshot::channel();
+    h3.stack.on_command(
+        h3.t0,
+        Command::Originate("2001".into(), "+3361".into(), Duration::from_secs(5), tx),
+    );
+    assert!(
+        matches!(rx.try_recv(), Ok(Err(_))),
+        "not registered any more"
+    );
 }

@@ -137,11 +137,18 @@ impl Sipp {
 }
 
 /// Next event, bounded by [`WAIT`].
+/// The next call event, skipping `Bindings` (registrations to keep across
+/// a restart: checked by the stack's own tests).
 pub async fn next_event(events: &mut CallEvents) -> CallEvent {
-    tokio::time::timeout(WAIT, events.recv())
-        .await
-        .expect("an event in time")
-        .expect("stack alive")
+    loop {
+        let e = tokio::time::timeout(WAIT, events.recv())
+            .await
+            .expect("an event in time")
+            .expect("stack alive");
+        if !matches!(e, CallEvent::Bindings { .. }) {
+            return e;
+        }
+    }
 }
 
 /// Skip events until `pred` matches; returns the matching one.
