@@ -133,6 +133,7 @@ pub async fn server_at(
 ) -> Platform {
     let mut s = common::settings(dir.path(), url);
     tune(&mut s);
+    let settings = s.clone();
     let state = switchboard::server::prepare(&s).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -154,6 +155,7 @@ pub async fn server_at(
     Platform {
         srv,
         sip: "127.0.0.1:9".parse().unwrap(),
+        settings,
     }
 }
 
