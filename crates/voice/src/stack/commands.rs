@@ -76,10 +76,13 @@ impl Stack {
                 let _ = r.send(self.bridge(a, b));
             }
             Command::Hold(id, on, r) => match self.hold(now, id, on) {
-                // Answered when the far end accepts or refuses the re-INVITE.
+                // Answered when the far end accepts or refuses the re-INVITE,
+                // or at Timer B with no final answer.
                 Ok(()) => {
+                    let timer_b = self.cfg.invite_timeout;
                     if let Some(l) = self.legs.get_mut(&id) {
                         l.reinvite_reply = Some(r);
+                        l.reinvite_deadline = Some(now + timer_b);
                     }
                 }
                 Err(e) => {

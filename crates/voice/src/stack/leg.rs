@@ -76,6 +76,9 @@ pub(crate) struct Leg {
     pub sdp_version: u64,
     /// Waiting for the answer to our hold/unhold re-INVITE.
     pub reinvite_reply: Option<Reply<()>>,
+    /// When our pending hold/unhold re-INVITE times out with no final
+    /// answer (Timer B, RFC 3261 §17.1.1.2).
+    pub reinvite_deadline: Option<Instant>,
     /// Waiting for the answer to our REFER.
     pub refer_reply: Option<Reply<()>>,
     /// Inbound: our SDP answer, once made (183 and 200 repeat it).

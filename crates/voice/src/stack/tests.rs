@@ -923,3 +923,48 @@ async fn registrations_survive_a_restart() {
         "not registered any more"
     );
 }
+
+/// A hold re-INVITE the far end never answers (issue 12): at Timer B the
+/// engine gets a 408 refusal and the dialog ends with BYE (RFC 3261 §14.1,
+/// §8.1.3.1), instead of the hold staying pending for ever.
+#[tokio::test]
+async fn a_hold_re_invite_never_answered_times_out_at_timer_b() {
+    let mut h = harness();
+    let (leg, tag) = offer(&mut h, "c-hold");
+    answer(&mut h, leg, Duration::ZERO);
+    h.feed(
+        Duration::from_millis(100),
+        trunk(),
+        &in_dialog("ACK", "c-hold", &tag, 1),
+    );
+    assert_eq!(h.event(), Some(CallEvent::Answered { leg }));
+    h.out();
+    let (tx, mut rx) = oneshot::channel();
+    h.stack
+        .on_command(h.t0 + Duration::from_secs(1), Command::Hold(leg, true, tx));
+    let sent = h.out();
+    assert!(
+        sent.iter()
+            .any(|m| matches!(m, Message::Request(r) if r.method == Method::Invite)),
+        "re-INVITE sent"
+    );
+    h.stack.on_tick(h.t0 + Duration::from_secs(32));
+    assert!(rx.try_recv().is_err(), "still pending before Timer B");
+    h.stack.on_tick(h.t0 + Duration::from_millis(33_001));
+    assert!(matches!(
+        rx.try_recv(),
+        Ok(Err(crate::control::VoiceError::Refused(408)))
+    ));
+    assert!(
+        h.out()
+            .iter()
+            .any(|m| matches!(m, Message::Request(r) if r.method == Method::Bye)),
+        "the dialog ends with BYE"
+    );
+    let mut hung_up = false;
+    while let Some(e) = h.event() {
+        hung_up |=
+            matches!(e, CallEvent::HungUp { leg: l, cause: HangupCause::Timeout, .. } if l == leg);
+    }
+    assert!(hung_up, "the engine hears the end");
+}

@@ -114,6 +114,7 @@ impl Stack {
                 rang: false,
                 sdp_version: 0,
                 reinvite_reply: None,
+                reinvite_deadline: None,
                 refer_reply: None,
                 answer_sdp: None,
                 early: false,
@@ -501,7 +502,11 @@ impl Stack {
         let mut ring = Vec::new();
         let mut fin = Vec::new();
         let mut collect = Vec::new();
+        let mut reinvite = Vec::new();
         for (id, leg) in &self.legs {
+            if leg.reinvite_reply.is_some() && leg.reinvite_deadline.is_some_and(|d| now >= d) {
+                reinvite.push(*id);
+            }
             if leg.ring_deadline.is_some_and(|d| now >= d) {
                 ring.push(*id);
             } else if leg.final_deadline.is_some_and(|d| now >= d) {
@@ -524,6 +529,17 @@ impl Stack {
         }
         for id in collect {
             self.finish_collect(id, CollectEnd::Timeout);
+        }
+        // A re-INVITE with no final answer by Timer B counts as 408 (RFC
+        // 3261 §8.1.3.1), and a 408 to a re-INVITE ends the dialog (§14.1).
+        for id in reinvite {
+            if let Some(r) = self.legs.get_mut(&id).and_then(|l| {
+                l.reinvite_deadline = None;
+                l.reinvite_reply.take()
+            }) {
+                let _ = r.send(Err(VoiceError::Refused(408)));
+            }
+            self.bye_and_end(now, id, HangupCause::Timeout);
         }
     }
 }

@@ -349,6 +349,7 @@ impl Stack {
                 rang: true,
                 sdp_version: 1,
                 reinvite_reply: None,
+                reinvite_deadline: None,
                 refer_reply: None,
                 answer_sdp: None,
                 early: false,
