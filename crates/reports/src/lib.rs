@@ -70,6 +70,9 @@ pub mod labels;
 pub mod params;
 pub mod table;
 
+#[cfg(feature = "xlsx")]
+pub mod xlsx;
+
 pub use fold::{IntervalRow, Report, ReportBuilder};
 pub use interval::MAX_INTERVALS;
 pub use kpi::{Outcome, Tally};
