@@ -70,6 +70,8 @@ pub mod labels;
 pub mod params;
 pub mod table;
 
+#[cfg(feature = "pdf")]
+pub mod pdf;
 #[cfg(feature = "xlsx")]
 pub mod xlsx;
 

@@ -217,7 +217,14 @@ impl ReportParams {
         vec![
             (
                 pick("Période", "Period"),
-                format!("{} → {} ({})", self.from, self.to, self.tz_name),
+                format!(
+                    "{} → {} ({}; UTC {} → {})",
+                    local(self.from, &self.tz),
+                    local(self.to, &self.tz),
+                    self.tz_name,
+                    self.from,
+                    self.to
+                ),
             ),
             (
                 pick("Niveau de service", "Service level"),
@@ -284,5 +291,16 @@ impl ReportParams {
                 ),
             ),
         ]
+    }
+}
+
+/// `YYYY-MM-DD HH:MM` of `t` in `tz`.
+fn local(t: Timestamp, tz: &TimeZone) -> String {
+    match jiff::Timestamp::from_millisecond(t.as_millis()) {
+        Ok(ts) => ts
+            .to_zoned_datetime(tz.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string(),
+        Err(_) => t.to_string(),
     }
 }
