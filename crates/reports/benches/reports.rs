@@ -2,7 +2,8 @@
 //! report, and export it to xlsx and pdf. Prints the figures.
 //!
 //! `cargo bench -p reports --features xlsx,pdf`
-//! (set `REPORTS_BENCH_CALLS` for another size; default 1,000,000 calls).
+//! (set `REPORTS_BENCH_CALLS` for another size; default 1,350,000 calls,
+//! about 10 million events).
 
 #[path = "../tests/common/synth.rs"]
 mod synth;
@@ -15,7 +16,7 @@ fn main() {
     let calls: u64 = std::env::var("REPORTS_BENCH_CALLS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+        .unwrap_or(1_350_000);
     // December 2026 in Paris.
     let from = Timestamp::parse_rfc3339("2026-11-30T23:00:00Z").unwrap();
     let to = Timestamp::parse_rfc3339("2026-12-31T23:00:00Z").unwrap();
