@@ -56,6 +56,37 @@ enum Command {
         #[arg(long)]
         database: Option<String>,
     },
+    /// Contact-center report (KPIs per queue, agent, channel and interval)
+    /// from the event log, exported to xlsx or pdf.
+    Report {
+        /// Start: a date (local midnight in --tz) or an RFC 3339 instant.
+        #[arg(long)]
+        from: String,
+        /// End (exclusive): a date (local midnight in --tz) or an RFC 3339 instant.
+        #[arg(long)]
+        to: String,
+        /// Only this queue (name or id).
+        #[arg(long)]
+        queue: Option<String>,
+        /// xlsx or pdf.
+        #[arg(long, value_parser = ["xlsx", "pdf"])]
+        format: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// IANA time zone where days begin (Africa/Porto-Novo, Europe/Paris...).
+        #[arg(long, default_value = "UTC")]
+        tz: String,
+        /// Rows of the interval table: 15min, hour, day, week, month.
+        #[arg(long, default_value = "day", value_parser = ["15min", "hour", "day", "week", "month"])]
+        interval: String,
+        /// Service-level threshold T, s.
+        #[arg(long, default_value_t = 20)]
+        sl_threshold: u32,
+        /// Language of headings and formulas: fr or en.
+        #[arg(long, default_value = "fr", value_parser = ["fr", "en"])]
+        lang: String,
+    },
     /// The tamper-evident audit trail.
     Audit {
         #[command(subcommand)]
@@ -232,6 +263,51 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, String> {
             })
         }
         Command::Backup { action } => backup(action, &settings).await,
+        Command::Report {
+            from,
+            to,
+            queue,
+            format,
+            out,
+            tz,
+            interval,
+            sl_threshold,
+            lang,
+        } => {
+            use switchboard::report as rep;
+            let from = rep::parse_when(&from, &tz).map_err(|e| format!("--from: {e}"))?;
+            let to = rep::parse_when(&to, &tz).map_err(|e| format!("--to: {e}"))?;
+            let mut params =
+                reports::ReportParams::new(from, to, &tz).map_err(|e| e.to_string())?;
+            params.interval = reports::Interval::parse(&interval).unwrap_or(params.interval);
+            params.sl_threshold_s = sl_threshold;
+            let lang = reports::Lang::parse(&lang).unwrap_or_default();
+            let format = rep::Format::parse(&format).ok_or("--format: xlsx or pdf")?;
+            let store = store::open(&settings.database_url())
+                .await
+                .map_err(|e| e.to_string())?;
+            if let Some(q) = queue {
+                let queues = store.list_queues().await.map_err(|e| e.to_string())?;
+                let found = queues
+                    .iter()
+                    .find(|x| x.name == q || x.id.0.to_string() == q)
+                    .ok_or_else(|| format!("--queue: no queue named {q:?}"))?;
+                params.queue = Some(found.id);
+            }
+            let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let report = rep::build(&*store, params, progress).await;
+            store.close().await;
+            let report = report?;
+            let bytes = rep::render(&report, format, lang)?;
+            std::fs::write(&out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+            println!(
+                "report written to {} ({} events read, {} interactions offered)",
+                out.display(),
+                report.events_read,
+                report.total.offered
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Restore {
             from,
             at,
