@@ -228,6 +228,19 @@ fn now() -> domain::Timestamp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_of_serve_during_a_burst_loses_no_journaled_event() {
+    kill_9_during_a_burst(true).await;
+}
+
+/// The same `kill -9` while the store works: writes are being committed
+/// when the process dies; nothing is left open and the file is sound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_serve_during_a_burst_on_a_working_store() {
+    kill_9_during_a_burst(false).await;
+}
+
+/// `lock`: the store's file is locked (writes go to the journal) before the
+/// kill.
+async fn kill_9_during_a_burst(lock: bool) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let data = d.join("data");
@@ -270,32 +283,49 @@ async fn kill_9_of_serve_during_a_burst_loses_no_journaled_event() {
         assert!(Instant::now() < deadline, "the burst's calls are stored");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    store_before.close().await;
-    let locker = lock_sqlite(&db_path);
+    let locker = if lock {
+        let locker = lock_sqlite(&db_path);
 
-    // The writer gives the locked store 5 s, then journals; once the
-    // journal holds writes, and a few more calls came in, SIGKILL.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while journal_files(&journal) == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the lock sent writes to the journal"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while journaled_events(&journal).0 < 20 {
-        assert!(
-            Instant::now() < deadline,
-            "the burst goes on into the journal"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        // The writer gives the locked store 5 s, then journals; once the
+        // journal holds writes, and a few more calls came in, SIGKILL.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while journal_files(&journal) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the lock sent writes to the journal"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while journaled_events(&journal).0 < 20 {
+            assert!(
+                Instant::now() < deadline,
+                "the burst goes on into the journal"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Some(locker)
+    } else {
+        // The burst goes on: 20 more calls are stored, then SIGKILL.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while calls_since(&*store_before, from).await.len() < 30 {
+            assert!(Instant::now() < deadline, "the burst's calls are stored");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    };
     a.kill().unwrap(); // SIGKILL
     assert!(!a.wait().unwrap().success());
     let _ = burst.kill().await;
-    let (writes, journaled) = journaled_events(&journal);
-    unlock_sqlite(locker);
+    store_before.close().await;
+    let (writes, journaled) = if journal.exists() {
+        journaled_events(&journal)
+    } else {
+        (0, Vec::new())
+    };
+    if let Some(l) = locker {
+        unlock_sqlite(l);
+    }
 
     // Restart on the same data dir: the journal is replayed, live calls
     // are closed.
@@ -342,7 +372,7 @@ async fn kill_9_of_serve_during_a_burst_loses_no_journaled_event() {
         .unwrap();
     assert_eq!(ok, "ok");
     println!(
-        "kill -9 during a burst: {} calls stored, {by_restart} closed by the restart; \
+        "kill -9 during a burst (store locked: {lock}): {} calls stored, {by_restart} closed by the restart; \
          {writes} writes ({} events) in the journal, all in the store once; \
          restart to /health {} ms; integrity_check {ok}",
         calls.len(),
