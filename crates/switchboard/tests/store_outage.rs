@@ -256,3 +256,44 @@ async fn exit_code_within(mut c: tokio::process::Child, within: Duration) -> i32
         .code()
         .unwrap_or(-1)
 }
+
+/// While PostgreSQL is down, an agent's pause through the API is served
+/// (the engine holds the agent states; the event goes to the journal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "api: every authenticated request reads its session from the store \
+            (api/extract.rs Auth::from_request_parts -> store.session_user), so during \
+            a PostgreSQL outage it waits the pool's acquire time-out (10 s) and answers 500"]
+async fn an_agent_pauses_through_the_api_while_postgresql_is_down() {
+    let cluster = common::pg::Cluster::init();
+    let url = cluster.url();
+    let p = platform_full(None, false, move |s| s.database.url = url).await;
+    let amina = p.srv.login("amina").await;
+    register_phone(&p, "amina").await;
+    let mut ws = desktop(&p, &amina).await;
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", serde_json::json!({})).await,
+        204
+    );
+    assert_eq!(
+        next_of(&mut ws, "agent_state", &mut Vec::new()).await["state"],
+        "available"
+    );
+    cluster.stop();
+    let t0 = Instant::now();
+    let status = post(
+        &p,
+        &amina,
+        "/api/v1/agent/state",
+        serde_json::json!({"state": "paused", "reason": "break"}),
+    )
+    .await;
+    let took = t0.elapsed();
+    cluster.start();
+    println!(
+        "pause during the outage: {status} after {} ms",
+        took.as_millis()
+    );
+    assert_eq!(status, 204);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    p.srv.shutdown().await;
+}
