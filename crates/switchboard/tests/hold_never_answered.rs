@@ -175,7 +175,7 @@ async fn call_on_pending_hold(long_phone: bool) -> Held {
     );
     let baseline = second_call_answered(&p, mport, &mut mws).await;
     println!(
-        "baseline (no re-INVITE pending): INVITE sent -> offer {} ms, -> answered {} ms",
+        "baseline (no re-INVITE pending): sipp started -> offer {} ms, -> answered {} ms",
         baseline.offered.as_millis(),
         baseline.answered.as_millis()
     );
@@ -279,7 +279,7 @@ async fn a_hold_reinvite_never_answered_does_not_stop_other_agents_and_calls() {
     );
     println!(
         "while the hold re-INVITE was pending: pause API {} ms, pause pushed {} ms; \
-         second call: INVITE sent -> offer {} ms, -> answered {} ms (offer -> answered {} ms)",
+         second call: sipp started -> offer {} ms, -> answered {} ms (offer -> answered {} ms)",
         pause_api.as_millis(),
         pause_push.as_millis(),
         offered.as_millis(),
