@@ -123,3 +123,6 @@ pub async fn fresh_pg_database() -> String {
 }
 
 pub mod sip;
+
+pub mod history;
+pub mod pg;
