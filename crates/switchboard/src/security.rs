@@ -14,14 +14,63 @@ use store::{AuditAction, NewAuditEntry, Store};
 #[derive(Clone, Default)]
 pub struct Security {
     limiter: Arc<Mutex<Limiter>>,
+    sessions: Arc<Mutex<SessionCache>>,
 }
+
+/// Sessions the store confirmed recently, to keep serving their users while
+/// the store does not answer (a PostgreSQL restart): the store stays the
+/// authority whenever it answers (a logout, a disabled user or an expired
+/// session count at once); the cache is read only when it fails.
+/// Bounded: [`SESSION_CACHE_CAP`] entries; overflow policy: entries older
+/// than [`SESSION_CACHE_TTL`] go first, then the whole cache is cleared
+/// (it is a cache: nothing is lost, users are asked to the store again).
+#[derive(Default)]
+struct SessionCache {
+    map: std::collections::HashMap<String, (store::User, std::time::Instant)>,
+}
+
+/// Most sessions kept in [`SessionCache`].
+pub const SESSION_CACHE_CAP: usize = 10_000;
+/// How long a store-confirmed session may serve while the store fails (15 min).
+pub const SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 impl Security {
     /// A node's security state with this limiter configuration.
     pub fn new(config: LimiterConfig) -> Self {
         Security {
             limiter: Arc::new(Mutex::new(Limiter::new(config))),
+            sessions: Arc::default(),
         }
+    }
+
+    /// The store confirmed this session now.
+    pub fn session_confirmed(&self, token_hash: &str, user: &store::User) {
+        let now = std::time::Instant::now();
+        let mut g = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        if g.map.len() >= SESSION_CACHE_CAP {
+            g.map
+                .retain(|_, (_, at)| now.duration_since(*at) < SESSION_CACHE_TTL);
+            if g.map.len() >= SESSION_CACHE_CAP {
+                g.map.clear();
+            }
+        }
+        g.map.insert(token_hash.to_string(), (user.clone(), now));
+    }
+
+    /// The session is gone (logout, expired, unknown).
+    pub fn session_gone(&self, token_hash: &str) {
+        let mut g = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        g.map.remove(token_hash);
+    }
+
+    /// The session's user if the store confirmed it less than
+    /// [`SESSION_CACHE_TTL`] ago (to use only when the store fails).
+    pub fn recent_session(&self, token_hash: &str) -> Option<store::User> {
+        let g = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        g.map
+            .get(token_hash)
+            .filter(|(_, at)| at.elapsed() < SESSION_CACHE_TTL)
+            .map(|(u, _)| u.clone())
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Limiter) -> T) -> T {

@@ -339,10 +339,6 @@ async fn a_hold_reinvite_never_answered_does_not_stop_other_agents_and_calls() {
 /// (64·T1 = 32 s, RFC 3261 §17.1.1.2) and the hold request answers with an
 /// error then; the call is not shown held. About 35 s of wall time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "voice bug: a re-INVITE with no final answer is never reported: at Timer B \
-            (crates/voice/src/stack/mod.rs on_tick) the expired RetransKey::Client is \
-            dropped without answering leg.reinvite_reply, so the hold request waits \
-            until the call ends and the engine keeps hold_pending set"]
 async fn the_hold_request_answers_an_error_when_timer_b_fires() {
     let Held {
         p,
@@ -373,10 +369,12 @@ async fn the_hold_request_answers_an_error_when_timer_b_fires() {
     );
     let k = kinds(&get(&p, &sup, &format!("/api/v1/interactions/{id}/events")).await);
     assert!(!k.contains(&"held".to_string()), "never held: {k:?}");
-    // RFC 3261 §12.2.1.2: a UAC should end the dialog when an in-dialog
-    // request gets no answer; either way the agent can hang up.
+    // RFC 3261 §14.1: the re-INVITE's timeout (a 408) ends the dialog: the
+    // caller gets our BYE and the call ends without anyone hanging up.
+    assert_eq!(exit_code(caller).await, 0, "the caller got the BYE");
     let _ = hang_up(&p, &amina, id).await;
-    let _ = exit_code(caller).await;
     let _ = exit_code(amina_phone).await;
+    let k = kinds(&get(&p, &sup, &format!("/api/v1/interactions/{id}/events")).await);
+    assert!(k.contains(&"ended".to_string()), "{k:?}");
     p.srv.shutdown().await;
 }

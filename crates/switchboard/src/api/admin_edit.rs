@@ -98,15 +98,21 @@ pub fn agent_update_problems(a: &AgentUpdate) -> Vec<(&'static str, String)> {
 /// The pause reasons in force: the admin-saved list, else `[desktop]
 /// pause_reasons`. A store error is logged and the setting used.
 pub async fn pause_reasons(s: &AppState) -> Vec<String> {
-    match s.store.get_meta(PAUSE_REASONS_KEY).await {
-        Ok(Some(v)) => match serde_json::from_str::<Vec<String>>(&v) {
+    let read = tokio::time::timeout(
+        super::extract::STORE_WAIT,
+        s.store.get_meta(PAUSE_REASONS_KEY),
+    )
+    .await;
+    match read {
+        Ok(Ok(Some(v))) => match serde_json::from_str::<Vec<String>>(&v) {
             Ok(list) => return list,
             Err(e) => {
                 tracing::error!(error = %e, "stored pause reasons are not a JSON list; using the setting")
             }
         },
-        Ok(None) => {}
-        Err(e) => tracing::error!(error = %e, "reading the pause reasons; using the setting"),
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "reading the pause reasons; using the setting"),
+        Err(_) => tracing::error!("the store does not answer: using the setting's pause reasons"),
     }
     s.settings.desktop.pause_reasons.clone()
 }

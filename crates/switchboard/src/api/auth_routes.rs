@@ -191,9 +191,9 @@ pub async fn logout(
     State(s): State<AppState>,
     auth: Auth<AnyRole>,
 ) -> ApiResult<axum::http::StatusCode> {
-    s.store
-        .delete_session(&crate::auth::token_hash(&auth.token))
-        .await?;
+    let hash = crate::auth::token_hash(&auth.token);
+    s.security.session_gone(&hash);
+    s.store.delete_session(&hash).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

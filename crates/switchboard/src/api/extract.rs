@@ -149,11 +149,39 @@ impl<R: RoleSet> FromRequestParts<AppState> for Auth<R> {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(ApiError::unauthenticated("invalid or expired session"));
         }
-        let user = state
-            .store
-            .session_user(&crate::auth::token_hash(&token), crate::now())
-            .await?
-            .ok_or_else(|| ApiError::unauthenticated("invalid or expired session"))?;
+        let hash = crate::auth::token_hash(&token);
+        let asked =
+            tokio::time::timeout(STORE_WAIT, state.store.session_user(&hash, crate::now())).await;
+        let user = match asked {
+            Ok(Ok(Some(user))) => {
+                state.security.session_confirmed(&hash, &user);
+                user
+            }
+            Ok(Ok(None)) => {
+                state.security.session_gone(&hash);
+                return Err(ApiError::unauthenticated("invalid or expired session"));
+            }
+            // The store fails or is slow (a restart): a session it confirmed
+            // recently goes on; any other request is refused with the error.
+            failed => match state.security.recent_session(&hash) {
+                Some(user) => {
+                    tracing::warn!(
+                        "store unavailable: session served from the recent confirmations"
+                    );
+                    user
+                }
+                None => {
+                    return Err(match failed {
+                        Ok(Err(e)) => e.into(),
+                        _ => ApiError::new(
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            "store_unavailable",
+                            "the database does not answer; try again",
+                        ),
+                    });
+                }
+            },
+        };
         if !R::allows(user.role) {
             return Err(ApiError::forbidden(format!(
                 "role {} may not do this",
@@ -167,6 +195,10 @@ impl<R: RoleSet> FromRequestParts<AppState> for Auth<R> {
         })
     }
 }
+
+/// How long a request waits for the store to confirm its session before
+/// using a recent confirmation ([`crate::security::Security`]).
+pub const STORE_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// The client's IP address, when the server runs with connection info
 /// (`into_make_service_with_connect_info`); `None` otherwise. Never fails.
