@@ -5,6 +5,54 @@
 /// Expanded by `impl_common!`, whose imports and row decoders it uses.
 macro_rules! impl_log {
     ($store:ty, $db:ty) => {
+        impl $store {
+            /// Close the open interactions (only calls with `calls_only`)
+            /// with `reason`, and write each one's `ended` event, in one
+            /// transaction: the row and its event never part (issue 12).
+            async fn close_open_where(
+                &self,
+                reason: &str,
+                now: Timestamp,
+                calls_only: bool,
+            ) -> Result<Vec<InteractionId>> {
+                let mut tx = Self::begin_write(&self.pool).await?;
+                let sql = if calls_only {
+                    "UPDATE interactions SET ended_at = $1, end_reason = $2 \
+                     WHERE ended_at IS NULL AND channel = 'voice' RETURNING id, customer_id"
+                } else {
+                    "UPDATE interactions SET ended_at = $1, end_reason = $2 \
+                     WHERE ended_at IS NULL RETURNING id, customer_id"
+                };
+                let mut rows: Vec<(i64, Option<i64>)> = sqlx::query_as(sql)
+                    .bind(now.as_millis())
+                    .bind(reason)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                rows.sort();
+                let kind = EventKind::Ended {
+                    reason: reason.to_string(),
+                };
+                let payload = to_json(&kind)?;
+                for chunk in rows.chunks(1000) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO events (at, interaction_id, customer_id, agent_id, kind, payload) ",
+                    );
+                    qb.push_values(chunk, |mut b, (id, customer)| {
+                        b.push_bind(now.as_millis())
+                            .push_bind(*id)
+                            .push_bind(*customer)
+                            .push_bind(None::<i64>)
+                            .push_bind(kind.name())
+                            .push_bind(payload.clone());
+                    });
+                    let n = chunk.len();
+                    Self::insert_event_rows(&mut tx, qb, n).await?;
+                }
+                tx.commit().await?;
+                Ok(rows.into_iter().map(|(id, _)| InteractionId(id)).collect())
+            }
+        }
+
         #[async_trait::async_trait]
         impl InteractionStore for $store {
             async fn create_interaction(&self, i: &NewInteraction) -> Result<Interaction> {
@@ -92,30 +140,11 @@ macro_rules! impl_log {
             }
 
             async fn close_open_interactions(&self, reason: &str, now: Timestamp) -> Result<Vec<InteractionId>> {
-                let ids: Vec<i64> = sqlx::query_scalar(
-                    "UPDATE interactions SET ended_at = $1, end_reason = $2 WHERE ended_at IS NULL RETURNING id",
-                )
-                .bind(now.as_millis())
-                .bind(reason)
-                .fetch_all(&self.pool)
-                .await?;
-                let mut ids: Vec<InteractionId> = ids.into_iter().map(InteractionId).collect();
-                ids.sort();
-                Ok(ids)
+                self.close_open_where(reason, now, false).await
             }
 
             async fn close_open_calls(&self, reason: &str, now: Timestamp) -> Result<Vec<InteractionId>> {
-                let ids: Vec<i64> = sqlx::query_scalar(
-                    "UPDATE interactions SET ended_at = $1, end_reason = $2 \
-                     WHERE ended_at IS NULL AND channel = 'voice' RETURNING id",
-                )
-                .bind(now.as_millis())
-                .bind(reason)
-                .fetch_all(&self.pool)
-                .await?;
-                let mut ids: Vec<InteractionId> = ids.into_iter().map(InteractionId).collect();
-                ids.sort();
-                Ok(ids)
+                self.close_open_where(reason, now, true).await
             }
 
             async fn open_conversations(&self) -> Result<Vec<Interaction>> {

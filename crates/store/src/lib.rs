@@ -69,7 +69,8 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
 pub use writes::{
-    AppliedWrites, InteractionChange, KeyedWrite, Write, WriteKey, WriteStore, open_interaction,
+    AppliedWrites, InteractionChange, KeyedWrite, Write, WriteKey, WriteStore, apply_now,
+    open_interaction,
 };
 
 use async_trait::async_trait;
@@ -269,14 +270,16 @@ pub trait InteractionStore: Send + Sync {
     /// Interactions matching the filter, newest first.
     async fn list_interactions(&self, f: &InteractionFilter) -> Result<Vec<Interaction>>;
     /// Close every interaction still open (no `ended_at`) with `reason`, e.g.
-    /// `system_restart` after a crash. Returns the ids closed.
+    /// `system_restart` after a crash, each with its `ended` event, in one
+    /// transaction. Returns the ids closed.
     async fn close_open_interactions(
         &self,
         reason: &str,
         now: Timestamp,
     ) -> Result<Vec<InteractionId>>;
     /// Close every voice interaction still open (calls cannot outlive the
-    /// process that carried them) with `reason`. Returns the ids closed.
+    /// process that carried them) with `reason`, each with its `ended`
+    /// event, in one transaction. Returns the ids closed.
     async fn close_open_calls(&self, reason: &str, now: Timestamp) -> Result<Vec<InteractionId>>;
     /// Digital conversations still open (no `ended_at`, channel other than
     /// voice), oldest first: after a restart they are routed again.

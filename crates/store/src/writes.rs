@@ -231,6 +231,16 @@ pub async fn open_interaction(
         unreachable!("Write::open builds an Open");
     };
     let interaction = interaction.clone();
+    apply_now(store, write).await?;
+    Ok(interaction)
+}
+
+/// Apply one write now, outside the engine's writer (its row change and
+/// events in one transaction), with this process's direct write keys.
+///
+/// # Errors
+/// The store's errors ([`WriteStore::apply_writes`]).
+pub async fn apply_now(store: &dyn WriteStore, write: Write) -> crate::Result<()> {
     let mut last = DIRECT.lock().await;
     let key = match *last {
         Some(k) => WriteKey {
@@ -244,7 +254,7 @@ pub async fn open_interaction(
     };
     store.apply_writes(&[KeyedWrite { key, write }]).await?;
     *last = Some(key);
-    Ok(interaction)
+    Ok(())
 }
 
 /// A node id for this process's direct writes: random (the process's

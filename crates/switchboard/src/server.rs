@@ -177,21 +177,9 @@ async fn replay_journal(settings: &Settings, store: &Arc<dyn Store>) {
 /// `system_restart`).
 async fn recover(store: &dyn Store) -> Result<(), store::StoreError> {
     let now = crate::now();
+    // Each row and its `ended` event in one transaction.
     let closed = store.close_open_calls("system_restart", now).await?;
     if !closed.is_empty() {
-        let events: Vec<NewEvent> = closed
-            .iter()
-            .map(|&id| {
-                NewEvent::new(
-                    now,
-                    EventKind::Ended {
-                        reason: "system_restart".into(),
-                    },
-                )
-                .with_interaction(id)
-            })
-            .collect();
-        store.append_events(&events).await?;
         tracing::warn!(
             count = closed.len(),
             "closed interactions left open by the previous run"

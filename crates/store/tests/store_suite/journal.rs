@@ -184,6 +184,20 @@ pub(super) async fn interactions_events_timeline(s: &dyn Store) {
         s.close_open_calls("system_restart", t(950)).await.unwrap(),
         vec![live_call.id]
     );
+    // The row and its `ended` event are written together.
+    let ended: Vec<_> = s
+        .list_events(&EventFilter {
+            interaction_id: Some(live_call.id),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(&e.kind, EventKind::Ended { reason } if reason == "system_restart"))
+        .collect();
+    assert_eq!(ended.len(), 1, "one ended event for the closed call");
+    assert_eq!(ended[0].at, t(950));
     assert_eq!(
         s.open_conversations().await.unwrap().len(),
         1,

@@ -257,11 +257,8 @@ impl Messaging {
                 n += 1;
                 continue;
             }
+            // The row's end and its `ended` event in one transaction.
             let now = crate::now();
-            let mut closed = i.clone();
-            closed.ended_at = Some(now);
-            closed.end_reason = Some("system_restart".into());
-            self.inner.store.update_interaction(&closed).await?;
             let mut ev = domain::NewEvent::new(
                 now,
                 domain::EventKind::Ended {
@@ -270,7 +267,19 @@ impl Messaging {
             )
             .with_interaction(i.id);
             ev.customer_id = i.customer_id;
-            self.inner.store.append_events(&[ev]).await?;
+            store::apply_now(
+                &*self.inner.store,
+                store::Write::Update {
+                    id: i.id,
+                    change: store::InteractionChange {
+                        ended_at: Some(now),
+                        end_reason: Some("system_restart".into()),
+                        ..Default::default()
+                    },
+                    events: vec![ev],
+                },
+            )
+            .await?;
         }
         if n > 0 {
             tracing::warn!(
