@@ -31,7 +31,8 @@ impl CoreFigures {
     }
 }
 
-const FLOW: &str = r#"
+/// A menu with one prompt; digit 1 goes to queue `sales`.
+pub(crate) const FLOW: &str = r#"
 name: menu
 languages: [fr]
 start: welcome

@@ -70,7 +70,7 @@ pub use sqlite::SqliteStore;
 pub use types::*;
 pub use writes::{
     AppliedWrites, InteractionChange, KeyedWrite, Write, WriteKey, WriteStore, apply_now,
-    open_interaction,
+    new_write_node, open_interaction,
 };
 
 use async_trait::async_trait;

@@ -248,7 +248,7 @@ pub async fn apply_now(store: &dyn WriteStore, write: Write) -> crate::Result<()
             seq: k.seq + 1,
         },
         None => WriteKey {
-            node: direct_node(),
+            node: new_write_node(),
             seq: 1,
         },
     };
@@ -257,9 +257,11 @@ pub async fn apply_now(store: &dyn WriteStore, write: Write) -> crate::Result<()
     Ok(())
 }
 
-/// A node id for this process's direct writes: random (the process's
-/// hasher keys come from the OS) mixed with the time and the process id.
-fn direct_node() -> u64 {
+/// A new node id for write keys ([`WriteKey::node`]): random (the
+/// process's hasher keys come from the OS) mixed with the time and the
+/// process id. The engine's writer takes one per run, [`apply_now`] one per
+/// process.
+pub fn new_write_node() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::hash::RandomState::new().build_hasher();
     let nanos = std::time::SystemTime::now()
@@ -268,7 +270,6 @@ fn direct_node() -> u64 {
         .unwrap_or(0);
     h.write_u128(nanos);
     h.write_u32(std::process::id());
-    h.write_u8(0xD1);
     h.finish()
 }
 

@@ -47,22 +47,8 @@ struct Shell {
 
 const T0: i64 = 1_780_000_000_000;
 
-const FLOW: &str = r#"
-name: menu
-languages: [fr]
-start: welcome
-nodes:
-  welcome:
-    type: menu
-    prompts: welcome
-    options: { "1": sales }
-    on_failure: bye
-  sales:
-    type: queue
-    queue: sales
-  bye:
-    type: hangup
-"#;
+/// The IVR menu of the scenarios (the same as the core benchmark's).
+const FLOW: &str = crate::bench_support::FLOW;
 
 impl Shell {
     async fn new(strategy: Strategy, agents: &[&str]) -> Shell {
@@ -299,7 +285,7 @@ impl Shell {
             };
             for e in evs {
                 if e.interaction_id.or(owner) == Some(id) {
-                    out.push(kind_name(&e.kind));
+                    out.push(e.kind.name());
                 }
             }
         }
@@ -326,28 +312,6 @@ impl Shell {
             }
         }
         out
-    }
-}
-
-fn kind_name(k: &EventKind) -> &'static str {
-    match k {
-        EventKind::InteractionCreated { .. } => "created",
-        EventKind::IvrStep { .. } => "ivr_step",
-        EventKind::Queued { .. } => "queued",
-        EventKind::Offered { .. } => "offered",
-        EventKind::OfferRejected { .. } => "offer_rejected",
-        EventKind::Rona { .. } => "rona",
-        EventKind::Answered { .. } => "answered",
-        EventKind::Held => "held",
-        EventKind::Unheld => "unheld",
-        EventKind::Transferred { .. } => "transferred",
-        EventKind::Abandoned { .. } => "abandoned",
-        EventKind::Ended { .. } => "ended",
-        EventKind::WrapUpStarted => "wrap_up_started",
-        EventKind::WrapUpEnded => "wrap_up_ended",
-        EventKind::DispositionSet { .. } => "disposition",
-        EventKind::CallbackRequested { .. } => "callback_requested",
-        _ => "other",
     }
 }
 
@@ -398,7 +362,7 @@ async fn ivr_to_queue_to_agent_to_wrap_up_on_virtual_time() {
     assert_eq!(
         s.kinds(id),
         [
-            "created",
+            "interaction_created",
             "ivr_step",
             "ivr_step",
             "queued",
@@ -741,7 +705,7 @@ async fn a_progressive_campaign_connects_a_live_answer_to_the_free_agent() {
     let dialled = s.dialled();
     assert_eq!(dialled.len(), 2, "{:?}", s.ops);
     assert_eq!(dialled[1].0, "+22997000002");
-    assert_eq!(s.kinds(id).first(), Some(&"created"));
+    assert_eq!(s.kinds(id).first(), Some(&"interaction_created"));
     assert!(s.kinds(id).contains(&"answered"));
 }
 
@@ -757,7 +721,7 @@ async fn a_campaign_call_nobody_answers_is_ended_and_counted() {
     s.hung_up(leg, HangupCause::NoAnswer).await;
     let st = s.stats().await;
     assert_eq!((st.dialed, st.no_answer, st.connected), (1, 1, 0));
-    assert_eq!(s.kinds(id), ["created", "ended"]);
+    assert_eq!(s.kinds(id), ["interaction_created", "ended"]);
     assert!(s.rung().is_empty(), "no agent was rung");
 }
 

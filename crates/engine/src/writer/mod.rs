@@ -58,7 +58,6 @@ mod journal;
 
 use journal::{Journal, ReadBatch, encode_line};
 use std::collections::VecDeque;
-use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -301,7 +300,7 @@ impl EventWriter {
             rx,
             journal: Some(journal),
             rejected_path: journal_dir.join("rejected.jsonl"),
-            node: random_node(),
+            node: store::new_write_node(),
             last_seq: 0,
             mem: VecDeque::new(),
             durable_seq: 0,
@@ -325,19 +324,6 @@ impl EventWriter {
         let task = tokio::spawn(w.run());
         Ok((WriterHandle { tx, shared }, task))
     }
-}
-
-/// A node id for this run's write keys: random (the process's hasher keys
-/// come from the OS) mixed with the time and the process id.
-fn random_node() -> u64 {
-    let mut h = std::hash::RandomState::new().build_hasher();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    h.write_u128(nanos);
-    h.write_u32(std::process::id());
-    h.finish()
 }
 
 /// The outcome of one store call.
