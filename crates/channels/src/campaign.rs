@@ -35,59 +35,26 @@ pub enum TemplateError {
     Unknown(String),
 }
 
-fn valid_name(n: &str) -> bool {
-    !n.is_empty()
-        && n.len() <= 64
-        && n.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'))
+impl From<domain::template::SyntaxError> for TemplateError {
+    fn from(e: domain::template::SyntaxError) -> Self {
+        TemplateError::Malformed {
+            at: e.at,
+            detail: e.detail,
+        }
+    }
 }
 
-/// Split a template into literal text and placeholder names, in order.
-/// `Ok(parts)` where each part is `(false, text)` or `(true, name)`.
-fn parse(template: &str) -> Result<Vec<(bool, &str)>, TemplateError> {
-    let mut out = Vec::new();
-    let mut rest = template;
-    let mut offset = 0;
-    while let Some(i) = rest.find("{{") {
-        if i > 0 {
-            out.push((false, &rest[..i]));
-        }
-        let after = &rest[i + 2..];
-        let at = template[..offset + i].chars().count();
-        let Some(j) = after.find("}}") else {
-            return Err(TemplateError::Malformed {
-                at,
-                detail: "`{{` is not closed by `}}`".into(),
-            });
-        };
-        let name = after[..j].trim();
-        if !valid_name(name) {
-            return Err(TemplateError::Malformed {
-                at,
-                detail: format!("{:?} is not a field name", &after[..j]),
-            });
-        }
-        out.push((true, name));
-        let used = i + 2 + j + 2;
-        offset += used;
-        rest = &rest[used..];
-    }
-    if !rest.is_empty() {
-        out.push((false, rest));
-    }
-    Ok(out)
-}
-
-/// Check a template's syntax and list its placeholder names (deduplicated,
-/// in first-use order).
+/// Check a template's syntax ([`domain::template`]) and list its
+/// placeholder names (deduplicated, in first-use order).
 ///
 /// # Errors
 /// [`TemplateError::Malformed`].
 pub fn placeholders(template: &str) -> Result<Vec<String>, TemplateError> {
+    let t = domain::template::Template::parse(template)?;
     let mut names: Vec<String> = Vec::new();
-    for (is_name, s) in parse(template)? {
-        if is_name && !names.iter().any(|n| n == s) {
-            names.push(s.to_string());
+    for v in t.vars() {
+        if !names.iter().any(|n| n == v) {
+            names.push(v.to_string());
         }
     }
     Ok(names)
@@ -100,18 +67,11 @@ pub fn placeholders(template: &str) -> Result<Vec<String>, TemplateError> {
 /// [`TemplateError::Malformed`] for bad syntax, [`TemplateError::Unknown`]
 /// for the first placeholder `vars` has no value for.
 pub fn render(template: &str, vars: &BTreeMap<String, String>) -> Result<String, TemplateError> {
-    let mut out = String::with_capacity(template.len());
-    for (is_name, s) in parse(template)? {
-        if is_name {
-            let v = vars
-                .get(s)
-                .ok_or_else(|| TemplateError::Unknown(s.to_string()))?;
-            out.push_str(v);
-        } else {
-            out.push_str(s);
-        }
-    }
-    Ok(out)
+    domain::template::Template::parse(template)?.try_render(|name| {
+        vars.get(name)
+            .cloned()
+            .ok_or_else(|| TemplateError::Unknown(name.to_string()))
+    })
 }
 
 /// An opt-out or opt-in keyword.

@@ -25,12 +25,15 @@
 //! - [`event`]: the typed [`Event`] log record and its [`EventKind`]s.
 //! - [`figures`]: wait, talk, hold, wrap-up, abandon of one interaction,
 //!   recomputed from its events.
+//! - [`template`]: the one `{{name}}` template syntax (IVR texts, campaign
+//!   messages).
 
 pub mod event;
 pub mod figures;
 pub mod ids;
 pub mod model;
 pub mod phone;
+pub mod template;
 pub mod time;
 
 pub use event::{Event, EventKind, NewEvent};

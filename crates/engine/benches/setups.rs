@@ -90,6 +90,10 @@ impl CallControl for FakeVoice {
     async fn hang_up(&self, _: LegId) -> Result<(), VoiceError> {
         Ok(())
     }
+
+    async fn refuse_overload(&self, _: LegId) -> Result<(), VoiceError> {
+        Ok(())
+    }
 }
 
 #[tokio::main]

@@ -60,6 +60,18 @@ pub struct EngineConfig {
     /// Capacity of the event writer's channel, writes; when full, the
     /// engine waits (backpressure, [`crate::writer::WriterHandle::submit`]).
     pub writer_capacity: usize,
+    /// Load shedding: most calls in IVR flows at once (answered and running
+    /// a flow, or being identified before their flow starts). A new call to
+    /// a flow entry point above it is refused with `503 Service Unavailable`
+    /// and `Retry-After` before it is answered (RFC 3261 §21.5.4), so the
+    /// operator's switch retries or overflows it elsewhere. Calls to a queue
+    /// entry point are never refused (they count only while their caller is
+    /// being identified). `None`: no limit. The count is the gauge
+    /// `switchboard_calls_in_ivr`; refusals count in
+    /// `switchboard_ivr_calls_shed_total`. The voice stack's own limit on
+    /// calls in setup (`voice::VoiceConfig::max_calls_in_setup`) applies
+    /// before this one.
+    pub max_calls_in_ivr: Option<usize>,
 }
 
 impl Default for EngineConfig {
@@ -83,6 +95,7 @@ impl Default for EngineConfig {
             queue_callback_digit: Some('*'),
             journal_dir: PathBuf::from("data/journal"),
             writer_capacity: 4096,
+            max_calls_in_ivr: Some(2_000),
         }
     }
 }

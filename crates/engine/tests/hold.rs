@@ -126,6 +126,11 @@ impl CallControl for FakeVoice {
         self.note(Cmd::HangUp(leg));
         Ok(())
     }
+
+    async fn refuse_overload(&self, leg: LegId) -> Result<(), VoiceError> {
+        self.note(Cmd::HangUp(leg));
+        Ok(())
+    }
 }
 
 struct Rig {

@@ -9,65 +9,32 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// A parsed template: literal text and variable references.
+/// A parsed template: literal text and variable references (the syntax is
+/// [`domain::template`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Template {
-    parts: Vec<Part>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-enum Part {
-    Lit(String),
-    Var(String),
-}
+#[serde(transparent)]
+pub struct Template(domain::template::Template);
 
 impl Template {
-    /// Parse `text`. Variable names are `[A-Za-z0-9_.]+` between `{{` and `}}`
-    /// (spaces around the name allowed).
+    /// Parse `text`. Variable names are 1 to 64 letters, digits, `_`, `.` or
+    /// `-` between `{{` and `}}` (spaces around the name allowed).
     ///
     /// # Errors
     /// A message when a `{{` is not closed or a name is empty or malformed.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("{{") {
-            if start > 0 {
-                parts.push(Part::Lit(rest[..start].to_string()));
-            }
-            let after = &rest[start + 2..];
-            let end = after
-                .find("}}")
-                .ok_or_else(|| format!("unclosed `{{{{` in {text:?}"))?;
-            let name = after[..end].trim();
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-            {
-                return Err(format!("bad variable name {name:?} in {text:?}"));
-            }
-            parts.push(Part::Var(name.to_string()));
-            rest = &after[end + 2..];
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Lit(rest.to_string()));
-        }
-        Ok(Self { parts })
+        domain::template::Template::parse(text)
+            .map(Self)
+            .map_err(|e| format!("{e} in {text:?}"))
     }
 
     /// A template with no placeholder.
     pub fn literal(text: &str) -> Self {
-        Self {
-            parts: vec![Part::Lit(text.to_string())],
-        }
+        Self(domain::template::Template::literal(text))
     }
 
     /// The variable names used, in order.
     pub fn vars(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Var(v) => Some(v.as_str()),
-            Part::Lit(_) => None,
-        })
+        self.0.vars()
     }
 
     /// True when the template has at least one placeholder.
@@ -87,18 +54,13 @@ impl Template {
     }
 
     fn render_with(&self, vars: &BTreeMap<String, String>, f: impl Fn(&str) -> String) -> String {
-        let mut out = String::new();
-        for p in &self.parts {
-            match p {
-                Part::Lit(s) => out.push_str(s),
-                Part::Var(v) => {
-                    if let Some(val) = vars.get(v) {
-                        out.push_str(&f(val));
-                    }
-                }
-            }
+        let r: Result<String, std::convert::Infallible> = self
+            .0
+            .try_render(|v| Ok(vars.get(v).map(|val| f(val)).unwrap_or_default()));
+        match r {
+            Ok(s) => s,
+            Err(never) => match never {},
         }
-        out
     }
 }
 

@@ -189,24 +189,93 @@ fn default_ring_timeout_s() -> u32 {
 }
 
 impl NewQueue {
-    /// Check the settings.
-    ///
-    /// # Errors
-    /// A message naming the first bad field.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.name.trim().is_empty() || self.name.len() > 64 {
-            return Err("name: must be 1 to 64 characters".into());
+    /// `service_level.within_s`, s.
+    pub const SL_WITHIN_S: std::ops::RangeInclusive<u32> = 1..=3600;
+    /// `wrap_up_s`, s (0: no wrap-up).
+    pub const WRAP_UP_S: std::ops::RangeInclusive<u32> = 0..=3600;
+    /// `max_wait_s`, s (0: no maximum; the ACD never times the wait out).
+    pub const MAX_WAIT_S: std::ops::RangeInclusive<u32> = 0..=86_400;
+    /// `ring_timeout_s`, s: how long an agent's phone rings before RONA.
+    pub const RING_TIMEOUT_S: std::ops::RangeInclusive<u32> = 1..=600;
+    /// `priority`.
+    pub const PRIORITY: std::ops::RangeInclusive<i32> = -1000..=1000;
+
+    /// Every bad field with its message, in field order; empty when the
+    /// settings are valid. The one set of queue rules, used by the API
+    /// (`PUT /api/v1/queues`, through [`Self::validate`]) and the admin
+    /// form: `name` 1 to 64 letters, digits, `_` or `-`; each required skill
+    /// a name of the same kind at level 1 to 10; `service_level.percent` 0 to
+    /// 100; and the ranges of the constants above.
+    pub fn field_errors(&self) -> Vec<(&'static str, String)> {
+        fn range<T: PartialOrd + std::fmt::Display>(
+            out: &mut Vec<(&'static str, String)>,
+            field: &'static str,
+            v: T,
+            r: &std::ops::RangeInclusive<T>,
+        ) {
+            if !r.contains(&v) {
+                out.push((
+                    field,
+                    format!("a whole number from {} to {}", r.start(), r.end()),
+                ));
+            }
         }
-        for s in &self.required_skills {
-            s.validate().map_err(|e| format!("required_skills: {e}"))?;
+        let code = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
+        let mut out = Vec::new();
+        if !code(&self.name) {
+            out.push((
+                "name",
+                "1 to 64 characters: letters, digits, '_' or '-'".to_string(),
+            ));
+        }
+        if let Some(bad) = self
+            .required_skills
+            .iter()
+            .find(|s| !code(&s.skill) || s.validate().is_err())
+        {
+            out.push((
+                "required_skills",
+                format!(
+                    "{}:{}: write skill:level, level 1 to 10 (e.g. french:3)",
+                    bad.skill, bad.level
+                ),
+            ));
         }
         if !(0.0..=100.0).contains(&self.service_level.percent) {
-            return Err("service_level.percent: must be within 0..=100".into());
+            out.push(("sl_percent", "a number from 0 to 100".to_string()));
         }
-        if self.ring_timeout_s == 0 {
-            return Err("ring_timeout_s: must be at least 1".into());
+        range(
+            &mut out,
+            "sl_within_s",
+            self.service_level.within_s,
+            &Self::SL_WITHIN_S,
+        );
+        range(&mut out, "wrap_up_s", self.wrap_up_s, &Self::WRAP_UP_S);
+        range(&mut out, "max_wait_s", self.max_wait_s, &Self::MAX_WAIT_S);
+        range(
+            &mut out,
+            "ring_timeout_s",
+            self.ring_timeout_s,
+            &Self::RING_TIMEOUT_S,
+        );
+        range(&mut out, "priority", self.priority, &Self::PRIORITY);
+        out
+    }
+
+    /// Check the settings ([`Self::field_errors`]).
+    ///
+    /// # Errors
+    /// `"field: message"` for the first bad field.
+    pub fn validate(&self) -> Result<(), String> {
+        match self.field_errors().into_iter().next() {
+            Some((field, msg)) => Err(format!("{field}: {msg}")),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

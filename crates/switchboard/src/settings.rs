@@ -168,6 +168,72 @@ pub struct SipSettings {
     /// allowing 127.0.0.1 with DIDs 3900 (IVR `main`), 3901 (IVR `vip-line`),
     /// 3902 (queue `general`).
     pub trunks: Vec<TrunkSettings>,
+    /// Product token sent as `Server`/`User-Agent` (RFC 3261 §20.35,
+    /// §20.41); empty (the default): none, so scanners learn nothing.
+    pub server_header: String,
+    /// Load shedding: most inbound calls in setup at once; above it a new
+    /// INVITE gets 503 with `Retry-After` (RFC 3261 §21.5.4). 0: no limit
+    /// (default 400).
+    pub max_calls_in_setup: usize,
+    /// `Retry-After` of the overload 503s, s (default 2, at least 1).
+    pub overload_retry_after_s: u64,
+    /// Limits of the SIP TCP transport.
+    pub tcp: SipTcpSettings,
+    /// Digest lockout of the registrar and of INVITEs from phones.
+    pub auth: SipAuthSettings,
+}
+
+/// `[sip.tcp]`: idle and slow-connection time-outs, connection caps.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipTcpSettings {
+    /// Close a connection silent for this long, s (default 900; CRLF
+    /// keep-alives and our qualify OPTIONS count as traffic).
+    pub idle_timeout_s: u64,
+    /// A message must be complete within this long of its first byte, and
+    /// the first message within this long of the connection, s (default 10).
+    pub header_timeout_s: u64,
+    /// Open connections allowed from one IP (default 100).
+    pub max_per_address: usize,
+    /// Open connections allowed in all (default 4096).
+    pub max_connections: usize,
+}
+
+impl Default for SipTcpSettings {
+    fn default() -> Self {
+        let d = voice::TcpLimits::default();
+        Self {
+            idle_timeout_s: d.idle_timeout.as_secs(),
+            header_timeout_s: d.header_timeout.as_secs(),
+            max_per_address: d.max_per_address,
+            max_connections: d.max_connections,
+        }
+    }
+}
+
+/// `[sip.auth]`: how many wrong digest answers lock out an account or an
+/// address (the answers stay the same for existing and unknown users).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipAuthSettings {
+    /// Failures allowed per account within the window (default 5).
+    pub max_failures: u32,
+    /// Failures allowed per source IP within the window, any account
+    /// (default 20: one NAT address carries a whole site).
+    pub max_address_failures: u32,
+    /// Window of the failure counters, s (default 60).
+    pub failure_window_s: u64,
+}
+
+impl Default for SipAuthSettings {
+    fn default() -> Self {
+        let d = voice::RegistrarConfig::default();
+        Self {
+            max_failures: d.max_failures,
+            max_address_failures: d.max_address_failures,
+            failure_window_s: d.failure_window.as_secs(),
+        }
+    }
 }
 
 impl Default for SipSettings {
@@ -189,6 +255,13 @@ impl Default for SipSettings {
                 outbound: None,
                 caller_id: None,
             }],
+            server_header: String::new(),
+            max_calls_in_setup: voice::VoiceConfig::default()
+                .max_calls_in_setup
+                .unwrap_or(0),
+            overload_retry_after_s: 2,
+            tcp: SipTcpSettings::default(),
+            auth: SipAuthSettings::default(),
         }
     }
 }
@@ -237,6 +310,10 @@ pub struct EngineSettings {
     pub maintenance: bool,
     /// Demo operator web service for the IVR's lookups (`host:port`, empty: off).
     pub demo_operator_listen: String,
+    /// Load shedding: most calls in IVR flows at once; a new call to a flow
+    /// above it gets 503 with `Retry-After` before it is answered. 0: no
+    /// limit (default 2000).
+    pub max_calls_in_ivr: usize,
 }
 
 impl Default for EngineSettings {
@@ -260,6 +337,9 @@ impl Default for EngineSettings {
             sql_databases: Default::default(),
             maintenance: false,
             demo_operator_listen: "127.0.0.1:8089".into(),
+            max_calls_in_ivr: engine::EngineConfig::default()
+                .max_calls_in_ivr
+                .unwrap_or(0),
         }
     }
 }
@@ -788,6 +868,51 @@ mod tests {
             Settings::load(Some(&f)).is_err(),
             "unknown keys are refused"
         );
+    }
+
+    /// The README's configuration example is a valid file (unknown keys
+    /// are refused, so a renamed setting breaks this), and the SIP edge and
+    /// load-shedding limits it shows reach the settings.
+    #[test]
+    fn the_readme_configuration_example_loads() {
+        let readme = include_str!("../../../README.md");
+        let after = readme
+            .split("## Configuration")
+            .nth(1)
+            .expect("README has a Configuration section");
+        let block = after
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+            .expect("a toml block");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("readme.toml");
+        std::fs::write(&f, block).unwrap();
+        let s = Settings::load(Some(&f)).expect("the README example loads");
+        assert_eq!(s.sip.max_calls_in_setup, 400);
+        assert_eq!(s.sip.tcp.max_per_address, 100);
+        assert_eq!(s.sip.auth.max_failures, 5);
+        assert_eq!(s.engine.max_calls_in_ivr, 2000);
+        std::fs::write(
+            &f,
+            "[sip]\nmax_calls_in_setup = 0\nserver_header = \"sb/1\"\n[sip.tcp]\nidle_timeout_s = 30\n\
+             [sip.auth]\nmax_failures = 3\n[engine]\nmax_calls_in_ivr = 50\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&f)).unwrap();
+        assert_eq!(
+            (s.sip.max_calls_in_setup, s.sip.server_header.as_str()),
+            (0, "sb/1")
+        );
+        assert_eq!(
+            (s.sip.tcp.idle_timeout_s, s.sip.tcp.header_timeout_s),
+            (30, 10)
+        );
+        assert_eq!(
+            (s.sip.auth.max_failures, s.sip.auth.max_address_failures),
+            (3, 20)
+        );
+        assert_eq!(s.engine.max_calls_in_ivr, 50);
     }
 
     #[test]

@@ -121,6 +121,21 @@ pub async fn start(
         trunks,
         qualify_interval: (sip.qualify_interval_s > 0)
             .then(|| Duration::from_secs(sip.qualify_interval_s)),
+        server_header: (!sip.server_header.is_empty()).then(|| sip.server_header.clone()),
+        max_calls_in_setup: (sip.max_calls_in_setup > 0).then_some(sip.max_calls_in_setup),
+        overload_retry_after: Duration::from_secs(sip.overload_retry_after_s.max(1)),
+        tcp_limits: voice::TcpLimits {
+            idle_timeout: Duration::from_secs(sip.tcp.idle_timeout_s),
+            header_timeout: Duration::from_secs(sip.tcp.header_timeout_s),
+            max_per_address: sip.tcp.max_per_address,
+            max_connections: sip.tcp.max_connections,
+        },
+        registrar: voice::RegistrarConfig {
+            max_failures: sip.auth.max_failures,
+            max_address_failures: sip.auth.max_address_failures,
+            failure_window: Duration::from_secs(sip.auth.failure_window_s),
+            ..voice::RegistrarConfig::default()
+        },
         ..voice::VoiceConfig::default()
     };
     let directory = Arc::new(StoreDirectory::load(&*store).await?);
@@ -180,6 +195,7 @@ pub async fn start(
         survey_queues: e.survey_queues.iter().cloned().collect(),
         sql_databases: sql.into_iter().collect(),
         maintenance: e.maintenance,
+        max_calls_in_ivr: (e.max_calls_in_ivr > 0).then_some(e.max_calls_in_ivr),
         callback_trunk: settings
             .sip
             .trunks

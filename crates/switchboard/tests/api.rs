@@ -342,6 +342,22 @@ async fn whole_api(s: TestServer) {
     )
     .await;
     assert_eq!((st, code(&v)), (422, "invalid"));
+    // The API holds queues to the admin form's rules (one NewQueue::validate):
+    // a ring time-out the form refuses is refused here too, with its message.
+    let (st, v) = send(
+        &s,
+        reqwest::Method::POST,
+        &admin,
+        "/api/v1/queues",
+        &json!({"name": "billing", "ring_timeout_s": 601}),
+    )
+    .await;
+    assert_eq!((st, code(&v)), (422, "invalid"));
+    assert!(
+        v.to_string()
+            .contains("ring_timeout_s: a whole number from 1 to 600"),
+        "{v}"
+    );
     let (st, q) = send(&s, reqwest::Method::POST, &admin, "/api/v1/queues",
         &json!({"name": "billing", "strategy": "ring_all", "required_skills": [{"skill": "billing", "level": 4}]})).await;
     assert_eq!(

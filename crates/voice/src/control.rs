@@ -266,6 +266,13 @@ pub trait CallControl {
     /// End a leg: reject (480) if inbound and unanswered, CANCEL if outbound and
     /// unanswered, BYE otherwise.
     fn hang_up(&self, leg: LegId) -> impl Future<Output = Result<(), VoiceError>> + Send;
+    /// Refuse an inbound leg not answered yet because the platform is over a
+    /// load limit (the engine's limit on calls in the IVR): `503 Service
+    /// Unavailable` with `Retry-After` of
+    /// [`crate::VoiceConfig::overload_retry_after`] (RFC 3261 §21.5.4), so the
+    /// operator's switch retries or routes elsewhere. On a leg that is
+    /// already answered or outbound, the same as [`CallControl::hang_up`].
+    fn refuse_overload(&self, leg: LegId) -> impl Future<Output = Result<(), VoiceError>> + Send;
 }
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, VoiceError>>;
@@ -285,6 +292,7 @@ pub(crate) enum Command {
     Bridge(LegId, LegId, Reply<()>),
     Hold(LegId, bool, Reply<()>),
     HangUp(LegId, Reply<()>),
+    RefuseOverload(LegId, Reply<()>),
     Transfer(LegId, String, Reply<()>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -433,5 +441,9 @@ impl CallControl for VoiceHandle {
 
     async fn hang_up(&self, leg: LegId) -> Result<(), VoiceError> {
         self.call(|r| Command::HangUp(leg, r)).await
+    }
+
+    async fn refuse_overload(&self, leg: LegId) -> Result<(), VoiceError> {
+        self.call(|r| Command::RefuseOverload(leg, r)).await
     }
 }

@@ -109,5 +109,5 @@ pub use control::{
     CallControl, CallEvent, CallEvents, CollectEnd, Collected, HangupCause, LegId, VoiceError,
     VoiceHandle,
 };
-pub use registrar::{Directory, MemoryDirectory, SavedBinding};
+pub use registrar::{Directory, MemoryDirectory, RegistrarConfig, SavedBinding};
 pub use stack::start;

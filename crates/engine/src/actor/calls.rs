@@ -289,6 +289,15 @@ impl Actor {
             self.voice(VoiceOp::HangUp(leg));
             return;
         };
+        if matches!(entry, EntryPoint::Flow(_))
+            && let Some(max) = self.cfg.max_calls_in_ivr
+            && self.calls_in_ivr() >= max
+        {
+            metrics::counter!("switchboard_ivr_calls_shed_total").increment(1);
+            tracing::debug!(%leg, %caller, max, "IVR full: call refused with 503");
+            self.voice(VoiceOp::RefuseOverload(leg));
+            return;
+        }
         let t = self.now;
         let number = domain::phone::normalize_e164(&caller, Some(&self.cfg.default_country)).ok();
         // Who calls is a store read: asked off the loop, the call goes on
@@ -306,6 +315,20 @@ impl Actor {
                 found,
             })))
         });
+    }
+
+    /// Calls held by IVR flows now: answered calls in [`Phase::Ivr`] running
+    /// a flow, plus calls being identified (their entry point is not known
+    /// to be a queue until then, so they count, as the limit must hold
+    /// while lookups are slow). What
+    /// [`crate::EngineConfig::max_calls_in_ivr`] limits. O(live calls).
+    pub(crate) fn calls_in_ivr(&self) -> usize {
+        self.incoming_pending.len()
+            + self
+                .calls
+                .values()
+                .filter(|c| c.phase == Phase::Ivr && c.ivr.is_some())
+                .count()
     }
 
     /// The caller's lookup is back: open the interaction, answer, and run the

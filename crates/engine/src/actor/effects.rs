@@ -63,6 +63,9 @@ pub(crate) enum VoiceOp {
     /// Re-INVITE (RFC 3264 §8.4): waits on the far end.
     Hold(LegId, bool),
     HangUp(LegId),
+    /// 503 + Retry-After to an unanswered inbound leg: over the IVR limit
+    /// ([`crate::EngineConfig::max_calls_in_ivr`]).
+    RefuseOverload(LegId),
 }
 
 impl VoiceOp {
@@ -202,6 +205,7 @@ pub(crate) async fn run_voice<V: CallControl>(voice: &V, op: VoiceOp) -> VoiceRe
         VoiceOp::Bridge(a, b) => Done(voice.bridge(a, b).await),
         VoiceOp::Hold(l, on) => Done(voice.hold(l, on).await),
         VoiceOp::HangUp(l) => Done(voice.hang_up(l).await),
+        VoiceOp::RefuseOverload(l) => Done(voice.refuse_overload(l).await),
     }
 }
 

@@ -320,6 +320,11 @@ impl Actor {
                 job(store.clone()).await;
             }
         });
+        // The IVR occupancy gauge costs a pass over the live calls: it is
+        // refreshed GAUGE_EVERY after the first input that follows its last
+        // refresh (at most 4 passes a second, never stale for longer).
+        const GAUGE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+        let mut gauge_due: Option<tokio::time::Instant> = None;
         loop {
             let sleep = self.poll_timeout().map(|d| {
                 let ms = d.millis_since(now()).max(0) as u64;
@@ -335,8 +340,14 @@ impl Actor {
                 () = async { match sleep { Some(s) => s.await, None => std::future::pending().await } } => {
                     self.handle(now(), Input::Timeout);
                 }
+                () = async { match gauge_due { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
+                    metrics::gauge!("switchboard_calls_in_ivr").set(self.calls_in_ivr() as f64);
+                    gauge_due = None;
+                    continue;
+                }
             }
             self.drive_effects(&voice, &lane).await;
+            gauge_due.get_or_insert_with(|| tokio::time::Instant::now() + GAUGE_EVERY);
         }
         tracing::info!("voice stack stopped: engine stops");
         self.writer.clone().shutdown().await;

@@ -865,3 +865,36 @@ async fn a_call_cancelled_before_the_answer_is_closed_as_abandoned() {
     assert!(s.actor.calls.is_empty(), "nothing left open");
     assert_eq!(s.kinds(id).last(), Some(&"ended"));
 }
+
+/// Issue 13 load shedding: with `max_calls_in_ivr` = 2, the third call to a
+/// flow is refused with 503 before it is answered (no interaction opened);
+/// calls to a queue entry point are never refused; once a call leaves the
+/// IVR, a new flow call is taken again.
+#[tokio::test]
+async fn calls_over_the_ivr_limit_are_refused_before_the_answer() {
+    let mut s = Shell::with(Strategy::LongestIdle, &[], |c| c.max_calls_in_ivr = Some(2)).await;
+    s.incoming(1, "menu").await;
+    s.incoming(2, "menu").await;
+    assert_eq!(s.actor.calls_in_ivr(), 2);
+    assert_eq!(s.opened().len(), 2);
+    s.incoming(3, "menu").await;
+    assert!(
+        s.ops.contains(&VoiceOp::RefuseOverload(LegId(3))),
+        "{:?}",
+        s.ops
+    );
+    assert!(!s.ops.contains(&VoiceOp::Answer(LegId(3))));
+    assert_eq!(s.opened().len(), 2, "no interaction for a refused call");
+    // A queue entry point is not an IVR: taken even now.
+    s.incoming(4, "sales").await;
+    assert!(s.ops.contains(&VoiceOp::Answer(LegId(4))), "{:?}", s.ops);
+    assert_eq!(s.opened().len(), 3);
+    assert_eq!(s.actor.calls_in_ivr(), 2);
+    // One IVR caller hangs up: room for one more.
+    s.hung_up(LegId(1), HangupCause::RemoteBye).await;
+    assert_eq!(s.actor.calls_in_ivr(), 1);
+    s.incoming(5, "menu").await;
+    assert!(s.ops.contains(&VoiceOp::Answer(LegId(5))), "{:?}", s.ops);
+    assert!(!s.ops.contains(&VoiceOp::RefuseOverload(LegId(5))));
+    assert_eq!(s.actor.calls_in_ivr(), 2);
+}

@@ -116,37 +116,17 @@ pub(super) fn is_code(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-/// An integer field within `lo..=hi`.
-pub(super) fn int_in<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
-    e: &mut FieldErrors,
-    field: &'static str,
-    text: &str,
-    lo: T,
-    hi: T,
-) -> T {
-    match text.trim().parse::<T>() {
-        Ok(v) if v >= lo && v <= hi => v,
-        _ => {
-            e.add(field, format!("a whole number from {lo} to {hi}"));
-            lo
-        }
-    }
-}
-
-/// Check a queue form; the queue to store, or every field's error.
+/// Check the new-queue form: each field is parsed here (a field that does
+/// not parse gets the message of its range), then the queue rules are
+/// [`NewQueue::field_errors`], the same the API applies. Fields: `name`,
+/// `strategy` (one of [`STRATEGIES`]), `required_skills` (`skill:level`
+/// pairs), `sl_percent`, `sl_within_s`, `wrap_up_s`, `max_wait_s`,
+/// `ring_timeout_s`, `priority`.
 ///
 /// # Errors
-/// [`FieldErrors`] naming each bad field: `name` (1 to 64 of a-z, 0-9, `_`,
-/// `-`), `strategy` (one of [`STRATEGIES`]), `required_skills` (`skill:level`
-/// pairs, level 1 to 10), `sl_percent` (0 to 100), `sl_within_s` (1 to
-/// 3600 s), `wrap_up_s` (0 to 3600 s), `max_wait_s` (1 to 86 400 s),
-/// `ring_timeout_s` (1 to 600 s), `priority` (-1000 to 1000).
+/// Every bad field with its message.
 pub fn validate_queue(f: &QueueForm) -> Result<NewQueue, FieldErrors> {
     let mut e = FieldErrors::default();
-    let name = f.name.trim().to_string();
-    if !is_code(&name) {
-        e.add("name", "1 to 64 characters: letters, digits, '_' or '-'");
-    }
     let strategy =
         match serde_json::from_value::<Strategy>(serde_json::Value::from(f.strategy.trim())) {
             Ok(s) => s,
@@ -163,11 +143,9 @@ pub fn validate_queue(f: &QueueForm) -> Result<NewQueue, FieldErrors> {
         .filter(|p| !p.is_empty())
     {
         let parsed = part.split_once(':').and_then(|(s, l)| {
-            let level = l.trim().parse::<u8>().ok()?;
-            let skill = s.trim();
-            (is_code(skill) && (1..=10).contains(&level)).then(|| SkillLevel {
-                skill: skill.to_string(),
-                level,
+            Some(SkillLevel {
+                skill: s.trim().to_string(),
+                level: l.trim().parse::<u8>().ok()?,
             })
         });
         match parsed {
@@ -182,29 +160,60 @@ pub fn validate_queue(f: &QueueForm) -> Result<NewQueue, FieldErrors> {
         }
     }
     let percent = match f.sl_percent.trim().replace(',', ".").parse::<f64>() {
-        Ok(p) if (0.0..=100.0).contains(&p) => p,
+        Ok(p) if p.is_finite() => p,
         _ => {
             e.add("sl_percent", "a number from 0 to 100");
             0.0
         }
     };
-    let within_s = int_in(&mut e, "sl_within_s", &f.sl_within_s, 1u32, 3600);
-    let wrap_up_s = int_in(&mut e, "wrap_up_s", &f.wrap_up_s, 0u32, 3600);
-    let max_wait_s = int_in(&mut e, "max_wait_s", &f.max_wait_s, 1u32, 86_400);
-    let ring_timeout_s = int_in(&mut e, "ring_timeout_s", &f.ring_timeout_s, 1u32, 600);
-    let priority = int_in(&mut e, "priority", &f.priority, -1000i32, 1000);
+    let q = NewQueue {
+        name: f.name.trim().to_string(),
+        required_skills,
+        strategy,
+        service_level: ServiceLevel {
+            percent,
+            within_s: number(
+                &mut e,
+                "sl_within_s",
+                &f.sl_within_s,
+                &NewQueue::SL_WITHIN_S,
+            ),
+        },
+        wrap_up_s: number(&mut e, "wrap_up_s", &f.wrap_up_s, &NewQueue::WRAP_UP_S),
+        max_wait_s: number(&mut e, "max_wait_s", &f.max_wait_s, &NewQueue::MAX_WAIT_S),
+        ring_timeout_s: number(
+            &mut e,
+            "ring_timeout_s",
+            &f.ring_timeout_s,
+            &NewQueue::RING_TIMEOUT_S,
+        ),
+        priority: number(&mut e, "priority", &f.priority, &NewQueue::PRIORITY),
+    };
+    for (field, msg) in q.field_errors() {
+        if e.get(field).is_none() {
+            e.add(field, msg);
+        }
+    }
     if !e.is_empty() {
         return Err(e);
     }
-    Ok(NewQueue {
-        name,
-        required_skills,
-        strategy,
-        service_level: ServiceLevel { percent, within_s },
-        wrap_up_s,
-        max_wait_s,
-        ring_timeout_s,
-        priority,
+    Ok(q)
+}
+
+/// A whole number field; one that does not parse gets the message of its
+/// `range` (the range itself is checked by [`NewQueue::field_errors`]).
+fn number<T: std::str::FromStr + std::fmt::Display + Copy>(
+    e: &mut FieldErrors,
+    field: &'static str,
+    text: &str,
+    range: &std::ops::RangeInclusive<T>,
+) -> T {
+    text.trim().parse::<T>().unwrap_or_else(|_| {
+        e.add(
+            field,
+            format!("a whole number from {} to {}", range.start(), range.end()),
+        );
+        *range.start()
     })
 }
 

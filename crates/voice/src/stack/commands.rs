@@ -98,6 +98,15 @@ impl Stack {
                 };
                 let _ = r.send(res);
             }
+            Command::RefuseOverload(id, r) => {
+                let res = if self.legs.contains_key(&id) {
+                    self.refuse_overload(now, id);
+                    Ok(())
+                } else {
+                    Err(VoiceError::UnknownLeg(id))
+                };
+                let _ = r.send(res);
+            }
             Command::Transfer(id, target, r) => match self.transfer(now, id, &target) {
                 Ok(()) => {
                     if let Some(l) = self.legs.get_mut(&id) {

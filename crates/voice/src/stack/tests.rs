@@ -890,6 +890,34 @@ async fn invites_over_the_setup_limit_get_503_with_retry_after() {
     assert_eq!(h.stack.calls_in_setup(), 0);
 }
 
+/// Issue 13: the engine's IVR limit refuses an offered call with 503 and
+/// `Retry-After` (not the 480 of a plain reject), and the leg is gone.
+#[tokio::test]
+async fn an_engine_overload_refusal_is_503_with_retry_after() {
+    let mut h = harness_with(|c| c.overload_retry_after = Duration::from_secs(4));
+    let (leg, _) = offer(&mut h, "ivr-full");
+    h.out();
+    let (tx, rx) = oneshot::channel();
+    h.stack.on_command(
+        h.t0 + Duration::from_millis(10),
+        Command::RefuseOverload(leg, tx),
+    );
+    let out = h.out();
+    let statuses: Vec<(u16, Option<String>)> = out
+        .iter()
+        .filter_map(|m| match m {
+            Message::Response(r) => {
+                Some((r.status, r.headers.get("Retry-After").map(str::to_string)))
+            }
+            Message::Request(_) => None,
+        })
+        .collect();
+    assert_eq!(statuses, vec![(503, Some("4".to_string()))]);
+    assert!(matches!(rx.await, Ok(Ok(()))));
+    assert!(!h.stack.legs.contains_key(&leg));
+    assert_eq!(h.stack.calls_in_setup(), 0);
+}
+
 /// A restart keeps the phones (issue 13): the registration is reported as
 /// a `Bindings` event with a wall-clock expiry, and a new stack given that
 /// binding calls the phone without it registering again.

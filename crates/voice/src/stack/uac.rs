@@ -401,18 +401,38 @@ impl Stack {
 
     /// Hang up one leg as the engine asked (no cascade to its peer).
     pub(super) fn hang_up(&mut self, now: Instant, id: LegId) {
+        self.end_unanswered_or_hang_up(now, id, 480, "Temporarily Unavailable", None);
+    }
+
+    /// Refuse an unanswered inbound leg with 503 and `Retry-After` (the
+    /// engine's IVR load limit, RFC 3261 §21.5.4); otherwise [`Self::hang_up`].
+    pub(super) fn refuse_overload(&mut self, now: Instant, id: LegId) {
+        metrics::counter!("sip_invites_shed_total").increment(1);
+        let secs = self.cfg.overload_retry_after.as_secs().max(1);
+        self.end_unanswered_or_hang_up(now, id, 503, "Service Unavailable", Some(secs));
+    }
+
+    /// An unanswered inbound leg gets the final answer `status` (with
+    /// `Retry-After: retry_after_s` when given); an unanswered outbound leg
+    /// is cancelled; an answered one gets BYE.
+    fn end_unanswered_or_hang_up(
+        &mut self,
+        now: Instant,
+        id: LegId,
+        status: u16,
+        reason: &str,
+        retry_after_s: Option<u64>,
+    ) {
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
         };
         match (leg.inbound, leg.state) {
             (true, LegState::Offered) => {
                 if let Some(inv) = &leg.invite {
-                    let r = Response::for_request(
-                        inv,
-                        480,
-                        "Temporarily Unavailable",
-                        Some(&leg.local_tag),
-                    );
+                    let mut r = Response::for_request(inv, status, reason, Some(&leg.local_tag));
+                    if let Some(s) = retry_after_s {
+                        r.headers.push("Retry-After", s.to_string());
+                    }
                     let dest = leg.dest;
                     self.send(dest, r.to_bytes());
                 }
