@@ -271,7 +271,11 @@ mod tests {
             let (riff, data, len) = header_sizes(&path);
             assert_eq!(data, frames * 4, "data size at {k}");
             assert_eq!(riff, 36 + frames * 4);
-            assert_eq!(len, 44 + u64::from(frames) * 4, "file holds what the header says");
+            assert_eq!(
+                len,
+                44 + u64::from(frames) * 4,
+                "file holds what the header says"
+            );
         }
         // 10 s pushed: every second older than the 1 s lag is on disk.
         assert_eq!(r.base, 9 * RATE as usize);

@@ -264,6 +264,35 @@ impl Actor {
                     }
                 });
             }
+            CallEvent::DialogConfirmed(d) => {
+                // Kept so that a restart after a crash can end the dialog
+                // with a BYE (issue 13); the store lane runs jobs in order,
+                // so a dialog's removal never overtakes its save.
+                let row = store::SavedSipDialog {
+                    call_id: d.call_id,
+                    local: d.local,
+                    local_tag: d.local_tag,
+                    remote: d.remote,
+                    remote_target: d.remote_target,
+                    route_set: d.route_set,
+                    transport: d.transport,
+                    peer: d.peer.to_string(),
+                    local_cseq: d.local_cseq,
+                    saved_at: Timestamp::from_millis(d.saved_at_ms),
+                };
+                self.store_job(move |store| async move {
+                    if let Err(e) = store.save_sip_dialog(&row).await {
+                        tracing::error!(error = %e, call_id = %row.call_id, "cannot keep the dialog");
+                    }
+                });
+            }
+            CallEvent::DialogEnded { call_id } => {
+                self.store_job(move |store| async move {
+                    if let Err(e) = store.remove_sip_dialog(&call_id).await {
+                        tracing::error!(error = %e, %call_id, "cannot forget the dialog");
+                    }
+                });
+            }
             CallEvent::Registration(change) => {
                 tracing::info!(?change, "registration");
                 self.on_registration(change);

@@ -274,9 +274,22 @@ impl super::Actor {
                 Some(e) => tracing::warn!(error = %e, "recording did not start"),
                 None => {
                     self.recordings.insert(leg, task);
+                    let file = path.display().to_string();
                     let customer = self.calls.get_mut(&task).and_then(|c| {
                         c.recording = Some(path.clone());
+                        // Linked from the start: after a `kill -9` the
+                        // interaction still points at its (valid) file.
+                        c.interaction.recording = Some(file.clone());
                         c.customer.as_ref().map(|c| c.id)
+                    });
+                    // Only the recording column (issue 13: linked at start).
+                    self.write(store::Write::Update {
+                        id: task,
+                        change: store::InteractionChange {
+                            recording: Some(file),
+                            ..Default::default()
+                        },
+                        events: Vec::new(),
                     });
                     let mut ev = domain::NewEvent::new(
                         self.now,
