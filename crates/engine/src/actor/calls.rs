@@ -266,8 +266,8 @@ impl Actor {
             }
             CallEvent::DialogConfirmed(d) => {
                 // Kept so that a restart after a crash can end the dialog
-                // with a BYE (issue 13); the store lane runs jobs in order,
-                // so a dialog's removal never overtakes its save.
+                // with a BYE (issue 13); the keeper runs operations in
+                // order, so a dialog's removal never overtakes its save.
                 let row = store::SavedSipDialog {
                     call_id: d.call_id,
                     local: d.local,
@@ -280,18 +280,14 @@ impl Actor {
                     local_cseq: d.local_cseq,
                     saved_at: Timestamp::from_millis(d.saved_at_ms),
                 };
-                self.store_job(move |store| async move {
-                    if let Err(e) = store.save_sip_dialog(&row).await {
-                        tracing::error!(error = %e, call_id = %row.call_id, "cannot keep the dialog");
-                    }
-                });
+                self.effects.push_back(super::effects::Effect::Dialog(
+                    super::effects::DialogOp::Save(row),
+                ));
             }
             CallEvent::DialogEnded { call_id } => {
-                self.store_job(move |store| async move {
-                    if let Err(e) = store.remove_sip_dialog(&call_id).await {
-                        tracing::error!(error = %e, %call_id, "cannot forget the dialog");
-                    }
-                });
+                self.effects.push_back(super::effects::Effect::Dialog(
+                    super::effects::DialogOp::Remove(call_id),
+                ));
             }
             CallEvent::Registration(change) => {
                 tracing::info!(?change, "registration");
