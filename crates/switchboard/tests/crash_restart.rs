@@ -346,6 +346,7 @@ async fn crash_and_restart(pg: bool) {
     let killed_at = now();
     a.kill().unwrap();
     assert!(!a.wait().unwrap().success());
+    let mut recorded = Vec::new();
     for (c, f) in answered.iter().zip(&files) {
         let frames = wav_frames(&std::fs::read(f).unwrap());
         let talk_ms = killed_at.millis_since(c.answered_at.unwrap());
@@ -355,11 +356,13 @@ async fn crash_and_restart(pg: bool) {
             rec_ms <= talk_ms && rec_ms >= talk_ms - 2_600,
             "recording {rec_ms} ms for {talk_ms} ms of talk"
         );
+        recorded.push(format!("{rec_ms}/{talk_ms} ms"));
     }
 
     // Restart on the same store.
     let restart_at = now();
     let (mut b, addr) = serve(d, sip_port, "2.log", &envs);
+    let healthy_ms = now().millis_since(restart_at);
     let api = Api {
         http: api.http,
         addr,
@@ -383,9 +386,22 @@ async fn crash_and_restart(pg: bool) {
         );
     }
 
+    // The restart sent a BYE to each of the 24 dialogs (20 + 2 callers, 2
+    // agent phones).
+    let log = std::fs::read_to_string(d.join("2.log")).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("ending the SIP dialogs left by the previous run"))
+        .unwrap_or_else(|| panic!("no BYE at start in the log:\n{log}"));
+    assert!(
+        line.contains(&format!("count={}", IVR_CALLERS + 4)),
+        "{line}"
+    );
+
     // Every call was closed by the restart, at its last known activity.
     let calls = calls_since(&*db, from).await;
     assert_eq!(calls.len(), IVR_CALLERS + 2);
+    let mut before_kill = Vec::new();
     for c in &calls {
         assert_eq!(c.end_reason.as_deref(), Some("system_restart"), "{c:?}");
         let end = c.ended_at.unwrap();
@@ -396,6 +412,7 @@ async fn crash_and_restart(pg: bool) {
             killed_at.millis_since(end),
             restart_at.millis_since(killed_at)
         );
+        before_kill.push(killed_at.millis_since(end));
         let evs = events_of(&*db, c.id).await;
         let ended: Vec<_> = evs.iter().filter(|e| kind(e) == "ended").collect();
         assert_eq!(ended.len(), 1);
@@ -455,9 +472,12 @@ async fn crash_and_restart(pg: bool) {
     sigterm(&mut b);
     db.close().await;
     println!(
-        "kill -9 with {IVR_CALLERS} IVR calls and 2 answered: restart {} ms after the kill; \
-         ends within 3 s before the kill; {} BYEs answered",
-        restart_at.millis_since(killed_at),
+        "kill -9 with {IVR_CALLERS} IVR calls and 2 answered ({}): restart healthy in {healthy_ms} ms; \
+         recordings on disk at the kill {recorded:?} (recorded/talk); ends {}..{} ms before the kill; \
+         {} BYEs sent and answered 200 by the sipp peers",
+        if pg { "PostgreSQL" } else { "SQLite" },
+        before_kill.iter().min().unwrap(),
+        before_kill.iter().max().unwrap(),
         IVR_CALLERS + 4
     );
 }

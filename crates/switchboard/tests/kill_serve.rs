@@ -16,7 +16,7 @@ use common::history::*;
 use common::serve::{now, serve, sigterm};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -63,9 +63,13 @@ pub fn serve(dir: &Path, sip_port: u16, log: &str, envs: &[(&str, String)]) -> (
             }
         }
     });
+    let log_path = dir.join(log);
     let addr = rx
         .recv_timeout(Duration::from_secs(120))
-        .expect("server printed its address");
+        .unwrap_or_else(|e| {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("server printed no address ({e}); its log:\n{text}")
+        });
     let deadline = Instant::now() + Duration::from_secs(60);
     while !health_ok(&addr) {
         assert!(Instant::now() < deadline, "server did not answer /health");

@@ -102,11 +102,10 @@ impl Harness {
     /// The next `DialogConfirmed` or `DialogEnded` event (others skipped).
     pub(super) fn dialog_event(&mut self) -> Option<CallEvent> {
         loop {
-            match self.events.try_recv().ok()? {
-                e @ (CallEvent::DialogConfirmed(_) | CallEvent::DialogEnded { .. }) => {
-                    return Some(e);
-                }
-                _ => {}
+            if let e @ (CallEvent::DialogConfirmed(_) | CallEvent::DialogEnded { .. }) =
+                self.events.try_recv().ok()?
+            {
+                return Some(e);
             }
         }
     }
