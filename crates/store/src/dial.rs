@@ -265,7 +265,9 @@ macro_rules! impl_sip_dialogs {
 
             async fn take_sip_dialogs(&self) -> Result<Vec<crate::dial::SavedSipDialog>> {
                 type Row = (String, String, String, String, String, String, String, String, i64, i64);
-                let mut tx = self.pool.begin().await?;
+                // A write transaction from the start (SQLite: BEGIN IMMEDIATE), so the
+                // read then delete never fails on a lock upgrade.
+                let mut tx = Self::begin_write(&self.pool).await?;
                 let rows: Vec<Row> = sqlx::query_as(
                     "SELECT call_id, local_party, local_tag, remote_party, remote_target, route_set, transport, \
                      peer, local_cseq, saved_at FROM sip_dialogs ORDER BY saved_at, call_id",
