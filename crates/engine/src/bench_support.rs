@@ -199,7 +199,7 @@ impl Fake {
             while let Some(effect) = core.poll_effect() {
                 self.effects += 1;
                 match effect {
-                    Effect::Write(_) | Effect::Store(_) => {}
+                    Effect::Write(_) | Effect::Store(_) | Effect::Dialog(_) => {}
                     Effect::Reply(send) => send(),
                     // The only task on this path is the caller's lookup:
                     // answered here without the store (an unknown number).

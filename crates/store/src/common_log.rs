@@ -9,25 +9,48 @@ macro_rules! impl_log {
             /// Close the open interactions (only calls with `calls_only`)
             /// with `reason`, and write each one's `ended` event, in one
             /// transaction: the row and its event never part (issue 12).
+            /// The end time is `end` (see [`crate::CloseAt`]).
             async fn close_open_where(
                 &self,
                 reason: &str,
-                now: Timestamp,
+                end: crate::CloseAt,
                 calls_only: bool,
-            ) -> Result<Vec<InteractionId>> {
+            ) -> Result<Vec<(i64, Option<i64>, i64)>> {
                 let mut tx = Self::begin_write(&self.pool).await?;
                 let sql = if calls_only {
-                    "UPDATE interactions SET ended_at = $1, end_reason = $2 \
-                     WHERE ended_at IS NULL AND channel = 'voice' RETURNING id, customer_id"
+                    "SELECT i.id, i.customer_id, i.started_at, \
+                     (SELECT MAX(e.at) FROM events e WHERE e.interaction_id = i.id) \
+                     FROM interactions i WHERE i.ended_at IS NULL AND i.channel = 'voice'"
                 } else {
-                    "UPDATE interactions SET ended_at = $1, end_reason = $2 \
-                     WHERE ended_at IS NULL RETURNING id, customer_id"
+                    "SELECT i.id, i.customer_id, i.started_at, \
+                     (SELECT MAX(e.at) FROM events e WHERE e.interaction_id = i.id) \
+                     FROM interactions i WHERE i.ended_at IS NULL"
                 };
-                let mut rows: Vec<(i64, Option<i64>)> = sqlx::query_as(sql)
-                    .bind(now.as_millis())
+                let open: Vec<(i64, Option<i64>, i64, Option<i64>)> =
+                    sqlx::query_as(sql).fetch_all(&mut *tx).await?;
+                let mut rows = Vec::with_capacity(open.len());
+                for (id, customer, started, last_event) in open {
+                    let at = match end {
+                        crate::CloseAt::Now(t) => t.as_millis(),
+                        crate::CloseAt::LastActivity { alive_until, now } => last_event
+                            .into_iter()
+                            .chain(alive_until.map(|t| t.as_millis()))
+                            .max()
+                            .unwrap_or(now.as_millis())
+                            .min(now.as_millis())
+                            .max(started),
+                    };
+                    sqlx::query(
+                        "UPDATE interactions SET ended_at = $1, end_reason = $2 \
+                         WHERE id = $3 AND ended_at IS NULL",
+                    )
+                    .bind(at)
                     .bind(reason)
-                    .fetch_all(&mut *tx)
+                    .bind(id)
+                    .execute(&mut *tx)
                     .await?;
+                    rows.push((id, customer, at));
+                }
                 rows.sort();
                 let kind = EventKind::Ended {
                     reason: reason.to_string(),
@@ -37,8 +60,8 @@ macro_rules! impl_log {
                     let mut qb = QueryBuilder::<$db>::new(
                         "INSERT INTO events (at, interaction_id, customer_id, agent_id, kind, payload) ",
                     );
-                    qb.push_values(chunk, |mut b, (id, customer)| {
-                        b.push_bind(now.as_millis())
+                    qb.push_values(chunk, |mut b, (id, customer, at)| {
+                        b.push_bind(*at)
                             .push_bind(*id)
                             .push_bind(*customer)
                             .push_bind(None::<i64>)
@@ -49,7 +72,7 @@ macro_rules! impl_log {
                     Self::insert_event_rows(&mut tx, qb, n).await?;
                 }
                 tx.commit().await?;
-                Ok(rows.into_iter().map(|(id, _)| InteractionId(id)).collect())
+                Ok(rows)
             }
         }
 
@@ -140,11 +163,22 @@ macro_rules! impl_log {
             }
 
             async fn close_open_interactions(&self, reason: &str, now: Timestamp) -> Result<Vec<InteractionId>> {
-                self.close_open_where(reason, now, false).await
+                let rows = self.close_open_where(reason, crate::CloseAt::Now(now), false).await?;
+                Ok(rows.into_iter().map(|(id, _, _)| InteractionId(id)).collect())
             }
 
-            async fn close_open_calls(&self, reason: &str, now: Timestamp) -> Result<Vec<InteractionId>> {
-                self.close_open_where(reason, now, true).await
+            async fn close_open_calls(
+                &self,
+                reason: &str,
+                alive_until: Option<Timestamp>,
+                now: Timestamp,
+            ) -> Result<Vec<(InteractionId, Timestamp)>> {
+                let end = crate::CloseAt::LastActivity { alive_until, now };
+                let rows = self.close_open_where(reason, end, true).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, _, at)| (InteractionId(id), Timestamp::from_millis(at)))
+                    .collect())
             }
 
             async fn open_conversations(&self) -> Result<Vec<Interaction>> {

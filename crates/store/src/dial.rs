@@ -1,5 +1,5 @@
-//! Small tables of the voice side: dialer claims and kept SIP
-//! registrations.
+//! Small tables of the voice side: dialer claims, kept SIP
+//! registrations and confirmed SIP dialogs.
 //!
 //! One call in flight per number (issue 15; 16 CFR 310.4(b)(1)(iv) and
 //! Ofcom's repeat-call rule make a second simultaneous call to one person a
@@ -174,3 +174,132 @@ macro_rules! impl_sip_bindings {
 }
 
 pub(crate) use impl_sip_bindings;
+
+/// A confirmed SIP dialog of ours, kept so that a restart can end it with a
+/// BYE (RFC 3261 §15.1.1, issue 13): what §12.2.1.1 needs to build an
+/// in-dialog request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedSipDialog {
+    /// Call-ID of the dialog (unique per dialog on our B2BUA legs).
+    pub call_id: String,
+    /// Our From header value of in-dialog requests (name-addr with our tag).
+    pub local: String,
+    /// Our tag.
+    pub local_tag: String,
+    /// Their To header value of in-dialog requests (name-addr with their tag).
+    pub remote: String,
+    /// Their Contact URI: the Request-URI of in-dialog requests.
+    pub remote_target: String,
+    /// Route set, in order (Route headers); empty when none.
+    pub route_set: Vec<String>,
+    /// `udp` or `tcp`.
+    pub transport: String,
+    /// The peer's address, `ip:port`.
+    pub peer: String,
+    /// Our latest CSeq number in the dialog.
+    pub local_cseq: u32,
+    /// When it was saved.
+    pub saved_at: Timestamp,
+}
+
+/// Confirmed SIP dialogs kept across a restart (migration 0010).
+#[async_trait]
+pub trait SipDialogStore: Send + Sync {
+    /// Insert or replace the dialog with `d.call_id`.
+    ///
+    /// # Errors
+    /// Database errors.
+    async fn save_sip_dialog(&self, d: &SavedSipDialog) -> crate::Result<()>;
+
+    /// Forget the dialog with `call_id` (no error if absent).
+    ///
+    /// # Errors
+    /// Database errors.
+    async fn remove_sip_dialog(&self, call_id: &str) -> crate::Result<()>;
+
+    /// Every saved dialog, oldest first, and delete them, in one
+    /// transaction (at start-up, before the SIP stack runs).
+    ///
+    /// # Errors
+    /// Database errors.
+    async fn take_sip_dialogs(&self) -> crate::Result<Vec<SavedSipDialog>>;
+}
+
+/// Implements [`SipDialogStore`] for `$store`; expanded by `impl_common!`.
+macro_rules! impl_sip_dialogs {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl crate::dial::SipDialogStore for $store {
+            async fn save_sip_dialog(&self, d: &crate::dial::SavedSipDialog) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO sip_dialogs (call_id, local_party, local_tag, remote_party, remote_target, \
+                     route_set, transport, peer, local_cseq, saved_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (call_id) DO UPDATE \
+                     SET local_party = excluded.local_party, local_tag = excluded.local_tag, remote_party = excluded.remote_party, \
+                     remote_target = excluded.remote_target, route_set = excluded.route_set, \
+                     transport = excluded.transport, peer = excluded.peer, \
+                     local_cseq = excluded.local_cseq, saved_at = excluded.saved_at",
+                )
+                .bind(&d.call_id)
+                .bind(&d.local)
+                .bind(&d.local_tag)
+                .bind(&d.remote)
+                .bind(&d.remote_target)
+                .bind(d.route_set.join("\n"))
+                .bind(&d.transport)
+                .bind(&d.peer)
+                .bind(i64::from(d.local_cseq))
+                .bind(d.saved_at.as_millis())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn remove_sip_dialog(&self, call_id: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sip_dialogs WHERE call_id = $1")
+                    .bind(call_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn take_sip_dialogs(&self) -> Result<Vec<crate::dial::SavedSipDialog>> {
+                type Row = (String, String, String, String, String, String, String, String, i64, i64);
+                // A write transaction from the start (SQLite: BEGIN IMMEDIATE), so the
+                // read then delete never fails on a lock upgrade.
+                let mut tx = Self::begin_write(&self.pool).await?;
+                let rows: Vec<Row> = sqlx::query_as(
+                    "SELECT call_id, local_party, local_tag, remote_party, remote_target, route_set, transport, \
+                     peer, local_cseq, saved_at FROM sip_dialogs ORDER BY saved_at, call_id",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM sip_dialogs").execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(call_id, local, local_tag, remote, remote_target, routes, transport, peer, cseq, at)| {
+                        crate::dial::SavedSipDialog {
+                            call_id,
+                            local,
+                            local_tag,
+                            remote,
+                            remote_target,
+                            route_set: routes
+                                .split('\n')
+                                .filter(|r| !r.is_empty())
+                                .map(str::to_string)
+                                .collect(),
+                            transport,
+                            peer,
+                            local_cseq: u32::try_from(cseq).unwrap_or(u32::MAX),
+                            saved_at: Timestamp::from_millis(at),
+                        }
+                    })
+                    .collect())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sip_dialogs;

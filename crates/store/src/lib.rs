@@ -63,7 +63,19 @@ pub use campaign::{
     NewCampaign, NewRecipient, OptOut, RecipientState, WhatsappTemplate,
 };
 pub use chat::{ChatMessage, ChatStore, NewChatMessage};
-pub use dial::{DialStore, SipBinding, SipBindingStore};
+pub use dial::{DialStore, SavedSipDialog, SipBinding, SipBindingStore, SipDialogStore};
+
+/// The end time written when open interactions are closed after a restart.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CloseAt {
+    /// This instant for all.
+    Now(Timestamp),
+    /// Each one's last known activity (see `close_open_calls`).
+    LastActivity {
+        alive_until: Option<Timestamp>,
+        now: Timestamp,
+    },
+}
 pub use merge::{CustomerMerge, MergeStore, MovedIdentity};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -279,8 +291,17 @@ pub trait InteractionStore: Send + Sync {
     ) -> Result<Vec<InteractionId>>;
     /// Close every voice interaction still open (calls cannot outlive the
     /// process that carried them) with `reason`, each with its `ended`
-    /// event, in one transaction. Returns the ids closed.
-    async fn close_open_calls(&self, reason: &str, now: Timestamp) -> Result<Vec<InteractionId>>;
+    /// event, in one transaction, at the call's last known activity
+    /// (issue 13): the later of its last stored event and `alive_until`
+    /// (when the previous run was last known alive, its heartbeat), never
+    /// before the call started nor after `now`; `now` when neither is
+    /// known. Returns the ids closed, by id, with the end time written.
+    async fn close_open_calls(
+        &self,
+        reason: &str,
+        alive_until: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<Vec<(InteractionId, Timestamp)>>;
     /// Digital conversations still open (no `ended_at`, channel other than
     /// voice), oldest first: after a restart they are routed again.
     async fn open_conversations(&self) -> Result<Vec<Interaction>>;
@@ -430,6 +451,7 @@ pub trait Store:
     + AuditStore
     + DialStore
     + SipBindingStore
+    + SipDialogStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

@@ -549,7 +549,46 @@ async fn sip_bindings(s: &dyn Store) {
     );
 }
 
+/// Confirmed SIP dialogs kept across a restart (issue 13): saved (and
+/// updated) by Call-ID, removed when they end, taken once at start.
+async fn sip_dialogs(s: &dyn Store) {
+    let t = Timestamp::from_millis(1_780_000_000_000);
+    let d = |call_id: &str, cseq: u32, at: i64| store::SavedSipDialog {
+        call_id: call_id.into(),
+        local: "<sip:switchboard@10.0.0.1:5060>;tag=ours".into(),
+        local_tag: "ours".into(),
+        remote: "<sip:3900@10.0.0.7>;tag=theirs".into(),
+        remote_target: "sip:caller@10.0.0.7:5062".into(),
+        route_set: vec![
+            "<sip:p1.example.net;lr>".into(),
+            "<sip:p2.example.net;lr>".into(),
+        ],
+        transport: "udp".into(),
+        peer: "10.0.0.7:5062".into(),
+        local_cseq: cseq,
+        saved_at: t.add_millis(at),
+    };
+    s.save_sip_dialog(&d("c1", 1, 0)).await.unwrap();
+    s.save_sip_dialog(&d("c2", 1, 5)).await.unwrap();
+    s.save_sip_dialog(&d("c3", 1, 7)).await.unwrap();
+    // A re-INVITE raised our CSeq: the row follows.
+    s.save_sip_dialog(&d("c1", 2, 10)).await.unwrap();
+    s.remove_sip_dialog("c3").await.unwrap();
+    s.remove_sip_dialog("never-saved").await.unwrap();
+    assert_eq!(
+        s.take_sip_dialogs().await.unwrap(),
+        vec![d("c2", 1, 5), d("c1", 2, 10)],
+        "live dialogs, oldest first, route set in order"
+    );
+    assert!(s.take_sip_dialogs().await.unwrap().is_empty(), "taken once");
+    let mut none = d("c4", 1, 0);
+    none.route_set.clear();
+    s.save_sip_dialog(&none).await.unwrap();
+    assert_eq!(s.take_sip_dialogs().await.unwrap(), vec![none]);
+}
+
 async fn suite(s: Arc<dyn Store>) {
+    sip_dialogs(&*s).await;
     sip_bindings(&*s).await;
     dial_claims(&*s).await;
     open_outside_the_engine(&*s).await;

@@ -59,6 +59,7 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
     let store = store::open(&url).await?;
     replay_journal(settings, &store).await;
     recover(&*store).await?;
+    spawn_heartbeat(store.clone());
     if settings.demo.seed {
         let accounts =
             crate::demo::seed_if_empty(&*store, &settings.data_dir, crate::now()).await?;
@@ -175,13 +176,27 @@ async fn replay_journal(settings: &Settings, store: &Arc<dyn Store>) {
 /// conversations are routed again once the engine runs), and agents
 /// left logged in get an `agent_state_changed` to `logged_out` (reason
 /// `system_restart`).
+///
+/// Each call ends at its last known activity (issue 13), not at the
+/// restart: the later of its last stored event and the previous run's last
+/// heartbeat ([`ALIVE_KEY`], written every [`HEARTBEAT`]) — a call open in
+/// the engine was live while the process was, so its end is known to
+/// within one heartbeat of the crash.
 async fn recover(store: &dyn Store) -> Result<(), store::StoreError> {
     let now = crate::now();
+    let alive_until = store
+        .get_meta(ALIVE_KEY)
+        .await?
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(domain::Timestamp::from_millis);
     // Each row and its `ended` event in one transaction.
-    let closed = store.close_open_calls("system_restart", now).await?;
+    let closed = store
+        .close_open_calls("system_restart", alive_until, now)
+        .await?;
     if !closed.is_empty() {
         tracing::warn!(
             count = closed.len(),
+            alive_until = ?alive_until,
             "closed interactions left open by the previous run"
         );
     }
@@ -220,6 +235,35 @@ async fn recover(store: &dyn Store) -> Result<(), store::StoreError> {
         );
     }
     Ok(())
+}
+
+/// Meta key of the server's heartbeat: wall-clock ms since the Unix epoch
+/// when it was last known alive.
+pub const ALIVE_KEY: &str = "alive_at";
+/// How often the heartbeat is written (one small write; bounds the error on
+/// the end time of calls a crash cut).
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Write [`ALIVE_KEY`] now and every [`HEARTBEAT`] while the process runs
+/// (the first failure of a streak is logged; the next tick tries again).
+fn spawn_heartbeat(store: Arc<dyn Store>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(HEARTBEAT);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            tick.tick().await;
+            let now = crate::now().as_millis().to_string();
+            match store.set_meta(ALIVE_KEY, &now).await {
+                Ok(()) => failing = false,
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "heartbeat not written");
+                }
+                Err(_) => {}
+            }
+        }
+    });
 }
 
 /// Serve `state` on `listener` until `shutdown` resolves; then stop taking

@@ -112,9 +112,46 @@ pub async fn start(
             })
         })
         .collect();
+    // Dialogs the previous run left confirmed (a crash): each gets a BYE
+    // as the stack starts, before any new call (RFC 3261 §15.1.1); they are
+    // taken out of the store now (a row whose peer does not parse is
+    // logged and dropped).
+    let restore_dialogs: Vec<voice::SavedDialog> = store
+        .take_sip_dialogs()
+        .await?
+        .into_iter()
+        .filter_map(|d| {
+            let peer = match d.peer.parse() {
+                Ok(p) => p,
+                Err(_) => {
+                    tracing::warn!(call_id = %d.call_id, peer = %d.peer, "saved dialog with a bad peer address: no BYE");
+                    return None;
+                }
+            };
+            Some(voice::SavedDialog {
+                call_id: d.call_id,
+                local: d.local,
+                local_tag: d.local_tag,
+                remote: d.remote,
+                remote_target: d.remote_target,
+                route_set: d.route_set,
+                transport: d.transport,
+                peer,
+                local_cseq: d.local_cseq,
+                saved_at_ms: d.saved_at.as_millis(),
+            })
+        })
+        .collect();
+    if !restore_dialogs.is_empty() {
+        tracing::warn!(
+            count = restore_dialogs.len(),
+            "ending the SIP dialogs left by the previous run with BYE"
+        );
+    }
     let vcfg = voice::VoiceConfig {
         sip_addr,
         restore_bindings,
+        restore_dialogs,
         tcp: true,
         media_ip,
         realm: sip.realm.clone(),

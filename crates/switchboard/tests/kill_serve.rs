@@ -13,100 +13,12 @@
 mod common;
 
 use common::history::*;
+use common::serve::{now, serve, sigterm};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Start `serve` in `dir` (data in `dir/data`), SIP on `sip_port`, standard
-/// error to `log`; wait (bounded) until it answers `/health`.
-fn serve(dir: &Path, sip_port: u16, log: &str) -> Child {
-    let err = std::fs::File::create(dir.join(log)).unwrap();
-    let r = repo();
-    let mut child = Command::new(BIN)
-        .current_dir(dir)
-        .env_remove("SWITCHBOARD_DATABASE__URL")
-        .env_remove("SWITCHBOARD_CONFIG")
-        .env("SWITCHBOARD_HTTP__LISTEN", "127.0.0.1:0")
-        .env("SWITCHBOARD_SIP__LISTEN", format!("127.0.0.1:{sip_port}"))
-        .env("SWITCHBOARD_SIP__QUALIFY_INTERVAL_S", "0")
-        .env("SWITCHBOARD_ENGINE__DEMO_OPERATOR_LISTEN", "")
-        .env(
-            "SWITCHBOARD_ENGINE__FLOWS_DIR",
-            r.join("config/demo/flows").display().to_string(),
-        )
-        .env(
-            "SWITCHBOARD_ENGINE__PROMPTS_DIR",
-            r.join("assets/prompts").display().to_string(),
-        )
-        .env(
-            "SWITCHBOARD_ENGINE__MUSIC_ON_HOLD",
-            r.join("assets/moh/default.wav").display().to_string(),
-        )
-        .env("RUST_LOG", "warn")
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(err)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("Switchboard listening on http://").nth(1) {
-                let _ = tx.send(
-                    rest.split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                );
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("server printed its address");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !health_ok(&addr) {
-        assert!(Instant::now() < deadline, "server did not answer /health");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
-}
-
-fn health_ok(addr: &str) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
-        return false;
-    };
-    let req = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    let mut out = String::new();
-    s.write_all(req.as_bytes()).is_ok()
-        && s.read_to_string(&mut out).is_ok()
-        && out.starts_with("HTTP/1.1 200")
-}
-
-fn sigterm(child: &mut Child) {
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "server did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// `sqlite3` holding `BEGIN EXCLUSIVE` on `db`; returns once it holds it.
 fn lock_sqlite(db: &Path) -> Child {
@@ -217,15 +129,6 @@ async fn stored_events(s: &dyn store::Store, from: domain::Timestamp) -> HashMap
     }
 }
 
-fn now() -> domain::Timestamp {
-    domain::Timestamp::from_millis(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64,
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_of_serve_during_a_burst_loses_no_journaled_event() {
     kill_9_during_a_burst(true).await;
@@ -249,7 +152,7 @@ async fn kill_9_during_a_burst(lock: bool) {
     let sip_port = common::sip::free_ports("127.0.0.1", 1);
     let sip: std::net::SocketAddr = format!("127.0.0.1:{sip_port}").parse().unwrap();
 
-    let mut a = serve(d, sip_port, "1.log");
+    let (mut a, _) = serve(d, sip_port, "1.log", &[]);
     assert!(
         db_path.exists(),
         "the embedded store is {}",
@@ -330,7 +233,7 @@ async fn kill_9_during_a_burst(lock: bool) {
     // Restart on the same data dir: the journal is replayed, live calls
     // are closed.
     let t0 = Instant::now();
-    let mut b = serve(d, sip_port, "2.log");
+    let (mut b, _) = serve(d, sip_port, "2.log", &[]);
     let restart = t0.elapsed();
     assert_eq!(journal_files(&journal), 0, "the journal was replayed");
     sigterm(&mut b);

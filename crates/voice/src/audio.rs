@@ -69,17 +69,23 @@ pub enum Side {
 }
 
 /// Samples kept in memory behind the newest one before they are written out
-/// (absorbs jitter between the two sides), 2 s at 8 kHz.
-const FLUSH_LAG: usize = 2 * RATE as usize;
-/// Write in chunks of at least this many frames (5 s).
-const FLUSH_CHUNK: usize = 5 * RATE as usize;
+/// (absorbs jitter between the two sides), 1 s at 8 kHz.
+const FLUSH_LAG: usize = RATE as usize;
+/// Write in chunks of at least this many frames (1 s).
+const FLUSH_CHUNK: usize = RATE as usize;
 
 /// A stereo recording streamed to a WAV file, aligned on elapsed time.
 ///
 /// Each push is placed at the sample index of its arrival time (silence fills
 /// gaps), or right after the previous samples of that side if those already
-/// reach further (jitter never overwrites audio). Frames older than 2 s are
-/// written out in 5 s chunks, so memory stays bounded on long calls.
+/// reach further (jitter never overwrites audio). Frames older than 1 s are
+/// written out in 1 s chunks, so memory stays bounded on long calls.
+///
+/// The file is a valid WAV at every moment (issue 13, `kill -9`): the header
+/// is written and flushed at creation, and after each chunk the RIFF and
+/// `data` sizes are updated and the file flushed (hound's `flush`), so a
+/// process killed mid-call leaves a playable file holding all audio up to
+/// about 2 s (lag + chunk) before the kill.
 pub struct Recorder {
     writer: Option<hound::WavWriter<std::io::BufWriter<std::fs::File>>>,
     /// Frames already written.
@@ -107,8 +113,11 @@ impl Recorder {
             bits_per_sample: 16,
             sample_format: hound::SampleFormat::Int,
         };
+        let mut writer = hound::WavWriter::create(path, spec)?;
+        // An empty but valid file from the start (sizes 0).
+        writer.flush()?;
         Ok(Recorder {
-            writer: Some(hound::WavWriter::create(path, spec)?),
+            writer: Some(writer),
             base: 0,
             left: Vec::new(),
             right: Vec::new(),
@@ -152,6 +161,12 @@ impl Recorder {
                 self.error.get_or_insert(e.to_string());
                 break;
             }
+        }
+        // Checkpoint: header sizes now cover every frame written.
+        if self.error.is_none()
+            && let Err(e) = w.flush()
+        {
+            self.error.get_or_insert(e.to_string());
         }
         self.left.drain(..n.min(self.left.len()));
         self.right.drain(..n.min(self.right.len()));
@@ -227,6 +242,52 @@ mod tests {
             s.chunks(2).all(|f| f == [3, 4]),
             "no gap or overlap at chunk edges"
         );
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// The header read straight from the file: (RIFF size, data size).
+    fn header_sizes(path: &Path) -> (u32, u32, u64) {
+        let b = std::fs::read(path).expect("read");
+        assert_eq!((&b[0..4], &b[8..12]), (&b"RIFF"[..], &b"WAVE"[..]));
+        let riff = u32::from_le_bytes(b[4..8].try_into().unwrap());
+        // hound writes `fmt ` (16 bytes) then `data`: the data size is at 40.
+        assert_eq!(&b[36..40], b"data");
+        let data = u32::from_le_bytes(b[40..44].try_into().unwrap());
+        (riff, data, b.len() as u64)
+    }
+
+    #[test]
+    fn recording_is_a_valid_wav_after_each_flush_without_finish() {
+        let path = std::env::temp_dir().join(format!("sb-ckpt-{}.wav", std::process::id()));
+        let mut r = Recorder::create(&path).expect("create");
+        assert_eq!(header_sizes(&path), (36, 0, 44), "valid and empty at start");
+        for k in 1..=500u64 {
+            let at = Duration::from_millis(20 * k);
+            r.push(Side::Caller, at, &[5; 160]);
+            r.push(Side::Agent, at, &[6; 160]);
+            // After each chunk the sizes on disk match the frames written,
+            // as if the process died right now (no finish, no drop).
+            let frames = r.base as u32;
+            let (riff, data, len) = header_sizes(&path);
+            assert_eq!(data, frames * 4, "data size at {k}");
+            assert_eq!(riff, 36 + frames * 4);
+            assert_eq!(
+                len,
+                44 + u64::from(frames) * 4,
+                "file holds what the header says"
+            );
+        }
+        // 10 s pushed: every second older than the 1 s lag is on disk.
+        assert_eq!(r.base, 9 * RATE as usize);
+        let rd = hound::WavReader::open(&path).expect("readable before finish");
+        assert_eq!(rd.duration(), 9 * RATE);
+        let s: Vec<i16> = rd
+            .into_samples()
+            .collect::<Result<_, _>>()
+            .expect("samples");
+        assert!(s.chunks(2).all(|f| f == [5, 6]));
+        // `mem::forget`: no finalize on drop, as after `kill -9`.
+        std::mem::forget(r);
         let _ = std::fs::remove_file(&path);
     }
 

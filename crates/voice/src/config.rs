@@ -114,6 +114,11 @@ pub struct VoiceConfig {
     /// Registrations kept from the previous run (the store's copy of the
     /// [`crate::CallEvent::Bindings`] events); lapsed ones are dropped.
     pub restore_bindings: Vec<crate::registrar::SavedBinding>,
+    /// Confirmed dialogs of the previous run (the store's copy of the
+    /// [`crate::CallEvent::DialogConfirmed`] events not followed by
+    /// [`crate::CallEvent::DialogEnded`]): at start each gets a BYE
+    /// (RFC 3261 §15.1.1), whose answer (often 481) or timeout is logged.
+    pub restore_dialogs: Vec<crate::SavedDialog>,
 }
 
 impl Default for VoiceConfig {
@@ -138,6 +143,7 @@ impl Default for VoiceConfig {
             max_calls_in_setup: Some(400),
             overload_retry_after: Duration::from_secs(2),
             restore_bindings: Vec::new(),
+            restore_dialogs: Vec::new(),
         }
     }
 }

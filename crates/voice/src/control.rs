@@ -131,6 +131,16 @@ pub enum CallEvent {
         /// Live bindings, expiry in wall-clock ms.
         bindings: Vec<crate::registrar::SavedBinding>,
     },
+    /// A dialog of ours is confirmed (ACK of the 2xx received or sent), or
+    /// our CSeq in it moved (re-INVITE, UPDATE, REFER...): what it takes to
+    /// end it with a BYE after a crash. Keep it until
+    /// [`CallEvent::DialogEnded`] (issue 13).
+    DialogConfirmed(crate::SavedDialog),
+    /// A dialog announced by [`CallEvent::DialogConfirmed`] is over.
+    DialogEnded {
+        /// Its Call-ID.
+        call_id: String,
+    },
     /// A leg ended; final packet counters included.
     HungUp {
         /// The leg.

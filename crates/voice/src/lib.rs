@@ -110,4 +110,4 @@ pub use control::{
     VoiceHandle,
 };
 pub use registrar::{Directory, MemoryDirectory, RegistrarConfig, SavedBinding};
-pub use stack::start;
+pub use stack::{SavedDialog, start};

@@ -264,6 +264,31 @@ impl Actor {
                     }
                 });
             }
+            CallEvent::DialogConfirmed(d) => {
+                // Kept so that a restart after a crash can end the dialog
+                // with a BYE (issue 13); the keeper runs operations in
+                // order, so a dialog's removal never overtakes its save.
+                let row = store::SavedSipDialog {
+                    call_id: d.call_id,
+                    local: d.local,
+                    local_tag: d.local_tag,
+                    remote: d.remote,
+                    remote_target: d.remote_target,
+                    route_set: d.route_set,
+                    transport: d.transport,
+                    peer: d.peer.to_string(),
+                    local_cseq: d.local_cseq,
+                    saved_at: Timestamp::from_millis(d.saved_at_ms),
+                };
+                self.effects.push_back(super::effects::Effect::Dialog(
+                    super::effects::DialogOp::Save(row),
+                ));
+            }
+            CallEvent::DialogEnded { call_id } => {
+                self.effects.push_back(super::effects::Effect::Dialog(
+                    super::effects::DialogOp::Remove(call_id),
+                ));
+            }
             CallEvent::Registration(change) => {
                 tracing::info!(?change, "registration");
                 self.on_registration(change);

@@ -155,6 +155,49 @@ pub(crate) enum Effect {
     /// message, a customer field): run in order, one at a time, by the
     /// store lane task.
     Store(StoreJob),
+    /// Keep or forget a confirmed SIP dialog (issue 13), handed to the
+    /// dialog keeper task without waiting (see [`DIALOG_QUEUE_CAPACITY`]).
+    Dialog(DialogOp),
+}
+
+/// What the dialog keeper does with a confirmed SIP dialog, in order.
+#[derive(Debug)]
+pub(crate) enum DialogOp {
+    /// Save (or update) it: a restart after a crash sends it a BYE.
+    Save(store::SavedSipDialog),
+    /// Forget the dialog with this Call-ID: it ended.
+    Remove(String),
+}
+
+/// Capacity of the dialog keeper's queue. Overflow policy: the operation
+/// is dropped with a warning, never waited for (a store outage must not
+/// stall calls): a lost save means no BYE for that dialog after a crash, a
+/// lost removal a BYE answered 481 at the next start.
+pub(crate) const DIALOG_QUEUE_CAPACITY: usize = 4096;
+
+/// Run the dialog keeper: each operation on the store, in order; errors
+/// are logged.
+pub(crate) fn spawn_dialog_keeper(
+    store: std::sync::Arc<dyn store::Store>,
+) -> tokio::sync::mpsc::Sender<DialogOp> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<DialogOp>(DIALOG_QUEUE_CAPACITY);
+    tokio::spawn(async move {
+        while let Some(op) = rx.recv().await {
+            match op {
+                DialogOp::Save(d) => {
+                    if let Err(e) = store.save_sip_dialog(&d).await {
+                        tracing::error!(error = %e, call_id = %d.call_id, "cannot keep the dialog");
+                    }
+                }
+                DialogOp::Remove(call_id) => {
+                    if let Err(e) = store.remove_sip_dialog(&call_id).await {
+                        tracing::error!(error = %e, %call_id, "cannot forget the dialog");
+                    }
+                }
+            }
+        }
+    });
+    tx
 }
 
 /// Work off the loop; `Some(input)` comes back through the internal channel.
@@ -181,6 +224,7 @@ impl std::fmt::Debug for Effect {
             Effect::Reply(_) => write!(f, "Reply"),
             Effect::Task(_) => write!(f, "Task"),
             Effect::Store(_) => write!(f, "Store"),
+            Effect::Dialog(op) => write!(f, "Dialog({op:?})"),
         }
     }
 }
@@ -278,9 +322,22 @@ impl super::Actor {
                 Some(e) => tracing::warn!(error = %e, "recording did not start"),
                 None => {
                     self.recordings.insert(leg, task);
+                    let file = path.display().to_string();
                     let customer = self.calls.get_mut(&task).and_then(|c| {
                         c.recording = Some(path.clone());
+                        // Linked from the start: after a `kill -9` the
+                        // interaction still points at its (valid) file.
+                        c.interaction.recording = Some(file.clone());
                         c.customer.as_ref().map(|c| c.id)
+                    });
+                    // Only the recording column (issue 13: linked at start).
+                    self.write(store::Write::Update {
+                        id: task,
+                        change: store::InteractionChange {
+                            recording: Some(file),
+                            ..Default::default()
+                        },
+                        events: Vec::new(),
                     });
                     let mut ev = domain::NewEvent::new(
                         self.now,

@@ -197,6 +197,8 @@ pub(crate) struct Actor {
     /// Legs being recorded → their interaction (the file is finished after
     /// the leg is gone).
     pub recordings: HashMap<LegId, InteractionId>,
+    /// The dialog keeper's queue ([`effects::DialogOp`]).
+    pub dialogs: mpsc::Sender<effects::DialogOp>,
     /// Every live leg's interaction, side and agent, kept until its `HungUp`
     /// (its media quality arrives just before).
     pub leg_owner: HashMap<LegId, (InteractionId, &'static str, Option<AgentId>)>,
@@ -264,7 +266,9 @@ impl Actor {
             .await
             .unwrap_or_default();
         let (internal_tx, internal_rx) = mpsc::channel(INTERNAL_CAPACITY);
+        let dialogs = effects::spawn_dialog_keeper(store.clone());
         Ok(Self {
+            dialogs,
             now: now(),
             store,
             effects: VecDeque::new(),
@@ -379,6 +383,11 @@ impl Actor {
                             let _ = tx.send(input).await;
                         }
                     });
+                }
+                Effect::Dialog(op) => {
+                    if let Err(e) = self.dialogs.try_send(op) {
+                        tracing::warn!(error = %e, "dialog keeper busy: dialog operation dropped");
+                    }
                 }
                 Effect::Store(job) => {
                     if lane.send(job).await.is_err() {

@@ -157,6 +157,7 @@ impl Shell {
                         }
                     }
                     Effect::Store(job) => job(self.store.clone()).await,
+                    Effect::Dialog(_) => {}
                     Effect::Voice { op, then } => {
                         let result = self.far_end(&op);
                         self.ops.push(op);

@@ -180,9 +180,32 @@ pub(super) async fn interactions_events_timeline(s: &dyn Store) {
         .map(|i| i.id)
         .collect();
     assert_eq!(open, vec![sms.id]);
+    // Its last event (920) is later than the last heartbeat (910): it ends
+    // then, not at the restart (990).
+    s.append_events(&[NewEvent::new(
+        t(920),
+        EventKind::IvrStep {
+            flow: "main".into(),
+            node: "menu".into(),
+            digits: Some("1".into()),
+        },
+    )
+    .with_interaction(live_call.id)])
+        .await
+        .unwrap();
     assert_eq!(
-        s.close_open_calls("system_restart", t(950)).await.unwrap(),
-        vec![live_call.id]
+        s.close_open_calls("system_restart", Some(t(910)), t(990))
+            .await
+            .unwrap(),
+        vec![(live_call.id, t(920))]
+    );
+    assert_eq!(
+        s.get_interaction(live_call.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at,
+        Some(t(920))
     );
     // The row and its `ended` event are written together.
     let ended: Vec<_> = s
@@ -197,7 +220,7 @@ pub(super) async fn interactions_events_timeline(s: &dyn Store) {
         .filter(|e| matches!(&e.kind, EventKind::Ended { reason } if reason == "system_restart"))
         .collect();
     assert_eq!(ended.len(), 1, "one ended event for the closed call");
-    assert_eq!(ended[0].at, t(950));
+    assert_eq!(ended[0].at, t(920));
     assert_eq!(
         s.open_conversations().await.unwrap().len(),
         1,

@@ -126,3 +126,4 @@ pub mod sip;
 
 pub mod history;
 pub mod pg;
+pub mod serve;

@@ -95,6 +95,37 @@ pub(crate) struct Leg {
     pub reoffer: bool,
 }
 
+/// A confirmed dialog as it is kept across a restart, to end it with a BYE
+/// (RFC 3261 §12.2.1.1 lists what an in-dialog request needs; §15.1.1:
+/// BYE). Made by the stack ([`crate::CallEvent::DialogConfirmed`]), given
+/// back in [`crate::VoiceConfig::restore_dialogs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedDialog {
+    /// Call-ID.
+    pub call_id: String,
+    /// Our From header value (name-addr with our tag).
+    pub local: String,
+    /// Our tag.
+    pub local_tag: String,
+    /// Their To header value (name-addr with their tag).
+    pub remote: String,
+    /// Their Contact URI: the Request-URI of the BYE.
+    pub remote_target: String,
+    /// Route set (Route header values, in order); empty: none. The stack
+    /// does not take a route set from Record-Route today, so it saves none.
+    pub route_set: Vec<String>,
+    /// `"udp"` or `"tcp"` (a TCP dialog's BYE goes on the peer's
+    /// connection if it came back, else over UDP to the same address: the
+    /// stack opens no outbound TCP connection).
+    pub transport: String,
+    /// The peer's address.
+    pub peer: std::net::SocketAddr,
+    /// Our latest CSeq number in the dialog (the BYE uses the next one).
+    pub local_cseq: u32,
+    /// When it was saved, wall-clock ms since the Unix epoch.
+    pub saved_at_ms: i64,
+}
+
 /// Random 64 bits from the std hasher keys (no extra dependency).
 pub(crate) fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
@@ -109,6 +140,78 @@ pub(crate) fn random_u64() -> u64 {
 }
 
 impl Stack {
+    /// Announce `id`'s dialog as it is now (confirmed; our CSeq), so that a
+    /// restart can end it ([`crate::CallEvent::DialogConfirmed`]).
+    pub(crate) fn dialog_saved(&mut self, id: LegId) {
+        let at = self.wall_ms(self.now);
+        let Some(leg) = self.legs.get(&id).filter(|l| l.confirmed) else {
+            return;
+        };
+        let (transport, peer) = match leg.dest {
+            Dest::Udp(a) => ("udp", a),
+            Dest::Tcp(_, a) => ("tcp", a),
+        };
+        let d = SavedDialog {
+            call_id: leg.call_id.clone(),
+            local: leg.local_hdr.clone(),
+            local_tag: leg.local_tag.clone(),
+            remote: leg.remote_hdr.clone(),
+            remote_target: leg.remote_target.clone(),
+            route_set: Vec::new(),
+            transport: transport.into(),
+            peer,
+            local_cseq: leg.cseq,
+            saved_at_ms: at,
+        };
+        self.emit(crate::control::CallEvent::DialogConfirmed(d));
+    }
+
+    /// End each dialog of the previous run with a BYE (RFC 3261 §15.1.1):
+    /// next CSeq, a new branch, Route headers from its route set. Over UDP
+    /// it is retransmitted (Timer E/F); the answer or the timeout is logged.
+    pub(crate) fn bye_restored(&mut self, now: Instant, saved: &[SavedDialog]) {
+        for d in saved {
+            let dest = match d.transport.as_str() {
+                "tcp" => self.dest_for(d.peer),
+                _ => Dest::Udp(d.peer),
+            };
+            let (via, branch) = self.via(dest);
+            let mut h = Headers::default();
+            h.push("Via", via);
+            h.push("Max-Forwards", "70");
+            for r in &d.route_set {
+                h.push("Route", r.clone());
+            }
+            h.push("From", d.local.clone());
+            h.push("To", d.remote.clone());
+            h.push("Call-ID", d.call_id.clone());
+            h.push(
+                "CSeq",
+                format!(
+                    "{} {}",
+                    d.local_cseq.saturating_add(1),
+                    Method::Bye.as_str()
+                ),
+            );
+            h.push("Reason", "SIP;cause=500;text=\"restarted\"");
+            let req = Request {
+                method: Method::Bye,
+                uri: d.remote_target.clone(),
+                headers: h,
+                body: Vec::new(),
+            };
+            tracing::info!(call_id = %d.call_id, peer = %d.peer, "BYE to a dialog of the previous run");
+            self.restored_byes.insert(branch.clone(), d.call_id.clone());
+            self.send_reliably(
+                now,
+                dest,
+                req.to_bytes(),
+                super::RetransKey::Client(branch),
+                false,
+            );
+        }
+    }
+
     /// Our Via header value for a new client transaction.
     pub(crate) fn via(&mut self, dest: Dest) -> (String, String) {
         let branch = format!("z9hG4bK{}", self.token());
@@ -149,14 +252,16 @@ impl Stack {
         if method == Method::Invite || super::session_timer::is_update(&method) {
             h.push("Contact", contact);
         }
-        Some((
-            Request {
-                method,
-                uri: leg.remote_target.clone(),
-                headers: h,
-                body: Vec::new(),
-            },
-            branch,
-        ))
+        let req = Request {
+            method,
+            uri: leg.remote_target.clone(),
+            headers: h,
+            body: Vec::new(),
+        };
+        if req.method != Method::Bye {
+            // Our CSeq moved: a BYE after a restart must go above it.
+            self.dialog_saved(id);
+        }
+        Some((req, branch))
     }
 }

@@ -39,6 +39,7 @@ use crate::registrar::{Directory, Registrar};
 use crate::sip::digest::DigestAuth;
 use crate::sip::message::{self, MAX_MESSAGE_BYTES, Message};
 use leg::Leg;
+pub use leg::SavedDialog;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -130,6 +131,9 @@ pub(crate) struct Stack {
     /// An instant and the wall clock then (ms since the Unix epoch), to
     /// give saved registrations a wall-clock expiry.
     wall_anchor: (Instant, i64),
+    /// Our BYEs to dialogs of the previous run, by Via branch → Call-ID
+    /// (to log their answer or timeout; emptied by either).
+    restored_byes: HashMap<String, String>,
 }
 
 /// Bind the SIP UDP socket and, when `tcp`, a TCP listener on the same port
@@ -493,6 +497,7 @@ impl Stack {
             in_setup: HashSet::new(),
             in_setup_count: Arc::new(AtomicUsize::new(0)),
             wall_anchor: (epoch, 0),
+            restored_byes: HashMap::new(),
         }
     }
 
@@ -551,6 +556,8 @@ impl Stack {
         if n > 0 {
             tracing::info!(n, "registrations restored from the previous run");
         }
+        let dialogs = std::mem::take(&mut self.cfg.restore_dialogs);
+        self.bye_restored(now, &dialogs);
     }
 
     pub(crate) fn send(&mut self, dest: Dest, bytes: Vec<u8>) {
@@ -669,6 +676,11 @@ impl Stack {
             self.send(d, b);
         }
         for key in expired {
+            if let RetransKey::Client(branch) = &key
+                && let Some(call_id) = self.restored_byes.remove(branch)
+            {
+                tracing::warn!(%call_id, "BYE to a dialog of the previous run: no answer (Timer F)");
+            }
             if let RetransKey::Ok2xx(call_id) = key {
                 // No ACK to our 2xx within 64·T1: end the dialog (RFC 3261 §13.3.1.4).
                 if let Some(id) = self.by_call_id.get(&call_id).copied() {

@@ -88,8 +88,26 @@ impl Harness {
         self.stack.on_datagram(self.t0 + at, from, text.as_bytes());
     }
 
+    /// The next event, leaving out the dialog bookkeeping ones
+    /// (`DialogConfirmed`, `DialogEnded`: see [`Harness::dialog_event`]).
     pub(super) fn event(&mut self) -> Option<CallEvent> {
-        self.events.try_recv().ok()
+        loop {
+            match self.events.try_recv().ok()? {
+                CallEvent::DialogConfirmed(_) | CallEvent::DialogEnded { .. } => {}
+                e => return Some(e),
+            }
+        }
+    }
+
+    /// The next `DialogConfirmed` or `DialogEnded` event (others skipped).
+    pub(super) fn dialog_event(&mut self) -> Option<CallEvent> {
+        loop {
+            if let e @ (CallEvent::DialogConfirmed(_) | CallEvent::DialogEnded { .. }) =
+                self.events.try_recv().ok()?
+            {
+                return Some(e);
+            }
+        }
     }
 }
 
@@ -995,4 +1013,107 @@ async fn a_hold_re_invite_never_answered_times_out_at_timer_b() {
             matches!(e, CallEvent::HungUp { leg: l, cause: HangupCause::Timeout, .. } if l == leg);
     }
     assert!(hung_up, "the engine hears the end");
+}
+
+/// Issue 13: a confirmed dialog is announced with what a BYE needs (and
+/// again when our CSeq moves), its end is announced, and a new stack given
+/// the saved dialogs sends each a BYE at start (RFC 3261 §15.1.1): next
+/// CSeq, the peer's Contact as Request-URI, our tag in From, theirs in To,
+/// Route from the route set; a 481 or Timer F ends the transaction.
+#[tokio::test]
+async fn dialogs_of_a_crashed_run_get_a_bye_at_start() {
+    let mut h = harness();
+    h.stack.set_wall_clock(h.t0, 1_780_000_000_000);
+    let (leg, tag) = offer(&mut h, "c-dlg");
+    answer(&mut h, leg, Duration::ZERO);
+    h.feed(
+        Duration::from_millis(100),
+        trunk(),
+        &in_dialog("ACK", "c-dlg", &tag, 1),
+    );
+    let Some(CallEvent::DialogConfirmed(d)) = h.dialog_event() else {
+        panic!("DialogConfirmed expected")
+    };
+    assert_eq!(d.call_id, "c-dlg");
+    assert_eq!(d.local_tag, tag);
+    assert!(d.local.ends_with(&format!(";tag={tag}")), "{}", d.local);
+    assert_eq!(d.remote, "<sip:+3361@127.0.0.2>;tag=c1");
+    assert_eq!(d.remote_target, "sip:+3361@127.0.0.2:5070");
+    assert_eq!((d.transport.as_str(), d.peer), ("udp", trunk().addr()));
+    assert_eq!(d.saved_at_ms, 1_780_000_000_100);
+    let cseq0 = d.local_cseq;
+    // A hold re-INVITE raises our CSeq: announced again.
+    let (tx, _rx) = oneshot::channel();
+    h.stack
+        .on_command(h.t0 + Duration::from_secs(1), Command::Hold(leg, true, tx));
+    let Some(CallEvent::DialogConfirmed(d2)) = h.dialog_event() else {
+        panic!("DialogConfirmed after the re-INVITE expected")
+    };
+    assert_eq!(d2.local_cseq, cseq0 + 1);
+    // Its end is announced (the engine forgets it).
+    h.feed(
+        Duration::from_secs(2),
+        trunk(),
+        &in_dialog("BYE", "c-dlg", &tag, 2),
+    );
+    assert_eq!(
+        h.dialog_event(),
+        Some(CallEvent::DialogEnded {
+            call_id: "c-dlg".into(),
+        })
+    );
+
+    // The next run after a crash, with the dialog as it was saved and a
+    // route set.
+    let mut saved = d2.clone();
+    saved.route_set = vec!["<sip:p1.example.net;lr>".into()];
+    let mut other = d2.clone();
+    other.call_id = "c-other".into();
+    let mut h2 = harness_with(|c| c.restore_dialogs = vec![saved.clone(), other]);
+    h2.stack.set_wall_clock(h2.t0, 1_780_000_060_000);
+    let sent = h2.stack.out.clone();
+    let byes: Vec<Request> = h2
+        .out()
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Request(r) if r.method == Method::Bye => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(byes.len(), 2, "one BYE per saved dialog");
+    assert!(sent.iter().all(|(dest, _)| *dest == trunk()), "to the peer");
+    let bye = &byes[0];
+    assert_eq!(bye.uri, "sip:+3361@127.0.0.2:5070");
+    assert_eq!(bye.headers.get("Call-ID"), Some("c-dlg"));
+    assert_eq!(bye.headers.get("From"), Some(saved.local.as_str()));
+    assert_eq!(bye.headers.get("To"), Some(saved.remote.as_str()));
+    assert_eq!(bye.headers.get("Route"), Some("<sip:p1.example.net;lr>"));
+    assert_eq!(
+        bye.headers.get("CSeq"),
+        Some(format!("{} BYE", cseq0 + 2).as_str())
+    );
+    assert_eq!(byes[1].headers.get("Call-ID"), Some("c-other"));
+    assert_eq!(h2.stack.restored_byes.len(), 2);
+    // The peer forgot the first one: 481 ends its transaction (no resend).
+    let answer = Response::for_request(bye, 481, "Call/Transaction Does Not Exist", None);
+    h2.stack.on_datagram(
+        h2.t0 + Duration::from_millis(50),
+        trunk(),
+        &answer.to_bytes(),
+    );
+    assert_eq!(h2.stack.restored_byes.len(), 1);
+    // The second one is never answered: resent (Timer E), then given up
+    // at Timer F (64·T1).
+    h2.stack.on_tick(h2.t0 + Duration::from_millis(600));
+    let resent: Vec<_> = h2.out();
+    assert!(
+        resent.iter().all(
+            |m| matches!(m, Message::Request(r) if r.headers.get("Call-ID") == Some("c-other"))
+        ) && !resent.is_empty(),
+        "only the unanswered BYE is resent"
+    );
+    h2.stack.on_tick(h2.t0 + Duration::from_secs(33));
+    assert!(h2.stack.restored_byes.is_empty(), "Timer F");
+    h2.stack.on_tick(h2.t0 + Duration::from_secs(40));
+    assert!(h2.out().is_empty(), "no resend after Timer F");
 }

@@ -158,7 +158,7 @@ impl Stack {
             return;
         };
         if resp.status >= 200 || method == Method::Invite {
-            self.clear_retrans(&RetransKey::Client(branch));
+            self.clear_retrans(&RetransKey::Client(branch.clone()));
         }
         if method == Method::Options {
             let key = resp.headers.get("Call-ID").unwrap_or("");
@@ -195,6 +195,13 @@ impl Stack {
                 self.on_refresh_answer(now, id, resp.status);
             }
             return;
+        }
+        if method == Method::Bye
+            && resp.status >= 200
+            && let Some(call_id) = self.restored_byes.remove(&branch)
+        {
+            // 481: the peer had already forgotten it (RFC 3261 §15.1.2).
+            tracing::info!(%call_id, status = resp.status, "BYE to a dialog of the previous run answered");
         }
         if method != Method::Invite {
             return; // BYE/CANCEL answers need no action.
@@ -292,6 +299,7 @@ impl Stack {
             self.bye_and_end(now, id, cause);
         } else if !was_answered {
             self.emit(CallEvent::Answered { leg: id });
+            self.dialog_saved(id);
         } else {
             // Any 2xx to our re-INVITE (hold or refresh) renews the session.
             self.session_refreshed(now, id);
@@ -486,6 +494,11 @@ impl Stack {
         };
         self.by_call_id.remove(&leg.call_id);
         self.clear_retrans(&RetransKey::Ok2xx(leg.call_id.clone()));
+        if leg.confirmed {
+            self.emit(CallEvent::DialogEnded {
+                call_id: leg.call_id.clone(),
+            });
+        }
         if let Some(p) = leg.peer.and_then(|p| self.legs.get_mut(&p)) {
             p.peer = None;
             p.media.bridge(None);

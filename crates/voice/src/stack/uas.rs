@@ -500,6 +500,7 @@ impl Stack {
                 return self.bye_and_end(now, id, HangupCause::Rejected(488));
             }
             self.emit(CallEvent::Answered { leg: id });
+            self.dialog_saved(id);
         } else if leg.reoffer {
             leg.reoffer = false;
             let key = RetransKey::Ok2xx(leg.call_id.clone());

@@ -137,15 +137,21 @@ impl Sipp {
 }
 
 /// Next event, bounded by [`WAIT`].
-/// The next call event, skipping `Bindings` (registrations to keep across
-/// a restart: checked by the stack's own tests).
+/// The next call event, skipping `Bindings`, `DialogConfirmed` and
+/// `DialogEnded` (registrations and dialogs to keep across a restart:
+/// checked by the stack's own tests).
 pub async fn next_event(events: &mut CallEvents) -> CallEvent {
     loop {
         let e = tokio::time::timeout(WAIT, events.recv())
             .await
             .expect("an event in time")
             .expect("stack alive");
-        if !matches!(e, CallEvent::Bindings { .. }) {
+        if !matches!(
+            e,
+            CallEvent::Bindings { .. }
+                | CallEvent::DialogConfirmed(_)
+                | CallEvent::DialogEnded { .. }
+        ) {
             return e;
         }
     }
