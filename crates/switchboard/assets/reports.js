@@ -82,7 +82,12 @@ function chart(target, series, data) {
     data,
     box,
   );
+  // What is drawn, for people and tests: points, and each series' total.
   box.dataset.points = String(data[0].length);
+  box.dataset.sums = data
+    .slice(1)
+    .map((ys) => ys.reduce((a, y) => a + (y ?? 0), 0))
+    .join(',');
   charts.push(plot);
 }
 
@@ -100,7 +105,7 @@ function showCharts(report) {
   );
   chart(
     'chart-sl',
-    [{ label: t("sl"), stroke: '#0b57d0', width: 2, spanGaps: false }],
+    [{ label: t("sl"), stroke: '#0b57d0', width: 2, spanGaps: false, points: { show: true, size: 7, fill: '#0b57d0' } }],
     [xs, report.intervals.map((r) => r.service_level_pct)],
   );
 }

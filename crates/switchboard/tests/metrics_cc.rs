@@ -42,17 +42,41 @@ async fn metrics_follow_real_calls() {
     ] {
         assert!(page.contains(help), "{help} missing in\n{page}");
     }
-    assert_eq!(sample(&page, r#"switchboard_queue_calls_offered_total{queue="general"}"#), 0.0);
-    assert_eq!(sample(&page, r#"switchboard_agents{state="available"}"#), 0.0);
-    assert_eq!(sample(&page, r#"switchboard_conversations_open{channel="webchat"}"#), 0.0);
+    assert_eq!(
+        sample(
+            &page,
+            r#"switchboard_queue_calls_offered_total{queue="general"}"#
+        ),
+        0.0
+    );
+    assert_eq!(
+        sample(&page, r#"switchboard_agents{state="available"}"#),
+        0.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            r#"switchboard_conversations_open{channel="webchat"}"#
+        ),
+        0.0
+    );
 
     let mut ws = desktop(&p, &amina).await;
     let phone = register_phone(&p, "amina").await;
-    assert_eq!(post(&p, &amina, "/api/v1/agent/login", json!({})).await, 204);
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
     let mut seen = Vec::new();
-    assert_eq!(next_of(&mut ws, "agent_state", &mut seen).await["state"], "available");
+    assert_eq!(
+        next_of(&mut ws, "agent_state", &mut seen).await["state"],
+        "available"
+    );
     let page = scrape(&p).await;
-    assert_eq!(sample(&page, r#"switchboard_agents{state="available"}"#), 1.0);
+    assert_eq!(
+        sample(&page, r#"switchboard_agents{state="available"}"#),
+        1.0
+    );
 
     // Call 1 is answered by amina and stays up; call 2 waits, then gives up.
     let agent = answering_phone(&p, phone);
@@ -64,25 +88,66 @@ async fn metrics_follow_real_calls() {
     let caller2 = trunk_call(&p, "caller_audio.xml", "3902");
     next_event(&p, &sup, "announced", base).await;
     let page = scrape(&p).await;
-    assert_eq!(sample(&page, r#"switchboard_queue_calls_waiting{queue="general"}"#), 1.0);
-    assert!(sample(&page, r#"switchboard_queue_longest_wait_seconds{queue="general"}"#) > 0.0);
-    assert_eq!(sample(&page, r#"switchboard_queue_calls_offered_total{queue="general"}"#), 2.0);
-    assert_eq!(sample(&page, r#"switchboard_queue_calls_answered_total{queue="general"}"#), 1.0);
+    assert_eq!(
+        sample(&page, r#"switchboard_queue_calls_waiting{queue="general"}"#),
+        1.0
+    );
+    assert!(
+        sample(
+            &page,
+            r#"switchboard_queue_longest_wait_seconds{queue="general"}"#
+        ) > 0.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            r#"switchboard_queue_calls_offered_total{queue="general"}"#
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            r#"switchboard_queue_calls_answered_total{queue="general"}"#
+        ),
+        1.0
+    );
     assert_eq!(sample(&page, r#"switchboard_agents{state="busy"}"#), 1.0);
-    assert_eq!(sample(&page, r#"switchboard_agents{state="available"}"#), 0.0);
+    assert_eq!(
+        sample(&page, r#"switchboard_agents{state="available"}"#),
+        0.0
+    );
     // The same figures as the supervisor's live view.
     let live = queue_figures(&p, &sup, "general").await;
     assert_eq!(
-        sample(&page, r#"switchboard_queue_service_level_ratio{queue="general"}"#),
+        sample(
+            &page,
+            r#"switchboard_queue_service_level_ratio{queue="general"}"#
+        ),
         live["service_level_pct"].as_f64().unwrap() / 100.0
     );
 
     assert_eq!(exit_code(caller2).await, 0);
     next_event(&p, &sup, "abandoned", base).await;
     let page = scrape(&p).await;
-    assert_eq!(sample(&page, r#"switchboard_queue_calls_abandoned_total{queue="general"}"#), 1.0);
-    assert_eq!(sample(&page, r#"switchboard_queue_calls_waiting{queue="general"}"#), 0.0);
-    assert_eq!(sample(&page, r#"switchboard_queue_longest_wait_seconds{queue="general"}"#), 0.0);
+    assert_eq!(
+        sample(
+            &page,
+            r#"switchboard_queue_calls_abandoned_total{queue="general"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(&page, r#"switchboard_queue_calls_waiting{queue="general"}"#),
+        0.0
+    );
+    assert_eq!(
+        sample(
+            &page,
+            r#"switchboard_queue_longest_wait_seconds{queue="general"}"#
+        ),
+        0.0
+    );
 
     assert_eq!(hang_up(&p, &amina, first).await, 204);
     assert_eq!(exit_code(caller1).await, 0);

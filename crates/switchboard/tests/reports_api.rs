@@ -7,9 +7,7 @@
 mod common;
 
 use calamine::{Data, Reader, Xlsx};
-use domain::{
-    AgentId, Channel, Direction, EventKind, InteractionId, NewEvent, QueueId, Timestamp,
-};
+use domain::{AgentId, Channel, Direction, EventKind, InteractionId, NewEvent, QueueId, Timestamp};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -60,78 +58,76 @@ fn at(s: &str) -> Timestamp {
 ///   threshold).
 fn events() -> Vec<NewEvent> {
     let q = QueueId(1);
-    let call = |id: i64,
-                start: &str,
-                agent: Option<(i64, i64, i64)>,
-                abandon_after_s: Option<i64>| {
-        let i = InteractionId(id);
-        let t0 = at(start);
-        let ms = |s: i64| t0.add_millis(s * 1000);
-        let mut v = vec![
-            NewEvent::new(
-                t0,
-                EventKind::InteractionCreated {
-                    channel: Channel::Voice,
-                    direction: Direction::Inbound,
-                },
-            )
-            .with_interaction(i),
-            NewEvent::new(
-                ms(2),
-                EventKind::Queued {
-                    queue_id: q,
-                    priority: 0,
-                },
-            )
-            .with_interaction(i),
-        ];
-        if let Some((a, wait_s, talk_s)) = agent {
-            v.push(
+    let call =
+        |id: i64, start: &str, agent: Option<(i64, i64, i64)>, abandon_after_s: Option<i64>| {
+            let i = InteractionId(id);
+            let t0 = at(start);
+            let ms = |s: i64| t0.add_millis(s * 1000);
+            let mut v = vec![
                 NewEvent::new(
-                    ms(2 + wait_s),
-                    EventKind::Answered {
-                        queue_id: Some(q),
-                        waited_ms: wait_s * 1000,
+                    t0,
+                    EventKind::InteractionCreated {
+                        channel: Channel::Voice,
+                        direction: Direction::Inbound,
                     },
                 )
-                .with_interaction(i)
-                .with_agent(AgentId(a)),
-            );
-            v.push(
+                .with_interaction(i),
                 NewEvent::new(
-                    ms(2 + wait_s + talk_s),
-                    EventKind::Ended {
-                        reason: "completed".into(),
-                    },
-                )
-                .with_interaction(i)
-                .with_agent(AgentId(a)),
-            );
-        }
-        if let Some(w) = abandon_after_s {
-            v.push(
-                NewEvent::new(
-                    ms(2 + w),
-                    EventKind::Abandoned {
+                    ms(2),
+                    EventKind::Queued {
                         queue_id: q,
-                        waited_ms: w * 1000,
-                        short: false,
+                        priority: 0,
                     },
                 )
                 .with_interaction(i),
-            );
-            v.push(
-                NewEvent::new(
-                    ms(2 + w),
-                    EventKind::Ended {
-                        reason: "abandoned".into(),
-                    },
-                )
-                .with_interaction(i),
-            );
-        }
-        v
-    };
+            ];
+            if let Some((a, wait_s, talk_s)) = agent {
+                v.push(
+                    NewEvent::new(
+                        ms(2 + wait_s),
+                        EventKind::Answered {
+                            queue_id: Some(q),
+                            waited_ms: wait_s * 1000,
+                        },
+                    )
+                    .with_interaction(i)
+                    .with_agent(AgentId(a)),
+                );
+                v.push(
+                    NewEvent::new(
+                        ms(2 + wait_s + talk_s),
+                        EventKind::Ended {
+                            reason: "completed".into(),
+                        },
+                    )
+                    .with_interaction(i)
+                    .with_agent(AgentId(a)),
+                );
+            }
+            if let Some(w) = abandon_after_s {
+                v.push(
+                    NewEvent::new(
+                        ms(2 + w),
+                        EventKind::Abandoned {
+                            queue_id: q,
+                            waited_ms: w * 1000,
+                            short: false,
+                        },
+                    )
+                    .with_interaction(i),
+                );
+                v.push(
+                    NewEvent::new(
+                        ms(2 + w),
+                        EventKind::Ended {
+                            reason: "abandoned".into(),
+                        },
+                    )
+                    .with_interaction(i),
+                );
+            }
+            v
+        };
     let mut all = call(910_001, "2025-03-10T08:00:00Z", Some((7, 10, 120)), None);
     all.push(
         NewEvent::new(at("2025-03-10T08:02:12Z"), EventKind::WrapUpStarted)
@@ -143,9 +139,19 @@ fn events() -> Vec<NewEvent> {
             .with_interaction(InteractionId(910_001))
             .with_agent(AgentId(7)),
     );
-    all.extend(call(910_002, "2025-03-10T08:10:00Z", Some((8, 40, 60)), None));
+    all.extend(call(
+        910_002,
+        "2025-03-10T08:10:00Z",
+        Some((8, 40, 60)),
+        None,
+    ));
     all.extend(call(910_003, "2025-03-10T09:30:00Z", None, Some(30)));
-    all.extend(call(910_004, "2025-03-11T08:00:00Z", Some((7, 5, 10)), None));
+    all.extend(call(
+        910_004,
+        "2025-03-11T08:00:00Z",
+        Some((7, 5, 10)),
+        None,
+    ));
     all.sort_by_key(|e| e.at);
     all
 }
@@ -193,7 +199,10 @@ async fn report_endpoints(pg: bool) {
     let r = get(&s, &sup, QUERY).await;
     assert_eq!(r.status(), 200);
     let rep: Value = r.json().await.unwrap();
-    assert_eq!(rep["params"]["from"], "2025-03-09T23:00:00Z", "local midnight in Paris");
+    assert_eq!(
+        rep["params"]["from"], "2025-03-09T23:00:00Z",
+        "local midnight in Paris"
+    );
     assert_eq!(rep["params"]["tz"], "Europe/Paris");
     let total = |h: &str| cell(&rep, "queues", "Total", h);
     assert_eq!(total("Offered"), 3.0, "the call of the 11th is outside");
@@ -215,9 +224,15 @@ async fn report_endpoints(pg: bool) {
     let iv = rep["intervals"].as_array().unwrap();
     assert_eq!(iv.len(), 24);
     assert_eq!(iv[9]["label"], "2025-03-10 09:00");
-    assert_eq!((iv[9]["offered"].as_u64(), iv[9]["answered"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(
+        (iv[9]["offered"].as_u64(), iv[9]["answered"].as_u64()),
+        (Some(2), Some(2))
+    );
     assert_eq!(iv[9]["service_level_pct"], 50.0);
-    assert_eq!((iv[10]["offered"].as_u64(), iv[10]["answered"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        (iv[10]["offered"].as_u64(), iv[10]["answered"].as_u64()),
+        (Some(1), Some(0))
+    );
     assert_eq!(iv[10]["service_level_pct"], 0.0);
     assert!(iv[3]["service_level_pct"].is_null(), "no call at 03:00");
     // Every KPI names its formula and parameters.
@@ -226,11 +241,18 @@ async fn report_endpoints(pg: bool) {
         formulas.contains("answered within 20 s ÷ (answered + abandoned after 5 s)"),
         "{formulas}"
     );
-    assert!(formulas.contains("(talk + hold + wrap-up) ÷ handled"), "{formulas}");
+    assert!(
+        formulas.contains("(talk + hold + wrap-up) ÷ handled"),
+        "{formulas}"
+    );
     assert!(formulas.contains("Europe/Paris"), "{formulas}");
 
     // A queue filter: queue 2 has nothing.
-    let r: Value = get(&s, &sup, &format!("{QUERY}&queue=2")).await.json().await.unwrap();
+    let r: Value = get(&s, &sup, &format!("{QUERY}&queue=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(cell(&r, "queues", "Total", "Offered"), 0.0);
 
     // xlsx: the same numbers read back.
@@ -247,7 +269,13 @@ async fn report_endpoints(pg: bool) {
     let bytes = r.bytes().await.unwrap();
     let mut wb = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
     let queues = wb.worksheet_range("Queues").unwrap();
-    let head: Vec<String> = queues.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    let head: Vec<String> = queues
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
     let col = |h: &str| head.iter().position(|x| x == h).unwrap();
     let total_row = queues.rows().nth(1).unwrap();
     assert_eq!(total_row[0], Data::String("Total".into()));
@@ -280,11 +308,15 @@ async fn report_endpoints(pg: bool) {
     }
 
     // French: decimal comma and French headings.
-    let r: Value = get(&s, &sup, "from=2025-03-10&to=2025-03-11&tz=Europe/Paris&lang=fr")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let r: Value = get(
+        &s,
+        &sup,
+        "from=2025-03-10&to=2025-03-11&tz=Europe/Paris&lang=fr",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(cell(&r, "queues", "Total", "Présentés"), 3.0);
 
     // Each call is in the audit trail: who, what, which period.
@@ -296,7 +328,11 @@ async fn report_endpoints(pg: bool) {
         .await
         .unwrap();
     assert_eq!(trail.len(), 5, "{trail:?}");
-    let sup_user = store.get_user_by_username("supervisor").await.unwrap().unwrap();
+    let sup_user = store
+        .get_user_by_username("supervisor")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(trail.iter().all(|e| e.actor == Some(sup_user.id.0)));
     let targets: Vec<&str> = trail.iter().map(|e| e.target.as_str()).collect();
     assert_eq!(
@@ -304,7 +340,10 @@ async fn report_endpoints(pg: bool) {
         3
     );
     assert!(targets.contains(&"report:kpis.xlsx") && targets.contains(&"report:kpis.pdf"));
-    let xlsx = trail.iter().find(|e| e.target == "report:kpis.xlsx").unwrap();
+    let xlsx = trail
+        .iter()
+        .find(|e| e.target == "report:kpis.xlsx")
+        .unwrap();
     let after: Value = serde_json::from_str(xlsx.after.as_deref().unwrap()).unwrap();
     assert_eq!(after["from"], "2025-03-09T23:00:00Z");
     assert_eq!(after["to"], "2025-03-10T23:00:00Z");
@@ -315,7 +354,13 @@ async fn report_endpoints(pg: bool) {
     let r = get(&s, &sup, "from=2025-03-10&to=2025-03-11&interval=year").await;
     assert_eq!(r.status(), 422);
     let body: Value = r.json().await.unwrap();
-    assert!(body["error"]["message"].as_str().unwrap().contains("interval"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("interval"),
+        "{body}"
+    );
     let r = get(&s, &sup, "to=2025-03-11").await;
     assert_eq!(r.status(), 422);
     let agent = s.login("amina").await;

@@ -129,16 +129,11 @@ pub fn contact_center_metrics(
         "Service level of the queue since the last reset: answered within the threshold / (answered + abandoned + max-wait exits), 0..1 (1 when nothing closed).",
         per_queue(&|q| format!("{}", q.service_level_pct / 100.0)),
     );
-    let mut by_state: std::collections::BTreeMap<&str, usize> = [
-        "available",
-        "reserved",
-        "busy",
-        "wrap_up",
-        "paused",
-    ]
-    .into_iter()
-    .map(|s| (s, 0))
-    .collect();
+    let mut by_state: std::collections::BTreeMap<&str, usize> =
+        ["available", "reserved", "busy", "wrap_up", "paused"]
+            .into_iter()
+            .map(|s| (s, 0))
+            .collect();
     for a in agents {
         let st = match a.status {
             routing::AgentStatus::LoggedOut => continue,

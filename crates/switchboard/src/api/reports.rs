@@ -66,12 +66,13 @@ fn params_of(q: &ReportQuery) -> Result<(ReportParams, Lang, Output), ApiError> 
         .from
         .as_deref()
         .ok_or_else(|| ApiError::invalid("from is required (a date or an RFC 3339 instant)"))?;
-    let to = q
-        .to
-        .as_deref()
-        .ok_or_else(|| ApiError::invalid("to is required (a date or an RFC 3339 instant)"))?;
-    let from = crate::report::parse_when(from, tz).map_err(|e| ApiError::invalid(format!("from: {e}")))?;
-    let to = crate::report::parse_when(to, tz).map_err(|e| ApiError::invalid(format!("to: {e}")))?;
+    let to =
+        q.to.as_deref()
+            .ok_or_else(|| ApiError::invalid("to is required (a date or an RFC 3339 instant)"))?;
+    let from =
+        crate::report::parse_when(from, tz).map_err(|e| ApiError::invalid(format!("from: {e}")))?;
+    let to =
+        crate::report::parse_when(to, tz).map_err(|e| ApiError::invalid(format!("to: {e}")))?;
     let mut p = ReportParams::new(from, to, tz).map_err(|e| ApiError::invalid(e.to_string()))?;
     if let Some(i) = &q.interval {
         p.interval = Interval::parse(i).ok_or_else(|| {
@@ -280,17 +281,33 @@ mod tests {
         assert!(e.message.contains("from is required"), "{}", e.message);
         let e = params_of(&q(&[("from", "2026-12-02"), ("to", "2026-12-01")])).unwrap_err();
         assert!(e.message.contains("empty or reversed"), "{}", e.message);
-        let e = params_of(&q(&[("from", "2026-12-01"), ("to", "2026-12-02"), ("interval", "year")]))
-            .unwrap_err();
+        let e = params_of(&q(&[
+            ("from", "2026-12-01"),
+            ("to", "2026-12-02"),
+            ("interval", "year"),
+        ]))
+        .unwrap_err();
         assert!(e.message.contains("interval"), "{}", e.message);
-        let e = params_of(&q(&[("from", "2026-12-01"), ("to", "2026-12-02"), ("format", "doc")]))
-            .unwrap_err();
+        let e = params_of(&q(&[
+            ("from", "2026-12-01"),
+            ("to", "2026-12-02"),
+            ("format", "doc"),
+        ]))
+        .unwrap_err();
         assert!(e.message.contains("format"), "{}", e.message);
-        let e = params_of(&q(&[("from", "2026-12-01"), ("to", "2026-12-02"), ("tz", "Mars/Olympus")]))
-            .unwrap_err();
+        let e = params_of(&q(&[
+            ("from", "2026-12-01"),
+            ("to", "2026-12-02"),
+            ("tz", "Mars/Olympus"),
+        ]))
+        .unwrap_err();
         assert!(e.message.contains("Mars/Olympus"), "{}", e.message);
-        let e = params_of(&q(&[("from", "2020-01-01"), ("to", "2026-01-01"), ("interval", "15min")]))
-            .unwrap_err();
+        let e = params_of(&q(&[
+            ("from", "2020-01-01"),
+            ("to", "2026-01-01"),
+            ("interval", "15min"),
+        ]))
+        .unwrap_err();
         assert!(e.message.contains("at most"), "{}", e.message);
     }
 

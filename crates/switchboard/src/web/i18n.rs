@@ -479,16 +479,24 @@ const STRINGS: &[(&str, &str, &str)] = &[
         "Formules et paramètres",
         "Formulas and parameters",
     ),
-    ("report_loading", "Calcul du rapport…", "Computing the report…"),
     (
-        "report_events",
-        "événements lus",
-        "events read",
+        "report_loading",
+        "Calcul du rapport…",
+        "Computing the report…",
     ),
+    ("report_events", "événements lus", "events read"),
     ("offered", "Présentés", "Offered"),
     ("answered", "Décrochés", "Answered"),
-    ("sl_today", "Niveau de service (jour)", "Service level (today)"),
-    ("no_queue_yet", "Aucune file pour l'instant.", "No queue yet."),
+    (
+        "sl_today",
+        "Niveau de service (jour)",
+        "Service level (today)",
+    ),
+    (
+        "no_queue_yet",
+        "Aucune file pour l'instant.",
+        "No queue yet.",
+    ),
 ];
 
 #[cfg(test)]

@@ -27,7 +27,14 @@ try {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  // Console errors, and failed requests by URL (the browser's own favicon
+  // request aside: the app has none).
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) errors.push(`${r.status()} ${r.url()}`);
+  });
   await page.goto(`${base}/login?lang=en`);
   await page.getByLabel('Username').fill(user);
   await page.getByLabel('Password').fill(password);
@@ -57,7 +64,7 @@ try {
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
       let drawn = 0;
       for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) drawn += 1;
-      return { canvas: true, points: Number(box.dataset.points), drawn, legend: [...box.querySelectorAll('.u-legend th')].map((x) => x.textContent.trim()) };
+      return { canvas: true, points: Number(box.dataset.points), sums: box.dataset.sums, drawn, legend: [...box.querySelectorAll('.u-legend th')].map((x) => x.textContent.trim()) };
     }, id);
   }
   // The agent dimension swaps the table without a new request.
