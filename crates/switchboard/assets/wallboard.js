@@ -1,5 +1,5 @@
 // Wallboard: one tile per queue in large type (waiting, longest wait,
-// service level today, agents available / busy / paused), first from
+// service level since the routing core started, agents available / busy / paused), first from
 // GET /api/v1/stats/queues, then kept current by the `queue_stats` pushes
 // of the WebSocket (the supervisor page's feed). The longest wait ticks
 // between pushes. Threshold colours: service level under 80 % or a wait

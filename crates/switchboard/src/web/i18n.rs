@@ -488,9 +488,9 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("offered", "Présentés", "Offered"),
     ("answered", "Décrochés", "Answered"),
     (
-        "sl_today",
-        "Niveau de service (jour)",
-        "Service level (today)",
+        "sl_since_start",
+        "Niveau de service (depuis le démarrage)",
+        "Service level (since start)",
     ),
     (
         "no_queue_yet",

@@ -623,7 +623,8 @@ struct WallboardPage {
     engine_on: bool,
 }
 
-/// `GET /wallboard`: per-queue waiting, longest wait, service level and
+/// `GET /wallboard`: per-queue waiting, longest wait, service level (the
+/// routing core's, since it started: nothing resets it at midnight yet) and
 /// agents by state in large type, kept live by the `queue_stats` push
 /// (supervisors and admins).
 pub async fn wallboard(
