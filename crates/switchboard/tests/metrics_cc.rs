@@ -1,12 +1,14 @@
 //! `/metrics` carries the contact-center figures after real calls (sipp
 //! trunk calls, a registered agent phone): offered / answered / abandoned
 //! per queue, calls waiting and the longest wait while one waits, agents
-//! by state, service level, open conversations per channel.
+//! by state, service level, and a web chat visitor's open conversation.
 
 mod common;
 
 use common::sip::*;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
 
 /// The value of the sample `name{labels}` in a Prometheus text page.
 fn sample(page: &str, series: &str) -> f64 {
@@ -152,5 +154,43 @@ async fn metrics_follow_real_calls() {
     assert_eq!(hang_up(&p, &amina, first).await, 204);
     assert_eq!(exit_code(caller1).await, 0);
     assert_eq!(exit_code(agent).await, 0);
+    // A web chat visitor writes (after the calls, so that amina is not
+    // offered the chat meanwhile): one conversation open on that channel.
+    let (mut chat, _) = tokio_tungstenite::connect_async(format!("ws://{}/webchat/ws", p.srv.addr))
+        .await
+        .unwrap();
+    for frame in [
+        json!({"type": "hello", "visitor": "visitor-metrics01"}),
+        json!({"type": "message", "text": "bonjour", "cid": "m1"}),
+    ] {
+        chat.send(Message::Text(frame.to_string().into()))
+            .await
+            .unwrap();
+    }
+    loop {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(30), chat.next())
+            .await
+            .expect("the chat message acknowledged in time")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = m
+            && serde_json::from_str::<serde_json::Value>(&t).unwrap()["type"] == "ack"
+        {
+            break;
+        }
+    }
+    let page = scrape(&p).await;
+    assert_eq!(
+        sample(
+            &page,
+            r#"switchboard_conversations_open{channel="webchat"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(&page, r#"switchboard_conversations_open{channel="email"}"#),
+        0.0
+    );
+
     p.srv.shutdown().await;
 }
