@@ -196,10 +196,19 @@ impl Acd {
         self.timers.next()
     }
 
-    /// Statistics of one queue, `None` if it is not configured.
+    /// Statistics of one queue as of the core's last input, `None` if it is
+    /// not configured.
     pub fn queue_stats(&self, queue: QueueId) -> Option<QueueStats> {
+        self.queue_stats_at(queue, self.last_now)
+    }
+
+    /// Statistics of one queue with the waits measured up to `now` (a
+    /// caller asking between inputs passes its clock so the longest wait is
+    /// current; a `now` before the last input counts as the last input).
+    /// `None` if the queue is not configured.
+    pub fn queue_stats_at(&self, queue: QueueId, now: Timestamp) -> Option<QueueStats> {
         let q = self.queues.get(*self.queue_idx.get(&queue)?)?;
-        let now = self.last_now;
+        let now = now.max(self.last_now);
         let mut longest = 0i64;
         let mut callbacks = 0usize;
         for wk in q.waiting.iter().flatten().flatten() {

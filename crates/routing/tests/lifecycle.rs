@@ -503,6 +503,12 @@ fn wallboard_statistics() {
         .expect("accept");
     let s = acd.queue_stats(QueueId(1)).expect("stats");
     assert_eq!((s.waiting, s.longest_wait_ms), (1, 5000));
+    // Asked later, between inputs: the wait runs on to the caller's clock;
+    // a clock behind the last input counts as the last input.
+    let later = acd.queue_stats_at(QueueId(1), t(25)).expect("stats");
+    assert_eq!(later.longest_wait_ms, 20_000);
+    let earlier = acd.queue_stats_at(QueueId(1), t(7)).expect("stats");
+    assert_eq!(earlier.longest_wait_ms, 5000);
     assert_eq!(
         (
             s.agents_available,

@@ -174,8 +174,8 @@ async fn login_logout_csrf_roles_and_escaping() {
         .unwrap();
     assert_eq!(me.status(), 200);
 
-    // An agent may not open the supervisor or admin pages.
-    for p in ["/supervisor", "/admin"] {
+    // An agent may not open the supervisor, report, wallboard or admin pages.
+    for p in ["/supervisor", "/reports", "/wallboard", "/admin"] {
         let r = http
             .get(srv.url(p))
             .header(COOKIE, &session)
@@ -228,19 +228,37 @@ async fn login_logout_csrf_roles_and_escaping() {
     for s in ["amina", "supervisor", "general", "resolved"] {
         assert!(html.contains(s), "{s} listed");
     }
-    let r = http
-        .get(srv.url("/supervisor"))
-        .header(COOKIE, session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    for p in ["/supervisor", "/reports", "/wallboard"] {
+        let r = http
+            .get(srv.url(p))
+            .header(COOKIE, session)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{p}");
+    }
 
     // Assets are embedded and typed.
     let r = http.get(srv.url("/assets/agent.js")).send().await.unwrap();
     assert_eq!(
         r.headers()["content-type"],
         "text/javascript; charset=utf-8"
+    );
+    // The charting library is served from the binary (no CDN).
+    let r = http
+        .get(srv.url("/assets/uPlot.esm.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("export { uPlot as default }")
     );
     let r = http.get(srv.url("/assets/nope.js")).send().await.unwrap();
     assert_eq!(r.status(), 404);

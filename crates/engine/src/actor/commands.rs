@@ -84,7 +84,11 @@ impl Actor {
                 let mut v: Vec<_> = self
                     .queues
                     .values()
-                    .filter_map(|q| self.acd.queue_stats(q.id).map(|s| (q.name.clone(), s)))
+                    .filter_map(|q| {
+                        self.acd
+                            .queue_stats_at(q.id, self.now)
+                            .map(|s| (q.name.clone(), s))
+                    })
                     .collect();
                 v.sort_by_key(|(_, s)| s.queue);
                 self.reply_to(reply, v);

@@ -21,6 +21,7 @@ mod merges;
 mod openapi;
 mod ops;
 mod recording;
+pub mod reports;
 mod work;
 
 use axum::Router;
@@ -136,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         .route("/callbacks", post(work::callback))
         .route("/dialer/campaigns", get(dialer::list).post(dialer::start))
         .route("/dialer/campaigns/{id}/pause", post(dialer::pause))
+        .route("/reports/kpis", get(reports::kpis))
         .route("/stats/queues", get(agent::queue_stats))
         .route("/stats/agents", get(agent::agent_stats))
         .route("/outbox", get(agent::outbox))

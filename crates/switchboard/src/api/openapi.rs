@@ -35,6 +35,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::campaigns::create, super::campaigns::list, super::campaigns::get_one,
         super::campaigns::start, super::campaigns::pause, super::campaigns::recipients,
         super::campaigns::opt_outs,
+        super::reports::kpis,
     ),
     components(schemas(super::error::ErrorBody, domain::EventKind, domain::event::AgentState)),
     modifiers(&BearerAuth),
@@ -46,6 +47,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "chat", description = "Internal chat: team and agent-supervisor rooms (WebSocket: /api/v1/chat/ws)"),
         (name = "campaigns", description = "Outbound message campaigns on the digital channels, delivery figures, opt-outs (STOP)"),
         (name = "dialer", description = "Outbound voice campaigns: progressive / predictive / preview dialling with the abandon cap"),
+        (name = "reports", description = "Contact-center KPIs of a period as JSON, xlsx or pdf (audited)"),
         (name = "agent", description = "ACD login, state, disposition, call control, live statistics (WebSocket: /api/v1/ws)"),
     )
 )]

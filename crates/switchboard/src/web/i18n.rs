@@ -445,6 +445,58 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("skills", "Compétences", "Skills"),
     ("voice", "Voix", "Voice"),
     ("email", "E-mail", "E-mail"),
+    ("nav_reports", "Rapports", "Reports"),
+    ("nav_wallboard", "Mur d'écrans", "Wallboard"),
+    ("report_filters", "Période et filtres", "Period and filters"),
+    ("report_from", "Du", "From"),
+    ("report_to", "Au (exclu)", "To (excluded)"),
+    ("report_tz", "Fuseau horaire", "Time zone"),
+    ("report_interval", "Intervalle", "Interval"),
+    ("report_dimension", "Par", "By"),
+    ("interval_15min", "15 minutes", "15 minutes"),
+    ("interval_hour", "Heure", "Hour"),
+    ("interval_day", "Jour", "Day"),
+    ("interval_week", "Semaine", "Week"),
+    ("interval_month", "Mois", "Month"),
+    ("channel", "Canal", "Channel"),
+    ("report_show", "Afficher", "Show"),
+    ("export_xlsx", "Exporter en Excel", "Export to Excel"),
+    ("export_pdf", "Exporter en PDF", "Export to PDF"),
+    ("report_charts", "Graphiques", "Charts"),
+    (
+        "chart_volume",
+        "Présentés et décrochés par intervalle",
+        "Offered and answered per interval",
+    ),
+    (
+        "chart_sl",
+        "Niveau de service par intervalle (%)",
+        "Service level per interval (%)",
+    ),
+    ("report_table", "Indicateurs", "KPIs"),
+    (
+        "report_formulas",
+        "Formules et paramètres",
+        "Formulas and parameters",
+    ),
+    (
+        "report_loading",
+        "Calcul du rapport…",
+        "Computing the report…",
+    ),
+    ("report_events", "événements lus", "events read"),
+    ("offered", "Présentés", "Offered"),
+    ("answered", "Décrochés", "Answered"),
+    (
+        "sl_since_start",
+        "Niveau de service (depuis le démarrage)",
+        "Service level (since start)",
+    ),
+    (
+        "no_queue_yet",
+        "Aucune file pour l'instant.",
+        "No queue yet.",
+    ),
 ];
 
 #[cfg(test)]
@@ -494,6 +546,10 @@ mod tests {
             include_str!("../../assets/merge.js"),
             include_str!("../../assets/supervisor.js"),
             include_str!("../../assets/common.js"),
+            include_str!("../../templates/reports.html"),
+            include_str!("../../assets/reports.js"),
+            include_str!("../../templates/wallboard.html"),
+            include_str!("../../assets/wallboard.js"),
         ];
         let mut used = 0;
         for src in sources {

@@ -7,7 +7,9 @@
 //! desktop), `GET /supervisor` (live queues and agents), `GET /admin`
 //! (lists, add a disposition or a user; `GET|POST /admin/queues/{id}` edits
 //! a queue: see `admin`; agents, users, dispositions and pause reasons are
-//! edited under `/admin/...`: see `admin_edit`), `GET /assets/{file}`.
+//! edited under `/admin/...`: see `admin_edit`), `GET /reports` (KPI
+//! tables and charts of a period, xlsx and pdf export), `GET /wallboard`
+//! (live per-queue figures in large type), `GET /assets/{file}`.
 //!
 //! Sessions: the login form opens the same opaque session as the JSON login
 //! and stores its token in the `sb_session` cookie (HttpOnly,
@@ -39,6 +41,8 @@ pub fn router() -> Router<AppState> {
         .route("/agent", get(pages::agent))
         .route("/supervisor", get(pages::supervisor))
         .route("/campaigns", get(pages::campaigns))
+        .route("/reports", get(pages::reports))
+        .route("/wallboard", get(pages::wallboard))
         .route("/admin", get(admin::admin))
         .route("/admin/dispositions", post(admin::add_disposition))
         .route("/admin/users", post(admin::add_user))
@@ -137,6 +141,12 @@ const SUPERVISOR_JS: &str = include_str!("../../assets/supervisor.js");
 const CHAT_JS: &str = include_str!("../../assets/chat.js");
 const MERGE_JS: &str = include_str!("../../assets/merge.js");
 const CAMPAIGNS_JS: &str = include_str!("../../assets/campaigns.js");
+const REPORTS_JS: &str = include_str!("../../assets/reports.js");
+const WALLBOARD_JS: &str = include_str!("../../assets/wallboard.js");
+/// uPlot 1.6.32 (MIT, `assets/vendor/uPlot.LICENSE`), vendored from its npm
+/// package: the `/reports` charts, no CDN.
+const UPLOT_JS: &str = include_str!("../../assets/vendor/uPlot.esm.js");
+const UPLOT_CSS: &str = include_str!("../../assets/vendor/uPlot.min.css");
 
 /// `GET /assets/{file}`: the embedded CSS and ES modules.
 async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
@@ -148,6 +158,10 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
         "chat.js" => (CHAT_JS, "text/javascript; charset=utf-8"),
         "merge.js" => (MERGE_JS, "text/javascript; charset=utf-8"),
         "campaigns.js" => (CAMPAIGNS_JS, "text/javascript; charset=utf-8"),
+        "reports.js" => (REPORTS_JS, "text/javascript; charset=utf-8"),
+        "wallboard.js" => (WALLBOARD_JS, "text/javascript; charset=utf-8"),
+        "uPlot.esm.js" => (UPLOT_JS, "text/javascript; charset=utf-8"),
+        "uPlot.min.css" => (UPLOT_CSS, "text/css; charset=utf-8"),
         _ => return crate::api::error::ApiError::not_found("no such asset").into_response(),
     };
     (

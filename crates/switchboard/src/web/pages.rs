@@ -548,3 +548,109 @@ pub async fn supervisor(
     };
     render(&page, StatusCode::OK, lang, remember)
 }
+
+#[derive(Template)]
+#[template(path = "reports.html")]
+struct ReportsPage {
+    nav: Nav,
+    lang: Lang,
+    i18n: String,
+    /// The queues for the filter.
+    queues: Vec<Choice>,
+    /// Default period: the last 7 local days (`YYYY-MM-DD`), UTC.
+    from: String,
+    to: String,
+}
+
+/// `GET /reports`: the KPI report of a period (supervisors and admins):
+/// filters, the table of the chosen dimension, charts, exports. The figures
+/// come from `GET /api/v1/reports/kpis`.
+pub async fn reports(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    auth: Result<Auth<AnyRole>, ApiError>,
+) -> Response {
+    let Ok(auth) = auth else {
+        return redirect("/login");
+    };
+    let (lang, remember) = lang_of(&headers, q.lang.as_deref());
+    let nav = Nav::new(lang, &auth, "reports");
+    if !SupervisorUp::allows(auth.user.role) {
+        return render(
+            &ForbiddenPage { nav, lang },
+            StatusCode::FORBIDDEN,
+            lang,
+            remember,
+        );
+    }
+    let queues = match s.store.list_queues().await {
+        Ok(q) => q
+            .into_iter()
+            .map(|q| Choice {
+                id: q.id.0,
+                label: q.name,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "queues for the report filter");
+            Vec::new()
+        }
+    };
+    let day = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|t| t.strftime("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+    let now = crate::now().as_millis();
+    let page = ReportsPage {
+        nav,
+        lang,
+        i18n: lang.json(),
+        queues,
+        from: day(now - 6 * 86_400_000),
+        to: day(now + 86_400_000),
+    };
+    render(&page, StatusCode::OK, lang, remember)
+}
+
+#[derive(Template)]
+#[template(path = "wallboard.html")]
+struct WallboardPage {
+    nav: Nav,
+    lang: Lang,
+    i18n: String,
+    engine_on: bool,
+}
+
+/// `GET /wallboard`: per-queue waiting, longest wait, service level (the
+/// routing core's, since it started: nothing resets it at midnight yet) and
+/// agents by state in large type, kept live by the `queue_stats` push
+/// (supervisors and admins).
+pub async fn wallboard(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    auth: Result<Auth<AnyRole>, ApiError>,
+) -> Response {
+    let Ok(auth) = auth else {
+        return redirect("/login");
+    };
+    let (lang, remember) = lang_of(&headers, q.lang.as_deref());
+    let nav = Nav::new(lang, &auth, "wallboard");
+    if !SupervisorUp::allows(auth.user.role) {
+        return render(
+            &ForbiddenPage { nav, lang },
+            StatusCode::FORBIDDEN,
+            lang,
+            remember,
+        );
+    }
+    let page = WallboardPage {
+        nav,
+        lang,
+        i18n: lang.json(),
+        engine_on: s.engine.is_some(),
+    };
+    render(&page, StatusCode::OK, lang, remember)
+}
