@@ -32,6 +32,33 @@ impl Timestamp {
         self.0.saturating_sub(earlier.0)
     }
 
+    /// The first local midnight strictly after `self` in `tz` (the start of
+    /// the next calendar day there). Days are 23 or 25 hours long at DST
+    /// changes, and where a day starts at 01:00 because midnight does not
+    /// exist, that instant is returned (jiff's disambiguation). The engine
+    /// resets its live "today" counters at this instant.
+    ///
+    /// ```
+    /// use domain::Timestamp;
+    /// let tz = jiff::tz::TimeZone::get("Africa/Porto-Novo").unwrap(); // UTC+1
+    /// let t = Timestamp::parse_rfc3339("2026-12-04T22:30:00Z").unwrap();
+    /// assert_eq!(t.next_local_midnight(&tz).to_string(), "2026-12-04T23:00:00Z");
+    /// ```
+    pub fn next_local_midnight(self, tz: &jiff::tz::TimeZone) -> Timestamp {
+        let Ok(ts) = jiff::Timestamp::from_millisecond(self.0) else {
+            return self.add_millis(86_400_000);
+        };
+        let local = ts.to_zoned_datetime(tz.clone());
+        let next = local
+            .date()
+            .tomorrow()
+            .and_then(|d| d.to_zoned_datetime(tz.clone()));
+        match next {
+            Ok(z) => Timestamp(z.timestamp().as_millisecond()),
+            Err(_) => self.add_millis(86_400_000),
+        }
+    }
+
     /// Parse RFC 3339 (`2026-11-29T21:00:00Z`, offsets allowed).
     ///
     /// # Errors
@@ -98,6 +125,26 @@ impl utoipa::ToSchema for Timestamp {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Days of 23 and 25 hours at the DST changes (Europe/Paris, 2026), 24
+    /// hours where there is no DST (Africa/Porto-Novo).
+    #[test]
+    fn next_local_midnight_follows_the_zone() {
+        let at = |s: &str| Timestamp::parse_rfc3339(s).unwrap();
+        let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+        let spring = at("2026-03-29T10:00:00Z").next_local_midnight(&paris);
+        assert_eq!(spring, at("2026-03-29T22:00:00Z"));
+        let day_start = at("2026-03-28T23:00:00Z");
+        assert_eq!(day_start.next_local_midnight(&paris), spring, "23 h day");
+        assert_eq!(spring.millis_since(day_start), 23 * 3_600_000);
+        let autumn_start = at("2026-10-24T22:00:00Z");
+        let autumn_end = autumn_start.next_local_midnight(&paris);
+        assert_eq!(autumn_end, at("2026-10-25T23:00:00Z"));
+        assert_eq!(autumn_end.millis_since(autumn_start), 25 * 3_600_000);
+        let pn = jiff::tz::TimeZone::get("Africa/Porto-Novo").unwrap();
+        let t = at("2026-12-04T23:00:00Z");
+        assert_eq!(t.next_local_midnight(&pn), at("2026-12-05T23:00:00Z"));
+    }
 
     #[test]
     fn json_round_trip_is_rfc3339() {

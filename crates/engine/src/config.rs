@@ -72,6 +72,11 @@ pub struct EngineConfig {
     /// calls in setup (`voice::VoiceConfig::max_calls_in_setup`) applies
     /// before this one.
     pub max_calls_in_ivr: Option<usize>,
+    /// The site's time zone (IANA): the live "today" figures (queue
+    /// counters and service level, agents' calls today) restart at each
+    /// local midnight there ([`domain::Timestamp::next_local_midnight`]).
+    /// Default UTC.
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 impl Default for EngineConfig {
@@ -96,6 +101,7 @@ impl Default for EngineConfig {
             journal_dir: PathBuf::from("data/journal"),
             writer_capacity: 4096,
             max_calls_in_ivr: Some(2_000),
+            time_zone: jiff::tz::TimeZone::UTC,
         }
     }
 }

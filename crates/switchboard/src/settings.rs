@@ -44,6 +44,27 @@ pub struct Settings {
     /// The audit trail.
     #[serde(default)]
     pub audit: AuditSettings,
+    /// The site: its time zone.
+    #[serde(default)]
+    pub site: SiteSettings,
+}
+
+/// `[site]`: where the contact center is.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteSettings {
+    /// IANA time zone (`Africa/Porto-Novo`, `Europe/Paris`; default `UTC`):
+    /// the live "today" figures restart at its midnight, and reports cut
+    /// days there unless asked for another zone.
+    pub time_zone: String,
+}
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        Self {
+            time_zone: "UTC".into(),
+        }
+    }
 }
 
 /// `[backup]`: encrypted backup sets (crate `continuity`).
@@ -893,6 +914,7 @@ mod tests {
         assert_eq!(s.sip.tcp.max_per_address, 100);
         assert_eq!(s.sip.auth.max_failures, 5);
         assert_eq!(s.engine.max_calls_in_ivr, 2000);
+        assert_eq!(s.site.time_zone, "Africa/Porto-Novo");
         std::fs::write(
             &f,
             "[sip]\nmax_calls_in_setup = 0\nserver_header = \"sb/1\"\n[sip.tcp]\nidle_timeout_s = 30\n\

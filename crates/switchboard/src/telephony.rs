@@ -233,6 +233,12 @@ pub async fn start(
         sql_databases: sql.into_iter().collect(),
         maintenance: e.maintenance,
         max_calls_in_ivr: (e.max_calls_in_ivr > 0).then_some(e.max_calls_in_ivr),
+        time_zone: jiff::tz::TimeZone::get(&settings.site.time_zone).map_err(|err| {
+            TelephonyError::Config(format!(
+                "site.time_zone {:?} is not an IANA time zone: {err}",
+                settings.site.time_zone
+            ))
+        })?,
         callback_trunk: settings
             .sip
             .trunks

@@ -215,7 +215,7 @@ async fn reports_and_wallboard_in_chromium() {
         json!([
             "Waiting",
             "Longest wait",
-            "Service level (since start)",
+            "Service level today",
             "Available",
             "Busy",
             "Paused"

@@ -167,6 +167,9 @@ pub(crate) struct Actor {
     /// The clock, ms since the Unix epoch: set by the driver before each
     /// input (an input like any other; tests move it by hand).
     pub now: Timestamp,
+    /// The next local midnight in the site's time zone, when the live
+    /// "today" counters restart (set at the first input).
+    day_ends_at: Option<Timestamp>,
     pub store: Arc<dyn Store>,
     /// What the last inputs asked of the shells, in order ([`Effect`]).
     pub effects: VecDeque<Effect>,
@@ -270,6 +273,7 @@ impl Actor {
         Ok(Self {
             dialogs,
             now: now(),
+            day_ends_at: None,
             store,
             effects: VecDeque::new(),
             pending: HashMap::new(),
@@ -468,6 +472,9 @@ impl Actor {
     /// waits. `now` never moves the engine's clock backwards.
     pub(crate) fn handle(&mut self, now: Timestamp, input: Input) {
         self.now = self.now.max(now);
+        if self.day_ends_at.is_none() {
+            self.day_ends_at = Some(self.now.next_local_midnight(&self.cfg.time_zone));
+        }
         match input {
             Input::Voice(ev) => self.on_voice_event(ev),
             Input::Command(cmd) => self.on_command(cmd),
@@ -493,14 +500,26 @@ impl Actor {
             .values()
             .filter_map(|c| c.ivr.as_ref()?.poll_timeout())
             .min();
-        [self.acd.poll_timeout(), ivr, self.campaigns_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.acd.poll_timeout(),
+            ivr,
+            self.campaigns_timeout(),
+            self.day_ends_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn on_deadline(&mut self) {
         let t = self.now;
+        if self.day_ends_at.is_some_and(|d| d <= t) {
+            // A new day at the site: today's figures start from zero.
+            self.acd.reset_stats();
+            self.day_ends_at = Some(t.next_local_midnight(&self.cfg.time_zone));
+            tracing::info!(next = %self.day_ends_at.unwrap_or(t), "new day: live queue figures reset");
+            self.push_queue_stats();
+        }
         self.acd.handle_timeout(t);
         let due: Vec<InteractionId> = self
             .calls

@@ -899,3 +899,31 @@ async fn calls_over_the_ivr_limit_are_refused_before_the_answer() {
     assert!(!s.ops.contains(&VoiceOp::RefuseOverload(LegId(5))));
     assert_eq!(s.actor.calls_in_ivr(), 2);
 }
+
+/// Issue 17: the live "today" figures restart at local midnight in the
+/// site's time zone. T0 is 22:26:40 in Paris (UTC+2 in May): the counters
+/// of a call answered before are zero after 00:00 Paris (22:00 UTC), and the
+/// next reset is 24 h later.
+#[tokio::test]
+async fn queue_figures_restart_at_local_midnight() {
+    let mut s = Shell::with(Strategy::LongestIdle, &[], |c| {
+        c.time_zone = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+    })
+    .await;
+    s.incoming(1, "sales").await;
+    let offered = |v: &[(String, routing::QueueStats)]| v[0].1.counters.entered;
+    let before = s.command(Command::QueueStats).await;
+    assert_eq!(offered(&before), 1);
+    let midnight = Timestamp::parse_rfc3339("2026-05-28T22:00:00Z").unwrap();
+    assert_eq!(
+        s.actor.day_ends_at,
+        Some(midnight),
+        "the core wakes at 00:00 Paris"
+    );
+    // One minute before midnight: still today.
+    s.advance(midnight.millis_since(s.now) - 60_000).await;
+    assert_eq!(offered(&s.command(Command::QueueStats).await), 1);
+    s.advance(120_000).await;
+    assert_eq!(offered(&s.command(Command::QueueStats).await), 0);
+    assert_eq!(s.actor.day_ends_at, Some(midnight.add_millis(86_400_000)));
+}

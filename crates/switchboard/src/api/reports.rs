@@ -60,8 +60,8 @@ impl Output {
 }
 
 /// Check the query and turn it into report parameters.
-fn params_of(q: &ReportQuery) -> Result<(ReportParams, Lang, Output), ApiError> {
-    let tz = q.tz.as_deref().unwrap_or("UTC");
+fn params_of(q: &ReportQuery, site_tz: &str) -> Result<(ReportParams, Lang, Output), ApiError> {
+    let tz = q.tz.as_deref().unwrap_or(site_tz);
     let from = q
         .from
         .as_deref()
@@ -182,7 +182,7 @@ pub fn report_json(r: &Report, lang: Lang) -> Value {
     params(
         ("from" = String, Query, description = "start: 2026-12-01 (local midnight in tz) or RFC 3339"),
         ("to" = String, Query, description = "end (exclusive), same forms"),
-        ("tz" = Option<String>, Query, description = "IANA time zone, default UTC"),
+        ("tz" = Option<String>, Query, description = "IANA time zone, default the site's (`[site] time_zone`)"),
         ("interval" = Option<String>, Query, description = "15min, hour, day (default), week, month"),
         ("queue" = Option<i64>, Query, description = "only this queue"),
         ("sl_threshold" = Option<u32>, Query, description = "service-level threshold T, s (default 20)"),
@@ -198,7 +198,7 @@ pub async fn kpis(
     source: SourceAddr,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let (params, lang, out) = params_of(&q).inspect_err(|e| {
+    let (params, lang, out) = params_of(&q, &s.settings.site.time_zone).inspect_err(|e| {
         tracing::info!(error = %e.message, "report refused");
     })?;
     let detail = json!({
@@ -277,52 +277,67 @@ mod tests {
 
     #[test]
     fn bad_queries_are_refused_with_the_reason() {
-        let e = params_of(&q(&[("to", "2026-12-02")])).unwrap_err();
+        let e = params_of(&q(&[("to", "2026-12-02")]), "UTC").unwrap_err();
         assert!(e.message.contains("from is required"), "{}", e.message);
-        let e = params_of(&q(&[("from", "2026-12-02"), ("to", "2026-12-01")])).unwrap_err();
+        let e = params_of(&q(&[("from", "2026-12-02"), ("to", "2026-12-01")]), "UTC").unwrap_err();
         assert!(e.message.contains("empty or reversed"), "{}", e.message);
-        let e = params_of(&q(&[
-            ("from", "2026-12-01"),
-            ("to", "2026-12-02"),
-            ("interval", "year"),
-        ]))
+        let e = params_of(
+            &q(&[
+                ("from", "2026-12-01"),
+                ("to", "2026-12-02"),
+                ("interval", "year"),
+            ]),
+            "UTC",
+        )
         .unwrap_err();
         assert!(e.message.contains("interval"), "{}", e.message);
-        let e = params_of(&q(&[
-            ("from", "2026-12-01"),
-            ("to", "2026-12-02"),
-            ("format", "doc"),
-        ]))
+        let e = params_of(
+            &q(&[
+                ("from", "2026-12-01"),
+                ("to", "2026-12-02"),
+                ("format", "doc"),
+            ]),
+            "UTC",
+        )
         .unwrap_err();
         assert!(e.message.contains("format"), "{}", e.message);
-        let e = params_of(&q(&[
-            ("from", "2026-12-01"),
-            ("to", "2026-12-02"),
-            ("tz", "Mars/Olympus"),
-        ]))
+        let e = params_of(
+            &q(&[
+                ("from", "2026-12-01"),
+                ("to", "2026-12-02"),
+                ("tz", "Mars/Olympus"),
+            ]),
+            "UTC",
+        )
         .unwrap_err();
         assert!(e.message.contains("Mars/Olympus"), "{}", e.message);
-        let e = params_of(&q(&[
-            ("from", "2020-01-01"),
-            ("to", "2026-01-01"),
-            ("interval", "15min"),
-        ]))
+        let e = params_of(
+            &q(&[
+                ("from", "2020-01-01"),
+                ("to", "2026-01-01"),
+                ("interval", "15min"),
+            ]),
+            "UTC",
+        )
         .unwrap_err();
         assert!(e.message.contains("at most"), "{}", e.message);
     }
 
     #[test]
     fn a_good_query_becomes_parameters() {
-        let (p, lang, out) = params_of(&q(&[
-            ("from", "2026-12-01"),
-            ("to", "2026-12-02"),
-            ("tz", "Europe/Paris"),
-            ("interval", "hour"),
-            ("queue", "3"),
-            ("sl_threshold", "30"),
-            ("lang", "en"),
-            ("format", "xlsx"),
-        ]))
+        let (p, lang, out) = params_of(
+            &q(&[
+                ("from", "2026-12-01"),
+                ("to", "2026-12-02"),
+                ("tz", "Europe/Paris"),
+                ("interval", "hour"),
+                ("queue", "3"),
+                ("sl_threshold", "30"),
+                ("lang", "en"),
+                ("format", "xlsx"),
+            ]),
+            "UTC",
+        )
         .unwrap();
         assert_eq!(p.from.to_string(), "2026-11-30T23:00:00Z");
         assert_eq!(p.interval, Interval::Hour);
@@ -330,5 +345,12 @@ mod tests {
         assert_eq!(p.sl_threshold_s, 30);
         assert_eq!(lang, Lang::En);
         assert_eq!(out, Output::File(crate::report::Format::Xlsx));
+        // Without `tz`, days are cut in the site's time zone (UTC+1 here).
+        let (p, _, _) = params_of(
+            &q(&[("from", "2026-12-01"), ("to", "2026-12-02")]),
+            "Africa/Porto-Novo",
+        )
+        .unwrap();
+        assert_eq!(p.from.to_string(), "2026-11-30T23:00:00Z");
     }
 }

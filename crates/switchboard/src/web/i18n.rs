@@ -488,9 +488,9 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("offered", "Présentés", "Offered"),
     ("answered", "Décrochés", "Answered"),
     (
-        "sl_since_start",
-        "Niveau de service (depuis le démarrage)",
-        "Service level (since start)",
+        "sl_today",
+        "Niveau de service aujourd'hui",
+        "Service level today",
     ),
     (
         "no_queue_yet",

@@ -560,6 +560,8 @@ struct ReportsPage {
     /// Default period: the last 7 local days (`YYYY-MM-DD`), UTC.
     from: String,
     to: String,
+    /// The site's time zone, the default of the filter.
+    tz: String,
 }
 
 /// `GET /reports`: the KPI report of a period (supervisors and admins):
@@ -610,6 +612,7 @@ pub async fn reports(
         queues,
         from: day(now - 6 * 86_400_000),
         to: day(now + 86_400_000),
+        tz: s.settings.site.time_zone.clone(),
     };
     render(&page, StatusCode::OK, lang, remember)
 }
