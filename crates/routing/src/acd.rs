@@ -351,11 +351,15 @@ impl Acd {
                 self.end_offer(o, now, false, CancelReason::Abandoned);
             }
         }
-        if let Some(q) = self
-            .remove_task(task)
-            .and_then(|t| self.queues.get_mut(t.queue))
-        {
-            q.counters.abandoned += 1;
+        let short_ms = self.cfg.short_abandon_ms;
+        if let Some(t) = self.remove_task(task) {
+            let short = now.millis_since(t.arrived) < short_ms;
+            if let Some(q) = self.queues.get_mut(t.queue) {
+                q.counters.abandoned += 1;
+                if short {
+                    q.counters.abandoned_short += 1;
+                }
+            }
         }
         self.dispatch(now);
         Ok(())

@@ -88,6 +88,15 @@ pub struct AcdConfig {
     pub scan_limit: usize,
     /// Seed of the random strategy (the core never reads an entropy source).
     pub seed: u64,
+    /// Abandons after a wait shorter than this, ms, are "short": counted in
+    /// [`crate::QueueCounters::abandoned_short`] and left out of the service
+    /// level (the usual 5 s; the engine passes its `short_abandon_ms`).
+    #[serde(default = "default_short_abandon_ms")]
+    pub short_abandon_ms: i64,
+}
+
+fn default_short_abandon_ms() -> i64 {
+    5_000
 }
 
 impl Default for AcdConfig {
@@ -100,6 +109,7 @@ impl Default for AcdConfig {
             default_aht_s: 180,
             scan_limit: 64,
             seed: 0x5EED,
+            short_abandon_ms: default_short_abandon_ms(),
         }
     }
 }

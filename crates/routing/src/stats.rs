@@ -2,8 +2,10 @@
 //! [`crate::Acd::reset_stats`] (the engine calls it at midnight; the core
 //! knows no calendar).
 //!
-//! Service level is `answered in threshold / (answered + abandoned + exits)`
-//! (exits = max-wait exits), the "abandons count against" variant; 100 %
+//! Service level is `answered in threshold / (answered + abandoned after
+//! the short-abandon threshold + exits)` (exits = max-wait exits): the
+//! reports' default formula (`reports::SlFormula`'s `A_T ÷ (A + L)`, short
+//! abandons left out), so the wallboard and the day's report agree; 100 %
 //! when nothing has been closed yet.
 
 use domain::{AgentId, InteractionId, QueueId, Timestamp};
@@ -22,6 +24,9 @@ pub struct QueueCounters {
     pub answered_in_sl: u64,
     /// Callers who hung up while waiting or ringing.
     pub abandoned: u64,
+    /// Of which after a wait under [`crate::AcdConfig::short_abandon_ms`]
+    /// (left out of the service level).
+    pub abandoned_short: u64,
     /// Tasks that reached max wait.
     pub max_wait_exits: u64,
     /// Tasks moved to another queue.
@@ -83,7 +88,9 @@ pub struct AgentStats {
 impl QueueCounters {
     /// Service level, % (100 when nothing has been closed).
     pub fn service_level_pct(&self) -> f64 {
-        let closed = self.answered + self.abandoned + self.max_wait_exits;
+        let closed = self.answered
+            + self.abandoned.saturating_sub(self.abandoned_short)
+            + self.max_wait_exits;
         if closed == 0 {
             100.0
         } else {
@@ -117,5 +124,11 @@ mod tests {
         assert_eq!(c.service_level_pct(), 60.0);
         assert_eq!(c.asa_s(), 10.0);
         assert_eq!(QueueCounters::default().service_level_pct(), 100.0);
+        // One of the two abandons was short: out of the denominator (6/9).
+        let c = QueueCounters {
+            abandoned_short: 1,
+            ..c
+        };
+        assert_eq!(format!("{:.2}", c.service_level_pct()), "66.67");
     }
 }

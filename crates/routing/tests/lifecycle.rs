@@ -411,6 +411,21 @@ fn abandon_while_ringing_cancels_the_offer() {
     );
     assert_eq!(acd.poll_timeout(), None, "ring timer disarmed");
     assert!(acd.handle_abandon(t(5), InteractionId(10)).is_err());
+    // 3 s of wait: a short abandon, left out of the service level.
+    let c = acd.queue_stats(QueueId(1)).expect("stats");
+    assert_eq!(
+        (c.counters.abandoned_short, c.service_level_pct),
+        (1, 100.0)
+    );
+    // A caller who waited 10 s (5 s is the default threshold) counts against.
+    acd.handle_task_arrived(t(20), voice(11, 1))
+        .expect("arrive");
+    drain(&mut acd);
+    acd.handle_abandon(t(30), InteractionId(11))
+        .expect("abandon");
+    let c = acd.queue_stats(QueueId(1)).expect("stats");
+    assert_eq!((c.counters.abandoned, c.counters.abandoned_short), (2, 1));
+    assert_eq!(c.service_level_pct, 0.0);
 }
 
 #[test]
@@ -526,7 +541,10 @@ fn wallboard_statistics() {
         ),
         (1, 1, 1)
     );
-    assert_eq!(s.service_level_pct, 50.0);
+    // The abandon came after 2 s of wait: short, so out of the service
+    // level (1 answered in time ÷ 1 answered).
+    assert_eq!(s.counters.abandoned_short, 1);
+    assert_eq!(s.service_level_pct, 100.0);
     assert_eq!(s.asa_s, 10.0);
     let a = acd.agent_stats(AgentId(1), t(15)).expect("agent");
     assert_eq!(

@@ -249,6 +249,7 @@ impl Actor {
         let queues = store.list_queues().await?;
         let acd_cfg = AcdConfig {
             queues: queues.iter().cloned().map(QueueConfig::new).collect(),
+            short_abandon_ms: cfg.short_abandon_ms,
             ..AcdConfig::default()
         };
         let acd = Acd::new(acd_cfg)?;
