@@ -301,6 +301,7 @@ macro_rules! impl_common {
         crate::audit::impl_audit!($store, $db);
         crate::dial::impl_dial!($store, $db);
         crate::dial::impl_sip_bindings!($store, $db);
+        crate::dial_campaign::impl_dial_campaigns!($store, $db);
     };
 }
 

@@ -49,6 +49,7 @@ mod common_directory;
 mod common_log;
 mod common_messaging;
 mod dial;
+mod dial_campaign;
 mod merge;
 mod postgres;
 mod sqlite;
@@ -64,6 +65,9 @@ pub use campaign::{
 };
 pub use chat::{ChatMessage, ChatStore, NewChatMessage};
 pub use dial::{DialStore, SipBinding, SipBindingStore};
+pub use dial_campaign::{
+    DialCampaignRow, DialCampaignStore, DialContactProgress, DialContactRow, DialRunState,
+};
 pub use merge::{CustomerMerge, MergeStore, MovedIdentity};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -429,6 +433,7 @@ pub trait Store:
     + WriteStore
     + AuditStore
     + DialStore
+    + DialCampaignStore
     + SipBindingStore
 {
     /// `"sqlite"` or `"postgres"`.

@@ -118,6 +118,22 @@ impl Actor {
                 let r = self.pause_campaign(id);
                 self.reply_to(reply, r);
             }
+            Command::StopCampaign(id, reply) => {
+                let r = self.stop_campaign(id);
+                self.reply_to(reply, r);
+            }
+            Command::ResumeCampaign(id, reply) => {
+                let r = self.resume_campaign(id);
+                self.reply_to(reply, r);
+            }
+            Command::AddCampaignContacts(id, contacts, reply) => {
+                let r = self.add_campaign_contacts(id, contacts);
+                self.reply_to(reply, r);
+            }
+            Command::DncAdded(number, reply) => {
+                self.dnc_added(number);
+                self.reply_to(reply, ());
+            }
             Command::CampaignStats(reply) => {
                 let r = self.campaign_stats();
                 self.reply_to(reply, r);

@@ -189,6 +189,9 @@ pub(crate) struct Actor {
     pub callbacks: HashMap<InteractionId, callbacks::Callback>,
     /// Running outbound campaigns (issue 15), one dialer each.
     pub campaigns: std::collections::BTreeMap<campaigns::DialCampaignId, campaigns::Run>,
+    /// The global do-not-call list every campaign's dialer gets (opt-outs
+    /// by STOP land here).
+    pub dnc_global: std::collections::HashSet<PhoneNumber>,
     /// Live digital conversations routed by the ACD.
     pub conversations: HashMap<InteractionId, conversations::Conversation>,
     pub legs: HashMap<LegId, LegRole>,
@@ -263,8 +266,9 @@ impl Actor {
         let prompt_files = tokio::task::spawn_blocking(move || PromptFiles::scan(&dir))
             .await
             .unwrap_or_default();
+        let stored_campaigns = campaigns::load_campaigns(&*store).await;
         let (internal_tx, internal_rx) = mpsc::channel(INTERNAL_CAPACITY);
-        Ok(Self {
+        let mut actor = Self {
             now: now(),
             store,
             effects: VecDeque::new(),
@@ -279,6 +283,7 @@ impl Actor {
             calls: HashMap::new(),
             conversations: HashMap::new(),
             campaigns: Default::default(),
+            dnc_global: Default::default(),
             callbacks: HashMap::new(),
             hang_up_after_prompt: Default::default(),
             last_task_counts: (0, 0),
@@ -299,7 +304,9 @@ impl Actor {
             incoming_pending: Default::default(),
             prompt_files,
             cfg,
-        })
+        };
+        actor.restore_campaigns(stored_campaigns);
+        Ok(actor)
     }
 
     /// The run loop (the driver): reads one input (a voice event, an API

@@ -631,10 +631,15 @@ impl Shell {
             queue,
             trunk: "operator".into(),
             caller_id: Some("+22921000000".into()),
-            config: dialer::CampaignConfig {
-                mode,
-                window: dialer::CallingWindow::always(),
-                ..dialer::CampaignConfig::default()
+            settings: crate::DialSettings {
+                mode: match mode {
+                    dialer::DialMode::Preview { .. } => crate::DialModeSetting::Preview,
+                    dialer::DialMode::Progressive => crate::DialModeSetting::Progressive,
+                    _ => crate::DialModeSetting::Predictive,
+                },
+                window: crate::WindowSetting::Always,
+                ring_timeout_s: 20,
+                preview_auto_dial_s: None,
             },
             contacts,
         };
