@@ -322,7 +322,7 @@ impl Actor {
         let mut internal = self.internal_rx.take().expect("run is called once");
         let (lane, mut lane_rx) = mpsc::channel::<effects::StoreJob>(effects::STORE_LANE_CAPACITY);
         let store = self.store.clone();
-        tokio::spawn(async move {
+        let lane_task = tokio::spawn(async move {
             while let Some(job) = lane_rx.recv().await {
                 job(store.clone()).await;
             }
@@ -346,6 +346,12 @@ impl Actor {
             self.drive_effects(&voice, &lane).await;
         }
         tracing::info!("voice stack stopped: engine stops");
+        // The store operations already queued (a campaign's progress, …)
+        // run before the engine is gone: a restart reads them back.
+        drop(lane);
+        if let Err(e) = lane_task.await {
+            tracing::error!(error = %e, "store lane ended abnormally");
+        }
         self.writer.clone().shutdown().await;
     }
 

@@ -243,7 +243,7 @@ pub async fn list(
 
 /// Pause a campaign: no new calls (calls on the wire go on).
 #[utoipa::path(post, path = "/api/v1/dialer/campaigns/{id}/pause", params(("id" = u32, Path, description = "campaign id")),
-    responses((status = 204), (status = 422, body = ErrorBody)), tag = "dialer", security(("bearer" = [])))]
+    responses((status = 204), (status = 409, body = ErrorBody)), tag = "dialer", security(("bearer" = [])))]
 pub async fn pause(
     State(s): State<AppState>,
     _auth: Auth<SupervisorUp>,
@@ -256,9 +256,9 @@ pub async fn pause(
 }
 
 
-/// Resume a paused campaign (a stopped one cannot be resumed: 422).
+/// Resume a paused campaign (a running or stopped one: 409).
 #[utoipa::path(post, path = "/api/v1/dialer/campaigns/{id}/resume", params(("id" = u32, Path, description = "campaign id")),
-    responses((status = 204), (status = 422, body = ErrorBody)), tag = "dialer", security(("bearer" = [])))]
+    responses((status = 204), (status = 409, body = ErrorBody)), tag = "dialer", security(("bearer" = [])))]
 pub async fn resume(
     State(s): State<AppState>,
     _auth: Auth<SupervisorUp>,
@@ -273,7 +273,7 @@ pub async fn resume(
 /// Stop a campaign for good: no new calls, calls on the wire go on to
 /// their end; it cannot be resumed.
 #[utoipa::path(post, path = "/api/v1/dialer/campaigns/{id}/stop", params(("id" = u32, Path, description = "campaign id")),
-    responses((status = 204), (status = 422, body = ErrorBody)), tag = "dialer", security(("bearer" = [])))]
+    responses((status = 204), (status = 409, body = ErrorBody)), tag = "dialer", security(("bearer" = [])))]
 pub async fn stop(
     State(s): State<AppState>,
     _auth: Auth<SupervisorUp>,
