@@ -715,6 +715,40 @@ async fn a_progressive_campaign_connects_a_live_answer_to_the_free_agent() {
 }
 
 #[tokio::test]
+async fn a_number_put_on_the_do_not_call_list_is_never_dialled_and_the_list_is_stored() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    s.start_campaign(
+        dialer::DialMode::Progressive,
+        &["+22997000001", "+22997000002"],
+    )
+    .await;
+    // An opt-out (STOP by SMS) arrives before the first pacing tick.
+    let n = PhoneNumber::try_from("+22997000001".to_string()).unwrap();
+    s.command(|r| Command::DncAdded(n, r)).await;
+    s.advance(1_000).await;
+    let dialled = s.dialled();
+    assert_eq!(dialled.len(), 1, "{:?}", s.ops);
+    assert_eq!(dialled[0].0, "+22997000002");
+    // The campaign and its list are in the store, with each contact's state.
+    let rows = s.store.list_dial_campaigns().await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, store::DialRunState::Running);
+    let list = s.store.list_dial_contacts(rows[0].id).await.unwrap();
+    let status: Vec<(&str, &str, i64)> = list
+        .iter()
+        .map(|c| (c.number.as_str(), c.progress.status.as_str(), c.progress.attempts))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("+22997000001", "closed:do_not_call", 0),
+            ("+22997000002", "in_flight", 1)
+        ]
+    );
+    assert!(rows[0].counters.contains("\"dialed\":1"), "{}", rows[0].counters);
+}
+
+#[tokio::test]
 async fn a_campaign_call_nobody_answers_is_ended_and_counted() {
     let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
     s.start_campaign(dialer::DialMode::Progressive, &["+22997000001"])
