@@ -59,7 +59,10 @@ pub struct DialCampaignInput {
     pub preview_auto_dial_s: Option<u32>,
     /// Contact list: CSV text with a header naming a `number` (or `phone`,
     /// `telephone`, `msisdn`) column; optional `name`, `tz`, `consent`.
-    pub contacts_csv: String,
+    /// Absent: the campaign starts with an empty list, filled by uploads
+    /// (`POST /api/v1/dialer/campaigns/{id}/contacts`, .csv or .xlsx).
+    #[serde(default)]
+    pub contacts_csv: Option<String>,
 }
 
 /// A bad row of the list.
@@ -149,11 +152,17 @@ pub async fn start(
         max_rows: 200_000,
         ..Default::default()
     };
-    let report = dialer::import::parse_csv(i.contacts_csv.as_bytes(), &opts)
-        .map_err(|e| ApiError::invalid(format!("contacts_csv: {e}")))?;
-    if report.contacts.is_empty() {
-        return Err(ApiError::invalid("contacts_csv: no valid row"));
-    }
+    let report = match &i.contacts_csv {
+        Some(csv) => {
+            let r = dialer::import::parse_csv(csv.as_bytes(), &opts)
+                .map_err(|e| ApiError::invalid(format!("contacts_csv: {e}")))?;
+            if r.contacts.is_empty() {
+                return Err(ApiError::invalid("contacts_csv: no valid row"));
+            }
+            r
+        }
+        None => dialer::import::ImportReport::default(),
+    };
     let mut rejected: Vec<RowProblem> = report
         .errors
         .iter()
