@@ -54,17 +54,33 @@ fn restored_contacts_are_called_by_their_history() {
     let skipped = d.handle_contacts_restored(
         t0,
         vec![
-            (contact(1, "+33611111111"), progress(ProgressState::Due(later), 1)),
-            (contact(2, "+33622222222"), progress(ProgressState::InFlight, 1)),
-            (contact(3, "+33633333333"), progress(ProgressState::Closed, 2)),
+            (
+                contact(1, "+33611111111"),
+                progress(ProgressState::Due(later), 1),
+            ),
+            (
+                contact(2, "+33622222222"),
+                progress(ProgressState::InFlight, 1),
+            ),
+            (
+                contact(3, "+33633333333"),
+                progress(ProgressState::Closed, 2),
+            ),
             (
                 contact(4, "+33644444444"),
                 progress(ProgressState::Due(t0), cfg.retry.max_attempts),
             ),
-            (contact(5, "+33622222222"), progress(ProgressState::Due(t0), 0)),
+            (
+                contact(5, "+33622222222"),
+                progress(ProgressState::Due(t0), 0),
+            ),
         ],
     );
-    assert_eq!(skipped, vec![ContactId(5)], "a number listed twice is skipped");
+    assert_eq!(
+        skipped,
+        vec![ContactId(5)],
+        "a number listed twice is skipped"
+    );
     d.handle_counters_restored(Counters {
         dialed: 4,
         busy: 3,
@@ -85,8 +101,18 @@ fn restored_contacts_are_called_by_their_history() {
         "the attempt cap counts attempts made before the restart"
     );
     assert_eq!(placed(&mut d, later.add_millis(1_000)), vec![ContactId(1)]);
-    assert_eq!(d.counters().dialed, 6, "counted on from the restored figures");
+    assert_eq!(
+        d.counters().dialed,
+        6,
+        "counted on from the restored figures"
+    );
     let p = d.contact_progress(ContactId(1)).unwrap();
-    assert_eq!((p.state, p.attempts, p.recent.len()), (ProgressState::InFlight, 2, 1));
-    assert_eq!(d.contact_progress(ContactId(3)).unwrap().state, ProgressState::Closed);
+    assert_eq!(
+        (p.state, p.attempts, p.recent.len()),
+        (ProgressState::InFlight, 2, 1)
+    );
+    assert_eq!(
+        d.contact_progress(ContactId(3)).unwrap().state,
+        ProgressState::Closed
+    );
 }

@@ -470,9 +470,13 @@ async fn campaigns_page_in_chromium() {
     let xlsx = srv.dir.path().join("list.xlsx");
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
-    for (r, (n, name)) in [("number", "name"), ("+33 6 98 76 54 32", "Dupont"), ("12", "bad")]
-        .iter()
-        .enumerate()
+    for (r, (n, name)) in [
+        ("number", "name"),
+        ("+33 6 98 76 54 32", "Dupont"),
+        ("12", "bad"),
+    ]
+    .iter()
+    .enumerate()
     {
         sheet.write_string(r as u32, 0, *n).unwrap();
         sheet.write_string(r as u32, 1, *name).unwrap();

@@ -202,13 +202,11 @@ async fn stored_contact(p: &Platform, number: &str) -> (String, i64, Option<Stri
     let mut db = sqlx::SqliteConnection::connect(&p.settings.database.url)
         .await
         .unwrap();
-    sqlx::query_as(
-        "SELECT status, attempts, last_disposition FROM dial_contacts WHERE number = ?",
-    )
-    .bind(number)
-    .fetch_one(&mut db)
-    .await
-    .unwrap()
+    sqlx::query_as("SELECT status, attempts, last_disposition FROM dial_contacts WHERE number = ?")
+        .bind(number)
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -251,7 +249,10 @@ async fn a_campaign_keeps_its_list_state_and_counts_across_restarts() {
     // The switch answers busy: one attempt, retried by rule (10 min later).
     assert_eq!(exit_code(switch).await, 0, "the switch got the call");
     let f = figures_until(&p, &sup, |c| c["busy"] == 1).await;
-    assert_eq!((f["dialed"].as_u64(), f["state"].as_str()), (Some(1), Some("running")));
+    assert_eq!(
+        (f["dialed"].as_u64(), f["state"].as_str()),
+        (Some(1), Some("running"))
+    );
     let base = format!("/api/v1/dialer/campaigns/{id}");
     assert_eq!(post_empty(&p, &sup, &format!("{base}/pause")).await, 204);
 
@@ -284,7 +285,13 @@ async fn a_campaign_keeps_its_list_state_and_counts_across_restarts() {
         .map(|x| x["line"].as_u64().unwrap())
         .collect();
     assert_eq!(lines, [3, 4], "the bad row and the listed number: {up}");
-    assert!(up["rejected"][1]["reason"].as_str().unwrap().contains("already"), "{up}");
+    assert!(
+        up["rejected"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("already"),
+        "{up}"
+    );
     // A CSV upload too, and a type that is neither.
     let r = p
         .srv
@@ -297,7 +304,11 @@ async fn a_campaign_keeps_its_list_state_and_counts_across_restarts() {
         .await
         .unwrap();
     let up: Value = r.json().await.unwrap();
-    assert_eq!((up["added"].as_u64(), up["rejected"][0]["line"].as_u64()), (Some(1), Some(3)), "{up}");
+    assert_eq!(
+        (up["added"].as_u64(), up["rejected"][0]["line"].as_u64()),
+        (Some(1), Some(3)),
+        "{up}"
+    );
     let r = p
         .srv
         .http
@@ -316,12 +327,20 @@ async fn a_campaign_keeps_its_list_state_and_counts_across_restarts() {
     let f = get(&p, &sup, "/api/v1/dialer/campaigns").await;
     let c = &f[0];
     assert_eq!(
-        (c["id"].as_u64(), c["state"].as_str(), c["contacts"].as_u64()),
+        (
+            c["id"].as_u64(),
+            c["state"].as_str(),
+            c["contacts"].as_u64()
+        ),
         (Some(id), Some("paused"), Some(3)),
         "{f}"
     );
     assert_eq!(
-        (c["dialed"].as_u64(), c["busy"].as_u64(), c["connected"].as_u64()),
+        (
+            c["dialed"].as_u64(),
+            c["busy"].as_u64(),
+            c["connected"].as_u64()
+        ),
         (Some(1), Some(1), Some(0)),
         "{f}"
     );

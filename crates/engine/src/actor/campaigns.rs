@@ -219,7 +219,9 @@ pub(crate) async fn load_campaigns(store: &dyn store::Store) -> StoredCampaigns 
     for row in rows {
         match store.list_dial_contacts(row.id).await {
             Ok(contacts) => out.runs.push(StoredRun { row, contacts }),
-            Err(e) => tracing::error!(error = %e, campaign = row.id, "cannot read the campaign's list"),
+            Err(e) => {
+                tracing::error!(error = %e, campaign = row.id, "cannot read the campaign's list")
+            }
         }
     }
     out
@@ -822,10 +824,8 @@ impl Actor {
             }
         }
         // contact → (why it closed, its last disposition)
-        let mut touched: HashMap<
-            ContactId,
-            (Option<dialer::CloseReason>, Option<String>),
-        > = HashMap::new();
+        let mut touched: HashMap<ContactId, (Option<dialer::CloseReason>, Option<String>)> =
+            HashMap::new();
         while let Some(a) = actions.pop_front() {
             if let Some(r) = self.campaigns.get_mut(&id) {
                 match &a {

@@ -736,7 +736,13 @@ async fn a_number_put_on_the_do_not_call_list_is_never_dialled_and_the_list_is_s
     let list = s.store.list_dial_contacts(rows[0].id).await.unwrap();
     let status: Vec<(&str, &str, i64)> = list
         .iter()
-        .map(|c| (c.number.as_str(), c.progress.status.as_str(), c.progress.attempts))
+        .map(|c| {
+            (
+                c.number.as_str(),
+                c.progress.status.as_str(),
+                c.progress.attempts,
+            )
+        })
         .collect();
     assert_eq!(
         status,
@@ -745,7 +751,11 @@ async fn a_number_put_on_the_do_not_call_list_is_never_dialled_and_the_list_is_s
             ("+22997000002", "in_flight", 1)
         ]
     );
-    assert!(rows[0].counters.contains("\"dialed\":1"), "{}", rows[0].counters);
+    assert!(
+        rows[0].counters.contains("\"dialed\":1"),
+        "{}",
+        rows[0].counters
+    );
 }
 
 #[tokio::test]

@@ -92,8 +92,16 @@ pub(super) async fn dial_campaigns(s: &dyn Store) {
 
     // Do-not-call: global and per campaign, each once.
     let n = PhoneNumber::try_from("+33611111111".to_string()).unwrap();
-    assert!(s.add_dial_dnc(&n, None, "opt_out:sms", t(20)).await.unwrap());
-    assert!(!s.add_dial_dnc(&n, None, "opt_out:sms", t(21)).await.unwrap());
+    assert!(
+        s.add_dial_dnc(&n, None, "opt_out:sms", t(20))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.add_dial_dnc(&n, None, "opt_out:sms", t(21))
+            .await
+            .unwrap()
+    );
     assert!(s.add_dial_dnc(&n, Some(7), "agent", t(22)).await.unwrap());
     assert_eq!(
         s.list_dial_dnc().await.unwrap(),

@@ -264,7 +264,6 @@ pub async fn pause(
     Ok(StatusCode::NO_CONTENT)
 }
 
-
 /// Resume a paused campaign (a running or stopped one: 409).
 #[utoipa::path(post, path = "/api/v1/dialer/campaigns/{id}/resume", params(("id" = u32, Path, description = "campaign id")),
     responses((status = 204), (status = 409, body = ErrorBody)), tag = "dialer", security(("bearer" = [])))]
@@ -383,7 +382,12 @@ pub async fn upload(
         }
     }
     rejected.sort_by_key(|r| r.line);
-    tracing::info!(campaign = id, added = added.added, rejected = rejected.len(), "contacts uploaded");
+    tracing::info!(
+        campaign = id,
+        added = added.added,
+        rejected = rejected.len(),
+        "contacts uploaded"
+    );
     Ok(Json(ContactsUploaded {
         added: added.added,
         rejected,

@@ -112,7 +112,10 @@ impl Inner {
             .ok()
             .or_else(|| domain::PhoneNumber::try_from(format!("+{a}")).ok())
         else {
-            tracing::warn!(channel = channel.as_str(), "opt-out from an address that is no phone number: not put on the do-not-call list");
+            tracing::warn!(
+                channel = channel.as_str(),
+                "opt-out from an address that is no phone number: not put on the do-not-call list"
+            );
             return Ok(());
         };
         self.store
