@@ -198,6 +198,8 @@ pub(crate) struct StoredRun {
 pub(crate) struct StoredCampaigns {
     runs: Vec<StoredRun>,
     dnc: Vec<(PhoneNumber, Option<i64>)>,
+    /// The highest stored campaign id, resumed or not.
+    max_id: i64,
 }
 
 /// Read the stored campaigns, their lists and the do-not-call list (the
@@ -217,6 +219,7 @@ pub(crate) async fn load_campaigns(store: &dyn store::Store) -> StoredCampaigns 
         }
     };
     for row in rows {
+        out.max_id = out.max_id.max(row.id);
         match store.list_dial_contacts(row.id).await {
             Ok(contacts) => out.runs.push(StoredRun { row, contacts }),
             Err(e) => {
@@ -431,12 +434,8 @@ impl Actor {
         let t = self.now;
         let mut d = Dialer::new(t, c.settings.config())
             .map_err(|e| EngineError::Invalid(format!("campaign settings: {e}")))?;
-        let id = DialCampaignId(
-            self.campaigns
-                .keys()
-                .next_back()
-                .map_or(1, |k| k.0.saturating_add(1)),
-        );
+        let id = DialCampaignId(self.last_campaign_id.saturating_add(1));
+        self.last_campaign_id = id.0;
         for (n, k) in c.contacts.iter_mut().enumerate() {
             k.id = ContactId(n as i64 + 1);
         }
@@ -527,6 +526,9 @@ impl Actor {
                 self.dnc_global.insert(n.clone());
             }
         }
+        self.last_campaign_id = self
+            .last_campaign_id
+            .max(u32::try_from(stored.max_id).unwrap_or(u32::MAX));
         for StoredRun { row, contacts } in stored.runs {
             let Ok(cid) = u32::try_from(row.id) else {
                 tracing::error!(campaign = row.id, "campaign id out of range: not resumed");

@@ -192,6 +192,9 @@ pub(crate) struct Actor {
     /// The global do-not-call list every campaign's dialer gets (opt-outs
     /// by STOP land here).
     pub dnc_global: std::collections::HashSet<PhoneNumber>,
+    /// The highest campaign id stored or started (a stored campaign that
+    /// could not be resumed keeps its id: a new one never reuses it).
+    pub last_campaign_id: u32,
     /// Live digital conversations routed by the ACD.
     pub conversations: HashMap<InteractionId, conversations::Conversation>,
     pub legs: HashMap<LegId, LegRole>,
@@ -284,6 +287,7 @@ impl Actor {
             conversations: HashMap::new(),
             campaigns: Default::default(),
             dnc_global: Default::default(),
+            last_campaign_id: 0,
             callbacks: HashMap::new(),
             hang_up_after_prompt: Default::default(),
             last_task_counts: (0, 0),
