@@ -199,20 +199,38 @@ async fn figures_until(p: &Platform, token: &str, done: impl Fn(&Value) -> bool)
 /// A contact's stored progress: (status, attempts, last disposition).
 async fn stored_contact(p: &Platform, number: &str) -> (String, i64, Option<String>) {
     use sqlx::Connection;
-    let mut db = sqlx::SqliteConnection::connect(&p.settings.database.url)
-        .await
-        .unwrap();
-    sqlx::query_as("SELECT status, attempts, last_disposition FROM dial_contacts WHERE number = ?")
-        .bind(number)
-        .fetch_one(&mut db)
-        .await
-        .unwrap()
+    let url = &p.settings.database.url;
+    let q = "SELECT status, attempts, last_disposition FROM dial_contacts WHERE number = $1";
+    if url.starts_with("sqlite:") {
+        let mut db = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_as(q)
+            .bind(number)
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    } else {
+        let mut db = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_as(q)
+            .bind(number)
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_campaign_keeps_its_list_state_and_counts_across_restarts() {
+    keeps_across_restarts(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_keeps_its_list_state_and_counts_across_restarts_on_postgres() {
+    keeps_across_restarts(true).await;
+}
+
+async fn keeps_across_restarts(pg: bool) {
     let trunk_port = free_ports(TRUNK_IP, 1);
-    let p = platform_full(None, false, move |s| {
+    let p = platform_full(None, pg, move |s| {
         s.sip.trunks[0].outbound = Some(format!("{TRUNK_IP}:{trunk_port}"));
         s.sip.trunks[0].caller_id = Some("+33100000000".into());
     })

@@ -447,6 +447,19 @@ impl Actor {
         self.effects.push_back(Effect::Task(Box::pin(work)));
     }
 
+    /// Answer a command once the store lane has run every operation queued
+    /// so far (the lane is in order): a campaign's "done" means stored, so
+    /// a restart right after the answer finds it.
+    pub(crate) fn reply_after_store<T: Send + 'static>(
+        &mut self,
+        tx: tokio::sync::oneshot::Sender<T>,
+        v: T,
+    ) {
+        self.store_job(move |_| async move {
+            let _ = tx.send(v);
+        });
+    }
+
     /// Queue a store operation for the store lane (in order, off the loop).
     pub(crate) fn store_job<F>(&mut self, job: impl FnOnce(Arc<dyn Store>) -> F + Send + 'static)
     where
