@@ -74,6 +74,8 @@ struct ContactState {
     retries: [u32; 5],
     status: Status,
     last_abandoned: Option<Timestamp>,
+    /// When it is next due (meaningful while [`Status::Due`]).
+    due_at: Timestamp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +147,35 @@ impl HandleTimes {
         }
         ((self.cdf(age + h.max(0.0)) - self.cdf(age)) / s).clamp(0.0, 1.0)
     }
+}
+
+/// Where a contact stands, for keeping a campaign across a restart
+/// ([`Dialer::contact_progress`], [`Dialer::handle_contacts_restored`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProgressState {
+    /// Waiting to be called, not before this time.
+    Due(Timestamp),
+    /// A call is on the wire (or the agent previews it).
+    InFlight,
+    /// Left the list for good.
+    Closed,
+}
+
+/// A contact's history: what the retry rules, the 30-day attempt cap and
+/// the 72 h rule after an abandon (Ofcom 2016 statement A1.13) read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactProgress {
+    /// Due, in flight or closed.
+    pub state: ProgressState,
+    /// Calls placed to it, ever.
+    pub attempts: u32,
+    /// Retries used per system disposition: busy, no answer, machine,
+    /// failed, abandoned.
+    pub retries: [u32; 5],
+    /// When the calls of the last 30 days were placed, oldest first.
+    pub recent: Vec<Timestamp>,
+    /// When its last call was abandoned.
+    pub last_abandoned: Option<Timestamp>,
 }
 
 /// One campaign's dialer. See the crate docs for the run loop.
@@ -305,6 +336,22 @@ impl Dialer {
 
     // ---- outputs ----
 
+    /// A contact's history, `None` for an unknown id.
+    pub fn contact_progress(&self, id: ContactId) -> Option<ContactProgress> {
+        let cs = self.contacts.get(&id)?;
+        Some(ContactProgress {
+            state: match cs.status {
+                Status::Due => ProgressState::Due(cs.due_at),
+                Status::InFlight | Status::Previewing => ProgressState::InFlight,
+                Status::Closed => ProgressState::Closed,
+            },
+            attempts: cs.total,
+            retries: cs.retries,
+            recent: cs.recent.iter().copied().collect(),
+            last_abandoned: cs.last_abandoned,
+        })
+    }
+
     /// The next effect to carry out.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
@@ -361,10 +408,58 @@ impl Dialer {
                     retries: [0; 5],
                     status: Status::Due,
                     last_abandoned: None,
+                    due_at: now,
                 },
             );
         }
         skipped
+    }
+
+    /// Add contacts with their history (a campaign resumed after a
+    /// restart). A contact that was [`ProgressState::InFlight`] is due now:
+    /// its call died with the previous process and already counts as an
+    /// attempt. A contact whose id or number is already listed is skipped;
+    /// returns the ids skipped.
+    pub fn handle_contacts_restored(
+        &mut self,
+        now: Timestamp,
+        contacts: Vec<(Contact, ContactProgress)>,
+    ) -> Vec<ContactId> {
+        let now = self.clock(now);
+        let mut skipped = Vec::new();
+        for (c, p) in contacts {
+            if self.contacts.contains_key(&c.id) || !self.listed_numbers.insert(c.number.clone()) {
+                skipped.push(c.id);
+                continue;
+            }
+            let (status, due_at) = match p.state {
+                ProgressState::Due(at) => (Status::Due, at),
+                ProgressState::InFlight => (Status::Due, now),
+                ProgressState::Closed => (Status::Closed, now),
+            };
+            if status == Status::Due {
+                self.seq += 1;
+                self.due.insert((due_at, self.seq, c.id));
+            }
+            self.contacts.insert(
+                c.id,
+                ContactState {
+                    contact: c,
+                    recent: p.recent.into_iter().collect(),
+                    total: p.attempts,
+                    retries: p.retries,
+                    status,
+                    last_abandoned: p.last_abandoned,
+                    due_at,
+                },
+            );
+        }
+        skipped
+    }
+
+    /// Set the counters (a campaign resumed after a restart).
+    pub fn handle_counters_restored(&mut self, counters: Counters) {
+        self.counters = counters;
     }
 
     /// Put a number on a do-not-call list; it is never dialled again by
@@ -440,6 +535,7 @@ impl Dialer {
                 if let Some(cs) = self.contacts.get_mut(&c) {
                     cs.status = Status::Due;
                     self.seq += 1;
+                    cs.due_at = now;
                     self.due.insert((now, self.seq, c));
                 }
             }
@@ -767,6 +863,7 @@ impl Dialer {
         if let Some(cs) = self.contacts.get_mut(&cid) {
             cs.status = Status::Due;
             self.seq += 1;
+            cs.due_at = at;
             self.due.insert((at, self.seq, cid));
         }
     }
@@ -919,6 +1016,7 @@ impl Dialer {
             }
             if self.numbers.contains(n) {
                 self.seq += 1;
+                cs.due_at = now.add_millis(1_000);
                 self.due.insert((now.add_millis(1_000), self.seq, c));
                 continue;
             }
@@ -933,6 +1031,7 @@ impl Dialer {
             if cs.recent.len() as u32 >= self.cfg.window.max_attempts_per_30d {
                 let next = cs.recent.front().map_or(now, |t| t.add_millis(month));
                 self.seq += 1;
+                cs.due_at = next;
                 self.due.insert((next, self.seq, c));
                 continue;
             }
@@ -940,6 +1039,7 @@ impl Dialer {
                 match self.cfg.window.next_open(now, &cs.contact.tz) {
                     Some(next) if next > now => {
                         self.seq += 1;
+                        cs.due_at = next;
                         self.due.insert((next, self.seq, c));
                     }
                     _ => self.close(c, CloseReason::MaxAttempts),

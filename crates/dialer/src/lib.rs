@@ -66,7 +66,7 @@ pub mod rules;
 pub mod sim;
 pub mod timer;
 
-pub use dialer::{Counters, Dialer, DialerError, DncScope};
+pub use dialer::{ContactProgress, Counters, Dialer, DialerError, DncScope, ProgressState};
 pub use model::*;
 pub use rules::{
     AbandonCap, AbandonTracker, CallingWindow, Holidays, Interval, RetryRule, RetryRules,

@@ -68,10 +68,13 @@ pub mod lookup;
 pub mod push;
 pub mod writer;
 
-pub use actor::campaigns::{CampaignStats, DialCampaign, DialCampaignId};
+pub use actor::campaigns::{
+    CampaignStats, ContactsAdded, DialCampaign, DialCampaignId, DialModeSetting, DialSettings,
+    WindowSetting,
+};
 pub use config::{EngineConfig, EntryPoint};
 
-use domain::{AgentId, InteractionId, QueueId};
+use domain::{AgentId, InteractionId, PhoneNumber, QueueId};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -148,6 +151,14 @@ pub(crate) enum Command {
     ),
     PauseCampaign(DialCampaignId, oneshot::Sender<Result<(), EngineError>>),
     CampaignStats(oneshot::Sender<Vec<CampaignStats>>),
+    StopCampaign(DialCampaignId, oneshot::Sender<Result<(), EngineError>>),
+    ResumeCampaign(DialCampaignId, oneshot::Sender<Result<(), EngineError>>),
+    AddCampaignContacts(
+        DialCampaignId,
+        Vec<dialer::Contact>,
+        oneshot::Sender<Result<ContactsAdded, EngineError>>,
+    ),
+    DncAdded(PhoneNumber, oneshot::Sender<()>),
     HangUp(
         AgentId,
         InteractionId,
@@ -364,7 +375,49 @@ impl EngineHandle {
         self.ask(|r| Command::PauseCampaign(id, r)).await?
     }
 
-    /// Every running campaign's figures.
+    /// Stop a campaign for good: no new calls; calls on the wire go on.
+    ///
+    /// # Errors
+    /// Unknown campaign.
+    pub async fn stop_campaign(&self, id: DialCampaignId) -> Result<(), EngineError> {
+        self.ask(|r| Command::StopCampaign(id, r)).await?
+    }
+
+    /// Resume a paused campaign.
+    ///
+    /// # Errors
+    /// Unknown campaign; one that is not paused (a stopped campaign stays
+    /// stopped).
+    pub async fn resume_campaign(&self, id: DialCampaignId) -> Result<(), EngineError> {
+        self.ask(|r| Command::ResumeCampaign(id, r)).await?
+    }
+
+    /// Add contacts to a campaign's list (their ids are assigned by the
+    /// engine); numbers already listed are skipped and returned.
+    ///
+    /// # Errors
+    /// Unknown or stopped campaign.
+    pub async fn add_campaign_contacts(
+        &self,
+        id: DialCampaignId,
+        contacts: Vec<dialer::Contact>,
+    ) -> Result<ContactsAdded, EngineError> {
+        self.ask(|r| Command::AddCampaignContacts(id, contacts, r))
+            .await?
+    }
+
+    /// Put `number` on the global do-not-call list every campaign checks
+    /// (an opt-out by STOP). The caller has stored it
+    /// (`store::DialCampaignStore::add_dial_dnc`); campaigns read the
+    /// stored list when the engine starts.
+    ///
+    /// # Errors
+    /// The engine has stopped.
+    pub async fn dnc_added(&self, number: PhoneNumber) -> Result<(), EngineError> {
+        self.ask(|r| Command::DncAdded(number, r)).await
+    }
+
+    /// Every campaign's figures.
     ///
     /// # Errors
     /// The engine has stopped.

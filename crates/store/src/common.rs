@@ -302,6 +302,7 @@ macro_rules! impl_common {
         crate::dial::impl_dial!($store, $db);
         crate::dial::impl_sip_bindings!($store, $db);
         crate::dial::impl_sip_dialogs!($store, $db);
+        crate::dial_campaign::impl_dial_campaigns!($store, $db);
     };
 }
 

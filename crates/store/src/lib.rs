@@ -49,6 +49,7 @@ mod common_directory;
 mod common_log;
 mod common_messaging;
 mod dial;
+mod dial_campaign;
 mod merge;
 mod postgres;
 mod sqlite;
@@ -64,6 +65,9 @@ pub use campaign::{
 };
 pub use chat::{ChatMessage, ChatStore, NewChatMessage};
 pub use dial::{DialStore, SavedSipDialog, SipBinding, SipBindingStore, SipDialogStore};
+pub use dial_campaign::{
+    DialCampaignRow, DialCampaignStore, DialContactProgress, DialContactRow, DialRunState,
+};
 
 /// The end time written when open interactions are closed after a restart.
 #[derive(Clone, Copy, Debug)]
@@ -450,6 +454,7 @@ pub trait Store:
     + WriteStore
     + AuditStore
     + DialStore
+    + DialCampaignStore
     + SipBindingStore
     + SipDialogStore
 {

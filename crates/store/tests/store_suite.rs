@@ -14,6 +14,8 @@ use store::*;
 mod campaigns;
 #[path = "store_suite/customers.rs"]
 mod customers;
+#[path = "store_suite/dial.rs"]
+mod dial;
 #[path = "store_suite/directory.rs"]
 mod directory;
 #[path = "store_suite/journal.rs"]
@@ -55,6 +57,7 @@ async fn suite(s: Arc<dyn Store>) {
     // After `outbox`: reads the survey row it queued.
     messaging::messaging(&*s).await;
     campaigns::campaigns(&*s).await;
+    dial::dial_campaigns(&*s).await;
 }
 
 #[tokio::test]

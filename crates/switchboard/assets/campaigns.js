@@ -1,5 +1,7 @@
-// Outbound campaigns (issue 15): start one from a CSV list, see the running
-// ones with their figures (refreshed every 2 s), pause one. Every text from
+// Outbound campaigns (issue 15): start one from a .csv or .xlsx list (the
+// campaign is created, then the file is uploaded as it is; bad rows are
+// listed with their line), see every campaign with its state and figures
+// (refreshed every 2 s), pause one. Every text from
 // the server goes into the page through textContent.
 import { t, el, api } from '/assets/common.js';
 
@@ -77,13 +79,19 @@ async function queues() {
   }
 }
 
-function readFile(file) {
-  return new Promise((resolve, reject) => {
-    const r = new FileReader();
-    r.onload = () => resolve(String(r.result || ''));
-    r.onerror = () => reject(new Error(t("error")));
-    r.readAsText(file);
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+/** Upload a list file to a campaign as it is; returns {added, rejected}. */
+async function upload(id, file) {
+  const type = /\.xlsx$/i.test(file.name) ? XLSX : 'text/csv';
+  const r = await fetch(`/api/v1/dialer/campaigns/${id}/contacts`, {
+    method: 'POST', credentials: 'same-origin',
+    headers: { Accept: 'application/json', 'Content-Type': type },
+    body: file,
   });
+  const data = await r.json().catch(() => null);
+  if (!r.ok) throw new Error((data && data.message) || `${t("error")} ${r.status}`);
+  return data;
 }
 
 $('campaign-form').addEventListener('submit', async (ev) => {
@@ -96,16 +104,15 @@ $('campaign-form').addEventListener('submit', async (ev) => {
   if (!name) { showError(t("campaign_name_required")); $('c-name').focus(); return; }
   if (!file) { showError(t("contact_list_required")); $('c-file').focus(); return; }
   try {
-    const csv = await readFile(file);
-    const r = await api('POST', '/dialer/campaigns', {
+    const c = await api('POST', '/dialer/campaigns', {
       name,
       queue: $('c-queue').value,
       mode: $('c-mode').value,
       window: $('c-window').value,
-      contacts_csv: csv,
     });
+    const r = await upload(c.id, file);
     $('campaign-result').textContent =
-      `${t("campaign_started")}: ${r.contacts} ${t("contacts_loaded")}, ${r.rejected.length} ${t("rows_rejected")}`;
+      `${t("campaign_started")}: ${r.added} ${t("contacts_loaded")}, ${r.rejected.length} ${t("rows_rejected")}`;
     for (const p of r.rejected) {
       $('campaign-rejected').append(el('li', `${t("line")} ${p.line}: ${p.reason}`));
     }

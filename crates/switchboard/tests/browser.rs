@@ -466,13 +466,29 @@ async fn campaigns_page_in_chromium() {
         let _ = std::fs::remove_file(shots.join(format!("{f}.png")));
     }
     let config = srv.dir.path().join("browser-campaigns.json");
+    // The list as an Excel workbook: a good row and a bad number.
+    let xlsx = srv.dir.path().join("list.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, (n, name)) in [
+        ("number", "name"),
+        ("+33 6 98 76 54 32", "Dupont"),
+        ("12", "bad"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write_string(r as u32, 0, *n).unwrap();
+        sheet.write_string(r as u32, 1, *name).unwrap();
+    }
+    book.save(&xlsx).unwrap();
     std::fs::write(
         &config,
         json!({
             "supervisor": "supervisor",
             "supervisor_password": srv.password("supervisor"),
             "campaign_name": XSS_NAME,
-            "campaign_csv": "number,name\n+33 6 98 76 54 32,Dupont\n12,bad\n",
+            "campaign_xlsx": xlsx,
             "screenshots": shots,
             "chromium": std::env::var("SWITCHBOARD_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
         })
@@ -484,7 +500,10 @@ async fn campaigns_page_in_chromium() {
     eprintln!("campaigns phase: {out}");
     assert_eq!(code, 0, "campaigns phase failed: {out}");
     let c = &out["checks"];
-    assert_eq!(c["missing_list_error"], "Choose a CSV contact list.");
+    assert_eq!(
+        c["missing_list_error"],
+        "Choose a contact list (CSV or .xlsx)."
+    );
     assert_eq!(
         c["result"],
         "Campaign started: 1 contacts loaded, 1 rows rejected"

@@ -129,6 +129,27 @@ async fn an_sms_campaign_skips_opted_out_numbers_pauses_resumes_and_counts_recei
     assert_eq!(outs.as_array().unwrap().len(), 1, "{outs}");
     assert_eq!(outs[0]["address"], format!("+{}", msisdn(OPTED_OUT)));
     assert_eq!(outs[0]["source"], "keyword:STOP");
+    // The number also goes on the dialer's global do-not-call list (issue
+    // 15), stored before the confirmation was queued.
+    {
+        use sqlx::Connection;
+        let mut db = sqlx::SqliteConnection::connect(&p.settings.database.url)
+            .await
+            .unwrap();
+        let dnc: Vec<(String, i64, String)> =
+            sqlx::query_as("SELECT number, campaign_id, source FROM dial_dnc")
+                .fetch_all(&mut db)
+                .await
+                .unwrap();
+        assert_eq!(
+            dnc,
+            [(
+                format!("+{}", msisdn(OPTED_OUT)),
+                0,
+                "opt_out:sms".to_string()
+            )]
+        );
+    }
     let convs = get(
         &p,
         &sup,

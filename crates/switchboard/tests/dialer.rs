@@ -154,3 +154,235 @@ async fn a_progressive_campaign_calls_the_list_and_connects_an_agent() {
     assert_eq!(r.status(), 204);
     p.srv.shutdown().await;
 }
+
+/// A .xlsx list: a header, then the rows given (number, name).
+fn xlsx(rows: &[(&str, &str)]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "number").unwrap();
+    sheet.write_string(0, 1, "name").unwrap();
+    for (i, (n, name)) in rows.iter().enumerate() {
+        sheet.write_string(i as u32 + 1, 0, *n).unwrap();
+        sheet.write_string(i as u32 + 1, 1, *name).unwrap();
+    }
+    book.save_to_buffer().unwrap()
+}
+
+async fn post_empty(p: &Platform, token: &str, path: &str) -> u16 {
+    p.srv
+        .http
+        .post(p.srv.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The campaign's figures, read until `done` holds (deadline 20 s).
+async fn figures_until(p: &Platform, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let f = get(p, token, "/api/v1/dialer/campaigns").await;
+        if done(&f[0]) {
+            return f[0].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "figures never reached the expected state: {f}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A contact's stored progress: (status, attempts, last disposition).
+async fn stored_contact(p: &Platform, number: &str) -> (String, i64, Option<String>) {
+    use sqlx::Connection;
+    let url = &p.settings.database.url;
+    let q = "SELECT status, attempts, last_disposition FROM dial_contacts WHERE number = $1";
+    if url.starts_with("sqlite:") {
+        let mut db = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_as(q)
+            .bind(number)
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    } else {
+        let mut db = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_as(q)
+            .bind(number)
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_keeps_its_list_state_and_counts_across_restarts() {
+    keeps_across_restarts(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_keeps_its_list_state_and_counts_across_restarts_on_postgres() {
+    keeps_across_restarts(true).await;
+}
+
+async fn keeps_across_restarts(pg: bool) {
+    let trunk_port = free_ports(TRUNK_IP, 1);
+    let p = platform_full(None, pg, move |s| {
+        s.sip.trunks[0].outbound = Some(format!("{TRUNK_IP}:{trunk_port}"));
+        s.sip.trunks[0].caller_id = Some("+33100000000".into());
+    })
+    .await;
+    let amina = p.srv.login("amina").await;
+    let sup = p.srv.login("supervisor").await;
+    let switch = sipp(
+        p.sip,
+        "trunk_busy.xml",
+        &[
+            "-i",
+            TRUNK_IP,
+            "-p",
+            &trunk_port.to_string(),
+            "-mp",
+            &free_ports(TRUNK_IP, 4).to_string(),
+        ],
+    );
+    register_phone(&p, "amina").await;
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let (st, started) = post_json(
+        &p,
+        &sup,
+        "/api/v1/dialer/campaigns",
+        json!({"name": "Relance", "queue": "general", "mode": "progressive", "window": "always",
+               "contacts_csv": "number\n+33698765432\n"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{started}");
+    let id = started["id"].as_u64().unwrap();
+    // The switch answers busy: one attempt, retried by rule (10 min later).
+    assert_eq!(exit_code(switch).await, 0, "the switch got the call");
+    let f = figures_until(&p, &sup, |c| c["busy"] == 1).await;
+    assert_eq!(
+        (f["dialed"].as_u64(), f["state"].as_str()),
+        (Some(1), Some("running"))
+    );
+    let base = format!("/api/v1/dialer/campaigns/{id}");
+    assert_eq!(post_empty(&p, &sup, &format!("{base}/pause")).await, 204);
+
+    // An .xlsx list: one good row, one bad number, one number already listed.
+    let body = xlsx(&[
+        ("+33 6 11 22 33 44", "Martin"),
+        ("12", "bad"),
+        ("+33698765432", "again"),
+    ]);
+    let r = p
+        .srv
+        .http
+        .post(p.srv.url(&format!("{base}/contacts")))
+        .bearer_auth(&sup)
+        .header(
+            "content-type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let up: Value = r.json().await.unwrap();
+    assert_eq!(up["added"], 1, "{up}");
+    let lines: Vec<u64> = up["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [3, 4], "the bad row and the listed number: {up}");
+    assert!(
+        up["rejected"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("already"),
+        "{up}"
+    );
+    // A CSV upload too, and a type that is neither.
+    let r = p
+        .srv
+        .http
+        .post(p.srv.url(&format!("{base}/contacts")))
+        .bearer_auth(&sup)
+        .header("content-type", "text/csv")
+        .body("number\n+33 6 55 44 33 22\nnot a number\n")
+        .send()
+        .await
+        .unwrap();
+    let up: Value = r.json().await.unwrap();
+    assert_eq!(
+        (up["added"].as_u64(), up["rejected"][0]["line"].as_u64()),
+        (Some(1), Some(3)),
+        "{up}"
+    );
+    let r = p
+        .srv
+        .http
+        .post(p.srv.url(&format!("{base}/contacts")))
+        .bearer_auth(&sup)
+        .header("content-type", "image/png")
+        .body(vec![1u8, 2, 3])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+
+    // Restart: the campaign comes back paused, with its list and counts.
+    let p = restart(p).await;
+    let sup = p.srv.login("supervisor").await;
+    let f = get(&p, &sup, "/api/v1/dialer/campaigns").await;
+    let c = &f[0];
+    assert_eq!(
+        (
+            c["id"].as_u64(),
+            c["state"].as_str(),
+            c["contacts"].as_u64()
+        ),
+        (Some(id), Some("paused"), Some(3)),
+        "{f}"
+    );
+    assert_eq!(
+        (
+            c["dialed"].as_u64(),
+            c["busy"].as_u64(),
+            c["connected"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{f}"
+    );
+    assert_eq!(
+        stored_contact(&p, "+33698765432").await,
+        ("due".to_string(), 1, Some("busy".to_string()))
+    );
+    assert_eq!(
+        stored_contact(&p, "+33611223344").await,
+        ("due".to_string(), 0, None)
+    );
+
+    // Stop: final; neither resume nor pause brings it back.
+    assert_eq!(post_empty(&p, &sup, &format!("{base}/stop")).await, 204);
+    assert_eq!(post_empty(&p, &sup, &format!("{base}/resume")).await, 409);
+    assert_eq!(post_empty(&p, &sup, &format!("{base}/pause")).await, 409);
+    let p = restart(p).await;
+    let sup = p.srv.login("supervisor").await;
+    let f = get(&p, &sup, "/api/v1/dialer/campaigns").await;
+    assert_eq!(
+        (f[0]["state"].as_str(), f[0]["dialed"].as_u64()),
+        (Some("stopped"), Some(1)),
+        "{f}"
+    );
+    assert_eq!(post_empty(&p, &sup, &format!("{base}/resume")).await, 409);
+    p.srv.shutdown().await;
+}

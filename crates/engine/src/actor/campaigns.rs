@@ -17,8 +17,15 @@
 //! - Agents' ACD states are reported to every campaign whose queue they
 //!   serve: available, busy (other work, pause), wrap-up, logged out.
 //!
-//! Campaigns live in memory (started through [`crate::EngineHandle::start_campaign`]);
-//! their lists and settings are not stored yet.
+//! Campaigns are kept in the store (migration 0011): the engine assigns
+//! their ids and contact ids and writes each change (the campaign row, its
+//! run state, its counters, each contact's progress) through its in-order
+//! store lane; [`load_campaigns`] reads them back when the engine starts
+//! (in the shell, before the first input) and [`Actor::restore_campaigns`]
+//! resumes each where it was: running ones dial again, paused and stopped
+//! ones wait. A call on the wire when the previous process ended counts as
+//! an attempt (the retry rules see it); its number's claim in
+//! `dial_in_flight` keeps blocking a second call until it is released.
 
 use super::{Actor, Call, LegRole, Phase, Then, VoiceOp};
 use crate::EngineError;
@@ -38,6 +45,69 @@ impl std::fmt::Display for DialCampaignId {
     }
 }
 
+/// Dialling mode of [`DialSettings`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DialModeSetting {
+    /// The agent sees the contact first ([`dialer::DialMode::Preview`]).
+    Preview,
+    /// One call per available agent.
+    Progressive,
+    /// More calls than free agents, paced under the abandon cap.
+    Predictive,
+}
+
+/// Calling window of [`DialSettings`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowSetting {
+    /// Décret 2022-1313: weekdays 10:00–13:00 and 14:00–20:00 in the
+    /// contact's time zone, no public holidays.
+    #[default]
+    France,
+    /// Any time.
+    Always,
+}
+
+/// A campaign's settings as stored (JSON in `dial_campaigns.settings`);
+/// [`DialSettings::config`] turns them into the dialer's configuration.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DialSettings {
+    /// Dialling mode.
+    pub mode: DialModeSetting,
+    /// Calling window.
+    #[serde(default)]
+    pub window: WindowSetting,
+    /// Ring time before no answer, s (≥ 15, Ofcom 2016 statement A1.20).
+    pub ring_timeout_s: u32,
+    /// Auto-dial delay of preview mode, s.
+    #[serde(default)]
+    pub preview_auto_dial_s: Option<u32>,
+}
+
+impl DialSettings {
+    /// The dialer's configuration. AMD is off: the voice shell does not
+    /// hand the answered leg's audio over yet, so every answer is live.
+    pub fn config(&self) -> dialer::CampaignConfig {
+        dialer::CampaignConfig {
+            mode: match self.mode {
+                DialModeSetting::Preview => dialer::DialMode::Preview {
+                    auto_dial_s: self.preview_auto_dial_s,
+                },
+                DialModeSetting::Progressive => dialer::DialMode::Progressive,
+                DialModeSetting::Predictive => dialer::DialMode::Predictive,
+            },
+            ring_timeout_ms: self.ring_timeout_s.saturating_mul(1000),
+            window: match self.window {
+                WindowSetting::France => dialer::CallingWindow::france_2022_1313(),
+                WindowSetting::Always => dialer::CallingWindow::always(),
+            },
+            amd: dialer::AmdAction::Off,
+            ..dialer::CampaignConfig::default()
+        }
+    }
+}
+
 /// A campaign to start: its settings, queue, trunk and contact list.
 #[derive(Clone, Debug)]
 pub struct DialCampaign {
@@ -49,9 +119,10 @@ pub struct DialCampaign {
     pub trunk: String,
     /// From user of the calls (else the trunk's caller-ID).
     pub caller_id: Option<String>,
-    /// Dialling mode, pacing, windows, abandon cap, retries, AMD.
-    pub config: dialer::CampaignConfig,
-    /// The list.
+    /// Dialling mode, ring time, window.
+    pub settings: DialSettings,
+    /// The list (contact ids are assigned by the engine: the ones given
+    /// are ignored).
     pub contacts: Vec<dialer::Contact>,
 }
 
@@ -62,6 +133,10 @@ pub struct CampaignStats {
     pub id: DialCampaignId,
     /// Its name.
     pub name: String,
+    /// Running, paused or stopped.
+    pub state: store::DialRunState,
+    /// Contacts on its list.
+    pub contacts: usize,
     /// Calls placed, answered (live / machine), busy, no answer, failed,
     /// abandoned, connected.
     pub dialed: u64,
@@ -103,10 +178,237 @@ pub(crate) struct DialClaim {
     pub claimed: Result<bool, store::StoreError>,
 }
 
-/// A running campaign.
+/// A campaign's contacts added ([`crate::EngineHandle::add_campaign_contacts`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactsAdded {
+    /// Contacts added to the list.
+    pub added: usize,
+    /// Numbers skipped: already on the list.
+    pub already_listed: Vec<PhoneNumber>,
+}
+
+/// A campaign read back from the store ([`load_campaigns`]).
+pub(crate) struct StoredRun {
+    row: store::DialCampaignRow,
+    contacts: Vec<store::DialContactRow>,
+}
+
+/// Stored campaigns and the do-not-call list, read when the engine starts.
+#[derive(Default)]
+pub(crate) struct StoredCampaigns {
+    runs: Vec<StoredRun>,
+    dnc: Vec<(PhoneNumber, Option<i64>)>,
+    /// The highest stored campaign id, resumed or not.
+    max_id: i64,
+}
+
+/// Read the stored campaigns, their lists and the do-not-call list (the
+/// shell's part, before the engine's first input). A campaign that cannot
+/// be read is logged and left out.
+pub(crate) async fn load_campaigns(store: &dyn store::Store) -> StoredCampaigns {
+    let mut out = StoredCampaigns::default();
+    match store.list_dial_dnc().await {
+        Ok(d) => out.dnc = d,
+        Err(e) => tracing::error!(error = %e, "cannot read the do-not-call list"),
+    }
+    let rows = match store.list_dial_campaigns().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the dialer campaigns");
+            return out;
+        }
+    };
+    for row in rows {
+        out.max_id = out.max_id.max(row.id);
+        match store.list_dial_contacts(row.id).await {
+            Ok(contacts) => out.runs.push(StoredRun { row, contacts }),
+            Err(e) => {
+                tracing::error!(error = %e, campaign = row.id, "cannot read the campaign's list")
+            }
+        }
+    }
+    out
+}
+
+/// The counters as stored (JSON in `dial_campaigns.counters`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct StoredCounters {
+    dialed: u64,
+    live: u64,
+    machine: u64,
+    busy: u64,
+    no_answer: u64,
+    failed: u64,
+    abandoned: u64,
+    connected: u64,
+}
+
+impl From<dialer::Counters> for StoredCounters {
+    fn from(c: dialer::Counters) -> Self {
+        Self {
+            dialed: c.dialed,
+            live: c.live,
+            machine: c.machine,
+            busy: c.busy,
+            no_answer: c.no_answer,
+            failed: c.failed,
+            abandoned: c.abandoned,
+            connected: c.connected,
+        }
+    }
+}
+
+impl From<StoredCounters> for dialer::Counters {
+    fn from(c: StoredCounters) -> Self {
+        Self {
+            dialed: c.dialed,
+            live: c.live,
+            machine: c.machine,
+            busy: c.busy,
+            no_answer: c.no_answer,
+            failed: c.failed,
+            abandoned: c.abandoned,
+            connected: c.connected,
+        }
+    }
+}
+
+/// A contact's progress as stored (JSON in `dial_contacts.progress`);
+/// times in ms since the Unix epoch.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct StoredProgress {
+    /// Due at this time; `None` with `closed` false: in flight.
+    due_at: Option<i64>,
+    closed: bool,
+    retries: [u32; 5],
+    recent: Vec<i64>,
+    last_abandoned: Option<i64>,
+}
+
+fn progress_to_row(
+    p: &dialer::ContactProgress,
+    closed_reason: Option<dialer::CloseReason>,
+    last_disposition: Option<String>,
+) -> store::DialContactProgress {
+    let status = match (&p.state, closed_reason) {
+        (dialer::ProgressState::Due(_), _) => "due".to_string(),
+        (dialer::ProgressState::InFlight, _) => "in_flight".to_string(),
+        (dialer::ProgressState::Closed, Some(r)) => format!("closed:{}", close_reason_name(r)),
+        (dialer::ProgressState::Closed, None) => "closed".to_string(),
+    };
+    let doc = StoredProgress {
+        due_at: match p.state {
+            dialer::ProgressState::Due(t) => Some(t.as_millis()),
+            _ => None,
+        },
+        closed: p.state == dialer::ProgressState::Closed,
+        retries: p.retries,
+        recent: p.recent.iter().map(|t| t.as_millis()).collect(),
+        last_abandoned: p.last_abandoned.map(|t| t.as_millis()),
+    };
+    store::DialContactProgress {
+        status,
+        attempts: i64::from(p.attempts),
+        last_disposition,
+        progress: serde_json::to_string(&doc).ok(),
+    }
+}
+
+fn progress_from_row(r: &store::DialContactProgress) -> dialer::ContactProgress {
+    let doc = r
+        .progress
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<StoredProgress>(s).ok());
+    let attempts = u32::try_from(r.attempts).unwrap_or(u32::MAX);
+    match doc {
+        Some(d) => dialer::ContactProgress {
+            state: if d.closed {
+                dialer::ProgressState::Closed
+            } else if let Some(at) = d.due_at {
+                dialer::ProgressState::Due(Timestamp::from_millis(at))
+            } else {
+                dialer::ProgressState::InFlight
+            },
+            attempts,
+            retries: d.retries,
+            recent: d.recent.into_iter().map(Timestamp::from_millis).collect(),
+            last_abandoned: d.last_abandoned.map(Timestamp::from_millis),
+        },
+        // Never called yet (or an unreadable document: the rules start
+        // from what the columns say).
+        None => dialer::ContactProgress {
+            state: if r.status.starts_with("closed") {
+                dialer::ProgressState::Closed
+            } else {
+                dialer::ProgressState::Due(Timestamp::from_millis(0))
+            },
+            attempts,
+            retries: [0; 5],
+            recent: Vec::new(),
+            last_abandoned: None,
+        },
+    }
+}
+
+fn close_reason_name(r: dialer::CloseReason) -> &'static str {
+    match r {
+        dialer::CloseReason::Completed => "completed",
+        dialer::CloseReason::DoNotCall => "do_not_call",
+        dialer::CloseReason::NoConsent => "no_consent",
+        dialer::CloseReason::MaxAttempts => "max_attempts",
+    }
+}
+
+fn consent_name(c: dialer::Consent) -> &'static str {
+    match c {
+        dialer::Consent::Given => "given",
+        dialer::Consent::Unknown => "unknown",
+        dialer::Consent::Refused => "refused",
+    }
+}
+
+fn contact_row(c: &dialer::Contact) -> store::DialContactRow {
+    store::DialContactRow {
+        contact_id: c.id.0,
+        number: c.number.clone(),
+        name: None,
+        tz: c.tz.iana_name().unwrap_or("UTC").to_string(),
+        consent: consent_name(c.consent).into(),
+        customer_id: c.customer,
+        progress: store::DialContactProgress {
+            status: "due".into(),
+            ..Default::default()
+        },
+    }
+}
+
+fn contact_from_row(r: &store::DialContactRow) -> dialer::Contact {
+    dialer::Contact {
+        id: ContactId(r.contact_id),
+        number: r.number.clone(),
+        tz: jiff::tz::TimeZone::get(&r.tz).unwrap_or(jiff::tz::TimeZone::UTC),
+        consent: match r.consent.as_str() {
+            "given" => dialer::Consent::Given,
+            "refused" => dialer::Consent::Refused,
+            _ => dialer::Consent::Unknown,
+        },
+        customer: r.customer_id,
+    }
+}
+
+/// A campaign of the engine.
 pub(crate) struct Run {
     pub spec: DialCampaign,
     pub dialer: Dialer,
+    /// Running, paused or stopped (as last stored).
+    pub state: store::DialRunState,
+    /// Next contact id to assign.
+    pub next_contact: i64,
+    /// The contact of each attempt (for its disposition's row).
+    pub attempt_contact: HashMap<AttemptId, ContactId>,
+    /// The counters as last stored.
+    pub saved_counters: dialer::Counters,
     pub contacts: HashMap<ContactId, dialer::Contact>,
     pub attempts: HashMap<AttemptId, Attempt>,
     /// The attempt of each interaction of this campaign.
@@ -114,13 +416,14 @@ pub(crate) struct Run {
 }
 
 impl Actor {
-    /// Start a campaign now.
+    /// Start a campaign now; it is stored (campaign row, then its list)
+    /// through the store lane.
     ///
     /// # Errors
     /// Unknown queue; no trunk; settings the dialer refuses.
     pub(crate) fn start_campaign(
         &mut self,
-        c: DialCampaign,
+        mut c: DialCampaign,
     ) -> Result<DialCampaignId, EngineError> {
         if !self.queues.contains_key(&c.queue) {
             return Err(EngineError::Invalid(format!("unknown queue {}", c.queue)));
@@ -129,10 +432,56 @@ impl Actor {
             return Err(EngineError::Invalid("a campaign needs a trunk".into()));
         }
         let t = self.now;
-        let mut d = Dialer::new(t, c.config.clone())
+        let mut d = Dialer::new(t, c.settings.config())
             .map_err(|e| EngineError::Invalid(format!("campaign settings: {e}")))?;
-        d.handle_contacts_added(t, c.contacts.clone());
-        let id = DialCampaignId(self.campaigns.len() as u32 + 1);
+        let id = DialCampaignId(self.last_campaign_id.saturating_add(1));
+        self.last_campaign_id = id.0;
+        for (n, k) in c.contacts.iter_mut().enumerate() {
+            k.id = ContactId(n as i64 + 1);
+        }
+        let skipped = d.handle_contacts_added(t, c.contacts.clone());
+        c.contacts.retain(|k| !skipped.contains(&k.id));
+        for n in &self.dnc_global {
+            d.handle_dnc_added(t, n.clone(), dialer::DncScope::Global);
+        }
+        let row = store::DialCampaignRow {
+            id: i64::from(id.0),
+            name: c.name.clone(),
+            queue_id: c.queue,
+            trunk: c.trunk.clone(),
+            caller_id: c.caller_id.clone(),
+            settings: serde_json::to_string(&c.settings).unwrap_or_default(),
+            state: store::DialRunState::Running,
+            counters: "{}".into(),
+            created_at: t,
+        };
+        let rows: Vec<store::DialContactRow> = c.contacts.iter().map(contact_row).collect();
+        self.store_job(move |store| async move {
+            if let Err(e) = store.insert_dial_campaign(&row).await {
+                tracing::error!(error = %e, campaign = row.id, "cannot store the campaign");
+                return;
+            }
+            if let Err(e) = store.insert_dial_contacts(row.id, &rows).await {
+                tracing::error!(error = %e, campaign = row.id, "cannot store the campaign's list");
+            }
+        });
+        tracing::info!(campaign = %id, name = %c.name, contacts = c.contacts.len(), "campaign started");
+        let next_contact = c.contacts.len() as i64 + 1;
+        self.insert_run(id, c, d, store::DialRunState::Running, next_contact);
+        Ok(id)
+    }
+
+    /// Register a campaign's run, report the agents serving its queue to its
+    /// dialer and start it when `state` is running.
+    fn insert_run(
+        &mut self,
+        id: DialCampaignId,
+        c: DialCampaign,
+        mut d: Dialer,
+        state: store::DialRunState,
+        next_contact: i64,
+    ) {
+        let t = self.now;
         let serving: Vec<AgentId> = self
             .agents
             .values()
@@ -146,31 +495,214 @@ impl Actor {
                 d.handle_agent_busy(t, a);
             }
         }
-        d.handle_start(t);
-        tracing::info!(campaign = %id, name = %c.name, contacts = c.contacts.len(), "campaign started");
+        if state == store::DialRunState::Running {
+            d.handle_start(t);
+        }
+        let saved_counters = d.counters();
         self.campaigns.insert(
             id,
             Run {
                 contacts: c.contacts.iter().map(|k| (k.id, k.clone())).collect(),
                 spec: c,
                 dialer: d,
+                state,
+                next_contact,
+                attempt_contact: HashMap::new(),
+                saved_counters,
                 attempts: HashMap::new(),
                 by_interaction: HashMap::new(),
             },
         );
         self.run_dialer(id);
-        Ok(id)
+    }
+
+    /// Resume the campaigns read from the store ([`load_campaigns`]) where
+    /// they were: running ones dial, paused and stopped ones wait; every
+    /// dialer gets the do-not-call lists.
+    pub(crate) fn restore_campaigns(&mut self, stored: StoredCampaigns) {
+        let t = self.now;
+        for (n, scope) in &stored.dnc {
+            if scope.is_none() {
+                self.dnc_global.insert(n.clone());
+            }
+        }
+        self.last_campaign_id = self
+            .last_campaign_id
+            .max(u32::try_from(stored.max_id).unwrap_or(u32::MAX));
+        for StoredRun { row, contacts } in stored.runs {
+            let Ok(cid) = u32::try_from(row.id) else {
+                tracing::error!(campaign = row.id, "campaign id out of range: not resumed");
+                continue;
+            };
+            let id = DialCampaignId(cid);
+            let settings: DialSettings = match serde_json::from_str(&row.settings) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, campaign = %id, "unreadable campaign settings: not resumed");
+                    continue;
+                }
+            };
+            let mut d = match Dialer::new(t, settings.config()) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(error = %e, campaign = %id, "stored settings refused: not resumed");
+                    continue;
+                }
+            };
+            let list: Vec<(dialer::Contact, dialer::ContactProgress)> = contacts
+                .iter()
+                .map(|r| (contact_from_row(r), progress_from_row(&r.progress)))
+                .collect();
+            let next_contact = contacts.iter().map(|r| r.contact_id).max().unwrap_or(0) + 1;
+            let plain: Vec<dialer::Contact> = list.iter().map(|(c, _)| c.clone()).collect();
+            d.handle_contacts_restored(t, list);
+            let counters: StoredCounters = serde_json::from_str(&row.counters).unwrap_or_default();
+            d.handle_counters_restored(counters.into());
+            for (n, scope) in &stored.dnc {
+                match scope {
+                    None => d.handle_dnc_added(t, n.clone(), dialer::DncScope::Global),
+                    Some(c) if *c == row.id => {
+                        d.handle_dnc_added(t, n.clone(), dialer::DncScope::Campaign)
+                    }
+                    Some(_) => {}
+                }
+            }
+            tracing::info!(campaign = %id, state = row.state.as_str(), contacts = plain.len(), "campaign resumed from the store");
+            let spec = DialCampaign {
+                name: row.name,
+                queue: row.queue_id,
+                trunk: row.trunk,
+                caller_id: row.caller_id,
+                settings,
+                contacts: plain,
+            };
+            self.insert_run(id, spec, d, row.state, next_contact);
+        }
+    }
+
+    fn run_mut(&mut self, id: DialCampaignId) -> Result<&mut Run, EngineError> {
+        self.campaigns
+            .get_mut(&id)
+            .ok_or_else(|| EngineError::Invalid(format!("unknown campaign {id}")))
+    }
+
+    /// Record a campaign's run state.
+    fn store_state(&mut self, id: DialCampaignId, state: store::DialRunState) {
+        let t = self.now;
+        self.store_job(move |store| async move {
+            if let Err(e) = store
+                .set_dial_campaign_state(i64::from(id.0), state, t)
+                .await
+            {
+                tracing::error!(error = %e, campaign = %id, "cannot store the campaign's state");
+            }
+        });
     }
 
     /// Pause a campaign: no new calls (calls on the wire go on).
+    ///
+    /// # Errors
+    /// Unknown campaign; a stopped campaign.
     pub(crate) fn pause_campaign(&mut self, id: DialCampaignId) -> Result<(), EngineError> {
-        let run = self
-            .campaigns
-            .get_mut(&id)
-            .ok_or_else(|| EngineError::Invalid(format!("unknown campaign {id}")))?;
-        run.dialer.handle_pause(self.now);
+        let t = self.now;
+        let run = self.run_mut(id)?;
+        if run.state == store::DialRunState::Stopped {
+            return Err(EngineError::Invalid(format!("campaign {id} is stopped")));
+        }
+        run.dialer.handle_pause(t);
+        run.state = store::DialRunState::Paused;
+        self.store_state(id, store::DialRunState::Paused);
         self.run_dialer(id);
         Ok(())
+    }
+
+    /// Stop a campaign for good: no new calls, calls on the wire go on to
+    /// their end; it cannot be resumed.
+    ///
+    /// # Errors
+    /// Unknown campaign.
+    pub(crate) fn stop_campaign(&mut self, id: DialCampaignId) -> Result<(), EngineError> {
+        let t = self.now;
+        let run = self.run_mut(id)?;
+        run.dialer.handle_pause(t);
+        run.state = store::DialRunState::Stopped;
+        self.store_state(id, store::DialRunState::Stopped);
+        self.run_dialer(id);
+        Ok(())
+    }
+
+    /// Resume a paused campaign.
+    ///
+    /// # Errors
+    /// Unknown campaign; a campaign that is not paused.
+    pub(crate) fn resume_campaign(&mut self, id: DialCampaignId) -> Result<(), EngineError> {
+        let t = self.now;
+        let run = self.run_mut(id)?;
+        if run.state != store::DialRunState::Paused {
+            return Err(EngineError::Invalid(format!(
+                "campaign {id} is {}: only a paused campaign can be resumed",
+                run.state.as_str()
+            )));
+        }
+        run.dialer.handle_start(t);
+        run.state = store::DialRunState::Running;
+        self.store_state(id, store::DialRunState::Running);
+        self.run_dialer(id);
+        Ok(())
+    }
+
+    /// Add contacts to a campaign's list (ids assigned here; numbers
+    /// already listed are skipped); the added ones are stored.
+    ///
+    /// # Errors
+    /// Unknown campaign; a stopped campaign.
+    pub(crate) fn add_campaign_contacts(
+        &mut self,
+        id: DialCampaignId,
+        mut contacts: Vec<dialer::Contact>,
+    ) -> Result<ContactsAdded, EngineError> {
+        let t = self.now;
+        let run = self.run_mut(id)?;
+        if run.state == store::DialRunState::Stopped {
+            return Err(EngineError::Invalid(format!("campaign {id} is stopped")));
+        }
+        for k in contacts.iter_mut() {
+            k.id = ContactId(run.next_contact);
+            run.next_contact += 1;
+        }
+        let skipped = run.dialer.handle_contacts_added(t, contacts.clone());
+        let (dup, added): (Vec<_>, Vec<_>) =
+            contacts.into_iter().partition(|k| skipped.contains(&k.id));
+        for k in &added {
+            run.contacts.insert(k.id, k.clone());
+        }
+        let rows: Vec<store::DialContactRow> = added.iter().map(contact_row).collect();
+        let n = added.len();
+        self.store_job(move |store| async move {
+            if let Err(e) = store.insert_dial_contacts(i64::from(id.0), &rows).await {
+                tracing::error!(error = %e, campaign = %id, "cannot store the added contacts");
+            }
+        });
+        self.run_dialer(id);
+        Ok(ContactsAdded {
+            added: n,
+            already_listed: dup.into_iter().map(|k| k.number).collect(),
+        })
+    }
+
+    /// A number went on the global do-not-call list (already stored by the
+    /// caller): no campaign dials it again.
+    pub(crate) fn dnc_added(&mut self, number: PhoneNumber) {
+        let t = self.now;
+        self.dnc_global.insert(number.clone());
+        let ids: Vec<DialCampaignId> = self.campaigns.keys().copied().collect();
+        for id in ids {
+            if let Some(r) = self.campaigns.get_mut(&id) {
+                r.dialer
+                    .handle_dnc_added(t, number.clone(), dialer::DncScope::Global);
+            }
+            self.run_dialer(id);
+        }
     }
 
     /// Every campaign's figures.
@@ -183,6 +715,8 @@ impl Actor {
                 CampaignStats {
                     id: *id,
                     name: r.spec.name.clone(),
+                    state: r.state,
+                    contacts: r.contacts.len(),
                     dialed: c.dialed,
                     live: c.live,
                     machine: c.machine,
@@ -282,7 +816,8 @@ impl Actor {
         }
     }
 
-    /// Carry out a campaign's queued actions.
+    /// Carry out a campaign's queued actions, then store the progress of
+    /// the contacts they touched and the counters when they moved.
     pub(crate) fn run_dialer(&mut self, id: DialCampaignId) {
         let mut actions = VecDeque::new();
         if let Some(r) = self.campaigns.get_mut(&id) {
@@ -290,7 +825,36 @@ impl Actor {
                 actions.push_back(a);
             }
         }
+        // contact → (why it closed, its last disposition)
+        let mut touched: HashMap<ContactId, (Option<dialer::CloseReason>, Option<String>)> =
+            HashMap::new();
         while let Some(a) = actions.pop_front() {
+            if let Some(r) = self.campaigns.get_mut(&id) {
+                match &a {
+                    Action::PlaceCall {
+                        attempt, contact, ..
+                    } => {
+                        r.attempt_contact.insert(*attempt, *contact);
+                        touched.entry(*contact).or_default();
+                    }
+                    Action::Dispositioned {
+                        attempt,
+                        disposition,
+                    } => {
+                        if let Some(c) = r.attempt_contact.remove(attempt) {
+                            touched.entry(c).or_default().1 =
+                                Some(format!("{disposition:?}").to_lowercase());
+                        }
+                    }
+                    Action::RetryScheduled { contact, .. } => {
+                        touched.entry(*contact).or_default();
+                    }
+                    Action::ContactClosed { contact, reason } => {
+                        touched.entry(*contact).or_default().0 = Some(*reason);
+                    }
+                    _ => {}
+                }
+            }
             self.dialer_action(id, a);
             if let Some(r) = self.campaigns.get_mut(&id) {
                 while let Some(a) = r.dialer.poll_action() {
@@ -298,6 +862,49 @@ impl Actor {
                 }
             }
         }
+        self.store_progress(id, touched);
+    }
+
+    /// Store the progress of `touched` contacts and the counters when they
+    /// changed since last stored.
+    fn store_progress(
+        &mut self,
+        id: DialCampaignId,
+        touched: HashMap<ContactId, (Option<dialer::CloseReason>, Option<String>)>,
+    ) {
+        let t = self.now;
+        let Some(r) = self.campaigns.get_mut(&id) else {
+            return;
+        };
+        let rows: Vec<(i64, store::DialContactProgress)> = touched
+            .into_iter()
+            .filter_map(|(c, (reason, disp))| {
+                r.dialer
+                    .contact_progress(c)
+                    .map(|p| (c.0, progress_to_row(&p, reason, disp)))
+            })
+            .collect();
+        let counters = r.dialer.counters();
+        let counters = (counters != r.saved_counters).then(|| {
+            r.saved_counters = counters;
+            serde_json::to_string(&StoredCounters::from(counters)).unwrap_or_default()
+        });
+        if rows.is_empty() && counters.is_none() {
+            return;
+        }
+        let campaign = i64::from(id.0);
+        self.store_job(move |store| async move {
+            for (contact, p) in rows {
+                if let Err(e) = store.save_dial_progress(campaign, contact, &p).await {
+                    tracing::error!(error = %e, campaign, contact, "cannot store the contact's progress");
+                }
+            }
+            if let Some(c) = counters
+                && let Err(e) = store.save_dial_counters(campaign, &c, t).await
+            {
+                tracing::error!(error = %e, campaign, "cannot store the campaign's counters");
+            }
+        });
     }
 
     fn dialer_action(&mut self, id: DialCampaignId, action: Action) {
@@ -745,6 +1352,20 @@ impl Actor {
     pub(crate) fn campaign_disposition(&mut self, interaction: InteractionId, code: DispositionId) {
         if let Some((id, attempt)) = self.attempt_of(interaction) {
             self.forget_attempt(id, attempt);
+            if let Some(r) = self.campaigns.get_mut(&id)
+                && let Some(c) = r.attempt_contact.remove(&attempt)
+                && let Some(p) = r.dialer.contact_progress(c)
+            {
+                // The agent's code; the Completed close that follows
+                // rewrites the status only.
+                let row = progress_to_row(&p, None, Some(format!("agent:{}", code.0)));
+                let campaign = i64::from(id.0);
+                self.store_job(move |store| async move {
+                    if let Err(e) = store.save_dial_progress(campaign, c.0, &row).await {
+                        tracing::error!(error = %e, campaign, "cannot store the agent's disposition");
+                    }
+                });
+            }
             self.dialer_outcome(
                 id,
                 attempt,

@@ -116,11 +116,27 @@ impl Actor {
             }
             Command::StartCampaign(c, reply) => {
                 let r = self.start_campaign(*c);
-                self.reply_to(reply, r);
+                self.reply_after_store(reply, r);
             }
             Command::PauseCampaign(id, reply) => {
                 let r = self.pause_campaign(id);
-                self.reply_to(reply, r);
+                self.reply_after_store(reply, r);
+            }
+            Command::StopCampaign(id, reply) => {
+                let r = self.stop_campaign(id);
+                self.reply_after_store(reply, r);
+            }
+            Command::ResumeCampaign(id, reply) => {
+                let r = self.resume_campaign(id);
+                self.reply_after_store(reply, r);
+            }
+            Command::AddCampaignContacts(id, contacts, reply) => {
+                let r = self.add_campaign_contacts(id, contacts);
+                self.reply_after_store(reply, r);
+            }
+            Command::DncAdded(number, reply) => {
+                self.dnc_added(number);
+                self.reply_after_store(reply, ());
             }
             Command::CampaignStats(reply) => {
                 let r = self.campaign_stats();

@@ -192,6 +192,12 @@ pub(crate) struct Actor {
     pub callbacks: HashMap<InteractionId, callbacks::Callback>,
     /// Running outbound campaigns (issue 15), one dialer each.
     pub campaigns: std::collections::BTreeMap<campaigns::DialCampaignId, campaigns::Run>,
+    /// The global do-not-call list every campaign's dialer gets (opt-outs
+    /// by STOP land here).
+    pub dnc_global: std::collections::HashSet<PhoneNumber>,
+    /// The highest campaign id stored or started (a stored campaign that
+    /// could not be resumed keeps its id: a new one never reuses it).
+    pub last_campaign_id: u32,
     /// Live digital conversations routed by the ACD.
     pub conversations: HashMap<InteractionId, conversations::Conversation>,
     pub legs: HashMap<LegId, LegRole>,
@@ -269,9 +275,10 @@ impl Actor {
         let prompt_files = tokio::task::spawn_blocking(move || PromptFiles::scan(&dir))
             .await
             .unwrap_or_default();
+        let stored_campaigns = campaigns::load_campaigns(&*store).await;
         let (internal_tx, internal_rx) = mpsc::channel(INTERNAL_CAPACITY);
         let dialogs = effects::spawn_dialog_keeper(store.clone());
-        Ok(Self {
+        let mut actor = Self {
             dialogs,
             now: now(),
             day_ends_at: None,
@@ -288,6 +295,8 @@ impl Actor {
             calls: HashMap::new(),
             conversations: HashMap::new(),
             campaigns: Default::default(),
+            dnc_global: Default::default(),
+            last_campaign_id: 0,
             callbacks: HashMap::new(),
             hang_up_after_prompt: Default::default(),
             last_task_counts: (0, 0),
@@ -308,7 +317,9 @@ impl Actor {
             incoming_pending: Default::default(),
             prompt_files,
             cfg,
-        })
+        };
+        actor.restore_campaigns(stored_campaigns);
+        Ok(actor)
     }
 
     /// The run loop (the driver): reads one input (a voice event, an API
@@ -324,7 +335,7 @@ impl Actor {
         let mut internal = self.internal_rx.take().expect("run is called once");
         let (lane, mut lane_rx) = mpsc::channel::<effects::StoreJob>(effects::STORE_LANE_CAPACITY);
         let store = self.store.clone();
-        tokio::spawn(async move {
+        let lane_task = tokio::spawn(async move {
             while let Some(job) = lane_rx.recv().await {
                 job(store.clone()).await;
             }
@@ -359,6 +370,12 @@ impl Actor {
             gauge_due.get_or_insert_with(|| tokio::time::Instant::now() + GAUGE_EVERY);
         }
         tracing::info!("voice stack stopped: engine stops");
+        // The store operations already queued (a campaign's progress, …)
+        // run before the engine is gone: a restart reads them back.
+        drop(lane);
+        if let Err(e) = lane_task.await {
+            tracing::error!(error = %e, "store lane ended abnormally");
+        }
         self.writer.clone().shutdown().await;
     }
 
@@ -453,6 +470,19 @@ impl Actor {
         work: impl std::future::Future<Output = Option<Internal>> + Send + 'static,
     ) {
         self.effects.push_back(Effect::Task(Box::pin(work)));
+    }
+
+    /// Answer a command once the store lane has run every operation queued
+    /// so far (the lane is in order): a campaign's "done" means stored, so
+    /// a restart right after the answer finds it.
+    pub(crate) fn reply_after_store<T: Send + 'static>(
+        &mut self,
+        tx: tokio::sync::oneshot::Sender<T>,
+        v: T,
+    ) {
+        self.store_job(move |_| async move {
+            let _ = tx.send(v);
+        });
     }
 
     /// Queue a store operation for the store lane (in order, off the loop).

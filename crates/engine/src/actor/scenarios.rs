@@ -632,10 +632,15 @@ impl Shell {
             queue,
             trunk: "operator".into(),
             caller_id: Some("+22921000000".into()),
-            config: dialer::CampaignConfig {
-                mode,
-                window: dialer::CallingWindow::always(),
-                ..dialer::CampaignConfig::default()
+            settings: crate::DialSettings {
+                mode: match mode {
+                    dialer::DialMode::Preview { .. } => crate::DialModeSetting::Preview,
+                    dialer::DialMode::Progressive => crate::DialModeSetting::Progressive,
+                    _ => crate::DialModeSetting::Predictive,
+                },
+                window: crate::WindowSetting::Always,
+                ring_timeout_s: 20,
+                preview_auto_dial_s: None,
             },
             contacts,
         };
@@ -708,6 +713,50 @@ async fn a_progressive_campaign_connects_a_live_answer_to_the_free_agent() {
     assert_eq!(dialled[1].0, "+22997000002");
     assert_eq!(s.kinds(id).first(), Some(&"interaction_created"));
     assert!(s.kinds(id).contains(&"answered"));
+}
+
+#[tokio::test]
+async fn a_number_put_on_the_do_not_call_list_is_never_dialled_and_the_list_is_stored() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    s.start_campaign(
+        dialer::DialMode::Progressive,
+        &["+22997000001", "+22997000002"],
+    )
+    .await;
+    // An opt-out (STOP by SMS) arrives before the first pacing tick.
+    let n = PhoneNumber::try_from("+22997000001".to_string()).unwrap();
+    s.command(|r| Command::DncAdded(n, r)).await;
+    s.advance(1_000).await;
+    let dialled = s.dialled();
+    assert_eq!(dialled.len(), 1, "{:?}", s.ops);
+    assert_eq!(dialled[0].0, "+22997000002");
+    // The campaign and its list are in the store, with each contact's state.
+    let rows = s.store.list_dial_campaigns().await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, store::DialRunState::Running);
+    let list = s.store.list_dial_contacts(rows[0].id).await.unwrap();
+    let status: Vec<(&str, &str, i64)> = list
+        .iter()
+        .map(|c| {
+            (
+                c.number.as_str(),
+                c.progress.status.as_str(),
+                c.progress.attempts,
+            )
+        })
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("+22997000001", "closed:do_not_call", 0),
+            ("+22997000002", "in_flight", 1)
+        ]
+    );
+    assert!(
+        rows[0].counters.contains("\"dialed\":1"),
+        "{}",
+        rows[0].counters
+    );
 }
 
 #[tokio::test]

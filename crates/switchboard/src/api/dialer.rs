@@ -1,5 +1,7 @@
 //! Outbound voice campaigns (issue 15): start one from a contact list (CSV
-//! text), pause it, read its figures. The dialer itself runs in the engine.
+//! text), add contacts from an uploaded .csv or .xlsx file, pause, resume
+//! or stop it, read its figures. The dialer itself runs in the engine,
+//! which keeps the campaigns in the store across restarts.
 
 use super::AppState;
 use super::agent::engine;
@@ -57,7 +59,10 @@ pub struct DialCampaignInput {
     pub preview_auto_dial_s: Option<u32>,
     /// Contact list: CSV text with a header naming a `number` (or `phone`,
     /// `telephone`, `msisdn`) column; optional `name`, `tz`, `consent`.
-    pub contacts_csv: String,
+    /// Absent: the campaign starts with an empty list, filled by uploads
+    /// (`POST /api/v1/dialer/campaigns/{id}/contacts`, .csv or .xlsx).
+    #[serde(default)]
+    pub contacts_csv: Option<String>,
 }
 
 /// A bad row of the list.
@@ -87,6 +92,10 @@ pub struct DialCampaignFigures {
     pub id: u32,
     /// Name.
     pub name: String,
+    /// `running`, `paused` or `stopped`.
+    pub state: String,
+    /// Contacts on its list.
+    pub contacts: usize,
     /// Calls placed.
     pub dialed: u64,
     /// Live answers.
@@ -143,11 +152,17 @@ pub async fn start(
         max_rows: 200_000,
         ..Default::default()
     };
-    let report = dialer::import::parse_csv(i.contacts_csv.as_bytes(), &opts)
-        .map_err(|e| ApiError::invalid(format!("contacts_csv: {e}")))?;
-    if report.contacts.is_empty() {
-        return Err(ApiError::invalid("contacts_csv: no valid row"));
-    }
+    let report = match &i.contacts_csv {
+        Some(csv) => {
+            let r = dialer::import::parse_csv(csv.as_bytes(), &opts)
+                .map_err(|e| ApiError::invalid(format!("contacts_csv: {e}")))?;
+            if r.contacts.is_empty() {
+                return Err(ApiError::invalid("contacts_csv: no valid row"));
+            }
+            r
+        }
+        None => dialer::import::ImportReport::default(),
+    };
     let mut rejected: Vec<RowProblem> = report
         .errors
         .iter()
@@ -166,24 +181,18 @@ pub async fn start(
         .enumerate()
         .map(|(n, c)| c.to_contact(dialer::ContactId(n as i64 + 1)))
         .collect();
-    let mode = match i.mode {
-        ModeInput::Preview => dialer::DialMode::Preview {
-            auto_dial_s: i.preview_auto_dial_s,
+    let settings = engine::DialSettings {
+        mode: match i.mode {
+            ModeInput::Preview => engine::DialModeSetting::Preview,
+            ModeInput::Progressive => engine::DialModeSetting::Progressive,
+            ModeInput::Predictive => engine::DialModeSetting::Predictive,
         },
-        ModeInput::Progressive => dialer::DialMode::Progressive,
-        ModeInput::Predictive => dialer::DialMode::Predictive,
-    };
-    let config = dialer::CampaignConfig {
-        mode,
-        ring_timeout_ms: ring * 1000,
         window: match i.window {
-            WindowInput::France => dialer::CallingWindow::france_2022_1313(),
-            WindowInput::Always => dialer::CallingWindow::always(),
+            WindowInput::France => engine::WindowSetting::France,
+            WindowInput::Always => engine::WindowSetting::Always,
         },
-        // AMD runs on the media the voice shell does not hand over yet:
-        // every answer is treated as live.
-        amd: dialer::AmdAction::Off,
-        ..dialer::CampaignConfig::default()
+        ring_timeout_s: ring,
+        preview_auto_dial_s: i.preview_auto_dial_s,
     };
     let n = contacts.len();
     let id = engine
@@ -192,7 +201,7 @@ pub async fn start(
             queue: queue.id,
             trunk: trunk.name.clone(),
             caller_id: trunk.caller_id.clone(),
-            config,
+            settings,
             contacts,
         })
         .await?;
@@ -207,7 +216,7 @@ pub async fn start(
     ))
 }
 
-/// Running campaigns and their figures.
+/// Every campaign (running, paused, stopped) and its figures.
 #[utoipa::path(get, path = "/api/v1/dialer/campaigns",
     responses((status = 200, body = Vec<DialCampaignFigures>)), tag = "dialer", security(("bearer" = [])))]
 pub async fn list(
@@ -221,6 +230,8 @@ pub async fn list(
             .map(|c| DialCampaignFigures {
                 id: c.id.0,
                 name: c.name,
+                state: c.state.as_str().to_string(),
+                contacts: c.contacts,
                 dialed: c.dialed,
                 live: c.live,
                 machine: c.machine,
@@ -241,7 +252,7 @@ pub async fn list(
 
 /// Pause a campaign: no new calls (calls on the wire go on).
 #[utoipa::path(post, path = "/api/v1/dialer/campaigns/{id}/pause", params(("id" = u32, Path, description = "campaign id")),
-    responses((status = 204), (status = 422, body = ErrorBody)), tag = "dialer", security(("bearer" = [])))]
+    responses((status = 204), (status = 409, body = ErrorBody)), tag = "dialer", security(("bearer" = [])))]
 pub async fn pause(
     State(s): State<AppState>,
     _auth: Auth<SupervisorUp>,
@@ -251,6 +262,136 @@ pub async fn pause(
         .pause_campaign(engine::DialCampaignId(id))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Resume a paused campaign (a running or stopped one: 409).
+#[utoipa::path(post, path = "/api/v1/dialer/campaigns/{id}/resume", params(("id" = u32, Path, description = "campaign id")),
+    responses((status = 204), (status = 409, body = ErrorBody)), tag = "dialer", security(("bearer" = [])))]
+pub async fn resume(
+    State(s): State<AppState>,
+    _auth: Auth<SupervisorUp>,
+    ApiPath(id): ApiPath<u32>,
+) -> ApiResult<StatusCode> {
+    engine(&s)?
+        .resume_campaign(engine::DialCampaignId(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stop a campaign for good: no new calls, calls on the wire go on to
+/// their end; it cannot be resumed.
+#[utoipa::path(post, path = "/api/v1/dialer/campaigns/{id}/stop", params(("id" = u32, Path, description = "campaign id")),
+    responses((status = 204), (status = 409, body = ErrorBody)), tag = "dialer", security(("bearer" = [])))]
+pub async fn stop(
+    State(s): State<AppState>,
+    _auth: Auth<SupervisorUp>,
+    ApiPath(id): ApiPath<u32>,
+) -> ApiResult<StatusCode> {
+    engine(&s)?
+        .stop_campaign(engine::DialCampaignId(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Content type of an .xlsx upload.
+pub const XLSX_MIME: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The list's contacts added.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ContactsUploaded {
+    /// Contacts added to the campaign's list.
+    pub added: usize,
+    /// Rows not added, with their line (1 = header) and why: a bad
+    /// number or time zone, a duplicate in the file, a number the list
+    /// already has.
+    pub rejected: Vec<RowProblem>,
+}
+
+/// Add contacts to a campaign from an uploaded list: the raw file as the
+/// body, `Content-Type: text/csv` or
+/// `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`
+/// (.xlsx, first sheet). Columns by header: `number` (or `phone`,
+/// `telephone`, `msisdn`), optional `name`, `tz`, `consent`. Bad rows are
+/// reported one by one and do not stop the good ones.
+#[utoipa::path(post, path = "/api/v1/dialer/campaigns/{id}/contacts", params(("id" = u32, Path, description = "campaign id")),
+    request_body(content = Vec<u8>, content_type = "text/csv"),
+    responses((status = 200, body = ContactsUploaded), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)), tag = "dialer", security(("bearer" = [])))]
+pub async fn upload(
+    State(s): State<AppState>,
+    _auth: Auth<SupervisorUp>,
+    ApiPath(id): ApiPath<u32>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<ContactsUploaded>> {
+    let engine = engine(&s)?;
+    let ctype = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let opts = dialer::import::ImportOptions {
+        default_country: Some(s.settings.phone.default_country.clone()),
+        max_rows: 200_000,
+        ..Default::default()
+    };
+    let parsed = match ctype.as_str() {
+        "text/csv" | "text/plain" => dialer::import::parse_csv(&body, &opts),
+        XLSX_MIME => dialer::import::parse_xlsx(&body, &opts),
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("content type {other:?}: send text/csv or {XLSX_MIME} (.xlsx)"),
+            ));
+        }
+    };
+    let report = parsed.map_err(|e| {
+        tracing::warn!(error = %e, campaign = id, "contact list refused");
+        ApiError::invalid(format!("list: {e}"))
+    })?;
+    let mut rejected: Vec<RowProblem> = report
+        .errors
+        .iter()
+        .map(|e| RowProblem {
+            line: e.line,
+            reason: e.reason.clone(),
+        })
+        .collect();
+    rejected.extend(report.duplicates.iter().map(|d| RowProblem {
+        line: d.line,
+        reason: format!("duplicate of line {} ({})", d.first_line, d.number),
+    }));
+    let contacts: Vec<dialer::Contact> = report
+        .contacts
+        .iter()
+        .map(|c| c.to_contact(dialer::ContactId(0)))
+        .collect();
+    let added = engine
+        .add_campaign_contacts(engine::DialCampaignId(id), contacts)
+        .await?;
+    for n in &added.already_listed {
+        if let Some(c) = report.contacts.iter().find(|c| &c.number == n) {
+            rejected.push(RowProblem {
+                line: c.line,
+                reason: format!("{n} is already on the campaign's list"),
+            });
+        }
+    }
+    rejected.sort_by_key(|r| r.line);
+    tracing::info!(
+        campaign = id,
+        added = added.added,
+        rejected = rejected.len(),
+        "contacts uploaded"
+    );
+    Ok(Json(ContactsUploaded {
+        added: added.added,
+        rejected,
+    }))
 }
 
 use super::error::ErrorBody;

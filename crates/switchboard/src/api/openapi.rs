@@ -31,6 +31,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::work::typing,
         super::work::callback,
         super::dialer::start, super::dialer::list, super::dialer::pause,
+        super::dialer::resume, super::dialer::stop, super::dialer::upload,
         super::chat::rooms, super::chat::history, super::chat::post,
         super::campaigns::create, super::campaigns::list, super::campaigns::get_one,
         super::campaigns::start, super::campaigns::pause, super::campaigns::recipients,

@@ -5,7 +5,11 @@
 //! conversation. `START` from an opted-out address removes the opt-out
 //! (with a confirmation); from anyone else it is an ordinary message.
 //!
-//! Opt-outs only stop campaign messages: agents still answer the customer.
+//! Opt-outs only stop campaign messages and dialer calls: agents still
+//! answer the customer. A STOP on SMS or WhatsApp also puts the number on
+//! the dialer's global do-not-call list (issue 15: "STOP replies from SMS
+//! land there too"), which every voice campaign checks; START does not take
+//! it off (a call needs fresh consent, recorded by an administrator).
 
 use super::Inner;
 use super::ingest::{IngestError, Outcome};
@@ -44,6 +48,7 @@ impl Inner {
                     })
                     .await?;
                 tracing::info!(channel = channel.as_str(), new, "opt-out keyword received");
+                self.dial_dnc(channel, address, now).await?;
                 let outcome = Outcome::OptedOut {
                     channel,
                     address: address.to_string(),
@@ -88,6 +93,40 @@ impl Inner {
         metrics::counter!("messages_in_total", "channel" => channel.as_str(), "outcome" => if purpose == PURPOSE_STOP { "opt_out" } else { "opt_in" })
             .increment(1);
         Ok(Some(outcome))
+    }
+
+    /// Put the number of a STOP on SMS or WhatsApp on the dialer's global
+    /// do-not-call list and tell the engine's campaigns. An address that is
+    /// not a phone number (e-mail, web chat) is left alone.
+    async fn dial_dnc(
+        &self,
+        channel: domain::Channel,
+        address: &str,
+        now: Timestamp,
+    ) -> Result<(), IngestError> {
+        if !matches!(channel, domain::Channel::Sms | domain::Channel::Whatsapp) {
+            return Ok(());
+        }
+        let a = address.trim();
+        let Some(number) = domain::PhoneNumber::try_from(a.to_string())
+            .ok()
+            .or_else(|| domain::PhoneNumber::try_from(format!("+{a}")).ok())
+        else {
+            tracing::warn!(
+                channel = channel.as_str(),
+                "opt-out from an address that is no phone number: not put on the do-not-call list"
+            );
+            return Ok(());
+        };
+        self.store
+            .add_dial_dnc(&number, None, &format!("opt_out:{}", channel.as_str()), now)
+            .await?;
+        if let Some(engine) = &self.engine
+            && let Err(e) = engine.dnc_added(number).await
+        {
+            tracing::warn!(error = %e, "cannot tell the campaigns of the do-not-call number");
+        }
+        Ok(())
     }
 
     /// Remember the provider id of a keyword message, so that a provider

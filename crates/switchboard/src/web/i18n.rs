@@ -239,13 +239,13 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("window_always", "Sans restriction", "Any time"),
     (
         "contact_list",
-        "Liste de contacts (CSV)",
-        "Contact list (CSV)",
+        "Liste de contacts (CSV ou Excel .xlsx)",
+        "Contact list (CSV or Excel .xlsx)",
     ),
     (
         "contact_list_help",
-        "Une colonne number (ou phone, telephone, msisdn) ; name, tz et consent facultatifs.",
-        "A number (or phone, telephone, msisdn) column; name, tz and consent optional.",
+        "Une colonne number (ou phone, telephone, msisdn) ; name, tz et consent facultatifs. Les lignes en erreur sont listées, les autres chargées.",
+        "A number (or phone, telephone, msisdn) column; name, tz and consent optional. Bad rows are listed, the others loaded.",
     ),
     (
         "start_campaign",
@@ -275,8 +275,8 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ),
     (
         "contact_list_required",
-        "Choisissez un fichier CSV de contacts.",
-        "Choose a CSV contact list.",
+        "Choisissez une liste de contacts (CSV ou .xlsx).",
+        "Choose a contact list (CSV or .xlsx).",
     ),
     ("campaign_started", "Campagne démarrée", "Campaign started"),
     ("contacts_loaded", "contacts chargés", "contacts loaded"),
