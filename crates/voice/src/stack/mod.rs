@@ -25,6 +25,7 @@ mod commands;
 pub(crate) mod fuzz;
 mod leg;
 mod session_timer;
+mod supervise;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -130,6 +131,8 @@ pub(crate) struct Stack {
     /// An instant and the wall clock then (ms since the Unix epoch), to
     /// give saved registrations a wall-clock expiry.
     wall_anchor: (Instant, i64),
+    /// Calls a supervisor's leg is joined to (a few at a time).
+    supervisions: Vec<supervise::Supervision>,
 }
 
 /// Bind the SIP UDP socket and, when `tcp`, a TCP listener on the same port
@@ -493,6 +496,7 @@ impl Stack {
             in_setup: HashSet::new(),
             in_setup_count: Arc::new(AtomicUsize::new(0)),
             wall_anchor: (epoch, 0),
+            supervisions: Vec::new(),
         }
     }
 
