@@ -33,7 +33,7 @@ pub mod model;
 pub mod phone;
 pub mod time;
 
-pub use event::{Event, EventKind, NewEvent};
+pub use event::{Event, EventKind, NewEvent, SupervisionMode};
 pub use ids::*;
 pub use model::*;
 pub use phone::PhoneNumber;

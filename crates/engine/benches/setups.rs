@@ -90,6 +90,17 @@ impl CallControl for FakeVoice {
     async fn hang_up(&self, _: LegId) -> Result<(), VoiceError> {
         Ok(())
     }
+    async fn supervise(
+        &self,
+        _: LegId,
+        _: LegId,
+        _: voice::SupervisionMode,
+    ) -> Result<(), VoiceError> {
+        Ok(())
+    }
+    async fn unsupervise(&self, _: LegId) -> Result<(), VoiceError> {
+        Ok(())
+    }
 }
 
 #[tokio::main]
