@@ -96,6 +96,31 @@ pub enum AgentState {
     Paused,
 }
 
+/// How a supervisor takes part in a call (SPEC §4.2).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupervisionMode {
+    /// Silent monitor ("double écoute"): hears caller and agent, unheard.
+    Listen,
+    /// Coaching ("soufflage"): the agent hears the supervisor, the caller
+    /// does not.
+    Whisper,
+    /// Three-way: everyone hears everyone.
+    Barge,
+}
+
+impl SupervisionMode {
+    /// The snake_case name (`"listen"`, `"whisper"`, `"barge"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SupervisionMode::Listen => "listen",
+            SupervisionMode::Whisper => "whisper",
+            SupervisionMode::Barge => "barge",
+        }
+    }
+}
+
 /// What happened. Each variant's fields are its payload; ids live on the
 /// enclosing [`Event`].
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -286,6 +311,27 @@ pub enum EventKind {
         /// Username of who played it.
         user: String,
     },
+    /// A supervisor's phone joined the call (SPEC §4.2).
+    MonitoringStarted {
+        /// The supervisor's username.
+        supervisor: String,
+        /// The mode it joined in.
+        mode: SupervisionMode,
+    },
+    /// The supervisor switched mode (from the supervisor page, or DTMF
+    /// 4/5/6 on its phone).
+    MonitoringModeChanged {
+        /// The supervisor's username.
+        supervisor: String,
+        /// The new mode.
+        mode: SupervisionMode,
+    },
+    /// The supervisor's phone left the call (it hung up, was released, or
+    /// the call ended).
+    MonitoringEnded {
+        /// The supervisor's username.
+        supervisor: String,
+    },
 }
 
 impl EventKind {
@@ -323,6 +369,9 @@ impl EventKind {
             EventKind::RecordingPlayed { .. } => "recording_played",
             EventKind::CustomersMerged { .. } => "customers_merged",
             EventKind::MergeUndone { .. } => "merge_undone",
+            EventKind::MonitoringStarted { .. } => "monitoring_started",
+            EventKind::MonitoringModeChanged { .. } => "monitoring_mode_changed",
+            EventKind::MonitoringEnded { .. } => "monitoring_ended",
         }
     }
 }
@@ -350,6 +399,17 @@ mod tests {
             },
             EventKind::RecordingPlayed {
                 user: "supervisor".into(),
+            },
+            EventKind::MonitoringStarted {
+                supervisor: "sup".into(),
+                mode: SupervisionMode::Whisper,
+            },
+            EventKind::MonitoringModeChanged {
+                supervisor: "sup".into(),
+                mode: SupervisionMode::Barge,
+            },
+            EventKind::MonitoringEnded {
+                supervisor: "sup".into(),
             },
             EventKind::CustomersMerged {
                 merge_id: 3,

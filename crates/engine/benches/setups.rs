@@ -94,6 +94,18 @@ impl CallControl for FakeVoice {
     async fn refuse_overload(&self, _: LegId) -> Result<(), VoiceError> {
         Ok(())
     }
+
+    async fn supervise(
+        &self,
+        _: LegId,
+        _: LegId,
+        _: voice::SupervisionMode,
+    ) -> Result<(), VoiceError> {
+        Ok(())
+    }
+    async fn unsupervise(&self, _: LegId) -> Result<(), VoiceError> {
+        Ok(())
+    }
 }
 
 #[tokio::main]

@@ -170,6 +170,18 @@ pub(crate) enum Command {
         bool,
         oneshot::Sender<Result<(), EngineError>>,
     ),
+    /// A supervisor (username = its phone's SIP user) monitors a call.
+    Supervise {
+        supervisor: String,
+        interaction: InteractionId,
+        mode: domain::SupervisionMode,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
+    StopSupervising {
+        supervisor: String,
+        interaction: InteractionId,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
     QueueStats(oneshot::Sender<Vec<(String, routing::QueueStats)>>),
     ReloadFlows(oneshot::Sender<Result<FlowReload, EngineError>>),
     AgentStats(oneshot::Sender<Vec<routing::AgentStats>>),
@@ -449,6 +461,51 @@ impl EngineHandle {
     ) -> Result<(), EngineError> {
         self.ask(|r| Command::Hold(agent, interaction, on, r))
             .await?
+    }
+
+    /// A supervisor listens to, whispers to or barges into a live call
+    /// (SPEC §4.2): the first request rings the supervisor's registered
+    /// phone (SIP user = `supervisor`, its username) and returns once it
+    /// rings; the phone joins the call when answered (`monitoring_started`
+    /// in the timeline). A later request with another mode switches mode
+    /// (`monitoring_mode_changed`), with no re-INVITE.
+    ///
+    /// # Errors
+    /// [`EngineError::UnknownInteraction`] (no such live call);
+    /// [`EngineError::Invalid`] when the call is not connected to an agent,
+    /// another supervisor monitors it, or the phone cannot be rung.
+    pub async fn supervise(
+        &self,
+        supervisor: String,
+        interaction: InteractionId,
+        mode: domain::SupervisionMode,
+    ) -> Result<(), EngineError> {
+        self.ask(|reply| Command::Supervise {
+            supervisor,
+            interaction,
+            mode,
+            reply,
+        })
+        .await?
+    }
+
+    /// The supervisor leaves the call: its phone is hung up
+    /// (`monitoring_ended` follows).
+    ///
+    /// # Errors
+    /// [`EngineError::UnknownInteraction`]; [`EngineError::Invalid`] when
+    /// `supervisor` does not monitor the call.
+    pub async fn stop_supervising(
+        &self,
+        supervisor: String,
+        interaction: InteractionId,
+    ) -> Result<(), EngineError> {
+        self.ask(|reply| Command::StopSupervising {
+            supervisor,
+            interaction,
+            reply,
+        })
+        .await?
     }
 
     /// Re-read the IVR flow files. Valid files replace their flow for new

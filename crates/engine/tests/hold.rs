@@ -131,6 +131,18 @@ impl CallControl for FakeVoice {
         self.note(Cmd::HangUp(leg));
         Ok(())
     }
+
+    async fn supervise(
+        &self,
+        _: LegId,
+        _: LegId,
+        _: voice::SupervisionMode,
+    ) -> Result<(), VoiceError> {
+        Err(VoiceError::InvalidState("no supervision in this fake"))
+    }
+    async fn unsupervise(&self, _: LegId) -> Result<(), VoiceError> {
+        Err(VoiceError::InvalidState("no supervision in this fake"))
+    }
 }
 
 struct Rig {

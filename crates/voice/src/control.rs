@@ -8,6 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+/// How a supervisor takes part in a call (SPEC §4.2): the `media` crate's
+/// mode, of which [`CallControl::supervise`] accepts `Listen`, `Whisper`
+/// and `Barge`. DTMF 4/5/6 map to them with [`SupervisionMode::from_dtmf`].
+pub use media::Mode as SupervisionMode;
+
 /// Identifies one call leg (one SIP dialog with its RTP stream) for the life
 /// of the stack. Inbound legs come from [`CallEvent::Incoming`]; outbound legs
 /// from [`CallControl::originate`].
@@ -168,6 +173,14 @@ pub enum CallEvent {
         /// SIP status of the new call, from the sipfrag body.
         status: u16,
     },
+    /// A supervisor switched mode from its phone (DTMF 4 listen, 5 whisper,
+    /// 6 barge, like Asterisk ChanSpy): already applied to the mix.
+    SupervisionMode {
+        /// The supervisor's leg.
+        supervisor: LegId,
+        /// The mode now heard.
+        mode: SupervisionMode,
+    },
     /// A phone registered or unregistered.
     Registration(RegistrationChange),
 }
@@ -273,6 +286,27 @@ pub trait CallControl {
         leg: LegId,
         target: String,
     ) -> impl Future<Output = Result<(), VoiceError>> + Send;
+    /// Join the answered leg `supervisor` to the call `agent` is bridged in,
+    /// or switch its mode if it already supervises it (SPEC §4.2): the call
+    /// goes from packet relay to a mixer with its own 20 ms clock; the mode
+    /// applies at the next tick, with no re-INVITE. `mode` is Listen, Whisper
+    /// or Barge. The supervisor's leg is hung up when the caller or the agent
+    /// hangs up; if it hangs up, the call goes back to plain relay.
+    /// Errors: [`VoiceError::UnknownLeg`]; [`VoiceError::InvalidState`] when
+    /// a leg is not answered, `agent` is not bridged, the call has another
+    /// supervisor or `mode` is Direct/TakeOver.
+    fn supervise(
+        &self,
+        agent: LegId,
+        supervisor: LegId,
+        mode: SupervisionMode,
+    ) -> impl Future<Output = Result<(), VoiceError>> + Send;
+    /// The supervisor leaves the call it supervises; the caller and the agent
+    /// relay packets to each other again. The supervisor's leg stays up (hang
+    /// it up with [`CallControl::hang_up`]). Errors:
+    /// [`VoiceError::InvalidState`] when it supervises nothing.
+    fn unsupervise(&self, supervisor: LegId)
+    -> impl Future<Output = Result<(), VoiceError>> + Send;
     /// End a leg: reject (480) if inbound and unanswered, CANCEL if outbound and
     /// unanswered, BYE otherwise.
     fn hang_up(&self, leg: LegId) -> impl Future<Output = Result<(), VoiceError>> + Send;
@@ -304,6 +338,8 @@ pub(crate) enum Command {
     HangUp(LegId, Reply<()>),
     RefuseOverload(LegId, Reply<()>),
     Transfer(LegId, String, Reply<()>),
+    Supervise(LegId, LegId, SupervisionMode, Reply<()>),
+    Unsupervise(LegId, Reply<()>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -455,5 +491,19 @@ impl CallControl for VoiceHandle {
 
     async fn refuse_overload(&self, leg: LegId) -> Result<(), VoiceError> {
         self.call(|r| Command::RefuseOverload(leg, r)).await
+    }
+
+    async fn supervise(
+        &self,
+        agent: LegId,
+        supervisor: LegId,
+        mode: SupervisionMode,
+    ) -> Result<(), VoiceError> {
+        self.call(|r| Command::Supervise(agent, supervisor, mode, r))
+            .await
+    }
+
+    async fn unsupervise(&self, supervisor: LegId) -> Result<(), VoiceError> {
+        self.call(|r| Command::Unsupervise(supervisor, r)).await
     }
 }

@@ -106,8 +106,8 @@ mod stack;
 
 pub use config::{TcpLimits, TrunkConfig, VoiceConfig};
 pub use control::{
-    CallControl, CallEvent, CallEvents, CollectEnd, Collected, HangupCause, LegId, VoiceError,
-    VoiceHandle,
+    CallControl, CallEvent, CallEvents, CollectEnd, Collected, HangupCause, LegId, SupervisionMode,
+    VoiceError, VoiceHandle,
 };
 pub use registrar::{Directory, MemoryDirectory, RegistrarConfig, SavedBinding};
 pub use stack::{SavedDialog, start};

@@ -112,6 +112,7 @@ enum Cmd {
     Dtmf(String),
     Record(Option<(Arc<Mutex<Recorder>>, Instant, Side)>),
     Bridge(Option<Arc<Shared>>),
+    Mix(Option<conference::MixLink>),
     RtcpInterval(Duration),
     Stop,
 }
@@ -189,6 +190,7 @@ impl MediaLeg {
             events,
             tag,
             peer: None,
+            mix: None,
             play: None,
             dtmf_out: VecDeque::new(),
             sender: RtpSender::new(ssrc, (seed >> 32) as u16, (seed >> 48) as u32),
@@ -288,6 +290,17 @@ impl MediaLeg {
         let _ = self.tx.send(Cmd::Bridge(peer.map(|p| p.shared.clone())));
     }
 
+    /// Forward this leg's received audio to its call's conference task
+    /// instead of relaying it to a bridged peer (or stop: `None`).
+    pub(crate) fn mix(&self, link: Option<conference::MixLink>) {
+        let _ = self.tx.send(Cmd::Mix(link));
+    }
+
+    /// The codec this leg's far end receives.
+    pub(crate) fn codec(&self) -> Option<Codec> {
+        self.shared.params().map(|p| p.codec)
+    }
+
     /// Packet counters so far.
     pub fn stats(&self) -> MediaStats {
         MediaStats {
@@ -374,6 +387,9 @@ struct LegTask<T> {
     events: mpsc::UnboundedSender<(T, MediaEvent)>,
     tag: T,
     peer: Option<Arc<Shared>>,
+    /// While the call is mixed (supervision): where received audio goes
+    /// instead of `peer`.
+    mix: Option<conference::MixLink>,
     play: Option<Playback>,
     dtmf_out: VecDeque<Vec<u8>>,
     sender: RtpSender,
@@ -479,6 +495,7 @@ impl<T: Copy + Send + 'static> LegTask<T> {
             }
             Cmd::Record(r) => self.recording = r,
             Cmd::Bridge(p) => self.peer = p,
+            Cmd::Mix(m) => self.mix = m,
             Cmd::RtcpInterval(_) | Cmd::Stop => {}
         }
     }
@@ -664,6 +681,10 @@ impl<T: Copy + Send + 'static> LegTask<T> {
             let pcm = codec.decode(pkt.payload);
             self.record(side, &pcm);
         }
+        if let Some(mix) = &self.mix {
+            mix.forward(Instant::now(), pkt.payload);
+            return;
+        }
         if let Some(peer) = &self.peer {
             let Some(peer_params) = peer.params() else {
                 return;
@@ -696,5 +717,6 @@ fn relay(peer: &Shared, bytes: &[u8]) {
     }
 }
 
+pub(crate) mod conference;
 #[cfg(test)]
 mod tests;

@@ -84,10 +84,22 @@ impl RtpSender {
 
     /// One audio packet of `payload` covering `samples` ticks.
     pub fn audio(&mut self, pt: u8, payload: &[u8], samples: u32) -> Vec<u8> {
-        let p = build(false, pt, self.seq, self.ts, self.ssrc, payload);
+        self.audio_marked(false, pt, payload, samples)
+    }
+
+    /// Like [`RtpSender::audio`], with the marker bit (first packet of a
+    /// talkspurt, RFC 3551 §4.1) when `marker`.
+    pub fn audio_marked(&mut self, marker: bool, pt: u8, payload: &[u8], samples: u32) -> Vec<u8> {
+        let p = build(marker, pt, self.seq, self.ts, self.ssrc, payload);
         self.seq = self.seq.wrapping_add(1);
         self.ts = self.ts.wrapping_add(samples);
         p
+    }
+
+    /// Advance the timestamp by `samples` without sending (time with
+    /// nothing to send, RFC 3550 §5.1).
+    pub fn skip(&mut self, samples: u32) {
+        self.ts = self.ts.wrapping_add(samples);
     }
 
     /// The packets of one DTMF digit (RFC 4733 §2.5: same timestamp for the

@@ -312,6 +312,7 @@ impl Actor {
                 recording_parts: 0,
                 on_hold: false,
                 hold_pending: None,
+                monitor: None,
             },
         );
         // The ACD already counts the task as the agent's: connect it as an

@@ -140,8 +140,12 @@ impl Actor {
                 Some(LegRole::Campaign { campaign, attempt }) => {
                     self.on_campaign_answered(campaign, attempt);
                 }
+                Some(LegRole::Supervisor(task)) => self.on_supervisor_answered(leg, task),
                 _ => {}
             },
+            CallEvent::SupervisionMode { supervisor, mode } => {
+                self.on_supervisor_dtmf_mode(supervisor, mode);
+            }
             CallEvent::Dtmf { leg, digit, .. } => {
                 if let Some(LegRole::Caller(id)) = self.legs.get(&leg).copied() {
                     let Some(call) = self.calls.get_mut(&id) else {
@@ -441,6 +445,7 @@ impl Actor {
                 recording_parts: 0,
                 on_hold: false,
                 hold_pending: None,
+                monitor: None,
             },
         );
         match entry {
@@ -659,6 +664,7 @@ impl Actor {
             return;
         };
         match role {
+            LegRole::Supervisor(task) => self.on_supervisor_gone(leg, task),
             LegRole::CallbackCustomer(task) => {
                 self.on_callback_leg_gone(task, true);
             }

@@ -1312,6 +1312,7 @@ impl Actor {
                 recording_parts: 0,
                 on_hold: false,
                 hold_pending: None,
+                monitor: None,
             },
         );
         let mut ev = NewEvent::new(

@@ -77,6 +77,20 @@ impl Actor {
                 };
                 self.reply_to(reply, r);
             }
+            Command::Supervise {
+                supervisor,
+                interaction,
+                mode,
+                reply,
+            } => self.supervise(supervisor, interaction, mode, reply),
+            Command::StopSupervising {
+                supervisor,
+                interaction,
+                reply,
+            } => {
+                let r = self.stop_supervising(&supervisor, interaction);
+                self.reply_to(reply, r);
+            }
             Command::Hold(agent, interaction, on, reply) => {
                 self.hold(agent, interaction, on, reply);
             }

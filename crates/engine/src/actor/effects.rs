@@ -66,6 +66,12 @@ pub(crate) enum VoiceOp {
     /// 503 + Retry-After to an unanswered inbound leg: over the IVR limit
     /// ([`crate::EngineConfig::max_calls_in_ivr`]).
     RefuseOverload(LegId),
+    /// Join the supervisor's leg to the agent's call, or switch its mode.
+    Supervise {
+        agent: LegId,
+        supervisor: LegId,
+        mode: domain::SupervisionMode,
+    },
 }
 
 impl VoiceOp {
@@ -129,6 +135,16 @@ pub(crate) enum Then {
         leg: LegId,
         path: PathBuf,
         agent: AgentId,
+    },
+    /// A supervisor's phone is rung (or cannot be): answer the API caller.
+    SupervisorRung {
+        interaction: InteractionId,
+        reply: tokio::sync::oneshot::Sender<Result<(), EngineError>>,
+    },
+    /// A supervisor's leg joined the call (or was refused).
+    SupervisorJoined {
+        interaction: InteractionId,
+        leg: LegId,
     },
     /// A hold (`on`) or unhold re-INVITE was answered.
     Hold {
@@ -250,6 +266,15 @@ pub(crate) async fn run_voice<V: CallControl>(voice: &V, op: VoiceOp) -> VoiceRe
         VoiceOp::Hold(l, on) => Done(voice.hold(l, on).await),
         VoiceOp::HangUp(l) => Done(voice.hang_up(l).await),
         VoiceOp::RefuseOverload(l) => Done(voice.refuse_overload(l).await),
+        VoiceOp::Supervise {
+            agent,
+            supervisor,
+            mode,
+        } => Done(
+            voice
+                .supervise(agent, supervisor, super::supervision::voice_mode(mode))
+                .await,
+        ),
     }
 }
 
@@ -351,6 +376,12 @@ impl super::Actor {
                     self.record(vec![ev]);
                 }
             },
+            Then::SupervisorRung { interaction, reply } => {
+                self.on_supervisor_rung(interaction, result, reply);
+            }
+            Then::SupervisorJoined { interaction, leg } => {
+                self.on_supervisor_joined(interaction, leg, result);
+            }
             Then::Hold {
                 agent,
                 interaction,

@@ -12,6 +12,7 @@ mod effects;
 mod ivr_driver;
 #[cfg(test)]
 mod scenarios;
+mod supervision;
 mod transfer;
 
 use crate::lookup::LookupRunner;
@@ -99,6 +100,8 @@ pub(crate) struct Call {
     pub on_hold: bool,
     /// A hold (`true`) or unhold (`false`) re-INVITE sent, outcome not known yet.
     pub hold_pending: Option<bool>,
+    /// A supervisor listening, whispering or barging (SPEC §4.2).
+    pub monitor: Option<supervision::Monitor>,
 }
 
 /// What a SIP leg is to the engine.
@@ -113,6 +116,8 @@ pub(crate) enum LegRole {
         campaign: campaigns::DialCampaignId,
         attempt: dialer::AttemptId,
     },
+    /// A supervisor's phone, rung to monitor this interaction.
+    Supervisor(InteractionId),
     /// An agent's phone, rung for an offer of this interaction.
     Agent {
         task: InteractionId,

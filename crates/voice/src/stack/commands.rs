@@ -117,6 +117,12 @@ impl Stack {
                     let _ = r.send(Err(e));
                 }
             },
+            Command::Supervise(agent, supervisor, mode, r) => {
+                let _ = r.send(self.supervise(now, agent, supervisor, mode));
+            }
+            Command::Unsupervise(supervisor, r) => {
+                let _ = r.send(self.unsupervise(supervisor));
+            }
             Command::Shutdown(_) => {}
         }
     }
@@ -145,6 +151,7 @@ impl Stack {
             digit,
             duration_ms,
         });
+        self.supervisor_digit(id, digit);
         let Some(c) = self.legs.get_mut(&id).and_then(|l| l.collect.as_mut()) else {
             return;
         };

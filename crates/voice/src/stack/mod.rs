@@ -25,6 +25,7 @@ mod commands;
 pub(crate) mod fuzz;
 mod leg;
 mod session_timer;
+mod supervise;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -134,6 +135,8 @@ pub(crate) struct Stack {
     /// Our BYEs to dialogs of the previous run, by Via branch → Call-ID
     /// (to log their answer or timeout; emptied by either).
     restored_byes: HashMap<String, String>,
+    /// Calls a supervisor's leg is joined to (a few at a time).
+    supervisions: Vec<supervise::Supervision>,
 }
 
 /// Bind the SIP UDP socket and, when `tcp`, a TCP listener on the same port
@@ -498,6 +501,7 @@ impl Stack {
             in_setup_count: Arc::new(AtomicUsize::new(0)),
             wall_anchor: (epoch, 0),
             restored_byes: HashMap::new(),
+            supervisions: Vec::new(),
         }
     }
 

@@ -487,6 +487,7 @@ impl Stack {
 
     /// Forget a leg: stop media, finish its recording and collector, emit HungUp.
     pub(super) fn end_leg(&mut self, id: LegId, cause: HangupCause) {
+        let supervisor = self.supervision_leg_ended(id);
         self.record_stop(id);
         self.set_in_setup(id, false);
         let Some(mut leg) = self.legs.remove(&id) else {
@@ -529,6 +530,11 @@ impl Stack {
             rx_packets: stats.rx_packets,
             tx_packets: stats.tx_packets,
         });
+        // The supervised call is over: release the supervisor's leg now.
+        if let Some(s) = supervisor {
+            let now = self.now;
+            self.hang_up_cascade(now, s);
+        }
     }
 
     pub(super) fn leg_timers(&mut self, now: Instant) {
