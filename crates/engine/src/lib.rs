@@ -173,6 +173,8 @@ pub(crate) enum Command {
     /// A supervisor (username = its phone's SIP user) monitors a call.
     Supervise {
         supervisor: String,
+        /// SIP user of the supervisor's phone.
+        phone: String,
         interaction: InteractionId,
         mode: domain::SupervisionMode,
         reply: oneshot::Sender<Result<(), EngineError>>,
@@ -465,8 +467,9 @@ impl EngineHandle {
 
     /// A supervisor listens to, whispers to or barges into a live call
     /// (SPEC §4.2): the first request rings the supervisor's registered
-    /// phone (SIP user = `supervisor`, its username) and returns once it
-    /// rings; the phone joins the call when answered (`monitoring_started`
+    /// phone (SIP user `phone`: the login of the agent record the user is
+    /// linked to, a team leader's own extension, or else the username)
+    /// and returns once it rings; the phone joins the call when answered (`monitoring_started`
     /// in the timeline). A later request with another mode switches mode
     /// (`monitoring_mode_changed`), with no re-INVITE.
     ///
@@ -477,11 +480,13 @@ impl EngineHandle {
     pub async fn supervise(
         &self,
         supervisor: String,
+        phone: String,
         interaction: InteractionId,
         mode: domain::SupervisionMode,
     ) -> Result<(), EngineError> {
         self.ask(|reply| Command::Supervise {
             supervisor,
+            phone,
             interaction,
             mode,
             reply,

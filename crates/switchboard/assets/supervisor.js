@@ -54,6 +54,7 @@ function serves(agent, queue) {
 function showAgent(id, state, reason, inStateMs, callsToday, tasks) {
   let row = agentRows.get(id);
   if (!row) {
+    row = {};
     const tr = el('tr');
     tr.dataset.agent = id;
     const th = el('th', agentsById.get(id)?.name || `#${id}`);
@@ -65,15 +66,22 @@ function showAgent(id, state, reason, inStateMs, callsToday, tasks) {
     cell(tr, 'current', t("current_interaction")).textContent = '—';
     cell(tr, 'calls', t("calls_today"));
     const actions = cell(tr, 'actions', t("actions"));
-    for (const k of ['listen', 'whisper', 'barge']) {
-      const b = el('button', `${t(k)} (${t("coming")})`);
+    // Listen / whisper / barge into the agent's live call: the platform
+    // rings the supervisor's phone (PUT .../monitor), Leave hangs it up.
+    for (const k of ['listen', 'whisper', 'barge', 'leave']) {
+      const b = el('button', t(k));
       b.type = 'button';
       b.disabled = true;
-      b.title = t("comes_with_supervision");
+      b.title = t("monitor_hint");
       b.dataset.action = k;
+      b.addEventListener('click', () => monitor(row, k, b).catch(() => {}));
       actions.append(b);
     }
-    row = { tr, since: Date.now(), tasks: [], current: null };
+    actions.append(el('span', '', 'monitor-status'));
+    row.tr = tr;
+    row.since = Date.now();
+    row.tasks = [];
+    row.current = null;
     agentRows.set(id, row);
     $('agents').tBodies[0].append(tr);
   }
@@ -96,6 +104,7 @@ async function showCurrent(row) {
   const id = row.tasks[0];
   if (id === undefined) {
     row.current = null;
+    enableMonitor(row);
     td.textContent = '—';
     delete td.dataset.interaction;
     td.dataset.queue = '';
@@ -119,8 +128,37 @@ async function showCurrent(row) {
   td.dataset.interaction = String(i.id);
   td.dataset.channel = i.channel;
   td.dataset.queue = i.queue;
+  enableMonitor(row);
   applyFilter();
   tick();
+}
+
+/** The monitoring buttons work on a live voice call only. */
+function enableMonitor(row) {
+  const voice = !!(row.current && row.current.channel === 'voice');
+  for (const b of row.tr.querySelectorAll('button[data-action]')) b.disabled = !voice;
+  if (!voice) row.tr.querySelector('.monitor-status').textContent = '';
+}
+
+/** Start, switch or leave monitoring of the agent's current call. */
+async function monitor(row, action, button) {
+  const status = row.tr.querySelector('.monitor-status');
+  if (!row.current) return;
+  const path = `/interactions/${encodeURIComponent(row.current.id)}/monitor`;
+  button.disabled = true;
+  try {
+    if (action === 'leave') {
+      await api('DELETE', path);
+      status.textContent = '';
+    } else {
+      await api('PUT', path, { mode: action });
+      status.textContent = ` ${t("monitoring")}: ${t(action)}`;
+    }
+  } catch (e) {
+    status.textContent = ` ${e.message}`;
+  } finally {
+    button.disabled = false;
+  }
 }
 
 /** Show only the agents of the chosen queue (members by skill, or busy on it). */

@@ -355,7 +355,10 @@ async fn agent_and_supervisor_pages_in_chromium() {
         "live rise and fall"
     );
     assert_eq!(c["current_header"], "Current interaction");
-    assert_eq!(c["placeholder_title"], "comes with supervision");
+    assert_eq!(
+        c["placeholder_title"],
+        "Rings your phone, which joins the call (4 listen, 5 whisper, 6 barge)"
+    );
     // amina has vip_care 7 (vip needs 5) and no business_care.
     assert_eq!(c["filter_vip_shown"], 1);
     assert_eq!(c["filter_business_shown"], 0);
@@ -372,8 +375,9 @@ async fn agent_and_supervisor_pages_in_chromium() {
 
     assert!(c["agent_rows"].as_i64().unwrap() >= 1, "{c}");
     assert_eq!(
-        c["coming_buttons_disabled"].as_i64(),
-        c["agent_rows"].as_i64().map(|n| n * 3)
+        c["monitor_buttons_disabled"].as_i64(),
+        c["agent_rows"].as_i64().map(|n| n * 4),
+        "listen, whisper, barge and leave wait for a live voice call"
     );
     assert!(
         c["supervisor_scroll_width_390"].as_i64().unwrap() <= 390,

@@ -79,10 +79,11 @@ impl Actor {
             }
             Command::Supervise {
                 supervisor,
+                phone,
                 interaction,
                 mode,
                 reply,
-            } => self.supervise(supervisor, interaction, mode, reply),
+            } => self.supervise(supervisor, phone, interaction, mode, reply),
             Command::StopSupervising {
                 supervisor,
                 interaction,

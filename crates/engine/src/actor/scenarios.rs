@@ -976,3 +976,80 @@ async fn queue_figures_restart_at_local_midnight() {
     assert_eq!(offered(&s.command(Command::QueueStats).await), 0);
     assert_eq!(s.actor.day_ends_at, Some(midnight.add_millis(86_400_000)));
 }
+
+/// Issue 16: a supervisor's request on a call not yet connected is
+/// refused; once amina talks, Listen rings the supervisor's phone and joins
+/// it when answered (`monitoring_started`); a second supervisor is refused;
+/// Whisper switches mode on the same leg (no new call); stop hangs the
+/// supervisor's phone up and its end is `monitoring_ended`.
+#[tokio::test]
+async fn a_supervisor_listens_whispers_and_leaves() {
+    use domain::SupervisionMode::{Barge, Listen, Whisper};
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    s.incoming(1, "sales").await;
+    let id = s.opened()[0];
+    let supervise = |who: &str, interaction: InteractionId, mode| {
+        let supervisor = who.to_string();
+        move |reply| Command::Supervise {
+            phone: supervisor.clone(),
+            supervisor,
+            interaction,
+            mode,
+            reply,
+        }
+    };
+    let r = s.command(supervise("sophie", id, Listen)).await;
+    assert!(matches!(r, Err(EngineError::Invalid(_))), "ringing: {r:?}");
+    let agent_leg = s.rung()[0].1;
+    s.answered(agent_leg).await;
+    let r = s
+        .command(supervise("sophie", InteractionId(999_999), Listen))
+        .await;
+    assert!(
+        matches!(r, Err(EngineError::UnknownInteraction(_))),
+        "{r:?}"
+    );
+
+    s.command(supervise("sophie", id, Listen)).await.unwrap();
+    assert!(
+        s.ops
+            .iter()
+            .any(|o| matches!(o, VoiceOp::Originate { user, .. } if user == "sophie")),
+        "{:?}",
+        s.ops
+    );
+    let sup_leg = LegId(s.next_leg);
+    s.answered(sup_leg).await;
+    assert!(s.ops.contains(&VoiceOp::Supervise {
+        agent: agent_leg,
+        supervisor: sup_leg,
+        mode: Listen
+    }));
+    assert!(s.kinds(id).contains(&"monitoring_started"));
+
+    let r = s.command(supervise("chief", id, Barge)).await;
+    assert!(matches!(r, Err(EngineError::Invalid(_))), "{r:?}");
+
+    let calls_before = s.next_leg;
+    s.command(supervise("sophie", id, Whisper)).await.unwrap();
+    assert_eq!(s.next_leg, calls_before, "no new call to switch mode");
+    assert!(s.ops.contains(&VoiceOp::Supervise {
+        agent: agent_leg,
+        supervisor: sup_leg,
+        mode: Whisper
+    }));
+    assert!(s.kinds(id).contains(&"monitoring_mode_changed"));
+
+    s.command(|reply| Command::StopSupervising {
+        supervisor: "sophie".into(),
+        interaction: id,
+        reply,
+    })
+    .await
+    .unwrap();
+    assert!(s.ops.contains(&VoiceOp::HangUp(sup_leg)));
+    s.hung_up(sup_leg, HangupCause::Local).await;
+    assert_eq!(s.kinds(id).last(), Some(&"monitoring_ended"));
+    // The call itself goes on: amina and the caller are still bridged.
+    assert!(s.actor.calls.contains_key(&id));
+}

@@ -59,6 +59,7 @@ impl Actor {
     pub(crate) fn supervise(
         &mut self,
         supervisor: String,
+        phone: String,
         interaction: InteractionId,
         mode: SupervisionMode,
         reply: oneshot::Sender<Result<(), EngineError>>,
@@ -75,7 +76,7 @@ impl Actor {
                     .unwrap_or_default();
                 self.voice_then(
                     VoiceOp::Originate {
-                        user: supervisor,
+                        user: phone,
                         caller,
                         ring: SUPERVISOR_RING,
                     },

@@ -22,6 +22,7 @@ mod openapi;
 mod ops;
 mod recording;
 pub mod reports;
+mod supervision;
 mod work;
 
 use axum::Router;
@@ -141,6 +142,10 @@ pub fn router(state: AppState) -> Router {
         .route("/dialer/campaigns/{id}/stop", post(dialer::stop))
         .route("/dialer/campaigns/{id}/contacts", post(dialer::upload))
         .route("/reports/kpis", get(reports::kpis))
+        .route(
+            "/interactions/{id}/monitor",
+            axum::routing::put(supervision::monitor).delete(supervision::stop),
+        )
         .route("/stats/queues", get(agent::queue_stats))
         .route("/stats/agents", get(agent::agent_stats))
         .route("/outbox", get(agent::outbox))

@@ -299,7 +299,8 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("listen", "Écoute", "Listen"),
     ("whisper", "Chuchotement", "Whisper"),
     ("barge", "Intrusion", "Barge"),
-    ("coming", "bientôt", "coming"),
+    ("leave", "Quitter", "Leave"),
+    ("monitoring", "Supervision", "Monitoring"),
     (
         "no_engine",
         "La téléphonie est désactivée sur ce nœud.",
@@ -384,9 +385,9 @@ const STRINGS: &[(&str, &str, &str)] = &[
         "Some fields need fixing: see the messages next to them.",
     ),
     (
-        "comes_with_supervision",
-        "Arrive avec la supervision",
-        "comes with supervision",
+        "monitor_hint",
+        "Fait sonner votre poste, qui rejoint l'appel (4 écoute, 5 chuchotement, 6 intrusion)",
+        "Rings your phone, which joins the call (4 listen, 5 whisper, 6 barge)",
     ),
     ("no", "non", "no"),
     ("edit_agent", "Modifier l'agent", "Edit agent"),

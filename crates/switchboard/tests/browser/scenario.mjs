@@ -176,7 +176,7 @@ try {
     out.checks.queue_waiting = await row.locator('td[data-key="waiting"]').textContent();
     await page.locator('#agents tbody tr[data-agent]').first().waitFor({ timeout: WAIT });
     out.checks.agent_rows = await page.locator('#agents tbody tr').count();
-    out.checks.coming_buttons_disabled = await page.locator('#agents button:disabled').count();
+    out.checks.monitor_buttons_disabled = await page.locator('#agents button:disabled').count();
     await page.waitForFunction(() => document.body.dataset.live === 'on', null, { timeout: WAIT });
     // The agent's team chat message, as text.
     await page.locator('#chat-items li').first().waitFor({ timeout: WAIT });

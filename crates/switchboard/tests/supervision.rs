@@ -1,0 +1,200 @@
+//! Issue 16 end to end with real SIP peers (sipp): a team leader (a
+//! supervisor user linked to the agent record of her own extension)
+//! monitors amina's call from the API. Her phone rings and answers; the
+//! timeline gets `monitoring_started`, `monitoring_mode_changed` and
+//! `monitoring_ended`, and the audit trail one `monitoring` entry per
+//! request. Agents get 403, an unknown call 404, a call not connected to an
+//! agent 409, a bad mode 400. Who hears whom in each mode is tested on the
+//! audio itself in `crates/voice/tests/supervise.rs` (pjsua2, three tones).
+
+mod common;
+
+use common::sip::*;
+use serde_json::{Value, json};
+
+async fn send(p: &Platform, token: &str, method: reqwest::Method, path: &str, body: Value) -> u16 {
+    p.srv
+        .http
+        .request(method, p.srv.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The interaction's events, by kind name, in order.
+async fn kinds(p: &Platform, token: &str, id: i64) -> Vec<String> {
+    get(p, token, &format!("/api/v1/interactions/{id}/events"))
+        .await
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["kind"]["type"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_leader_listens_whispers_and_leaves_a_live_call() {
+    let p = platform().await;
+    let admin = p.srv.login("admin").await;
+    let amina = p.srv.login("amina").await;
+    let sup = p.srv.login("supervisor").await;
+    let agents = get(&p, &admin, "/api/v1/agents").await;
+    let moussa = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["login"] == "moussa")
+        .and_then(|a| a["id"].as_i64())
+        .expect("demo agent moussa");
+    // The team leader's user rings the extension of moussa's agent record.
+    let st = send(
+        &p,
+        &admin,
+        reqwest::Method::POST,
+        "/api/v1/users",
+        json!({"username": "lead", "password": "a long enough pw", "role": "supervisor", "agent_id": moussa}),
+    )
+    .await;
+    assert_eq!(st, 201);
+    let r = p
+        .srv
+        .http
+        .post(p.srv.url("/api/v1/auth/login"))
+        .json(&json!({"username": "lead", "password": "a long enough pw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let lead = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let mut aws = desktop(&p, &amina).await;
+    let mut seen = Vec::new();
+    let aport = register_phone(&p, "amina").await;
+    let lport = register_phone(&p, "moussa").await;
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let amina_phone = answering_phone(&p, aport);
+    let caller = trunk_call(&p, "caller_talk_until_bye.xml", "3902");
+    let id = next_of(&mut aws, "answered", &mut seen).await["interaction_id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/interactions/{id}/monitor");
+    let put = reqwest::Method::PUT;
+
+    // Refusals first.
+    assert_eq!(
+        send(&p, &amina, put.clone(), &path, json!({"mode": "listen"})).await,
+        403
+    );
+    assert_eq!(
+        send(
+            &p,
+            &lead,
+            put.clone(),
+            "/api/v1/interactions/999999/monitor",
+            json!({"mode": "listen"})
+        )
+        .await,
+        404
+    );
+    assert_eq!(
+        send(&p, &lead, put.clone(), &path, json!({"mode": "shout"})).await,
+        400
+    );
+    // The demo supervisor has no phone registered: 409, nothing joined.
+    assert_eq!(
+        send(&p, &sup, put.clone(), &path, json!({"mode": "listen"})).await,
+        409
+    );
+
+    // Listen: the team leader's phone rings, answers, joins.
+    let lead_phone = answering_phone(&p, lport);
+    assert_eq!(
+        send(&p, &lead, put.clone(), &path, json!({"mode": "listen"})).await,
+        204
+    );
+    let ev = next_event(&p, &sup, "monitoring_started", 0).await;
+    assert_eq!(ev["interaction_id"], id);
+    assert_eq!(
+        (
+            ev["kind"]["supervisor"].as_str(),
+            ev["kind"]["mode"].as_str()
+        ),
+        (Some("lead"), Some("listen"))
+    );
+    // Someone else cannot join the same call meanwhile.
+    assert_eq!(
+        send(&p, &sup, put.clone(), &path, json!({"mode": "barge"})).await,
+        409
+    );
+    // Whisper: the same leg, a new mode.
+    assert_eq!(
+        send(&p, &lead, put.clone(), &path, json!({"mode": "whisper"})).await,
+        204
+    );
+    let ev = next_event(&p, &sup, "monitoring_mode_changed", 0).await;
+    assert_eq!(ev["kind"]["mode"], "whisper");
+    // Leave: the phone gets its BYE, the call goes on.
+    assert_eq!(
+        send(&p, &lead, reqwest::Method::DELETE, &path, json!({})).await,
+        204
+    );
+    assert_eq!(
+        exit_code(lead_phone).await,
+        0,
+        "the team leader's phone got its BYE"
+    );
+    next_event(&p, &sup, "monitoring_ended", 0).await;
+    let k = kinds(&p, &sup, id).await;
+    let started = k.iter().position(|x| x == "monitoring_started").unwrap();
+    let changed = k
+        .iter()
+        .position(|x| x == "monitoring_mode_changed")
+        .unwrap();
+    let ended = k.iter().position(|x| x == "monitoring_ended").unwrap();
+    assert!(started < changed && changed < ended, "{k:?}");
+    assert!(
+        !k.iter().any(|x| x == "ended"),
+        "the call itself goes on: {k:?}"
+    );
+    assert_eq!(
+        send(&p, &lead, reqwest::Method::DELETE, &path, json!({})).await,
+        409
+    );
+
+    assert_eq!(hang_up(&p, &amina, id).await, 204);
+    assert_eq!(exit_code(caller).await, 0, "the caller got the BYE");
+    assert_eq!(exit_code(amina_phone).await, 0, "amina's phone got the BYE");
+
+    // The audit trail: listen, whisper, leave by `lead` (refusals are not
+    // audited).
+    let store = store::open(&p.settings.database_url()).await.unwrap();
+    let mut audit = store
+        .list_audit(&store::AuditFilter {
+            action: Some(store::AuditAction::Monitoring),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    audit.reverse(); // newest first → in order
+    let modes: Vec<String> = audit
+        .iter()
+        .map(|e| {
+            assert_eq!(e.target, format!("interaction:{id}"));
+            let after: Value = serde_json::from_str(e.after.as_deref().unwrap_or("null")).unwrap();
+            after["mode"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    assert_eq!(modes, ["listen", "whisper", "ended"]);
+}
