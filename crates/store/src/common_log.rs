@@ -397,7 +397,7 @@ macro_rules! impl_log {
             }
 
             async fn create_session(&self, token_hash: &str, user: UserId, now: Timestamp, expires_at: Timestamp) -> Result<()> {
-                sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $3)")
                     .bind(token_hash)
                     .bind(user.0)
                     .bind(now.as_millis())
@@ -422,6 +422,60 @@ macro_rules! impl_log {
             async fn delete_session(&self, token_hash: &str) -> Result<()> {
                 sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
                 Ok(())
+            }
+
+            async fn use_session(&self, token_hash: &str, now: Timestamp, idle_since: Timestamp) -> Result<Option<User>> {
+                let touched = sqlx::query(
+                    "UPDATE sessions SET last_seen_at = $2 \
+                     WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
+                )
+                .bind(token_hash)
+                .bind(now.as_millis())
+                .bind(idle_since.as_millis())
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                if touched == 0 {
+                    // Unknown, expired or idle: whatever is left of it goes.
+                    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+                    return Ok(None);
+                }
+                self.session_user(token_hash, now).await
+            }
+
+            async fn list_sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
+                let rows = sqlx::query(
+                    "SELECT token_hash, created_at, last_seen_at, expires_at FROM sessions \
+                     WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, token_hash",
+                )
+                .bind(user.0)
+                .bind(now.as_millis())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let hash: String = r.try_get("token_hash")?;
+                        Ok(SessionInfo {
+                            id: hash.chars().take(16).collect(),
+                            created_at: Timestamp::from_millis(r.try_get("created_at")?),
+                            last_seen_at: Timestamp::from_millis(r.try_get("last_seen_at")?),
+                            expires_at: Timestamp::from_millis(r.try_get("expires_at")?),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn delete_user_session(&self, user: UserId, id: &str) -> Result<bool> {
+                if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Ok(false);
+                }
+                let n = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND substr(token_hash, 1, 16) = $2")
+                    .bind(user.0)
+                    .bind(id.to_ascii_lowercase())
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n > 0)
             }
         }
 

@@ -359,6 +359,20 @@ pub trait UserStore: Send + Sync {
     async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>>;
     /// Remove a session (logout).
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// The user of a session that is neither past its absolute lifetime
+    /// (`expires_at > now`) nor idle (last used after `idle_since`), and
+    /// mark it used at `now`. A session found idle or expired is deleted.
+    async fn use_session(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+        idle_since: Timestamp,
+    ) -> Result<Option<User>>;
+    /// A user's sessions alive at `now`, newest first.
+    async fn list_sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>>;
+    /// End one of `user`'s sessions by its public id ([`SessionInfo::id`]);
+    /// `false` if the user has no such session.
+    async fn delete_user_session(&self, user: UserId, id: &str) -> Result<bool>;
 }
 
 /// The messaging outbox: every outbound message (survey, IVR SMS, agent
