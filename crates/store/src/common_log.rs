@@ -443,6 +443,26 @@ macro_rules! impl_log {
                 self.session_user(token_hash, now).await
             }
 
+            async fn change_password_hash(&self, id: UserId, hash: &str, keep_session: &str) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                let n = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(hash)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound(format!("user {id}")));
+                }
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                    .bind(id.0)
+                    .bind(keep_session)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn list_sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
                 let rows = sqlx::query(
                     "SELECT token_hash, created_at, last_seen_at, expires_at FROM sessions \

@@ -368,6 +368,12 @@ pub trait UserStore: Send + Sync {
         now: Timestamp,
         idle_since: Timestamp,
     ) -> Result<Option<User>>;
+    /// Replace a user's password hash and end all their sessions but
+    /// `keep_session` (the one the change was made from).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown user.
+    async fn change_password_hash(&self, id: UserId, hash: &str, keep_session: &str) -> Result<()>;
     /// A user's sessions alive at `now`, newest first.
     async fn list_sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>>;
     /// End one of `user`'s sessions by its public id ([`SessionInfo::id`]);

@@ -106,6 +106,19 @@ pub(super) async fn users_sessions(s: &dyn Store) {
     assert!(s.session_user(&h1, t(40)).await.unwrap().is_none());
     assert!(s.session_user(&h2, t(40)).await.unwrap().is_some());
     assert_eq!(s.list_sessions(u.id, t(40)).await.unwrap().len(), 1);
+    // A password change from h2 ends the others but keeps h2.
+    s.create_session(&h1, u.id, t(50), t(10_000)).await.unwrap();
+    s.change_password_hash(u.id, "$argon2id$z", &h2)
+        .await
+        .unwrap();
+    assert!(s.session_user(&h1, t(60)).await.unwrap().is_none());
+    assert!(s.session_user(&h2, t(60)).await.unwrap().is_some());
+    assert!(matches!(
+        s.change_password_hash(UserId(u.id.0 + 999), "x", &h2)
+            .await
+            .unwrap_err(),
+        StoreError::NotFound(_)
+    ));
 }
 
 pub(super) async fn chat(s: &dyn Store) {

@@ -203,3 +203,125 @@ pub async fn logout(
 pub async fn me(auth: Auth<AnyRole>) -> Json<User> {
     Json(auth.user)
 }
+
+/// One of the caller's sessions.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    /// The session (public id, times).
+    #[serde(flatten)]
+    pub session: store::SessionInfo,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+/// The caller's open sessions, newest first (issue 18).
+#[utoipa::path(get, path = "/api/v1/auth/sessions", responses((status = 200, body = [SessionView])),
+    tag = "auth", security(("bearer" = [])))]
+pub async fn list_sessions(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+) -> ApiResult<Json<Vec<SessionView>>> {
+    let mine = crate::auth::token_hash(&auth.token);
+    let list = s.store.list_sessions(auth.user.id, crate::now()).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|session| SessionView {
+                current: mine.starts_with(&session.id),
+                session,
+            })
+            .collect(),
+    ))
+}
+
+/// End one of the caller's sessions by its id (from `GET /auth/sessions`).
+/// Audited as a logout.
+///
+/// # Errors
+/// 404 when the caller has no session with that id.
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}",
+    params(("id" = String, Path, description = "session id (16 hex characters)")),
+    responses((status = 204), (status = 404, body = ErrorBody)), tag = "auth", security(("bearer" = [])))]
+pub async fn revoke_session(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+    source: super::extract::SourceAddr,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    if !s.store.delete_user_session(auth.user.id, &id).await? {
+        return Err(ApiError::not_found(format!("no session {id:?}")));
+    }
+    let mine = crate::auth::token_hash(&auth.token);
+    if mine.starts_with(&id.to_ascii_lowercase()) {
+        s.security.session_gone(&mine);
+    }
+    let mut e = crate::security::entry(
+        crate::now(),
+        Some(auth.user.id),
+        store::AuditAction::Logout,
+        format!("user:{}", auth.user.id.0),
+        source.0,
+    );
+    e.after = Some(serde_json::json!({ "revoked_session": id }));
+    crate::security::audit(&*s.store, e).await;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Change my password.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The current password.
+    pub current_password: String,
+    /// The new one (at least 10 characters).
+    pub new_password: String,
+}
+
+/// Change the caller's password; every other session of the caller ends,
+/// this one goes on (issue 18). Audited.
+///
+/// # Errors
+/// 401 wrong current password; 422 new password shorter than 10 characters.
+#[utoipa::path(post, path = "/api/v1/auth/password", request_body = PasswordChange,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    tag = "auth", security(("bearer" = [])))]
+pub async fn change_password(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+    source: super::extract::SourceAddr,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> ApiResult<axum::http::StatusCode> {
+    if req.new_password.chars().count() < 10 || req.new_password.len() > 1024 {
+        return Err(ApiError::invalid("new_password: 10 to 1024 characters"));
+    }
+    let ok = check_password(
+        &s,
+        &auth.user.username,
+        &auth.user.username,
+        &req.current_password,
+    )
+    .await?;
+    if ok.is_none() {
+        return Err(ApiError::unauthenticated("wrong current password"));
+    }
+    let pw = req.new_password;
+    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&pw))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let mine = crate::auth::token_hash(&auth.token);
+    s.store
+        .change_password_hash(auth.user.id, &hash, &mine)
+        .await?;
+    crate::security::audit(
+        &*s.store,
+        crate::security::entry(
+            crate::now(),
+            Some(auth.user.id),
+            store::AuditAction::PasswordChanged,
+            format!("user:{}", auth.user.id.0),
+            source.0,
+        ),
+    )
+    .await;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

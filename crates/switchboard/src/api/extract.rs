@@ -150,8 +150,13 @@ impl<R: RoleSet> FromRequestParts<AppState> for Auth<R> {
             return Err(ApiError::unauthenticated("invalid or expired session"));
         }
         let hash = crate::auth::token_hash(&token);
+        let now = crate::now();
+        let idle_ms = i64::try_from(state.settings.auth.session_idle_s)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
+        let idle_since = now.add_millis(-idle_ms);
         let asked =
-            tokio::time::timeout(STORE_WAIT, state.store.session_user(&hash, crate::now())).await;
+            tokio::time::timeout(STORE_WAIT, state.store.use_session(&hash, now, idle_since)).await;
         let user = match asked {
             Ok(Ok(Some(user))) => {
                 state.security.session_confirmed(&hash, &user);
