@@ -463,6 +463,89 @@ macro_rules! impl_log {
                 Ok(())
             }
 
+            async fn get_totp(&self, user: UserId) -> Result<Option<TotpRecord>> {
+                let r = sqlx::query("SELECT secret, active, last_step FROM user_totp WHERE user_id = $1")
+                    .bind(user.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(r) = r else { return Ok(None) };
+                let active: i64 = r.try_get("active")?;
+                let last: Option<i64> = r.try_get("last_step")?;
+                Ok(Some(TotpRecord {
+                    secret: r.try_get("secret")?,
+                    active: active != 0,
+                    last_step: last.and_then(|v| u64::try_from(v).ok()),
+                }))
+            }
+
+            async fn begin_totp(&self, user: UserId, secret_b32: &str, now: Timestamp) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM totp_recovery WHERE user_id = $1").bind(user.0).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM user_totp WHERE user_id = $1").bind(user.0).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO user_totp (user_id, secret, active, last_step, created_at) VALUES ($1, $2, 0, NULL, $3)")
+                    .bind(user.0)
+                    .bind(secret_b32)
+                    .bind(now.as_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn activate_totp(&self, user: UserId, step: u64, recovery_hashes: &[String]) -> Result<bool> {
+                let step = i64::try_from(step).map_err(|_| StoreError::Invalid("time step out of range".into()))?;
+                let mut tx = self.pool.begin().await?;
+                let n = sqlx::query("UPDATE user_totp SET active = 1, last_step = $2 WHERE user_id = $1")
+                    .bind(user.0)
+                    .bind(step)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM totp_recovery WHERE user_id = $1").bind(user.0).execute(&mut *tx).await?;
+                for h in recovery_hashes {
+                    sqlx::query("INSERT INTO totp_recovery (user_id, code_hash) VALUES ($1, $2)")
+                        .bind(user.0)
+                        .bind(h)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn accept_totp_step(&self, user: UserId, step: u64) -> Result<bool> {
+                let step = i64::try_from(step).map_err(|_| StoreError::Invalid("time step out of range".into()))?;
+                let n = sqlx::query(
+                    "UPDATE user_totp SET last_step = $2 \
+                     WHERE user_id = $1 AND (last_step IS NULL OR last_step < $2)",
+                )
+                .bind(user.0)
+                .bind(step)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(n > 0)
+            }
+
+            async fn use_recovery_code(&self, user: UserId, code_hash: &str) -> Result<bool> {
+                let n = sqlx::query("DELETE FROM totp_recovery WHERE user_id = $1 AND code_hash = $2")
+                    .bind(user.0)
+                    .bind(code_hash)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n > 0)
+            }
+
+            async fn remove_totp(&self, user: UserId) -> Result<()> {
+                sqlx::query("DELETE FROM totp_recovery WHERE user_id = $1").bind(user.0).execute(&self.pool).await?;
+                sqlx::query("DELETE FROM user_totp WHERE user_id = $1").bind(user.0).execute(&self.pool).await?;
+                Ok(())
+            }
+
             async fn list_sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
                 let rows = sqlx::query(
                     "SELECT token_hash, created_at, last_seen_at, expires_at FROM sessions \

@@ -119,6 +119,53 @@ pub(super) async fn users_sessions(s: &dyn Store) {
             .unwrap_err(),
         StoreError::NotFound(_)
     ));
+
+    // TOTP enrolment (issue 18).
+    assert!(s.get_totp(u.id).await.unwrap().is_none());
+    assert!(
+        !s.activate_totp(u.id, 5, &[]).await.unwrap(),
+        "nothing to activate"
+    );
+    s.begin_totp(u.id, "GEZDGNBV", t(0)).await.unwrap();
+    assert_eq!(
+        s.get_totp(u.id).await.unwrap().unwrap(),
+        TotpRecord {
+            secret: "GEZDGNBV".into(),
+            active: false,
+            last_step: None
+        }
+    );
+    let hashes = vec!["h1".to_string(), "h2".to_string()];
+    assert!(s.activate_totp(u.id, 100, &hashes).await.unwrap());
+    let rec = s.get_totp(u.id).await.unwrap().unwrap();
+    assert!(rec.active);
+    assert_eq!(rec.last_step, Some(100));
+    assert!(
+        !s.accept_totp_step(u.id, 100).await.unwrap(),
+        "replayed step"
+    );
+    assert!(!s.accept_totp_step(u.id, 99).await.unwrap(), "older step");
+    assert!(s.accept_totp_step(u.id, 101).await.unwrap());
+    assert_eq!(
+        s.get_totp(u.id).await.unwrap().unwrap().last_step,
+        Some(101)
+    );
+    assert!(s.use_recovery_code(u.id, "h1").await.unwrap());
+    assert!(
+        !s.use_recovery_code(u.id, "h1").await.unwrap(),
+        "used once only"
+    );
+    assert!(
+        !s.use_recovery_code(UserId(u.id.0 + 999), "h2")
+            .await
+            .unwrap()
+    );
+    // Re-enrolling drops the old codes and deactivates.
+    s.begin_totp(u.id, "NEWSECRT", t(1)).await.unwrap();
+    assert!(!s.get_totp(u.id).await.unwrap().unwrap().active);
+    assert!(!s.use_recovery_code(u.id, "h2").await.unwrap());
+    s.remove_totp(u.id).await.unwrap();
+    assert!(s.get_totp(u.id).await.unwrap().is_none());
 }
 
 pub(super) async fn chat(s: &dyn Store) {
