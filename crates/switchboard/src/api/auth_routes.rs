@@ -17,6 +17,12 @@ pub struct LoginRequest {
     pub username: String,
     /// Password.
     pub password: String,
+    /// The current TOTP code (RFC 6238), needed once the user has enrolled.
+    #[serde(default)]
+    pub totp_code: Option<String>,
+    /// Or one of the user's one-time recovery codes instead of `totp_code`.
+    #[serde(default)]
+    pub recovery_code: Option<String>,
 }
 
 /// A new session.
@@ -39,9 +45,89 @@ pub async fn login(
     source: super::extract::SourceAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
+    let factor = SecondFactor {
+        totp_code: req.totp_code,
+        recovery_code: req.recovery_code,
+    };
     Ok(Json(
-        authenticate(&s, &req.username, &req.password, source.0).await?,
+        authenticate_with(&s, &req.username, &req.password, source.0, &factor).await?,
     ))
+}
+
+/// The second factor sent with a login (issue 18).
+#[derive(Default)]
+pub struct SecondFactor {
+    /// A TOTP code.
+    pub totp_code: Option<String>,
+    /// A one-time recovery code.
+    pub recovery_code: Option<String>,
+}
+
+/// Check the second factor of `user` if they have an active TOTP: a code
+/// accepted by [`iam::totp::verify`] whose step is later than the last one
+/// (stored atomically), or an unused recovery code. Audited either way.
+///
+/// # Errors
+/// 401 `second_factor_required` when no code was sent, 401
+/// `unauthenticated` for a wrong or replayed code.
+async fn check_second_factor(
+    s: &AppState,
+    user: &User,
+    factor: &SecondFactor,
+    source: Option<std::net::IpAddr>,
+) -> ApiResult<()> {
+    use store::AuditAction;
+    let Some(rec) = s.store.get_totp(user.id).await? else {
+        return Ok(());
+    };
+    if !rec.active {
+        return Ok(());
+    }
+    let now = crate::now();
+    let target = format!("user:{}", user.id.0);
+    let outcome: Result<&str, &str> = if let Some(code) = &factor.totp_code {
+        let secret = iam::totp::secret_from_base32(&rec.secret).unwrap_or_default();
+        let now_s = u64::try_from(now.as_millis() / 1000).unwrap_or(0);
+        match iam::totp::verify(&secret, code, now_s, rec.last_step) {
+            iam::totp::Verdict::Accepted { step } => {
+                if s.store.accept_totp_step(user.id, step).await? {
+                    Ok("totp")
+                } else {
+                    Err("replayed")
+                }
+            }
+            iam::totp::Verdict::Replayed => Err("replayed"),
+            iam::totp::Verdict::Wrong => Err("wrong_code"),
+        }
+    } else if let Some(code) = &factor.recovery_code {
+        if s.store
+            .use_recovery_code(user.id, &iam::totp::recovery_hash(code))
+            .await?
+        {
+            Ok("recovery_code")
+        } else {
+            Err("wrong_recovery_code")
+        }
+    } else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "second_factor_required",
+            "this account needs a TOTP code (totp_code) or a recovery code",
+        ));
+    };
+    let (action, what) = match outcome {
+        Ok(w) => (AuditAction::SecondFactor, w),
+        Err(w) => (AuditAction::SecondFactorFailed, w),
+    };
+    let mut e = crate::security::entry(now, Some(user.id), action, target, source);
+    e.after = Some(serde_json::json!({ "factor": what }));
+    crate::security::audit(&*s.store, e).await;
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(w) => Err(ApiError::unauthenticated(format!(
+            "second factor refused: {w}"
+        ))),
+    }
 }
 
 /// Check a username and password and open a session (shared by the JSON
@@ -61,6 +147,21 @@ pub async fn authenticate(
     username: &str,
     password: &str,
     source: Option<std::net::IpAddr>,
+) -> ApiResult<LoginResponse> {
+    authenticate_with(s, username, password, source, &SecondFactor::default()).await
+}
+
+/// [`authenticate`] with the second factor checked after the password
+/// (issue 18): a user with an active TOTP gets no session without it.
+///
+/// # Errors
+/// As [`authenticate`], and 401 from the second factor check.
+pub async fn authenticate_with(
+    s: &AppState,
+    username: &str,
+    password: &str,
+    source: Option<std::net::IpAddr>,
+    factor: &SecondFactor,
 ) -> ApiResult<LoginResponse> {
     use iam::limiter::Verdict;
     use store::AuditAction;
@@ -127,6 +228,7 @@ pub async fn authenticate(
     let Some(user) = result? else {
         return Err(fail());
     };
+    check_second_factor(s, &user, factor, source).await?;
     open_session(s, user).await
 }
 
@@ -324,4 +426,99 @@ pub async fn change_password(
     )
     .await;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// A TOTP enrolment in progress: add the secret to an authenticator app.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TotpEnrolment {
+    /// The secret, Base32 (RFC 4648), for typing in by hand.
+    pub secret: String,
+    /// `otpauth://totp/...` URI (Key Uri Format), for a QR code.
+    pub otpauth_uri: String,
+}
+
+/// Start (or restart) TOTP enrolment for the caller. Not active until
+/// confirmed with `POST /auth/totp/confirm`.
+#[utoipa::path(post, path = "/api/v1/auth/totp/enrol", responses((status = 200, body = TotpEnrolment)),
+    tag = "auth", security(("bearer" = [])))]
+pub async fn totp_enrol(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+) -> ApiResult<Json<TotpEnrolment>> {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut secret = [0u8; iam::totp::SECRET_BYTES];
+    OsRng.fill_bytes(&mut secret);
+    let b32 = iam::totp::secret_base32(&secret);
+    let uri = iam::totp::otpauth_uri(&secret, "Switchboard", &auth.user.username)
+        .map_err(ApiError::invalid)?;
+    s.store.begin_totp(auth.user.id, &b32, crate::now()).await?;
+    Ok(Json(TotpEnrolment {
+        secret: b32,
+        otpauth_uri: uri,
+    }))
+}
+
+/// A TOTP code.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCode {
+    /// The code the app shows now.
+    pub code: String,
+}
+
+/// Recovery codes, shown once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RecoveryCodes {
+    /// Ten one-time codes; only their hashes are kept.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Confirm enrolment with a first valid code: TOTP becomes active and ten
+/// recovery codes are issued. Audited.
+///
+/// # Errors
+/// 404 without an enrolment; 422 for a wrong code.
+#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", request_body = TotpCode,
+    responses((status = 200, body = RecoveryCodes), (status = 422, body = ErrorBody)),
+    tag = "auth", security(("bearer" = [])))]
+pub async fn totp_confirm(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+    source: super::extract::SourceAddr,
+    ApiJson(req): ApiJson<TotpCode>,
+) -> ApiResult<Json<RecoveryCodes>> {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let rec = s
+        .store
+        .get_totp(auth.user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no TOTP enrolment: POST /auth/totp/enrol first"))?;
+    let secret = iam::totp::secret_from_base32(&rec.secret).unwrap_or_default();
+    let now = crate::now();
+    let now_s = u64::try_from(now.as_millis() / 1000).unwrap_or(0);
+    let iam::totp::Verdict::Accepted { step } =
+        iam::totp::verify(&secret, &req.code, now_s, rec.last_step)
+    else {
+        return Err(ApiError::invalid("code: wrong code"));
+    };
+    let mut random = vec![0u8; 10 * iam::totp::RECOVERY_CODES];
+    OsRng.fill_bytes(&mut random);
+    let codes =
+        iam::totp::recovery_codes(&random).ok_or_else(|| ApiError::internal("recovery codes"))?;
+    let hashes: Vec<String> = codes.iter().map(|c| iam::totp::recovery_hash(c)).collect();
+    if !s.store.activate_totp(auth.user.id, step, &hashes).await? {
+        return Err(ApiError::not_found("no TOTP enrolment"));
+    }
+    let mut e = crate::security::entry(
+        now,
+        Some(auth.user.id),
+        store::AuditAction::SecondFactorChanged,
+        format!("user:{}", auth.user.id.0),
+        source.0,
+    );
+    e.after = Some(serde_json::json!({ "totp": "enrolled" }));
+    crate::security::audit(&*s.store, e).await;
+    Ok(Json(RecoveryCodes {
+        recovery_codes: codes,
+    }))
 }

@@ -72,6 +72,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/sessions", get(auth_routes::list_sessions))
         .route("/auth/sessions/{id}", delete(auth_routes::revoke_session))
         .route("/auth/password", post(auth_routes::change_password))
+        .route("/auth/totp/enrol", post(auth_routes::totp_enrol))
+        .route("/auth/totp/confirm", post(auth_routes::totp_confirm))
         .route("/customers", get(customers::search).post(customers::create))
         .route("/customers/lookup", get(customers::lookup))
         .route(
