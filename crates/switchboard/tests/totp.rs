@@ -148,3 +148,65 @@ async fn totp_enrol_login_replay_recovery() {
     );
     s.shutdown().await;
 }
+
+#[tokio::test]
+async fn role_policy_requires_enrolment() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/switchboard.db", dir.path().display());
+    let mut settings = common::settings(dir.path(), &url);
+    settings.auth.require_2fa_roles = vec![domain::Role::Admin];
+    let state = switchboard::server::prepare(&settings).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        switchboard::server::run(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    let s = common::TestServer {
+        addr,
+        dir,
+        http: reqwest::Client::new(),
+        stop: Some(tx),
+        task,
+    };
+    let get = |path: &str, tok: &str| s.http.get(s.url(path)).bearer_auth(tok).send();
+    let admin = s.login("admin").await;
+    let r = get("/api/v1/users", &admin).await.unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "second_factor_enrolment_required");
+    assert_eq!(get("/api/v1/auth/me", &admin).await.unwrap().status(), 200);
+    // Another role is not affected.
+    let sup = s.login("supervisor").await;
+    assert_eq!(
+        get("/api/v1/auth/sessions", &sup).await.unwrap().status(),
+        200
+    );
+    // After enrolment the admin gets through.
+    let r = s
+        .http
+        .post(s.url("/api/v1/auth/totp/enrol"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let enrol: Value = r.json().await.unwrap();
+    let secret = iam::totp::secret_from_base32(enrol["secret"].as_str().unwrap()).unwrap();
+    let code = iam::totp::code_at(iam::totp::Params::default(), &secret, now_s()).unwrap();
+    let r = s
+        .http
+        .post(s.url("/api/v1/auth/totp/confirm"))
+        .bearer_auth(&admin)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(get("/api/v1/users", &admin).await.unwrap().status(), 200);
+    s.shutdown().await;
+}

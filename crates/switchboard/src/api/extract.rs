@@ -193,6 +193,25 @@ impl<R: RoleSet> FromRequestParts<AppState> for Auth<R> {
                 user.role.as_str()
             )));
         }
+        if state.settings.auth.require_2fa_roles.contains(&user.role) {
+            const OPEN: [&str; 4] = [
+                "/auth/totp/enrol",
+                "/auth/totp/confirm",
+                "/auth/me",
+                "/auth/logout",
+            ];
+            let path = parts.uri.path();
+            if !OPEN.iter().any(|p| path.ends_with(p)) {
+                let active = matches!(state.store.get_totp(user.id).await, Ok(Some(r)) if r.active);
+                if !active {
+                    return Err(ApiError::new(
+                        axum::http::StatusCode::FORBIDDEN,
+                        "second_factor_enrolment_required",
+                        "your role requires two-factor authentication: POST /api/v1/auth/totp/enrol",
+                    ));
+                }
+            }
+        }
         Ok(Auth {
             user,
             token,
