@@ -15,6 +15,8 @@
 //!   data key per file wrapped by a KEK, rotation re-wraps, byte ranges).
 //! - [`limiter`]: brute-force limiter (per account and per source, doubling
 //!   delay, lockout after 10), virtual time.
+//! - [`totp`]: TOTP second factor (RFC 6238) with replay refusal, and
+//!   one-time recovery codes.
 //!
 //! It must not know about HTTP, SQL, files, sockets or the clock: callers
 //! hand in users as [`Subject`]s and `now` as Unix ms, and carry out the
@@ -54,6 +56,7 @@ pub mod limiter;
 pub mod password;
 pub mod request;
 pub mod sod;
+pub mod totp;
 
 pub use access::{
     AccountState, Grant, Permission, Role, RoleAssignment, Scope, Subject, TeamId, can,

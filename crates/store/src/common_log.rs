@@ -397,7 +397,7 @@ macro_rules! impl_log {
             }
 
             async fn create_session(&self, token_hash: &str, user: UserId, now: Timestamp, expires_at: Timestamp) -> Result<()> {
-                sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $3)")
                     .bind(token_hash)
                     .bind(user.0)
                     .bind(now.as_millis())
@@ -422,6 +422,163 @@ macro_rules! impl_log {
             async fn delete_session(&self, token_hash: &str) -> Result<()> {
                 sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
                 Ok(())
+            }
+
+            async fn use_session(&self, token_hash: &str, now: Timestamp, idle_since: Timestamp) -> Result<Option<User>> {
+                let touched = sqlx::query(
+                    "UPDATE sessions SET last_seen_at = $2 \
+                     WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
+                )
+                .bind(token_hash)
+                .bind(now.as_millis())
+                .bind(idle_since.as_millis())
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                if touched == 0 {
+                    // Unknown, expired or idle: whatever is left of it goes.
+                    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+                    return Ok(None);
+                }
+                self.session_user(token_hash, now).await
+            }
+
+            async fn change_password_hash(&self, id: UserId, hash: &str, keep_session: &str) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                let n = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(hash)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound(format!("user {id}")));
+                }
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                    .bind(id.0)
+                    .bind(keep_session)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_totp(&self, user: UserId) -> Result<Option<TotpRecord>> {
+                let r = sqlx::query("SELECT secret, active, last_step FROM user_totp WHERE user_id = $1")
+                    .bind(user.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(r) = r else { return Ok(None) };
+                let active: i64 = r.try_get("active")?;
+                let last: Option<i64> = r.try_get("last_step")?;
+                Ok(Some(TotpRecord {
+                    secret: r.try_get("secret")?,
+                    active: active != 0,
+                    last_step: last.and_then(|v| u64::try_from(v).ok()),
+                }))
+            }
+
+            async fn begin_totp(&self, user: UserId, secret_b32: &str, now: Timestamp) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM totp_recovery WHERE user_id = $1").bind(user.0).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM user_totp WHERE user_id = $1").bind(user.0).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO user_totp (user_id, secret, active, last_step, created_at) VALUES ($1, $2, 0, NULL, $3)")
+                    .bind(user.0)
+                    .bind(secret_b32)
+                    .bind(now.as_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn activate_totp(&self, user: UserId, step: u64, recovery_hashes: &[String]) -> Result<bool> {
+                let step = i64::try_from(step).map_err(|_| StoreError::Invalid("time step out of range".into()))?;
+                let mut tx = self.pool.begin().await?;
+                let n = sqlx::query("UPDATE user_totp SET active = 1, last_step = $2 WHERE user_id = $1")
+                    .bind(user.0)
+                    .bind(step)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM totp_recovery WHERE user_id = $1").bind(user.0).execute(&mut *tx).await?;
+                for h in recovery_hashes {
+                    sqlx::query("INSERT INTO totp_recovery (user_id, code_hash) VALUES ($1, $2)")
+                        .bind(user.0)
+                        .bind(h)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn accept_totp_step(&self, user: UserId, step: u64) -> Result<bool> {
+                let step = i64::try_from(step).map_err(|_| StoreError::Invalid("time step out of range".into()))?;
+                let n = sqlx::query(
+                    "UPDATE user_totp SET last_step = $2 \
+                     WHERE user_id = $1 AND (last_step IS NULL OR last_step < $2)",
+                )
+                .bind(user.0)
+                .bind(step)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(n > 0)
+            }
+
+            async fn use_recovery_code(&self, user: UserId, code_hash: &str) -> Result<bool> {
+                let n = sqlx::query("DELETE FROM totp_recovery WHERE user_id = $1 AND code_hash = $2")
+                    .bind(user.0)
+                    .bind(code_hash)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n > 0)
+            }
+
+            async fn remove_totp(&self, user: UserId) -> Result<()> {
+                sqlx::query("DELETE FROM totp_recovery WHERE user_id = $1").bind(user.0).execute(&self.pool).await?;
+                sqlx::query("DELETE FROM user_totp WHERE user_id = $1").bind(user.0).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn list_sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>> {
+                let rows = sqlx::query(
+                    "SELECT token_hash, created_at, last_seen_at, expires_at FROM sessions \
+                     WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, token_hash",
+                )
+                .bind(user.0)
+                .bind(now.as_millis())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let hash: String = r.try_get("token_hash")?;
+                        Ok(SessionInfo {
+                            id: hash.chars().take(16).collect(),
+                            created_at: Timestamp::from_millis(r.try_get("created_at")?),
+                            last_seen_at: Timestamp::from_millis(r.try_get("last_seen_at")?),
+                            expires_at: Timestamp::from_millis(r.try_get("expires_at")?),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn delete_user_session(&self, user: UserId, id: &str) -> Result<bool> {
+                if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Ok(false);
+                }
+                let n = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND substr(token_hash, 1, 16) = $2")
+                    .bind(user.0)
+                    .bind(id.to_ascii_lowercase())
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n > 0)
             }
         }
 

@@ -359,6 +359,47 @@ pub trait UserStore: Send + Sync {
     async fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>>;
     /// Remove a session (logout).
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// The user of a session that is neither past its absolute lifetime
+    /// (`expires_at > now`) nor idle (last used after `idle_since`), and
+    /// mark it used at `now`. A session found idle or expired is deleted.
+    async fn use_session(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+        idle_since: Timestamp,
+    ) -> Result<Option<User>>;
+    /// Replace a user's password hash and end all their sessions but
+    /// `keep_session` (the one the change was made from).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown user.
+    async fn change_password_hash(&self, id: UserId, hash: &str, keep_session: &str) -> Result<()>;
+    /// A user's TOTP enrolment, if any.
+    async fn get_totp(&self, user: UserId) -> Result<Option<TotpRecord>>;
+    /// Start (or restart) an enrolment: a new, inactive secret; any earlier
+    /// secret and recovery codes are dropped.
+    async fn begin_totp(&self, user: UserId, secret_b32: &str, now: Timestamp) -> Result<()>;
+    /// Activate the enrolment confirmed by a code of time step `step`, with
+    /// the recovery codes' SHA-256 hashes. `false` if there is no enrolment.
+    async fn activate_totp(
+        &self,
+        user: UserId,
+        step: u64,
+        recovery_hashes: &[String],
+    ) -> Result<bool>;
+    /// Record `step` as the last accepted one, only if it is later than the
+    /// stored one (atomic: two requests with one code cannot both pass).
+    /// `false` when the step was already used.
+    async fn accept_totp_step(&self, user: UserId, step: u64) -> Result<bool>;
+    /// Use up a recovery code by its hash; `false` if unknown or used.
+    async fn use_recovery_code(&self, user: UserId, code_hash: &str) -> Result<bool>;
+    /// Remove a user's TOTP and recovery codes.
+    async fn remove_totp(&self, user: UserId) -> Result<()>;
+    /// A user's sessions alive at `now`, newest first.
+    async fn list_sessions(&self, user: UserId, now: Timestamp) -> Result<Vec<SessionInfo>>;
+    /// End one of `user`'s sessions by its public id ([`SessionInfo::id`]);
+    /// `false` if the user has no such session.
+    async fn delete_user_session(&self, user: UserId, id: &str) -> Result<bool>;
 }
 
 /// The messaging outbox: every outbound message (survey, IVR SMS, agent

@@ -385,6 +385,31 @@ pub struct TimelineEntry {
     pub events: Vec<Event>,
 }
 
+/// A user's TOTP enrolment (issue 18).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TotpRecord {
+    /// The shared secret, Base32 (RFC 4648).
+    pub secret: String,
+    /// Confirmed by a first valid code: login asks for a code.
+    pub active: bool,
+    /// The last accepted time step (RFC 6238 `T`), refusing replays.
+    pub last_step: Option<u64>,
+}
+
+/// One open session of a user, as listed to that user (never the token).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Public id: the first 16 hex characters of the token's SHA-256.
+    pub id: String,
+    /// When it was opened.
+    pub created_at: Timestamp,
+    /// When it was last used (idle timeout counts from here).
+    pub last_seen_at: Timestamp,
+    /// Absolute end of its lifetime.
+    pub expires_at: Timestamp,
+}
+
 /// A user account.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -757,6 +757,12 @@ pub struct PhoneSettings {
 pub struct AuthSettings {
     /// Session lifetime, seconds (default 12 h).
     pub session_ttl_s: u64,
+    /// A session unused this long ends, seconds (default 30 min; issue 18).
+    pub session_idle_s: u64,
+    /// Roles that must use TOTP (e.g. `["admin"]`): such a user without an
+    /// active TOTP reaches only the enrolment, `me` and logout (issue 18).
+    #[serde(default)]
+    pub require_2fa_roles: Vec<domain::Role>,
     /// Login brute-force limiter (`iam::limiter`): `free_failures` (3),
     /// `base_delay_ms` (1 000, doubling), `max_delay_ms` (60 000),
     /// `lockout_after` (10), `source_lockout_after` (30), `lockout_ms`
@@ -784,7 +790,8 @@ impl Settings {
             .set_default("database.url", "")?
             .set_default("demo.seed", true)?
             .set_default("phone.default_country", "BJ")?
-            .set_default("auth.session_ttl_s", 43_200)?;
+            .set_default("auth.session_ttl_s", 43_200)?
+            .set_default("auth.session_idle_s", 1_800)?;
         if let Some(f) = file {
             b = b.add_source(
                 config::File::from(f)

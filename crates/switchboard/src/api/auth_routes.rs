@@ -17,6 +17,12 @@ pub struct LoginRequest {
     pub username: String,
     /// Password.
     pub password: String,
+    /// The current TOTP code (RFC 6238), needed once the user has enrolled.
+    #[serde(default)]
+    pub totp_code: Option<String>,
+    /// Or one of the user's one-time recovery codes instead of `totp_code`.
+    #[serde(default)]
+    pub recovery_code: Option<String>,
 }
 
 /// A new session.
@@ -39,9 +45,89 @@ pub async fn login(
     source: super::extract::SourceAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
+    let factor = SecondFactor {
+        totp_code: req.totp_code,
+        recovery_code: req.recovery_code,
+    };
     Ok(Json(
-        authenticate(&s, &req.username, &req.password, source.0).await?,
+        authenticate_with(&s, &req.username, &req.password, source.0, &factor).await?,
     ))
+}
+
+/// The second factor sent with a login (issue 18).
+#[derive(Default)]
+pub struct SecondFactor {
+    /// A TOTP code.
+    pub totp_code: Option<String>,
+    /// A one-time recovery code.
+    pub recovery_code: Option<String>,
+}
+
+/// Check the second factor of `user` if they have an active TOTP: a code
+/// accepted by [`iam::totp::verify`] whose step is later than the last one
+/// (stored atomically), or an unused recovery code. Audited either way.
+///
+/// # Errors
+/// 401 `second_factor_required` when no code was sent, 401
+/// `unauthenticated` for a wrong or replayed code.
+async fn check_second_factor(
+    s: &AppState,
+    user: &User,
+    factor: &SecondFactor,
+    source: Option<std::net::IpAddr>,
+) -> ApiResult<()> {
+    use store::AuditAction;
+    let Some(rec) = s.store.get_totp(user.id).await? else {
+        return Ok(());
+    };
+    if !rec.active {
+        return Ok(());
+    }
+    let now = crate::now();
+    let target = format!("user:{}", user.id.0);
+    let outcome: Result<&str, &str> = if let Some(code) = &factor.totp_code {
+        let secret = iam::totp::secret_from_base32(&rec.secret).unwrap_or_default();
+        let now_s = u64::try_from(now.as_millis() / 1000).unwrap_or(0);
+        match iam::totp::verify(&secret, code, now_s, rec.last_step) {
+            iam::totp::Verdict::Accepted { step } => {
+                if s.store.accept_totp_step(user.id, step).await? {
+                    Ok("totp")
+                } else {
+                    Err("replayed")
+                }
+            }
+            iam::totp::Verdict::Replayed => Err("replayed"),
+            iam::totp::Verdict::Wrong => Err("wrong_code"),
+        }
+    } else if let Some(code) = &factor.recovery_code {
+        if s.store
+            .use_recovery_code(user.id, &iam::totp::recovery_hash(code))
+            .await?
+        {
+            Ok("recovery_code")
+        } else {
+            Err("wrong_recovery_code")
+        }
+    } else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "second_factor_required",
+            "this account needs a TOTP code (totp_code) or a recovery code",
+        ));
+    };
+    let (action, what) = match outcome {
+        Ok(w) => (AuditAction::SecondFactor, w),
+        Err(w) => (AuditAction::SecondFactorFailed, w),
+    };
+    let mut e = crate::security::entry(now, Some(user.id), action, target, source);
+    e.after = Some(serde_json::json!({ "factor": what }));
+    crate::security::audit(&*s.store, e).await;
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(w) => Err(ApiError::unauthenticated(format!(
+            "second factor refused: {w}"
+        ))),
+    }
 }
 
 /// Check a username and password and open a session (shared by the JSON
@@ -61,6 +147,21 @@ pub async fn authenticate(
     username: &str,
     password: &str,
     source: Option<std::net::IpAddr>,
+) -> ApiResult<LoginResponse> {
+    authenticate_with(s, username, password, source, &SecondFactor::default()).await
+}
+
+/// [`authenticate`] with the second factor checked after the password
+/// (issue 18): a user with an active TOTP gets no session without it.
+///
+/// # Errors
+/// As [`authenticate`], and 401 from the second factor check.
+pub async fn authenticate_with(
+    s: &AppState,
+    username: &str,
+    password: &str,
+    source: Option<std::net::IpAddr>,
+    factor: &SecondFactor,
 ) -> ApiResult<LoginResponse> {
     use iam::limiter::Verdict;
     use store::AuditAction;
@@ -127,6 +228,7 @@ pub async fn authenticate(
     let Some(user) = result? else {
         return Err(fail());
     };
+    check_second_factor(s, &user, factor, source).await?;
     open_session(s, user).await
 }
 
@@ -202,4 +304,221 @@ pub async fn logout(
     security(("bearer" = [])))]
 pub async fn me(auth: Auth<AnyRole>) -> Json<User> {
     Json(auth.user)
+}
+
+/// One of the caller's sessions.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    /// The session (public id, times).
+    #[serde(flatten)]
+    pub session: store::SessionInfo,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+/// The caller's open sessions, newest first (issue 18).
+#[utoipa::path(get, path = "/api/v1/auth/sessions", responses((status = 200, body = [SessionView])),
+    tag = "auth", security(("bearer" = [])))]
+pub async fn list_sessions(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+) -> ApiResult<Json<Vec<SessionView>>> {
+    let mine = crate::auth::token_hash(&auth.token);
+    let list = s.store.list_sessions(auth.user.id, crate::now()).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|session| SessionView {
+                current: mine.starts_with(&session.id),
+                session,
+            })
+            .collect(),
+    ))
+}
+
+/// End one of the caller's sessions by its id (from `GET /auth/sessions`).
+/// Audited as a logout.
+///
+/// # Errors
+/// 404 when the caller has no session with that id.
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}",
+    params(("id" = String, Path, description = "session id (16 hex characters)")),
+    responses((status = 204), (status = 404, body = ErrorBody)), tag = "auth", security(("bearer" = [])))]
+pub async fn revoke_session(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+    source: super::extract::SourceAddr,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    if !s.store.delete_user_session(auth.user.id, &id).await? {
+        return Err(ApiError::not_found(format!("no session {id:?}")));
+    }
+    let mine = crate::auth::token_hash(&auth.token);
+    if mine.starts_with(&id.to_ascii_lowercase()) {
+        s.security.session_gone(&mine);
+    }
+    let mut e = crate::security::entry(
+        crate::now(),
+        Some(auth.user.id),
+        store::AuditAction::Logout,
+        format!("user:{}", auth.user.id.0),
+        source.0,
+    );
+    e.after = Some(serde_json::json!({ "revoked_session": id }));
+    crate::security::audit(&*s.store, e).await;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Change my password.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The current password.
+    pub current_password: String,
+    /// The new one (at least 10 characters).
+    pub new_password: String,
+}
+
+/// Change the caller's password; every other session of the caller ends,
+/// this one goes on (issue 18). Audited.
+///
+/// # Errors
+/// 401 wrong current password; 422 new password shorter than 10 characters.
+#[utoipa::path(post, path = "/api/v1/auth/password", request_body = PasswordChange,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    tag = "auth", security(("bearer" = [])))]
+pub async fn change_password(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+    source: super::extract::SourceAddr,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> ApiResult<axum::http::StatusCode> {
+    if req.new_password.chars().count() < 10 || req.new_password.len() > 1024 {
+        return Err(ApiError::invalid("new_password: 10 to 1024 characters"));
+    }
+    let ok = check_password(
+        &s,
+        &auth.user.username,
+        &auth.user.username,
+        &req.current_password,
+    )
+    .await?;
+    if ok.is_none() {
+        return Err(ApiError::unauthenticated("wrong current password"));
+    }
+    let pw = req.new_password;
+    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&pw))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let mine = crate::auth::token_hash(&auth.token);
+    s.store
+        .change_password_hash(auth.user.id, &hash, &mine)
+        .await?;
+    crate::security::audit(
+        &*s.store,
+        crate::security::entry(
+            crate::now(),
+            Some(auth.user.id),
+            store::AuditAction::PasswordChanged,
+            format!("user:{}", auth.user.id.0),
+            source.0,
+        ),
+    )
+    .await;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// A TOTP enrolment in progress: add the secret to an authenticator app.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TotpEnrolment {
+    /// The secret, Base32 (RFC 4648), for typing in by hand.
+    pub secret: String,
+    /// `otpauth://totp/...` URI (Key Uri Format), for a QR code.
+    pub otpauth_uri: String,
+}
+
+/// Start (or restart) TOTP enrolment for the caller. Not active until
+/// confirmed with `POST /auth/totp/confirm`.
+#[utoipa::path(post, path = "/api/v1/auth/totp/enrol", responses((status = 200, body = TotpEnrolment)),
+    tag = "auth", security(("bearer" = [])))]
+pub async fn totp_enrol(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+) -> ApiResult<Json<TotpEnrolment>> {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut secret = [0u8; iam::totp::SECRET_BYTES];
+    OsRng.fill_bytes(&mut secret);
+    let b32 = iam::totp::secret_base32(&secret);
+    let uri = iam::totp::otpauth_uri(&secret, "Switchboard", &auth.user.username)
+        .map_err(ApiError::invalid)?;
+    s.store.begin_totp(auth.user.id, &b32, crate::now()).await?;
+    Ok(Json(TotpEnrolment {
+        secret: b32,
+        otpauth_uri: uri,
+    }))
+}
+
+/// A TOTP code.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCode {
+    /// The code the app shows now.
+    pub code: String,
+}
+
+/// Recovery codes, shown once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RecoveryCodes {
+    /// Ten one-time codes; only their hashes are kept.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Confirm enrolment with a first valid code: TOTP becomes active and ten
+/// recovery codes are issued. Audited.
+///
+/// # Errors
+/// 404 without an enrolment; 422 for a wrong code.
+#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", request_body = TotpCode,
+    responses((status = 200, body = RecoveryCodes), (status = 422, body = ErrorBody)),
+    tag = "auth", security(("bearer" = [])))]
+pub async fn totp_confirm(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+    source: super::extract::SourceAddr,
+    ApiJson(req): ApiJson<TotpCode>,
+) -> ApiResult<Json<RecoveryCodes>> {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let rec = s
+        .store
+        .get_totp(auth.user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no TOTP enrolment: POST /auth/totp/enrol first"))?;
+    let secret = iam::totp::secret_from_base32(&rec.secret).unwrap_or_default();
+    let now = crate::now();
+    let now_s = u64::try_from(now.as_millis() / 1000).unwrap_or(0);
+    let iam::totp::Verdict::Accepted { step } =
+        iam::totp::verify(&secret, &req.code, now_s, rec.last_step)
+    else {
+        return Err(ApiError::invalid("code: wrong code"));
+    };
+    let mut random = vec![0u8; 10 * iam::totp::RECOVERY_CODES];
+    OsRng.fill_bytes(&mut random);
+    let codes =
+        iam::totp::recovery_codes(&random).ok_or_else(|| ApiError::internal("recovery codes"))?;
+    let hashes: Vec<String> = codes.iter().map(|c| iam::totp::recovery_hash(c)).collect();
+    if !s.store.activate_totp(auth.user.id, step, &hashes).await? {
+        return Err(ApiError::not_found("no TOTP enrolment"));
+    }
+    let mut e = crate::security::entry(
+        now,
+        Some(auth.user.id),
+        store::AuditAction::SecondFactorChanged,
+        format!("user:{}", auth.user.id.0),
+        source.0,
+    );
+    e.after = Some(serde_json::json!({ "totp": "enrolled" }));
+    crate::security::audit(&*s.store, e).await;
+    Ok(Json(RecoveryCodes {
+        recovery_codes: codes,
+    }))
 }

@@ -150,8 +150,13 @@ impl<R: RoleSet> FromRequestParts<AppState> for Auth<R> {
             return Err(ApiError::unauthenticated("invalid or expired session"));
         }
         let hash = crate::auth::token_hash(&token);
+        let now = crate::now();
+        let idle_ms = i64::try_from(state.settings.auth.session_idle_s)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
+        let idle_since = now.add_millis(-idle_ms);
         let asked =
-            tokio::time::timeout(STORE_WAIT, state.store.session_user(&hash, crate::now())).await;
+            tokio::time::timeout(STORE_WAIT, state.store.use_session(&hash, now, idle_since)).await;
         let user = match asked {
             Ok(Ok(Some(user))) => {
                 state.security.session_confirmed(&hash, &user);
@@ -187,6 +192,25 @@ impl<R: RoleSet> FromRequestParts<AppState> for Auth<R> {
                 "role {} may not do this",
                 user.role.as_str()
             )));
+        }
+        if state.settings.auth.require_2fa_roles.contains(&user.role) {
+            const OPEN: [&str; 4] = [
+                "/auth/totp/enrol",
+                "/auth/totp/confirm",
+                "/auth/me",
+                "/auth/logout",
+            ];
+            let path = parts.uri.path();
+            if !OPEN.iter().any(|p| path.ends_with(p)) {
+                let active = matches!(state.store.get_totp(user.id).await, Ok(Some(r)) if r.active);
+                if !active {
+                    return Err(ApiError::new(
+                        axum::http::StatusCode::FORBIDDEN,
+                        "second_factor_enrolment_required",
+                        "your role requires two-factor authentication: POST /api/v1/auth/totp/enrol",
+                    ));
+                }
+            }
         }
         Ok(Auth {
             user,

@@ -27,7 +27,7 @@ mod work;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use store::Store;
@@ -70,6 +70,11 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth_routes::login))
         .route("/auth/logout", post(auth_routes::logout))
         .route("/auth/me", get(auth_routes::me))
+        .route("/auth/sessions", get(auth_routes::list_sessions))
+        .route("/auth/sessions/{id}", delete(auth_routes::revoke_session))
+        .route("/auth/password", post(auth_routes::change_password))
+        .route("/auth/totp/enrol", post(auth_routes::totp_enrol))
+        .route("/auth/totp/confirm", post(auth_routes::totp_confirm))
         .route("/customers", get(customers::search).post(customers::create))
         .route("/customers/lookup", get(customers::lookup))
         .route(

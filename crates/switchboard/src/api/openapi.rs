@@ -10,6 +10,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     info(title = "Switchboard API", version = "1", description = "Contact-center platform API. Errors: {\"error\":{\"code\",\"message\"}}."),
     paths(
         super::auth_routes::login, super::auth_routes::logout, super::auth_routes::me,
+        super::auth_routes::list_sessions, super::auth_routes::revoke_session,
+        super::auth_routes::change_password,
+        super::auth_routes::totp_enrol, super::auth_routes::totp_confirm,
         super::customers::search, super::customers::create, super::customers::get_one,
         super::customers::update, super::customers::delete, super::customers::lookup,
         super::customers::timeline,

@@ -1,0 +1,212 @@
+//! TOTP second factor over real HTTP (issue 18): enrolment confirmed by a
+//! real computed code, login needs a code, a used code is refused (replay),
+//! a recovery code works once, everything audited.
+
+mod common;
+
+use serde_json::{Value, json};
+use store::{AuditAction, AuditFilter};
+
+fn now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn totp_enrol_login_replay_recovery() {
+    let s = common::start(false).await;
+    let password = s.password("admin");
+    let token = s.login("admin").await;
+    let post = |path: &str, body: Value, tok: Option<String>| {
+        let mut r = s.http.post(s.url(path)).json(&body);
+        if let Some(t) = tok {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let r = post("/api/v1/auth/totp/enrol", json!({}), Some(token.clone()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let enrol: Value = r.json().await.unwrap();
+    let secret = iam::totp::secret_from_base32(enrol["secret"].as_str().unwrap()).unwrap();
+    assert_eq!(secret.len(), 20);
+    assert!(
+        enrol["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/Switchboard:admin?")
+    );
+    let p = iam::totp::Params::default();
+    // Before confirmation, login needs no code.
+    let login = |body: Value| post("/api/v1/auth/login", body, None);
+    assert_eq!(
+        login(json!({"username": "admin", "password": password}))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // A wrong code does not confirm.
+    let r = post(
+        "/api/v1/auth/totp/confirm",
+        json!({"code": "000000x"}),
+        Some(token.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    let t0 = now_s();
+    let first = iam::totp::code_at(p, &secret, t0).unwrap();
+    let r = post(
+        "/api/v1/auth/totp/confirm",
+        json!({"code": first}),
+        Some(token.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let codes: Value = r.json().await.unwrap();
+    let recovery: Vec<String> = codes["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10);
+
+    // Password alone no longer opens a session.
+    let r = login(json!({"username": "admin", "password": password}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "second_factor_required", "{body}");
+    // The code used for confirmation is refused (replay).
+    let r = login(json!({"username": "admin", "password": password, "totp_code": first}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // The next step's code (inside the one-step skew window) is accepted once.
+    let next = iam::totp::code_at(p, &secret, t0 + 30).unwrap();
+    let r = login(json!({"username": "admin", "password": password, "totp_code": next}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = login(json!({"username": "admin", "password": password, "totp_code": next}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "same code twice");
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("replayed"),
+        "{body}"
+    );
+    // A recovery code works once.
+    let rc = recovery[3].clone();
+    let r = login(json!({"username": "admin", "password": password, "recovery_code": rc}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = login(json!({"username": "admin", "password": password, "recovery_code": rc}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // A right code with a wrong password gets nothing.
+    let r = login(
+        json!({"username": "admin", "password": "wrong password", "recovery_code": recovery[4]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 401);
+
+    let url = format!("sqlite://{}/switchboard.db", s.dir.path().display());
+    let st = store::open(&url).await.unwrap();
+    let count = |a: AuditAction| {
+        let st = &st;
+        async move {
+            st.list_audit(&AuditFilter {
+                action: Some(a),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len()
+        }
+    };
+    assert_eq!(count(AuditAction::SecondFactorChanged).await, 1);
+    assert_eq!(count(AuditAction::SecondFactor).await, 2, "totp + recovery");
+    assert_eq!(
+        count(AuditAction::SecondFactorFailed).await,
+        3,
+        "replay, replay, used recovery"
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn role_policy_requires_enrolment() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/switchboard.db", dir.path().display());
+    let mut settings = common::settings(dir.path(), &url);
+    settings.auth.require_2fa_roles = vec![domain::Role::Admin];
+    let state = switchboard::server::prepare(&settings).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        switchboard::server::run(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    let s = common::TestServer {
+        addr,
+        dir,
+        http: reqwest::Client::new(),
+        stop: Some(tx),
+        task,
+    };
+    let get = |path: &str, tok: &str| s.http.get(s.url(path)).bearer_auth(tok).send();
+    let admin = s.login("admin").await;
+    let r = get("/api/v1/users", &admin).await.unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "second_factor_enrolment_required");
+    assert_eq!(get("/api/v1/auth/me", &admin).await.unwrap().status(), 200);
+    // Another role is not affected.
+    let sup = s.login("supervisor").await;
+    assert_eq!(
+        get("/api/v1/auth/sessions", &sup).await.unwrap().status(),
+        200
+    );
+    // After enrolment the admin gets through.
+    let r = s
+        .http
+        .post(s.url("/api/v1/auth/totp/enrol"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let enrol: Value = r.json().await.unwrap();
+    let secret = iam::totp::secret_from_base32(enrol["secret"].as_str().unwrap()).unwrap();
+    let code = iam::totp::code_at(iam::totp::Params::default(), &secret, now_s()).unwrap();
+    let r = s
+        .http
+        .post(s.url("/api/v1/auth/totp/confirm"))
+        .bearer_auth(&admin)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(get("/api/v1/users", &admin).await.unwrap().status(), 200);
+    s.shutdown().await;
+}
