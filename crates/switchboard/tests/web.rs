@@ -38,6 +38,17 @@ async fn web_login(
     user: &str,
     password: &str,
 ) -> reqwest::Response {
+    web_login_code(srv, http, user, password, "").await
+}
+
+/// [`web_login`] with the form's verification code field.
+async fn web_login_code(
+    srv: &common::TestServer,
+    http: &reqwest::Client,
+    user: &str,
+    password: &str,
+    code: &str,
+) -> reqwest::Response {
     let page = http.get(srv.url("/login")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let csrf_cookie = set_cookie(&page, "sb_csrf").expect("login CSRF cookie");
@@ -47,7 +58,12 @@ async fn web_login(
     assert_eq!(pair, format!("sb_csrf={csrf}"));
     http.post(srv.url("/login"))
         .header(COOKIE, pair)
-        .form(&[("username", user), ("password", password), ("csrf", &csrf)])
+        .form(&[
+            ("username", user),
+            ("password", password),
+            ("csrf", &csrf),
+            ("code", code),
+        ])
         .send()
         .await
         .unwrap()
@@ -545,4 +561,56 @@ async fn internal_chat_rooms_history_and_live() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     srv.shutdown().await;
+}
+
+/// Issue 18: an account with TOTP logs in on the web form with its code;
+/// without it the page says a code is needed, and a used code is refused.
+#[tokio::test]
+async fn web_login_with_a_totp_code() {
+    let srv = common::start(false).await;
+    let http = client();
+    let token = srv.login("supervisor").await;
+    let api = |path: &'static str, body: serde_json::Value| {
+        srv.http
+            .post(srv.url(path))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let enrol: serde_json::Value = api("/api/v1/auth/totp/enrol", serde_json::json!({}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = iam::totp::secret_from_base32(enrol["secret"].as_str().unwrap()).unwrap();
+    let p = iam::totp::Params::default();
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let first = iam::totp::code_at(p, &secret, t0).unwrap();
+    let r = api(
+        "/api/v1/auth/totp/confirm",
+        serde_json::json!({ "code": first }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let pw = srv.password("supervisor");
+    let r = web_login(&srv, &http, "supervisor", &pw).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("code from your authenticator app")
+            || html.contains("code de votre application"),
+        "the page asks for the code: {html}"
+    );
+    let r = web_login_code(&srv, &http, "supervisor", &pw, &first).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a used code");
+    let next = iam::totp::code_at(p, &secret, t0 + 30).unwrap();
+    let r = web_login_code(&srv, &http, "supervisor", &pw, &next).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/supervisor");
+    assert!(set_cookie(&r, "sb_session").is_some());
 }

@@ -300,6 +300,16 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("whisper", "Chuchotement", "Whisper"),
     ("barge", "Intrusion", "Barge"),
     ("leave", "Quitter", "Leave"),
+    (
+        "login_code",
+        "Code de vérification (si activé)",
+        "Verification code (if enabled)",
+    ),
+    (
+        "code_required",
+        "Ce compte demande aussi le code de votre application d'authentification (ou un code de secours).",
+        "This account also needs the code from your authenticator app (or a recovery code).",
+    ),
     ("monitoring", "Supervision", "Monitoring"),
     (
         "no_engine",

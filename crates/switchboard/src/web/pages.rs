@@ -213,6 +213,10 @@ pub struct LoginForm {
     username: String,
     password: String,
     csrf: String,
+    /// The second factor, for accounts with TOTP: a 6–8 digit code from the
+    /// authenticator app, or else a recovery code.
+    #[serde(default)]
+    code: String,
 }
 
 /// `POST /login`: check the CSRF cookie, then the password; on success set
@@ -240,7 +244,22 @@ pub async fn login_submit(
     if !csrf_ok {
         return fail(StatusCode::FORBIDDEN, "bad_csrf", f.username);
     }
-    match crate::api::auth_routes::authenticate(&s, &f.username, &f.password, source.0).await {
+    let code = f.code.trim();
+    let factor = crate::api::auth_routes::SecondFactor {
+        totp_code: (!code.is_empty() && code.chars().all(|c| c.is_ascii_digit()))
+            .then(|| code.to_string()),
+        recovery_code: (!code.is_empty() && !code.chars().all(|c| c.is_ascii_digit()))
+            .then(|| code.to_string()),
+    };
+    match crate::api::auth_routes::authenticate_with(
+        &s,
+        &f.username,
+        &f.password,
+        source.0,
+        &factor,
+    )
+    .await
+    {
         Ok(session) => {
             let mut resp = redirect(landing(&session.user));
             resp.headers_mut().append(
@@ -255,6 +274,9 @@ pub async fn login_submit(
                 ),
             );
             resp
+        }
+        Err(e) if e.code == "second_factor_required" => {
+            fail(StatusCode::UNAUTHORIZED, "code_required", f.username)
         }
         Err(e) if e.status == StatusCode::UNAUTHORIZED => {
             fail(StatusCode::UNAUTHORIZED, "bad_login", f.username)
