@@ -9,28 +9,7 @@ use serde_json::json;
 use store::{AuditAction, AuditFilter};
 
 async fn start(limiter: iam::limiter::LimiterConfig) -> common::TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/switchboard.db", dir.path().display());
-    let mut settings = common::settings(dir.path(), &url);
-    settings.auth.limiter = limiter;
-    let state = switchboard::server::prepare(&settings).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        switchboard::server::run(listener, state, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    common::TestServer {
-        addr,
-        dir,
-        http: reqwest::Client::new(),
-        stop: Some(tx),
-        task,
-    }
+    common::start_with(false, |s| s.auth.limiter = limiter).await
 }
 
 async fn attempt(s: &common::TestServer, password: &str) -> (u16, String) {

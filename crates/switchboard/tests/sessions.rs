@@ -9,28 +9,7 @@ mod common;
 use serde_json::{Value, json};
 
 async fn start(idle_s: u64) -> common::TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/switchboard.db", dir.path().display());
-    let mut settings = common::settings(dir.path(), &url);
-    settings.auth.session_idle_s = idle_s;
-    let state = switchboard::server::prepare(&settings).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        switchboard::server::run(listener, state, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    common::TestServer {
-        addr,
-        dir,
-        http: reqwest::Client::new(),
-        stop: Some(tx),
-        task,
-    }
+    common::start_with(false, |s| s.auth.session_idle_s = idle_s).await
 }
 
 async fn me(s: &common::TestServer, token: &str) -> u16 {

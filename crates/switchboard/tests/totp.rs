@@ -151,28 +151,10 @@ async fn totp_enrol_login_replay_recovery() {
 
 #[tokio::test]
 async fn role_policy_requires_enrolment() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/switchboard.db", dir.path().display());
-    let mut settings = common::settings(dir.path(), &url);
-    settings.auth.require_2fa_roles = vec![domain::Role::Admin];
-    let state = switchboard::server::prepare(&settings).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        switchboard::server::run(listener, state, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    let s = common::TestServer {
-        addr,
-        dir,
-        http: reqwest::Client::new(),
-        stop: Some(tx),
-        task,
-    };
+    let s = common::start_with(false, |s| {
+        s.auth.require_2fa_roles = vec![domain::Role::Admin]
+    })
+    .await;
     let get = |path: &str, tok: &str| s.http.get(s.url(path)).bearer_auth(tok).send();
     let admin = s.login("admin").await;
     let r = get("/api/v1/users", &admin).await.unwrap();

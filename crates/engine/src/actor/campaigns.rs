@@ -604,16 +604,7 @@ impl Actor {
     /// # Errors
     /// Unknown campaign; a stopped campaign.
     pub(crate) fn pause_campaign(&mut self, id: DialCampaignId) -> Result<(), EngineError> {
-        let t = self.now;
-        let run = self.run_mut(id)?;
-        if run.state == store::DialRunState::Stopped {
-            return Err(EngineError::Invalid(format!("campaign {id} is stopped")));
-        }
-        run.dialer.handle_pause(t);
-        run.state = store::DialRunState::Paused;
-        self.store_state(id, store::DialRunState::Paused);
-        self.run_dialer(id);
-        Ok(())
+        self.set_run_state(id, store::DialRunState::Paused)
     }
 
     /// Stop a campaign for good: no new calls, calls on the wire go on to
@@ -622,13 +613,7 @@ impl Actor {
     /// # Errors
     /// Unknown campaign.
     pub(crate) fn stop_campaign(&mut self, id: DialCampaignId) -> Result<(), EngineError> {
-        let t = self.now;
-        let run = self.run_mut(id)?;
-        run.dialer.handle_pause(t);
-        run.state = store::DialRunState::Stopped;
-        self.store_state(id, store::DialRunState::Stopped);
-        self.run_dialer(id);
-        Ok(())
+        self.set_run_state(id, store::DialRunState::Stopped)
     }
 
     /// Resume a paused campaign.
@@ -636,17 +621,35 @@ impl Actor {
     /// # Errors
     /// Unknown campaign; a campaign that is not paused.
     pub(crate) fn resume_campaign(&mut self, id: DialCampaignId) -> Result<(), EngineError> {
+        self.set_run_state(id, store::DialRunState::Running)
+    }
+
+    /// The one place a campaign's run state changes: paused from running or
+    /// paused, stopped from anything (final), running from paused only. The
+    /// dialer core is told, the state stored, the pacing re-run.
+    fn set_run_state(
+        &mut self,
+        id: DialCampaignId,
+        to: store::DialRunState,
+    ) -> Result<(), EngineError> {
+        use store::DialRunState::{Paused, Running, Stopped};
         let t = self.now;
         let run = self.run_mut(id)?;
-        if run.state != store::DialRunState::Paused {
-            return Err(EngineError::Invalid(format!(
-                "campaign {id} is {}: only a paused campaign can be resumed",
-                run.state.as_str()
-            )));
+        match (run.state, to) {
+            (Stopped, Paused) => {
+                return Err(EngineError::Invalid(format!("campaign {id} is stopped")));
+            }
+            (from, Running) if from != Paused => {
+                return Err(EngineError::Invalid(format!(
+                    "campaign {id} is {}: only a paused campaign can be resumed",
+                    from.as_str()
+                )));
+            }
+            (_, Running) => run.dialer.handle_start(t),
+            (_, Paused | Stopped) => run.dialer.handle_pause(t),
         }
-        run.dialer.handle_start(t);
-        run.state = store::DialRunState::Running;
-        self.store_state(id, store::DialRunState::Running);
+        run.state = to;
+        self.store_state(id, to);
         self.run_dialer(id);
         Ok(())
     }

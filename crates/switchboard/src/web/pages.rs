@@ -506,6 +506,31 @@ struct CampaignsPage {
     engine_on: bool,
 }
 
+/// The common start of a supervisors' page: no session → the login page;
+/// a role below supervisor → the 403 page; else its navigation bar,
+/// language and whether to remember it.
+fn supervisor_page(
+    headers: &HeaderMap,
+    q: &LangQuery,
+    auth: Result<Auth<AnyRole>, ApiError>,
+    page: &'static str,
+) -> Result<(Nav, Lang, bool), Box<Response>> {
+    let Ok(auth) = auth else {
+        return Err(Box::new(redirect("/login")));
+    };
+    let (lang, remember) = lang_of(headers, q.lang.as_deref());
+    let nav = Nav::new(lang, &auth, page);
+    if !SupervisorUp::allows(auth.user.role) {
+        return Err(Box::new(render(
+            &ForbiddenPage { nav, lang },
+            StatusCode::FORBIDDEN,
+            lang,
+            remember,
+        )));
+    }
+    Ok((nav, lang, remember))
+}
+
 /// `GET /campaigns`: outbound call campaigns (supervisors and admins).
 pub async fn campaigns(
     State(s): State<AppState>,
@@ -513,19 +538,10 @@ pub async fn campaigns(
     Query(q): Query<LangQuery>,
     auth: Result<Auth<AnyRole>, ApiError>,
 ) -> Response {
-    let Ok(auth) = auth else {
-        return redirect("/login");
+    let (nav, lang, remember) = match supervisor_page(&headers, &q, auth, "campaigns") {
+        Ok(p) => p,
+        Err(r) => return *r,
     };
-    let (lang, remember) = lang_of(&headers, q.lang.as_deref());
-    let nav = Nav::new(lang, &auth, "campaigns");
-    if !SupervisorUp::allows(auth.user.role) {
-        return render(
-            &ForbiddenPage { nav, lang },
-            StatusCode::FORBIDDEN,
-            lang,
-            remember,
-        );
-    }
     let page = CampaignsPage {
         nav,
         lang,
@@ -549,19 +565,10 @@ pub async fn supervisor(
     Query(q): Query<LangQuery>,
     auth: Result<Auth<AnyRole>, ApiError>,
 ) -> Response {
-    let Ok(auth) = auth else {
-        return redirect("/login");
+    let (nav, lang, remember) = match supervisor_page(&headers, &q, auth, "supervisor") {
+        Ok(p) => p,
+        Err(r) => return *r,
     };
-    let (lang, remember) = lang_of(&headers, q.lang.as_deref());
-    let nav = Nav::new(lang, &auth, "supervisor");
-    if !SupervisorUp::allows(auth.user.role) {
-        return render(
-            &ForbiddenPage { nav, lang },
-            StatusCode::FORBIDDEN,
-            lang,
-            remember,
-        );
-    }
     let page = SupervisorPage {
         nav,
         lang,
@@ -595,19 +602,10 @@ pub async fn reports(
     Query(q): Query<LangQuery>,
     auth: Result<Auth<AnyRole>, ApiError>,
 ) -> Response {
-    let Ok(auth) = auth else {
-        return redirect("/login");
+    let (nav, lang, remember) = match supervisor_page(&headers, &q, auth, "reports") {
+        Ok(p) => p,
+        Err(r) => return *r,
     };
-    let (lang, remember) = lang_of(&headers, q.lang.as_deref());
-    let nav = Nav::new(lang, &auth, "reports");
-    if !SupervisorUp::allows(auth.user.role) {
-        return render(
-            &ForbiddenPage { nav, lang },
-            StatusCode::FORBIDDEN,
-            lang,
-            remember,
-        );
-    }
     let queues = match s.store.list_queues().await {
         Ok(q) => q
             .into_iter()
@@ -648,8 +646,8 @@ struct WallboardPage {
     engine_on: bool,
 }
 
-/// `GET /wallboard`: per-queue waiting, longest wait, service level (the
-/// routing core's, since it started: nothing resets it at midnight yet) and
+/// `GET /wallboard`: per-queue waiting, longest wait, service level of
+/// today (the live figures restart at midnight in `[site] time_zone`) and
 /// agents by state in large type, kept live by the `queue_stats` push
 /// (supervisors and admins).
 pub async fn wallboard(
@@ -658,19 +656,10 @@ pub async fn wallboard(
     Query(q): Query<LangQuery>,
     auth: Result<Auth<AnyRole>, ApiError>,
 ) -> Response {
-    let Ok(auth) = auth else {
-        return redirect("/login");
+    let (nav, lang, remember) = match supervisor_page(&headers, &q, auth, "wallboard") {
+        Ok(p) => p,
+        Err(r) => return *r,
     };
-    let (lang, remember) = lang_of(&headers, q.lang.as_deref());
-    let nav = Nav::new(lang, &auth, "wallboard");
-    if !SupervisorUp::allows(auth.user.role) {
-        return render(
-            &ForbiddenPage { nav, lang },
-            StatusCode::FORBIDDEN,
-            lang,
-            remember,
-        );
-    }
     let page = WallboardPage {
         nav,
         lang,

@@ -70,13 +70,19 @@ impl TestServer {
 
 /// Start a server on SQLite (`pg: false`) or on a fresh PostgreSQL database.
 pub async fn start(pg: bool) -> TestServer {
+    start_with(pg, |_| {}).await
+}
+
+/// [`start`] with a chance to change the settings first.
+pub async fn start_with(pg: bool, adjust: impl FnOnce(&mut Settings)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let url = if pg {
         fresh_pg_database().await
     } else {
         format!("sqlite://{}/switchboard.db", dir.path().display())
     };
-    let settings = settings(dir.path(), &url);
+    let mut settings = settings(dir.path(), &url);
+    adjust(&mut settings);
     let state = switchboard::server::prepare(&settings).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
