@@ -81,7 +81,11 @@ struct ContactState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum AttemptState {
     Ringing,
+    /// Answered by a person, no agent free yet (until the deadline).
     Waiting(Timestamp),
+    /// Offered to this agent, whose phone rings; not bridged yet.
+    Offered(AgentId),
+    /// Bridged to this agent (the engine said [`Outcome::AgentConnected`]).
     Connected(AgentId),
     Ended,
 }
@@ -543,14 +547,20 @@ impl Dialer {
         }
     }
 
+    /// The agent's slot of `attempt` ends. Only a bridged call gives a
+    /// talk-time sample and ends; an offered one stays open until the
+    /// engine reports the bridge or the abandon.
     fn end_talk(&mut self, now: Timestamp, attempt: AttemptId, since: Timestamp) {
+        let Some(a) = self.attempts.get_mut(&attempt) else {
+            return;
+        };
+        if !matches!(a.state, AttemptState::Connected(_)) {
+            return;
+        }
         let ms = u32::try_from(now.millis_since(since).max(0)).unwrap_or(u32::MAX);
         self.talk.push(ms);
-        if let Some(a) = self.attempts.get_mut(&attempt) {
-            a.state = AttemptState::Ended;
-            let n = a.number.clone();
-            self.numbers.remove(&n);
-        }
+        a.state = AttemptState::Ended;
+        self.numbers.remove(&a.number);
     }
 
     /// The agent clicked Call on the previewed contact.
@@ -643,7 +653,27 @@ impl Dialer {
                 self.waiting.retain(|&w| w != attempt);
                 self.abandon(now, attempt, false);
             }
+            (AttemptState::Offered(_), Outcome::AgentConnected(agent)) => {
+                // Talk time runs from the bridge, not from the offer.
+                self.counters.connected += 1;
+                self.agents.insert(agent, Slot::OnCall(attempt, now));
+                if let Some(a) = self.attempts.get_mut(&attempt) {
+                    a.state = AttemptState::Connected(agent);
+                }
+            }
             (AttemptState::Connected(_), Outcome::AgentConnected(_)) => {}
+            (AttemptState::Offered(agent), Outcome::Abandoned) => {
+                // Answered, offered, never bridged: the person hung up
+                // while the agent's phone rang, or the agent let it ring
+                // out (RONA). Either way no agent spoke to them, so it is
+                // an abandoned call (FTC TSR 16 CFR 310.4(b)(4)(i);
+                // Ofcom 2016 statement A1.3). The agent's next state comes
+                // from the engine.
+                if matches!(self.agents.get(&agent), Some(Slot::OnCall(a, _)) if *a == attempt) {
+                    self.agents.insert(agent, Slot::Busy);
+                }
+                self.abandon(now, attempt, false);
+            }
             (
                 AttemptState::Connected(_) | AttemptState::Ended,
                 Outcome::Disposition { callback_at, .. },
@@ -760,11 +790,12 @@ impl Dialer {
             .map(|(a, _)| *a)
     }
 
+    /// Offer an answered call to `agent`; [`Counters::connected`] counts
+    /// it once the engine reports the bridge.
     fn connect(&mut self, now: Timestamp, attempt: AttemptId, agent: AgentId) {
         self.agents.insert(agent, Slot::OnCall(attempt, now));
-        self.counters.connected += 1;
         if let Some(a) = self.attempts.get_mut(&attempt) {
-            a.state = AttemptState::Connected(agent);
+            a.state = AttemptState::Offered(agent);
             let contact = a.contact;
             self.actions.push_back(Action::ConnectAgent {
                 attempt,

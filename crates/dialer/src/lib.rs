@@ -40,6 +40,8 @@
 //! // the callee answers; AMD says human
 //! d.handle_outcome(t1.add_millis(8_000), attempt, Outcome::AnsweredLive)?;
 //! assert_eq!(d.poll_action(), Some(Action::ConnectAgent { attempt, agent: AgentId(7), contact: ContactId(1) }));
+//! // the engine bridged the agent's leg: now it counts as connected
+//! d.handle_outcome(t1.add_millis(9_000), attempt, Outcome::AgentConnected(AgentId(7)))?;
 //! d.handle_agent_wrap_up(t1.add_millis(90_000), AgentId(7), t1.add_millis(100_000));
 //! d.handle_outcome(t1.add_millis(95_000), attempt, Outcome::Disposition { code: domain::DispositionId(3), callback_at: None })?;
 //! assert_eq!(d.poll_action(), Some(Action::ContactClosed { contact: ContactId(1), reason: CloseReason::Completed }));

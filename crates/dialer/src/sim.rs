@@ -249,6 +249,8 @@ pub fn run(case: &SimCase) -> SimResult {
                     push(&mut heap, t + delay, Ev::Result(attempt.0, o));
                 }
                 Action::ConnectAgent { attempt, agent, .. } => {
+                    // the simulated agent answers at once
+                    let _ = d.handle_outcome(now, attempt, Outcome::AgentConnected(agent));
                     let i = agent.0 as u32;
                     connected += 1;
                     agents[i as usize].working = true;

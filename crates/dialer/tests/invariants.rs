@@ -147,6 +147,11 @@ fn drain(
             Action::ConnectAgent { attempt, agent, .. } => {
                 ringing.retain(|&x| x != attempt);
                 connected.insert(agent.0 as u8, attempt);
+                // the agent answers the offer at once
+                prop_assert!(
+                    d.handle_outcome(now, attempt, Outcome::AgentConnected(agent))
+                        .is_ok()
+                );
             }
             Action::Dispositioned { attempt, .. } => {
                 ringing.retain(|&x| x != attempt);

@@ -737,30 +737,7 @@ impl Actor {
                         self.close(id, reason);
                     }
                     Phase::Queued => {
-                        let t = self.now;
-                        let _ = self.acd.handle_abandon(t, id);
-                        let (queue, waited, customer) = match self.calls.get(&id) {
-                            Some(c) => (
-                                c.interaction.queue_id.unwrap_or(QueueId(0)),
-                                c.queued_at.map(|q| t.millis_since(q)).unwrap_or(0),
-                                c.customer.as_ref().map(|c| c.id),
-                            ),
-                            None => return,
-                        };
-                        let short = waited < self.cfg.short_abandon_ms;
-                        let mut ev = NewEvent::new(
-                            t,
-                            EventKind::Abandoned {
-                                queue_id: queue,
-                                waited_ms: waited,
-                                short,
-                            },
-                        )
-                        .with_interaction(id);
-                        ev.customer_id = customer;
-                        self.record(vec![ev]);
-                        self.close(id, "abandoned");
-                        self.campaign_abandoned(id);
+                        self.abandon_queued(id);
                         self.process_decisions();
                     }
                     Phase::Talking => {
@@ -856,6 +833,36 @@ impl Actor {
 
     /// Mark the interaction ended (kept in memory for the disposition only
     /// if an agent handled it).
+    /// A queued call ends before an agent took it: out of the ACD, an
+    /// `abandoned` event (short when under `short_abandon_ms`), closed,
+    /// and counted by its campaign when it is a campaign call.
+    pub(crate) fn abandon_queued(&mut self, id: InteractionId) {
+        let t = self.now;
+        let _ = self.acd.handle_abandon(t, id);
+        let (queue, waited, customer) = match self.calls.get(&id) {
+            Some(c) => (
+                c.interaction.queue_id.unwrap_or(QueueId(0)),
+                c.queued_at.map(|q| t.millis_since(q)).unwrap_or(0),
+                c.customer.as_ref().map(|c| c.id),
+            ),
+            None => return,
+        };
+        let short = waited < self.cfg.short_abandon_ms;
+        let mut ev = NewEvent::new(
+            t,
+            EventKind::Abandoned {
+                queue_id: queue,
+                waited_ms: waited,
+                short,
+            },
+        )
+        .with_interaction(id);
+        ev.customer_id = customer;
+        self.record(vec![ev]);
+        self.close(id, "abandoned");
+        self.campaign_abandoned(id);
+    }
+
     fn close(&mut self, id: InteractionId, reason: &str) {
         let t = self.now;
         let Some(call) = self.calls.get_mut(&id) else {

@@ -1243,12 +1243,7 @@ impl Actor {
         let Some(leg) = self.attempt(id, attempt).and_then(|a| a.leg) else {
             return;
         };
-        let lang = self.cfg.default_language.clone();
-        let wav = if self.prompt_files.has(&lang, prompt) {
-            self.prompt_path(&lang, prompt)
-        } else {
-            self.prompt_path(&lang, "sorry_technical")
-        };
+        let wav = self.campaign_prompt(prompt);
         self.legs.remove(&leg);
         self.play_then_hang_up(leg, wav);
         self.end_attempt(id, attempt, reason);
@@ -1378,6 +1373,35 @@ impl Actor {
                     callback_at: None,
                 },
             );
+        }
+    }
+
+    /// The one agent a campaign call was offered to let it ring out (RONA).
+    /// Nobody else may take it (it was routed to that agent alone) and the
+    /// 2 s agent wait is long past, so the person hears the abandon
+    /// message and the call counts as abandoned (FTC TSR 16 CFR
+    /// 310.4(b)(4)(iii); Ofcom 2016 statement A1.3). Returns false when
+    /// `task` is not a campaign call.
+    pub(crate) fn campaign_rona(&mut self, task: InteractionId) -> bool {
+        if self.attempt_of(task).is_none() {
+            return false;
+        }
+        let Some(leg) = self.calls.get(&task).map(|c| c.caller_leg) else {
+            return false;
+        };
+        self.abandon_queued(task);
+        let wav = self.campaign_prompt("campaign_abandon");
+        self.play_then_hang_up(leg, wav);
+        true
+    }
+
+    /// A campaign prompt in the default language, else `sorry_technical`.
+    fn campaign_prompt(&self, prompt: &str) -> std::path::PathBuf {
+        let lang = &self.cfg.default_language;
+        if self.prompt_files.has(lang, prompt) {
+            self.prompt_path(lang, prompt)
+        } else {
+            self.prompt_path(lang, "sorry_technical")
         }
     }
 

@@ -93,6 +93,7 @@ impl Actor {
                                 .with_interaction(task)
                                 .with_agent(agent),
                         ]);
+                        self.campaign_rona(task);
                     }
                     self.send(
                         Audience::Agent(agent),

@@ -716,6 +716,39 @@ async fn a_progressive_campaign_connects_a_live_answer_to_the_free_agent() {
 }
 
 #[tokio::test]
+async fn a_campaign_call_its_agent_lets_ring_out_is_abandoned_with_the_message() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    s.start_campaign(dialer::DialMode::Progressive, &["+22997000001"])
+        .await;
+    s.advance(1_000).await;
+    let (_, leg) = s.dialled()[0].clone();
+    let id = s.opened()[0];
+    s.advance(6_000).await;
+    s.answered(leg).await;
+    assert_eq!(s.rung().len(), 1, "{:?}", s.ops);
+    let st = s.stats().await;
+    assert_eq!((st.live, st.connected), (1, 0), "ringing at the agent only");
+    // amina lets it ring out: 20 s ring time-out, RONA.
+    s.advance(20_000).await;
+    assert!(s.kinds(id).contains(&"rona"), "{:?}", s.kinds(id));
+    assert!(
+        s.ops
+            .iter()
+            .any(|o| matches!(o, VoiceOp::Play { leg: l, .. } if *l == leg)),
+        "the abandon message to the person: {:?}",
+        s.ops
+    );
+    let st = s.stats().await;
+    assert_eq!((st.connected, st.abandoned), (0, 1));
+    let kinds = s.kinds(id);
+    assert!(kinds.contains(&"abandoned"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"ended"), "{kinds:?}");
+    // The person's hang-up after the message changes nothing.
+    s.hung_up(leg, HangupCause::RemoteBye).await;
+    assert_eq!(s.stats().await.abandoned, 1);
+}
+
+#[tokio::test]
 async fn a_number_put_on_the_do_not_call_list_is_never_dialled_and_the_list_is_stored() {
     let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
     s.start_campaign(
