@@ -144,7 +144,7 @@ macro_rules! impl_audit {
                 let before = e.before.as_ref().map(to_json).transpose()?;
                 let after = e.after.as_ref().map(to_json).transpose()?;
                 for _ in 0..8 {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = Self::begin_write(&self.pool).await?;
                     // Take the table's write lock first, so appends queue up
                     // instead of racing: SQLite takes it at the first write
                     // (waiting its busy timeout), PostgreSQL with a

@@ -142,7 +142,7 @@ macro_rules! impl_campaign {
 
             async fn add_recipients(&self, campaign: i64, rows: &[NewRecipient], now: Timestamp) -> Result<u64> {
                 self.campaign_or_404(campaign).await?;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 let mut added = 0;
                 for r in rows {
                     if r.address.trim().is_empty() {
@@ -222,7 +222,7 @@ macro_rules! impl_campaign {
                 m: &NewOutboxMessage,
                 now: Timestamp,
             ) -> Result<Option<OutboxMessage>> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 let taken = sqlx::query(
                     "UPDATE campaign_recipients SET state = 'queued', updated_at = $1 WHERE id = $2 AND state = 'pending'",
                 )

@@ -8,7 +8,7 @@ macro_rules! impl_directory {
         #[async_trait::async_trait]
         impl CustomerStore for $store {
             async fn create_customer(&self, c: &NewCustomer, now: Timestamp) -> Result<Customer> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 let id = Self::insert_customer_tx(&mut tx, c, now).await?;
                 tx.commit().await?;
                 self.get_customer(CustomerId(id))
@@ -21,7 +21,7 @@ macro_rules! impl_directory {
                 rows: &[NewCustomer],
                 now: Timestamp,
             ) -> Result<Vec<Result<CustomerId>>> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for c in rows {
                     let mut sp = sqlx::Acquire::begin(&mut tx).await?;
@@ -72,7 +72,7 @@ macro_rules! impl_directory {
                 if name.trim().is_empty() {
                     return Err(StoreError::Invalid("name: must not be empty".into()));
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 sqlx::query(
                     "UPDATE customers SET name = $1, segment = $2, language = $3, attributes = $4, \
                      updated_at = $5 WHERE id = $6",
@@ -104,7 +104,7 @@ macro_rules! impl_directory {
             }
 
             async fn delete_customer(&self, id: CustomerId) -> Result<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 sqlx::query("DELETE FROM customer_identities WHERE customer_id = $1")
                     .bind(id.0)
                     .execute(&mut *tx)

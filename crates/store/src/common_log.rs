@@ -195,7 +195,7 @@ macro_rules! impl_log {
         impl EventStore for $store {
             async fn append_events(&self, events: &[NewEvent]) -> Result<Vec<i64>> {
                 let mut seqs = Vec::with_capacity(events.len());
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 for chunk in events.chunks(1000) {
                     let payloads = chunk.iter().map(|e| to_json(&e.kind)).collect::<Result<Vec<_>>>()?;
                     let mut qb = QueryBuilder::<$db>::new(
@@ -361,7 +361,7 @@ macro_rules! impl_log {
                 {
                     return Err(StoreError::NotFound(format!("agent {a}")));
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 let n = sqlx::query("UPDATE users SET role = $1, agent_id = $2, disabled = $3 WHERE id = $4")
                     .bind(u.role.as_str())
                     .bind(u.agent_id.map(|a| a.0))
@@ -444,7 +444,7 @@ macro_rules! impl_log {
             }
 
             async fn change_password_hash(&self, id: UserId, hash: &str, keep_session: &str) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 let n = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                     .bind(hash)
                     .bind(id.0)
@@ -479,7 +479,7 @@ macro_rules! impl_log {
             }
 
             async fn begin_totp(&self, user: UserId, secret_b32: &str, now: Timestamp) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 sqlx::query("DELETE FROM totp_recovery WHERE user_id = $1").bind(user.0).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM user_totp WHERE user_id = $1").bind(user.0).execute(&mut *tx).await?;
                 sqlx::query("INSERT INTO user_totp (user_id, secret, active, last_step, created_at) VALUES ($1, $2, 0, NULL, $3)")
@@ -494,7 +494,7 @@ macro_rules! impl_log {
 
             async fn activate_totp(&self, user: UserId, step: u64, recovery_hashes: &[String]) -> Result<bool> {
                 let step = i64::try_from(step).map_err(|_| StoreError::Invalid("time step out of range".into()))?;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 let n = sqlx::query("UPDATE user_totp SET active = 1, last_step = $2 WHERE user_id = $1")
                     .bind(user.0)
                     .bind(step)

@@ -89,7 +89,7 @@ macro_rules! impl_messaging {
             }
 
             async fn update_outbox(&self, id: i64, t: &OutboxTransition, now: Timestamp) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 let n = match t {
                     OutboxTransition::Retry { due, error } => sqlx::query(
                         "UPDATE outbox SET status = 'queued', next_attempt_at = $1, last_error = $2, \

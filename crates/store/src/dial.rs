@@ -127,7 +127,7 @@ macro_rules! impl_sip_bindings {
                 user: &str,
                 bindings: &[crate::dial::SipBinding],
             ) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 sqlx::query("DELETE FROM sip_bindings WHERE username = $1")
                     .bind(user)
                     .execute(&mut *tx)

@@ -250,7 +250,7 @@ macro_rules! impl_dial_campaigns {
                 campaign: i64,
                 contacts: &[crate::dial_campaign::DialContactRow],
             ) -> Result<u64> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 let mut n = 0;
                 for c in contacts {
                     let r = sqlx::query(

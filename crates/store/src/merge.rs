@@ -189,7 +189,7 @@ macro_rules! impl_merge {
                         "cannot merge customer {from} into itself"
                     )));
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 // Write first: SQLite takes its write lock now (waiting on the
                 // busy timeout) instead of failing to upgrade a read later;
                 // PostgreSQL locks both rows in index (id) order.
@@ -278,7 +278,7 @@ macro_rules! impl_merge {
             }
 
             async fn undo_merge(&self, id: i64, by: UserId, now: Timestamp) -> Result<CustomerMerge> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = Self::begin_write(&self.pool).await?;
                 // Claim the record first: a second undo of the same merge
                 // waits here and then finds it undone.
                 let claimed = sqlx::query(
