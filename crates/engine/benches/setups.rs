@@ -174,13 +174,16 @@ async fn main() {
                 entry_point: Some("sales".into()),
                 from_user: None,
             })
+            .await
             .unwrap();
     }
     // The agents' phones answer at once; count the bridges.
     let mut bridged = 0;
     while bridged < calls {
         match tokio::time::timeout(Duration::from_secs(60), cmds.recv()).await {
-            Ok(Some(Cmd::Originate(leg))) => events.send(CallEvent::Answered { leg }).unwrap(),
+            Ok(Some(Cmd::Originate(leg))) => {
+                events.send(CallEvent::Answered { leg }).await.unwrap()
+            }
             Ok(Some(Cmd::Bridge)) => bridged += 1,
             Ok(None) | Err(_) => {
                 eprintln!("stalled after {bridged} bridges");

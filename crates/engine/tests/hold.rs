@@ -150,7 +150,7 @@ struct Rig {
     engine: EngineHandle,
     voice: FakeVoice,
     cmds: mpsc::UnboundedReceiver<Cmd>,
-    events: mpsc::UnboundedSender<CallEvent>,
+    events: mpsc::Sender<CallEvent>,
     push: broadcast::Receiver<Envelope>,
     amina: AgentId,
     koffi: AgentId,
@@ -276,6 +276,7 @@ impl Rig {
                 entry_point: Some("sales".into()),
                 from_user: None,
             })
+            .await
             .unwrap();
         let Cmd::Originate { leg: agent_leg, .. } = self
             .command(|c| matches!(c, Cmd::Originate { user, .. } if user == login))
@@ -291,6 +292,7 @@ impl Rig {
         };
         self.events
             .send(CallEvent::Answered { leg: agent_leg })
+            .await
             .unwrap();
         let bridged = self.command(|c| matches!(c, Cmd::Bridge(..))).await;
         assert_eq!(bridged, Cmd::Bridge(LegId(caller_leg), agent_leg));
@@ -416,6 +418,7 @@ async fn a_hold_never_answered_freezes_nothing() {
             rx_packets: 0,
             tx_packets: 0,
         })
+        .await
         .unwrap();
     r.pushed(
         r.amina,

@@ -346,21 +346,22 @@ pub(crate) enum Command {
 /// Cloneable handle on a running voice stack; implements [`CallControl`].
 #[derive(Debug, Clone)]
 pub struct VoiceHandle {
-    pub(crate) tx: mpsc::UnboundedSender<Command>,
+    /// Bounded (1,024 commands): callers wait for room.
+    pub(crate) tx: mpsc::Sender<Command>,
     pub(crate) local_addr: std::net::SocketAddr,
     pub(crate) in_setup: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The engine's end of the event stream.
 #[derive(Debug)]
-pub struct CallEvents(pub(crate) mpsc::UnboundedReceiver<CallEvent>);
+pub struct CallEvents(pub(crate) mpsc::Receiver<CallEvent>);
 
 impl CallEvents {
     /// A stream fed by hand, for a fake voice shell in tests (a fake
-    /// [`CallControl`] plus the sender of its events). Unbounded like the
-    /// stack's own stream.
-    pub fn channel() -> (mpsc::UnboundedSender<CallEvent>, CallEvents) {
-        let (tx, rx) = mpsc::unbounded_channel();
+    /// [`CallControl`] plus the sender of its events). Bounded like the
+    /// stack's own stream (4,096 events): a sender waits for room.
+    pub fn channel() -> (mpsc::Sender<CallEvent>, CallEvents) {
+        let (tx, rx) = mpsc::channel(crate::stack::CALL_EVENTS);
         (tx, CallEvents(rx))
     }
 
@@ -383,7 +384,10 @@ impl VoiceHandle {
 
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, VoiceError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(make(tx)).map_err(|_| VoiceError::Stopped)?;
+        self.tx
+            .send(make(tx))
+            .await
+            .map_err(|_| VoiceError::Stopped)?;
         rx.await.map_err(|_| VoiceError::Stopped)?
     }
 
@@ -398,7 +402,7 @@ impl VoiceHandle {
     /// Returns when the stack task has finished.
     pub async fn shutdown(&self) {
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Command::Shutdown(tx)).is_ok() {
+        if self.tx.send(Command::Shutdown(tx)).await.is_ok() {
             let _ = rx.await;
         }
     }

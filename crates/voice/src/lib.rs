@@ -90,6 +90,7 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+mod bounded;
 pub mod codec;
 pub mod config;
 pub mod control;

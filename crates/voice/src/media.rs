@@ -12,6 +12,7 @@
 //! the peer's reports goes into the leg's [`MediaQuality`].
 
 use crate::audio::{Recorder, Side};
+use crate::bounded::EventSender;
 use crate::codec::{Codec, FRAME_SAMPLES};
 use crate::quality::{MediaQuality, ReceiveStats};
 use crate::rtcp::{self, RtcpSession, SenderInfo};
@@ -69,6 +70,9 @@ pub struct Shared {
     /// RTP payload octets sent (for the SR sender info).
     tx_octets: AtomicU64,
     rx_stats: Mutex<ReceiveStats>,
+    /// [`MediaLeg::stop`] was called: the task ends (not a queued command,
+    /// so it cannot be lost to a full command queue).
+    stop: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -114,7 +118,6 @@ enum Cmd {
     Bridge(Option<Arc<Shared>>),
     Mix(Option<conference::MixLink>),
     RtcpInterval(Duration),
-    Stop,
 }
 
 /// Default RTCP report interval (RFC 3550 §6.2 minimum).
@@ -124,8 +127,15 @@ pub const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct MediaLeg {
     shared: Arc<Shared>,
-    tx: mpsc::UnboundedSender<Cmd>,
+    tx: mpsc::Sender<Cmd>,
 }
+
+/// Commands queued for one leg's task (a handful per call). The task takes
+/// them every 20 ms at worst; one refused past this is logged and dropped.
+const LEG_COMMANDS: usize = 64;
+/// A leg's media events waiting for room in the shared event channel; past
+/// it the oldest is dropped and logged.
+const LEG_EVENTS_BACKLOG: usize = 64;
 
 impl std::fmt::Debug for Cmd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -140,7 +150,7 @@ impl MediaLeg {
         ip: std::net::IpAddr,
         params: SendParams,
         tag: T,
-        events: mpsc::UnboundedSender<(T, MediaEvent)>,
+        events: mpsc::Sender<(T, MediaEvent)>,
     ) -> std::io::Result<MediaLeg> {
         MediaLeg::start_in(ip, None, params, tag, events)
     }
@@ -148,12 +158,16 @@ impl MediaLeg {
     /// Like [`MediaLeg::start`], binding an even port of `ports` when given
     /// (firewall-friendly ranges) and RTCP on the odd port above it (RFC 3550
     /// §11). Errors: `AddrInUse` when no even/odd pair of the range is free.
+    ///
+    /// `events` is bounded and shared by many legs; the leg never waits for
+    /// room: up to 64 of its events wait in its own backlog, moved on at
+    /// each wake-up, and past that the oldest is dropped and logged.
     pub fn start_in<T: Copy + Send + 'static>(
         ip: std::net::IpAddr,
         ports: Option<std::ops::RangeInclusive<u16>>,
         params: SendParams,
         tag: T,
-        events: mpsc::UnboundedSender<(T, MediaEvent)>,
+        events: mpsc::Sender<(T, MediaEvent)>,
     ) -> std::io::Result<MediaLeg> {
         let (std_sock, std_rtcp) = match ports {
             None => bind_any_pair(ip)?,
@@ -176,8 +190,9 @@ impl MediaLeg {
             tx_packets: AtomicU64::new(0),
             tx_octets: AtomicU64::new(0),
             rx_stats: Mutex::new(ReceiveStats::new()),
+            stop: tokio::sync::Notify::new(),
         });
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(LEG_COMMANDS);
         let seed = seed();
         let ssrc = seed as u32;
         let cname = format!("{ssrc:08x}@{ip}");
@@ -187,7 +202,7 @@ impl MediaLeg {
         let task = LegTask {
             shared: shared.clone(),
             rx,
-            events,
+            events: EventSender::new(events, LEG_EVENTS_BACKLOG, "media events"),
             tag,
             peer: None,
             mix: None,
@@ -230,7 +245,7 @@ impl MediaLeg {
     /// Send reports every `interval` (randomised ±25 %, RFC 3550 §6.3.1)
     /// instead of the default 5 s.
     pub fn set_rtcp_interval(&self, interval: Duration) {
-        let _ = self.tx.send(Cmd::RtcpInterval(interval));
+        self.command(Cmd::RtcpInterval(interval));
     }
 
     /// Set where to send before latching (from the peer's SDP) and the codec.
@@ -263,7 +278,7 @@ impl MediaLeg {
     /// Play 8 kHz samples; a DTMF digit stops it when `barge_in`; `looped`
     /// restarts it at the end until stopped (music on hold).
     pub fn play(&self, samples: Arc<Vec<i16>>, barge_in: bool, looped: bool) {
-        let _ = self.tx.send(Cmd::Play {
+        self.command(Cmd::Play {
             samples,
             barge_in,
             looped,
@@ -272,28 +287,28 @@ impl MediaLeg {
 
     /// Stop the current prompt (a `PromptFinished { interrupted: true }` follows).
     pub fn stop_play(&self) {
-        let _ = self.tx.send(Cmd::StopPlay);
+        self.command(Cmd::StopPlay);
     }
 
     /// Queue RFC 4733 digits to send.
     pub fn send_dtmf(&self, digits: &str) {
-        let _ = self.tx.send(Cmd::Dtmf(digits.to_string()));
+        self.command(Cmd::Dtmf(digits.to_string()));
     }
 
     /// Start (Some) or stop (None) feeding a recording.
     pub fn record(&self, rec: Option<(Arc<Mutex<Recorder>>, Instant, Side)>) {
-        let _ = self.tx.send(Cmd::Record(rec));
+        self.command(Cmd::Record(rec));
     }
 
     /// Relay this leg's received audio to `peer` (or stop relaying).
     pub fn bridge(&self, peer: Option<&MediaLeg>) {
-        let _ = self.tx.send(Cmd::Bridge(peer.map(|p| p.shared.clone())));
+        self.command(Cmd::Bridge(peer.map(|p| p.shared.clone())));
     }
 
     /// Forward this leg's received audio to its call's conference task
     /// instead of relaying it to a bridged peer (or stop: `None`).
     pub(crate) fn mix(&self, link: Option<conference::MixLink>) {
-        let _ = self.tx.send(Cmd::Mix(link));
+        self.command(Cmd::Mix(link));
     }
 
     /// The codec this leg's far end receives.
@@ -317,7 +332,15 @@ impl MediaLeg {
 
     /// End the task and close the socket.
     pub fn stop(&self) {
-        let _ = self.tx.send(Cmd::Stop);
+        self.shared.stop.notify_one();
+    }
+
+    /// Queue a command for the task without waiting; refused (logged) when
+    /// the task has 64 untaken, i.e. it is stuck.
+    fn command(&self, cmd: Cmd) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(cmd) {
+            tracing::warn!("media task not taking commands ({LEG_COMMANDS} queued): one dropped");
+        }
     }
 }
 
@@ -383,8 +406,8 @@ struct Playback {
 
 struct LegTask<T> {
     shared: Arc<Shared>,
-    rx: mpsc::UnboundedReceiver<Cmd>,
-    events: mpsc::UnboundedSender<(T, MediaEvent)>,
+    rx: mpsc::Receiver<Cmd>,
+    events: EventSender<(T, MediaEvent)>,
     tag: T,
     peer: Option<Arc<Shared>>,
     /// While the call is mixed (supervision): where received audio goes
@@ -423,6 +446,8 @@ impl<T: Copy + Send + 'static> LegTask<T> {
         let report = tokio::time::sleep(self.next_interval() / 2);
         tokio::pin!(report);
         loop {
+            // Events that found the shared channel full go on now.
+            self.events.try_flush();
             let sending = self.play.is_some() || !self.dtmf_out.is_empty();
             tokio::select! {
                 r = socket.recv_from(&mut buf) => {
@@ -439,8 +464,12 @@ impl<T: Copy + Send + 'static> LegTask<T> {
                     self.send_report(false);
                     report.as_mut().reset(tokio::time::Instant::now() + self.next_interval());
                 }
+                () = self.shared.stop.notified() => {
+                    self.send_report(true);
+                    break;
+                }
                 cmd = self.rx.recv() => match cmd {
-                    None | Some(Cmd::Stop) => {
+                    None => {
                         self.send_report(true);
                         break;
                     }
@@ -461,7 +490,7 @@ impl<T: Copy + Send + 'static> LegTask<T> {
     }
 
     fn emit(&self, ev: MediaEvent) {
-        let _ = self.events.send((self.tag, ev));
+        self.events.send((self.tag, ev));
     }
 
     fn on_cmd(&mut self, cmd: Cmd) {
@@ -496,7 +525,7 @@ impl<T: Copy + Send + 'static> LegTask<T> {
             Cmd::Record(r) => self.recording = r,
             Cmd::Bridge(p) => self.peer = p,
             Cmd::Mix(m) => self.mix = m,
-            Cmd::RtcpInterval(_) | Cmd::Stop => {}
+            Cmd::RtcpInterval(_) => {}
         }
     }
 

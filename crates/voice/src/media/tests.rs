@@ -2,7 +2,7 @@
 //! DTMF and RTCP reports.
 use super::*;
 
-async fn next(rx: &mut mpsc::UnboundedReceiver<(u8, MediaEvent)>) -> MediaEvent {
+async fn next(rx: &mut mpsc::Receiver<(u8, MediaEvent)>) -> MediaEvent {
     match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
         Ok(Some((_, e))) => e,
         other => panic!("no media event: {other:?}"),
@@ -12,7 +12,7 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<(u8, MediaEvent)>) -> MediaEvent 
 #[tokio::test]
 async fn rtp_ports_come_from_the_configured_range_until_it_is_full() {
     let ip = std::net::IpAddr::from([127, 0, 0, 1]);
-    let (etx, _erx) = mpsc::unbounded_channel();
+    let (etx, _erx) = mpsc::channel(64);
     let p = SendParams {
         codec: Codec::Pcmu,
         telephone_event: None,
@@ -52,7 +52,7 @@ async fn rtp_ports_come_from_the_configured_range_until_it_is_full() {
 #[tokio::test]
 async fn looped_prompt_keeps_playing_and_a_single_one_ends() {
     let ip = std::net::IpAddr::from([127, 0, 0, 1]);
-    let (etx, mut erx) = mpsc::unbounded_channel();
+    let (etx, mut erx) = mpsc::channel(64);
     let p = SendParams {
         codec: Codec::Pcmu,
         telephone_event: None,
@@ -88,7 +88,7 @@ async fn looped_prompt_keeps_playing_and_a_single_one_ends() {
 #[tokio::test]
 async fn bridge_transcodes_and_detects_dtmf() {
     let ip = std::net::IpAddr::from([127, 0, 0, 1]);
-    let (etx, mut erx) = mpsc::unbounded_channel();
+    let (etx, mut erx) = mpsc::channel(64);
     let pcma = SendParams {
         codec: Codec::Pcma,
         telephone_event: Some(101),
@@ -167,7 +167,7 @@ async fn rtcp_until(
 async fn a_receiving_leg_sends_receiver_reports_and_measures_rtt() {
     use rtcp::{ReportBlock, RtcpPacket};
     let ip = std::net::IpAddr::from([127, 0, 0, 1]);
-    let (etx, _erx) = mpsc::unbounded_channel();
+    let (etx, _erx) = mpsc::channel(64);
     let p = SendParams {
         codec: Codec::Pcmu,
         telephone_event: None,

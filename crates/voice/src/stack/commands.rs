@@ -284,7 +284,7 @@ impl Stack {
             p.media.record(None);
         }
         let end = self.now.saturating_duration_since(rec.start);
-        let events = self.events.clone();
+        let events = self.events.sender();
         tokio::task::spawn_blocking(move || {
             let written = rec
                 .recorder
@@ -293,7 +293,8 @@ impl Stack {
                 .and_then(|mut r| r.finish(end).map_err(|e| e.to_string()));
             match written {
                 Ok(_) => {
-                    let _ = events.send(CallEvent::RecordingFinished {
+                    // A blocking thread may wait for room in the channel.
+                    let _ = events.blocking_send(CallEvent::RecordingFinished {
                         leg: id,
                         path: rec.path,
                         duration_ms: end.as_millis() as u64,

@@ -49,8 +49,8 @@ fn run(datagrams: &[&[u8]]) -> Vec<Vec<Vec<u8>>> {
         session_expires: Some(Duration::from_secs(90)),
         ..VoiceConfig::default()
     };
-    let (ev_tx, mut events) = mpsc::unbounded_channel();
-    let (media_tx, _media_rx) = mpsc::unbounded_channel();
+    let (ev_tx, mut events) = mpsc::channel(super::CALL_EVENTS);
+    let (media_tx, _media_rx) = mpsc::channel(super::MEDIA_EVENTS);
     let t0 = Instant::now();
     let dir = Arc::new(MemoryDirectory::new([("2001", "pw")]));
     let local = SocketAddr::from(([127, 0, 0, 1], 5060));

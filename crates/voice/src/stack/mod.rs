@@ -33,6 +33,7 @@ mod timer_tests;
 mod uac;
 mod uas;
 
+use crate::bounded::EventSender;
 use crate::config::VoiceConfig;
 use crate::control::{CallEvent, CallEvents, Command, LegId, VoiceError, VoiceHandle};
 use crate::media::MediaEvent;
@@ -97,9 +98,29 @@ struct Retrans {
 
 enum Input {
     Tcp(u64, SocketAddr, Vec<u8>),
-    TcpOpen(u64, mpsc::UnboundedSender<Vec<u8>>),
+    TcpOpen(u64, mpsc::Sender<Vec<u8>>),
     TcpClosed(u64),
 }
+
+/// Call events the engine has not taken yet. Past this the stack takes no
+/// new input until it has room (backpressure; see [`crate::bounded`]).
+pub(crate) const CALL_EVENTS: usize = 4096;
+/// Most call events one input may leave waiting for room (never reached:
+/// one input makes a handful); past it the oldest is dropped and logged.
+const CALL_EVENTS_BACKLOG: usize = 1024;
+/// Media events (DTMF, prompt ends, RTP time-outs) of all legs not yet
+/// taken by the stack; a leg keeps its own backlog (see
+/// [`crate::media::MediaLeg::start_in`]).
+pub(crate) const MEDIA_EVENTS: usize = 4096;
+/// Commands from [`VoiceHandle`]s not yet taken: past it callers wait.
+pub(crate) const COMMANDS: usize = 1024;
+/// Framed TCP messages not yet taken by the stack: past it the
+/// connections' readers wait (the peers are not read meanwhile).
+const TCP_INPUTS: usize = 1024;
+/// Messages queued for one TCP connection's writer: past it the peer is not
+/// reading and the connection is closed (its requests time out, RFC 3261
+/// §17).
+const TCP_WRITES: usize = 256;
 
 /// All SIP state of the stack.
 pub(crate) struct Stack {
@@ -112,8 +133,8 @@ pub(crate) struct Stack {
     next_leg: u64,
     retrans: Vec<Retrans>,
     out: Vec<(Dest, Vec<u8>)>,
-    events: mpsc::UnboundedSender<CallEvent>,
-    media_tx: mpsc::UnboundedSender<(LegId, MediaEvent)>,
+    events: EventSender<CallEvent>,
+    media_tx: mpsc::Sender<(LegId, MediaEvent)>,
     token_state: u64,
     /// Call-ID of an outstanding OPTIONS qualify → (user, contact).
     qualifying: HashMap<String, (String, String)>,
@@ -179,14 +200,14 @@ pub async fn start(
 ) -> Result<(VoiceHandle, CallEvents), VoiceError> {
     let (udp, tcp) = bind_sip(cfg.sip_addr, cfg.tcp).await?;
     let local = udp.local_addr()?;
-    let (in_tx, in_rx) = mpsc::unbounded_channel();
+    let (in_tx, in_rx) = mpsc::channel(TCP_INPUTS);
     if let Some(listener) = tcp {
         tokio::spawn(accept_loop(listener, in_tx.clone(), cfg.tcp_limits.clone()));
     }
     drop(in_tx);
-    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-    let (media_tx, media_rx) = mpsc::unbounded_channel();
+    let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
+    let (ev_tx, ev_rx) = mpsc::channel(CALL_EVENTS);
+    let (media_tx, media_rx) = mpsc::channel(MEDIA_EVENTS);
     let t0 = Instant::now();
     let mut stack = Stack::new(cfg, local, directory, ev_tx, media_tx, t0);
     let wall_ms = std::time::SystemTime::now()
@@ -210,11 +231,12 @@ pub async fn start(
 async fn drive(
     mut stack: Stack,
     udp: UdpSocket,
-    mut in_rx: mpsc::UnboundedReceiver<Input>,
-    mut cmd_rx: mpsc::UnboundedReceiver<Command>,
-    mut media_rx: mpsc::UnboundedReceiver<(LegId, MediaEvent)>,
+    mut in_rx: mpsc::Receiver<Input>,
+    mut cmd_rx: mpsc::Receiver<Command>,
+    mut media_rx: mpsc::Receiver<(LegId, MediaEvent)>,
 ) {
-    let mut tcp: HashMap<u64, mpsc::UnboundedSender<Vec<u8>>> = HashMap::new();
+    let mut tcp: HashMap<u64, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    let events = stack.events.sender();
     let mut buf = vec![0u8; MAX_MESSAGE_BYTES + 1];
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -252,11 +274,22 @@ async fn drive(
                         tracing::debug!(%to, "sip send failed: {e}");
                     }
                 }
-                Dest::Tcp(id, _) => {
-                    if let Some(w) = tcp.get(&id) {
-                        let _ = w.send(bytes);
+                Dest::Tcp(id, peer) => {
+                    if let Some(w) = tcp.get(&id)
+                        && w.try_send(bytes).is_err()
+                    {
+                        // Not reading (or gone): close it; its reader
+                        // reports TcpClosed.
+                        tracing::warn!(%peer, "TCP: peer not reading, {TCP_WRITES} messages queued; closing");
+                        tcp.remove(&id);
                     }
                 }
+            }
+        }
+        // The engine is behind: wait for room before the next input.
+        for ev in stack.events.take_backlog() {
+            if events.send(ev).await.is_err() {
+                break;
             }
         }
         if stack.legs.is_empty() && (done.is_some() || cmd_rx.is_closed()) {
@@ -318,7 +351,7 @@ impl Drop for ConnSlot {
 
 async fn accept_loop(
     listener: TcpListener,
-    tx: mpsc::UnboundedSender<Input>,
+    tx: mpsc::Sender<Input>,
     limits: crate::config::TcpLimits,
 ) {
     let counts = Arc::new(std::sync::Mutex::new(ConnCounts::default()));
@@ -338,8 +371,10 @@ async fn accept_loop(
         let id = next;
         next += 1;
         let (rd, mut wr) = stream.into_split();
-        let (wtx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();
-        let _ = tx.send(Input::TcpOpen(id, wtx));
+        let (wtx, mut wrx) = mpsc::channel::<Vec<u8>>(TCP_WRITES);
+        if tx.send(Input::TcpOpen(id, wtx)).await.is_err() {
+            return;
+        }
         let opened = tokio::time::Instant::now();
         // Milliseconds from `opened` to our last write (idle timer).
         let last_write = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -383,7 +418,7 @@ struct TcpConn {
 async fn tcp_reader(
     conn: TcpConn,
     mut rd: tokio::net::tcp::OwnedReadHalf,
-    tx: mpsc::UnboundedSender<Input>,
+    tx: mpsc::Sender<Input>,
 ) {
     use tokio::time::Instant as TokioInstant;
     let TcpConn { id, peer, .. } = conn;
@@ -452,7 +487,7 @@ async fn tcp_reader(
             }
             let msg: Vec<u8> = buf.drain(..total).collect();
             message_start = None;
-            if tx.send(Input::Tcp(id, peer, msg)).is_err() {
+            if tx.send(Input::Tcp(id, peer, msg)).await.is_err() {
                 break 'conn;
             }
         }
@@ -463,7 +498,7 @@ async fn tcp_reader(
             message_start = Some(last_read);
         }
     }
-    let _ = tx.send(Input::TcpClosed(id));
+    let _ = tx.send(Input::TcpClosed(id)).await;
 }
 
 impl Stack {
@@ -473,8 +508,8 @@ impl Stack {
         cfg: VoiceConfig,
         local: SocketAddr,
         directory: Arc<dyn Directory>,
-        events: mpsc::UnboundedSender<CallEvent>,
-        media_tx: mpsc::UnboundedSender<(LegId, MediaEvent)>,
+        events: mpsc::Sender<CallEvent>,
+        media_tx: mpsc::Sender<(LegId, MediaEvent)>,
         epoch: Instant,
     ) -> Stack {
         let secret = format!("{:016x}", leg::random_u64());
@@ -490,7 +525,7 @@ impl Stack {
             next_leg: 1,
             retrans: Vec::new(),
             out: Vec::new(),
-            events,
+            events: EventSender::new(events, CALL_EVENTS_BACKLOG, "call events"),
             media_tx,
             token_state: leg::random_u64(),
             qualifying: HashMap::new(),
@@ -531,12 +566,12 @@ impl Stack {
             ) => Some(user.clone()),
             _ => None,
         };
-        let _ = self.events.send(ev);
+        self.events.send(ev);
         if let Some(user) = user {
             let bindings = self
                 .registrar
                 .saved(self.now, self.wall_ms(self.now), &user);
-            let _ = self.events.send(CallEvent::Bindings { user, bindings });
+            self.events.send(CallEvent::Bindings { user, bindings });
         }
     }
 

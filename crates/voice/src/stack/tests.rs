@@ -19,7 +19,7 @@ pub(super) const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4
 
 pub(super) struct Harness {
     pub stack: Stack,
-    pub events: mpsc::UnboundedReceiver<CallEvent>,
+    pub events: mpsc::Receiver<CallEvent>,
     pub t0: Instant,
 }
 
@@ -53,8 +53,8 @@ pub(super) fn harness_with(adjust: impl FnOnce(&mut VoiceConfig)) -> Harness {
         ..VoiceConfig::default()
     };
     adjust(&mut cfg);
-    let (ev_tx, events) = mpsc::unbounded_channel();
-    let (media_tx, _media_rx) = mpsc::unbounded_channel();
+    let (ev_tx, events) = mpsc::channel(super::CALL_EVENTS);
+    let (media_tx, _media_rx) = mpsc::channel(super::MEDIA_EVENTS);
     let t0 = Instant::now();
     let dir = Arc::new(MemoryDirectory::new([
         ("2001", "pw"),
