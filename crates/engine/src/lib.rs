@@ -69,8 +69,8 @@ pub mod push;
 pub mod writer;
 
 pub use actor::campaigns::{
-    CampaignStats, ContactsAdded, DialCampaign, DialCampaignId, DialModeSetting, DialSettings,
-    WindowSetting,
+    CampaignStats, ContactsAdded, DEFAULT_FOLLOW_UP_SMS, DialCampaign, DialCampaignId,
+    DialModeSetting, DialSettings, FOLLOW_UP_VARS, WindowSetting,
 };
 pub use config::{EngineConfig, EntryPoint};
 

@@ -55,6 +55,19 @@ async fn a_progressive_campaign_calls_the_list_and_connects_an_agent() {
     )
     .await;
     assert_eq!(st, 422, "a list without a number column");
+    let (st, body) = post_json(
+        &p,
+        &sup,
+        "/api/v1/dialer/campaigns",
+        json!({"name": "x", "queue": "general", "mode": "progressive",
+               "follow_up_sms": "Bonjour {{prenom}}", "contacts_csv": "number\n+33698765432\n"}),
+    )
+    .await;
+    assert_eq!(st, 422, "{body}");
+    assert!(
+        body.to_string().contains("unknown placeholder {{prenom}}"),
+        "{body}"
+    );
     let (st, _) = post_json(
         &p,
         &amina,

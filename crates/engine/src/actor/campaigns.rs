@@ -83,9 +83,38 @@ pub struct DialSettings {
     /// Auto-dial delay of preview mode, s.
     #[serde(default)]
     pub preview_auto_dial_s: Option<u32>,
+    /// The SMS sent after a busy, no-answer or answering-machine attempt: a
+    /// [`domain::template`] text with `{{reason}}` (what happened, in the
+    /// default language) and `{{number}}` (the number called). `None`: no
+    /// follow-up. Check it with [`DialSettings::follow_up_error`].
+    #[serde(default)]
+    pub follow_up_sms: Option<String>,
 }
 
+/// The placeholders a follow-up SMS may use.
+pub const FOLLOW_UP_VARS: [&str; 2] = ["reason", "number"];
+
+/// The follow-up SMS of a campaign that gives none, in French.
+pub const DEFAULT_FOLLOW_UP_SMS: &str =
+    "Nous avons essayé de vous joindre ({{reason}}). Rappelez-nous ou répondez à ce message.";
+
 impl DialSettings {
+    /// Why `follow_up_sms` cannot be sent, if it cannot: a malformed
+    /// placeholder, an unknown one (only [`FOLLOW_UP_VARS`]), or an empty
+    /// text.
+    pub fn follow_up_error(&self) -> Option<String> {
+        let text = self.follow_up_sms.as_deref()?;
+        if text.trim().is_empty() {
+            return Some("follow_up_sms: empty (leave it out for no follow-up)".into());
+        }
+        match domain::template::Template::parse(text) {
+            Err(e) => Some(format!("follow_up_sms: {e}")),
+            Ok(t) => t.vars().find(|v| !FOLLOW_UP_VARS.contains(v)).map(|v| {
+                format!("follow_up_sms: unknown placeholder {{{{{v}}}}} (use reason, number)")
+            }),
+        }
+    }
+
     /// The dialer's configuration. AMD is off: the voice shell does not
     /// hand the answered leg's audio over yet, so every answer is live.
     pub fn config(&self) -> dialer::CampaignConfig {
@@ -103,6 +132,7 @@ impl DialSettings {
                 WindowSetting::Always => dialer::CallingWindow::always(),
             },
             amd: dialer::AmdAction::Off,
+            follow_up: self.follow_up_sms.is_some(),
             ..dialer::CampaignConfig::default()
         }
     }
@@ -955,23 +985,37 @@ impl Actor {
                 tracing::info!(campaign = %id, %agent, contact = contact.0, "preview (desktop card not built yet)");
             }
             Action::SendFollowUp { contact, reason } => {
-                let Some(number) = self
-                    .campaigns
-                    .get(&id)
-                    .and_then(|r| r.contacts.get(&contact))
-                    .map(|c| c.number.to_string())
-                else {
+                let Some(r) = self.campaigns.get(&id) else {
                     return;
                 };
-                let text = format!(
-                    "Démo Télécom a essayé de vous joindre ({reason:?}). Rappelez-nous au 3900 ou répondez à ce message."
-                );
+                let (Some(c), Some(text)) = (
+                    r.contacts.get(&contact),
+                    r.spec.settings.follow_up_sms.as_deref(),
+                ) else {
+                    return;
+                };
+                let number = c.number.to_string();
+                let why = follow_up_reason(&self.cfg.default_language, reason);
+                let body = match domain::template::Template::parse(text) {
+                    Ok(t) => t.try_render(|v| {
+                        Ok::<_, ()>(match v {
+                            "reason" => why.to_string(),
+                            "number" => number.clone(),
+                            _ => String::new(),
+                        })
+                    }),
+                    Err(_) => Err(()),
+                };
+                let Ok(body) = body else {
+                    tracing::warn!(campaign = %id, "follow-up SMS text is not a template; none sent");
+                    return;
+                };
                 let m = store::NewOutboxMessage {
                     channel: Channel::Sms,
                     recipient: number,
-                    body: text,
+                    body,
                     interaction_id: None,
-                    customer_id: None,
+                    customer_id: c.customer,
                     purpose: "campaign_follow_up".into(),
                 };
                 self.store_job(move |store| async move {
@@ -1411,5 +1455,20 @@ impl Actor {
             self.forget_attempt(id, attempt);
             self.dialer_outcome(id, attempt, Outcome::Abandoned);
         }
+    }
+}
+
+/// What happened, for the `{{reason}}` of a follow-up SMS: French unless
+/// `lang` is English.
+fn follow_up_reason(lang: &str, r: dialer::FollowUpReason) -> &'static str {
+    use dialer::FollowUpReason as R;
+    let en = lang.starts_with("en");
+    match (r, en) {
+        (R::Busy, false) => "ligne occupée",
+        (R::NoAnswer, false) => "pas de réponse",
+        (R::Machine, false) => "messagerie vocale",
+        (R::Busy, true) => "line busy",
+        (R::NoAnswer, true) => "no answer",
+        (R::Machine, true) => "voicemail",
     }
 }

@@ -641,6 +641,7 @@ impl Shell {
                 window: crate::WindowSetting::Always,
                 ring_timeout_s: 20,
                 preview_auto_dial_s: None,
+                follow_up_sms: Some("Appel manqué ({{reason}}) au {{number}}".into()),
             },
             contacts,
         };
@@ -806,6 +807,48 @@ async fn a_campaign_call_nobody_answers_is_ended_and_counted() {
     assert_eq!((st.dialed, st.no_answer, st.connected), (1, 1, 0));
     assert_eq!(s.kinds(id), ["interaction_created", "ended"]);
     assert!(s.rung().is_empty(), "no agent was rung");
+    // The campaign's follow-up SMS, its placeholders filled.
+    let sms: Vec<(String, String, String)> = s
+        .store
+        .list_outbox(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.recipient, m.body, m.purpose))
+        .collect();
+    assert_eq!(
+        sms,
+        [(
+            "+22997000001".to_string(),
+            "Appel manqué (pas de réponse) au +22997000001".to_string(),
+            "campaign_follow_up".to_string()
+        )]
+    );
+}
+
+#[test]
+fn a_follow_up_sms_with_an_unknown_or_broken_placeholder_is_refused() {
+    let settings = |t: &str| crate::DialSettings {
+        mode: crate::DialModeSetting::Progressive,
+        window: crate::WindowSetting::Always,
+        ring_timeout_s: 20,
+        preview_auto_dial_s: None,
+        follow_up_sms: Some(t.into()),
+    };
+    assert_eq!(
+        settings("Rappel {{reason}} {{ number }}").follow_up_error(),
+        None
+    );
+    assert_eq!(
+        settings("Bonjour {{prenom}}").follow_up_error().as_deref(),
+        Some("follow_up_sms: unknown placeholder {{prenom}} (use reason, number)")
+    );
+    assert!(
+        settings("oops {{reason")
+            .follow_up_error()
+            .is_some_and(|e| e.starts_with("follow_up_sms: malformed placeholder"))
+    );
+    assert!(settings("  ").follow_up_error().is_some());
 }
 
 #[tokio::test]

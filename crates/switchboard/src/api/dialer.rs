@@ -57,6 +57,12 @@ pub struct DialCampaignInput {
     /// Auto-dial delay of preview mode, s.
     #[serde(default)]
     pub preview_auto_dial_s: Option<u32>,
+    /// The SMS sent after a busy, no-answer or answering-machine attempt,
+    /// with `{{reason}}` and `{{number}}` placeholders; `""` for none.
+    /// Absent: a default French text when an SMS channel
+    /// (`[channels.smpp]`) is enabled, else none.
+    #[serde(default)]
+    pub follow_up_sms: Option<String>,
     /// Contact list: CSV text with a header naming a `number` (or `phone`,
     /// `telephone`, `msisdn`) column; optional `name`, `tz`, `consent`.
     /// Absent: the campaign starts with an empty list, filled by uploads
@@ -193,7 +199,18 @@ pub async fn start(
         },
         ring_timeout_s: ring,
         preview_auto_dial_s: i.preview_auto_dial_s,
+        follow_up_sms: match i.follow_up_sms {
+            Some(t) if t.trim().is_empty() => None,
+            Some(t) => Some(t),
+            None if s.settings.channels.smpp.enabled => {
+                Some(engine::DEFAULT_FOLLOW_UP_SMS.to_string())
+            }
+            None => None,
+        },
     };
+    if let Some(e) = settings.follow_up_error() {
+        return Err(ApiError::invalid(e));
+    }
     let n = contacts.len();
     let id = engine
         .start_campaign(engine::DialCampaign {
