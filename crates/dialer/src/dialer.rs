@@ -37,6 +37,10 @@ pub enum DncScope {
     Campaign,
 }
 
+/// How long a contact skipped in preview waits before it is offered
+/// again, ms (1 h).
+pub const PREVIEW_SKIP_DELAY_MS: i64 = 3_600_000;
+
 /// Campaign counters since start.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -582,6 +586,34 @@ impl Dialer {
         Ok(self.place(now, c, Some(agent)))
     }
 
+    /// The agent skipped the previewed contact: no attempt is counted, the
+    /// contact is due again in [`PREVIEW_SKIP_DELAY_MS`] (a
+    /// [`Action::RetryScheduled`] says when) and the agent is free for the
+    /// next contact, previewed at once when one is due.
+    ///
+    /// # Errors
+    /// [`DialerError::NoPreview`] when the agent has no previewed contact.
+    pub fn handle_preview_skip(
+        &mut self,
+        now: Timestamp,
+        agent: AgentId,
+    ) -> Result<ContactId, DialerError> {
+        let now = self.clock(now);
+        let Some(Slot::Previewing(c, auto)) = self.agents.get(&agent).copied() else {
+            return Err(DialerError::NoPreview(agent));
+        };
+        if let Some(at) = auto {
+            self.timers.cancel(at, Timer::PreviewAutoDial(agent));
+        }
+        let at = now.add_millis(PREVIEW_SKIP_DELAY_MS);
+        self.schedule(c, at);
+        self.actions
+            .push_back(Action::RetryScheduled { contact: c, at });
+        self.agents.insert(agent, Slot::Available);
+        self.pace(now);
+        Ok(c)
+    }
+
     /// What became of an attempt.
     ///
     /// # Errors
@@ -973,8 +1005,11 @@ impl Dialer {
                     cs.status = Status::Previewing;
                 }
                 self.agents.insert(agent, Slot::Previewing(c, at));
-                self.actions
-                    .push_back(Action::Preview { agent, contact: c });
+                self.actions.push_back(Action::Preview {
+                    agent,
+                    contact: c,
+                    auto_dial_at: at,
+                });
             }
             return;
         }

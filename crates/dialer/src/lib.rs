@@ -68,7 +68,9 @@ pub mod rules;
 pub mod sim;
 pub mod timer;
 
-pub use dialer::{ContactProgress, Counters, Dialer, DialerError, DncScope, ProgressState};
+pub use dialer::{
+    ContactProgress, Counters, Dialer, DialerError, DncScope, PREVIEW_SKIP_DELAY_MS, ProgressState,
+};
 pub use model::*;
 pub use rules::{
     AbandonCap, AbandonTracker, CallingWindow, Holidays, Interval, RetryRule, RetryRules,

@@ -191,6 +191,9 @@ pub enum Action {
         agent: AgentId,
         /// The contact.
         contact: ContactId,
+        /// When it is dialled unless the agent calls or skips first
+        /// (`None`: it waits for the agent).
+        auto_dial_at: Option<Timestamp>,
     },
     /// Send the campaign's digital follow-up (SMS, WhatsApp template or
     /// e-mail through the outbox).

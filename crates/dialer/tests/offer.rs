@@ -139,3 +139,81 @@ fn placed(d: &mut Dialer, t: Timestamp) -> Vec<ContactId> {
         }
     }
 }
+
+/// Run the dialer to `t`; the contacts previewed on the way (and when
+/// each auto-dials). Panics on a call placed.
+fn previewed(d: &mut Dialer, t: Timestamp) -> Vec<(ContactId, Option<Timestamp>)> {
+    let mut out = Vec::new();
+    loop {
+        while let Some(a) = d.poll_action() {
+            match a {
+                Action::Preview {
+                    contact,
+                    auto_dial_at,
+                    ..
+                } => out.push((contact, auto_dial_at)),
+                Action::PlaceCall { contact, .. } => panic!("dialled {contact:?}"),
+                _ => {}
+            }
+        }
+        match d.poll_timeout().filter(|&at| at <= t) {
+            Some(at) => d.handle_timeout(at),
+            None => return out,
+        }
+    }
+}
+
+fn preview_campaign(contacts: Vec<Contact>) -> (Dialer, Timestamp) {
+    let t0 = Timestamp::from_millis(1_764_576_000_000);
+    let cfg = CampaignConfig {
+        mode: DialMode::Preview {
+            auto_dial_s: Some(30),
+        },
+        window: CallingWindow::always(),
+        ..CampaignConfig::default()
+    };
+    let mut d = Dialer::new(t0, cfg).unwrap();
+    d.handle_contacts_added(t0, contacts);
+    d.handle_agent_available(t0, AGENT);
+    d.handle_start(t0);
+    (d, t0)
+}
+
+#[test]
+fn a_skipped_preview_gives_the_next_contact_at_once_and_never_auto_dials() {
+    let (mut d, t0) = preview_campaign(vec![contact(1), contact(2)]);
+    let got = previewed(&mut d, t0.add_millis(1_000));
+    assert_eq!(got.len(), 1, "{got:?}");
+    let (first, auto) = got[0];
+    assert_eq!(first, ContactId(1));
+    let t1 = t0.add_millis(5_000);
+    assert_eq!(d.handle_preview_skip(t1, AGENT).unwrap(), ContactId(1));
+    assert_eq!(
+        previewed(&mut d, t1),
+        vec![(ContactId(2), Some(t1.add_millis(30_000)))],
+        "the next contact at once"
+    );
+    // contact 1's auto-dial time passes: nothing is dialled
+    assert!(auto.is_some_and(|a| a < t1.add_millis(30_000)));
+    assert_eq!(previewed(&mut d, t1.add_millis(29_000)), vec![]);
+    assert!(matches!(
+        d.handle_preview_skip(t1, AgentId(99)),
+        Err(DialerError::NoPreview(_))
+    ));
+}
+
+#[test]
+fn a_skipped_contact_comes_back_an_hour_later() {
+    let (mut d, t0) = preview_campaign(vec![contact(1)]);
+    assert_eq!(previewed(&mut d, t0.add_millis(1_000)).len(), 1);
+    let t1 = t0.add_millis(5_000);
+    d.handle_preview_skip(t1, AGENT).unwrap();
+    assert_eq!(
+        previewed(&mut d, t1.add_millis(PREVIEW_SKIP_DELAY_MS - 1_000)),
+        vec![],
+        "not before the hour"
+    );
+    let again = previewed(&mut d, t1.add_millis(PREVIEW_SKIP_DELAY_MS + 1_000));
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].0, ContactId(1));
+}

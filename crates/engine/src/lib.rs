@@ -70,7 +70,7 @@ pub mod writer;
 
 pub use actor::campaigns::{
     CampaignStats, ContactsAdded, DEFAULT_FOLLOW_UP_SMS, DialCampaign, DialCampaignId,
-    DialModeSetting, DialSettings, FOLLOW_UP_VARS, WindowSetting,
+    DialModeSetting, DialSettings, FOLLOW_UP_VARS, PreviewChoice, WindowSetting,
 };
 pub use config::{EngineConfig, EntryPoint};
 
@@ -150,6 +150,11 @@ pub(crate) enum Command {
         oneshot::Sender<Result<DialCampaignId, EngineError>>,
     ),
     PauseCampaign(DialCampaignId, oneshot::Sender<Result<(), EngineError>>),
+    Preview(
+        AgentId,
+        PreviewChoice,
+        oneshot::Sender<Result<(), EngineError>>,
+    ),
     CampaignStats(oneshot::Sender<Vec<CampaignStats>>),
     StopCampaign(DialCampaignId, oneshot::Sender<Result<(), EngineError>>),
     ResumeCampaign(DialCampaignId, oneshot::Sender<Result<(), EngineError>>),
@@ -379,6 +384,15 @@ impl EngineHandle {
     /// Unknown queue, no trunk, settings the dialer refuses.
     pub async fn start_campaign(&self, c: DialCampaign) -> Result<DialCampaignId, EngineError> {
         self.ask(|r| Command::StartCampaign(Box::new(c), r)).await?
+    }
+
+    /// The agent calls or skips the contact previewed to them
+    /// ([`push::Push::Preview`]).
+    ///
+    /// # Errors
+    /// [`EngineError::Invalid`] when the agent has no previewed contact.
+    pub async fn preview(&self, agent: AgentId, choice: PreviewChoice) -> Result<(), EngineError> {
+        self.ask(|r| Command::Preview(agent, choice, r)).await?
     }
 
     /// Pause a campaign: no new calls; calls on the wire go on.

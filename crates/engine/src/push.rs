@@ -116,6 +116,33 @@ pub enum Push {
         /// `queue:NAME` or `agent:ID`.
         to: String,
     },
+    /// A campaign contact for the agent to call first (preview dialling):
+    /// the agent calls or skips it, or it is dialled at `auto_dial_at`.
+    Preview {
+        /// The campaign.
+        campaign_id: crate::DialCampaignId,
+        /// Its name.
+        campaign: String,
+        /// The contact (row of the campaign's list).
+        contact_id: i64,
+        /// The number to call (E.164).
+        number: String,
+        /// The contact's customer record, when known (screen-pop).
+        customer_id: Option<domain::CustomerId>,
+        /// When it is dialled without a click (`None`: it waits).
+        auto_dial_at: Option<Timestamp>,
+    },
+    /// The previewed contact is no longer the agent's to decide:
+    /// `dialled` (by a click or the auto-dial), `skipped`, or `released`
+    /// (the agent paused, took another call or logged out).
+    PreviewEnded {
+        /// The campaign.
+        campaign_id: crate::DialCampaignId,
+        /// The contact.
+        contact_id: i64,
+        /// Why.
+        reason: String,
+    },
     /// A queue's live figures (the ACD's wallboard statistics).
     QueueStats {
         /// Queue name.

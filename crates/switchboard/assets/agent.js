@@ -83,6 +83,42 @@ function onOffer(m) {
   if (isDigital(m.channel)) $('btn-accept').focus();
 }
 
+// Preview dialling: the campaign contact to call next, until the agent
+// calls or skips it, or the auto-dial time comes (`preview_ended`).
+let preview = null; // { contact_id, auto_dial_at }
+
+async function onPreview(m) {
+  preview = { contact_id: m.contact_id, auto_dial_at: m.auto_dial_at ? Date.parse(m.auto_dial_at) : 0 };
+  $('preview-campaign').textContent = m.campaign;
+  $('preview-number').textContent = m.number;
+  $('preview-name').textContent = t("unknown_customer");
+  $('preview-auto').hidden = !preview.auto_dial_at;
+  $('preview').hidden = false;
+  $('btn-preview-call').focus();
+  if (m.customer_id) {
+    try {
+      const c = await api('GET', `/customers/${m.customer_id}`);
+      if (preview && preview.contact_id === m.contact_id) $('preview-name').textContent = c.name;
+    } catch (e) {
+      say(e.message, true);
+    }
+  }
+}
+
+function onPreviewEnded(m) {
+  if (preview && preview.contact_id !== m.contact_id) return;
+  preview = null;
+  $('preview').hidden = true;
+}
+
+function previewTick() {
+  if (!preview || !preview.auto_dial_at) return;
+  $('preview-countdown').textContent = fmtDuration(Math.max(0, preview.auto_dial_at - Date.now()));
+}
+
+$('btn-preview-call').addEventListener('click', () => act(() => api('POST', '/agent/preview/call')));
+$('btn-preview-skip').addEventListener('click', () => act(() => api('POST', '/agent/preview/skip')));
+
 function onAnswered(m) {
   if (!current || current.id !== m.interaction_id) current = { id: m.interaction_id, customer: null };
   showActive(m.callStart || Date.now());
@@ -384,6 +420,7 @@ async function resume() {
 setState(root.dataset.state, root.dataset.reason);
 stateSince = Date.now() - Number(root.dataset.inStateMs || 0);
 setInterval(tick, 1000);
+setInterval(previewTick, 1000);
 tick();
 
 connectPush(
@@ -412,6 +449,12 @@ connectPush(
         break;
       case 'agent_state':
         setState(m.state, m.reason);
+        break;
+      case 'preview':
+        onPreview(m);
+        break;
+      case 'preview_ended':
+        onPreviewEnded(m);
         break;
       default:
     }

@@ -399,3 +399,80 @@ async fn keeps_across_restarts(pg: bool) {
     assert_eq!(post_empty(&p, &sup, &format!("{base}/resume")).await, 409);
     p.srv.shutdown().await;
 }
+
+/// Preview dialling on the agent desktop in a real browser (Debian
+/// chromium, npm playwright-core; tests/browser/preview.mjs): the card
+/// shows the first contact, Skip shows the second, Call dials it; the API
+/// says 409 once nothing is previewed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preview_campaign_on_the_agent_desktop_in_chromium() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "run `npm ci --prefix crates/switchboard/tests/browser` first"
+    );
+    let trunk_port = free_ports(TRUNK_IP, 1);
+    let p = platform_full(None, false, move |s| {
+        s.sip.trunks[0].outbound = Some(format!("{TRUNK_IP}:{trunk_port}"));
+    })
+    .await;
+    let amina = p.srv.login("amina").await;
+    let sup = p.srv.login("supervisor").await;
+    let (first, second) = ("+33698765401", "+33698765402");
+    let mut node = tokio::process::Command::new("node")
+        .arg(dir.join("preview.mjs"))
+        .arg(format!("http://{}", p.srv.addr))
+        .arg(std::env::var("SWITCHBOARD_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
+        .args(["amina", &p.srv.password("amina"), first, second])
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node must be installed (Debian package nodejs)");
+    // The desktop is live before the first preview is pushed.
+    let mut lines = tokio::io::BufReader::new(node.stderr.take().unwrap()).lines();
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Ok(Some(l)) = lines.next_line().await {
+            if l.trim() == "READY" {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(ready, Ok(true), "the desktop never came up");
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let (st, started) = post_json(
+        &p,
+        &sup,
+        "/api/v1/dialer/campaigns",
+        json!({
+            "name": "Relance preview",
+            "queue": "general",
+            "mode": "preview",
+            "window": "always",
+            "contacts_csv": format!("number\n{first}\n{second}\n"),
+        }),
+    )
+    .await;
+    assert_eq!(st, 201, "{started}");
+    let run = tokio::time::timeout(std::time::Duration::from_secs(120), node.wait_with_output())
+        .await
+        .expect("preview.mjs did not finish")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "preview.mjs failed: {stdout}");
+    let f = figures_until(&p, &sup, |f| f["dialed"] == 1).await;
+    assert_eq!(f["dialed"], 1, "{f}");
+    assert_eq!(
+        post_empty(&p, &amina, "/api/v1/agent/preview/call").await,
+        409,
+        "nothing previewed any more"
+    );
+}

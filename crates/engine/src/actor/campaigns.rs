@@ -29,11 +29,22 @@
 
 use super::{Actor, Call, LegRole, Phase, Then, VoiceOp};
 use crate::EngineError;
+use crate::push::{Audience, Push};
 use dialer::{Action, AttemptId, ContactId, Dialer, Outcome};
 use domain::*;
 use routing::Task;
 use std::collections::{HashMap, VecDeque};
 use voice::{HangupCause, LegId};
+
+/// What an agent does with the contact previewed to them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreviewChoice {
+    /// Dial it now.
+    Call,
+    /// Not now: it is offered again in an hour
+    /// ([`dialer::PREVIEW_SKIP_DELAY_MS`]); the next contact is previewed.
+    Skip,
+}
 
 /// A running campaign's id (engine-assigned, from 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -443,6 +454,8 @@ pub(crate) struct Run {
     pub attempts: HashMap<AttemptId, Attempt>,
     /// The attempt of each interaction of this campaign.
     pub by_interaction: HashMap<InteractionId, AttemptId>,
+    /// The contact each agent is previewing (preview mode).
+    pub previews: HashMap<AgentId, ContactId>,
 }
 
 impl Actor {
@@ -541,6 +554,7 @@ impl Actor {
                 saved_counters,
                 attempts: HashMap::new(),
                 by_interaction: HashMap::new(),
+                previews: HashMap::new(),
             },
         );
         self.run_dialer(id);
@@ -831,6 +845,18 @@ impl Actor {
             // until that call ends (their ACD reservation is that call).
             let chosen = r.attempts.values().any(|a| a.agent == Some(agent));
             use event::AgentState as S;
+            // The dialer takes a preview back from an agent who is no
+            // longer available (`release_slot`).
+            let releases = match state {
+                S::WrapUp | S::LoggedOut => true,
+                S::Busy | S::Reserved | S::Paused => !chosen,
+                _ => false,
+            };
+            let released = if releases {
+                r.previews.remove(&agent)
+            } else {
+                None
+            };
             match state {
                 S::Available => r.dialer.handle_agent_available(t, agent),
                 S::WrapUp => {
@@ -844,6 +870,9 @@ impl Actor {
                     r.dialer.handle_agent_busy(t, agent)
                 }
                 _ => {}
+            }
+            if let Some(contact) = released {
+                self.preview_ended(id, agent, contact, "released");
             }
             self.run_dialer(id);
         }
@@ -940,6 +969,50 @@ impl Actor {
         });
     }
 
+    /// The agent calls or skips their previewed contact.
+    pub(crate) fn preview_choice(
+        &mut self,
+        agent: AgentId,
+        choice: PreviewChoice,
+    ) -> Result<(), EngineError> {
+        let t = self.now;
+        let Some((id, contact)) = self
+            .campaigns
+            .iter()
+            .find_map(|(id, r)| r.previews.get(&agent).map(|c| (*id, *c)))
+        else {
+            return Err(EngineError::Invalid(
+                "no contact is previewed to you".into(),
+            ));
+        };
+        let Some(r) = self.campaigns.get_mut(&id) else {
+            return Err(EngineError::Invalid(
+                "no contact is previewed to you".into(),
+            ));
+        };
+        let done = match choice {
+            PreviewChoice::Call => r.dialer.handle_preview_call(t, agent).map(|_| "dialled"),
+            PreviewChoice::Skip => r.dialer.handle_preview_skip(t, agent).map(|_| "skipped"),
+        };
+        r.previews.remove(&agent);
+        let reason = done.map_err(|e| EngineError::Invalid(e.to_string()))?;
+        self.preview_ended(id, agent, contact, reason);
+        self.run_dialer(id);
+        Ok(())
+    }
+
+    /// Tell the agent their previewed contact is gone (`reason`).
+    fn preview_ended(&self, id: DialCampaignId, agent: AgentId, contact: ContactId, reason: &str) {
+        self.send(
+            Audience::Agent(agent),
+            Push::PreviewEnded {
+                campaign_id: id,
+                contact_id: contact.0,
+                reason: reason.into(),
+            },
+        );
+    }
+
     fn dialer_action(&mut self, id: DialCampaignId, action: Action) {
         let t = self.now;
         match action {
@@ -950,6 +1023,19 @@ impl Actor {
                 ring_timeout_ms,
                 ..
             } => {
+                // A previewed contact dialled by its auto-dial time-out.
+                let previewer = self.campaigns.get_mut(&id).and_then(|r| {
+                    let a = r
+                        .previews
+                        .iter()
+                        .find(|(_, c)| **c == contact)
+                        .map(|(a, _)| *a)?;
+                    r.previews.remove(&a);
+                    Some(a)
+                });
+                if let Some(agent) = previewer {
+                    self.preview_ended(id, agent, contact, "dialled");
+                }
                 // One call in flight per number, across campaigns and nodes:
                 // the database's claim first, off the loop
                 // ([`Self::on_dial_claim`] places the call).
@@ -981,8 +1067,25 @@ impl Actor {
                     self.voice(VoiceOp::HangUp(leg));
                 }
             }
-            Action::Preview { agent, contact } => {
-                tracing::info!(campaign = %id, %agent, contact = contact.0, "preview (desktop card not built yet)");
+            Action::Preview {
+                agent,
+                contact,
+                auto_dial_at,
+            } => {
+                let Some(r) = self.campaigns.get_mut(&id) else {
+                    return;
+                };
+                r.previews.insert(agent, contact);
+                let k = r.contacts.get(&contact);
+                let push = Push::Preview {
+                    campaign_id: id,
+                    campaign: r.spec.name.clone(),
+                    contact_id: contact.0,
+                    number: k.map(|k| k.number.to_string()).unwrap_or_default(),
+                    customer_id: k.and_then(|k| k.customer),
+                    auto_dial_at,
+                };
+                self.send(Audience::Agent(agent), push);
             }
             Action::SendFollowUp { contact, reason } => {
                 let Some(r) = self.campaigns.get(&id) else {

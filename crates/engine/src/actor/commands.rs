@@ -133,6 +133,10 @@ impl Actor {
                 let r = self.start_campaign(*c);
                 self.reply_after_store(reply, r);
             }
+            Command::Preview(agent, choice, reply) => {
+                let r = self.preview_choice(agent, choice);
+                self.reply_to(reply, r);
+            }
             Command::PauseCampaign(id, reply) => {
                 let r = self.pause_campaign(id);
                 self.reply_after_store(reply, r);

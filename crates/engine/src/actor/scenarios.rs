@@ -749,6 +749,86 @@ async fn a_campaign_call_its_agent_lets_ring_out_is_abandoned_with_the_message()
     assert_eq!(s.stats().await.abandoned, 1);
 }
 
+/// The previews and preview ends pushed to `agent`: (number or reason).
+fn preview_pushes(pushes: &[Push]) -> Vec<String> {
+    pushes
+        .iter()
+        .filter_map(|p| match p {
+            Push::Preview { number, .. } => Some(format!("preview {number}")),
+            Push::PreviewEnded { reason, .. } => Some(format!("ended {reason}")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_preview_campaign_shows_the_contact_and_dials_on_the_agent_click() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    let amina = s.agents[0];
+    s.start_campaign(
+        dialer::DialMode::Preview { auto_dial_s: None },
+        &["+22997000001", "+22997000002"],
+    )
+    .await;
+    s.advance(1_000).await;
+    assert!(
+        s.dialled().is_empty(),
+        "nothing dialled before the agent decides"
+    );
+    let p = s.pushes_to(amina);
+    assert_eq!(preview_pushes(&p), ["preview +22997000001"]);
+    // Skip: the next contact at once.
+    let r = s
+        .command(|r| Command::Preview(amina, crate::PreviewChoice::Skip, r))
+        .await;
+    r.unwrap();
+    let p = s.pushes_to(amina);
+    assert_eq!(
+        preview_pushes(&p),
+        ["ended skipped", "preview +22997000002"]
+    );
+    assert!(s.dialled().is_empty());
+    // Call: dialled now, the card goes.
+    let r = s
+        .command(|r| Command::Preview(amina, crate::PreviewChoice::Call, r))
+        .await;
+    r.unwrap();
+    assert_eq!(s.dialled().len(), 1, "{:?}", s.ops);
+    assert_eq!(s.dialled()[0].0, "+22997000002");
+    assert_eq!(preview_pushes(&s.pushes_to(amina)), ["ended dialled"]);
+    // Nothing previewed any more.
+    let r = s
+        .command(|r| Command::Preview(amina, crate::PreviewChoice::Call, r))
+        .await;
+    assert!(matches!(r, Err(EngineError::Invalid(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_preview_is_taken_back_when_the_agent_pauses() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    let amina = s.agents[0];
+    s.start_campaign(
+        dialer::DialMode::Preview { auto_dial_s: None },
+        &["+22997000001"],
+    )
+    .await;
+    s.advance(1_000).await;
+    assert_eq!(
+        preview_pushes(&s.pushes_to(amina)),
+        ["preview +22997000001"]
+    );
+    let r = s
+        .command(|r| Command::State(amina, crate::AgentRequest::Pause("break".into()), r))
+        .await;
+    r.unwrap();
+    assert_eq!(preview_pushes(&s.pushes_to(amina)), ["ended released"]);
+    let r = s
+        .command(|r| Command::Preview(amina, crate::PreviewChoice::Call, r))
+        .await;
+    assert!(r.is_err());
+    assert!(s.dialled().is_empty());
+}
+
 #[tokio::test]
 async fn a_number_put_on_the_do_not_call_list_is_never_dialled_and_the_list_is_stored() {
     let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;

@@ -166,6 +166,38 @@ pub async fn state(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Dial the campaign contact previewed to you now (preview campaigns: the
+/// push message `preview`). 409 when nothing is previewed to you.
+#[utoipa::path(post, path = "/api/v1/agent/preview/call",
+    responses((status = 204), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), tag = "agent", security(("bearer" = [])))]
+pub async fn preview_call(State(s): State<AppState>, auth: Auth<AnyRole>) -> ApiResult<StatusCode> {
+    engine(&s)?
+        .preview(agent_of(&auth.user)?, engine::PreviewChoice::Call)
+        .await
+        .map_err(preview_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Skip the contact previewed to you: it is offered again in an hour and the
+/// next contact is previewed. 409 when nothing is previewed to you.
+#[utoipa::path(post, path = "/api/v1/agent/preview/skip",
+    responses((status = 204), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), tag = "agent", security(("bearer" = [])))]
+pub async fn preview_skip(State(s): State<AppState>, auth: Auth<AnyRole>) -> ApiResult<StatusCode> {
+    engine(&s)?
+        .preview(agent_of(&auth.user)?, engine::PreviewChoice::Skip)
+        .await
+        .map_err(preview_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Nothing previewed is a conflict with the agent's state, not bad input.
+fn preview_error(e: engine::EngineError) -> ApiError {
+    match e {
+        engine::EngineError::Invalid(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+        e => e.into(),
+    }
+}
+
 /// Disposition and notes.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

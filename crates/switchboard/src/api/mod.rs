@@ -132,6 +132,8 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/login", post(agent::login))
         .route("/agent/logout", post(agent::logout))
         .route("/agent/state", get(agent::my_state).post(agent::state))
+        .route("/agent/preview/call", post(agent::preview_call))
+        .route("/agent/preview/skip", post(agent::preview_skip))
         .route("/interactions/{id}/disposition", post(agent::disposition))
         .route("/interactions/{id}/hangup", post(agent::hangup))
         .route("/interactions/{id}/hold", post(agent::hold))

@@ -27,7 +27,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::interactions::list, super::interactions::get_one, super::interactions::create,
         super::interactions::events_of, super::interactions::list_events,
         super::recording::recording,
-        super::agent::login, super::agent::logout, super::agent::state, super::agent::disposition,
+        super::agent::login, super::agent::logout, super::agent::state, super::agent::preview_call, super::agent::preview_skip, super::agent::disposition,
         super::agent::hangup, super::agent::hold, super::agent::queue_stats, super::agent::agent_stats,
         super::agent::outbox, super::agent::reload_flows, super::agent::my_state,
         super::work::transfer, super::work::accept, super::work::reject, super::work::reply,
