@@ -1,7 +1,8 @@
 // Outbound campaigns (issue 15): start one from a .csv or .xlsx list (the
 // campaign is created, then the file is uploaded as it is; bad rows are
 // listed with their line), see every campaign with its state and figures
-// (refreshed every 2 s), pause one. Every text from
+// (refreshed every 2 s), pause, resume or stop one (stop asks a second
+// click: it is final). Every text from
 // the server goes into the page through textContent.
 import { t, el, api } from '/assets/common.js';
 
@@ -31,6 +32,7 @@ function show(c) {
     rows.set(c.id, tr);
     $('campaigns').tBodies[0].append(tr);
   }
+  cell(tr, 'state', t("state"), stateText(c.state));
   cell(tr, 'dialed', t("dialed"), String(c.dialed));
   cell(tr, 'live', t("live_answers"), String(c.live));
   cell(tr, 'connected', t("connected"), String(c.connected));
@@ -38,21 +40,45 @@ function show(c) {
   cell(tr, 'abandoned', t("abandoned"), String(c.abandoned));
   cell(tr, 'drop', t("drop_rate"), `${Number(c.drop_rate_pct || 0).toFixed(1)} %`);
   const actions = cell(tr, 'actions', t("actions"));
-  if (!actions.firstChild) {
-    const b = el('button', t("pause_campaign"));
+  if (tr.dataset.state !== c.state) {
+    tr.dataset.state = c.state;
+    actions.replaceChildren(...buttons(c));
+  }
+}
+
+function stateText(state) {
+  return { running: t("campaign_running"), paused: t("paused"), stopped: t("campaign_stopped") }[state] || state;
+}
+
+/** The actions a campaign's state allows: pause or resume, and stop. */
+function buttons(c) {
+  const out = [];
+  const action = (label, verb) => {
+    const b = el('button', label);
     b.type = 'button';
     b.addEventListener('click', async () => {
+      if (verb === 'stop' && b.dataset.armed !== 'yes') {
+        // Stopping is final: a second click confirms.
+        b.dataset.armed = 'yes';
+        b.textContent = t("confirm_stop_campaign");
+        b.classList.add('danger');
+        return;
+      }
       b.disabled = true;
       try {
-        await api('POST', `/dialer/campaigns/${c.id}/pause`);
-        b.textContent = t("paused");
+        await api('POST', `/dialer/campaigns/${c.id}/${verb}`);
+        await refresh();
       } catch (e) {
         b.disabled = false;
         showError(e.message);
       }
     });
-    actions.append(b);
-  }
+    out.push(b);
+  };
+  if (c.state === 'running') action(t("pause_campaign"), 'pause');
+  if (c.state === 'paused') action(t("resume_campaign"), 'resume');
+  if (c.state !== 'stopped') action(t("stop_campaign"), 'stop');
+  return out;
 }
 
 function showError(msg) {

@@ -519,7 +519,12 @@ async fn campaigns_page_in_chromium() {
     );
     assert_eq!(c["row_name"], XSS_NAME, "the name shows as text");
     assert_eq!(c["markup_in_name"], 0);
-    assert_eq!(c["paused"], true);
+    assert_eq!(c["first_state"], "Running");
+    assert_eq!(c["paused"], true, "paused, then resumed");
+    assert_eq!(
+        c["buttons_after_stop"], 0,
+        "a stopped campaign offers nothing"
+    );
     assert!(
         c["campaigns_scroll_width_390"].as_i64().unwrap() <= 390,
         "{c}"
@@ -544,4 +549,5 @@ async fn campaigns_page_in_chromium() {
         .await
         .unwrap();
     assert_eq!(list[0]["name"], XSS_NAME);
+    assert_eq!(list[0]["state"], "stopped");
 }

@@ -267,6 +267,15 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ),
     ("drop_rate", "Taux d'abandon", "Drop rate"),
     ("pause_campaign", "Mettre en pause", "Pause"),
+    ("resume_campaign", "Reprendre", "Resume"),
+    ("stop_campaign", "Arrêter", "Stop"),
+    (
+        "confirm_stop_campaign",
+        "Confirmer l'arrêt (définitif)",
+        "Confirm stop (final)",
+    ),
+    ("campaign_running", "En cours", "Running"),
+    ("campaign_stopped", "Arrêtée", "Stopped"),
     ("paused", "En pause", "Paused"),
     (
         "campaign_name_required",

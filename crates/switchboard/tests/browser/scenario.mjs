@@ -368,9 +368,18 @@ try {
     out.checks.row_name = (await row.locator('th').textContent()).trim();
     out.checks.markup_in_name = await row.locator('th *').count();
     await page.screenshot({ path: `${shots}/campaigns.png`, fullPage: true });
+    const state = row.locator('td[data-key="state"]');
+    out.checks.first_state = (await state.textContent()).trim();
     await row.getByRole('button', { name: 'Pause' }).click();
-    await row.getByRole('button', { name: 'Paused' }).waitFor({ timeout: WAIT });
+    await state.filter({ hasText: 'Paused' }).waitFor({ timeout: WAIT });
+    await row.getByRole('button', { name: 'Resume' }).click();
+    await state.filter({ hasText: 'Running' }).waitFor({ timeout: WAIT });
     out.checks.paused = true;
+    // Stop is final: the first click only arms it.
+    await row.getByRole('button', { name: 'Stop' }).click();
+    await row.getByRole('button', { name: 'Confirm stop (final)' }).click();
+    await state.filter({ hasText: 'Stopped' }).waitFor({ timeout: WAIT });
+    out.checks.buttons_after_stop = await row.locator('button').count();
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${base}/campaigns`);
     await page.locator('#campaigns tbody tr').first().waitFor({ timeout: WAIT });
