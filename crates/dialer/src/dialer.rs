@@ -7,7 +7,7 @@ use domain::{AgentId, PhoneNumber, Timestamp};
 
 use crate::model::*;
 use crate::pacing::{AdaptTapered, Measurements, Predictive};
-use crate::rules::{ABANDON_QUIET_MS, AbandonTracker, RetryRule};
+use crate::rules::{ABANDON_QUIET_MS, AbandonHistory, AbandonTracker, RetryRule};
 use crate::timer::{Timer, Timers};
 
 /// A refused input or configuration.
@@ -468,6 +468,20 @@ impl Dialer {
     /// Set the counters (a campaign resumed after a restart).
     pub fn handle_counters_restored(&mut self, counters: Counters) {
         self.counters = counters;
+    }
+
+    /// The abandon-rate history to store with the counters (it moves when
+    /// they do).
+    pub fn abandon_history(&self) -> AbandonHistory {
+        self.tracker.history()
+    }
+
+    /// Go on from a stored abandon-rate history after a restart: the cap is
+    /// checked against the last 24 h and the current 30-day period as they
+    /// were, not from zero.
+    pub fn handle_abandon_history_restored(&mut self, now: Timestamp, h: AbandonHistory) {
+        let now = self.clock(now);
+        self.tracker = AbandonTracker::restored(h, now);
     }
 
     /// Put a number on a do-not-call list; it is never dialled again by

@@ -73,5 +73,6 @@ pub use dialer::{
 };
 pub use model::*;
 pub use rules::{
-    AbandonCap, AbandonTracker, CallingWindow, Holidays, Interval, RetryRule, RetryRules,
+    AbandonCap, AbandonHistory, AbandonTracker, CallingWindow, Holidays, Interval, RetryRule,
+    RetryRules,
 };

@@ -243,7 +243,58 @@ pub struct AbandonTracker {
     pub total: (f64, f64),
 }
 
+/// What an [`AbandonTracker`] needs to go on after a restart, so that a
+/// restart does not reset the abandon rate the cap is checked against
+/// (Ofcom 2016 statement A1.3: 24 h; FTC TSR 16 CFR 310.4(b)(4)(i): 30 days).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AbandonHistory {
+    /// When the campaign started: 30-day periods count from it.
+    pub start: Timestamp,
+    /// (minute since the Unix epoch, live answers, abandons) of the last
+    /// 24 h, oldest first.
+    pub minutes: Vec<(i64, f64, f64)>,
+    /// The current 30-day period (0 = the first).
+    pub period: i64,
+    /// Live answers in the current period.
+    pub period_live: f64,
+    /// Abandons in the current period.
+    pub period_abandoned: f64,
+    /// Totals since the campaign started: (live, abandoned).
+    pub total: (f64, f64),
+}
+
 impl AbandonTracker {
+    /// The tracker's state, to store ([`AbandonTracker::restored`]).
+    pub fn history(&self) -> AbandonHistory {
+        AbandonHistory {
+            start: self.start,
+            minutes: self.buckets.iter().copied().collect(),
+            period: self.period,
+            period_live: self.period_live,
+            period_abandoned: self.period_abandoned,
+            total: self.total,
+        }
+    }
+
+    /// A tracker that goes on from a stored `h` at `now`: minutes older
+    /// than 24 h and a period that has ended are dropped.
+    pub fn restored(h: AbandonHistory, now: Timestamp) -> Self {
+        let mut t = Self {
+            start: h.start,
+            buckets: h.minutes.into_iter().collect(),
+            day_live: 0.0,
+            day_abandoned: 0.0,
+            period: h.period,
+            period_live: h.period_live,
+            period_abandoned: h.period_abandoned,
+            total: h.total,
+        };
+        t.day_live = t.buckets.iter().map(|b| b.1).sum();
+        t.day_abandoned = t.buckets.iter().map(|b| b.2).sum();
+        t.roll(now);
+        t
+    }
+
     /// A tracker for a campaign started at `start`.
     pub fn new(start: Timestamp) -> Self {
         Self {

@@ -195,6 +195,11 @@ pub struct CampaignStats {
     pub abandoned: u64,
     /// Connected to an agent.
     pub connected: u64,
+    /// Abandon rate over the last 24 h, % of live answers (what the cap
+    /// is checked against; kept across restarts).
+    pub abandon_24h_pct: f64,
+    /// Abandon rate over the current 30-day period, %.
+    pub abandon_period_pct: f64,
 }
 
 /// One call attempt on the wire.
@@ -283,6 +288,56 @@ struct StoredCounters {
     failed: u64,
     abandoned: u64,
     connected: u64,
+}
+
+/// The counters document: the counters and the abandon-rate history
+/// (both move together).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct StoredCountersDoc {
+    #[serde(flatten)]
+    counters: StoredCounters,
+    /// Absent in documents stored before it existed: the rate then starts
+    /// from the restart.
+    #[serde(default)]
+    abandon_history: Option<StoredAbandonHistory>,
+}
+
+/// [`dialer::AbandonHistory`] as stored; times in ms since the Unix epoch.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct StoredAbandonHistory {
+    start: i64,
+    /// (minute since the epoch, live, abandoned).
+    minutes: Vec<(i64, f64, f64)>,
+    period: i64,
+    period_live: f64,
+    period_abandoned: f64,
+    total: (f64, f64),
+}
+
+impl From<dialer::AbandonHistory> for StoredAbandonHistory {
+    fn from(h: dialer::AbandonHistory) -> Self {
+        Self {
+            start: h.start.as_millis(),
+            minutes: h.minutes,
+            period: h.period,
+            period_live: h.period_live,
+            period_abandoned: h.period_abandoned,
+            total: h.total,
+        }
+    }
+}
+
+impl From<StoredAbandonHistory> for dialer::AbandonHistory {
+    fn from(h: StoredAbandonHistory) -> Self {
+        Self {
+            start: Timestamp::from_millis(h.start),
+            minutes: h.minutes,
+            period: h.period,
+            period_live: h.period_live,
+            period_abandoned: h.period_abandoned,
+            total: h.total,
+        }
+    }
 }
 
 impl From<dialer::Counters> for StoredCounters {
@@ -600,8 +655,11 @@ impl Actor {
             let next_contact = contacts.iter().map(|r| r.contact_id).max().unwrap_or(0) + 1;
             let plain: Vec<dialer::Contact> = list.iter().map(|(c, _)| c.clone()).collect();
             d.handle_contacts_restored(t, list);
-            let counters: StoredCounters = serde_json::from_str(&row.counters).unwrap_or_default();
-            d.handle_counters_restored(counters.into());
+            let doc: StoredCountersDoc = serde_json::from_str(&row.counters).unwrap_or_default();
+            d.handle_counters_restored(doc.counters.into());
+            if let Some(h) = doc.abandon_history {
+                d.handle_abandon_history_restored(t, h.into());
+            }
             for (n, scope) in &stored.dnc {
                 match scope {
                     None => d.handle_dnc_added(t, n.clone(), dialer::DncScope::Global),
@@ -753,12 +811,14 @@ impl Actor {
     }
 
     /// Every campaign's figures.
-    pub(crate) fn campaign_stats(&self) -> Vec<CampaignStats> {
+    pub(crate) fn campaign_stats(&mut self) -> Vec<CampaignStats> {
+        let now = self.now;
         let mut out: Vec<CampaignStats> = self
             .campaigns
-            .iter()
+            .iter_mut()
             .map(|(id, r)| {
                 let c = r.dialer.counters();
+                let (abandon_24h_pct, abandon_period_pct) = r.dialer.abandon_rate_pct(now);
                 CampaignStats {
                     id: *id,
                     name: r.spec.name.clone(),
@@ -772,6 +832,8 @@ impl Actor {
                     failed: c.failed,
                     abandoned: c.abandoned,
                     connected: c.connected,
+                    abandon_24h_pct,
+                    abandon_period_pct,
                 }
             })
             .collect();
@@ -949,7 +1011,11 @@ impl Actor {
         let counters = r.dialer.counters();
         let counters = (counters != r.saved_counters).then(|| {
             r.saved_counters = counters;
-            serde_json::to_string(&StoredCounters::from(counters)).unwrap_or_default()
+            let doc = StoredCountersDoc {
+                counters: StoredCounters::from(counters),
+                abandon_history: Some(r.dialer.abandon_history().into()),
+            };
+            serde_json::to_string(&doc).unwrap_or_default()
         });
         if rows.is_empty() && counters.is_none() {
             return;

@@ -830,6 +830,41 @@ async fn a_preview_is_taken_back_when_the_agent_pauses() {
 }
 
 #[tokio::test]
+async fn the_abandon_rate_the_cap_checks_survives_a_restart() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    let amina = s.agents[0];
+    s.start_campaign(dialer::DialMode::Progressive, &["+22997000001"])
+        .await;
+    s.advance(1_000).await;
+    let (_, leg) = s.dialled()[0].clone();
+    // amina pauses before the answer: nobody takes it within 2 s.
+    let r = s
+        .command(|r| Command::State(amina, crate::AgentRequest::Pause("break".into()), r))
+        .await;
+    r.unwrap();
+    s.answered(leg).await;
+    s.advance(2_001).await;
+    let st = s.stats().await;
+    assert_eq!((st.live, st.abandoned), (1, 1));
+    assert_eq!(st.abandon_24h_pct, 100.0);
+    // A restart: the campaigns are read back from the store.
+    let stored = super::campaigns::load_campaigns(&*s.store).await;
+    s.actor.campaigns.clear();
+    s.actor.restore_campaigns(stored);
+    let st = s.stats().await;
+    assert_eq!((st.live, st.abandoned), (1, 1));
+    assert_eq!(
+        (st.abandon_24h_pct, st.abandon_period_pct),
+        (100.0, 100.0),
+        "the rate goes on, not from zero"
+    );
+    // A day later the abandon is out of the rolling 24 h, not of the period.
+    s.advance(24 * 3_600_000).await;
+    let st = s.stats().await;
+    assert_eq!((st.abandon_24h_pct, st.abandon_period_pct), (0.0, 100.0));
+}
+
+#[tokio::test]
 async fn a_number_put_on_the_do_not_call_list_is_never_dialled_and_the_list_is_stored() {
     let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
     s.start_campaign(

@@ -120,6 +120,11 @@ pub struct DialCampaignFigures {
     pub connected: u64,
     /// Abandoned ÷ live answers, % (the regulated drop rate).
     pub drop_rate_pct: f64,
+    /// Abandoned ÷ live answers over the last 24 h, % (what the cap is
+    /// checked against; kept across restarts).
+    pub abandon_24h_pct: f64,
+    /// The same over the current 30-day period, %.
+    pub abandon_period_pct: f64,
 }
 
 /// Start an outbound voice campaign: the list is checked row by row (bad
@@ -262,6 +267,8 @@ pub async fn list(
                 } else {
                     100.0 * c.abandoned as f64 / c.live as f64
                 },
+                abandon_24h_pct: c.abandon_24h_pct,
+                abandon_period_pct: c.abandon_period_pct,
             })
             .collect(),
     ))
