@@ -998,6 +998,37 @@ async fn a_live_answer_with_no_agent_in_2_s_hears_the_abandon_message() {
 }
 
 #[tokio::test]
+async fn on_the_embedded_store_a_restart_frees_every_dialer_claim() {
+    let s = Shell::new(Strategy::LongestIdle, &[]).await;
+    let number = PhoneNumber::try_from("+22997000001".to_string()).unwrap();
+    // A claim of the process that crashed a second ago.
+    let t = super::now().add_millis(-1_000);
+    assert!(s.store.claim_dial_number(&number, 1, t).await.unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = EngineConfig {
+        recordings_dir: dir.path().join("rec"),
+        journal_dir: dir.path().join("journal"),
+        ..EngineConfig::default()
+    };
+    let (push_tx, _push) = broadcast::channel(16);
+    let (writer, _task) =
+        crate::writer::EventWriter::start(s.store.clone(), cfg.journal_dir.clone(), 64)
+            .await
+            .unwrap();
+    let flows = ivr::FlowSet::new(ivr::PromptCatalog::new());
+    let _restarted = Actor::new(s.store.clone(), flows, cfg, push_tx, writer)
+        .await
+        .unwrap();
+    assert!(
+        s.store
+            .claim_dial_number(&number, 1, super::now())
+            .await
+            .unwrap(),
+        "the crashed process's claim is released at start"
+    );
+}
+
+#[tokio::test]
 async fn a_number_already_in_flight_is_not_dialled_twice() {
     let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
     let number = PhoneNumber::try_from("+22997000001".to_string()).unwrap();
