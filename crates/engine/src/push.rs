@@ -46,6 +46,22 @@ pub struct ScreenPop {
     pub ivr_trace: Option<serde_json::Value>,
     /// Their last interactions on every channel, newest first.
     pub history: Vec<Interaction>,
+    /// The outbound card of a campaign call; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<CampaignPop>,
+}
+
+/// The campaign of an outbound call, on its screen-pop.
+#[derive(Clone, Debug, Serialize)]
+pub struct CampaignPop {
+    /// The campaign.
+    pub id: crate::DialCampaignId,
+    /// Its name.
+    pub name: String,
+    /// Which attempt this is for the contact (1 = the first call).
+    pub attempt: u32,
+    /// The campaign's script with its placeholders filled, if it has one.
+    pub script: Option<String>,
 }
 
 /// A pushed message (schema v1).

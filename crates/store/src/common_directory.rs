@@ -118,6 +118,32 @@ macro_rules! impl_directory {
                 Ok(n > 0)
             }
 
+            async fn customers_by_phones(
+                &self,
+                phones: &[domain::PhoneNumber],
+            ) -> Result<std::collections::HashMap<domain::PhoneNumber, CustomerId>> {
+                let mut out = std::collections::HashMap::new();
+                for chunk in phones.chunks(500) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "SELECT value, customer_id FROM customer_identities WHERE kind = ",
+                    );
+                    qb.push_bind(Identity::Phone(chunk[0].clone()).key().0)
+                        .push(" AND value IN (");
+                    let mut list = qb.separated(", ");
+                    for p in chunk {
+                        list.push_bind(p.as_str());
+                    }
+                    qb.push(")");
+                    let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                    for (value, id) in rows {
+                        if let Ok(p) = domain::PhoneNumber::try_from(value) {
+                            out.insert(p, CustomerId(id));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+
             async fn find_customer_by_identity(&self, identity: &Identity) -> Result<Option<Customer>> {
                 let (kind, value) = identity.key();
                 // One indexed join for the record, one query for its identities.

@@ -210,6 +210,13 @@ pub trait CustomerStore: Send + Sync {
     /// a channel id). A merge moves identities to the survivor, so this is
     /// never a merged-away customer.
     async fn find_customer_by_identity(&self, identity: &Identity) -> Result<Option<Customer>>;
+    /// The customers owning these phone numbers (E.164), in batches of 500
+    /// per query: for linking a large imported list to existing records.
+    /// Numbers nobody owns are left out of the map.
+    async fn customers_by_phones(
+        &self,
+        phones: &[domain::PhoneNumber],
+    ) -> Result<std::collections::HashMap<domain::PhoneNumber, CustomerId>>;
     /// Customers whose name, phone or e-mail contains `q` (case-insensitive),
     /// ordered by id. Customers merged into another are left out.
     async fn search_customers(&self, q: &str, limit: i64, offset: i64) -> Result<Vec<Customer>>;

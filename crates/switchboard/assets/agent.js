@@ -72,6 +72,11 @@ function onOffer(m) {
   $('pop-language').textContent = (c && c.language) || '—';
   $('pop-queue').textContent = m.queue || '';
   $('pop-ivr').textContent = ivrText(sp.ivr_trace);
+  const camp = sp.campaign || null;
+  $('pop-campaign').hidden = !camp;
+  $('pop-campaign-name').textContent = camp ? camp.name : '';
+  $('pop-campaign-attempt').textContent = camp ? String(camp.attempt) : '';
+  $('pop-script').textContent = (camp && camp.script) || '';
   const h = $('pop-history');
   h.replaceChildren();
   for (const i of (sp.history || []).slice(0, 5)) h.append(el('li', interactionLine(i)));

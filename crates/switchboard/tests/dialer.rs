@@ -90,6 +90,16 @@ async fn a_progressive_campaign_calls_the_list_and_connects_an_agent() {
             &free_ports(TRUNK_IP, 4).to_string(),
         ],
     );
+    // The number belongs to a known customer: the list links them and the
+    // screen-pop shows their record with the outbound card.
+    let (st, dupont) = post_json(
+        &p,
+        &amina,
+        "/api/v1/customers",
+        json!({"name": "Jeanne Dupont", "phones": ["+33698765432"]}),
+    )
+    .await;
+    assert_eq!(st, 201, "{dupont}");
     let aport = register_phone(&p, "amina").await;
     let amina_phone = answering_phone(&p, aport);
     assert_eq!(
@@ -106,6 +116,7 @@ async fn a_progressive_campaign_calls_the_list_and_connects_an_agent() {
             "queue": "general",
             "mode": "progressive",
             "window": "always",
+            "script": "Bonjour {{name}}, ici {{campaign}}.",
             "contacts_csv": "number,name\n+33 6 98 76 54 32,Dupont\n12,bad\n+33698765432,again\n"
         }),
     )
@@ -117,6 +128,17 @@ async fn a_progressive_campaign_calls_the_list_and_connects_an_agent() {
 
     let offer = next_of(&mut aws, "offer", &mut seen).await;
     assert_eq!(offer["screen_pop"]["caller"], "+33698765432");
+    assert_eq!(offer["screen_pop"]["customer"]["id"], dupont["id"]);
+    let card = &offer["screen_pop"]["campaign"];
+    assert_eq!(
+        (card["name"].as_str(), card["attempt"].as_u64()),
+        (Some("Relance impayés"), Some(1)),
+        "{offer}"
+    );
+    assert_eq!(
+        card["script"],
+        "Bonjour Jeanne Dupont, ici Relance impayés."
+    );
     let id = offer["interaction_id"].as_i64().unwrap();
     let answered = next_of(&mut aws, "answered", &mut seen).await;
     assert_eq!(answered["interaction_id"], id);

@@ -201,6 +201,7 @@ impl Actor {
             caller: cb.number.clone(),
             ivr_trace: Some(serde_json::json!({"callback": true})),
             history: cb.history.clone(),
+            campaign: None,
         };
         let number = cb.number.clone();
         self.present_offer(task, agent, ring_until, view);

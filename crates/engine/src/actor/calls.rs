@@ -82,7 +82,7 @@ pub(crate) async fn identify_caller(
 
 /// The customer owning `n`, with whether they called before and their
 /// history; `None` if the number is unknown.
-async fn known_caller(
+pub(crate) async fn known_caller(
     store: &dyn store::Store,
     n: &PhoneNumber,
 ) -> Result<Option<CallerLookup>, store::StoreError> {

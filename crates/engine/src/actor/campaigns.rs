@@ -97,33 +97,52 @@ pub struct DialSettings {
     /// The SMS sent after a busy, no-answer or answering-machine attempt: a
     /// [`domain::template`] text with `{{reason}}` (what happened, in the
     /// default language) and `{{number}}` (the number called). `None`: no
-    /// follow-up. Check it with [`DialSettings::follow_up_error`].
+    /// follow-up. Check it with [`DialSettings::text_error`].
     #[serde(default)]
     pub follow_up_sms: Option<String>,
+    /// What the agent says, shown on the outbound card of the screen-pop:
+    /// a [`domain::template`] text with `{{name}}` (the customer's name,
+    /// empty when unknown), `{{number}}` and `{{campaign}}`.
+    #[serde(default)]
+    pub script: Option<String>,
 }
 
 /// The placeholders a follow-up SMS may use.
 pub const FOLLOW_UP_VARS: [&str; 2] = ["reason", "number"];
+
+/// The placeholders a campaign script may use.
+pub const SCRIPT_VARS: [&str; 3] = ["name", "number", "campaign"];
 
 /// The follow-up SMS of a campaign that gives none, in French.
 pub const DEFAULT_FOLLOW_UP_SMS: &str =
     "Nous avons essayé de vous joindre ({{reason}}). Rappelez-nous ou répondez à ce message.";
 
 impl DialSettings {
-    /// Why `follow_up_sms` cannot be sent, if it cannot: a malformed
-    /// placeholder, an unknown one (only [`FOLLOW_UP_VARS`]), or an empty
-    /// text.
-    pub fn follow_up_error(&self) -> Option<String> {
-        let text = self.follow_up_sms.as_deref()?;
-        if text.trim().is_empty() {
-            return Some("follow_up_sms: empty (leave it out for no follow-up)".into());
-        }
-        match domain::template::Template::parse(text) {
-            Err(e) => Some(format!("follow_up_sms: {e}")),
-            Ok(t) => t.vars().find(|v| !FOLLOW_UP_VARS.contains(v)).map(|v| {
-                format!("follow_up_sms: unknown placeholder {{{{{v}}}}} (use reason, number)")
-            }),
-        }
+    /// What is wrong with the settings' texts, if anything: `follow_up_sms`
+    /// or `script` empty, with a malformed placeholder, or with one they
+    /// do not offer ([`FOLLOW_UP_VARS`], [`SCRIPT_VARS`]).
+    pub fn text_error(&self) -> Option<String> {
+        let check = |field: &str, text: Option<&str>, vars: &[&str]| {
+            let text = text?;
+            if text.trim().is_empty() {
+                return Some(format!("{field}: empty (leave it out for none)"));
+            }
+            match domain::template::Template::parse(text) {
+                Err(e) => Some(format!("{field}: {e}")),
+                Ok(t) => t.vars().find(|v| !vars.contains(v)).map(|v| {
+                    format!(
+                        "{field}: unknown placeholder {{{{{v}}}}} (use {})",
+                        vars.join(", ")
+                    )
+                }),
+            }
+        };
+        check(
+            "follow_up_sms",
+            self.follow_up_sms.as_deref(),
+            &FOLLOW_UP_VARS,
+        )
+        .or_else(|| check("script", self.script.as_deref(), &SCRIPT_VARS))
     }
 
     /// The dialer's configuration. AMD is off: the voice shell does not
@@ -212,6 +231,9 @@ pub(crate) struct Attempt {
     pub answered: bool,
     /// Handed to the ACD for this agent (`ConnectAgent`).
     pub agent: Option<AgentId>,
+    /// The contact's customer record and history, for the screen-pop.
+    pub customer: Option<Customer>,
+    pub history: Vec<Interaction>,
 }
 
 /// A number's claim, back from the store ([`Actor::on_dial_claim`]).
@@ -222,6 +244,8 @@ pub(crate) struct DialClaim {
     pub number: PhoneNumber,
     pub ring_timeout_ms: u32,
     pub claimed: Result<bool, store::StoreError>,
+    /// The customer owning the number, with their history, if known.
+    pub known: Option<super::calls::CallerLookup>,
 }
 
 /// A campaign's contacts added ([`crate::EngineHandle::add_campaign_contacts`]).
@@ -1109,6 +1133,17 @@ impl Actor {
                 let campaign = i64::from(id.0);
                 self.task(async move {
                     let claimed = store.claim_dial_number(&number, campaign, t).await;
+                    // The screen-pop of a known number, read while it rings:
+                    // the 2 s after the answer are no time for lookups.
+                    let known = match claimed {
+                        Ok(true) => super::calls::known_caller(&*store, &number)
+                            .await
+                            .unwrap_or_else(|e| {
+                                tracing::warn!(error = %e, "campaign screen-pop lookup failed");
+                                None
+                            }),
+                        _ => None,
+                    };
                     Some(super::Internal::DialClaim(Box::new(DialClaim {
                         campaign: id,
                         attempt,
@@ -1116,6 +1151,7 @@ impl Actor {
                         number,
                         ring_timeout_ms,
                         claimed,
+                        known,
                     })))
                 });
             }
@@ -1235,7 +1271,9 @@ impl Actor {
             number,
             ring_timeout_ms,
             claimed,
+            known,
         } = c;
+        let (known_customer, history) = known.map(|k| (k.customer, k.history)).unwrap_or_default();
         match claimed {
             Ok(true) => {}
             Ok(false) => {
@@ -1253,7 +1291,12 @@ impl Actor {
             self.release_number(number);
             return;
         };
-        let customer = run.contacts.get(&contact).and_then(|c| c.customer);
+        // The list's link, else the record that owns the number (E.164).
+        let customer = run
+            .contacts
+            .get(&contact)
+            .and_then(|c| c.customer)
+            .or(known_customer.as_ref().map(|c| c.id));
         let (queue, trunk, caller_id) = (
             run.spec.queue,
             run.spec.trunk.clone(),
@@ -1289,6 +1332,8 @@ impl Actor {
                     leg: None,
                     answered: false,
                     agent: None,
+                    customer: known_customer.filter(|c| Some(c.id) == customer),
+                    history,
                 },
             );
             run.by_interaction.insert(interaction, attempt);
@@ -1478,6 +1523,7 @@ impl Actor {
         };
         a.agent = Some(agent);
         let interaction = a.interaction;
+        let (customer, history) = (a.customer.clone(), a.history.clone());
         let contact = run.contacts.get(&a.contact).cloned();
         let number = contact
             .as_ref()
@@ -1488,7 +1534,10 @@ impl Actor {
             id: interaction,
             channel: Channel::Voice,
             direction: Direction::Outbound,
-            customer_id: contact.as_ref().and_then(|c| c.customer),
+            customer_id: contact
+                .as_ref()
+                .and_then(|c| c.customer)
+                .or(customer.as_ref().map(|c| c.id)),
             queue_id: Some(queue),
             agent_id: None,
             started_at: t,
@@ -1503,7 +1552,7 @@ impl Actor {
             interaction,
             Call {
                 interaction: row,
-                customer: None,
+                customer,
                 caller: number,
                 caller_leg: leg,
                 lang: self.cfg.default_language.clone(),
@@ -1519,7 +1568,7 @@ impl Actor {
                 agent: None,
                 agent_leg: None,
                 recording: None,
-                history: Vec::new(),
+                history,
                 recording_parts: 0,
                 on_hold: false,
                 hold_pending: None,
@@ -1534,7 +1583,10 @@ impl Actor {
             },
         )
         .with_interaction(interaction);
-        ev.customer_id = contact.and_then(|c| c.customer);
+        ev.customer_id = self
+            .calls
+            .get(&interaction)
+            .and_then(|c| c.interaction.customer_id);
         self.record(vec![ev]);
         let task = Task {
             skills: vec![super::transfer::personal_skill(agent)],
@@ -1544,6 +1596,43 @@ impl Actor {
             tracing::error!(error = %e, "ACD refused the campaign call");
         }
         self.process_decisions();
+    }
+
+    /// The outbound card of a campaign call's screen-pop: the campaign,
+    /// which attempt this is, and its script filled in (`None` for other
+    /// calls).
+    pub(crate) fn campaign_pop(&self, task: InteractionId) -> Option<crate::push::CampaignPop> {
+        let (id, attempt) = self.attempt_of(task)?;
+        let r = self.campaigns.get(&id)?;
+        let a = r.attempts.get(&attempt)?;
+        let tries = r
+            .dialer
+            .contact_progress(a.contact)
+            .map_or(1, |p| p.attempts.max(1));
+        let name = a
+            .customer
+            .as_ref()
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        let script = r.spec.settings.script.as_deref().and_then(|text| {
+            domain::template::Template::parse(text)
+                .ok()?
+                .try_render(|v| {
+                    Ok::<_, ()>(match v {
+                        "name" => name.clone(),
+                        "number" => a.number.to_string(),
+                        "campaign" => r.spec.name.clone(),
+                        _ => String::new(),
+                    })
+                })
+                .ok()
+        });
+        Some(crate::push::CampaignPop {
+            id,
+            name: r.spec.name.clone(),
+            attempt: tries,
+            script,
+        })
     }
 
     /// The campaign and attempt of an interaction, if it is a campaign call.

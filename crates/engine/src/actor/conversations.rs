@@ -145,6 +145,7 @@ impl Actor {
             caller: conv.address.clone(),
             ivr_trace: None,
             history: conv.history.clone(),
+            campaign: None,
         };
         self.present_offer(task, agent, ring_until, view);
     }

@@ -201,6 +201,7 @@ impl Actor {
             caller: call.caller.clone(),
             ivr_trace: call.ivr_trace.clone(),
             history: call.history.clone(),
+            campaign: self.campaign_pop(task),
         };
         let caller = view.caller.clone();
         self.present_offer(task, agent, ring_until, view);
@@ -236,6 +237,7 @@ impl Actor {
                     caller: view.caller,
                     ivr_trace: view.ivr_trace,
                     history,
+                    campaign: view.campaign,
                 }),
             },
         );
@@ -398,6 +400,8 @@ pub(crate) struct OfferView {
     pub ivr_trace: Option<serde_json::Value>,
     /// The customer's last interactions, newest first.
     pub history: Vec<Interaction>,
+    /// The outbound card of a campaign call.
+    pub campaign: Option<crate::push::CampaignPop>,
 }
 
 /// Pause reason of an agent whose phone cannot be rung.

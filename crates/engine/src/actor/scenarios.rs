@@ -14,7 +14,7 @@ use crate::{Command, EngineConfig, EngineError, EntryPoint, TransferTarget};
 use domain::*;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use store::{NewAgent, NewQueue, Store, Write};
+use store::{NewAgent, NewCustomer, NewQueue, Store, Write};
 use tokio::sync::{broadcast, oneshot};
 use voice::{CallEvent, HangupCause, LegId, VoiceError};
 
@@ -642,6 +642,7 @@ impl Shell {
                 ring_timeout_s: 20,
                 preview_auto_dial_s: None,
                 follow_up_sms: Some("Appel manqué ({{reason}}) au {{number}}".into()),
+                script: Some("Bonjour {{name}}, ici {{campaign}}.".into()),
             },
             contacts,
         };
@@ -659,6 +660,19 @@ impl Shell {
 async fn a_progressive_campaign_connects_a_live_answer_to_the_free_agent() {
     let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
     let amina = s.agents[0];
+    // The first number belongs to a known customer: the pop shows them.
+    let awa = s
+        .store
+        .create_customer(
+            &NewCustomer {
+                name: "Awa Diallo".into(),
+                phones: vec![PhoneNumber::try_from("+22997000001".to_string()).unwrap()],
+                ..Default::default()
+            },
+            s.now,
+        )
+        .await
+        .unwrap();
     s.start_campaign(
         dialer::DialMode::Progressive,
         &["+22997000001", "+22997000002"],
@@ -677,11 +691,23 @@ async fn a_progressive_campaign_connects_a_live_answer_to_the_free_agent() {
     assert_eq!(rung.len(), 1, "{:?}", s.ops);
     assert_eq!(rung[0].0, "amina");
     let pushes = s.pushes_to(amina);
-    assert!(
-        pushes
-            .iter()
-            .any(|p| matches!(p, Push::Offer { interaction_id, .. } if *interaction_id == id)),
-        "screen-pop of the campaign call"
+    let pop = pushes
+        .iter()
+        .find_map(|p| match p {
+            Push::Offer {
+                interaction_id,
+                screen_pop,
+                ..
+            } if *interaction_id == id => Some(screen_pop.clone()),
+            _ => None,
+        })
+        .expect("screen-pop of the campaign call");
+    assert_eq!(pop.customer.as_ref().map(|c| c.id), Some(awa.id));
+    let card = pop.campaign.expect("the outbound card");
+    assert_eq!((card.name.as_str(), card.attempt), ("relance", 1));
+    assert_eq!(
+        card.script.as_deref(),
+        Some("Bonjour Awa Diallo, ici relance.")
     );
     s.answered(rung[0].1).await;
     assert!(s.ops.contains(&VoiceOp::Bridge(leg, rung[0].1)));
@@ -942,28 +968,35 @@ async fn a_campaign_call_nobody_answers_is_ended_and_counted() {
 }
 
 #[test]
-fn a_follow_up_sms_with_an_unknown_or_broken_placeholder_is_refused() {
+fn campaign_texts_with_an_unknown_or_broken_placeholder_are_refused() {
     let settings = |t: &str| crate::DialSettings {
         mode: crate::DialModeSetting::Progressive,
         window: crate::WindowSetting::Always,
         ring_timeout_s: 20,
         preview_auto_dial_s: None,
         follow_up_sms: Some(t.into()),
+        script: None,
     };
     assert_eq!(
-        settings("Rappel {{reason}} {{ number }}").follow_up_error(),
+        settings("Rappel {{reason}} {{ number }}").text_error(),
         None
     );
     assert_eq!(
-        settings("Bonjour {{prenom}}").follow_up_error().as_deref(),
+        settings("Bonjour {{prenom}}").text_error().as_deref(),
         Some("follow_up_sms: unknown placeholder {{prenom}} (use reason, number)")
     );
     assert!(
         settings("oops {{reason")
-            .follow_up_error()
+            .text_error()
             .is_some_and(|e| e.starts_with("follow_up_sms: malformed placeholder"))
     );
-    assert!(settings("  ").follow_up_error().is_some());
+    assert!(settings("  ").text_error().is_some());
+    let mut with_script = settings("{{reason}}");
+    with_script.script = Some("Bonjour {{name}} ({{reason}})".into());
+    assert_eq!(
+        with_script.text_error().as_deref(),
+        Some("script: unknown placeholder {{reason}} (use name, number, campaign)")
+    );
 }
 
 #[tokio::test]

@@ -57,6 +57,18 @@ pub(super) async fn customers(s: &dyn Store) {
             .unwrap()
             .is_none()
     );
+    // Many numbers at once (a dial list): owners found, strangers left out;
+    // more than one batch of 500.
+    let mut list: Vec<PhoneNumber> = (0..1_200)
+        .map(|i| phone(&format!("+22901960{i:05}")))
+        .collect();
+    list.push(phone("+2290197000002"));
+    list.push(phone("+2290197000001"));
+    let owners = s.customers_by_phones(&list).await.unwrap();
+    assert_eq!(owners.len(), 2, "{owners:?}");
+    assert_eq!(owners[&phone("+2290197000002")], b.id);
+    assert_eq!(owners[&phone("+2290197000001")], a.id);
+    assert!(s.customers_by_phones(&[]).await.unwrap().is_empty());
 
     // Search by name fragment (case-insensitive), by phone digits, LIKE metacharacters are literal.
     let found = s.search_customers("kossi", 10, 0).await.unwrap();

@@ -63,6 +63,10 @@ pub struct DialCampaignInput {
     /// (`[channels.smpp]`) is enabled, else none.
     #[serde(default)]
     pub follow_up_sms: Option<String>,
+    /// What the agent says, on the outbound card of the screen-pop, with
+    /// `{{name}}`, `{{number}}` and `{{campaign}}` placeholders.
+    #[serde(default)]
+    pub script: Option<String>,
     /// Contact list: CSV text with a header naming a `number` (or `phone`,
     /// `telephone`, `msisdn`) column; optional `name`, `tz`, `consent`.
     /// Absent: the campaign starts with an empty list, filled by uploads
@@ -186,12 +190,13 @@ pub async fn start(
         line: d.line,
         reason: format!("duplicate of line {} ({})", d.first_line, d.number),
     }));
-    let contacts: Vec<dialer::Contact> = report
+    let mut contacts: Vec<dialer::Contact> = report
         .contacts
         .iter()
         .enumerate()
         .map(|(n, c)| c.to_contact(dialer::ContactId(n as i64 + 1)))
         .collect();
+    link_customers(&s, &mut contacts).await?;
     let settings = engine::DialSettings {
         mode: match i.mode {
             ModeInput::Preview => engine::DialModeSetting::Preview,
@@ -212,8 +217,9 @@ pub async fn start(
             }
             None => None,
         },
+        script: i.script,
     };
-    if let Some(e) = settings.follow_up_error() {
+    if let Some(e) = settings.text_error() {
         return Err(ApiError::invalid(e));
     }
     let n = contacts.len();
@@ -236,6 +242,17 @@ pub async fn start(
             rejected,
         }),
     ))
+}
+
+/// Link each contact to the customer owning its number (E.164), so that
+/// the list shows who they are and the screen-pop has the record.
+async fn link_customers(s: &AppState, contacts: &mut [dialer::Contact]) -> ApiResult<()> {
+    let phones: Vec<_> = contacts.iter().map(|c| c.number.clone()).collect();
+    let owners = s.store.customers_by_phones(&phones).await?;
+    for c in contacts {
+        c.customer = owners.get(&c.number).copied();
+    }
+    Ok(())
 }
 
 /// Every campaign (running, paused, stopped) and its figures.
@@ -389,11 +406,12 @@ pub async fn upload(
         line: d.line,
         reason: format!("duplicate of line {} ({})", d.first_line, d.number),
     }));
-    let contacts: Vec<dialer::Contact> = report
+    let mut contacts: Vec<dialer::Contact> = report
         .contacts
         .iter()
         .map(|c| c.to_contact(dialer::ContactId(0)))
         .collect();
+    link_customers(&s, &mut contacts).await?;
     let added = engine
         .add_campaign_contacts(engine::DialCampaignId(id), contacts)
         .await?;

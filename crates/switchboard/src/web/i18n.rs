@@ -351,6 +351,8 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("customer_says", "Client", "Customer"),
     ("you_say", "Vous", "You"),
     ("new_task", "Nouvelle tâche", "New task"),
+    ("campaign_call", "Appel de campagne", "Campaign call"),
+    ("attempt_number", "tentative n°", "attempt no."),
     (
         "preview_title",
         "Prochain appel de campagne",
