@@ -307,6 +307,20 @@ pub trait CallControl {
     /// [`VoiceError::InvalidState`] when it supervises nothing.
     fn unsupervise(&self, supervisor: LegId)
     -> impl Future<Output = Result<(), VoiceError>> + Send;
+    /// Take over (SPEC §4.2, "reprise d'appel"): the supervisor replaces the
+    /// agent. The mixer stops, the caller and the supervisor are bridged
+    /// directly (packet relay again) and a recording of the call goes on
+    /// with the supervisor on the agent's side. Returns the agent's leg, now
+    /// unbridged, for the caller to hang up. Errors:
+    /// [`VoiceError::InvalidState`] when `supervisor` supervises nothing.
+    /// The default (shells without supervision) refuses.
+    fn take_over(
+        &self,
+        supervisor: LegId,
+    ) -> impl Future<Output = Result<LegId, VoiceError>> + Send {
+        let _ = supervisor;
+        async { Err(VoiceError::InvalidState("take over is not supported")) }
+    }
     /// End a leg: reject (480) if inbound and unanswered, CANCEL if outbound and
     /// unanswered, BYE otherwise.
     fn hang_up(&self, leg: LegId) -> impl Future<Output = Result<(), VoiceError>> + Send;
@@ -340,6 +354,7 @@ pub(crate) enum Command {
     Transfer(LegId, String, Reply<()>),
     Supervise(LegId, LegId, SupervisionMode, Reply<()>),
     Unsupervise(LegId, Reply<()>),
+    TakeOver(LegId, Reply<LegId>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -509,5 +524,9 @@ impl CallControl for VoiceHandle {
 
     async fn unsupervise(&self, supervisor: LegId) -> Result<(), VoiceError> {
         self.call(|r| Command::Unsupervise(supervisor, r)).await
+    }
+
+    async fn take_over(&self, supervisor: LegId) -> Result<LegId, VoiceError> {
+        self.call(|r| Command::TakeOver(supervisor, r)).await
     }
 }

@@ -399,3 +399,62 @@ async fn the_caller_hanging_up_releases_the_supervisor_at_once() {
     sup.expect("ENDED True").await;
     handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_supervisor_takes_the_call_over_and_the_agent_is_let_go() {
+    let (handle, mut events) = start_stack().await;
+    let ([mut caller, mut agent, mut sup], [c_leg, a_leg, s_leg]) =
+        supervised_call(&handle, &mut events).await;
+    assert!(
+        handle.take_over(s_leg).await.is_err(),
+        "nothing to take over before supervising"
+    );
+    handle
+        .supervise(a_leg, s_leg, SupervisionMode::Whisper)
+        .await
+        .expect("whisper");
+    assert_eq!(handle.take_over(s_leg).await.expect("take over"), a_leg);
+    // The agent's leg is let go: its hang-up does not end the call.
+    handle.hang_up(a_leg).await.expect("hang up the agent");
+    let e = wait_for(&mut events, |e| matches!(e, CallEvent::HungUp { .. })).await;
+    assert!(
+        matches!(e, CallEvent::HungUp { leg, cause: HangupCause::Local, .. } if leg == a_leg),
+        "only the agent's leg ends: {e:?}"
+    );
+    agent.expect("ENDED True").await;
+    // Caller and supervisor hear each other, relayed.
+    let mut two = [&mut caller, &mut sup];
+    let mut paths = Vec::new();
+    for p in two.iter_mut() {
+        let path =
+            std::env::temp_dir().join(format!("sv-over-{}-{}.wav", p.name, std::process::id()));
+        p.send(&format!("rec {} {WINDOW_MS}", path.display())).await;
+        paths.push(path);
+    }
+    for p in two.iter_mut() {
+        p.expect("REC ").await;
+    }
+    let (c, s) = (heard(&paths[0]), heard(&paths[1]));
+    assert!(hears(c[2]) && silent(c[1]), "caller after take over: {c:?}");
+    assert!(
+        hears(s[0]) && silent(s[1]),
+        "supervisor after take over: {s:?}"
+    );
+    // The caller hanging up now ends the supervisor's leg (a plain bridge).
+    two[0].send("hangup").await;
+    let mut ended = Vec::new();
+    while ended.len() < 2 {
+        if let CallEvent::HungUp { leg, cause, .. } = next_event(&mut events).await {
+            ended.push((leg, cause));
+        }
+    }
+    assert_eq!(
+        ended,
+        [
+            (c_leg, HangupCause::RemoteBye),
+            (s_leg, HangupCause::PeerHungUp)
+        ]
+    );
+    two[1].expect("ENDED True").await;
+    handle.shutdown().await;
+}

@@ -831,8 +831,6 @@ impl Actor {
         self.agent_state_changed(agent, AgentState::WrapUp, None);
     }
 
-    /// Mark the interaction ended (kept in memory for the disposition only
-    /// if an agent handled it).
     /// A queued call ends before an agent took it: out of the ACD, an
     /// `abandoned` event (short when under `short_abandon_ms`), closed,
     /// and counted by its campaign when it is a campaign call.
@@ -863,6 +861,8 @@ impl Actor {
         self.campaign_abandoned(id);
     }
 
+    /// Mark the interaction ended (kept in memory for the disposition only
+    /// if an agent handled it).
     fn close(&mut self, id: InteractionId, reason: &str) {
         let t = self.now;
         let Some(call) = self.calls.get_mut(&id) else {

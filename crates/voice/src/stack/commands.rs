@@ -123,6 +123,9 @@ impl Stack {
             Command::Unsupervise(supervisor, r) => {
                 let _ = r.send(self.unsupervise(supervisor));
             }
+            Command::TakeOver(supervisor, r) => {
+                let _ = r.send(self.take_over(supervisor));
+            }
             Command::Shutdown(_) => {}
         }
     }
@@ -165,7 +168,7 @@ impl Stack {
         }
     }
 
-    fn bridge(&mut self, a: LegId, b: LegId) -> Result<(), VoiceError> {
+    pub(super) fn bridge(&mut self, a: LegId, b: LegId) -> Result<(), VoiceError> {
         if a == b {
             return Err(VoiceError::InvalidState("cannot bridge a leg to itself"));
         }

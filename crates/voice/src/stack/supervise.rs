@@ -1,7 +1,8 @@
 //! Supervision of a bridged call (SPEC §4.2): a supervisor's answered leg
 //! joins the call through a conference task ([`crate::media::conference`]);
 //! modes switch with no re-INVITE; when the supervisor leaves, the two legs
-//! relay packets to each other again.
+//! relay packets to each other again; when the supervisor takes over, the
+//! caller and the supervisor do, and the agent's leg is let go.
 
 use super::Stack;
 use super::leg::LegState;
@@ -123,6 +124,37 @@ impl Stack {
         let s = self.supervisions.swap_remove(i);
         self.end_supervision(&s, None);
         Ok(())
+    }
+
+    /// The supervisor replaces the agent ([`crate::CallControl::take_over`]):
+    /// the mixer stops, the agent's leg is unbridged (and stops feeding the
+    /// recording), the caller and the supervisor are bridged. Returns the
+    /// agent's leg. Errors: `supervisor` supervises nothing; a leg gone.
+    pub(super) fn take_over(&mut self, supervisor: LegId) -> Result<LegId, VoiceError> {
+        let i = self
+            .supervisions
+            .iter()
+            .position(|s| s.supervisor == supervisor)
+            .ok_or(VoiceError::InvalidState("the leg supervises no call"))?;
+        let s = self.supervisions.swap_remove(i);
+        s.conf.stop();
+        for id in [s.caller, s.agent, s.supervisor] {
+            if let Some(l) = self.legs.get(&id) {
+                l.media.mix(None);
+            }
+        }
+        for id in [s.caller, s.agent] {
+            if let Some(l) = self.legs.get_mut(&id) {
+                l.peer = None;
+                l.media.bridge(None);
+            }
+        }
+        if let Some(a) = self.legs.get(&s.agent) {
+            a.media.record(None);
+        }
+        self.bridge(s.caller, s.supervisor)?;
+        tracing::info!(caller = %s.caller, agent = %s.agent, %supervisor, "supervisor takes the call over");
+        Ok(s.agent)
     }
 
     /// Unlink every live leg of `s` from its mixer and re-bridge the caller
