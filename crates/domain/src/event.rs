@@ -332,6 +332,13 @@ pub enum EventKind {
         /// The supervisor's username.
         supervisor: String,
     },
+    /// The supervisor took the call over (SPEC §4.2, "reprise d'appel"):
+    /// the agent (the event's agent) was let go to wrap-up and the
+    /// supervisor talks with the customer until the end of the call.
+    TakenOver {
+        /// The supervisor's username.
+        supervisor: String,
+    },
 }
 
 impl EventKind {
@@ -372,6 +379,7 @@ impl EventKind {
             EventKind::MonitoringStarted { .. } => "monitoring_started",
             EventKind::MonitoringModeChanged { .. } => "monitoring_mode_changed",
             EventKind::MonitoringEnded { .. } => "monitoring_ended",
+            EventKind::TakenOver { .. } => "taken_over",
         }
     }
 }
@@ -409,6 +417,9 @@ mod tests {
                 mode: SupervisionMode::Barge,
             },
             EventKind::MonitoringEnded {
+                supervisor: "sup".into(),
+            },
+            EventKind::TakenOver {
                 supervisor: "sup".into(),
             },
             EventKind::CustomersMerged {

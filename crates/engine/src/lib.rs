@@ -189,6 +189,11 @@ pub(crate) enum Command {
         interaction: InteractionId,
         reply: oneshot::Sender<Result<(), EngineError>>,
     },
+    TakeOver {
+        supervisor: String,
+        interaction: InteractionId,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
     QueueStats(oneshot::Sender<Vec<(String, routing::QueueStats)>>),
     ReloadFlows(oneshot::Sender<Result<FlowReload, EngineError>>),
     AgentStats(oneshot::Sender<Vec<routing::AgentStats>>),
@@ -503,6 +508,28 @@ impl EngineHandle {
             phone,
             interaction,
             mode,
+            reply,
+        })
+        .await?
+    }
+
+    /// The supervisor who monitors the call takes it over (SPEC §4.2,
+    /// "reprise d'appel"): the customer talks with the supervisor from now
+    /// on, the agent's phone is hung up and the agent goes to wrap-up; the
+    /// interaction keeps its id (`taken_over` in its timeline).
+    ///
+    /// # Errors
+    /// [`EngineError::UnknownInteraction`]; [`EngineError::Invalid`] when
+    /// `supervisor` is not on the call (monitoring and joined) or the voice
+    /// shell refuses.
+    pub async fn take_over(
+        &self,
+        supervisor: String,
+        interaction: InteractionId,
+    ) -> Result<(), EngineError> {
+        self.ask(|reply| Command::TakeOver {
+            supervisor,
+            interaction,
             reply,
         })
         .await?

@@ -67,8 +67,9 @@ function showAgent(id, state, reason, inStateMs, callsToday, tasks) {
     cell(tr, 'calls', t("calls_today"));
     const actions = cell(tr, 'actions', t("actions"));
     // Listen / whisper / barge into the agent's live call: the platform
-    // rings the supervisor's phone (PUT .../monitor), Leave hangs it up.
-    for (const k of ['listen', 'whisper', 'barge', 'leave']) {
+    // rings the supervisor's phone (PUT .../monitor), Leave hangs it up;
+    // Take over (once on the call) replaces the agent (POST .../take-over).
+    for (const k of ['listen', 'whisper', 'barge', 'take_over', 'leave']) {
       const b = el('button', t(k));
       b.type = 'button';
       b.disabled = true;
@@ -150,6 +151,9 @@ async function monitor(row, action, button) {
     if (action === 'leave') {
       await api('DELETE', path);
       status.textContent = '';
+    } else if (action === 'take_over') {
+      await api('POST', `/interactions/${encodeURIComponent(row.current.id)}/take-over`);
+      status.textContent = ` ${t("taken_over")}`;
     } else {
       await api('PUT', path, { mode: action });
       status.textContent = ` ${t("monitoring")}: ${t(action)}`;

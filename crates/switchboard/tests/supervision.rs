@@ -38,13 +38,10 @@ async fn kinds(p: &Platform, token: &str, id: i64) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_team_leader_listens_whispers_and_leaves_a_live_call() {
-    let p = platform().await;
-    let admin = p.srv.login("admin").await;
-    let amina = p.srv.login("amina").await;
-    let sup = p.srv.login("supervisor").await;
-    let agents = get(&p, &admin, "/api/v1/agents").await;
+/// A supervisor user `lead` whose phone is the extension of the demo agent
+/// moussa's record (a team leader); returns its token.
+async fn team_leader(p: &Platform, admin: &str) -> String {
+    let agents = get(p, admin, "/api/v1/agents").await;
     let moussa = agents
         .as_array()
         .unwrap()
@@ -54,8 +51,8 @@ async fn a_team_leader_listens_whispers_and_leaves_a_live_call() {
         .expect("demo agent moussa");
     // The team leader's user rings the extension of moussa's agent record.
     let st = send(
-        &p,
-        &admin,
+        p,
+        admin,
         reqwest::Method::POST,
         "/api/v1/users",
         json!({"username": "lead", "password": "a long enough pw", "role": "supervisor", "agent_id": moussa}),
@@ -71,10 +68,19 @@ async fn a_team_leader_listens_whispers_and_leaves_a_live_call() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let lead = r.json::<Value>().await.unwrap()["token"]
+    r.json::<Value>().await.unwrap()["token"]
         .as_str()
         .unwrap()
-        .to_string();
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_leader_listens_whispers_and_leaves_a_live_call() {
+    let p = platform().await;
+    let admin = p.srv.login("admin").await;
+    let amina = p.srv.login("amina").await;
+    let sup = p.srv.login("supervisor").await;
+    let lead = team_leader(&p, &admin).await;
 
     let mut aws = desktop(&p, &amina).await;
     let mut seen = Vec::new();
@@ -197,4 +203,83 @@ async fn a_team_leader_listens_whispers_and_leaves_a_live_call() {
         })
         .collect();
     assert_eq!(modes, ["listen", "whisper", "ended"]);
+}
+
+/// Take over ("reprise d'appel") with real SIP peers: the team leader on
+/// the call takes it; amina's phone gets its BYE and amina goes to wrap-up
+/// while the caller stays on the line with the team leader, until the team
+/// leader hangs up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_leader_takes_a_live_call_over() {
+    let p = platform().await;
+    let admin = p.srv.login("admin").await;
+    let amina = p.srv.login("amina").await;
+    let sup = p.srv.login("supervisor").await;
+    let lead = team_leader(&p, &admin).await;
+    let mut aws = desktop(&p, &amina).await;
+    let mut seen = Vec::new();
+    let aport = register_phone(&p, "amina").await;
+    let lport = register_phone(&p, "moussa").await;
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let amina_phone = answering_phone(&p, aport);
+    let caller = trunk_call(&p, "caller_talk_until_bye.xml", "3902");
+    let id = next_of(&mut aws, "answered", &mut seen).await["interaction_id"]
+        .as_i64()
+        .unwrap();
+    let take = format!("/api/v1/interactions/{id}/take-over");
+    let post_m = reqwest::Method::POST;
+    assert_eq!(
+        send(&p, &lead, post_m.clone(), &take, json!({})).await,
+        409,
+        "not on the call yet"
+    );
+    let lead_phone = answering_phone(&p, lport);
+    let monitor = format!("/api/v1/interactions/{id}/monitor");
+    assert_eq!(
+        send(
+            &p,
+            &lead,
+            reqwest::Method::PUT,
+            &monitor,
+            json!({"mode": "whisper"})
+        )
+        .await,
+        204
+    );
+    next_event(&p, &sup, "monitoring_started", 0).await;
+    assert_eq!(
+        send(&p, &amina, post_m.clone(), &take, json!({})).await,
+        403
+    );
+    assert_eq!(send(&p, &lead, post_m.clone(), &take, json!({})).await, 204);
+    let ev = next_event(&p, &sup, "taken_over", 0).await;
+    assert_eq!(ev["kind"]["supervisor"], "lead");
+    assert_eq!(exit_code(amina_phone).await, 0, "amina's phone got its BYE");
+    let ended = next_of(&mut aws, "ended", &mut seen).await;
+    assert_eq!(
+        (ended["interaction_id"].as_i64(), ended["reason"].as_str()),
+        (Some(id), Some("taken_over"))
+    );
+    let k = kinds(&p, &sup, id).await;
+    assert!(!k.iter().any(|x| x == "ended"), "the call goes on: {k:?}");
+    // The team leader hangs up: the call ends and the caller gets its BYE.
+    assert_eq!(
+        send(&p, &lead, reqwest::Method::DELETE, &monitor, json!({})).await,
+        204
+    );
+    assert_eq!(exit_code(lead_phone).await, 0);
+    assert_eq!(exit_code(caller).await, 0, "the caller got the BYE");
+    next_event(&p, &sup, "ended", 0).await;
+    let k = kinds(&p, &sup, id).await;
+    let over = k.iter().position(|x| x == "taken_over").unwrap();
+    let end = k.iter().position(|x| x == "ended").unwrap();
+    assert!(over < end, "{k:?}");
+    assert_eq!(
+        k.iter().filter(|x| *x == "wrap_up_started").count(),
+        1,
+        "{k:?}"
+    );
 }

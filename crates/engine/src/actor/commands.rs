@@ -92,6 +92,11 @@ impl Actor {
                 let r = self.stop_supervising(&supervisor, interaction);
                 self.reply_to(reply, r);
             }
+            Command::TakeOver {
+                supervisor,
+                interaction,
+                reply,
+            } => self.take_over(&supervisor, interaction, reply),
             Command::Hold(agent, interaction, on, reply) => {
                 self.hold(agent, interaction, on, reply);
             }

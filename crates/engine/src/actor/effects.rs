@@ -72,6 +72,8 @@ pub(crate) enum VoiceOp {
         supervisor: LegId,
         mode: domain::SupervisionMode,
     },
+    /// The supervisor's leg replaces the agent's; the agent's comes back.
+    TakeOver(LegId),
 }
 
 impl VoiceOp {
@@ -145,6 +147,11 @@ pub(crate) enum Then {
     SupervisorJoined {
         interaction: InteractionId,
         leg: LegId,
+    },
+    /// The supervisor took the call over (the agent's leg back) or not.
+    TakenOver {
+        interaction: InteractionId,
+        reply: tokio::sync::oneshot::Sender<Result<(), EngineError>>,
     },
     /// A hold (`on`) or unhold re-INVITE was answered.
     Hold {
@@ -275,6 +282,7 @@ pub(crate) async fn run_voice<V: CallControl>(voice: &V, op: VoiceOp) -> VoiceRe
                 .supervise(agent, supervisor, super::supervision::voice_mode(mode))
                 .await,
         ),
+        VoiceOp::TakeOver(l) => Leg(voice.take_over(l).await),
     }
 }
 
@@ -381,6 +389,9 @@ impl super::Actor {
             }
             Then::SupervisorJoined { interaction, leg } => {
                 self.on_supervisor_joined(interaction, leg, result);
+            }
+            Then::TakenOver { interaction, reply } => {
+                self.on_taken_over(interaction, result, reply);
             }
             Then::Hold {
                 agent,

@@ -190,6 +190,16 @@ impl Shell {
                 self.next_leg += 1;
                 VoiceResult::Leg(Ok(LegId(self.next_leg)))
             }
+            // The shell gives back the agent's leg of the call the
+            // supervisor's leg monitors.
+            VoiceOp::TakeOver(l) => VoiceResult::Leg(
+                self.actor
+                    .calls
+                    .values()
+                    .find(|c| c.monitor.as_ref().and_then(|m| m.leg) == Some(*l))
+                    .and_then(|c| c.agent_leg)
+                    .ok_or(VoiceError::InvalidState("the leg supervises no call")),
+            ),
             VoiceOp::Hold(..) => match self.hold {
                 HoldMode::Accept => VoiceResult::Done(Ok(())),
                 HoldMode::Refuse => VoiceResult::Done(Err(VoiceError::Refused(488))),
@@ -1307,4 +1317,84 @@ async fn a_supervisor_listens_whispers_and_leaves() {
     assert_eq!(s.kinds(id).last(), Some(&"monitoring_ended"));
     // The call itself goes on: amina and the caller are still bridged.
     assert!(s.actor.calls.contains_key(&id));
+}
+
+/// Issue 16: take over. Only the supervisor on the call may; then the
+/// agent's phone is hung up and amina goes to wrap-up on this interaction
+/// (`taken_over` in its timeline) while the customer stays with the
+/// supervisor; the call ends when either of them hangs up, with no second
+/// wrap-up.
+#[tokio::test]
+async fn a_supervisor_takes_the_call_over_and_the_agent_goes_to_wrap_up() {
+    let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
+    let amina = s.agents[0];
+    s.incoming(1, "sales").await;
+    let id = s.opened()[0];
+    let agent_leg = s.rung()[0].1;
+    s.answered(agent_leg).await;
+    let take_over = |who: &str| {
+        let supervisor = who.to_string();
+        move |reply| Command::TakeOver {
+            supervisor,
+            interaction: id,
+            reply,
+        }
+    };
+    let r = s.command(take_over("sophie")).await;
+    assert!(
+        matches!(r, Err(EngineError::Invalid(_))),
+        "not monitoring: {r:?}"
+    );
+    s.command(|reply| Command::Supervise {
+        supervisor: "sophie".into(),
+        phone: "sophie".into(),
+        interaction: id,
+        mode: domain::SupervisionMode::Whisper,
+        reply,
+    })
+    .await
+    .unwrap();
+    let sup_leg = LegId(s.next_leg);
+    s.answered(sup_leg).await;
+    let r = s.command(take_over("chief")).await;
+    assert!(matches!(r, Err(EngineError::Invalid(_))), "{r:?}");
+    s.pushes_to(amina);
+
+    s.command(take_over("sophie")).await.unwrap();
+    assert!(s.ops.contains(&VoiceOp::TakeOver(sup_leg)), "{:?}", s.ops);
+    assert!(s.ops.contains(&VoiceOp::HangUp(agent_leg)), "{:?}", s.ops);
+    let kinds = s.kinds(id);
+    assert!(kinds.contains(&"taken_over"), "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "wrap_up_started").count(), 1);
+    let pushes = s.pushes_to(amina);
+    assert!(
+        pushes.iter().any(|p| matches!(p, Push::Ended { interaction_id, reason } if *interaction_id == id && reason == "taken_over")),
+        "{pushes:?}"
+    );
+    assert!(
+        pushes
+            .iter()
+            .any(|p| matches!(p, Push::AgentState { state, .. } if state == "wrap_up")),
+        "{pushes:?}"
+    );
+    // The agent's phone going down does not end the call.
+    s.hung_up(agent_leg, HangupCause::Local).await;
+    assert!(!s.kinds(id).contains(&"ended"), "{:?}", s.kinds(id));
+    // A mode switch makes no sense any more.
+    let r = s
+        .command(|reply| Command::Supervise {
+            supervisor: "sophie".into(),
+            phone: "sophie".into(),
+            interaction: id,
+            mode: domain::SupervisionMode::Listen,
+            reply,
+        })
+        .await;
+    assert!(matches!(r, Err(EngineError::Invalid(_))), "{r:?}");
+    // The customer hangs up: the call ends, the supervisor's phone with it.
+    s.hung_up(LegId(1), HangupCause::RemoteBye).await;
+    let kinds = s.kinds(id);
+    assert_eq!(kinds.last(), Some(&"ended"), "{kinds:?}");
+    assert!(s.ops.contains(&VoiceOp::HangUp(sup_leg)));
+    assert_eq!(kinds.iter().filter(|k| **k == "wrap_up_started").count(), 1);
 }

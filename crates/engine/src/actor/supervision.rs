@@ -29,6 +29,8 @@ pub(crate) struct Monitor {
     pub mode: SupervisionMode,
     /// Joined to the call (`monitoring_started` written).
     pub joined: bool,
+    /// The supervisor took the call over: its leg is the call's agent leg.
+    pub taken_over: bool,
 }
 
 /// The voice shell's name of a mode.
@@ -113,6 +115,9 @@ impl Actor {
                 "the call is already monitored by {}",
                 m.supervisor
             ))),
+            Some(m) if m.taken_over => Err(EngineError::Invalid(
+                "the call was taken over: it is an ordinary call now".into(),
+            )),
             Some(m) => {
                 if m.mode == mode {
                     return Ok(true);
@@ -147,6 +152,7 @@ impl Actor {
                     leg: None,
                     mode,
                     joined: false,
+                    taken_over: false,
                 });
                 Ok(false)
             }
@@ -278,6 +284,97 @@ impl Actor {
         self.record(vec![ev]);
     }
 
+    /// `supervisor`, on the call, takes it over: the voice shell swaps the
+    /// legs; [`Actor::on_taken_over`] does the rest. Errors (answered at
+    /// once): unknown call; `supervisor` not joined to it.
+    pub(crate) fn take_over(
+        &mut self,
+        supervisor: &str,
+        interaction: InteractionId,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    ) {
+        let Some(c) = self.calls.get(&interaction) else {
+            return self.reply_to(reply, Err(EngineError::UnknownInteraction(interaction)));
+        };
+        let leg = match &c.monitor {
+            Some(m) if m.supervisor == supervisor && m.joined && !m.taken_over => m.leg,
+            _ => None,
+        };
+        match (leg, c.phase) {
+            (Some(leg), Phase::Talking) => self.voice_then(
+                VoiceOp::TakeOver(leg),
+                Then::TakenOver { interaction, reply },
+            ),
+            _ => self.reply_to(
+                reply,
+                Err(EngineError::Invalid(format!(
+                    "{supervisor} is not on this call: monitor it first"
+                ))),
+            ),
+        }
+    }
+
+    /// The shell swapped the legs (the agent's came back) or refused. The
+    /// supervisor's leg becomes the call's agent leg; the agent's phone is
+    /// hung up and the agent goes to wrap-up on this interaction; the ACD
+    /// task is over (the agent is free for the next call after wrap-up).
+    pub(crate) fn on_taken_over(
+        &mut self,
+        interaction: InteractionId,
+        result: VoiceResult,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    ) {
+        let agent_leg = match result {
+            VoiceResult::Leg(Ok(l)) => l,
+            VoiceResult::Leg(Err(e)) | VoiceResult::Done(Err(e)) => {
+                return self.reply_to(
+                    reply,
+                    Err(EngineError::Invalid(format!(
+                        "the call cannot be taken over: {e}"
+                    ))),
+                );
+            }
+            VoiceResult::Done(Ok(())) => {
+                return self.reply_to(
+                    reply,
+                    Err(EngineError::Invalid("the call cannot be taken over".into())),
+                );
+            }
+        };
+        let now = self.now;
+        let Some(c) = self.calls.get_mut(&interaction) else {
+            self.voice(VoiceOp::HangUp(agent_leg));
+            return self.reply_to(reply, Err(EngineError::UnknownInteraction(interaction)));
+        };
+        let Some(m) = c.monitor.as_mut() else {
+            return self.reply_to(reply, Err(EngineError::Invalid("no supervisor".into())));
+        };
+        m.taken_over = true;
+        let supervisor = m.supervisor.clone();
+        c.agent_leg = m.leg;
+        let agent = c.agent.take();
+        self.legs.remove(&agent_leg);
+        self.voice(VoiceOp::HangUp(agent_leg));
+        if let Err(e) = self.acd.handle_task_ended(now, interaction) {
+            tracing::warn!(error = %e, "ACD task end refused");
+        }
+        let mut ev = NewEvent::new(
+            now,
+            EventKind::TakenOver {
+                supervisor: supervisor.clone(),
+            },
+        )
+        .with_interaction(interaction);
+        ev.agent_id = agent;
+        tracing::info!(%interaction, %supervisor, "supervisor takes the call over");
+        self.record(vec![ev]);
+        if let Some(a) = agent {
+            self.start_wrap_up(a, interaction, "taken_over", now);
+        }
+        self.process_decisions();
+        self.reply_to(reply, Ok(()));
+    }
+
     /// `supervisor` stops monitoring `interaction`: its phone is hung up
     /// (`monitoring_ended` follows with the leg's end). Errors:
     /// [`EngineError::UnknownInteraction`]; [`EngineError::Invalid`] when it
@@ -320,6 +417,12 @@ impl Actor {
         }
         let agent = c.agent;
         let Some(m) = c.monitor.take() else { return };
+        if m.taken_over {
+            // It was the supervisor's call now: it ends with their leg.
+            c.agent_leg = None;
+            self.end_talk(interaction, "supervisor_hangup");
+            return;
+        }
         if m.joined {
             let mut ev = NewEvent::new(
                 now,

@@ -153,6 +153,7 @@ pub fn router(state: AppState) -> Router {
             "/interactions/{id}/monitor",
             axum::routing::put(supervision::monitor).delete(supervision::stop),
         )
+        .route("/interactions/{id}/take-over", post(supervision::take_over))
         .route("/stats/queues", get(agent::queue_stats))
         .route("/stats/agents", get(agent::agent_stats))
         .route("/outbox", get(agent::outbox))

@@ -40,7 +40,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::campaigns::start, super::campaigns::pause, super::campaigns::recipients,
         super::campaigns::opt_outs,
         super::reports::kpis,
-        super::supervision::monitor, super::supervision::stop,
+        super::supervision::monitor, super::supervision::stop, super::supervision::take_over,
     ),
     components(schemas(super::error::ErrorBody, domain::EventKind, domain::event::AgentState)),
     modifiers(&BearerAuth),

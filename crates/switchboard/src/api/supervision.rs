@@ -96,3 +96,38 @@ pub async fn stop(
     crate::security::audit(&*s.store, e).await;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Take over a call you monitor (SPEC §4.2, "reprise d'appel"): the customer
+/// talks with you from now on, the agent's phone is hung up and the agent
+/// goes to wrap-up; the interaction keeps its id (`taken_over` in its
+/// timeline). Monitor the call first (`PUT .../monitor`) and answer your
+/// phone.
+#[utoipa::path(post, path = "/api/v1/interactions/{id}/take-over", params(("id" = i64, Path, description = "interaction id of a live call")),
+    responses((status = 204, description = "the call is yours"),
+        (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody),
+        (status = 409, body = super::error::ErrorBody, description = "you are not on this call")),
+    tag = "supervision", security(("bearer" = [])))]
+pub async fn take_over(
+    State(s): State<AppState>,
+    auth: Auth<SupervisorUp>,
+    source: SourceAddr,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    engine(&s)?
+        .take_over(auth.user.username.clone(), InteractionId(id))
+        .await
+        .map_err(ApiError::from)
+        .inspect_err(|e| {
+            tracing::info!(interaction = id, user = %auth.user.username, error = %e.message, "take over refused");
+        })?;
+    let mut e = crate::security::entry(
+        crate::now(),
+        Some(auth.user.id),
+        store::AuditAction::Monitoring,
+        format!("interaction:{id}"),
+        source.0,
+    );
+    e.after = Some(json!({ "mode": "take_over" }));
+    crate::security::audit(&*s.store, e).await;
+    Ok(StatusCode::NO_CONTENT)
+}

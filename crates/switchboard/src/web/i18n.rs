@@ -309,6 +309,8 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("whisper", "Chuchotement", "Whisper"),
     ("barge", "Intrusion", "Barge"),
     ("leave", "Quitter", "Leave"),
+    ("take_over", "Reprendre l'appel", "Take over"),
+    ("taken_over", "appel repris", "call taken over"),
     (
         "login_code",
         "Code de vérification (si activé)",
