@@ -1,0 +1,328 @@
+//! Mobile agents over real HTTP (issue 22): an agent's browser posts
+//! positions, supervisors read each agent's latest with the live ACD state
+//! and a day's track (each read audited), agents check in at customers
+//! (field visits). On SQLite and on PostgreSQL (`SWITCHBOARD_TEST_PG`), with
+//! SIP and the engine on.
+
+mod common;
+
+use serde_json::{Value, json};
+
+async fn call(
+    s: &common::TestServer,
+    method: reqwest::Method,
+    token: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut r = s.http.request(method, s.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(s: &common::TestServer, token: &str, path: &str) -> (u16, Value) {
+    call(s, reqwest::Method::GET, token, path, None).await
+}
+
+async fn post(s: &common::TestServer, token: &str, path: &str, body: Value) -> (u16, Value) {
+    call(s, reqwest::Method::POST, token, path, Some(body)).await
+}
+
+/// Today's date in Africa/Porto-Novo (UTC+01:00, no DST).
+fn today_porto_novo() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    domain::Timestamp::from_millis(now + 3_600_000).to_string()[..10].to_string()
+}
+
+async fn positions(pg: bool) {
+    let p = common::sip::platform_full(None, pg, |s| {
+        s.site.time_zone = "Africa/Porto-Novo".into();
+    })
+    .await;
+    let srv = &p.srv;
+    let store = store::open(&p.settings.database_url()).await.unwrap();
+    let amina = srv.login("amina").await;
+    let koffi = srv.login("koffi").await;
+    let sup = srv.login("supervisor").await;
+    let agent_id = |login: &str| {
+        let store = store.clone();
+        let login = login.to_string();
+        async move {
+            store
+                .list_agents()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|a| a.login == login)
+                .unwrap()
+                .id
+                .0
+        }
+    };
+    let (amina_id, koffi_id) = (agent_id("amina").await, agent_id("koffi").await);
+
+    // Posting: an agent's own position, stored as received.
+    let (st, first) = post(
+        srv,
+        &amina,
+        "/api/v1/agent/position",
+        json!({"lat": 6.3703, "lon": 2.3912, "accuracy_m": 25.0}),
+    )
+    .await;
+    assert_eq!(st, 201, "{first}");
+    assert_eq!(first["agent_id"], amina_id);
+    assert_eq!(first["lat"], 6.3703);
+    assert_eq!(first["accuracy_m"], 25.0);
+    let (st, _) = post(
+        srv,
+        &amina,
+        "/api/v1/agent/position",
+        json!({"lat": 6.3725, "lon": 2.3941, "accuracy_m": 8.0}),
+    )
+    .await;
+    assert_eq!(st, 201);
+    let (st, _) = post(
+        srv,
+        &koffi,
+        "/api/v1/agent/position",
+        json!({"lat": 9.3077, "lon": 2.3158, "accuracy_m": 40.0}),
+    )
+    .await;
+    assert_eq!(st, 201);
+    // Bad values: 422 naming the field; a user who is not an agent: 403.
+    let (st, e) = post(
+        srv,
+        &amina,
+        "/api/v1/agent/position",
+        json!({"lat": 91.0, "lon": 2.0, "accuracy_m": 1.0}),
+    )
+    .await;
+    assert_eq!(st, 422, "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("lat"),
+        "{e}"
+    );
+    let (st, _) = post(
+        srv,
+        &amina,
+        "/api/v1/agent/position",
+        json!({"lat": 6.0, "lon": 2.0, "accuracy_m": -3.0}),
+    )
+    .await;
+    assert_eq!(st, 422);
+    let (st, _) = post(
+        srv,
+        &amina,
+        "/api/v1/agent/position",
+        json!({"lat": 6.0, "lon": 2.0}),
+    )
+    .await;
+    assert!(st == 400 || st == 422, "a missing field is refused: {st}");
+    let (st, _) = post(
+        srv,
+        &sup,
+        "/api/v1/agent/position",
+        json!({"lat": 6.0, "lon": 2.0, "accuracy_m": 1.0}),
+    )
+    .await;
+    assert_eq!(st, 403);
+    let r = srv
+        .http
+        .post(srv.url("/api/v1/agent/position"))
+        .json(&json!({"lat": 6.0, "lon": 2.0, "accuracy_m": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "no position without a session");
+
+    // amina logs in to the ACD and is made ready; koffi stays logged out.
+    let (st, e) = post(srv, &amina, "/api/v1/agent/login", json!({})).await;
+    assert!(st == 200 || st == 204, "{st} {e}");
+    let (st, e) = post(
+        srv,
+        &amina,
+        "/api/v1/agent/state",
+        json!({"state": "ready"}),
+    )
+    .await;
+    assert!(st == 200 || st == 204, "{st} {e}");
+
+    // The supervisors' view: the latest per agent, with the ACD state.
+    let (st, list) = get(srv, &sup, "/api/v1/agents/positions").await;
+    assert_eq!(st, 200, "{list}");
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0]["agent_id"], amina_id);
+    assert_eq!(list[0]["login"], "amina");
+    assert_eq!(list[0]["lat"], 6.3725);
+    assert_eq!(list[0]["lon"], 2.3941);
+    assert_eq!(list[0]["accuracy_m"], 8.0);
+    assert_eq!(list[0]["state"], "available");
+    assert_eq!(list[1]["agent_id"], koffi_id);
+    assert_eq!(list[1]["state"], "logged_out");
+    // Agents may not see each other.
+    let (st, _) = get(srv, &koffi, "/api/v1/agents/positions").await;
+    assert_eq!(st, 403);
+
+    // A day's track in the site's time zone.
+    let today = today_porto_novo();
+    let (st, track) = get(
+        srv,
+        &sup,
+        &format!("/api/v1/agents/{amina_id}/track?date={today}"),
+    )
+    .await;
+    assert_eq!(st, 200, "{track}");
+    assert_eq!(track["date"], today.as_str());
+    assert_eq!(track["time_zone"], "Africa/Porto-Novo");
+    let pts: Vec<(f64, f64)> = track["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["lat"].as_f64().unwrap(), p["lon"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(pts, vec![(6.3703, 2.3912), (6.3725, 2.3941)]);
+    // Local midnight in UTC+01:00 is 23:00 UTC the day before.
+    let from = domain::Timestamp::parse_rfc3339(track["from"].as_str().unwrap()).unwrap();
+    let to = domain::Timestamp::parse_rfc3339(track["to"].as_str().unwrap()).unwrap();
+    assert_eq!(to.as_millis() - from.as_millis(), 86_400_000);
+    assert_eq!(from.as_millis().rem_euclid(86_400_000), 23 * 3_600_000);
+    let (st, other) = get(
+        srv,
+        &sup,
+        &format!("/api/v1/agents/{amina_id}/track?date=2020-01-01"),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(other["points"], json!([]));
+    let (st, _) = get(
+        srv,
+        &sup,
+        &format!("/api/v1/agents/{amina_id}/track?date=01/12/2026"),
+    )
+    .await;
+    assert_eq!(st, 400);
+    let (st, _) = get(srv, &sup, "/api/v1/agents/99999/track").await;
+    assert_eq!(st, 404);
+    let (st, _) = get(srv, &amina, &format!("/api/v1/agents/{amina_id}/track")).await;
+    assert_eq!(st, 403);
+
+    // Every read is in the audit trail, by the supervisor.
+    let sup_user = store
+        .get_user_by_username("supervisor")
+        .await
+        .unwrap()
+        .unwrap();
+    let trail = store
+        .list_audit(&store::AuditFilter {
+            action: Some(store::AuditAction::PositionsViewed),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // Newest first.
+    let targets: Vec<&str> = trail.iter().map(|e| e.target.as_str()).collect();
+    assert_eq!(
+        targets,
+        vec![
+            format!("agent:{amina_id}:track:2020-01-01"),
+            format!("agent:{amina_id}:track:{today}"),
+            "agents:positions".to_string(),
+        ],
+        "{trail:?}"
+    );
+    assert!(trail.iter().all(|e| e.actor == Some(sup_user.id.0)));
+
+    // Field visits: an agent checks in at a customer with position and notes.
+    let (st, v) = post(
+        srv,
+        &amina,
+        "/api/v1/customers/3/visits",
+        json!({"notes": "Compteur relevé, client satisfait", "lat": 6.3725, "lon": 2.3941, "accuracy_m": 8.0}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["agent_id"], amina_id);
+    assert_eq!(v["customer_id"], 3);
+    assert_eq!(v["point"]["lat"], 6.3725);
+    let (st, v2) = post(
+        srv,
+        &koffi,
+        "/api/v1/customers/3/visits",
+        json!({"notes": "sans position"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v2}");
+    assert_eq!(v2["point"], Value::Null);
+    let (st, list) = get(srv, &sup, "/api/v1/customers/3/visits").await;
+    assert_eq!(st, 200);
+    let notes: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["notes"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        notes,
+        vec!["sans position", "Compteur relevé, client satisfait"]
+    );
+    let (st, e) = post(
+        srv,
+        &amina,
+        "/api/v1/customers/3/visits",
+        json!({"lat": 6.0}),
+    )
+    .await;
+    assert_eq!(st, 422, "a partial position: {e}");
+    let (st, _) = post(
+        srv,
+        &amina,
+        "/api/v1/customers/99999/visits",
+        json!({"notes": "x"}),
+    )
+    .await;
+    assert_eq!(st, 404);
+    let (st, _) = post(
+        srv,
+        &sup,
+        "/api/v1/customers/3/visits",
+        json!({"notes": "x"}),
+    )
+    .await;
+    assert_eq!(st, 403);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_on_sqlite() {
+    positions(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_on_postgres() {
+    positions(true).await;
+}
+
+/// `[positions] enabled = false`: nothing is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_turned_off() {
+    let s = common::start_with(false, |s| s.positions.enabled = false).await;
+    let amina = s.login("amina").await;
+    let (st, e) = post(
+        &s,
+        &amina,
+        "/api/v1/agent/position",
+        json!({"lat": 6.0, "lon": 2.0, "accuracy_m": 1.0}),
+    )
+    .await;
+    assert_eq!(st, 409, "{e}");
+    assert_eq!(e["error"]["code"], "positions_off");
+    s.shutdown().await;
+}
