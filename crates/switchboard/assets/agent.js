@@ -5,6 +5,7 @@
 // textContent (see common.js `el`).
 import { t, el, api, fmtDuration, fmtDate, showState, connectPush } from '/assets/common.js';
 import { fill, mergeItems, mountMerge } from '/assets/merge.js';
+import { mountGeo, mountVisit, visitItems } from '/assets/field.js';
 
 const $ = (id) => document.getElementById(id);
 const root = $('agent');
@@ -242,6 +243,7 @@ async function loadTimeline(customerId) {
     items.push({ at: Date.parse(i.started_at), node: li });
   }
   items.push(...(await mergeItems(page.customer.id, act, reloadTimeline)));
+  items.push(...(await visitItems(page.customer.id)));
   items.sort((a, b) => b.at - a.at);
   list.replaceChildren(...items.map((x) => x.node));
   if (!list.children.length) list.append(el('li', t("none"), 'muted'));
@@ -255,6 +257,8 @@ async function reloadTimeline(customerId, message) {
 }
 
 mountMerge(() => shown, act, reloadTimeline);
+mountVisit(() => shown, act, reloadTimeline);
+mountGeo(root);
 
 async function search(q) {
   const found = await api('GET', `/customers?q=${encodeURIComponent(q)}&limit=20`);
