@@ -326,3 +326,57 @@ async fn positions_turned_off() {
     assert_eq!(e["error"]["code"], "positions_off");
     s.shutdown().await;
 }
+
+/// `/map`: offline background by default; a configured tile server is used
+/// and its origin (subdomains as `*`) allowed in the page's CSP `img-src`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn map_page_tiles_and_csp() {
+    let page = |s: &common::TestServer, token: String| {
+        let req = s.http.get(s.url("/map?lang=en")).bearer_auth(token);
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let csp = r.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            (status, csp, r.text().await.unwrap())
+        }
+    };
+    let s = common::start(false).await;
+    let (st, csp, body) = page(&s, s.login("supervisor").await).await;
+    assert_eq!(st, 200);
+    assert!(csp.contains("img-src 'self' data:;"), "{csp}");
+    assert!(body.contains(r#"data-tile-url="""#), "offline by default");
+    assert!(body.contains(r#"<p class="muted">Offline background"#));
+    // Agents get the forbidden page.
+    let (st, _, _) = page(&s, s.login("amina").await).await;
+    assert_eq!(st, 403);
+    s.shutdown().await;
+
+    let s = common::start_with(false, |s| {
+        s.map.tile_url = "https://{s}.tile.example.org/{z}/{x}/{y}.png".into();
+        s.map.attribution = "© Example contributors".into();
+    })
+    .await;
+    let (st, csp, body) = page(&s, s.login("supervisor").await).await;
+    assert_eq!(st, 200);
+    assert!(
+        csp.contains("img-src 'self' data: https://*.tile.example.org;"),
+        "{csp}"
+    );
+    assert!(body.contains(r#"data-tile-url="https://{s}.tile.example.org/{z}/{x}/{y}.png""#), "{body}");
+    assert!(!body.contains(r#"<p class="muted">Offline background"#));
+    s.shutdown().await;
+
+    // A template that is not an http(s) URL is not trusted: offline.
+    let s = common::start_with(false, |s| {
+        s.map.tile_url = "javascript:alert(1)//{z}".into();
+    })
+    .await;
+    let (st, csp, body) = page(&s, s.login("supervisor").await).await;
+    assert_eq!(st, 200);
+    assert!(csp.contains("img-src 'self' data:;"), "{csp}");
+    assert!(body.contains(r#"data-tile-url="""#));
+    s.shutdown().await;
+}
