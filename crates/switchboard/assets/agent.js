@@ -5,7 +5,7 @@
 // textContent (see common.js `el`).
 import { t, el, api, fmtDuration, fmtDate, showState, connectPush } from '/assets/common.js';
 import { fill, mergeItems, mountMerge } from '/assets/merge.js';
-import { mountGeo, mountVisit, visitItems } from '/assets/field.js';
+import { draftOf, keepDraft, mountGeo, mountShell, mountVisit, visitItems } from '/assets/field.js';
 
 const $ = (id) => document.getElementById(id);
 const root = $('agent');
@@ -108,6 +108,8 @@ function showActive(since) {
   $('thread').hidden = !digital;
   if (digital) {
     loadThread(current.id).catch((e) => say(e.message, true));
+    // A reply typed before a reload or a network drop comes back.
+    $('reply-text').value = draftOf(current.id);
     $('reply-text').focus();
   } else {
     $('btn-hangup').focus();
@@ -175,6 +177,7 @@ function onTyping(m) {
 let lastTyping = 0;
 /** Tell the customer the agent is typing, at most every 3 s. */
 $('reply-text').addEventListener('input', () => {
+  if (current) keepDraft(current.id, $('reply-text').value);
   const now = Date.now();
   if (!current || !isDigital(current.channel) || now - lastTyping < 3000) return;
   lastTyping = now;
@@ -259,6 +262,7 @@ async function reloadTimeline(customerId, message) {
 mountMerge(() => shown, act, reloadTimeline);
 mountVisit(() => shown, act, reloadTimeline);
 mountGeo(root);
+mountShell($('live'));
 
 async function search(q) {
   const found = await api('GET', `/customers?q=${encodeURIComponent(q)}&limit=20`);
@@ -335,6 +339,7 @@ $('reply-form').addEventListener('submit', (ev) => {
     li.classList.add('pending');
     if (r && r.outbox_id) li.dataset.outboxId = r.outbox_id;
     $('reply-text').value = '';
+    keepDraft(current.id, '');
   });
 });
 $('wrap-form').addEventListener('submit', (ev) => {

@@ -136,3 +136,36 @@ export function mountVisit(getShown, act, reloadTimeline) {
     });
   });
 }
+
+// --- Drafts and the installable shell ---------------------------------------
+
+const DRAFT_PREFIX = 'sb_draft:';
+
+/** The reply typed for conversation `id` and not sent yet ('' when none). */
+export function draftOf(id) {
+  return localStorage.getItem(`${DRAFT_PREFIX}${id}`) || '';
+}
+
+/** Keep (or, when empty, forget) the reply typed for conversation `id`. */
+export function keepDraft(id, text) {
+  if (text) localStorage.setItem(`${DRAFT_PREFIX}${id}`, text);
+  else localStorage.removeItem(`${DRAFT_PREFIX}${id}`);
+}
+
+/**
+ * Register the service worker (`/sw.js`) that keeps the desktop's shell
+ * (styles and scripts) for when the network drops, and say on the page
+ * whether the browser is online (`document.body.dataset.online`).
+ */
+export function mountShell(live) {
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/sw.js').catch(() => {});
+  }
+  const show = () => {
+    document.body.dataset.online = navigator.onLine ? 'yes' : 'no';
+    if (!navigator.onLine && live) live.textContent = t('offline');
+  };
+  window.addEventListener('online', show);
+  window.addEventListener('offline', show);
+  show();
+}

@@ -154,26 +154,45 @@ async fn mobile_agent_on_the_supervisor_map() {
     let row = c["row"].as_str().unwrap();
     assert!(row.contains("Available") && row.contains("± 12 m"), "{row}");
 
-    // Today's track: the positions she shared (one so far), as a line.
-    let stored_today = store
+    // Today's track: the one position she had shared then, as a line.
+    assert_eq!(c["track_points"], "1");
+    assert_eq!(c["track_lines"], 1);
+    assert!(
+        c["track_info"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 position(s) on "),
+        "{}",
+        c["track_info"]
+    );
+    // After the reload (below) the remembered consent shared it once more.
+    assert_eq!(c["geo_checked_after_reload"], true);
+    let all = store
         .agent_track(
             latest[0].agent_id,
             domain::Timestamp::from_millis(0),
             domain::Timestamp::from_millis(i64::MAX / 2),
         )
         .await
-        .unwrap()
-        .len();
-    assert_eq!(c["track_points"], stored_today.to_string());
-    assert_eq!(c["track_lines"], 1);
-    assert!(
-        c["track_info"]
-            .as_str()
-            .unwrap()
-            .starts_with(&format!("{stored_today} positions on ")),
-        "{}",
-        c["track_info"]
+        .unwrap();
+    assert_eq!(all.len(), 2, "{all:?}");
+
+    // Installable: the manifest starts the desktop standalone; the service
+    // worker controls the whole site.
+    assert_eq!(
+        c["manifest"],
+        json!({"start_url": "/agent", "display": "standalone", "icons": 1})
     );
+    assert_eq!(c["sw_scope"], format!("http://{}/", srv.addr));
+    // The network drops: the reload gets the service worker's offline page;
+    // back online, the conversation resumes with the reply typed before.
+    assert!(
+        c["offline_page"].as_str().unwrap().contains("Offline"),
+        "{}",
+        c["offline_page"]
+    );
+    assert_eq!(c["draft_after_reload"], "A technician comes tomorrow at 10");
+    assert_eq!(c["drafts_left"], 0);
 
     // Both reads of the supervisor are in the audit trail.
     let trail = store

@@ -365,7 +365,10 @@ async fn map_page_tiles_and_csp() {
         csp.contains("img-src 'self' data: https://*.tile.example.org;"),
         "{csp}"
     );
-    assert!(body.contains(r#"data-tile-url="https://{s}.tile.example.org/{z}/{x}/{y}.png""#), "{body}");
+    assert!(
+        body.contains(r#"data-tile-url="https://{s}.tile.example.org/{z}/{x}/{y}.png""#),
+        "{body}"
+    );
     assert!(!body.contains(r#"<p class="muted">Offline background"#));
     s.shutdown().await;
 

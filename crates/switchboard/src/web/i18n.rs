@@ -482,8 +482,8 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ),
     (
         "map_track_points",
-        "{n} positions le {date}",
-        "{n} positions on {date}",
+        "{n} position(s) le {date}",
+        "{n} position(s) on {date}",
     ),
     (
         "map_no_track",

@@ -10,7 +10,8 @@
 //! edited under `/admin/...`: see `admin_edit`), `GET /reports` (KPI
 //! tables and charts of a period, xlsx and pdf export), `GET /wallboard`
 //! (live per-queue figures in large type), `GET /map` (mobile agents on a
-//! Leaflet map, their tracks), `GET /assets/{file}`.
+//! Leaflet map, their tracks), `GET /assets/{file}`, and for the installable
+//! agent desktop `GET /manifest.webmanifest` and `GET /sw.js`.
 //!
 //! Sessions: the login form opens the same opaque session as the JSON login
 //! and stores its token in the `sb_session` cookie (HttpOnly,
@@ -70,6 +71,8 @@ pub fn router() -> Router<AppState> {
             get(admin::queue_form).post(admin::queue_save),
         )
         .route("/assets/{file}", get(asset))
+        .route("/sw.js", get(service_worker))
+        .route("/manifest.webmanifest", get(manifest))
 }
 
 /// A cookie's value from the request, if present.
@@ -147,6 +150,9 @@ const REPORTS_JS: &str = include_str!("../../assets/reports.js");
 const WALLBOARD_JS: &str = include_str!("../../assets/wallboard.js");
 const MAP_JS: &str = include_str!("../../assets/map.js");
 const FIELD_JS: &str = include_str!("../../assets/field.js");
+const ICON_SVG: &str = include_str!("../../assets/icon.svg");
+const SW_JS: &str = include_str!("../../assets/sw.js");
+const MANIFEST: &str = include_str!("../../assets/manifest.webmanifest");
 /// uPlot 1.6.32 (MIT, `assets/vendor/uPlot.LICENSE`), vendored from its npm
 /// package: the `/reports` charts, no CDN.
 const UPLOT_JS: &str = include_str!("../../assets/vendor/uPlot.esm.js");
@@ -173,6 +179,7 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
         "uPlot.min.css" => (UPLOT_CSS, "text/css; charset=utf-8"),
         "map.js" => (MAP_JS, "text/javascript; charset=utf-8"),
         "field.js" => (FIELD_JS, "text/javascript; charset=utf-8"),
+        "icon.svg" => (ICON_SVG, "image/svg+xml"),
         "leaflet.js" => (LEAFLET_JS, "text/javascript; charset=utf-8"),
         "leaflet.css" => (LEAFLET_CSS, "text/css; charset=utf-8"),
         _ => return crate::api::error::ApiError::not_found("no such asset").into_response(),
@@ -183,6 +190,39 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
             (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         body,
+    )
+        .into_response()
+}
+
+/// `GET /sw.js`: the service worker of the installable agent desktop
+/// (issue 22). Served from the root so its scope is the whole site; `no-cache`
+/// so browsers check for a new one at each load.
+async fn service_worker() -> Response {
+    (
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        SW_JS,
+    )
+        .into_response()
+}
+
+/// `GET /manifest.webmanifest`: the web app manifest (W3C Web Application
+/// Manifest): name, start URL `/agent`, standalone display, icon.
+async fn manifest() -> Response {
+    (
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/manifest+json"),
+            ),
+            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        MANIFEST,
     )
         .into_response()
 }

@@ -27,12 +27,17 @@ const browser = await chromium.launch({
     '--disable-component-update', '--no-first-run'],
 });
 
+// While the test holds the phone offline, the service worker's offline page
+// (503) is the expected answer to a page load.
+let offline = false;
+
 function watchErrors(page, errors, who) {
   page.on('pageerror', (e) => errors.push(`${who}: ${e}`));
   page.on('console', (m) => {
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`${who}: ${m.text()}`);
   });
   page.on('response', (r) => {
+    if (offline && r.status() === 503 && r.fromServiceWorker()) return;
     if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) errors.push(`${who}: ${r.status()} ${r.url()}`);
   });
   // The map must not reach the internet: every request stays on the server.
@@ -133,6 +138,54 @@ try {
   // The map on a phone-sized screen.
   await sp.setViewportSize({ width: 390, height: 844 });
   await sp.screenshot({ path: `${shots}/map-mobile.png`, fullPage: true });
+
+  // The installable desktop: manifest linked, service worker active.
+  out.checks.manifest = await ap.evaluate(async () => {
+    const link = document.querySelector('link[rel="manifest"]');
+    const m = await (await fetch(link.href)).json();
+    return { start_url: m.start_url, display: m.display, icons: m.icons.length };
+  });
+  out.checks.sw_scope = await ap.evaluate(() => navigator.serviceWorker.ready.then((r) => r.scope));
+
+  // A web chat visitor writes; amina accepts, types a reply, the network
+  // drops, the page is reloaded offline and again online: the reply is back.
+  const visitor = await (await browser.newContext()).newPage();
+  await visitor.goto(`${base}/health`);
+  await visitor.evaluate((wsUrl) => new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl);
+    window.chat = ws;
+    ws.onopen = () => {
+      ws.send(JSON.stringify({ type: 'hello', visitor: 'geo-visitor-1', name: 'Field Visitor' }));
+      ws.send(JSON.stringify({ type: 'message', text: 'My meter is broken', cid: 'c1' }));
+    };
+    ws.onmessage = (e) => { if (JSON.parse(e.data).type === 'ack') resolve(); };
+    ws.onerror = () => reject(new Error('web chat socket failed'));
+  }), `${base.replace(/^http/, 'ws')}/webchat/ws`);
+  await ap.locator('#btn-accept').waitFor({ state: 'visible', timeout: WAIT });
+  await ap.locator('#btn-accept').click();
+  await ap.locator('#reply-text').waitFor({ state: 'visible', timeout: WAIT });
+  const draft = 'A technician comes tomorrow at 10';
+  await ap.locator('#reply-text').fill(draft);
+  offline = true;
+  await phone.setOffline(true);
+  await ap.waitForFunction(() => document.body.dataset.online === 'no', null, { timeout: WAIT });
+  await ap.reload().catch(() => {});
+  out.checks.offline_page = await ap.locator('body').textContent();
+  await ap.screenshot({ path: `${shots}/agent-offline-mobile.png`, fullPage: true });
+  await phone.setOffline(false);
+  offline = false;
+  await ap.goto(`${base}/agent`);
+  await ap.locator('#reply-text').waitFor({ state: 'visible', timeout: WAIT });
+  await ap.waitForFunction((d) => document.getElementById('reply-text').value === d, draft, { timeout: WAIT });
+  out.checks.draft_after_reload = await ap.locator('#reply-text').inputValue();
+  // The consent is remembered on the device: sharing resumes by itself.
+  await ap.waitForFunction(() => document.body.dataset.geo === 'sent', null, { timeout: WAIT });
+  out.checks.geo_checked_after_reload = await ap.getByLabel('Share my position').isChecked();
+  await ap.screenshot({ path: `${shots}/agent-draft-restored-mobile.png`, fullPage: true });
+  // Sent: the draft is forgotten.
+  await ap.getByRole('button', { name: 'Send' , exact: true }).first().click();
+  await ap.waitForFunction(() => !Object.keys(localStorage).some((k) => k.startsWith('sb_draft:')), null, { timeout: WAIT });
+  out.checks.drafts_left = await ap.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('sb_draft:')).length);
   out.errors = errors;
 } catch (e) {
   out.error = String(e && e.stack || e);
