@@ -351,6 +351,7 @@ $('wrap-form').addEventListener('submit', (ev) => {
       code: $('disp-code').value,
       notes: notes || null,
     });
+    keepDraft(current.id, ''); // closed: an unsent reply has no use any more
     const customer = current.customer;
     current = null;
     $('wrap').hidden = true;

@@ -2,16 +2,19 @@
 // the agent's consent, and field visits (check in at the customer shown).
 //
 // Sharing: the "Share my position" switch is off until the agent turns it
-// on; the choice is remembered on this device (localStorage) until turned
-// off. While on, the Geolocation API's watchPosition keeps the latest fix and
-// it is posted to /api/v1/agent/position at once, then every
+// on; the choice is remembered on this device for this user (localStorage)
+// until turned off. While on, the Geolocation API's watchPosition keeps the
+// latest fix, posted to /api/v1/agent/position at once, then every
 // `data-geo-interval-s` seconds. Only while signed in: the page exists only
 // with a session, and a 401 sends it to /login, which ends the watch.
 // `document.body.dataset.geo` says where it is (`off`, `waiting`, `sent`,
 // `denied`, `error`) for people using tests and assistive tools alike.
 import { t, el, api, fmtDate } from '/assets/common.js';
 
-const CONSENT_KEY = 'sb_geo_consent';
+// Consent and drafts are kept per user: a device shared by two agents does
+// not share the second one's position on the first one's word.
+const USER = document.getElementById('agent')?.dataset.user || '';
+const CONSENT_KEY = `sb_geo_consent:${USER}`;
 let last = null; // latest fix: { lat, lon, accuracy_m }
 
 function fixOf(p) {
@@ -139,7 +142,7 @@ export function mountVisit(getShown, act, reloadTimeline) {
 
 // --- Drafts and the installable shell ---------------------------------------
 
-const DRAFT_PREFIX = 'sb_draft:';
+const DRAFT_PREFIX = `sb_draft:${USER}:`;
 
 /** The reply typed for conversation `id` and not sent yet ('' when none). */
 export function draftOf(id) {

@@ -518,7 +518,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
         "Position unavailable.",
     ),
     ("visit_check_in", "Visite terrain", "Field visit"),
-    ("visit_notes", "Notes de visite", "Visit notes"),
+    ("visit_notes", "Compte rendu de visite", "Visit report"),
     ("visit_done", "Visite enregistrée.", "Visit checked in."),
     ("visit", "Visite terrain", "Field visit"),
     (

@@ -81,7 +81,7 @@ try {
   await ap.getByRole('button', { name: 'Search', exact: true }).click();
   await ap.locator('#search-results button').first().click();
   await ap.locator('#timeline').waitFor({ state: 'visible', timeout: WAIT });
-  await ap.getByLabel('Visit notes').fill('Meter read, customer happy');
+  await ap.getByLabel('Visit report').fill('Meter read, customer happy');
   await ap.getByRole('button', { name: 'Field visit' }).click();
   const visit = ap.locator('#tl-items li.tl-visit');
   await visit.first().waitFor({ timeout: WAIT });
