@@ -73,6 +73,7 @@ function onOffer(m) {
   $('pop-language').textContent = (c && c.language) || '—';
   $('pop-queue').textContent = m.queue || '';
   $('pop-ivr').textContent = ivrText(sp.ivr_trace);
+  $('btn-pop-visit').hidden = !c;
   const h = $('pop-history');
   h.replaceChildren();
   for (const i of (sp.history || []).slice(0, 5)) h.append(el('li', interactionLine(i)));
@@ -246,7 +247,7 @@ async function loadTimeline(customerId) {
     items.push({ at: Date.parse(i.started_at), node: li });
   }
   items.push(...(await mergeItems(page.customer.id, act, reloadTimeline)));
-  items.push(...(await visitItems(page.customer.id)));
+  items.push(...visitItems(page.field_visits));
   items.sort((a, b) => b.at - a.at);
   list.replaceChildren(...items.map((x) => x.node));
   if (!list.children.length) list.append(el('li', t("none"), 'muted'));
@@ -260,7 +261,7 @@ async function reloadTimeline(customerId, message) {
 }
 
 mountMerge(() => shown, act, reloadTimeline);
-mountVisit(() => shown, act, reloadTimeline);
+mountVisit(() => shown, act, reloadTimeline, () => current && current.customer);
 mountGeo(root);
 mountShell($('live'));
 

@@ -107,10 +107,9 @@ function hereNow() {
   });
 }
 
-/** A customer's field visits as timeline items `{ at, node }`. */
-export async function visitItems(customerId) {
-  const visits = await api('GET', `/customers/${encodeURIComponent(customerId)}/visits`);
-  return visits.map((v) => {
+/** Field visits (the timeline's `field_visits`) as timeline items `{ at, node }`. */
+export function visitItems(visits) {
+  return (visits || []).map((v) => {
     const li = el('li', null, 'tl-visit');
     li.dataset.visitId = v.id;
     li.append(el('span', `${t('visit')} — ${fmtDate(v.at)}`, 'tl-head'));
@@ -122,10 +121,24 @@ export async function visitItems(customerId) {
   });
 }
 
-/** Wire the check-in form of the customer card. */
-export function mountVisit(getShown, act, reloadTimeline) {
+/**
+ * Wire the check-in form of the customer card, and the pop's "Field visit"
+ * button, which opens the popped customer's card at that form.
+ */
+export function mountVisit(getShown, act, reloadTimeline, getPopped) {
   const form = document.getElementById('visit-form');
   if (!form) return;
+  const fromPop = document.getElementById('btn-pop-visit');
+  fromPop?.addEventListener('click', () => {
+    const c = getPopped();
+    if (!c) return;
+    act(async () => {
+      await reloadTimeline(c.id, '');
+      const notes = document.getElementById('visit-notes');
+      notes.scrollIntoView({ block: 'center' });
+      notes.focus();
+    });
+  });
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const customer = getShown();

@@ -184,6 +184,10 @@ async fn mobile_agent_on_the_supervisor_map() {
         json!({"start_url": "/agent", "display": "standalone", "icons": 1})
     );
     assert_eq!(c["sw_scope"], format!("http://{}/", srv.addr));
+    // The pop of the web chat offers "Field visit", opening that customer's
+    // card at the check-in form.
+    assert_eq!(c["pop_visit_shown"], true);
+    assert_eq!(c["pop_visit_customer"], "Field Visitor");
     // The network drops: the reload gets the service worker's offline page;
     // back online, the conversation resumes with the reply typed before.
     assert!(

@@ -273,6 +273,16 @@ async fn positions(pg: bool) {
         notes,
         vec!["sans position", "Compteur relevé, client satisfait"]
     );
+    // The customer's timeline carries them too.
+    let (st, tl) = get(srv, &amina, "/api/v1/customers/3/timeline").await;
+    assert_eq!(st, 200);
+    let tl_notes: Vec<&str> = tl["field_visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["notes"].as_str().unwrap())
+        .collect();
+    assert_eq!(tl_notes, notes);
     let (st, e) = post(
         srv,
         &amina,

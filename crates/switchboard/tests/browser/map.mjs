@@ -164,6 +164,13 @@ try {
   await ap.locator('#btn-accept').waitFor({ state: 'visible', timeout: WAIT });
   await ap.locator('#btn-accept').click();
   await ap.locator('#reply-text').waitFor({ state: 'visible', timeout: WAIT });
+  // The pop's "Field visit" opens the popped customer's card at the form.
+  out.checks.pop_visit_shown = await ap.locator('#btn-pop-visit').isVisible();
+  if (out.checks.pop_visit_shown) {
+    await ap.locator('#btn-pop-visit').click();
+    await ap.waitForFunction(() => document.activeElement && document.activeElement.id === 'visit-notes', null, { timeout: WAIT });
+    out.checks.pop_visit_customer = await ap.locator('#tl-name').textContent();
+  }
   const draft = 'A technician comes tomorrow at 10';
   await ap.locator('#reply-text').fill(draft);
   offline = true;
