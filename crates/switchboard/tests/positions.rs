@@ -393,3 +393,54 @@ async fn map_page_tiles_and_csp() {
     assert!(body.contains(r#"data-tile-url="""#));
     s.shutdown().await;
 }
+
+/// Retention: positions received more than `retention_days` before now go,
+/// the others stay (the job `serve` runs at start and hourly).
+#[tokio::test]
+async fn retention_prunes_old_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store::open(&format!("sqlite://{}/t.db", dir.path().display()))
+        .await
+        .unwrap();
+    let a = st
+        .create_agent(&store::NewAgent {
+            login: "field".into(),
+            name: "Field".into(),
+            skills: vec![],
+            languages: vec![],
+            capacity: Default::default(),
+        })
+        .await
+        .unwrap();
+    let now = domain::Timestamp::from_millis(1_796_000_000_000);
+    let day = 86_400_000;
+    let p = store::GeoPoint {
+        lat: 6.4,
+        lon: 2.4,
+        accuracy_m: 5.0,
+    };
+    for age in [3 * day, 2 * day + 1, 2 * day - 1, 1000] {
+        st.add_position(a.id, p, now.add_millis(-age))
+            .await
+            .unwrap();
+    }
+    let n = switchboard::api::positions::prune_expired(&*st, 2, now)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    let left: Vec<i64> = st
+        .agent_track(a.id, domain::Timestamp::from_millis(0), now)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| now.as_millis() - p.at.as_millis())
+        .collect();
+    assert_eq!(left, vec![2 * day - 1, 1000]);
+    // 0 days means the minimum, 1: a day later (less 2 s) only the newest stays.
+    assert_eq!(
+        switchboard::api::positions::prune_expired(&*st, 0, now.add_millis(day - 2000))
+            .await
+            .unwrap(),
+        1
+    );
+}

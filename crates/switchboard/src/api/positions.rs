@@ -364,16 +364,28 @@ pub async fn visits(
     ))
 }
 
-/// Delete positions older than `[positions] retention_days`, now and every
-/// [`PRUNE_EVERY`], until the process ends.
-pub fn spawn_pruning(store: Arc<dyn Store>, retention_days: u32) {
+/// Delete the positions received more than `retention_days` (at least 1)
+/// days before `now`; returns how many.
+///
+/// # Errors
+/// The store's.
+pub async fn prune_expired(
+    store: &dyn Store,
+    retention_days: u32,
+    now: Timestamp,
+) -> store::Result<u64> {
     let keep_ms = i64::from(retention_days.max(1)) * DAY_MS;
+    store.prune_positions(now.add_millis(-keep_ms)).await
+}
+
+/// Run [`prune_expired`] now and every [`PRUNE_EVERY`], until the process
+/// ends.
+pub fn spawn_pruning(store: Arc<dyn Store>, retention_days: u32) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(PRUNE_EVERY);
         loop {
             tick.tick().await;
-            let before = crate::now().add_millis(-keep_ms);
-            match store.prune_positions(before).await {
+            match prune_expired(&*store, retention_days, crate::now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "expired agent positions deleted"),
                 Err(e) => tracing::warn!(error = %e, "agent positions not pruned"),
