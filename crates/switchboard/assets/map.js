@@ -4,7 +4,7 @@
 // tiles come from `[map] tile_url`, else an offline grid background is
 // drawn in the browser so the map works on a closed network. Names and
 // states go into the map as DOM text, never as HTML.
-import { t, el, api, fmtDate } from './common.js';
+import { t, el, api, fmtDate, connectPush } from './common.js';
 
 const L = window.L;
 const box = document.getElementById('map');
@@ -80,7 +80,10 @@ function ageText(s) {
   return t('map_age_h').replace('{n}', Math.floor(s / 3600));
 }
 
+let shown = []; // the agents last drawn
+
 function draw(agents) {
+  shown = agents;
   markers.clearLayers();
   tbody.replaceChildren();
   for (const a of agents) {
@@ -173,3 +176,17 @@ trackForm.addEventListener('submit', async (ev) => {
 
 await Promise.all([load(), loadAgents()]);
 setInterval(load, Math.max(5, Number(box.dataset.refreshS) || 60) * 1000);
+
+// ACD state changes recolour the markers at once (positions move at the
+// next read).
+connectPush(
+  (m) => {
+    if (m.type !== 'agent_state') return;
+    const a = shown.find((x) => x.agent_id === m.agent_id);
+    if (!a) return;
+    a.state = m.state;
+    a.pause_reason = m.state === 'paused' ? m.reason || null : null;
+    draw(shown);
+  },
+  (up) => { document.body.dataset.live = up ? 'on' : 'off'; },
+);

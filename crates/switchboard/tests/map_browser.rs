@@ -184,6 +184,9 @@ async fn mobile_agent_on_the_supervisor_map() {
         json!({"start_url": "/agent", "display": "standalone", "icons": 1})
     );
     assert_eq!(c["sw_scope"], format!("http://{}/", srv.addr));
+    // Accepting the conversation made her busy: the map recoloured her
+    // marker from the push, without a new read.
+    assert_eq!(c["busy_fill"], "#0b57d0");
     // The pop of the web chat offers "Field visit", opening that customer's
     // card at the check-in form.
     assert_eq!(c["pop_visit_shown"], true);

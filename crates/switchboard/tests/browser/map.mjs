@@ -171,6 +171,9 @@ try {
     await ap.waitForFunction(() => document.activeElement && document.activeElement.id === 'visit-notes', null, { timeout: WAIT });
     out.checks.pop_visit_customer = await ap.locator('#tl-name').textContent();
   }
+  // The supervisor's map recoloured amina's marker live: busy.
+  await sp.locator(`path.agent-marker.agent-${agent}.state-busy`).waitFor({ timeout: WAIT });
+  out.checks.busy_fill = await sp.locator(`path.agent-marker.agent-${agent}`).getAttribute('fill');
   const draft = 'A technician comes tomorrow at 10';
   await ap.locator('#reply-text').fill(draft);
   offline = true;
