@@ -109,9 +109,12 @@ function draw(agents) {
     const name = el('th', a.name);
     name.scope = 'row';
     const st = el('td');
+    st.dataset.label = t('state');
     st.append(el('span', stateLabel(a), `badge st-${cssToken(a.state)}`));
     const seen = el('td', `${fmtDate(a.at)} (${ageText(a.age_s)})`);
+    seen.dataset.label = t('map_last_seen');
     const acc = el('td', `± ${Math.round(a.accuracy_m)} m`);
+    acc.dataset.label = t('map_accuracy');
     tr.append(name, st, seen, acc);
     tr.addEventListener('click', () => map.setView([a.lat, a.lon], Math.max(map.getZoom(), 15)));
     tbody.append(tr);
