@@ -68,26 +68,46 @@ async fn positions(pg: bool) {
     };
     let (amina_id, koffi_id) = (agent_id("amina").await, agent_id("koffi").await);
 
+    // An earlier position of amina's, 3 s ago (written straight to the store:
+    // the API takes one per 2 s).
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    store
+        .add_position(
+            domain::AgentId(amina_id),
+            store::GeoPoint {
+                lat: 6.3703,
+                lon: 2.3912,
+                accuracy_m: 25.0,
+            },
+            domain::Timestamp::from_millis(now_ms - 3_000),
+        )
+        .await
+        .unwrap();
     // Posting: an agent's own position, stored as received.
     let (st, first) = post(
-        srv,
-        &amina,
-        "/api/v1/agent/position",
-        json!({"lat": 6.3703, "lon": 2.3912, "accuracy_m": 25.0}),
-    )
-    .await;
-    assert_eq!(st, 201, "{first}");
-    assert_eq!(first["agent_id"], amina_id);
-    assert_eq!(first["lat"], 6.3703);
-    assert_eq!(first["accuracy_m"], 25.0);
-    let (st, _) = post(
         srv,
         &amina,
         "/api/v1/agent/position",
         json!({"lat": 6.3725, "lon": 2.3941, "accuracy_m": 8.0}),
     )
     .await;
-    assert_eq!(st, 201);
+    assert_eq!(st, 201, "{first}");
+    assert_eq!(first["agent_id"], amina_id);
+    assert_eq!(first["lat"], 6.3725);
+    assert_eq!(first["accuracy_m"], 8.0);
+    // Another one at once is refused: one per 2 s.
+    let (st, e) = post(
+        srv,
+        &amina,
+        "/api/v1/agent/position",
+        json!({"lat": 6.3726, "lon": 2.3942, "accuracy_m": 8.0}),
+    )
+    .await;
+    assert_eq!(st, 429, "{e}");
+    assert_eq!(e["error"]["code"], "too_frequent");
     let (st, _) = post(
         srv,
         &koffi,

@@ -61,11 +61,16 @@ fn positions_on(s: &AppState) -> ApiResult<()> {
     }
 }
 
+/// Shortest gap between two positions of one agent, ms: a second position
+/// within it is refused (429), which bounds what one session can write to
+/// one row per 2 s (the page sends every `[positions] interval_s`, ≥ 5 s).
+pub const MIN_GAP_MS: i64 = 2_000;
+
 /// Store the calling agent's position (received now). 201 with the stored
 /// row; 403 for a user who is not an agent; 409 when positions are off;
-/// 422 for a value out of range.
+/// 422 for a value out of range; 429 within [`MIN_GAP_MS`] of the previous.
 #[utoipa::path(post, path = "/api/v1/agent/position", request_body = PositionInput,
-    responses((status = 201, body = store::AgentPosition), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = store::AgentPosition), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
     tag = "agent", security(("bearer" = [])))]
 pub async fn post_position(
     State(s): State<AppState>,
@@ -79,7 +84,20 @@ pub async fn post_position(
         lon: p.lon,
         accuracy_m: p.accuracy_m,
     };
-    let stored = s.store.add_position(agent, point, crate::now()).await?;
+    point.validate()?;
+    let now = crate::now();
+    let recent = s
+        .store
+        .agent_track(agent, now.add_millis(-MIN_GAP_MS), now.add_millis(1))
+        .await?;
+    if !recent.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_frequent",
+            format!("one position per {} s at most", MIN_GAP_MS / 1000),
+        ));
+    }
+    let stored = s.store.add_position(agent, point, now).await?;
     Ok((StatusCode::CREATED, Json(stored)))
 }
 
