@@ -354,6 +354,17 @@ async fn positions_turned_off() {
     .await;
     assert_eq!(st, 409, "{e}");
     assert_eq!(e["error"]["code"], "positions_off");
+    // The routes are described in the OpenAPI document.
+    let (st, doc) = get(&s, &amina, "/api/v1/openapi.json").await;
+    assert_eq!(st, 200);
+    for path in [
+        "/api/v1/agent/position",
+        "/api/v1/agents/positions",
+        "/api/v1/agents/{id}/track",
+        "/api/v1/customers/{id}/visits",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
     s.shutdown().await;
 }
 
