@@ -102,6 +102,8 @@ pub enum AuditAction {
     Exported,
     /// A supervisor monitored, whispered or barged.
     Monitoring,
+    /// Agents' positions or an agent's track read (issue 22, SPEC §6.1).
+    PositionsViewed,
 }
 
 impl AuditAction {
@@ -135,6 +137,7 @@ impl AuditAction {
             ConfigChanged => "config_changed",
             Exported => "exported",
             Monitoring => "monitoring",
+            PositionsViewed => "positions_viewed",
         }
     }
 }

@@ -33,6 +33,8 @@
 //! - `chat.rs`, `merge.rs`: a trait, its types and its SQL macro each
 //!   (internal chat; customer merge and undo, whose module doc explains how a
 //!   merge leaves the append-only event log untouched).
+//! - `position.rs`: agent positions and field visits (issue 22), trait,
+//!   types and SQL macro.
 //! - `writes.rs`: [`Write`], [`WriteStore`] (group commit of interaction
 //!   changes with their events, idempotent by [`WriteKey`]; blocks of
 //!   interaction ids) and their SQL; its module doc explains the design.
@@ -51,6 +53,7 @@ mod common_messaging;
 mod dial;
 mod dial_campaign;
 mod merge;
+mod position;
 mod postgres;
 mod sqlite;
 mod types;
@@ -81,6 +84,9 @@ pub(crate) enum CloseAt {
     },
 }
 pub use merge::{CustomerMerge, MergeStore, MovedIdentity};
+pub use position::{
+    AgentPosition, FieldVisit, GeoPoint, MAX_TRACK_POINTS, NewFieldVisit, PositionStore,
+};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
@@ -505,6 +511,7 @@ pub trait Store:
     + DialCampaignStore
     + SipBindingStore
     + SipDialogStore
+    + PositionStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

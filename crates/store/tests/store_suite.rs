@@ -22,6 +22,8 @@ mod directory;
 mod journal;
 #[path = "store_suite/messaging.rs"]
 mod messaging;
+#[path = "store_suite/positions.rs"]
+mod positions;
 #[path = "store_suite/users.rs"]
 mod users;
 
@@ -58,6 +60,7 @@ async fn suite(s: Arc<dyn Store>) {
     messaging::messaging(&*s).await;
     campaigns::campaigns(&*s).await;
     dial::dial_campaigns(&*s).await;
+    positions::positions(&*s).await;
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 // textContent (see common.js `el`).
 import { t, el, api, fmtDuration, fmtDate, showState, connectPush } from '/assets/common.js';
 import { fill, mergeItems, mountMerge } from '/assets/merge.js';
+import { draftOf, keepDraft, mountGeo, mountShell, mountVisit, visitItems } from '/assets/field.js';
 
 const $ = (id) => document.getElementById(id);
 const root = $('agent');
@@ -77,6 +78,7 @@ function onOffer(m) {
   $('pop-campaign-name').textContent = camp ? camp.name : '';
   $('pop-campaign-attempt').textContent = camp ? String(camp.attempt) : '';
   $('pop-script').textContent = (camp && camp.script) || '';
+  $('btn-pop-visit').hidden = !c;
   const h = $('pop-history');
   h.replaceChildren();
   for (const i of (sp.history || []).slice(0, 5)) h.append(el('li', interactionLine(i)));
@@ -148,6 +150,8 @@ function showActive(since) {
   $('thread').hidden = !digital;
   if (digital) {
     loadThread(current.id).catch((e) => say(e.message, true));
+    // A reply typed before a reload or a network drop comes back.
+    $('reply-text').value = draftOf(current.id);
     $('reply-text').focus();
   } else {
     $('btn-hangup').focus();
@@ -215,6 +219,7 @@ function onTyping(m) {
 let lastTyping = 0;
 /** Tell the customer the agent is typing, at most every 3 s. */
 $('reply-text').addEventListener('input', () => {
+  if (current) keepDraft(current.id, $('reply-text').value);
   const now = Date.now();
   if (!current || !isDigital(current.channel) || now - lastTyping < 3000) return;
   lastTyping = now;
@@ -283,6 +288,7 @@ async function loadTimeline(customerId) {
     items.push({ at: Date.parse(i.started_at), node: li });
   }
   items.push(...(await mergeItems(page.customer.id, act, reloadTimeline)));
+  items.push(...visitItems(page.field_visits));
   items.sort((a, b) => b.at - a.at);
   list.replaceChildren(...items.map((x) => x.node));
   if (!list.children.length) list.append(el('li', t("none"), 'muted'));
@@ -296,6 +302,9 @@ async function reloadTimeline(customerId, message) {
 }
 
 mountMerge(() => shown, act, reloadTimeline);
+mountVisit(() => shown, act, reloadTimeline, () => current && current.customer);
+mountGeo(root);
+mountShell($('live'));
 
 async function search(q) {
   const found = await api('GET', `/customers?q=${encodeURIComponent(q)}&limit=20`);
@@ -372,6 +381,7 @@ $('reply-form').addEventListener('submit', (ev) => {
     li.classList.add('pending');
     if (r && r.outbox_id) li.dataset.outboxId = r.outbox_id;
     $('reply-text').value = '';
+    keepDraft(current.id, '');
   });
 });
 $('wrap-form').addEventListener('submit', (ev) => {
@@ -383,6 +393,7 @@ $('wrap-form').addEventListener('submit', (ev) => {
       code: $('disp-code').value,
       notes: notes || null,
     });
+    keepDraft(current.id, ''); // closed: an unsent reply has no use any more
     const customer = current.customer;
     current = null;
     $('wrap').hidden = true;

@@ -83,6 +83,15 @@ export function showState(badge, state) {
  */
 export function connectPush(onMessage, onStatus, path = '/api/v1/ws') {
   let delay = 500;
+  let retry = null; // the timer of the next attempt while closed
+  // Back online after a network drop: try at once, not at the end of the back-off.
+  window.addEventListener('online', () => {
+    if (retry !== null) {
+      clearTimeout(retry);
+      retry = null;
+      open();
+    }
+  });
   const open = () => {
     const proto = location.protocol === 'https:' ? 'wss' : 'ws';
     const ws = new WebSocket(`${proto}://${location.host}${path}`);
@@ -101,7 +110,10 @@ export function connectPush(onMessage, onStatus, path = '/api/v1/ws') {
     };
     ws.onclose = () => {
       onStatus(false);
-      setTimeout(open, delay);
+      retry = setTimeout(() => {
+        retry = null;
+        open();
+      }, delay);
       delay = Math.min(delay * 2, 10000);
     };
   };

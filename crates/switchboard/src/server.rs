@@ -60,6 +60,7 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
     replay_journal(settings, &store).await;
     recover(&*store).await?;
     spawn_heartbeat(store.clone());
+    crate::api::positions::spawn_pruning(store.clone(), settings.positions.retention_days);
     if settings.demo.seed {
         let accounts =
             crate::demo::seed_if_empty(&*store, &settings.data_dir, crate::now()).await?;

@@ -47,6 +47,66 @@ pub struct Settings {
     /// The site: its time zone.
     #[serde(default)]
     pub site: SiteSettings,
+    /// Mobile agents' positions (issue 22).
+    #[serde(default)]
+    pub positions: PositionSettings,
+    /// The supervisors' map of agents.
+    #[serde(default)]
+    pub map: MapSettings,
+}
+
+/// `[positions]`: agents' positions shared by their browsers (SPEC §6.1).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PositionSettings {
+    /// Accept positions at all (default true; an agent still has to consent
+    /// on `/agent`).
+    pub enabled: bool,
+    /// How often a consenting browser sends its position, seconds
+    /// (default 60; at least 5).
+    pub interval_s: u64,
+    /// Days positions are kept; older ones are deleted by an hourly job
+    /// (default 30; at least 1).
+    pub retention_days: u32,
+}
+
+impl Default for PositionSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval_s: 60,
+            retention_days: 30,
+        }
+    }
+}
+
+/// `[map]`: the background of the supervisors' map (`/map`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MapSettings {
+    /// Tile server URL template in Leaflet's form
+    /// (`https://tile.example/{z}/{x}/{y}.png`). Empty (the default): no
+    /// tiles, an offline background (a degree grid) drawn in the browser,
+    /// so the map works on a closed network.
+    pub tile_url: String,
+    /// Attribution shown under the tiles (required by most tile servers'
+    /// terms, e.g. "© OpenStreetMap contributors").
+    pub attribution: String,
+    /// Initial centre `[lat, lon]`, degrees (default Cotonou).
+    pub center: [f64; 2],
+    /// Initial zoom level, 1..=18 (default 12).
+    pub zoom: u8,
+}
+
+impl Default for MapSettings {
+    fn default() -> Self {
+        Self {
+            tile_url: String::new(),
+            attribution: String::new(),
+            center: [6.3654, 2.4183],
+            zoom: 12,
+        }
+    }
 }
 
 /// `[site]`: where the contact center is.

@@ -316,6 +316,9 @@ pub struct TimelinePage {
     pub items: Vec<TimelineEntry>,
     /// Offset of the next page, if there may be one.
     pub next_offset: Option<i64>,
+    /// Field visits at the customer (issue 22), newest first, the latest
+    /// 100, on every page.
+    pub field_visits: Vec<store::FieldVisit>,
 }
 
 /// A customer's journey on every channel, newest first.
@@ -341,9 +344,11 @@ pub async fn timeline(
         e.interaction = super::recording::public(e.interaction.clone());
     }
     let next_offset = (items.len() as i64 == limit).then_some(offset + limit);
+    let field_visits = s.store.customer_field_visits(customer.id, 100).await?;
     Ok(Json(TimelinePage {
         customer,
         items,
         next_offset,
+        field_visits,
     }))
 }

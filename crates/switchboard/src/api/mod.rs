@@ -20,6 +20,7 @@ mod interactions;
 mod merges;
 mod openapi;
 mod ops;
+pub mod positions;
 mod recording;
 pub mod reports;
 mod supervision;
@@ -91,6 +92,8 @@ pub fn router(state: AppState) -> Router {
             "/agents",
             get(directory::list_agents).post(directory::create_agent),
         )
+        .route("/agents/positions", get(positions::latest))
+        .route("/agents/{id}/track", get(positions::track))
         .route(
             "/agents/{id}",
             get(directory::get_agent).put(admin_edit::update_agent),
@@ -134,6 +137,11 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/state", get(agent::my_state).post(agent::state))
         .route("/agent/preview/call", post(agent::preview_call))
         .route("/agent/preview/skip", post(agent::preview_skip))
+        .route("/agent/position", post(positions::post_position))
+        .route(
+            "/customers/{id}/visits",
+            get(positions::visits).post(positions::add_visit),
+        )
         .route("/interactions/{id}/disposition", post(agent::disposition))
         .route("/interactions/{id}/hangup", post(agent::hangup))
         .route("/interactions/{id}/hold", post(agent::hold))

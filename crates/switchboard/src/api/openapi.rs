@@ -17,6 +17,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::customers::update, super::customers::delete, super::customers::lookup,
         super::customers::timeline,
         super::merges::merge, super::merges::list, super::merges::undo,
+        super::positions::post_position, super::positions::latest, super::positions::track,
+        super::positions::add_visit, super::positions::visits,
         super::directory::list_agents, super::directory::get_agent, super::directory::create_agent,
         super::directory::list_queues, super::directory::get_queue, super::directory::create_queue,
         super::directory::update_queue, super::directory::list_dispositions,

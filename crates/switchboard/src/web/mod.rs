@@ -9,7 +9,9 @@
 //! a queue: see `admin`; agents, users, dispositions and pause reasons are
 //! edited under `/admin/...`: see `admin_edit`), `GET /reports` (KPI
 //! tables and charts of a period, xlsx and pdf export), `GET /wallboard`
-//! (live per-queue figures in large type), `GET /assets/{file}`.
+//! (live per-queue figures in large type), `GET /map` (mobile agents on a
+//! Leaflet map, their tracks), `GET /assets/{file}`, and for the installable
+//! agent desktop `GET /manifest.webmanifest` and `GET /sw.js`.
 //!
 //! Sessions: the login form opens the same opaque session as the JSON login
 //! and stores its token in the `sb_session` cookie (HttpOnly,
@@ -43,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns", get(pages::campaigns))
         .route("/reports", get(pages::reports))
         .route("/wallboard", get(pages::wallboard))
+        .route("/map", get(pages::map))
         .route("/admin", get(admin::admin))
         .route("/admin/dispositions", post(admin::add_disposition))
         .route("/admin/users", post(admin::add_user))
@@ -68,6 +71,8 @@ pub fn router() -> Router<AppState> {
             get(admin::queue_form).post(admin::queue_save),
         )
         .route("/assets/{file}", get(asset))
+        .route("/sw.js", get(service_worker))
+        .route("/manifest.webmanifest", get(manifest))
 }
 
 /// A cookie's value from the request, if present.
@@ -143,10 +148,20 @@ const MERGE_JS: &str = include_str!("../../assets/merge.js");
 const CAMPAIGNS_JS: &str = include_str!("../../assets/campaigns.js");
 const REPORTS_JS: &str = include_str!("../../assets/reports.js");
 const WALLBOARD_JS: &str = include_str!("../../assets/wallboard.js");
+const MAP_JS: &str = include_str!("../../assets/map.js");
+const FIELD_JS: &str = include_str!("../../assets/field.js");
+const ICON_SVG: &str = include_str!("../../assets/icon.svg");
+const SW_JS: &str = include_str!("../../assets/sw.js");
+const MANIFEST: &str = include_str!("../../assets/manifest.webmanifest");
 /// uPlot 1.6.32 (MIT, `assets/vendor/uPlot.LICENSE`), vendored from its npm
 /// package: the `/reports` charts, no CDN.
 const UPLOT_JS: &str = include_str!("../../assets/vendor/uPlot.esm.js");
 const UPLOT_CSS: &str = include_str!("../../assets/vendor/uPlot.min.css");
+/// Leaflet 1.9.4 (BSD-2-Clause, `assets/vendor/leaflet.LICENSE`), vendored
+/// from its npm package (`dist/leaflet.js`, `dist/leaflet.css`): the `/map`
+/// page, no CDN.
+const LEAFLET_JS: &str = include_str!("../../assets/vendor/leaflet.js");
+const LEAFLET_CSS: &str = include_str!("../../assets/vendor/leaflet.css");
 
 /// `GET /assets/{file}`: the embedded CSS and ES modules.
 async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
@@ -162,6 +177,11 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
         "wallboard.js" => (WALLBOARD_JS, "text/javascript; charset=utf-8"),
         "uPlot.esm.js" => (UPLOT_JS, "text/javascript; charset=utf-8"),
         "uPlot.min.css" => (UPLOT_CSS, "text/css; charset=utf-8"),
+        "map.js" => (MAP_JS, "text/javascript; charset=utf-8"),
+        "field.js" => (FIELD_JS, "text/javascript; charset=utf-8"),
+        "icon.svg" => (ICON_SVG, "image/svg+xml"),
+        "leaflet.js" => (LEAFLET_JS, "text/javascript; charset=utf-8"),
+        "leaflet.css" => (LEAFLET_CSS, "text/css; charset=utf-8"),
         _ => return crate::api::error::ApiError::not_found("no such asset").into_response(),
     };
     (
@@ -170,6 +190,39 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
             (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         body,
+    )
+        .into_response()
+}
+
+/// `GET /sw.js`: the service worker of the installable agent desktop
+/// (issue 22). Served from the root so its scope is the whole site; `no-cache`
+/// so browsers check for a new one at each load.
+async fn service_worker() -> Response {
+    (
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        SW_JS,
+    )
+        .into_response()
+}
+
+/// `GET /manifest.webmanifest`: the web app manifest (W3C Web Application
+/// Manifest): name, start URL `/agent`, standalone display, icon.
+async fn manifest() -> Response {
+    (
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/manifest+json"),
+            ),
+            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        MANIFEST,
     )
         .into_response()
 }

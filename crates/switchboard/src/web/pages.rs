@@ -359,6 +359,10 @@ struct AgentPage {
     can_play: bool,
     /// Pause reasons in force (admin's list, else `[desktop] pause_reasons`).
     pause_reasons: Vec<DispOption>,
+    /// Offer position sharing (`[positions] enabled` and an agent user).
+    geo_enabled: bool,
+    /// Seconds between two positions sent (`[positions] interval_s`, ≥ 5).
+    geo_interval_s: u64,
 }
 
 /// An `<option>`: id and label.
@@ -459,6 +463,8 @@ pub async fn agent(
         }
     };
     let page = AgentPage {
+        geo_enabled: s.settings.positions.enabled && auth.user.agent_id.is_some(),
+        geo_interval_s: s.settings.positions.interval_s.max(5),
         nav: Nav::new(lang, &auth, "agent"),
         lang,
         i18n: lang.json(),
@@ -667,4 +673,99 @@ pub async fn wallboard(
         engine_on: s.engine.is_some(),
     };
     render(&page, StatusCode::OK, lang, remember)
+}
+
+#[derive(Template)]
+#[template(path = "map.html")]
+struct MapPage {
+    nav: Nav,
+    lang: Lang,
+    i18n: String,
+    engine_on: bool,
+    /// `[map] tile_url`; empty: the offline background.
+    tile_url: String,
+    attribution: String,
+    center_lat: f64,
+    center_lon: f64,
+    zoom: u8,
+    /// How often the page re-reads the positions, seconds.
+    refresh_s: u64,
+    /// Today in the site's time zone, `YYYY-MM-DD` (the track's default day).
+    today: String,
+}
+
+/// The origin a tile URL template loads from, as a CSP source: the
+/// scheme and host, `{s}` (Leaflet's subdomain letter) as a `*` wildcard.
+/// `None` for a template that is not an absolute http(s) URL.
+pub(super) fn tile_origin(template: &str) -> Option<String> {
+    let (scheme, rest) = template.split_once("://")?;
+    if scheme != "https" && scheme != "http" {
+        return None;
+    }
+    let host = rest.split('/').next()?.replace("{s}", "*");
+    if host.is_empty()
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*'))
+    {
+        return None;
+    }
+    Some(format!("{scheme}://{host}"))
+}
+
+/// `GET /map`: agents' latest positions coloured by ACD state and an
+/// agent's track for a day, on Leaflet (supervisors and admins). Tiles from
+/// `[map] tile_url` (allowed in the page's CSP `img-src`), else an offline
+/// grid background.
+pub async fn map(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    auth: Result<Auth<AnyRole>, ApiError>,
+) -> Response {
+    let (nav, lang, remember) = match supervisor_page(&headers, &q, auth, "map") {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let m = &s.settings.map;
+    let origin = tile_origin(&m.tile_url);
+    if !m.tile_url.is_empty() && origin.is_none() {
+        tracing::warn!(tile_url = %m.tile_url, "[map] tile_url is not an http(s) URL: offline background used");
+    }
+    let today = jiff::tz::TimeZone::get(&s.settings.site.time_zone)
+        .ok()
+        .and_then(|z| {
+            jiff::Timestamp::from_millisecond(crate::now().as_millis())
+                .ok()
+                .map(|t| t.to_zoned_datetime(z).date().to_string())
+        })
+        .unwrap_or_default();
+    let page = MapPage {
+        nav,
+        lang,
+        i18n: lang.json(),
+        engine_on: s.engine.is_some(),
+        tile_url: if origin.is_some() {
+            m.tile_url.clone()
+        } else {
+            String::new()
+        },
+        attribution: m.attribution.clone(),
+        center_lat: m.center[0],
+        center_lon: m.center[1],
+        zoom: m.zoom.clamp(1, 18),
+        refresh_s: s.settings.positions.interval_s.max(5),
+        today,
+    };
+    let mut resp = render(&page, StatusCode::OK, lang, remember);
+    if let Some(origin) = origin
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: {origin}; \
+             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        ))
+    {
+        resp.headers_mut()
+            .insert(HeaderName::from_static("content-security-policy"), v);
+    }
+    resp
 }
