@@ -283,3 +283,88 @@ async fn a_team_leader_takes_a_live_call_over() {
         "{k:?}"
     );
 }
+
+/// The supervisor page in a real browser (Debian chromium, npm
+/// playwright-core; tests/browser/listen.mjs): on amina's live call the
+/// team leader clicks Listen (their phone rings and answers), then
+/// Whisper, then Leave; the call's timeline has the three steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_leader_clicks_listen_whisper_and_leave_in_chromium() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "run `npm ci --prefix crates/switchboard/tests/browser` first"
+    );
+    let p = platform().await;
+    let admin = p.srv.login("admin").await;
+    let amina = p.srv.login("amina").await;
+    let sup = p.srv.login("supervisor").await;
+    team_leader(&p, &admin).await;
+    let amina_name = get(&p, &admin, "/api/v1/agents")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["login"] == "amina")
+        .and_then(|a| a["name"].as_str().map(str::to_string))
+        .expect("demo agent amina");
+    let mut aws = desktop(&p, &amina).await;
+    let mut seen = Vec::new();
+    let aport = register_phone(&p, "amina").await;
+    let lport = register_phone(&p, "moussa").await;
+    assert_eq!(
+        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let amina_phone = answering_phone(&p, aport);
+    let caller = trunk_call(&p, "caller_talk_until_bye.xml", "3902");
+    let id = next_of(&mut aws, "answered", &mut seen).await["interaction_id"]
+        .as_i64()
+        .unwrap();
+    let lead_phone = answering_phone(&p, lport);
+    let args = [
+        dir.join("listen.mjs").display().to_string(),
+        format!("http://{}", p.srv.addr),
+        std::env::var("SWITCHBOARD_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+        "lead".into(),
+        "a long enough pw".into(),
+        amina_name,
+    ];
+    let run = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        tokio::process::Command::new("node")
+            .args(&args)
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("listen.mjs did not finish")
+    .expect("node must be installed (Debian package nodejs)");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "listen.mjs failed: {stdout}");
+    assert_eq!(
+        exit_code(lead_phone).await,
+        0,
+        "the team leader's phone got its BYE"
+    );
+    next_event(&p, &sup, "monitoring_ended", 0).await;
+    let k = kinds(&p, &sup, id).await;
+    let steps: Vec<&str> = k
+        .iter()
+        .map(String::as_str)
+        .filter(|x| x.starts_with("monitoring_"))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "monitoring_started",
+            "monitoring_mode_changed",
+            "monitoring_ended"
+        ]
+    );
+    assert_eq!(hang_up(&p, &amina, id).await, 204);
+    assert_eq!(exit_code(caller).await, 0);
+    assert_eq!(exit_code(amina_phone).await, 0);
+}
