@@ -122,6 +122,8 @@ struct Live {
 struct AgentRun {
     tally: Tally,
     paused: Option<(String, Timestamp)>,
+    /// Logged in since (any state but logged out).
+    staffed: Option<Timestamp>,
     /// Open wrap-ups (an agent with several digital conversations may
     /// have more than one).
     wraps: Vec<(Timestamp, Option<InteractionId>)>,
@@ -569,6 +571,19 @@ impl ReportBuilder {
         }
         if state == AgentState::Paused {
             run.paused = Some((reason.unwrap_or("unspecified").to_string(), at));
+        }
+        match (state, run.staffed) {
+            (AgentState::LoggedOut, Some(since)) => {
+                run.staffed = None;
+                let (s, e) = (since.max(from), at.min(to));
+                if e > s {
+                    let ms = e.millis_since(s);
+                    run.tally.staffed_ms += ms;
+                    self.total.staffed_ms += ms;
+                }
+            }
+            (AgentState::LoggedOut, None) | (_, Some(_)) => {}
+            (_, None) => run.staffed = Some(at),
         }
     }
 

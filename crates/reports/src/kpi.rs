@@ -65,6 +65,10 @@ pub struct Tally {
     pub wrap_ms: i64,
     /// Offers that rang out (ring-no-answer).
     pub ronas: u64,
+    /// Logged-in time (any ACD state but logged out), ms: per agent, and
+    /// summed over agents for the period total. The occupancy and
+    /// utilisation denominators.
+    pub staffed_ms: i64,
     /// Paused time by reason code, ms (agents and the period total).
     pub pause_ms: BTreeMap<String, i64>,
     /// Answered contacts of a known customer (FCR denominator).
@@ -169,6 +173,26 @@ impl Tally {
         self.pause_ms.values().sum()
     }
 
+    /// Time spent on contacts (talk, hold and wrap-up), ms.
+    pub fn busy_ms(&self) -> i64 {
+        self.talk_ms + self.hold_ms + self.wrap_ms
+    }
+
+    /// Occupancy, %: time on contacts (talk, hold, wrap-up) over the
+    /// logged-in time less pauses, i.e. over the time agents were
+    /// available or busy (the usual contact-center definition, e.g.
+    /// Genesys and Amazon Connect "occupancy"). `None` without such time.
+    pub fn occupancy_pct(&self) -> Option<f64> {
+        let den = self.staffed_ms - self.pause_total_ms();
+        (den > 0).then(|| 100.0 * self.busy_ms() as f64 / den as f64)
+    }
+
+    /// Utilisation, %: time on contacts over the whole logged-in time
+    /// (pauses included in the denominator). `None` without logged-in time.
+    pub fn utilisation_pct(&self) -> Option<f64> {
+        (self.staffed_ms > 0).then(|| 100.0 * self.busy_ms() as f64 / self.staffed_ms as f64)
+    }
+
     /// First-contact resolution, %.
     pub fn fcr_pct(&self) -> Option<f64> {
         pct(self.fcr_resolved, self.fcr_eligible)
@@ -213,6 +237,7 @@ impl Tally {
         self.talk_ms += o.talk_ms;
         self.hold_ms += o.hold_ms;
         self.wrap_ms += o.wrap_ms;
+        self.staffed_ms += o.staffed_ms;
         self.ronas += o.ronas;
         for (k, v) in &o.pause_ms {
             *self.pause_ms.entry(k.clone()).or_default() += v;

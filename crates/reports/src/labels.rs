@@ -301,6 +301,27 @@ pub const AGENT_COLUMNS: &[Column] = &[
         value: |t, _| s(t.pause_total_ms()),
     },
     Column {
+        id: "staffed_s",
+        fr: "Connecté (s)",
+        en: "Logged in (s)",
+        unit: Unit::Seconds,
+        value: |t, _| s(t.staffed_ms),
+    },
+    Column {
+        id: "occupancy_pct",
+        fr: "Occupation %",
+        en: "Occupancy %",
+        unit: Unit::Percent,
+        value: |t, _| t.occupancy_pct(),
+    },
+    Column {
+        id: "utilisation_pct",
+        fr: "Utilisation %",
+        en: "Utilisation %",
+        unit: Unit::Percent,
+        value: |t, _| t.utilisation_pct(),
+    },
+    Column {
         id: "fcr_pct",
         fr: "Résolution au 1er contact %",
         en: "FCR %",

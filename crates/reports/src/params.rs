@@ -270,6 +270,20 @@ impl ReportParams {
                 ),
             ),
             (
+                pick("Occupation", "Occupancy"),
+                pick(
+                    "(conversation + garde + post-appel) ÷ (temps connecté − pauses)",
+                    "(talk + hold + wrap-up) ÷ (logged-in time − pauses)",
+                ),
+            ),
+            (
+                "Utilisation".into(),
+                pick(
+                    "(conversation + garde + post-appel) ÷ temps connecté",
+                    "(talk + hold + wrap-up) ÷ logged-in time",
+                ),
+            ),
+            (
                 "CSAT".into(),
                 pick(
                     "notes 4 ou 5 ÷ réponses à l'enquête; moyenne des notes 1 à 5",

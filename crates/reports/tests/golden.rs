@@ -173,6 +173,18 @@ fn by_agent_and_the_sums_reconcile() {
         (2, 630_000, 10_000)
     );
     assert_eq!(a12.pause_ms.get("break"), Some(&900_000));
+    // Logged in from 1 000 s to the end of the log (51 800 s), 11 until its
+    // logout at 40 000 s.
+    assert_eq!(
+        (a10.staffed_ms, a11.staffed_ms, a12.staffed_ms),
+        (50_800_000, 39_000_000, 50_800_000)
+    );
+    assert_eq!(r.total.staffed_ms, 140_600_000);
+    // Occupancy: talk + hold + wrap over logged-in time less pauses;
+    // utilisation: over the whole logged-in time.
+    close(a10.occupancy_pct(), 100.0 * 195.0 / (50_800.0 - 3_600.0));
+    close(a11.occupancy_pct(), 100.0 * 230.0 / (39_000.0 - 3_600.0));
+    close(a10.utilisation_pct(), 100.0 * 195.0 / 50_800.0);
     common::assert_reconciles(&r);
 }
 

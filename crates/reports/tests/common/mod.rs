@@ -276,6 +276,18 @@ pub fn golden_day() -> Vec<Event> {
     // Bad input: an unhold with no hold.
     s.at(50_010, 10, Some(107), None, K::Unheld);
 
+    // Logins: every agent at 1 000 s; 11 logs out at 40 000 s (10 and 12
+    // are still in when the log ends at 51 800 s).
+    for a in [10, 11, 12] {
+        s.at(1_000, 0, None, Some(a), state(AgentState::Available, None));
+    }
+    s.at(
+        40_000,
+        0,
+        None,
+        Some(11),
+        state(AgentState::LoggedOut, None),
+    );
     // Pauses: 10 lunch 3600 s; 11 training 1800 s then lunch 1800 s; 12
     // break 900 s.
     s.at(
@@ -343,6 +355,7 @@ pub fn assert_reconciles(r: &Report) {
         (t.talk_ms, t.hold_ms, t.wrap_ms, t.ronas)
     );
     assert_eq!(agents.pause_ms, t.pause_ms);
+    assert_eq!(agents.staffed_ms, t.staffed_ms);
     for parts in [
         r.by_queue.values().collect::<Vec<_>>(),
         r.by_channel.values().collect(),
@@ -353,6 +366,7 @@ pub fn assert_reconciles(r: &Report) {
             sum.merge(p);
         }
         sum.pause_ms = t.pause_ms.clone();
+        sum.staffed_ms = t.staffed_ms;
         assert_eq!(&sum, t);
     }
     assert_eq!(t.classes_sum(), t.offered);
