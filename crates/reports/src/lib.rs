@@ -68,6 +68,7 @@ pub mod interval;
 pub mod kpi;
 pub mod labels;
 pub mod params;
+pub mod schedule;
 pub mod table;
 
 #[cfg(feature = "pdf")]
