@@ -261,6 +261,60 @@ impl EmailAdapter {
         })
     }
 
+    /// Send a document by e-mail: `text` as the body and `bytes` attached
+    /// as `filename` (`content_type`, e.g. the xlsx MIME type), from the
+    /// configured sender to every address of `to` (one message).
+    ///
+    /// # Errors
+    /// [`ChannelError::BadRecipient`] for an address that does not parse
+    /// or an empty `to`, [`ChannelError::Protocol`] for a bad content type
+    /// or sender, [`ChannelError::Rejected`] / [`ChannelError::Temporary`]
+    /// from the relay.
+    pub async fn send_attachment(
+        &self,
+        to: &[String],
+        subject: &str,
+        text: &str,
+        filename: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<String, ChannelError> {
+        use lettre::message::{Attachment, MultiPart, SinglePart};
+        if to.is_empty() {
+            return Err(ChannelError::BadRecipient("no recipient".into()));
+        }
+        let from: Mailbox = self
+            .config
+            .from
+            .parse()
+            .map_err(|e| ChannelError::Protocol(format!("From {:?}: {e}", self.config.from)))?;
+        let id = self.new_message_id();
+        let mut b = lettre::Message::builder()
+            .from(from)
+            .subject(subject)
+            .message_id(Some(format!("<{id}>")));
+        for a in to {
+            let m: Mailbox = a
+                .parse()
+                .map_err(|e| ChannelError::BadRecipient(format!("{a:?}: {e}")))?;
+            b = b.to(m);
+        }
+        let ct = ContentType::parse(content_type)
+            .map_err(|e| ChannelError::Protocol(format!("content type {content_type:?}: {e}")))?;
+        let email = b
+            .multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(text.to_string()))
+                    .singlepart(Attachment::new(filename.to_string()).body(bytes, ct)),
+            )
+            .map_err(|e| ChannelError::Protocol(e.to_string()))?;
+        match self.transport.send(email).await {
+            Ok(_) => Ok(id),
+            Err(e) if e.is_permanent() => Err(ChannelError::Rejected(e.to_string())),
+            Err(e) => Err(ChannelError::Temporary(e.to_string())),
+        }
+    }
+
     fn new_message_id(&self) -> String {
         let n = self
             .counter

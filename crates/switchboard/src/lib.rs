@@ -28,6 +28,8 @@
 //!   outbox dispatcher, the Meta webhook, the web chat and its widget, the
 //!   message campaign runner and STOP/START opt-outs.
 //! - [`demo_operator`]: the demo operator database and web service.
+//! - [`scheduled_reports`]: `[[reports.schedules]]`, reports e-mailed on a
+//!   schedule (the task of `serve` and the run-now API).
 //! - [`report`]: `report`: the event log read into the `reports` fold and
 //!   exported to xlsx or pdf.
 //! - [`web`]: the browser UI (login, agent desktop, supervisor live view,
@@ -41,6 +43,7 @@ pub mod demo_operator;
 pub mod import;
 pub mod messaging;
 pub mod report;
+pub mod scheduled_reports;
 pub mod security;
 pub mod server;
 pub mod settings;

@@ -108,3 +108,11 @@ pub fn render(r: &Report, format: Format, lang: Lang) -> Result<Vec<u8>, String>
         Format::Pdf => reports::pdf::to_pdf(r, lang).map_err(|e| e.to_string()),
     }
 }
+
+/// `YYYY-MM-DD` of `t` in the zone `tz` (UTC when the zone is unknown).
+pub fn local_date(t: Timestamp, tz: &str) -> String {
+    let zone = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_millisecond(t.as_millis())
+        .map(|ts| ts.to_zoned_datetime(zone).date().to_string())
+        .unwrap_or_default()
+}

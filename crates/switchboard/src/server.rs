@@ -306,6 +306,8 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     let state = prepare(&settings).await?;
     // The daily backup set, retention pruning (`[backup]`); ends with the runtime.
     let _backups = crate::backup::spawn_scheduler(&settings);
+    // `[[reports.schedules]]`: reports e-mailed at their times.
+    let _reports = crate::scheduled_reports::spawn(state.store.clone(), &settings);
     // A run marker left by a previous run means it crashed (SLA "server crash").
     crate::backup::detect_unclean_restart(&settings);
     let listener = tokio::net::TcpListener::bind(&settings.http.listen)

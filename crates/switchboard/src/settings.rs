@@ -53,6 +53,55 @@ pub struct Settings {
     /// The supervisors' map of agents.
     #[serde(default)]
     pub map: MapSettings,
+    /// Scheduled e-mailed reports.
+    #[serde(default)]
+    pub reports: ReportsSettings,
+}
+
+/// `[reports]`: reports e-mailed on a schedule (through `[channels.smtp]`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsSettings {
+    /// `[[reports.schedules]]`, one per report.
+    pub schedules: Vec<ScheduledReportSettings>,
+}
+
+/// One `[[reports.schedules]]` entry: the KPI report of the last complete
+/// day, week or month, in `[site] time_zone`, e-mailed at a local time.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledReportSettings {
+    /// Unique name (`daily-kpis`), used by `POST /api/v1/reports/schedules/{name}/run`.
+    pub name: String,
+    /// `day` (yesterday, every day), `week` (last week, on Mondays) or
+    /// `month` (last month, on the 1st).
+    pub every: String,
+    /// Local time of day `HH:MM` (default `07:00`).
+    #[serde(default = "default_report_at")]
+    pub at: String,
+    /// `xlsx` (default) or `pdf`.
+    #[serde(default = "default_report_format")]
+    pub format: String,
+    /// `fr` (default) or `en`.
+    #[serde(default = "default_report_lang")]
+    pub lang: String,
+    /// Recipients' addresses (at least one).
+    pub to: Vec<String>,
+    /// Only this queue (by name); default every queue.
+    #[serde(default)]
+    pub queue: Option<String>,
+}
+
+fn default_report_at() -> String {
+    "07:00".into()
+}
+
+fn default_report_format() -> String {
+    "xlsx".into()
+}
+
+fn default_report_lang() -> String {
+    "fr".into()
 }
 
 /// `[positions]`: agents' positions shared by their browsers (SPEC §6.1).
@@ -565,6 +614,25 @@ pub struct SmtpSettings {
     pub message_id_domain: String,
 }
 
+impl SmtpSettings {
+    /// The relay as the e-mail adapter wants it.
+    pub fn config(&self) -> channels::email::SmtpConfig {
+        channels::email::SmtpConfig {
+            host: self.host.clone(),
+            port: self.port,
+            security: if self.starttls {
+                channels::email::SmtpSecurity::StartTls
+            } else {
+                channels::email::SmtpSecurity::None
+            },
+            credentials: (!self.username.is_empty())
+                .then(|| (self.username.clone(), self.password.expose().to_string())),
+            from: self.from.clone(),
+            message_id_domain: self.message_id_domain.clone(),
+        }
+    }
+}
+
 impl Default for SmtpSettings {
     fn default() -> Self {
         Self {
@@ -982,6 +1050,8 @@ mod tests {
         assert_eq!(s.sip.auth.max_failures, 5);
         assert_eq!(s.engine.max_calls_in_ivr, 2000);
         assert_eq!(s.site.time_zone, "Africa/Porto-Novo");
+        assert_eq!(s.reports.schedules[0].every, "day");
+        crate::scheduled_reports::jobs(&s).expect("the README's schedule is valid");
         std::fs::write(
             &f,
             "[sip]\nmax_calls_in_setup = 0\nserver_header = \"sb/1\"\n[sip.tcp]\nidle_timeout_s = 30\n\

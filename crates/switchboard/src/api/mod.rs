@@ -157,6 +157,8 @@ pub fn router(state: AppState) -> Router {
         .route("/dialer/campaigns/{id}/stop", post(dialer::stop))
         .route("/dialer/campaigns/{id}/contacts", post(dialer::upload))
         .route("/reports/kpis", get(reports::kpis))
+        .route("/reports/schedules", get(reports::schedules))
+        .route("/reports/schedules/{name}/run", post(reports::run_schedule))
         .route(
             "/interactions/{id}/monitor",
             axum::routing::put(supervision::monitor).delete(supervision::stop),

@@ -41,7 +41,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::campaigns::create, super::campaigns::list, super::campaigns::get_one,
         super::campaigns::start, super::campaigns::pause, super::campaigns::recipients,
         super::campaigns::opt_outs,
-        super::reports::kpis,
+        super::reports::kpis, super::reports::schedules, super::reports::run_schedule,
         super::supervision::monitor, super::supervision::stop, super::supervision::take_over,
     ),
     components(schemas(super::error::ErrorBody, domain::EventKind, domain::event::AgentState)),

@@ -373,20 +373,7 @@ fn start_email_out(
     if !s.enabled {
         return Ok(());
     }
-    let c = channels::email::SmtpConfig {
-        host: s.host.clone(),
-        port: s.port,
-        security: if s.starttls {
-            channels::email::SmtpSecurity::StartTls
-        } else {
-            channels::email::SmtpSecurity::None
-        },
-        credentials: (!s.username.is_empty())
-            .then(|| (s.username.clone(), s.password.expose().to_string())),
-        from: s.from.clone(),
-        message_id_domain: s.message_id_domain.clone(),
-    };
-    let a = channels::email::EmailAdapter::new(c)
+    let a = channels::email::EmailAdapter::new(s.config())
         .map_err(|e| MessagingError::Config(format!("smtp: {e}")))?;
     adapters.insert(Channel::Email, Arc::new(a));
     Ok(())

@@ -129,6 +129,7 @@ pub async fn fresh_pg_database() -> String {
 }
 
 pub mod sip;
+pub mod smtp;
 
 pub mod history;
 pub mod pg;
