@@ -342,6 +342,16 @@ impl Dialer {
         self.agents.len() as u32
     }
 
+    /// Agents of the campaign: (logged in, free for its next call).
+    pub fn agent_counts(&self) -> (u32, u32) {
+        let free = self
+            .agents
+            .values()
+            .filter(|s| **s == Slot::Available)
+            .count() as u32;
+        (self.logged_in(), free)
+    }
+
     // ---- outputs ----
 
     /// A contact's history, `None` for an unknown id.

@@ -38,7 +38,9 @@ function show(c) {
   cell(tr, 'connected', t("connected"), String(c.connected));
   cell(tr, 'no_answer', t("no_answer_busy"), `${c.no_answer} / ${c.busy}`);
   cell(tr, 'abandoned', t("abandoned"), String(c.abandoned));
-  cell(tr, 'drop', t("drop_rate"), `${Number(c.drop_rate_pct || 0).toFixed(1)} %`);
+  cell(tr, 'drop', t("drop_rate"), `${Number(c.drop_rate_pct || 0).toFixed(1)} % (24 h: ${Number(c.abandon_24h_pct || 0).toFixed(1)} %)`);
+  cell(tr, 'agents', t("campaign_agents"), `${c.agents_free} / ${c.agents}`);
+  cell(tr, 'dial_level', t("dial_level"), Number(c.dial_level || 0).toFixed(2));
   const actions = cell(tr, 'actions', t("actions"));
   if (tr.dataset.state !== c.state) {
     tr.dataset.state = c.state;

@@ -376,8 +376,8 @@ async fn agent_and_supervisor_pages_in_chromium() {
     assert!(c["agent_rows"].as_i64().unwrap() >= 1, "{c}");
     assert_eq!(
         c["monitor_buttons_disabled"].as_i64(),
-        c["agent_rows"].as_i64().map(|n| n * 4),
-        "listen, whisper, barge and leave wait for a live voice call"
+        c["agent_rows"].as_i64().map(|n| n * 5),
+        "listen, whisper, barge, take over and leave wait for a live voice call"
     );
     assert!(
         c["supervisor_scroll_width_390"].as_i64().unwrap() <= 390,

@@ -173,6 +173,12 @@ async fn a_progressive_campaign_calls_the_list_and_connects_an_agent() {
         "{figures}"
     );
     assert_eq!(c["abandoned"], 0);
+    assert_eq!(
+        (c["agents"].as_u64(), c["calls_in_flight"].as_u64()),
+        (Some(1), Some(0)),
+        "amina serves the queue; nothing rings now: {figures}"
+    );
+    assert_eq!(c["abandon_24h_pct"], 0.0);
     let i = get(&p, &sup, &format!("/api/v1/interactions/{id}")).await;
     assert_eq!(i["direction"], "outbound");
     assert_eq!(i["channel"], "voice");

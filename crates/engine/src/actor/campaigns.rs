@@ -219,6 +219,15 @@ pub struct CampaignStats {
     pub abandon_24h_pct: f64,
     /// Abandon rate over the current 30-day period, %.
     pub abandon_period_pct: f64,
+    /// Agents logged in for the campaign (serving its queue).
+    pub agents: u32,
+    /// … of whom free for its next call.
+    pub agents_free: u32,
+    /// Calls ringing or answered and waiting for an agent.
+    pub calls_in_flight: u32,
+    /// Dial level: calls allowed in flight per logged-in agent at the last
+    /// pacing step (VICIdial's dial level for `ADAPT_TAPERED`).
+    pub dial_level: f64,
 }
 
 /// One call attempt on the wire.
@@ -858,6 +867,10 @@ impl Actor {
                     connected: c.connected,
                     abandon_24h_pct,
                     abandon_period_pct,
+                    agents: r.dialer.agent_counts().0,
+                    agents_free: r.dialer.agent_counts().1,
+                    calls_in_flight: r.dialer.calls_in_flight(),
+                    dial_level: r.dialer.dial_level(),
                 }
             })
             .collect();

@@ -129,6 +129,14 @@ pub struct DialCampaignFigures {
     pub abandon_24h_pct: f64,
     /// The same over the current 30-day period, %.
     pub abandon_period_pct: f64,
+    /// Agents logged in for the campaign (serving its queue).
+    pub agents: u32,
+    /// … of whom free for its next call.
+    pub agents_free: u32,
+    /// Calls ringing or answered and waiting for an agent.
+    pub calls_in_flight: u32,
+    /// Calls allowed in flight per logged-in agent at the last pacing step.
+    pub dial_level: f64,
 }
 
 /// Start an outbound voice campaign: the list is checked row by row (bad
@@ -286,6 +294,10 @@ pub async fn list(
                 },
                 abandon_24h_pct: c.abandon_24h_pct,
                 abandon_period_pct: c.abandon_period_pct,
+                agents: c.agents,
+                agents_free: c.agents_free,
+                calls_in_flight: c.calls_in_flight,
+                dial_level: c.dial_level,
             })
             .collect(),
     ))

@@ -354,6 +354,12 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("you_say", "Vous", "You"),
     ("new_task", "Nouvelle tâche", "New task"),
     ("campaign_call", "Appel de campagne", "Campaign call"),
+    (
+        "campaign_agents",
+        "Conseillers libres / connectés",
+        "Agents free / logged in",
+    ),
+    ("dial_level", "Niveau de numérotation", "Dial level"),
     ("attempt_number", "tentative n°", "attempt no."),
     (
         "preview_title",
