@@ -88,6 +88,8 @@ const FLUSH_CHUNK: usize = RATE as usize;
 /// about 2 s (lag + chunk) before the kill.
 pub struct Recorder {
     writer: Option<hound::WavWriter<std::io::BufWriter<std::fs::File>>>,
+    /// The file, to make it durable at the end.
+    path: std::path::PathBuf,
     /// Frames already written.
     base: usize,
     left: Vec<i16>,
@@ -118,6 +120,7 @@ impl Recorder {
         writer.flush()?;
         Ok(Recorder {
             writer: Some(writer),
+            path: path.to_path_buf(),
             base: 0,
             left: Vec::new(),
             right: Vec::new(),
@@ -173,8 +176,11 @@ impl Recorder {
         self.base += n;
     }
 
-    /// Pad to `end` (time since start), write the rest and close the file.
-    /// Returns the length in frames. Errors: any write error seen so far.
+    /// Pad to `end` (time since start), write the rest, close the file and
+    /// make it durable (`fsync` of the file, then of its folder, so that a
+    /// power cut after the call keeps the recording and its name). Returns
+    /// the length in frames. Errors: any write error seen so far, or the
+    /// sync's. Blocking: call it off the async workers.
     pub fn finish(&mut self, end: Duration) -> Result<u64, AudioError> {
         let end_abs = (end.as_micros() * u128::from(RATE) / 1_000_000) as usize;
         let n = end_abs.saturating_sub(self.base).max(self.buffered());
@@ -184,6 +190,11 @@ impl Recorder {
         }
         if let Some(w) = self.writer.take() {
             w.finalize()?;
+            let sync = |p: &Path| std::fs::File::open(p).and_then(|f| f.sync_all());
+            sync(&self.path).map_err(|e| AudioError::Wav(hound::Error::IoError(e)))?;
+            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                sync(dir).map_err(|e| AudioError::Wav(hound::Error::IoError(e)))?;
+            }
         }
         Ok(self.base as u64)
     }
