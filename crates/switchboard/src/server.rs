@@ -100,6 +100,7 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
         metrics: metrics_handle(),
         messaging: None,
         engine: None,
+        telephony: None,
         sip_addr: None,
         chat: Default::default(),
         security: crate::security::Security::new(settings.auth.limiter.clone()),
@@ -108,9 +109,10 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
         .map_err(ServeError::AuditKey)?;
     crate::security::spawn_checkpointer(store.clone(), audit_key);
     if settings.sip.enabled {
-        let (engine, sip) = crate::telephony::start(settings, store).await?;
+        let (engine, sip, stop) = crate::telephony::start(settings, store).await?;
         println!("SIP listening on {sip} (UDP and TCP)");
         state.engine = Some(engine);
+        state.telephony = Some(Arc::new(stop));
         state.sip_addr = Some(sip);
         start_demo_operator(settings).await;
     }
@@ -283,6 +285,7 @@ pub async fn run(
         .unwrap_or_default();
     let store = state.store.clone();
     let messaging = state.messaging.clone();
+    let telephony = state.telephony.clone();
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -292,6 +295,11 @@ pub async fn run(
     .map_err(|e| ServeError::Http(addr, e))?;
     if let Some(m) = messaging {
         m.shutdown();
+    }
+    // Calls get their BYE and the engine writes what it holds before the
+    // store closes.
+    if let Some(t) = telephony {
+        t.stop().await;
     }
     store.close().await;
     tracing::info!("stopped");

@@ -53,14 +53,45 @@ pub enum TelephonyError {
     Store(#[from] store::StoreError),
 }
 
-/// Start SIP and the engine. Returns the engine's handle and the SIP address.
+/// What stops SIP and the engine in order at shutdown ([`Stop::stop`]).
+#[derive(Debug)]
+pub struct Stop {
+    voice: voice::VoiceHandle,
+    engine: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// How long the engine may take to finish after the SIP stack has stopped
+/// (its queued store operations and the event writer's queue).
+const ENGINE_STOP: Duration = Duration::from_secs(10);
+
+impl Stop {
+    /// Every live call leg gets its BYE (CANCEL or 480 before an answer)
+    /// and the SIP stack stops; the engine sees its event stream end, takes
+    /// the hang-ups, runs its queued store operations, drains the event
+    /// writer, and ends. Waits for both (the engine for at most 10 s);
+    /// call it before the store closes. A second call does nothing.
+    pub async fn stop(&self) {
+        self.voice.shutdown().await;
+        let task = self.engine.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            match tokio::time::timeout(ENGINE_STOP, task).await {
+                Ok(Ok(())) => tracing::info!("engine stopped"),
+                Ok(Err(e)) => tracing::error!(error = %e, "engine ended abnormally"),
+                Err(_) => tracing::warn!("engine still busy after 10 s: stopping anyway"),
+            }
+        }
+    }
+}
+
+/// Start SIP and the engine. Returns the engine's handle, the SIP address
+/// and what stops both at shutdown.
 ///
 /// # Errors
 /// [`TelephonyError`].
 pub async fn start(
     settings: &Settings,
     store: Arc<dyn Store>,
-) -> Result<(EngineHandle, SocketAddr), TelephonyError> {
+) -> Result<(EngineHandle, SocketAddr, Stop), TelephonyError> {
     let sip = &settings.sip;
     let bad = |what: &str, v: &str| TelephonyError::Config(format!("{what}: {v:?} is not valid"));
     let sip_addr: SocketAddr = sip
@@ -253,6 +284,11 @@ pub async fn start(
             .and_then(|t| t.caller_id.clone()),
         ..EngineConfig::default()
     };
-    let (handle, _task) = engine::start(store, calls, events, flows, ecfg).await?;
-    Ok((handle, local))
+    let voice = calls.clone();
+    let (handle, task) = engine::start(store, calls, events, flows, ecfg).await?;
+    let stop = Stop {
+        voice,
+        engine: std::sync::Mutex::new(Some(task)),
+    };
+    Ok((handle, local, stop))
 }

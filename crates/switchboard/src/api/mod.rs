@@ -50,6 +50,8 @@ pub struct AppState {
     pub messaging: Option<crate::messaging::Messaging>,
     /// The engine, when SIP is on.
     pub engine: Option<engine::EngineHandle>,
+    /// Stops SIP and the engine in order at shutdown (with `engine`).
+    pub telephony: Option<Arc<crate::telephony::Stop>>,
     /// The SIP address, when SIP is on.
     pub sip_addr: Option<std::net::SocketAddr>,
     /// Live fan-out of internal chat messages.
