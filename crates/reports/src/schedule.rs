@@ -118,13 +118,16 @@ impl Schedule {
             Every::Day => day,
             Every::Week => {
                 let back = i64::from(day.weekday().to_monday_zero_offset());
-                day.checked_sub(back.days()).map_err(|_| ScheduleError::OutOfRange)?
+                day.checked_sub(back.days())
+                    .map_err(|_| ScheduleError::OutOfRange)?
             }
             Every::Month => day.first_of_month(),
         };
         let start = match self.every {
             Every::Day => end.yesterday().map_err(|_| ScheduleError::OutOfRange)?,
-            Every::Week => end.checked_sub(7.days()).map_err(|_| ScheduleError::OutOfRange)?,
+            Every::Week => end
+                .checked_sub(7.days())
+                .map_err(|_| ScheduleError::OutOfRange)?,
             Every::Month => end
                 .checked_sub(1.month())
                 .map_err(|_| ScheduleError::OutOfRange)?,

@@ -53,6 +53,41 @@ pub struct Settings {
     /// The supervisors' map of agents.
     #[serde(default)]
     pub map: MapSettings,
+    /// The chatbot in front of the digital queues (SPEC §3.4).
+    #[serde(default)]
+    pub bot: BotSettings,
+}
+
+/// `[bot]`: the chatbot that answers digital conversations before (or
+/// instead of) an agent (SPEC §3.4, issue 20).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BotSettings {
+    /// Serve conversations at all (default true: the demo answers web
+    /// chat visitors with the bot).
+    pub enabled: bool,
+    /// Digital channels the bot takes first (`webchat`, `whatsapp`,
+    /// `messenger`, `instagram`, `sms`; default `["webchat"]`). A new
+    /// conversation on another channel is queued for an agent at once.
+    pub channels: Vec<String>,
+    /// Folder of the knowledge base: `<kb_dir>/articles.toml` (default
+    /// `config/demo/kb`).
+    pub kb_dir: PathBuf,
+    /// Self-service lookups (PUK, balance, last bills) on the IVR's
+    /// connectors, in `bot::Lookups`' shape; none by default (the flows
+    /// then answer with their article's generic text).
+    pub lookups: bot::Lookups,
+}
+
+impl Default for BotSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            channels: vec!["webchat".into()],
+            kb_dir: PathBuf::from("config/demo/kb"),
+            lookups: bot::Lookups::default(),
+        }
+    }
 }
 
 /// `[positions]`: agents' positions shared by their browsers (SPEC §6.1).
