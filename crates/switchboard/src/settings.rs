@@ -1088,4 +1088,35 @@ mod tests {
         assert_eq!(c.youtube.adapter_config().channel_id, "UCx");
         assert_eq!(c.youtube.poll_interval_s, 300);
     }
+
+    #[test]
+    fn bot_section_defaults_and_lookups() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "").unwrap();
+        let d = Settings::load(Some(&f)).unwrap().bot;
+        assert!(d.enabled);
+        assert_eq!(d.channels, vec!["webchat".to_string()]);
+        assert_eq!(d.kb_dir, PathBuf::from("config/demo/kb"));
+        assert!(d.lookups.puk.is_none());
+        std::fs::write(
+            &f,
+            "[bot]\nchannels = [\"webchat\", \"sms\"]\n\
+             [bot.lookups.puk]\nkind = { kind = \"http\", method = \"POST\", \
+             url = \"http://127.0.0.1:8089/puk\", body = { msisdn = \"{msisdn}\" }, timeout_ms = 2000 }\n\
+             reply = { fr = \"PUK : {puk}\", en = \"PUK: {puk}\" }\n",
+        )
+        .unwrap();
+        let b = Settings::load(Some(&f)).unwrap().bot;
+        assert_eq!(b.channels, vec!["webchat".to_string(), "sms".to_string()]);
+        let puk = b.lookups.puk.expect("puk lookup");
+        assert_eq!(puk.reply.en, "PUK: {puk}");
+        let ivr::LookupKind::Http { method, url, .. } = puk.kind else {
+            panic!("an HTTP lookup")
+        };
+        assert_eq!(
+            (method.as_str(), url.as_str()),
+            ("POST", "http://127.0.0.1:8089/puk")
+        );
+    }
 }
