@@ -167,3 +167,91 @@ async fn web_chat_faq_answered_by_the_bot_then_handed_to_an_agent_with_the_trans
     assert_eq!(from, ["visitor", "bot", "visitor", "bot", "visitor"], "{w}");
     p.srv.shutdown().await;
 }
+
+/// SMS: a PUK request. The bot sends a one-time code by SMS to the number
+/// the message came from, the customer types it back, the bot looks the
+/// PUK up on a web service (the IVR's HTTP connector; here a local stub)
+/// and answers with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_puk_after_the_one_time_code() {
+    // The operator's web service: POST /puk {"msisdn": ...} → {"puk": ...}.
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let app = axum::Router::new().route(
+        "/puk",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let seen = seen_tx.clone();
+            async move {
+                let _ = seen.send(body);
+                axum::Json(json!({"puk": "12345678"}))
+            }
+        }),
+    );
+    let ws_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ws_addr = ws_listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(ws_listener, app).await });
+
+    let mut smsc = Smsc::start().await;
+    let sms = super::sms::sms_settings(smsc.port);
+    let p = platform_full(None, false, move |s| {
+        sms(s);
+        s.bot.enabled = true;
+        s.bot.channels = vec!["sms".into()];
+        s.bot.kb_dir = repo().join("config/demo/kb");
+        s.bot.lookups.puk = Some(bot::LookupSpec {
+            kind: ivr::LookupKind::Http {
+                method: "POST".into(),
+                url: format!("http://{ws_addr}/puk"),
+                body: Some(json!({"msisdn": "{msisdn}"})),
+                timeout_ms: 5_000,
+            },
+            reply: bot::Texts {
+                fr: "Votre code PUK : {puk}".into(),
+                en: "Your PUK code: {puk}".into(),
+            },
+            row: None,
+        });
+    })
+    .await;
+    smsc.next("bind_transceiver").await;
+
+    smsc.cmd(r#"deliver {"source_addr":"22997000000","destination_addr":"SWITCHBD","data_coding":0,"short_message":"Quel est mon code PUK ?"}"#)
+        .await;
+    // Two SMS (sent concurrently, in either order): the code, and the
+    // bot's request to type it.
+    let mut code = None;
+    let mut asked = None;
+    for _ in 0..2 {
+        let s = smsc.next("submit_sm").await;
+        assert_eq!(s["destination_addr"], "22997000000");
+        let text = s["text"].as_str().unwrap().to_string();
+        if let Some(c) = text.strip_prefix("Votre code de vérification : ") {
+            code = Some(c.to_string());
+        } else {
+            asked = Some(text);
+        }
+    }
+    let code = code.expect("the one-time code by SMS");
+    assert_eq!(code.len(), 6);
+    assert!(code.chars().all(|c| c.is_ascii_digit()), "{code}");
+    let asked = asked.expect("the bot asks for the code");
+    assert!(
+        asked.contains("se terminant par 00") && asked.ends_with("Tapez-le ici."),
+        "{asked}"
+    );
+
+    smsc.cmd(&format!(
+        r#"deliver {{"source_addr":"22997000000","destination_addr":"SWITCHBD","data_coding":0,"short_message":"{code}"}}"#
+    ))
+    .await;
+    let body = tokio::time::timeout(WAIT, seen_rx.recv())
+        .await
+        .expect("the PUK lookup in time")
+        .unwrap();
+    assert_eq!(body, json!({"msisdn": "+22997000000"}));
+    let s = smsc.next("submit_sm").await;
+    assert_eq!(
+        s["text"].as_str().unwrap(),
+        "Votre code PUK : 12345678\n\nCette réponse vous aide-t-elle ?"
+    );
+    p.srv.shutdown().await;
+}
