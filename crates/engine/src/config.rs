@@ -93,6 +93,12 @@ pub struct BotWiring {
     pub retriever: std::sync::Arc<bot::Retriever>,
     /// Thresholds, code limits, self-service lookups.
     pub config: std::sync::Arc<bot::BotConfig>,
+    /// A conversation the customer leaves with the bot for this long (ms)
+    /// is closed (`ended`, reason `bot_completed`): the bot contained it.
+    pub idle_close_ms: i64,
+    /// Most conversations with the bot at once. Overflow policy: a new
+    /// conversation above it is queued for an agent at once (logged).
+    pub max_sessions: usize,
 }
 
 impl Default for EngineConfig {

@@ -77,6 +77,12 @@ pub struct BotSettings {
     /// connectors, in `bot::Lookups`' shape; none by default (the flows
     /// then answer with their article's generic text).
     pub lookups: bot::Lookups,
+    /// A conversation left with the bot this long (seconds, default 1800)
+    /// is closed as contained (`ended`, reason `bot_completed`).
+    pub idle_close_s: u64,
+    /// Most conversations with the bot at once (default 10,000); above it
+    /// new conversations go to agents at once.
+    pub max_sessions: usize,
 }
 
 impl Default for BotSettings {
@@ -86,6 +92,8 @@ impl Default for BotSettings {
             channels: vec!["webchat".into()],
             kb_dir: PathBuf::from("config/demo/kb"),
             lookups: bot::Lookups::default(),
+            idle_close_s: 1800,
+            max_sessions: 10_000,
         }
     }
 }

@@ -304,5 +304,9 @@ fn bot_wiring(settings: &Settings) -> Result<Option<engine::BotWiring>, Telephon
         channels,
         retriever: Arc::new(bot::Retriever::new(kb)),
         config: Arc::new(config),
+        idle_close_ms: i64::try_from(b.idle_close_s)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000),
+        max_sessions: b.max_sessions,
     }))
 }

@@ -32,6 +32,10 @@ pub(crate) struct BotConversation {
     pub queue: QueueId,
     /// The customer's address on the channel.
     pub address: String,
+    /// When it is closed as contained by the bot, unless the customer
+    /// writes again ([`crate::BotWiring::idle_close_ms`] after the last
+    /// message).
+    pub idle_until: Timestamp,
 }
 
 impl Actor {
@@ -57,6 +61,10 @@ impl Actor {
         };
         if self.conversations.contains_key(&id) || self.bots.contains_key(&id) {
             return Ok(());
+        }
+        if self.bots.len() >= wiring.max_sessions {
+            tracing::warn!(interaction = %id, max = wiring.max_sessions, "bot full: the conversation goes to an agent");
+            return self.route_conversation(conversation, queue, address, 0);
         }
         if !self.queues.contains_key(&queue) {
             return Err(EngineError::Invalid(format!("unknown queue {queue}")));
@@ -86,6 +94,7 @@ impl Actor {
                 conversation,
                 queue,
                 address,
+                idle_until: self.now.add_millis(wiring.idle_close_ms),
             },
         );
         metrics::counter!("switchboard_bot_conversations_total", "channel" => channel.as_str())
@@ -97,7 +106,9 @@ impl Actor {
     /// A customer's message on a conversation the bot has.
     pub(crate) fn bot_message(&mut self, id: InteractionId, text: &str) {
         let now = self.now;
+        let idle = self.cfg.bot.as_ref().map_or(0, |w| w.idle_close_ms);
         if let Some(b) = self.bots.get_mut(&id) {
+            b.idle_until = now.add_millis(idle);
             b.session.handle_message(now, text);
         }
         self.drive_bot(id);
@@ -245,9 +256,18 @@ impl Actor {
         }
     }
 
-    /// Bot sessions whose timer is due.
+    /// Bot sessions whose timer is due; idle ones are closed.
     pub(crate) fn bots_on_deadline(&mut self) {
         let t = self.now;
+        let idle: Vec<InteractionId> = self
+            .bots
+            .iter()
+            .filter(|(_, b)| b.idle_until <= t)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in idle {
+            self.bot_close_idle(id);
+        }
         let due: Vec<InteractionId> = self
             .bots
             .iter()
@@ -262,12 +282,38 @@ impl Actor {
         }
     }
 
-    /// The earliest bot timer.
+    /// The earliest bot timer (a session's, or an idle close).
     pub(crate) fn bots_timeout(&self) -> Option<Timestamp> {
         self.bots
             .values()
-            .filter_map(|b| b.session.poll_timeout())
+            .flat_map(|b| [b.session.poll_timeout(), Some(b.idle_until)])
+            .flatten()
             .min()
+    }
+
+    /// Close a conversation the customer left with the bot: the
+    /// interaction ends with reason `bot_completed` (no agent needed).
+    fn bot_close_idle(&mut self, id: InteractionId) {
+        let Some(mut b) = self.bots.remove(&id) else {
+            return;
+        };
+        let t = self.now;
+        let i = &mut b.conversation.interaction;
+        i.ended_at = Some(t);
+        i.end_reason = Some("bot_completed".into());
+        let i = i.clone();
+        self.save(&i);
+        let mut ev = NewEvent::new(
+            t,
+            EventKind::Ended {
+                reason: "bot_completed".into(),
+            },
+        )
+        .with_interaction(id);
+        ev.customer_id = i.customer_id;
+        self.record(vec![ev]);
+        metrics::counter!("switchboard_bot_contained_total", "channel" => i.channel.as_str())
+            .increment(1);
     }
 
     /// Hand-over: `bot_handed_over`, then the conversation joins its queue
