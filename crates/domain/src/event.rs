@@ -339,6 +339,40 @@ pub enum EventKind {
         /// The supervisor's username.
         supervisor: String,
     },
+    /// The chatbot answered the customer on a digital conversation (SPEC
+    /// §3.4): kept apart from `message_out`, which is an agent's reply.
+    BotReplied {
+        /// The text sent (plain: the UI escapes it).
+        text: String,
+    },
+    /// The chatbot handed the conversation to an agent (SPEC §3.4): what
+    /// the agent's screen-pop shows.
+    BotHandedOver {
+        /// Why (`customer_asked`, `low_confidence`, `ambiguous`,
+        /// `failed_turns`, `negative_feedback`, `lookup_failed`,
+        /// `identity_not_verified`).
+        reason: String,
+        /// The last intent detected: `faq:<article id>`,
+        /// `self_service:<flow>` or `unknown`.
+        intent: String,
+        /// Knowledge-base articles sent or proposed, in order.
+        articles_tried: Vec<String>,
+        /// The conversation with the bot, oldest first.
+        transcript: Vec<BotLine>,
+    },
+}
+
+/// One line of a bot conversation's transcript ([`EventKind::BotHandedOver`]).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotLine {
+    /// When it was written.
+    pub at: Timestamp,
+    /// `customer` or `bot`.
+    pub from: String,
+    /// The text (one-time codes masked).
+    pub text: String,
 }
 
 impl EventKind {
@@ -380,6 +414,8 @@ impl EventKind {
             EventKind::MonitoringModeChanged { .. } => "monitoring_mode_changed",
             EventKind::MonitoringEnded { .. } => "monitoring_ended",
             EventKind::TakenOver { .. } => "taken_over",
+            EventKind::BotReplied { .. } => "bot_replied",
+            EventKind::BotHandedOver { .. } => "bot_handed_over",
         }
     }
 }
@@ -421,6 +457,19 @@ mod tests {
             },
             EventKind::TakenOver {
                 supervisor: "sup".into(),
+            },
+            EventKind::BotReplied {
+                text: "Bonjour".into(),
+            },
+            EventKind::BotHandedOver {
+                reason: "customer_asked".into(),
+                intent: "faq:hours.fr".into(),
+                articles_tried: vec!["hours.fr".into()],
+                transcript: vec![BotLine {
+                    at: Timestamp::from_millis(5),
+                    from: "customer".into(),
+                    text: "conseiller".into(),
+                }],
             },
             EventKind::CustomersMerged {
                 merge_id: 3,

@@ -36,7 +36,7 @@ pub mod phone;
 pub mod template;
 pub mod time;
 
-pub use event::{Event, EventKind, NewEvent, SupervisionMode};
+pub use event::{BotLine, Event, EventKind, NewEvent, SupervisionMode};
 pub use ids::*;
 pub use model::*;
 pub use phone::PhoneNumber;

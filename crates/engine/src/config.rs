@@ -77,6 +77,28 @@ pub struct EngineConfig {
     /// local midnight there ([`domain::Timestamp::next_local_midnight`]).
     /// Default UTC.
     pub time_zone: jiff::tz::TimeZone,
+    /// The chatbot (SPEC §3.4): `None` (the default) queues every digital
+    /// conversation for an agent at once.
+    pub bot: Option<BotWiring>,
+}
+
+/// The chatbot in front of the ACD: a new conversation on one of
+/// `channels` is served by a [`bot::BotSession`] first and joins its queue
+/// only on hand-over.
+#[derive(Clone, Debug)]
+pub struct BotWiring {
+    /// Digital channels the bot serves (never [`domain::Channel::Voice`]).
+    pub channels: HashSet<domain::Channel>,
+    /// The knowledge base's BM25 index, shared by every session.
+    pub retriever: std::sync::Arc<bot::Retriever>,
+    /// Thresholds, code limits, self-service lookups.
+    pub config: std::sync::Arc<bot::BotConfig>,
+    /// A conversation the customer leaves with the bot for this long (ms)
+    /// is closed (`ended`, reason `bot_completed`): the bot contained it.
+    pub idle_close_ms: i64,
+    /// Most conversations with the bot at once. Overflow policy: a new
+    /// conversation above it is queued for an agent at once (logged).
+    pub max_sessions: usize,
 }
 
 impl Default for EngineConfig {
@@ -102,6 +124,7 @@ impl Default for EngineConfig {
             writer_capacity: 4096,
             max_calls_in_ivr: Some(2_000),
             time_zone: jiff::tz::TimeZone::UTC,
+            bot: None,
         }
     }
 }

@@ -72,7 +72,7 @@ pub use actor::campaigns::{
     CampaignStats, ContactsAdded, DEFAULT_FOLLOW_UP_SMS, DialCampaign, DialCampaignId,
     DialModeSetting, DialSettings, FOLLOW_UP_VARS, PreviewChoice, WindowSetting,
 };
-pub use config::{EngineConfig, EntryPoint};
+pub use config::{BotWiring, EngineConfig, EntryPoint};
 
 use domain::{AgentId, InteractionId, PhoneNumber, QueueId};
 use std::sync::Arc;
@@ -215,6 +215,15 @@ pub(crate) enum Command {
         conversation: Box<actor::Prefetched>,
         queue: QueueId,
         address: String,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
+    /// A new conversation with its first message: the bot takes it when
+    /// it serves the channel, else it is routed like `RouteConversation`.
+    StartConversation {
+        conversation: Box<actor::Prefetched>,
+        queue: QueueId,
+        address: String,
+        text: String,
         reply: oneshot::Sender<Result<(), EngineError>>,
     },
     ConversationMessage {
@@ -669,8 +678,56 @@ impl EngineHandle {
         .await?
     }
 
+    /// A new digital conversation and its first message (already stored
+    /// as `message_in`): when the chatbot serves the channel
+    /// ([`EngineConfig::bot`]) it answers first and queues the conversation
+    /// in `queue` only on hand-over; otherwise as
+    /// [`Self::route_conversation`].
+    ///
+    /// # Errors
+    /// Unknown interaction or queue; a voice interaction.
+    pub async fn start_conversation(
+        &self,
+        interaction: InteractionId,
+        queue: QueueId,
+        address: String,
+        text: String,
+    ) -> Result<(), EngineError> {
+        let conversation = self.prefetch(interaction).await?;
+        self.ask(|reply| Command::StartConversation {
+            conversation,
+            queue,
+            address,
+            text,
+            reply,
+        })
+        .await?
+    }
+
+    async fn prefetch(
+        &self,
+        interaction: InteractionId,
+    ) -> Result<Box<actor::Prefetched>, EngineError> {
+        let row = self
+            .store
+            .get_interaction(interaction)
+            .await?
+            .ok_or(EngineError::UnknownInteraction(interaction))?;
+        let customer = match row.customer_id {
+            Some(c) => self.store.get_customer(c).await?,
+            None => None,
+        };
+        let history = actor::history(&*self.store, customer.as_ref()).await;
+        Ok(Box::new(actor::Prefetched {
+            interaction: row,
+            customer,
+            history,
+        }))
+    }
+
     /// A further inbound message on a conversation the engine routes (its
-    /// `message_in` event is already stored): pushed to the agent who has it.
+    /// `message_in` event is already stored): pushed to the agent who has
+    /// it, or answered by the bot while the bot has it.
     ///
     /// # Errors
     /// The conversation is not live in the engine.

@@ -49,6 +49,23 @@ pub struct ScreenPop {
     /// The outbound card of a campaign call; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign: Option<CampaignPop>,
+    /// The chatbot's hand-over record (SPEC §3.4); absent when no bot
+    /// served the conversation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot: Option<BotPop>,
+}
+
+/// What the chatbot hands to the agent with a conversation (SPEC §3.4).
+#[derive(Clone, Debug, Serialize)]
+pub struct BotPop {
+    /// Why it handed over (`customer_asked`, `low_confidence`, ...).
+    pub reason: String,
+    /// The last intent: `faq:<article>`, `self_service:<flow>`, `unknown`.
+    pub intent: String,
+    /// Knowledge-base articles sent or proposed, in order.
+    pub articles_tried: Vec<String>,
+    /// The conversation with the bot, oldest first (plain text: escape it).
+    pub transcript: Vec<domain::BotLine>,
 }
 
 /// The campaign of an outbound call, on its screen-pop.

@@ -73,6 +73,16 @@ function onOffer(m) {
   $('pop-language').textContent = (c && c.language) || '—';
   $('pop-queue').textContent = m.queue || '';
   $('pop-ivr').textContent = ivrText(sp.ivr_trace);
+  // The chatbot's hand-over: reason, intent, articles, transcript (text
+  // only: textContent never interprets markup).
+  const bot = sp.bot || null;
+  $('pop-bot').hidden = !bot;
+  $('pop-bot-reason').textContent = bot ? bot.reason : '';
+  $('pop-bot-intent').textContent = bot ? bot.intent : '';
+  $('pop-bot-articles').textContent = bot ? (bot.articles_tried.join(', ') || '—') : '';
+  const tr = $('pop-bot-transcript');
+  tr.replaceChildren();
+  for (const l of (bot ? bot.transcript : [])) tr.append(el('li', `${l.from}: ${l.text}`));
   const camp = sp.campaign || null;
   $('pop-campaign').hidden = !camp;
   $('pop-campaign-name').textContent = camp ? camp.name : '';

@@ -56,6 +56,49 @@ pub struct Settings {
     /// Scheduled e-mailed reports.
     #[serde(default)]
     pub reports: ReportsSettings,
+    /// The chatbot in front of the digital queues (SPEC §3.4).
+    #[serde(default)]
+    pub bot: BotSettings,
+}
+
+/// `[bot]`: the chatbot that answers digital conversations before (or
+/// instead of) an agent (SPEC §3.4, issue 20).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BotSettings {
+    /// Serve conversations at all (default true: the demo answers web
+    /// chat visitors with the bot).
+    pub enabled: bool,
+    /// Digital channels the bot takes first (`webchat`, `whatsapp`,
+    /// `messenger`, `instagram`, `sms`; default `["webchat"]`). A new
+    /// conversation on another channel is queued for an agent at once.
+    pub channels: Vec<String>,
+    /// Folder of the knowledge base: `<kb_dir>/articles.toml` (default
+    /// `config/demo/kb`).
+    pub kb_dir: PathBuf,
+    /// Self-service lookups (PUK, balance, last bills) on the IVR's
+    /// connectors, in `bot::Lookups`' shape; none by default (the flows
+    /// then answer with their article's generic text).
+    pub lookups: bot::Lookups,
+    /// A conversation left with the bot this long (seconds, default 1800)
+    /// is closed as contained (`ended`, reason `bot_completed`).
+    pub idle_close_s: u64,
+    /// Most conversations with the bot at once (default 10,000); above it
+    /// new conversations go to agents at once.
+    pub max_sessions: usize,
+}
+
+impl Default for BotSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            channels: vec!["webchat".into()],
+            kb_dir: PathBuf::from("config/demo/kb"),
+            lookups: bot::Lookups::default(),
+            idle_close_s: 1800,
+            max_sessions: 10_000,
+        }
+    }
 }
 
 /// `[reports]`: reports e-mailed on a schedule (through `[channels.smtp]`).
@@ -1122,5 +1165,36 @@ mod tests {
         );
         assert_eq!(c.youtube.adapter_config().channel_id, "UCx");
         assert_eq!(c.youtube.poll_interval_s, 300);
+    }
+
+    #[test]
+    fn bot_section_defaults_and_lookups() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "").unwrap();
+        let d = Settings::load(Some(&f)).unwrap().bot;
+        assert!(d.enabled);
+        assert_eq!(d.channels, vec!["webchat".to_string()]);
+        assert_eq!(d.kb_dir, PathBuf::from("config/demo/kb"));
+        assert!(d.lookups.puk.is_none());
+        std::fs::write(
+            &f,
+            "[bot]\nchannels = [\"webchat\", \"sms\"]\n\
+             [bot.lookups.puk]\nkind = { kind = \"http\", method = \"POST\", \
+             url = \"http://127.0.0.1:8089/puk\", body = { msisdn = \"{msisdn}\" }, timeout_ms = 2000 }\n\
+             reply = { fr = \"PUK : {puk}\", en = \"PUK: {puk}\" }\n",
+        )
+        .unwrap();
+        let b = Settings::load(Some(&f)).unwrap().bot;
+        assert_eq!(b.channels, vec!["webchat".to_string(), "sms".to_string()]);
+        let puk = b.lookups.puk.expect("puk lookup");
+        assert_eq!(puk.reply.en, "PUK: {puk}");
+        let ivr::LookupKind::Http { method, url, .. } = puk.kind else {
+            panic!("an HTTP lookup")
+        };
+        assert_eq!(
+            (method.as_str(), url.as_str()),
+            ("POST", "http://127.0.0.1:8089/puk")
+        );
     }
 }

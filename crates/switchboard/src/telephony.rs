@@ -282,6 +282,7 @@ pub async fn start(
             .iter()
             .find(|t| t.outbound.is_some())
             .and_then(|t| t.caller_id.clone()),
+        bot: bot_wiring(settings)?,
         ..EngineConfig::default()
     };
     let voice = calls.clone();
@@ -291,4 +292,57 @@ pub async fn start(
         engine: std::sync::Mutex::new(Some(task)),
     };
     Ok((handle, local, stop))
+}
+
+/// The chatbot from `[bot]`: its channels, the knowledge base read from
+/// `<kb_dir>/articles.toml` and indexed once, its lookups. `None` when off,
+/// or when the knowledge base is missing (logged: conversations then go to
+/// agents at once).
+///
+/// # Errors
+/// An unknown or voice channel; a knowledge base that does not parse.
+fn bot_wiring(settings: &Settings) -> Result<Option<engine::BotWiring>, TelephonyError> {
+    let b = &settings.bot;
+    if !b.enabled {
+        return Ok(None);
+    }
+    let mut channels = std::collections::HashSet::new();
+    for name in &b.channels {
+        match domain::Channel::parse(name) {
+            Some(c) if c != domain::Channel::Voice => {
+                channels.insert(c);
+            }
+            _ => {
+                return Err(TelephonyError::Config(format!(
+                    "bot.channels: {name:?} is not a digital channel"
+                )));
+            }
+        }
+    }
+    let file = b.kb_dir.join("articles.toml");
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(file = %file.display(), error = %e, "no knowledge base: the chatbot is off");
+            return Ok(None);
+        }
+    };
+    let kb = bot::KnowledgeBase::from_toml(&text)
+        .map_err(|e| TelephonyError::Config(format!("bot: {}: {e}", file.display())))?;
+    let articles = kb.articles().len();
+    let config = bot::BotConfig {
+        default_country: Some(settings.phone.default_country.clone()),
+        lookups: b.lookups.clone(),
+        ..bot::BotConfig::default()
+    };
+    tracing::info!(articles, channels = ?b.channels, "chatbot on");
+    Ok(Some(engine::BotWiring {
+        channels,
+        retriever: Arc::new(bot::Retriever::new(kb)),
+        config: Arc::new(config),
+        idle_close_ms: i64::try_from(b.idle_close_s)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000),
+        max_sessions: b.max_sessions,
+    }))
 }

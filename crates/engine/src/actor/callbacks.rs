@@ -202,6 +202,7 @@ impl Actor {
             ivr_trace: Some(serde_json::json!({"callback": true})),
             history: cb.history.clone(),
             campaign: None,
+            bot: None,
         };
         let number = cb.number.clone();
         self.present_offer(task, agent, ring_until, view);

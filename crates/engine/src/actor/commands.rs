@@ -184,12 +184,27 @@ impl Actor {
                 let r = self.route_conversation(*conversation, queue, address, 0);
                 self.reply_to(reply, r);
             }
+            Command::StartConversation {
+                conversation,
+                queue,
+                address,
+                text,
+                reply,
+            } => {
+                let r = self.start_conversation(*conversation, queue, address, text);
+                self.reply_to(reply, r);
+            }
             Command::ConversationMessage {
                 interaction,
                 text,
                 reply,
             } => {
-                let r = self.conversation_message(interaction, text);
+                let r = if self.bots.contains_key(&interaction) {
+                    self.bot_message(interaction, &text);
+                    Ok(())
+                } else {
+                    self.conversation_message(interaction, text)
+                };
                 self.reply_to(reply, r);
             }
             Command::Offer {

@@ -29,6 +29,8 @@ pub(crate) struct Conversation {
     pub agent: Option<AgentId>,
     /// The customer's last interactions (screen-pop).
     pub history: Vec<Interaction>,
+    /// The chatbot's hand-over record (screen-pop), when the bot served it.
+    pub bot: Option<crate::push::BotPop>,
 }
 
 /// A conversation's row, customer and history, read from the store before
@@ -68,6 +70,19 @@ impl Actor {
         queue: QueueId,
         address: String,
         priority: i32,
+    ) -> Result<(), EngineError> {
+        self.route_conversation_with(conversation, queue, address, priority, None)
+    }
+
+    /// [`Self::route_conversation`] with the chatbot's hand-over record
+    /// for the screen-pop.
+    pub(crate) fn route_conversation_with(
+        &mut self,
+        conversation: Prefetched,
+        queue: QueueId,
+        address: String,
+        priority: i32,
+        bot: Option<crate::push::BotPop>,
     ) -> Result<(), EngineError> {
         let Prefetched {
             mut interaction,
@@ -118,6 +133,7 @@ impl Actor {
                 offered: Vec::new(),
                 agent: None,
                 history,
+                bot,
             },
         );
         self.acd.handle_task_arrived(t, task)?;
@@ -146,6 +162,7 @@ impl Actor {
             ivr_trace: None,
             history: conv.history.clone(),
             campaign: None,
+            bot: conv.bot.clone(),
         };
         self.present_offer(task, agent, ring_until, view);
     }

@@ -202,6 +202,7 @@ impl Actor {
             ivr_trace: call.ivr_trace.clone(),
             history: call.history.clone(),
             campaign: self.campaign_pop(task),
+            bot: None,
         };
         let caller = view.caller.clone();
         self.present_offer(task, agent, ring_until, view);
@@ -238,6 +239,7 @@ impl Actor {
                     ivr_trace: view.ivr_trace,
                     history,
                     campaign: view.campaign,
+                    bot: view.bot,
                 }),
             },
         );
@@ -402,6 +404,8 @@ pub(crate) struct OfferView {
     pub history: Vec<Interaction>,
     /// The outbound card of a campaign call.
     pub campaign: Option<crate::push::CampaignPop>,
+    /// The chatbot's hand-over record of a conversation.
+    pub bot: Option<crate::push::BotPop>,
 }
 
 /// Pause reason of an agent whose phone cannot be rung.

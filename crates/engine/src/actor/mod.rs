@@ -2,6 +2,7 @@
 //! `calls`, the IVR session driver in `ivr_driver`, the ACD's decisions in
 //! `decisions`, API commands in `commands`.
 
+mod bot_driver;
 mod callbacks;
 mod calls;
 pub(crate) mod campaigns;
@@ -166,6 +167,17 @@ pub(crate) enum Internal {
     Voice { op: OpId, result: VoiceResult },
     /// A campaign's claim on a number is back.
     DialClaim(Box<campaigns::DialClaim>),
+    /// A bot conversation's self-service lookup is back.
+    BotLookup {
+        interaction: InteractionId,
+        id: LookupId,
+        result: Result<serde_json::Value, LookupError>,
+    },
+    /// A bot conversation's one-time code was sent by SMS (or not).
+    BotOtp {
+        interaction: InteractionId,
+        result: Result<bot::OtpCode, LookupError>,
+    },
 }
 
 pub(crate) struct Actor {
@@ -203,6 +215,8 @@ pub(crate) struct Actor {
     /// The highest campaign id stored or started (a stored campaign that
     /// could not be resumed keeps its id: a new one never reuses it).
     pub last_campaign_id: u32,
+    /// Digital conversations the chatbot has, before any hand-over.
+    pub bots: HashMap<InteractionId, bot_driver::BotConversation>,
     /// Live digital conversations routed by the ACD.
     pub conversations: HashMap<InteractionId, conversations::Conversation>,
     pub legs: HashMap<LegId, LegRole>,
@@ -305,6 +319,7 @@ impl Actor {
             agents: HashMap::new(),
             calls: HashMap::new(),
             conversations: HashMap::new(),
+            bots: HashMap::new(),
             campaigns: Default::default(),
             dnc_global: Default::default(),
             last_campaign_id: 0,
@@ -546,6 +561,7 @@ impl Actor {
             self.acd.poll_timeout(),
             ivr,
             self.campaigns_timeout(),
+            self.bots_timeout(),
             self.day_ends_at,
         ]
         .into_iter()
@@ -581,6 +597,7 @@ impl Actor {
             self.drive_ivr(id);
         }
         self.campaigns_on_deadline();
+        self.bots_on_deadline();
         self.process_decisions();
     }
 
@@ -625,6 +642,21 @@ impl Actor {
             }
             Internal::Voice { op, result } => self.on_voice_outcome(op, result),
             Internal::DialClaim(c) => self.on_dial_claim(*c),
+            Internal::BotLookup {
+                interaction,
+                id,
+                result,
+            } => {
+                self.on_bot_lookup(interaction, id, result);
+                self.process_decisions();
+            }
+            Internal::BotOtp {
+                interaction,
+                result,
+            } => {
+                self.on_bot_otp(interaction, result);
+                self.process_decisions();
+            }
         }
     }
 

@@ -1398,3 +1398,99 @@ async fn a_supervisor_takes_the_call_over_and_the_agent_goes_to_wrap_up() {
     assert!(s.ops.contains(&VoiceOp::HangUp(sup_leg)));
     assert_eq!(kinds.iter().filter(|k| **k == "wrap_up_started").count(), 1);
 }
+
+/// A web chat conversation served by the bot (issue 20): its answer is
+/// queued in the outbox as a `bot_replied`; above `max_sessions` a new
+/// conversation goes to the ACD at once (the overflow policy); a
+/// conversation left idle is closed as contained (`bot_completed`).
+#[tokio::test]
+async fn bot_answers_overflows_to_the_acd_and_closes_idle_conversations() {
+    let kb = bot::KnowledgeBase::from_toml(
+        r#"
+[[article]]
+id = "hours.fr"
+lang = "fr"
+questions = ["Quelles sont vos heures d'ouverture ?", "Quand vos boutiques sont-elles ouvertes ?"]
+answer = "Nos boutiques sont ouvertes du lundi au samedi, de 8 h à 19 h."
+"#,
+    )
+    .unwrap();
+    let mut s = Shell::with(Strategy::LongestIdle, &["amina"], |c| {
+        c.bot = Some(crate::BotWiring {
+            channels: [Channel::Webchat].into(),
+            retriever: Arc::new(bot::Retriever::new(kb)),
+            config: Arc::new(bot::BotConfig {
+                min_score: 0.5,
+                ..bot::BotConfig::default()
+            }),
+            idle_close_ms: 60_000,
+            max_sessions: 1,
+        });
+    })
+    .await;
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let i = store::open_interaction(
+            &*s.store,
+            &store::NewInteraction {
+                channel: Channel::Webchat,
+                direction: Direction::Inbound,
+                customer_id: None,
+                queue_id: None,
+                agent_id: None,
+                started_at: s.now,
+            },
+            vec![],
+        )
+        .await
+        .unwrap();
+        open.push(i);
+    }
+    let queue = s.queue;
+    for (n, i) in open.iter().enumerate() {
+        let conversation = Box::new(super::Prefetched {
+            interaction: i.clone(),
+            customer: None,
+            history: vec![],
+        });
+        let r = s
+            .command(|reply| Command::StartConversation {
+                conversation,
+                queue,
+                address: format!("visitor-000{n}-abc"),
+                text: "quand vos boutiques sont-elles ouvertes ?".into(),
+                reply,
+            })
+            .await;
+        r.unwrap();
+    }
+    let (first, second) = (open[0].id, open[1].id);
+    assert_eq!(s.kinds(first), ["bot_replied"]);
+    let outbox = s
+        .store
+        .latest_outbox_to("visitor-0000-abc", "bot_reply", Timestamp::from_millis(0))
+        .await
+        .unwrap()
+        .expect("the bot's answer in the outbox");
+    assert!(
+        outbox
+            .body
+            .starts_with("Nos boutiques sont ouvertes du lundi au samedi"),
+        "{}",
+        outbox.body
+    );
+    // The bot is full: the second conversation is queued and offered.
+    assert!(s.actor.bots.contains_key(&first) && !s.actor.bots.contains_key(&second));
+    assert_eq!(s.kinds(second), ["queued", "offered"]);
+
+    s.advance(59_000).await;
+    assert!(s.actor.bots.contains_key(&first));
+    s.advance(1_000).await;
+    assert!(s.actor.bots.is_empty());
+    assert_eq!(s.kinds(first), ["bot_replied", "ended"]);
+    let ended = s.writes.iter().any(|w| {
+        matches!(w, Write::Update { id, change, .. }
+            if *id == first && change.end_reason.as_deref() == Some("bot_completed"))
+    });
+    assert!(ended, "the row is closed as contained");
+}

@@ -200,6 +200,10 @@ async fn outbound_for(inner: &Inner, row: &OutboxMessage) -> Result<OutboundMess
     if row.purpose == super::optout::PURPOSE_STOP || row.purpose == super::optout::PURPOSE_START {
         msg.customer_last_inbound_at = Some(row.created_at);
     }
+    // The web chat shows the chatbot's replies as the bot's.
+    if row.purpose == "bot_reply" && row.channel == Channel::Webchat {
+        msg.from = Some(Identity::ChannelId("bot".into()));
+    }
     if row.purpose == super::campaigns::PURPOSE
         && matches!(row.channel, Channel::Whatsapp | Channel::Email)
     {

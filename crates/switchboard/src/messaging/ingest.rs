@@ -260,7 +260,11 @@ impl Inner {
         };
         let res = if created {
             match self.queues.get(&channel) {
-                Some(q) => engine.route_conversation(interaction, *q, address).await,
+                Some(q) => {
+                    engine
+                        .start_conversation(interaction, *q, address, text)
+                        .await
+                }
                 None => {
                     tracing::warn!(%interaction, channel = channel.as_str(), "no queue for this channel");
                     return;

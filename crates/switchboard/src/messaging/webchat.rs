@@ -9,9 +9,9 @@
 //! | visitor | `hello` | `visitor` (8-64 of `[A-Za-z0-9_-]`, kept in localStorage), optional `name`, `email`, `phone` |
 //! | visitor | `message` | `text` (1-4096 characters), `cid` (the client's id, acknowledged) |
 //! | visitor | `typing` | — (shown to the agent, at most every 2 s) |
-//! | server | `welcome` | `visitor`, `agents_online`, `history`: `[{from: "visitor"\|"agent", text, at}]` of the open conversation |
+//! | server | `welcome` | `visitor`, `agents_online`, `history`: `[{from: "visitor"\|"agent"\|"bot", text, at}]` of the open conversation |
 //! | server | `ack` | `cid` |
-//! | server | `message` | `from: "agent"`, `text`, `at` |
+//! | server | `message` | `from: "agent"` or `"bot"` (the chatbot), `text`, `at` |
 //! | server | `typing` | `from: "agent"` (the agent is typing a reply) |
 //! | server | `notice` | `text` (the offline message when no agent is logged in) |
 //! | server | `error` | `text` |
@@ -137,8 +137,11 @@ impl ChannelAdapter for WebchatAdapter {
         if !valid_visitor(visitor) {
             return Err(ChannelError::BadRecipient(format!("visitor {visitor:?}")));
         }
-        let frame =
-            json!({"type": "message", "from": "agent", "text": msg.text, "at": crate::now()});
+        let from = match &msg.from {
+            Some(Addr::ChannelId(id)) if id == "bot" => "bot",
+            _ => "agent",
+        };
+        let frame = json!({"type": "message", "from": from, "text": msg.text, "at": crate::now()});
         let sockets = self.hub.deliver(visitor, &frame.to_string());
         tracing::debug!(visitor, sockets, "web chat reply delivered");
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
@@ -399,6 +402,9 @@ async fn history(m: &Messaging, visitor: &str) -> Vec<Value> {
             }
             EventKind::MessageOut { text } => {
                 Some(json!({"from": "agent", "text": text, "at": e.at}))
+            }
+            EventKind::BotReplied { text } => {
+                Some(json!({"from": "bot", "text": text, "at": e.at}))
             }
             _ => None,
         })

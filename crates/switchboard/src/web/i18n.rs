@@ -135,6 +135,13 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("segment", "Segment", "Segment"),
     ("language", "Langue", "Language"),
     ("ivr_path", "Parcours SVI", "IVR path"),
+    (
+        "bot_handover",
+        "Transmis par le chatbot",
+        "Handed over by the chatbot",
+    ),
+    ("bot_intent", "Intention", "Intent"),
+    ("bot_articles", "Articles proposés", "Articles tried"),
     ("queue", "File", "Queue"),
     (
         "last_interactions",

@@ -15,6 +15,9 @@ pub fn settings(dir: &std::path::Path, db_url: &str) -> Settings {
     // The API tests run without SIP; tests/calls.rs turns it on.
     s.sip.enabled = false;
     s.engine.demo_operator_listen = String::new();
+    // Digital conversations go to agents at once unless a test turns the
+    // chatbot on (tests/messaging/bot.rs).
+    s.bot.enabled = false;
     s
 }
 

@@ -11,6 +11,7 @@
 //! (scripts/test does it), chromium and `npm ci --prefix
 //! crates/switchboard/tests/browser` for the widget test.
 
+mod bot;
 #[path = "../common/mod.rs"]
 mod common;
 mod email;

@@ -9,7 +9,7 @@ const FRENCH: &str = "Votre facture est corrigée. À très vite !";
 const FRENCH_GSM: &str = "Votre colis arrive à 14h. Merci de votre fidélité, à très vite !";
 const ARABIC_EMOJI: &str = "مرحبا، شكرا لتواصلكم معنا 😀";
 
-fn sms_settings(port: u16) -> impl FnOnce(&mut Settings) {
+pub(crate) fn sms_settings(port: u16) -> impl FnOnce(&mut Settings) {
     move |s: &mut Settings| {
         s.channels.smpp.enabled = true;
         s.channels.smpp.host = "127.0.0.1".into();

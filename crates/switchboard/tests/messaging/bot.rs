@@ -1,0 +1,257 @@
+//! The chatbot in front of the ACD (issue 20, SPEC §3.4), end to end: a
+//! web chat visitor over the real WebSocket asks a question of the demo
+//! knowledge base and gets its answer from the bot; asking for an advisor
+//! queues the conversation, a ready agent is offered it with the
+//! transcript, the intent and the articles tried; once the agent has it
+//! the bot stays silent.
+
+use super::common::sip::*;
+use super::harness::*;
+use serde_json::{Value, json};
+
+/// The next `message` frame to the visitor.
+async fn chat_message(ws: &mut Chat) -> Value {
+    chat_next(ws, "message").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_chat_faq_answered_by_the_bot_then_handed_to_an_agent_with_the_transcript() {
+    let p = platform_full(None, false, |s| {
+        s.channels.dispatch_interval_ms = 50;
+        s.bot.enabled = true;
+        s.bot.channels = vec!["webchat".into()];
+        s.bot.kb_dir = repo().join("config/demo/kb");
+    })
+    .await;
+    let token = p.srv.login("amina").await;
+    let sup = p.srv.login("supervisor").await;
+    let mut desk = desktop(&p, &token).await;
+    let mut seen = Vec::new();
+    next_of(&mut desk, "hello", &mut seen).await;
+    assert_eq!(
+        post(&p, &token, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    next_of(&mut desk, "agent_state", &mut seen).await;
+
+    let mut ws = chat(&p).await;
+    chat_send(
+        &mut ws,
+        json!({"type": "hello", "visitor": "visitor-bot-0001", "name": "Awa"}),
+    )
+    .await;
+    chat_next(&mut ws, "welcome").await;
+
+    // A FAQ question: the bot answers with the article and asks if it
+    // helped, in one message.
+    chat_send(
+        &mut ws,
+        json!({"type": "message", "text": "Comment recharger mon crédit ?", "cid": "b1"}),
+    )
+    .await;
+    let answer = chat_message(&mut ws).await;
+    assert_eq!(answer["from"], "bot", "{answer}");
+    assert!(
+        answer["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Rechargez avec une carte à gratter"),
+        "{answer}"
+    );
+    assert!(
+        answer["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("\n\nCette réponse vous aide-t-elle ?"),
+        "{answer}"
+    );
+
+    // Asking for an advisor: told at once, and queued for an agent.
+    chat_send(
+        &mut ws,
+        json!({"type": "message", "text": "je veux parler à un conseiller", "cid": "b2"}),
+    )
+    .await;
+    let told = chat_message(&mut ws).await;
+    assert_eq!(told["from"], "bot");
+    assert!(
+        told["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Je vous mets en relation avec un conseiller"),
+        "{told}"
+    );
+    let offer = next_of(&mut desk, "offer", &mut Vec::new()).await;
+    assert_eq!(offer["channel"], "webchat");
+    let id = offer["interaction_id"].as_i64().unwrap();
+    let pop = &offer["screen_pop"]["bot"];
+    assert_eq!(pop["reason"], "customer_asked", "{offer}");
+    assert_eq!(pop["intent"], "faq:topup.fr");
+    assert_eq!(pop["articles_tried"], json!(["topup.fr"]));
+    let lines: Vec<(String, String)> = pop["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["from"].as_str().unwrap().to_string(),
+                l["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert_eq!(
+        lines[0],
+        ("customer".into(), "Comment recharger mon crédit ?".into())
+    );
+    assert_eq!(lines[1].0, "bot");
+    assert!(lines[1].1.starts_with("Rechargez avec une carte à gratter"));
+    assert_eq!(
+        lines[2],
+        ("bot".into(), "Cette réponse vous aide-t-elle ?".into())
+    );
+    assert_eq!(
+        lines[3],
+        ("customer".into(), "je veux parler à un conseiller".into())
+    );
+    assert_eq!(lines[4].1, told["text"].as_str().unwrap());
+
+    // The event log has the bot's turns and the hand-over.
+    let handed = get(
+        &p,
+        &sup,
+        &format!("/api/v1/events?kind=bot_handed_over&interaction_id={id}"),
+    )
+    .await;
+    assert_eq!(handed.as_array().unwrap().len(), 1, "{handed}");
+    assert_eq!(handed[0]["kind"]["reason"], "customer_asked");
+    assert_eq!(handed[0]["kind"]["transcript"].as_array().unwrap().len(), 5);
+    let bot_turns = |v: Value| v.as_array().unwrap().len();
+    let replied = format!("/api/v1/events?kind=bot_replied&interaction_id={id}");
+    assert_eq!(bot_turns(get(&p, &sup, &replied).await), 2);
+
+    // The agent accepts; the visitor writes again: the agent gets it, the
+    // bot says nothing.
+    let st = post(
+        &p,
+        &token,
+        &format!("/api/v1/interactions/{id}/accept"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(st, 204, "accept");
+    chat_send(
+        &mut ws,
+        json!({"type": "message", "text": "merci, j'attends", "cid": "b3"}),
+    )
+    .await;
+    assert_eq!(chat_next(&mut ws, "ack").await["cid"], "b3");
+    let msg = next_of(&mut desk, "message", &mut Vec::new()).await;
+    assert_eq!(msg["text"], "merci, j'attends");
+    assert_eq!(bot_turns(get(&p, &sup, &replied).await), 2);
+    // The whole thread, with the bot's part, is in the visitor's history.
+    drop(ws);
+    let mut again = chat(&p).await;
+    chat_send(
+        &mut again,
+        json!({"type": "hello", "visitor": "visitor-bot-0001"}),
+    )
+    .await;
+    let w = chat_next(&mut again, "welcome").await;
+    let from: Vec<&str> = w["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["from"].as_str().unwrap())
+        .collect();
+    assert_eq!(from, ["visitor", "bot", "visitor", "bot", "visitor"], "{w}");
+    p.srv.shutdown().await;
+}
+
+/// SMS: a PUK request. The bot sends a one-time code by SMS to the number
+/// the message came from, the customer types it back, the bot looks the
+/// PUK up on a web service (the IVR's HTTP connector; here a local stub)
+/// and answers with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_puk_after_the_one_time_code() {
+    // The operator's web service: POST /puk {"msisdn": ...} → {"puk": ...}.
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let app = axum::Router::new().route(
+        "/puk",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let seen = seen_tx.clone();
+            async move {
+                let _ = seen.send(body);
+                axum::Json(json!({"puk": "12345678"}))
+            }
+        }),
+    );
+    let ws_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ws_addr = ws_listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(ws_listener, app).await });
+
+    let mut smsc = Smsc::start().await;
+    let sms = super::sms::sms_settings(smsc.port);
+    let p = platform_full(None, false, move |s| {
+        sms(s);
+        s.bot.enabled = true;
+        s.bot.channels = vec!["sms".into()];
+        s.bot.kb_dir = repo().join("config/demo/kb");
+        s.bot.lookups.puk = Some(bot::LookupSpec {
+            kind: ivr::LookupKind::Http {
+                method: "POST".into(),
+                url: format!("http://{ws_addr}/puk"),
+                body: Some(json!({"msisdn": "{msisdn}"})),
+                timeout_ms: 5_000,
+            },
+            reply: bot::Texts {
+                fr: "Votre code PUK : {puk}".into(),
+                en: "Your PUK code: {puk}".into(),
+            },
+            row: None,
+        });
+    })
+    .await;
+    smsc.next("bind_transceiver").await;
+
+    smsc.cmd(r#"deliver {"source_addr":"22997000000","destination_addr":"SWITCHBD","data_coding":0,"short_message":"Quel est mon code PUK ?"}"#)
+        .await;
+    // Two SMS (sent concurrently, in either order): the code, and the
+    // bot's request to type it.
+    let mut code = None;
+    let mut asked = None;
+    for _ in 0..2 {
+        let s = smsc.next("submit_sm").await;
+        assert_eq!(s["destination_addr"], "22997000000");
+        let text = s["text"].as_str().unwrap().to_string();
+        if let Some(c) = text.strip_prefix("Votre code de vérification : ") {
+            code = Some(c.to_string());
+        } else {
+            asked = Some(text);
+        }
+    }
+    let code = code.expect("the one-time code by SMS");
+    assert_eq!(code.len(), 6);
+    assert!(code.chars().all(|c| c.is_ascii_digit()), "{code}");
+    let asked = asked.expect("the bot asks for the code");
+    assert!(
+        asked.contains("se terminant par 00") && asked.ends_with("Tapez-le ici."),
+        "{asked}"
+    );
+
+    smsc.cmd(&format!(
+        r#"deliver {{"source_addr":"22997000000","destination_addr":"SWITCHBD","data_coding":0,"short_message":"{code}"}}"#
+    ))
+    .await;
+    let body = tokio::time::timeout(WAIT, seen_rx.recv())
+        .await
+        .expect("the PUK lookup in time")
+        .unwrap();
+    assert_eq!(body, json!({"msisdn": "+22997000000"}));
+    let s = smsc.next("submit_sm").await;
+    assert_eq!(
+        s["text"].as_str().unwrap(),
+        "Votre code PUK : 12345678\n\nCette réponse vous aide-t-elle ?"
+    );
+    p.srv.shutdown().await;
+}
