@@ -24,6 +24,8 @@ mod journal;
 mod messaging;
 #[path = "store_suite/positions.rs"]
 mod positions;
+#[path = "store_suite/incidents.rs"]
+mod incidents;
 #[path = "store_suite/users.rs"]
 mod users;
 
@@ -61,6 +63,7 @@ async fn suite(s: Arc<dyn Store>) {
     campaigns::campaigns(&*s).await;
     dial::dial_campaigns(&*s).await;
     positions::positions(&*s).await;
+    incidents::incidents(&*s).await;
 }
 
 #[tokio::test]
