@@ -18,14 +18,14 @@ mod customers;
 mod dial;
 #[path = "store_suite/directory.rs"]
 mod directory;
+#[path = "store_suite/incidents.rs"]
+mod incidents;
 #[path = "store_suite/journal.rs"]
 mod journal;
 #[path = "store_suite/messaging.rs"]
 mod messaging;
 #[path = "store_suite/positions.rs"]
 mod positions;
-#[path = "store_suite/incidents.rs"]
-mod incidents;
 #[path = "store_suite/users.rs"]
 mod users;
 

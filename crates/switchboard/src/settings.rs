@@ -56,6 +56,30 @@ pub struct Settings {
     /// Scheduled e-mailed reports.
     #[serde(default)]
     pub reports: ReportsSettings,
+    /// SLA incidents raised by the platform (issue 19).
+    #[serde(default)]
+    pub incidents: IncidentSettings,
+}
+
+/// `[incidents]`: the SLA incident desk of `serve` (SPEC §8, SLA annex).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IncidentSettings {
+    /// How often the desk checks the store and runs its SLA timers, seconds
+    /// (default 30; at least 1).
+    pub tick_seconds: u64,
+    /// Where notifications are POSTed as JSON (a webhook to the on-call
+    /// tool); empty (the default): notifications are only logged.
+    pub webhook_url: String,
+}
+
+impl Default for IncidentSettings {
+    fn default() -> Self {
+        Self {
+            tick_seconds: 30,
+            webhook_url: String::new(),
+        }
+    }
 }
 
 /// `[reports]`: reports e-mailed on a schedule (through `[channels.smtp]`).
