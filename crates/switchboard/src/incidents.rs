@@ -1,7 +1,8 @@
 //! The SLA incident desk of `serve` (issue 19, SPEC §8, SLA annex): a task
 //! that owns the pure [`continuity::incidents::IncidentDesk`], feeds it
 //! detections (the unclean-restart marker, the backup scheduler's failures
-//! and successes, a store check on each tick), runs its SLA timers on a
+//! and successes, a store check and the data dir's disk usage on each
+//! tick), runs its SLA timers on a
 //! clock tick (`[incidents] tick_seconds`), stores every change
 //! (`incidents` table) and carries out its notifications (logged; POSTed to
 //! `[incidents] webhook_url` when set).
@@ -144,7 +145,10 @@ pub async fn spawn(store: Arc<dyn Store>, settings: &crate::settings::Settings) 
     let (tx, rx) = mpsc::channel(COMMANDS);
     let mut desk = IncidentDesk::new(
         default_register(StandbyKind::Virtual),
-        DetectionRules::default(),
+        DetectionRules {
+            disk_full_percent: settings.incidents.disk_full_percent.clamp(1, 100),
+            ..DetectionRules::default()
+        },
     );
     let last = store.max_incident_id().await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot read the last incident id");
@@ -175,6 +179,7 @@ pub async fn spawn(store: Arc<dyn Store>, settings: &crate::settings::Settings) 
         webhook: (!settings.incidents.webhook_url.trim().is_empty())
             .then(|| settings.incidents.webhook_url.trim().to_string()),
         http: reqwest::Client::new(),
+        data_dir: settings.data_dir.clone(),
     };
     tokio::spawn(task.run(rx));
     Incidents { tx }
@@ -187,6 +192,22 @@ struct Task {
     tick: std::time::Duration,
     webhook: Option<String>,
     http: reqwest::Client,
+    data_dir: std::path::PathBuf,
+}
+
+/// Used share of the file system holding `dir`, % (as `df` counts it:
+/// used / (used + available to unprivileged users)).
+///
+/// # Errors
+/// The `statvfs(3)` error.
+pub fn disk_usage_percent(dir: &std::path::Path) -> std::io::Result<u8> {
+    let v = rustix::fs::statvfs(dir)?;
+    let used = v.f_blocks.saturating_sub(v.f_bfree);
+    let total = used.saturating_add(v.f_bavail);
+    if total == 0 {
+        return Ok(0);
+    }
+    Ok(u8::try_from((used.saturating_mul(100)).div_ceil(total)).unwrap_or(100))
 }
 
 impl Task {
@@ -234,6 +255,10 @@ impl Task {
                     let ok = self.store.ping().await.is_ok();
                     let now = jiff::Timestamp::now();
                     self.desk.handle_detection(now, Detection::Health { check: "database".into(), ok });
+                    match disk_usage_percent(&self.data_dir) {
+                        Ok(p) => self.desk.handle_detection(now, Detection::DiskUsage(p)),
+                        Err(e) => tracing::warn!(error = %e, dir = %self.data_dir.display(), "cannot read disk usage"),
+                    }
                     self.desk.handle_tick(now);
                     self.settle(None, None).await;
                 }

@@ -71,6 +71,9 @@ pub struct IncidentSettings {
     /// Where notifications are POSTed as JSON (a webhook to the on-call
     /// tool); empty (the default): notifications are only logged.
     pub webhook_url: String,
+    /// Disk usage of the data dir's file system that raises an "equipment /
+    /// disk" incident, % (default 90; 1..=100).
+    pub disk_full_percent: u8,
 }
 
 impl Default for IncidentSettings {
@@ -78,6 +81,7 @@ impl Default for IncidentSettings {
         Self {
             tick_seconds: 30,
             webhook_url: String::new(),
+            disk_full_percent: 90,
         }
     }
 }

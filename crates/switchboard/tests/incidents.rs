@@ -153,3 +153,50 @@ async fn a_stopped_database_opens_an_incident_acknowledged_and_resolved_through_
     assert_eq!(kinds, ["Acknowledged", "Resolved"]);
     srv.shutdown().await;
 }
+
+/// The data dir's real disk usage against a threshold under it (the
+/// machine's disk is not filled for a test): "equipment / disk" opens.
+#[tokio::test]
+async fn disk_usage_over_the_threshold_opens_an_equipment_incident() {
+    let srv = common::start_with(false, |s| {
+        s.incidents.tick_seconds = 1;
+        s.incidents.disk_full_percent = 1;
+    })
+    .await;
+    let used = switchboard::incidents::disk_usage_percent(srv.dir.path()).unwrap();
+    assert!((1..=100).contains(&used), "{used}");
+    let df = std::process::Command::new("df")
+        .args(["--output=pcent"])
+        .arg(srv.dir.path())
+        .output()
+        .unwrap();
+    let df: u8 = String::from_utf8_lossy(&df.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .unwrap();
+    assert!(used.abs_diff(df) <= 1, "statvfs {used} % vs df {df} %");
+    let sup = srv.login("supervisor").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = srv
+            .http
+            .get(srv.url("/api/v1/incidents?open=true"))
+            .bearer_auth(&sup)
+            .send()
+            .await
+            .unwrap();
+        let open: Vec<serde_json::Value> = r.json().await.unwrap();
+        if let Some(i) = open.iter().find(|i| i["source"] == "disk") {
+            assert_eq!(i["category"], "equipment");
+            assert_eq!(i["sla_minutes"], 30, "equipment: 30 min (SLA annex)");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no disk incident: {open:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    srv.shutdown().await;
+}
