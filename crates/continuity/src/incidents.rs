@@ -39,6 +39,36 @@ pub enum Category {
     SiteDisaster,
 }
 
+impl Category {
+    /// The snake_case name, as stored and shown (`server_crash`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Power => "power",
+            Category::Equipment => "equipment",
+            Category::TrunkLoss => "trunk_loss",
+            Category::ApplicationUnavailable => "application_unavailable",
+            Category::BadAudioQuality => "bad_audio_quality",
+            Category::ServerCrash => "server_crash",
+            Category::SiteDisaster => "site_disaster",
+        }
+    }
+
+    /// The category named `s` ([`Category::as_str`]), if any.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Category::Power,
+            Category::Equipment,
+            Category::TrunkLoss,
+            Category::ApplicationUnavailable,
+            Category::BadAudioQuality,
+            Category::ServerCrash,
+            Category::SiteDisaster,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+}
+
 /// Severity of a risk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -224,6 +254,27 @@ pub enum IncidentState {
     Resolved,
 }
 
+impl IncidentState {
+    /// `open`, `acknowledged` or `resolved`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentState::Open => "open",
+            IncidentState::Acknowledged => "acknowledged",
+            IncidentState::Resolved => "resolved",
+        }
+    }
+
+    /// The state named `s` ([`IncidentState::as_str`]), if any.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(IncidentState::Open),
+            "acknowledged" => Some(IncidentState::Acknowledged),
+            "resolved" => Some(IncidentState::Resolved),
+            _ => None,
+        }
+    }
+}
+
 /// One incident.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Incident {
@@ -247,7 +298,9 @@ pub struct Incident {
     pub escalations: u32,
     /// Recurrences folded into it (flapping).
     pub flaps: u32,
-    clear_since: Option<Timestamp>,
+    /// Since when its condition has been clear (it resolves after
+    /// [`DetectionRules::clear_hold`]); `None` while bad.
+    pub clear_since: Option<Timestamp>,
 }
 
 impl Incident {
@@ -351,6 +404,19 @@ impl IncidentDesk {
             notifications: VecDeque::new(),
             dropped: 0,
         }
+    }
+
+    /// Take back the unresolved incidents a previous run stored (their
+    /// timers go on from their opening) and number new incidents after
+    /// `last_id`. Resolved ones passed in are ignored.
+    pub fn handle_resume(&mut self, unresolved: Vec<Incident>, last_id: u64) {
+        for i in unresolved {
+            if i.state != IncidentState::Resolved && !self.incidents.iter().any(|o| o.id == i.id) {
+                self.next_id = self.next_id.max(i.id.0 + 1);
+                self.incidents.push(i);
+            }
+        }
+        self.next_id = self.next_id.max(last_id + 1);
     }
 
     /// A detection at `now`.

@@ -264,3 +264,43 @@ fn health_backup_and_disk_detections() {
         Err(IncidentError::NotFound(99))
     );
 }
+
+#[test]
+fn a_resumed_desk_keeps_the_stored_incident_and_numbers_after_the_last() {
+    let mut first = desk();
+    first.handle_detection(at(0, 0), Detection::UncleanRestart);
+    first.handle_detection(at(0, 0), Detection::BackupFailed);
+    let stored: Vec<_> = first.incidents().to_vec();
+    assert_eq!(stored.len(), 2);
+    for i in &stored {
+        assert_eq!(
+            Category::parse(i.category.as_str()),
+            Some(i.category),
+            "{:?}",
+            i.category
+        );
+        assert_eq!(IncidentState::parse(i.state.as_str()), Some(i.state));
+    }
+
+    // The next run: the crash incident resumes; id 7 was the last stored.
+    let mut next = desk();
+    next.handle_resume(vec![stored[0].clone()], 7);
+    // The same condition again does not open a second incident.
+    next.handle_detection(at(1, 0), Detection::UncleanRestart);
+    assert!(drain(&mut next).is_empty());
+    assert_eq!(next.incidents().len(), 1);
+    // Its SLA timer runs from the first opening: escalated at 60 min.
+    next.handle_tick(at(60, 0));
+    assert_eq!(
+        drain(&mut next),
+        vec![(
+            Category::ServerCrash,
+            NotificationKind::Escalated(1),
+            Audience::Management
+        )]
+    );
+    // A new incident gets id 8.
+    next.handle_detection(at(61, 0), Detection::BackupFailed);
+    assert_eq!(next.incidents()[1].id.0, 8);
+    assert_eq!(Category::parse("no_such"), None);
+}

@@ -104,6 +104,10 @@ pub enum AuditAction {
     Monitoring,
     /// Agents' positions or an agent's track read (issue 22, SPEC §6.1).
     PositionsViewed,
+    /// Staff acknowledged an SLA incident (issue 19).
+    IncidentAcknowledged,
+    /// Staff resolved an SLA incident (issue 19).
+    IncidentResolved,
 }
 
 impl AuditAction {
@@ -138,6 +142,8 @@ impl AuditAction {
             Exported => "exported",
             Monitoring => "monitoring",
             PositionsViewed => "positions_viewed",
+            IncidentAcknowledged => "incident_acknowledged",
+            IncidentResolved => "incident_resolved",
         }
     }
 }

@@ -298,6 +298,7 @@ macro_rules! impl_common {
         crate::common_campaign::impl_campaign!($store, $db);
         crate::merge::impl_merge!($store, $db);
         crate::position::impl_position!($store, $db);
+        crate::incident::impl_incidents!($store, $db);
         crate::writes::impl_writes!($store, $db);
         crate::audit::impl_audit!($store, $db);
         crate::dial::impl_dial!($store, $db);

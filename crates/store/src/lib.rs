@@ -35,6 +35,8 @@
 //!   merge leaves the append-only event log untouched).
 //! - `position.rs`: agent positions and field visits (issue 22), trait,
 //!   types and SQL macro.
+//! - `incident.rs`: SLA incidents raised by `serve` (issue 19), trait,
+//!   record and SQL macro.
 //! - `writes.rs`: [`Write`], [`WriteStore`] (group commit of interaction
 //!   changes with their events, idempotent by [`WriteKey`]; blocks of
 //!   interaction ids) and their SQL; its module doc explains the design.
@@ -52,6 +54,7 @@ mod common_log;
 mod common_messaging;
 mod dial;
 mod dial_campaign;
+mod incident;
 mod merge;
 mod position;
 mod postgres;
@@ -83,6 +86,7 @@ pub(crate) enum CloseAt {
         now: Timestamp,
     },
 }
+pub use incident::{IncidentRecord, IncidentStore, MAX_INCIDENTS};
 pub use merge::{CustomerMerge, MergeStore, MovedIdentity};
 pub use position::{
     AgentPosition, FieldVisit, GeoPoint, MAX_TRACK_POINTS, NewFieldVisit, PositionStore,
@@ -512,6 +516,7 @@ pub trait Store:
     + SipBindingStore
     + SipDialogStore
     + PositionStore
+    + IncidentStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

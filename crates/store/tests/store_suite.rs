@@ -18,6 +18,8 @@ mod customers;
 mod dial;
 #[path = "store_suite/directory.rs"]
 mod directory;
+#[path = "store_suite/incidents.rs"]
+mod incidents;
 #[path = "store_suite/journal.rs"]
 mod journal;
 #[path = "store_suite/messaging.rs"]
@@ -61,6 +63,7 @@ async fn suite(s: Arc<dyn Store>) {
     campaigns::campaigns(&*s).await;
     dial::dial_campaigns(&*s).await;
     positions::positions(&*s).await;
+    incidents::incidents(&*s).await;
 }
 
 #[tokio::test]

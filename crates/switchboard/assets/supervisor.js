@@ -2,7 +2,7 @@
 // current interaction), first from /api/v1/stats/*, then kept current by
 // `queue_stats` and `agent_state` pushes. The agents can be filtered by
 // queue (client-side: members by skill, or busy on that queue).
-import { t, el, api, fmtDuration, showState, stateOf, connectPush } from '/assets/common.js';
+import { t, el, api, fmtDuration, fmtDate, showState, stateOf, connectPush } from '/assets/common.js';
 
 const $ = (id) => document.getElementById(id);
 const queueRows = new Map(); // name -> tr
@@ -216,6 +216,51 @@ async function load() {
   await refreshAgents();
 }
 
+// SLA incidents raised by the platform (open or acknowledged), refreshed
+// every 15 s and after each action.
+async function refreshIncidents() {
+  const list = await api('GET', '/incidents?open=true');
+  const body = $('incidents').tBodies[0];
+  body.replaceChildren();
+  $('no-incidents').hidden = list.length > 0;
+  for (const i of list) {
+    const tr = el('tr');
+    tr.dataset.incident = String(i.id);
+    const th = el('th', i.category);
+    th.scope = 'row';
+    const deadline = new Date(new Date(i.opened_at).getTime() + i.sla_minutes * 60000);
+    const late = deadline.getTime() < Date.now();
+    const actions = el('td');
+    actions.dataset.label = t("actions");
+    for (const [verb, label] of [['acknowledge', 'incident_acknowledge'], ['resolve', 'incident_resolve']]) {
+      if (verb === 'acknowledge' && i.state !== 'open') continue;
+      const b = el('button', t(label));
+      b.type = 'button';
+      b.dataset.action = verb;
+      b.addEventListener('click', () => {
+        b.disabled = true;
+        api('POST', `/incidents/${i.id}/${verb}`)
+          .then(refreshIncidents)
+          .catch((e) => { $('live').textContent = e.message; b.disabled = false; });
+      });
+      actions.append(b);
+    }
+    const cells = [
+      [t("incident_source"), i.source],
+      [t("state"), i.state],
+      [t("incident_opened"), fmtDate(i.opened_at)],
+      [t("incident_deadline"), fmtDate(deadline.toISOString()) + (late ? ' !' : '')],
+    ].map(([label, text]) => {
+      const td = el('td', text);
+      td.dataset.label = label;
+      return td;
+    });
+    tr.append(th, ...cells, actions);
+    body.append(tr);
+  }
+}
+refreshIncidents().catch(() => {});
+setInterval(() => refreshIncidents().catch(() => {}), 15000);
 
 $('agent-filter').addEventListener('change', applyFilter);
 load().catch((e) => {

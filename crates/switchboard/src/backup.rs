@@ -177,7 +177,11 @@ pub async fn make_set(
 /// Start the backup scheduler of `serve` when `[backup] schedule` is on and a
 /// key is configured; it ticks once a minute. Returns the task, or `None`
 /// (logged) when it does not run.
-pub fn spawn_scheduler(settings: &Settings) -> Option<tokio::task::JoinHandle<()>> {
+/// Failed and successful sets are handed to the incident desk (`incidents`).
+pub fn spawn_scheduler(
+    settings: &Settings,
+    incidents: crate::incidents::Incidents,
+) -> Option<tokio::task::JoinHandle<()>> {
     if !settings.backup.schedule {
         return None;
     }
@@ -232,7 +236,16 @@ pub fn spawn_scheduler(settings: &Settings) -> Option<tokio::task::JoinHandle<()
             every.tick().await;
             sched.handle_tick(jiff::Timestamp::now());
             while let Some(effect) = sched.poll_effect() {
-                carry_out(&settings, &repo, &key, offsite.as_ref(), &mut sched, effect).await;
+                carry_out(
+                    &settings,
+                    &repo,
+                    &key,
+                    offsite.as_ref(),
+                    &mut sched,
+                    &incidents,
+                    effect,
+                )
+                .await;
             }
         }
     }))
@@ -244,8 +257,10 @@ async fn carry_out(
     key: &BackupKey,
     offsite: Option<&continuity::offsite::Offsite>,
     sched: &mut Scheduler,
+    incidents: &crate::incidents::Incidents,
     effect: Effect,
 ) {
+    use continuity::incidents::Detection;
     match effect {
         Effect::MakeSet(kind) => {
             // The set is file-heavy: run it off the async workers.
@@ -262,6 +277,7 @@ async fn carry_out(
                 Ok(m) => {
                     tracing::info!(set = %m.id, files = m.files.len(), bytes = m.own_bytes(), "backup set made");
                     sched.handle_set_done(now, info(&m));
+                    incidents.detect(Detection::BackupSucceeded);
                 }
                 Err(e) => sched.handle_set_failed(now, kind, e),
             }
@@ -285,7 +301,10 @@ async fn carry_out(
                 }
                 // Not retried here: the next set's upload goes on; the
                 // failure is raised like a failed set.
-                Err(e) => tracing::error!(set = %id, error = %e, "off-site copy failed"),
+                Err(e) => {
+                    tracing::error!(set = %id, error = %e, "off-site copy failed");
+                    incidents.detect(Detection::BackupFailed);
+                }
             }
         }
         Effect::Prune(Location::Offsite, id) => {
@@ -297,18 +316,15 @@ async fn carry_out(
         }
         Effect::BackupFailed { kind, reason } => {
             tracing::error!(?kind, %reason, "backup failed");
+            incidents.detect(Detection::BackupFailed);
         }
     }
 }
 
-/// At the start of `serve`: write the run marker; when the previous run left
-/// its marker (crash, `kill -9`), raise the "server crash" detection in an
-/// [`continuity::incidents::IncidentDesk`] and log its notifications.
-/// Returns whether the restart was unclean.
+/// At the start of `serve`: write the run marker. Returns whether the
+/// previous run left its marker (crash, `kill -9`): the caller raises the
+/// "server crash" detection in the incident desk.
 pub fn detect_unclean_restart(settings: &Settings) -> bool {
-    use continuity::incidents::{
-        Detection, DetectionRules, IncidentDesk, StandbyKind, default_register,
-    };
     let now = jiff::Timestamp::now();
     match continuity::marker::mark_running(
         &settings.data_dir,
@@ -317,21 +333,7 @@ pub fn detect_unclean_restart(settings: &Settings) -> bool {
     ) {
         Ok(None) => false,
         Ok(Some(previous)) => {
-            let mut desk = IncidentDesk::new(
-                default_register(StandbyKind::Virtual),
-                DetectionRules::default(),
-            );
-            desk.handle_detection(now, Detection::UncleanRestart);
-            while let Some(n) = desk.poll_effect() {
-                tracing::error!(
-                    incident = n.incident.0,
-                    category = ?n.category,
-                    kind = ?n.kind,
-                    audience = ?n.audience,
-                    previous_run = %previous,
-                    "unclean restart detected: server crash incident"
-                );
-            }
+            tracing::error!(previous_run = %previous, "unclean restart detected: server crash incident");
             true
         }
         Err(e) => {

@@ -41,6 +41,7 @@ pub mod backup;
 pub mod demo;
 pub mod demo_operator;
 pub mod import;
+pub mod incidents;
 pub mod messaging;
 pub mod report;
 pub mod scheduled_reports;

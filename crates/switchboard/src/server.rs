@@ -104,6 +104,7 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
         sip_addr: None,
         chat: Default::default(),
         security: crate::security::Security::new(settings.auth.limiter.clone()),
+        incidents: crate::incidents::spawn(store.clone(), settings).await,
     };
     let audit_key = crate::security::load_key(&crate::security::key_path(settings), true)
         .map_err(ServeError::AuditKey)?;
@@ -313,11 +314,15 @@ pub async fn run(
 pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     let state = prepare(&settings).await?;
     // The daily backup set, retention pruning (`[backup]`); ends with the runtime.
-    let _backups = crate::backup::spawn_scheduler(&settings);
+    let _backups = crate::backup::spawn_scheduler(&settings, state.incidents.clone());
     // `[[reports.schedules]]`: reports e-mailed at their times.
     let _reports = crate::scheduled_reports::spawn(state.store.clone(), &settings);
     // A run marker left by a previous run means it crashed (SLA "server crash").
-    crate::backup::detect_unclean_restart(&settings);
+    if crate::backup::detect_unclean_restart(&settings) {
+        state
+            .incidents
+            .detect(continuity::incidents::Detection::UncleanRestart);
+    }
     let listener = tokio::net::TcpListener::bind(&settings.http.listen)
         .await
         .map_err(|e| ServeError::Http(settings.http.listen.clone(), e))?;

@@ -59,6 +59,9 @@ pub struct Settings {
     /// The chatbot in front of the digital queues (SPEC §3.4).
     #[serde(default)]
     pub bot: BotSettings,
+    /// SLA incidents raised by the platform (issue 19).
+    #[serde(default)]
+    pub incidents: IncidentSettings,
 }
 
 /// `[bot]`: the chatbot that answers digital conversations before (or
@@ -97,6 +100,31 @@ impl Default for BotSettings {
             lookups: bot::Lookups::default(),
             idle_close_s: 1800,
             max_sessions: 10_000,
+        }
+    }
+}
+
+/// `[incidents]`: the SLA incident desk of `serve` (SPEC §8, SLA annex).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IncidentSettings {
+    /// How often the desk checks the store and runs its SLA timers, seconds
+    /// (default 30; at least 1).
+    pub tick_seconds: u64,
+    /// Where notifications are POSTed as JSON (a webhook to the on-call
+    /// tool); empty (the default): notifications are only logged.
+    pub webhook_url: String,
+    /// Disk usage of the data dir's file system that raises an "equipment /
+    /// disk" incident, % (default 90; 1..=100).
+    pub disk_full_percent: u8,
+}
+
+impl Default for IncidentSettings {
+    fn default() -> Self {
+        Self {
+            tick_seconds: 30,
+            webhook_url: String::new(),
+            disk_full_percent: 90,
         }
     }
 }

@@ -16,6 +16,7 @@ mod directory;
 pub(crate) use directory::apply_queue_live;
 pub mod error;
 pub mod extract;
+pub mod incidents;
 mod interactions;
 mod merges;
 mod openapi;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub chat: chat::ChatHub,
     /// Login limiter (issue 18).
     pub security: crate::security::Security,
+    /// The SLA incident desk (issue 19).
+    pub incidents: crate::incidents::Incidents,
 }
 
 /// The whole HTTP application.
@@ -95,6 +98,9 @@ pub fn router(state: AppState) -> Router {
             get(directory::list_agents).post(directory::create_agent),
         )
         .route("/agents/positions", get(positions::latest))
+        .route("/incidents", get(incidents::list))
+        .route("/incidents/{id}/acknowledge", post(incidents::acknowledge))
+        .route("/incidents/{id}/resolve", post(incidents::resolve))
         .route("/agents/{id}/track", get(positions::track))
         .route(
             "/agents/{id}",

@@ -19,6 +19,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::merges::merge, super::merges::list, super::merges::undo,
         super::positions::post_position, super::positions::latest, super::positions::track,
         super::positions::add_visit, super::positions::visits,
+        super::incidents::list, super::incidents::acknowledge, super::incidents::resolve,
         super::directory::list_agents, super::directory::get_agent, super::directory::create_agent,
         super::directory::list_queues, super::directory::get_queue, super::directory::create_queue,
         super::directory::update_queue, super::directory::list_dispositions,
@@ -55,6 +56,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "campaigns", description = "Outbound message campaigns on the digital channels, delivery figures, opt-outs (STOP)"),
         (name = "supervision", description = "Listen, whisper, barge into live calls (supervisors)"),
         (name = "dialer", description = "Outbound voice campaigns: progressive / predictive / preview dialling with the abandon cap"),
+        (name = "incidents", description = "SLA incidents raised by the platform: list, acknowledge, resolve (supervisors, admins; audited)"),
         (name = "reports", description = "Contact-center KPIs of a period as JSON, xlsx or pdf (audited)"),
         (name = "agent", description = "ACD login, state, disposition, call control, live statistics (WebSocket: /api/v1/ws)"),
     )
