@@ -192,3 +192,79 @@ async fn role_policy_requires_enrolment() {
     assert_eq!(get("/api/v1/users", &admin).await.unwrap().status(), 200);
     s.shutdown().await;
 }
+
+/// Wrong TOTP codes sent with the right password count in the brute-force
+/// limiter like wrong passwords: after `lockout_after` of them the account is
+/// locked (429, audited) even for the right code, and a right code before
+/// that does not reset a count that the wrong codes built.
+#[tokio::test]
+async fn wrong_totp_codes_count_as_failed_logins() {
+    let s = common::start_with(false, |s| {
+        s.auth.limiter.free_failures = 10;
+        s.auth.limiter.lockout_after = 3;
+    })
+    .await;
+    let password = s.password("admin");
+    let token = s.login("admin").await;
+    let r = s
+        .http
+        .post(s.url("/api/v1/auth/totp/enrol"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let enrol: Value = r.json().await.unwrap();
+    let secret = iam::totp::secret_from_base32(enrol["secret"].as_str().unwrap()).unwrap();
+    let p = iam::totp::Params::default();
+    let t0 = now_s();
+    let code = iam::totp::code_at(p, &secret, t0).unwrap();
+    let r = s
+        .http
+        .post(s.url("/api/v1/auth/totp/confirm"))
+        .bearer_auth(&token)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let login = |body: Value| s.http.post(s.url("/api/v1/auth/login")).json(&body).send();
+    // A wrong code: the one that cannot be any step in the window.
+    let wrong = (0..1_000_000u32)
+        .map(|n| format!("{n:06}"))
+        .find(|c| {
+            (0..=2).all(|k| iam::totp::code_at(p, &secret, t0 - 30 + 30 * k).unwrap() != *c)
+                && (0..=2).all(|k| iam::totp::code_at(p, &secret, t0 + 30 * k).unwrap() != *c)
+        })
+        .unwrap();
+    // No code at all is a prompt, not a failure.
+    for _ in 0..3 {
+        let r = login(json!({"username": "admin", "password": password}))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    for i in 0..3 {
+        let r = login(json!({"username": "admin", "password": password, "totp_code": wrong}))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "wrong code {i}");
+    }
+    let next = iam::totp::code_at(p, &secret, t0 + 30).unwrap();
+    let r = login(json!({"username": "admin", "password": password, "totp_code": next}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429, "locked after 3 wrong codes");
+
+    let url = format!("sqlite://{}/switchboard.db", s.dir.path().display());
+    let st = store::open(&url).await.unwrap();
+    let locks = st
+        .list_audit(&AuditFilter {
+            action: Some(AuditAction::Lockout),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(locks.len(), 1, "{locks:?}");
+    assert_eq!(locks[0].target, "login:admin");
+    s.shutdown().await;
+}

@@ -195,7 +195,6 @@ pub async fn authenticate_with(
     let result = check_password(s, &login, username, password).await;
     match &result {
         Ok(Some(user)) => {
-            s.security.login_succeeded(now, &login);
             crate::security::audit(
                 &*s.store,
                 crate::security::entry(
@@ -228,7 +227,19 @@ pub async fn authenticate_with(
     let Some(user) = result? else {
         return Err(fail());
     };
-    check_second_factor(s, &user, factor, source).await?;
+    if let Err(err) = check_second_factor(s, &user, factor, source).await {
+        // A wrong or replayed code counts like a wrong password (issue 18);
+        // the prompt for a missing code does not.
+        if err.status == axum::http::StatusCode::UNAUTHORIZED
+            && err.code != "second_factor_required"
+        {
+            let effects = s.security.login_failed(now, &login, ip);
+            crate::security::audit_lockouts(&*s.store, now, effects, source).await;
+        }
+        return Err(err);
+    }
+    // Only a complete login (password and second factor) forgets failures.
+    s.security.login_succeeded(now, &login);
     open_session(s, user).await
 }
 
