@@ -192,7 +192,7 @@ pub async fn authenticate_with(
             format!("too many failed logins: retry in {secs} s"),
         ));
     }
-    let result = check_password(s, &login, username, password).await;
+    let result = check_password(s, &login, username, password, source).await;
     match &result {
         Ok(Some(user)) => {
             crate::security::audit(
@@ -244,21 +244,36 @@ pub async fn authenticate_with(
 }
 
 /// The password check proper: `Some(user)` when it matches an enabled account.
+/// A local account is checked against its hash; a directory account (its
+/// hash is [`DIRECTORY_HASH_PREFIX`] + DN), or an unknown login while
+/// `[auth.ldap]` is set, is checked against the directory.
+///
+/// # Errors
+/// 503 `directory_unavailable` when the directory cannot answer (logged and
+/// audited, not counted as a failed login); 500 on store errors.
 async fn check_password(
     s: &AppState,
     login: &str,
     username: &str,
     password: &str,
+    source: Option<std::net::IpAddr>,
 ) -> ApiResult<Option<User>> {
     if username.len() > 128 || password.len() > 1024 {
         crate::auth::verify_dummy(password);
         return Ok(None);
     }
-    let _ = login;
     let user = s.store.get_user_by_username(username.trim()).await?;
+    let directory_user = user
+        .as_ref()
+        .is_some_and(|u| u.password_hash.starts_with(DIRECTORY_HASH_PREFIX));
+    if let Some(ldap) = &s.settings.auth.ldap
+        && (user.is_none() || directory_user)
+    {
+        return directory_check(s, ldap, login, password, user, source).await;
+    }
     let password = password.to_string();
     let ok = match user {
-        Some(u) => {
+        Some(u) if !directory_user => {
             let hash = u.password_hash.clone();
             let good =
                 tokio::task::spawn_blocking(move || crate::auth::verify_password(&password, &hash))
@@ -266,7 +281,7 @@ async fn check_password(
                     .map_err(ApiError::internal)?;
             (good && !u.disabled).then_some(u)
         }
-        None => {
+        _ => {
             tokio::task::spawn_blocking(move || crate::auth::verify_dummy(&password))
                 .await
                 .map_err(ApiError::internal)?;
@@ -277,6 +292,110 @@ async fn check_password(
         tracing::warn!(username = %username.chars().take(64).collect::<String>(), "failed login");
     }
     Ok(ok)
+}
+
+/// The stored "password hash" of a user created by a directory login: this
+/// prefix and their DN. It is no PHC string, so no local password matches it.
+pub const DIRECTORY_HASH_PREFIX: &str = "ldap:";
+
+/// Log in through the directory: on success the local record is created on
+/// first login (role from the groups, audited `user_created`) or its role
+/// brought in line with the groups (audited `role_changed`).
+async fn directory_check(
+    s: &AppState,
+    ldap: &iam::directory::LdapSettings,
+    login: &str,
+    password: &str,
+    user: Option<User>,
+    source: Option<std::net::IpAddr>,
+) -> ApiResult<Option<User>> {
+    use crate::directory::{DirectoryError, LdapDirectory, directory_login};
+    use store::AuditAction;
+    let now = crate::now();
+    let dir = LdapDirectory::new(ldap.clone());
+    let found = match directory_login(&dir, ldap, login, password).await {
+        Ok(found) => found,
+        Err(DirectoryError::Refused) => {
+            tracing::warn!(username = %login.chars().take(64).collect::<String>(), "failed directory login");
+            return Ok(None);
+        }
+        Err(DirectoryError::NoRole(dn)) => {
+            tracing::warn!(%dn, "directory login refused: no group mapped to a role");
+            return Ok(None);
+        }
+        Err(DirectoryError::Unavailable(why)) => {
+            tracing::error!(url = %ldap.url, error = %why, "directory unavailable for login");
+            let mut e = crate::security::entry(
+                now,
+                None,
+                AuditAction::LoginFailed,
+                format!("login:{login}"),
+                source,
+            );
+            e.after = Some(serde_json::json!({ "refused": "directory_unavailable", "error": why }));
+            crate::security::audit(&*s.store, e).await;
+            return Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "directory_unavailable",
+                "the directory (LDAP) cannot be reached; local accounts still work",
+            ));
+        }
+    };
+    let hash = format!("{DIRECTORY_HASH_PREFIX}{}", found.dn);
+    let Some(user) = user else {
+        let created = s
+            .store
+            .create_user(
+                &store::NewUser {
+                    username: login.to_owned(),
+                    password_hash: hash,
+                    role: found.role,
+                    agent_id: None,
+                },
+                now,
+            )
+            .await?;
+        let mut e = crate::security::entry(
+            now,
+            None,
+            AuditAction::UserCreated,
+            format!("user:{}", created.id.0),
+            source,
+        );
+        e.after = Some(serde_json::json!({
+            "username": created.username, "role": created.role.as_str(), "source": "ldap", "dn": found.dn
+        }));
+        crate::security::audit(&*s.store, e).await;
+        return Ok(Some(created));
+    };
+    if user.disabled {
+        return Ok(None);
+    }
+    if user.role == found.role {
+        return Ok(Some(user));
+    }
+    let updated = s
+        .store
+        .update_user(
+            user.id,
+            &store::UserUpdate {
+                role: found.role,
+                agent_id: user.agent_id,
+                disabled: false,
+            },
+        )
+        .await?;
+    let mut e = crate::security::entry(
+        now,
+        None,
+        AuditAction::RoleChanged,
+        format!("user:{}", user.id.0),
+        source,
+    );
+    e.before = Some(serde_json::json!({ "role": user.role.as_str() }));
+    e.after = Some(serde_json::json!({ "role": found.role.as_str(), "source": "ldap" }));
+    crate::security::audit(&*s.store, e).await;
+    Ok(Some(updated))
 }
 
 async fn open_session(s: &AppState, user: User) -> ApiResult<LoginResponse> {
@@ -406,11 +525,17 @@ pub async fn change_password(
     if req.new_password.chars().count() < 10 || req.new_password.len() > 1024 {
         return Err(ApiError::invalid("new_password: 10 to 1024 characters"));
     }
+    if auth.user.password_hash.starts_with(DIRECTORY_HASH_PREFIX) {
+        return Err(ApiError::invalid(
+            "a directory (LDAP) account's password is changed in the directory",
+        ));
+    }
     let ok = check_password(
         &s,
         &auth.user.username,
         &auth.user.username,
         &req.current_password,
+        source.0,
     )
     .await?;
     if ok.is_none() {
