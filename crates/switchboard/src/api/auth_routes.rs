@@ -658,3 +658,98 @@ pub async fn totp_confirm(
         recovery_codes: codes,
     }))
 }
+
+/// Remove the caller's own TOTP, proven with a current code (a used code is
+/// refused, as at login). Audited `second_factor_changed`; a wrong code is
+/// audited `second_factor_failed`. A role that `[auth] require_2fa_roles`
+/// names is then confined to the enrolment again.
+///
+/// # Errors
+/// 404 without an active TOTP; 422 for a wrong or replayed code.
+#[utoipa::path(post, path = "/api/v1/auth/totp/remove", request_body = TotpCode,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    tag = "auth", security(("bearer" = [])))]
+pub async fn totp_remove(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+    source: super::extract::SourceAddr,
+    ApiJson(req): ApiJson<TotpCode>,
+) -> ApiResult<axum::http::StatusCode> {
+    use store::AuditAction;
+    let rec = s
+        .store
+        .get_totp(auth.user.id)
+        .await?
+        .filter(|r| r.active)
+        .ok_or_else(|| ApiError::not_found("no active TOTP"))?;
+    let secret = iam::totp::secret_from_base32(&rec.secret).unwrap_or_default();
+    let now = crate::now();
+    let now_s = u64::try_from(now.as_millis() / 1000).unwrap_or(0);
+    let target = format!("user:{}", auth.user.id.0);
+    let accepted = match iam::totp::verify(&secret, &req.code, now_s, rec.last_step) {
+        iam::totp::Verdict::Accepted { step } => {
+            s.store.accept_totp_step(auth.user.id, step).await?
+        }
+        _ => false,
+    };
+    if !accepted {
+        let mut e = crate::security::entry(
+            now,
+            Some(auth.user.id),
+            AuditAction::SecondFactorFailed,
+            target,
+            source.0,
+        );
+        e.after = Some(serde_json::json!({ "factor": "totp", "purpose": "removal" }));
+        crate::security::audit(&*s.store, e).await;
+        return Err(ApiError::invalid("code: wrong or already used code"));
+    }
+    s.store.remove_totp(auth.user.id).await?;
+    audit_totp_removed(&s, &auth.user, &auth.user, source.0).await;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Remove another user's TOTP (`users.manage`, e.g. a lost phone with no
+/// recovery codes left). Audited `second_factor_changed` with the actor.
+///
+/// # Errors
+/// 404 for an unknown user or one without TOTP; 403 without `users.manage`.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/totp", params(("id" = i64, Path, description = "user id")),
+    responses((status = 204), (status = 404, body = ErrorBody)), tag = "directory", security(("bearer" = [])))]
+pub async fn user_totp_remove(
+    State(s): State<AppState>,
+    auth: super::extract::Can<super::extract::perm::UsersManage>,
+    source: super::extract::SourceAddr,
+    super::extract::ApiPath(id): super::extract::ApiPath<i64>,
+) -> ApiResult<axum::http::StatusCode> {
+    let user = s
+        .store
+        .get_user(domain::UserId(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no user {id}")))?;
+    if s.store.get_totp(user.id).await?.is_none() {
+        return Err(ApiError::not_found(format!("user {id} has no TOTP")));
+    }
+    s.store.remove_totp(user.id).await?;
+    audit_totp_removed(&s, &auth.user, &user, source.0).await;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+async fn audit_totp_removed(
+    s: &AppState,
+    actor: &User,
+    user: &User,
+    source: Option<std::net::IpAddr>,
+) {
+    tracing::info!(actor = %actor.username, user = %user.username, "TOTP removed");
+    let mut e = crate::security::entry(
+        crate::now(),
+        Some(actor.id),
+        store::AuditAction::SecondFactorChanged,
+        format!("user:{}", user.id.0),
+        source,
+    );
+    e.before = Some(serde_json::json!({ "totp": "active" }));
+    e.after = Some(serde_json::json!({ "totp": "removed" }));
+    crate::security::audit(&*s.store, e).await;
+}
