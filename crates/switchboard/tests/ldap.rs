@@ -242,3 +242,35 @@ async fn slapd_login_roles_limiter_and_outage() {
     assert_eq!(list(AuditAction::Lockout).await.len(), 1);
     s.shutdown().await;
 }
+
+/// The README's `[auth.ldap]` block loads into the settings.
+#[test]
+fn ldap_settings_load_from_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("switchboard.toml");
+    std::fs::write(
+        &file,
+        r#"
+[auth.ldap]
+url = "ldap://dc1.example.org:389"
+bind_dn = "cn=switchboard,ou=services,dc=example,dc=org"
+bind_password = "pw"
+user_base = "ou=people,dc=example,dc=org"
+user_filter = "(sAMAccountName={username})"
+group_roles = [
+  { group = "cn=supervisors,ou=groups,dc=example,dc=org", role = "supervisor" },
+  { group = "cn=agents,ou=groups,dc=example,dc=org", role = "agent" },
+]
+"#,
+    )
+    .unwrap();
+    let s = switchboard::settings::Settings::load(Some(&file)).unwrap();
+    let l = s.auth.ldap.expect("[auth.ldap] loaded");
+    assert_eq!(l.user_filter, "(sAMAccountName={username})");
+    assert_eq!(l.timeout_ms, 5_000, "default");
+    assert_eq!(l.group_roles[1].role, domain::Role::Agent);
+    assert_eq!(
+        l.group_roles[0].group,
+        "cn=supervisors,ou=groups,dc=example,dc=org"
+    );
+}
