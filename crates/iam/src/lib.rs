@@ -51,6 +51,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod directory;
 pub mod envelope;
 pub mod limiter;
 pub mod password;

@@ -40,6 +40,7 @@ pub mod auth;
 pub mod backup;
 pub mod demo;
 pub mod demo_operator;
+pub mod directory;
 pub mod import;
 pub mod incidents;
 pub mod messaging;

@@ -968,6 +968,10 @@ pub struct AuthSettings {
     /// (15 min), `forget_after_ms` (15 min), `max_keys` (100 000).
     #[serde(default)]
     pub limiter: iam::limiter::LimiterConfig,
+    /// `[auth.ldap]`: log in with a directory account (LDAP / Active
+    /// Directory, issue 18); none = local accounts only.
+    #[serde(default)]
+    pub ldap: Option<iam::directory::LdapSettings>,
 }
 
 /// Why the configuration could not be loaded.

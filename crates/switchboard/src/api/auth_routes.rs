@@ -192,10 +192,9 @@ pub async fn authenticate_with(
             format!("too many failed logins: retry in {secs} s"),
         ));
     }
-    let result = check_password(s, &login, username, password).await;
+    let result = check_password(s, &login, username, password, source).await;
     match &result {
         Ok(Some(user)) => {
-            s.security.login_succeeded(now, &login);
             crate::security::audit(
                 &*s.store,
                 crate::security::entry(
@@ -228,26 +227,53 @@ pub async fn authenticate_with(
     let Some(user) = result? else {
         return Err(fail());
     };
-    check_second_factor(s, &user, factor, source).await?;
+    if let Err(err) = check_second_factor(s, &user, factor, source).await {
+        // A wrong or replayed code counts like a wrong password (issue 18);
+        // the prompt for a missing code does not.
+        if err.status == axum::http::StatusCode::UNAUTHORIZED
+            && err.code != "second_factor_required"
+        {
+            let effects = s.security.login_failed(now, &login, ip);
+            crate::security::audit_lockouts(&*s.store, now, effects, source).await;
+        }
+        return Err(err);
+    }
+    // Only a complete login (password and second factor) forgets failures.
+    s.security.login_succeeded(now, &login);
     open_session(s, user).await
 }
 
 /// The password check proper: `Some(user)` when it matches an enabled account.
+/// A local account is checked against its hash; a directory account (its
+/// hash is [`DIRECTORY_HASH_PREFIX`] + DN), or an unknown login while
+/// `[auth.ldap]` is set, is checked against the directory.
+///
+/// # Errors
+/// 503 `directory_unavailable` when the directory cannot answer (logged and
+/// audited, not counted as a failed login); 500 on store errors.
 async fn check_password(
     s: &AppState,
     login: &str,
     username: &str,
     password: &str,
+    source: Option<std::net::IpAddr>,
 ) -> ApiResult<Option<User>> {
     if username.len() > 128 || password.len() > 1024 {
         crate::auth::verify_dummy(password);
         return Ok(None);
     }
-    let _ = login;
     let user = s.store.get_user_by_username(username.trim()).await?;
+    let directory_user = user
+        .as_ref()
+        .is_some_and(|u| u.password_hash.starts_with(DIRECTORY_HASH_PREFIX));
+    if let Some(ldap) = &s.settings.auth.ldap
+        && (user.is_none() || directory_user)
+    {
+        return directory_check(s, ldap, login, password, user, source).await;
+    }
     let password = password.to_string();
     let ok = match user {
-        Some(u) => {
+        Some(u) if !directory_user => {
             let hash = u.password_hash.clone();
             let good =
                 tokio::task::spawn_blocking(move || crate::auth::verify_password(&password, &hash))
@@ -255,7 +281,7 @@ async fn check_password(
                     .map_err(ApiError::internal)?;
             (good && !u.disabled).then_some(u)
         }
-        None => {
+        _ => {
             tokio::task::spawn_blocking(move || crate::auth::verify_dummy(&password))
                 .await
                 .map_err(ApiError::internal)?;
@@ -266,6 +292,110 @@ async fn check_password(
         tracing::warn!(username = %username.chars().take(64).collect::<String>(), "failed login");
     }
     Ok(ok)
+}
+
+/// The stored "password hash" of a user created by a directory login: this
+/// prefix and their DN. It is no PHC string, so no local password matches it.
+pub const DIRECTORY_HASH_PREFIX: &str = "ldap:";
+
+/// Log in through the directory: on success the local record is created on
+/// first login (role from the groups, audited `user_created`) or its role
+/// brought in line with the groups (audited `role_changed`).
+async fn directory_check(
+    s: &AppState,
+    ldap: &iam::directory::LdapSettings,
+    login: &str,
+    password: &str,
+    user: Option<User>,
+    source: Option<std::net::IpAddr>,
+) -> ApiResult<Option<User>> {
+    use crate::directory::{DirectoryError, LdapDirectory, directory_login};
+    use store::AuditAction;
+    let now = crate::now();
+    let dir = LdapDirectory::new(ldap.clone());
+    let found = match directory_login(&dir, ldap, login, password).await {
+        Ok(found) => found,
+        Err(DirectoryError::Refused) => {
+            tracing::warn!(username = %login.chars().take(64).collect::<String>(), "failed directory login");
+            return Ok(None);
+        }
+        Err(DirectoryError::NoRole(dn)) => {
+            tracing::warn!(%dn, "directory login refused: no group mapped to a role");
+            return Ok(None);
+        }
+        Err(DirectoryError::Unavailable(why)) => {
+            tracing::error!(url = %ldap.url, error = %why, "directory unavailable for login");
+            let mut e = crate::security::entry(
+                now,
+                None,
+                AuditAction::LoginFailed,
+                format!("login:{login}"),
+                source,
+            );
+            e.after = Some(serde_json::json!({ "refused": "directory_unavailable", "error": why }));
+            crate::security::audit(&*s.store, e).await;
+            return Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "directory_unavailable",
+                "the directory (LDAP) cannot be reached; local accounts still work",
+            ));
+        }
+    };
+    let hash = format!("{DIRECTORY_HASH_PREFIX}{}", found.dn);
+    let Some(user) = user else {
+        let created = s
+            .store
+            .create_user(
+                &store::NewUser {
+                    username: login.to_owned(),
+                    password_hash: hash,
+                    role: found.role,
+                    agent_id: None,
+                },
+                now,
+            )
+            .await?;
+        let mut e = crate::security::entry(
+            now,
+            None,
+            AuditAction::UserCreated,
+            format!("user:{}", created.id.0),
+            source,
+        );
+        e.after = Some(serde_json::json!({
+            "username": created.username, "role": created.role.as_str(), "source": "ldap", "dn": found.dn
+        }));
+        crate::security::audit(&*s.store, e).await;
+        return Ok(Some(created));
+    };
+    if user.disabled {
+        return Ok(None);
+    }
+    if user.role == found.role {
+        return Ok(Some(user));
+    }
+    let updated = s
+        .store
+        .update_user(
+            user.id,
+            &store::UserUpdate {
+                role: found.role,
+                agent_id: user.agent_id,
+                disabled: false,
+            },
+        )
+        .await?;
+    let mut e = crate::security::entry(
+        now,
+        None,
+        AuditAction::RoleChanged,
+        format!("user:{}", user.id.0),
+        source,
+    );
+    e.before = Some(serde_json::json!({ "role": user.role.as_str() }));
+    e.after = Some(serde_json::json!({ "role": found.role.as_str(), "source": "ldap" }));
+    crate::security::audit(&*s.store, e).await;
+    Ok(Some(updated))
 }
 
 async fn open_session(s: &AppState, user: User) -> ApiResult<LoginResponse> {
@@ -395,11 +525,17 @@ pub async fn change_password(
     if req.new_password.chars().count() < 10 || req.new_password.len() > 1024 {
         return Err(ApiError::invalid("new_password: 10 to 1024 characters"));
     }
+    if auth.user.password_hash.starts_with(DIRECTORY_HASH_PREFIX) {
+        return Err(ApiError::invalid(
+            "a directory (LDAP) account's password is changed in the directory",
+        ));
+    }
     let ok = check_password(
         &s,
         &auth.user.username,
         &auth.user.username,
         &req.current_password,
+        source.0,
     )
     .await?;
     if ok.is_none() {
@@ -521,4 +657,99 @@ pub async fn totp_confirm(
     Ok(Json(RecoveryCodes {
         recovery_codes: codes,
     }))
+}
+
+/// Remove the caller's own TOTP, proven with a current code (a used code is
+/// refused, as at login). Audited `second_factor_changed`; a wrong code is
+/// audited `second_factor_failed`. A role that `[auth] require_2fa_roles`
+/// names is then confined to the enrolment again.
+///
+/// # Errors
+/// 404 without an active TOTP; 422 for a wrong or replayed code.
+#[utoipa::path(post, path = "/api/v1/auth/totp/remove", request_body = TotpCode,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    tag = "auth", security(("bearer" = [])))]
+pub async fn totp_remove(
+    State(s): State<AppState>,
+    auth: Auth<AnyRole>,
+    source: super::extract::SourceAddr,
+    ApiJson(req): ApiJson<TotpCode>,
+) -> ApiResult<axum::http::StatusCode> {
+    use store::AuditAction;
+    let rec = s
+        .store
+        .get_totp(auth.user.id)
+        .await?
+        .filter(|r| r.active)
+        .ok_or_else(|| ApiError::not_found("no active TOTP"))?;
+    let secret = iam::totp::secret_from_base32(&rec.secret).unwrap_or_default();
+    let now = crate::now();
+    let now_s = u64::try_from(now.as_millis() / 1000).unwrap_or(0);
+    let target = format!("user:{}", auth.user.id.0);
+    let accepted = match iam::totp::verify(&secret, &req.code, now_s, rec.last_step) {
+        iam::totp::Verdict::Accepted { step } => {
+            s.store.accept_totp_step(auth.user.id, step).await?
+        }
+        _ => false,
+    };
+    if !accepted {
+        let mut e = crate::security::entry(
+            now,
+            Some(auth.user.id),
+            AuditAction::SecondFactorFailed,
+            target,
+            source.0,
+        );
+        e.after = Some(serde_json::json!({ "factor": "totp", "purpose": "removal" }));
+        crate::security::audit(&*s.store, e).await;
+        return Err(ApiError::invalid("code: wrong or already used code"));
+    }
+    s.store.remove_totp(auth.user.id).await?;
+    audit_totp_removed(&s, &auth.user, &auth.user, source.0).await;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Remove another user's TOTP (`users.manage`, e.g. a lost phone with no
+/// recovery codes left). Audited `second_factor_changed` with the actor.
+///
+/// # Errors
+/// 404 for an unknown user or one without TOTP; 403 without `users.manage`.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/totp", params(("id" = i64, Path, description = "user id")),
+    responses((status = 204), (status = 404, body = ErrorBody)), tag = "directory", security(("bearer" = [])))]
+pub async fn user_totp_remove(
+    State(s): State<AppState>,
+    auth: super::extract::Can<super::extract::perm::UsersManage>,
+    source: super::extract::SourceAddr,
+    super::extract::ApiPath(id): super::extract::ApiPath<i64>,
+) -> ApiResult<axum::http::StatusCode> {
+    let user = s
+        .store
+        .get_user(domain::UserId(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no user {id}")))?;
+    if s.store.get_totp(user.id).await?.is_none() {
+        return Err(ApiError::not_found(format!("user {id} has no TOTP")));
+    }
+    s.store.remove_totp(user.id).await?;
+    audit_totp_removed(&s, &auth.user, &user, source.0).await;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+async fn audit_totp_removed(
+    s: &AppState,
+    actor: &User,
+    user: &User,
+    source: Option<std::net::IpAddr>,
+) {
+    tracing::info!(actor = %actor.username, user = %user.username, "TOTP removed");
+    let mut e = crate::security::entry(
+        crate::now(),
+        Some(actor.id),
+        store::AuditAction::SecondFactorChanged,
+        format!("user:{}", user.id.0),
+        source,
+    );
+    e.before = Some(serde_json::json!({ "totp": "active" }));
+    e.after = Some(serde_json::json!({ "totp": "removed" }));
+    crate::security::audit(&*s.store, e).await;
 }

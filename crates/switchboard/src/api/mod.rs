@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/password", post(auth_routes::change_password))
         .route("/auth/totp/enrol", post(auth_routes::totp_enrol))
         .route("/auth/totp/confirm", post(auth_routes::totp_confirm))
+        .route("/auth/totp/remove", post(auth_routes::totp_remove))
         .route("/customers", get(customers::search).post(customers::create))
         .route("/customers/lookup", get(customers::lookup))
         .route(
@@ -128,6 +129,7 @@ pub fn router(state: AppState) -> Router {
             get(directory::list_users).post(directory::create_user),
         )
         .route("/users/{id}", put(admin_edit::update_user))
+        .route("/users/{id}/totp", delete(auth_routes::user_totp_remove))
         .route(
             "/users/{id}/password",
             post(admin_edit::reset_user_password),

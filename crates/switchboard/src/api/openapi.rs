@@ -13,6 +13,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::auth_routes::list_sessions, super::auth_routes::revoke_session,
         super::auth_routes::change_password,
         super::auth_routes::totp_enrol, super::auth_routes::totp_confirm,
+        super::auth_routes::totp_remove, super::auth_routes::user_totp_remove,
         super::customers::search, super::customers::create, super::customers::get_one,
         super::customers::update, super::customers::delete, super::customers::lookup,
         super::customers::timeline,
