@@ -28,6 +28,10 @@
 //!   outbox dispatcher, the Meta webhook, the web chat and its widget, the
 //!   message campaign runner and STOP/START opt-outs.
 //! - [`demo_operator`]: the demo operator database and web service.
+//! - [`directory`]: LDAP / Active Directory login (`[auth.ldap]`): the
+//!   `ldap3` client behind a small trait; the rules are in `iam::directory`.
+//! - [`incidents`]: the SLA incident desk task of `serve` (crate
+//!   `continuity`'s pure desk, its detections, storage and notifications).
 //! - [`scheduled_reports`]: `[[reports.schedules]]`, reports e-mailed on a
 //!   schedule (the task of `serve` and the run-now API).
 //! - [`report`]: `report`: the event log read into the `reports` fold and
