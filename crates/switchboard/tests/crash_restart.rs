@@ -283,7 +283,7 @@ async fn crash_and_restart(pg: bool) {
 
     // Two callers to queue `general` (answered, recorded), twenty in the IVR.
     let queue_callers = callers(&sip, "3902", 2);
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     let answered = loop {
         let calls = calls_since(&*db, from).await;
         let answered: Vec<_> = calls
@@ -301,7 +301,7 @@ async fn crash_and_restart(pg: bool) {
     };
     let ivr_callers = callers(&sip, "3900", IVR_CALLERS);
     // Each IVR caller left `intro` (its step is stored) and waits in the menu.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     let ivr_calls = loop {
         let calls: Vec<_> = calls_since(&*db, from)
             .await
@@ -331,7 +331,7 @@ async fn crash_and_restart(pg: bool) {
         .map(|c| PathBuf::from(c.recording.clone().unwrap()))
         .map(|p| if p.is_absolute() { p } else { d.join(p) })
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while !files.iter().all(|f| {
         std::fs::read(f)
             .ok()
