@@ -293,6 +293,12 @@ impl Actor {
             c.interaction.disposition = Some(code.clone());
             c.interaction.notes = notes.clone();
         }
+        // A call still live (a supervisor took it over) keeps the code for
+        // the row its end writes.
+        if let Some(c) = self.calls.get_mut(&interaction) {
+            c.interaction.disposition = Some(code.clone());
+            c.interaction.notes = notes.clone();
+        }
         self.save(&i);
         let mut ev = NewEvent::new(self.now, EventKind::DispositionSet { code, notes })
             .with_interaction(interaction)
@@ -307,7 +313,11 @@ impl Actor {
         if live_conversation {
             self.close_conversation(agent, interaction);
         } else if ended || wrapping_up {
-            self.calls.remove(&interaction);
+            // A call taken over by a supervisor goes on without its agent:
+            // it leaves memory when it ends.
+            if ended {
+                self.calls.remove(&interaction);
+            }
             // Ends wrap-up now; refused (and harmless) if wrap-up already timed out.
             if self
                 .acd

@@ -1380,6 +1380,24 @@ async fn a_supervisor_takes_the_call_over_and_the_agent_goes_to_wrap_up() {
     // The agent's phone going down does not end the call.
     s.hung_up(agent_leg, HangupCause::Local).await;
     assert!(!s.kinds(id).contains(&"ended"), "{:?}", s.kinds(id));
+    // amina's disposition ends her wrap-up, not the call.
+    let code = match s.store.list_dispositions().await.unwrap().first() {
+        Some(d) => d.clone(),
+        None => s.store.create_disposition("sale", "Vente").await.unwrap(),
+    };
+    let r = s
+        .command(|reply| Command::Disposition {
+            agent: amina,
+            interaction: id,
+            code: code.code.clone(),
+            code_id: code.id,
+            notes: None,
+            stored: None,
+            reply,
+        })
+        .await;
+    r.unwrap();
+    assert!(s.actor.calls.contains_key(&id), "the call goes on");
     // A mode switch makes no sense any more.
     let r = s
         .command(|reply| Command::Supervise {
@@ -1397,6 +1415,15 @@ async fn a_supervisor_takes_the_call_over_and_the_agent_goes_to_wrap_up() {
     assert_eq!(kinds.last(), Some(&"ended"), "{kinds:?}");
     assert!(s.ops.contains(&VoiceOp::HangUp(sup_leg)));
     assert_eq!(kinds.iter().filter(|k| **k == "wrap_up_started").count(), 1);
+    // The row is closed with amina's code on it.
+    let ended = s.writes.iter().rev().find_map(|w| match w {
+        Write::Update {
+            id: w_id, change, ..
+        } if *w_id == id && change.ended_at.is_some() => Some(change.clone()),
+        _ => None,
+    });
+    let ended = ended.expect("the call's end is written");
+    assert_eq!(ended.disposition.as_deref(), Some(code.code.as_str()));
 }
 
 /// A web chat conversation served by the bot (issue 20): its answer is
