@@ -299,7 +299,7 @@ impl Task {
     }
 
     async fn notify(&self, n: Notification) {
-        tracing::error!(
+        tracing::warn!(
             incident = n.incident.0,
             category = n.category.as_str(),
             source = %n.source,

@@ -767,6 +767,7 @@ impl Actor {
         let (caller_leg, agent_leg, agent) = (call.caller_leg, call.agent_leg, call.agent);
         let recording = call.recording.is_some();
         let lang = call.lang.clone();
+        let outbound = call.interaction.direction == Direction::Outbound;
         let queue_id = call.interaction.queue_id;
         let queue_name = queue_id
             .and_then(|q| self.queues.get(&q))
@@ -787,10 +788,20 @@ impl Actor {
             self.start_wrap_up(a, id, reason, t);
         }
         if queue_name.is_some_and(|q| self.cfg.survey_queues.contains(&q)) {
-            let text = if lang == "en" {
-                "Thank you for calling Demo Telecom. How satisfied are you with our service? Reply with a score from 1 (poor) to 5 (excellent)."
-            } else {
-                "Merci d'avoir appelé Démo Télécom. Êtes-vous satisfait de notre service ? Répondez par une note de 1 (mauvais) à 5 (excellent)."
+            // We called them (a campaign): not "thank you for calling".
+            let text = match (lang == "en", outbound) {
+                (true, false) => {
+                    "Thank you for calling Demo Telecom. How satisfied are you with our service? Reply with a score from 1 (poor) to 5 (excellent)."
+                }
+                (true, true) => {
+                    "Thank you for talking with Demo Telecom. How satisfied are you with our service? Reply with a score from 1 (poor) to 5 (excellent)."
+                }
+                (false, false) => {
+                    "Merci d'avoir appelé Démo Télécom. Êtes-vous satisfait de notre service ? Répondez par une note de 1 (mauvais) à 5 (excellent)."
+                }
+                (false, true) => {
+                    "Merci pour cet échange avec Démo Télécom. Êtes-vous satisfait de notre service ? Répondez par une note de 1 (mauvais) à 5 (excellent)."
+                }
             };
             self.outbox(id, Channel::Sms, None, text.into(), "survey");
         }

@@ -310,9 +310,16 @@ impl Actor {
         text: String,
         purpose: &str,
     ) {
-        let customer = self.calls.get(&id).and_then(|c| c.customer.as_ref());
-        let recipient =
-            to.or_else(|| customer.and_then(|c| c.phones.first().map(|p| p.to_string())));
+        let call = self.calls.get(&id);
+        let customer = call.and_then(|c| c.customer.as_ref());
+        // The customer's number, else the call's own (a campaign's contact
+        // with no customer record) when it is a valid E.164 number.
+        let recipient = to
+            .or_else(|| customer.and_then(|c| c.phones.first().map(|p| p.to_string())))
+            .or_else(|| {
+                call.and_then(|c| PhoneNumber::try_from(c.caller.clone()).ok())
+                    .map(|p| p.to_string())
+            });
         let Some(recipient) = recipient else {
             tracing::warn!(interaction = %id, purpose, "no recipient for the message: not sent");
             return;

@@ -901,6 +901,36 @@ async fn the_abandon_rate_the_cap_checks_survives_a_restart() {
 }
 
 #[tokio::test]
+async fn the_survey_after_a_campaign_call_does_not_thank_them_for_calling() {
+    let mut s = Shell::with(Strategy::LongestIdle, &["amina"], |c| {
+        c.survey_queues = ["sales".to_string()].into();
+    })
+    .await;
+    s.start_campaign(dialer::DialMode::Progressive, &["+22997000001"])
+        .await;
+    s.advance(1_000).await;
+    let (_, leg) = s.dialled()[0].clone();
+    s.answered(leg).await;
+    let agent_leg = s.rung()[0].1;
+    s.answered(agent_leg).await;
+    s.hung_up(leg, HangupCause::RemoteBye).await;
+    let surveys: Vec<String> = s
+        .store
+        .list_outbox(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.purpose == "survey")
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(surveys.len(), 1, "{surveys:?}");
+    assert!(
+        surveys[0].starts_with("Merci pour cet échange avec Démo Télécom."),
+        "{surveys:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_number_put_on_the_do_not_call_list_is_never_dialled_and_the_list_is_stored() {
     let mut s = Shell::new(Strategy::LongestIdle, &["amina"]).await;
     s.start_campaign(
