@@ -235,7 +235,8 @@ impl Task {
                                     StaffAction::Resolve => (None, Some((IncidentId(id), by))),
                                 };
                                 self.settle(a, r).await;
-                                self.desk
+                                let built = self
+                                    .desk
                                     .incidents()
                                     .iter()
                                     .find(|i| i.id.0 == id)
@@ -244,7 +245,13 @@ impl Task {
                                         a.map(|(_, b)| b),
                                         r.map(|(_, b)| b),
                                     ))
-                                    .ok_or(IncidentError::NotFound(id))
+                                    .ok_or(IncidentError::NotFound(id));
+                                // The stored row has who acknowledged too
+                                // (a resolve does not repeat it).
+                                match (built, self.stored(id).await) {
+                                    (Ok(_), Some(row)) => Ok(row),
+                                    (built, _) => built,
+                                }
                             }
                             Err(e) => Err(e),
                         };
@@ -262,6 +269,18 @@ impl Task {
                     self.desk.handle_tick(now);
                     self.settle(None, None).await;
                 }
+            }
+        }
+    }
+
+    /// Incident `id` as stored, if it is.
+    async fn stored(&self, id: u64) -> Option<IncidentRecord> {
+        let id = i64::try_from(id).ok()?;
+        match self.store.list_incidents(false, store::MAX_INCIDENTS).await {
+            Ok(rows) => rows.into_iter().find(|r| r.id == id),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the stored incident back");
+                None
             }
         }
     }

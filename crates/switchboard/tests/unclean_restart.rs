@@ -258,6 +258,10 @@ async fn incident_through_the_api(d: &Path, addr: &str) {
     assert_eq!(done["state"], "resolved");
     assert!(!done["resolved_at"].is_null(), "{done}");
     assert_eq!(done["resolved_by"], acked["acknowledged_by"]);
+    assert_eq!(
+        done["acknowledged_by"], acked["acknowledged_by"],
+        "the resolve's answer keeps who acknowledged: {done}"
+    );
     assert!(
         incidents(&http, addr, &token, "?open=true")
             .await
