@@ -38,6 +38,41 @@ async fn kinds(p: &Platform, token: &str, id: i64) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// amina's live call: her desktop socket (and what it showed), the team
+/// leader's (moussa's) registered phone port, amina's answering phone, the
+/// caller on 3902 talking until BYE, and the interaction.
+struct LiveCall {
+    aws: Ws,
+    seen: Vec<String>,
+    lport: u16,
+    amina_phone: tokio::process::Child,
+    caller: tokio::process::Child,
+    id: i64,
+}
+
+/// Register amina's and moussa's phones, log amina in to the ACD, and put a
+/// caller through to her.
+async fn live_call(p: &Platform, amina: &str) -> LiveCall {
+    let mut aws = desktop(p, amina).await;
+    let mut seen = Vec::new();
+    let aport = register_phone(p, "amina").await;
+    let lport = register_phone(p, "moussa").await;
+    assert_eq!(post(p, amina, "/api/v1/agent/login", json!({})).await, 204);
+    let amina_phone = answering_phone(p, aport);
+    let caller = trunk_call(p, "caller_talk_until_bye.xml", "3902");
+    let id = next_of(&mut aws, "answered", &mut seen).await["interaction_id"]
+        .as_i64()
+        .unwrap();
+    LiveCall {
+        aws,
+        seen,
+        lport,
+        amina_phone,
+        caller,
+        id,
+    }
+}
+
 /// A supervisor user `lead` whose phone is the extension of the demo agent
 /// moussa's record (a team leader); returns its token.
 async fn team_leader(p: &Platform, admin: &str) -> String {
@@ -82,19 +117,14 @@ async fn a_team_leader_listens_whispers_and_leaves_a_live_call() {
     let sup = p.srv.login("supervisor").await;
     let lead = team_leader(&p, &admin).await;
 
-    let mut aws = desktop(&p, &amina).await;
-    let mut seen = Vec::new();
-    let aport = register_phone(&p, "amina").await;
-    let lport = register_phone(&p, "moussa").await;
-    assert_eq!(
-        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
-        204
-    );
-    let amina_phone = answering_phone(&p, aport);
-    let caller = trunk_call(&p, "caller_talk_until_bye.xml", "3902");
-    let id = next_of(&mut aws, "answered", &mut seen).await["interaction_id"]
-        .as_i64()
-        .unwrap();
+    let LiveCall {
+        aws: _aws,
+        seen: _,
+        lport,
+        amina_phone,
+        caller,
+        id,
+    } = live_call(&p, &amina).await;
     let path = format!("/api/v1/interactions/{id}/monitor");
     let put = reqwest::Method::PUT;
 
@@ -216,19 +246,14 @@ async fn a_team_leader_takes_a_live_call_over() {
     let amina = p.srv.login("amina").await;
     let sup = p.srv.login("supervisor").await;
     let lead = team_leader(&p, &admin).await;
-    let mut aws = desktop(&p, &amina).await;
-    let mut seen = Vec::new();
-    let aport = register_phone(&p, "amina").await;
-    let lport = register_phone(&p, "moussa").await;
-    assert_eq!(
-        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
-        204
-    );
-    let amina_phone = answering_phone(&p, aport);
-    let caller = trunk_call(&p, "caller_talk_until_bye.xml", "3902");
-    let id = next_of(&mut aws, "answered", &mut seen).await["interaction_id"]
-        .as_i64()
-        .unwrap();
+    let LiveCall {
+        mut aws,
+        mut seen,
+        lport,
+        amina_phone,
+        caller,
+        id,
+    } = live_call(&p, &amina).await;
     let take = format!("/api/v1/interactions/{id}/take-over");
     let post_m = reqwest::Method::POST;
     assert_eq!(
@@ -308,19 +333,14 @@ async fn a_team_leader_clicks_listen_whisper_and_leave_in_chromium() {
         .find(|a| a["login"] == "amina")
         .and_then(|a| a["name"].as_str().map(str::to_string))
         .expect("demo agent amina");
-    let mut aws = desktop(&p, &amina).await;
-    let mut seen = Vec::new();
-    let aport = register_phone(&p, "amina").await;
-    let lport = register_phone(&p, "moussa").await;
-    assert_eq!(
-        post(&p, &amina, "/api/v1/agent/login", json!({})).await,
-        204
-    );
-    let amina_phone = answering_phone(&p, aport);
-    let caller = trunk_call(&p, "caller_talk_until_bye.xml", "3902");
-    let id = next_of(&mut aws, "answered", &mut seen).await["interaction_id"]
-        .as_i64()
-        .unwrap();
+    let LiveCall {
+        aws: _aws,
+        seen: _,
+        lport,
+        amina_phone,
+        caller,
+        id,
+    } = live_call(&p, &amina).await;
     let lead_phone = answering_phone(&p, lport);
     let args = [
         dir.join("listen.mjs").display().to_string(),

@@ -852,6 +852,7 @@ impl Actor {
             .map(|(id, r)| {
                 let c = r.dialer.counters();
                 let (abandon_24h_pct, abandon_period_pct) = r.dialer.abandon_rate_pct(now);
+                let (agents, agents_free) = r.dialer.agent_counts();
                 CampaignStats {
                     id: *id,
                     name: r.spec.name.clone(),
@@ -867,8 +868,8 @@ impl Actor {
                     connected: c.connected,
                     abandon_24h_pct,
                     abandon_period_pct,
-                    agents: r.dialer.agent_counts().0,
-                    agents_free: r.dialer.agent_counts().1,
+                    agents,
+                    agents_free,
                     calls_in_flight: r.dialer.calls_in_flight(),
                     dial_level: r.dialer.dial_level(),
                 }

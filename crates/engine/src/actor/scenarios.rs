@@ -661,6 +661,35 @@ impl Shell {
             .unwrap()
     }
 
+    /// `agent` sets the first disposition code (created if none) on `id`;
+    /// the code used, or the engine's refusal.
+    async fn dispose(
+        &mut self,
+        agent: AgentId,
+        id: InteractionId,
+    ) -> Result<Disposition, EngineError> {
+        let code = match self.store.list_dispositions().await.unwrap().first() {
+            Some(d) => d.clone(),
+            None => self
+                .store
+                .create_disposition("sale", "Vente")
+                .await
+                .unwrap(),
+        };
+        let c = code.clone();
+        self.command(|reply| Command::Disposition {
+            agent,
+            interaction: id,
+            code: c.code,
+            code_id: c.id,
+            notes: None,
+            stored: None,
+            reply,
+        })
+        .await
+        .map(|()| code)
+    }
+
     async fn stats(&mut self) -> crate::CampaignStats {
         self.command(Command::CampaignStats).await.remove(0)
     }
@@ -726,23 +755,7 @@ async fn a_progressive_campaign_connects_a_live_answer_to_the_free_agent() {
     assert_eq!(s.dialled().len(), 1, "no second call while amina talks");
     s.advance(30_000).await;
     s.hung_up(leg, HangupCause::RemoteBye).await;
-    let code = s.store.list_dispositions().await.unwrap();
-    let code = match code.first() {
-        Some(d) => d.clone(),
-        None => s.store.create_disposition("sale", "Vente").await.unwrap(),
-    };
-    let r = s
-        .command(|reply| Command::Disposition {
-            agent: amina,
-            interaction: id,
-            code: code.code.clone(),
-            code_id: code.id,
-            notes: None,
-            stored: None,
-            reply,
-        })
-        .await;
-    r.unwrap();
+    s.dispose(amina, id).await.unwrap();
     // Amina is free again (disposition ends the wrap-up): the next contact.
     s.advance(1_000).await;
     let dialled = s.dialled();
@@ -1411,22 +1424,7 @@ async fn a_supervisor_takes_the_call_over_and_the_agent_goes_to_wrap_up() {
     s.hung_up(agent_leg, HangupCause::Local).await;
     assert!(!s.kinds(id).contains(&"ended"), "{:?}", s.kinds(id));
     // amina's disposition ends her wrap-up, not the call.
-    let code = match s.store.list_dispositions().await.unwrap().first() {
-        Some(d) => d.clone(),
-        None => s.store.create_disposition("sale", "Vente").await.unwrap(),
-    };
-    let r = s
-        .command(|reply| Command::Disposition {
-            agent: amina,
-            interaction: id,
-            code: code.code.clone(),
-            code_id: code.id,
-            notes: None,
-            stored: None,
-            reply,
-        })
-        .await;
-    r.unwrap();
+    let code = s.dispose(amina, id).await.unwrap();
     assert!(s.actor.calls.contains_key(&id), "the call goes on");
     // A mode switch makes no sense any more.
     let r = s

@@ -58,15 +58,7 @@ pub async fn monitor(
         .inspect_err(|e| {
             tracing::info!(interaction = id, user = %auth.user.username, error = %e.message, "monitoring refused");
         })?;
-    let mut e = crate::security::entry(
-        crate::now(),
-        Some(auth.user.id),
-        store::AuditAction::Monitoring,
-        format!("interaction:{id}"),
-        source.0,
-    );
-    e.after = Some(json!({ "mode": i.mode.as_str() }));
-    crate::security::audit(&*s.store, e).await;
+    audit(&s, &auth, source, id, i.mode.as_str()).await;
     tracing::info!(interaction = id, user = %auth.user.username, mode = i.mode.as_str(), "monitoring");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -85,15 +77,7 @@ pub async fn stop(
     engine(&s)?
         .stop_supervising(auth.user.username.clone(), InteractionId(id))
         .await?;
-    let mut e = crate::security::entry(
-        crate::now(),
-        Some(auth.user.id),
-        store::AuditAction::Monitoring,
-        format!("interaction:{id}"),
-        source.0,
-    );
-    e.after = Some(json!({ "mode": "ended" }));
-    crate::security::audit(&*s.store, e).await;
+    audit(&s, &auth, source, id, "ended").await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -120,6 +104,13 @@ pub async fn take_over(
         .inspect_err(|e| {
             tracing::info!(interaction = id, user = %auth.user.username, error = %e.message, "take over refused");
         })?;
+    audit(&s, &auth, source, id, "take_over").await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One `monitoring` entry of the audit trail: who, which call, and `mode`
+/// (`listen`, `whisper`, `barge`, `take_over` or `ended`).
+async fn audit(s: &AppState, auth: &Auth<SupervisorUp>, source: SourceAddr, id: i64, mode: &str) {
     let mut e = crate::security::entry(
         crate::now(),
         Some(auth.user.id),
@@ -127,7 +118,6 @@ pub async fn take_over(
         format!("interaction:{id}"),
         source.0,
     );
-    e.after = Some(json!({ "mode": "take_over" }));
+    e.after = Some(json!({ "mode": mode }));
     crate::security::audit(&*s.store, e).await;
-    Ok(StatusCode::NO_CONTENT)
 }

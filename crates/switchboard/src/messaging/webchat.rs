@@ -45,8 +45,14 @@ const WIDGET_JS: &str = include_str!("widget.js");
 /// Client message ids remembered per visitor, to drop resent duplicates.
 const SEEN_CIDS: usize = 200;
 
+/// Frames queued for one visitor socket. A browser that reads none of 256
+/// frames is gone or stuck: the socket is dropped from the hub (its
+/// connection closes) and the visitor gets what it missed from the event
+/// log at its next `welcome`.
+const SOCKET_FRAMES: usize = 256;
+
 /// One open socket of a visitor: its id and its outgoing frames.
-type Socket = (u64, mpsc::UnboundedSender<String>);
+type Socket = (u64, mpsc::Sender<String>);
 
 /// The visitors' open sockets.
 #[derive(Debug, Default)]
@@ -57,8 +63,8 @@ pub struct Hub {
 }
 
 impl Hub {
-    fn attach(&self, visitor: &str) -> (u64, mpsc::UnboundedReceiver<String>) {
-        let (tx, rx) = mpsc::unbounded_channel();
+    fn attach(&self, visitor: &str) -> (u64, mpsc::Receiver<String>) {
+        let (tx, rx) = mpsc::channel(SOCKET_FRAMES);
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         self.sockets
             .lock()
@@ -80,13 +86,28 @@ impl Hub {
     }
 
     /// Send a frame to every socket of `visitor`; returns how many got it.
+    /// A socket with [`SOCKET_FRAMES`] frames unread is dropped (see there).
     pub fn deliver(&self, visitor: &str, frame: &str) -> usize {
-        let map = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(visitor).map_or(0, |v| {
-            v.iter()
-                .filter(|(_, tx)| tx.send(frame.to_string()).is_ok())
-                .count()
-        })
+        let mut map = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(v) = map.get_mut(visitor) else {
+            return 0;
+        };
+        let mut got = 0;
+        v.retain(|(id, tx)| match tx.try_send(frame.to_string()) {
+            Ok(()) => {
+                got += 1;
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(visitor, socket = id, "web chat socket not reading: closed");
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        });
+        if v.is_empty() {
+            map.remove(visitor);
+        }
+        got
     }
 
     /// True the first time `cid` is seen for `visitor`.
@@ -450,5 +471,35 @@ mod tests {
         assert!(hub.first_time("visitor-0001", "c1"));
         assert!(!hub.first_time("visitor-0001", "c1"));
         assert!(hub.first_time("visitor-0002", "c1"));
+    }
+}
+
+#[cfg(test)]
+mod hub_tests {
+    use super::*;
+
+    #[test]
+    fn a_socket_that_reads_nothing_is_dropped_past_its_queue_and_the_others_go_on() {
+        let hub = Hub::default();
+        let (_, mut stuck) = hub.attach("v1");
+        let (_, mut live) = hub.attach("v1");
+        for i in 0..SOCKET_FRAMES {
+            assert_eq!(hub.deliver("v1", &format!("f{i}")), 2);
+            // the live socket reads each frame
+            assert_eq!(live.try_recv().ok(), Some(format!("f{i}")));
+        }
+        // The stuck one is full: dropped, the live one still served.
+        assert_eq!(hub.deliver("v1", "next"), 1);
+        assert_eq!(live.try_recv().ok(), Some("next".to_string()));
+        // It keeps what was queued, then sees its end (its connection closes).
+        let mut n = 0;
+        while stuck.try_recv().is_ok() {
+            n += 1;
+        }
+        assert_eq!(n, SOCKET_FRAMES);
+        assert!(matches!(
+            stuck.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
     }
 }
