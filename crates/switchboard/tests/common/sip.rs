@@ -20,17 +20,32 @@ pub fn sipp_dir() -> PathBuf {
     repo().join("crates/voice/tests/sipp")
 }
 
-/// A free UDP port block of `n` on `ip`.
+/// Where the tests' fixed ports come from: below Linux's ephemeral range
+/// (32768–60999), so neither the platform's RTP sockets nor any other
+/// `bind(0)` can take a port between our check and sipp's bind (CI failed
+/// on that race: sipp exit 254, "error binding a socket").
+const TEST_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free UDP port block of `n` on `ip`, from [`TEST_PORTS`]. A cursor shared
+/// by the process's tests (started at a pid-derived place, so two test
+/// processes rarely meet) hands out each block once; each port is checked
+/// by binding it.
 pub fn free_ports(ip: &str, n: u16) -> u16 {
-    for _ in 0..200 {
-        let Ok(s) = UdpSocket::bind((ip, 0)) else {
-            continue;
-        };
-        let base = s.local_addr().unwrap().port();
-        drop(s);
-        if base > 65000 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let span = u32::from(TEST_PORTS.end - TEST_PORTS.start);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % span,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..2_000 {
+        let at = NEXT.fetch_add(u32::from(n), Ordering::SeqCst) % span;
+        if at + u32::from(n) > span {
             continue;
         }
+        let base = TEST_PORTS.start + at as u16;
         let all: Vec<_> = (0..n).map(|i| UdpSocket::bind((ip, base + i))).collect();
         if all.iter().all(Result::is_ok) {
             return base;

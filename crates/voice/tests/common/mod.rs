@@ -23,19 +23,30 @@ pub fn scenario(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// `n` consecutive free UDP ports on `ip` (checked by binding them all).
+/// Where the tests' fixed ports come from: below Linux's ephemeral range
+/// (32768–60999), so no `bind(0)` (the stack's RTP sockets) can take a port
+/// between our check and sipp's bind (sipp would exit 254).
+const TEST_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// `n` consecutive free UDP ports on `ip`, from [`TEST_PORTS`]: a cursor
+/// shared by the process's tests (started at a pid-derived place) hands out
+/// each block once; each port is checked by binding it.
 pub fn free_ports(ip: [u8; 4], n: u16) -> u16 {
-    for _ in 0..200 {
-        let Ok(s) = UdpSocket::bind((IpAddr::from(ip), 0)) else {
-            continue;
-        };
-        let Ok(base) = s.local_addr().map(|a| a.port()) else {
-            continue;
-        };
-        drop(s);
-        if base > 65000 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let span = u32::from(TEST_PORTS.end - TEST_PORTS.start);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % span,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..2_000 {
+        let at = NEXT.fetch_add(u32::from(n), Ordering::SeqCst) % span;
+        if at + u32::from(n) > span {
             continue;
         }
+        let base = TEST_PORTS.start + at as u16;
         let all: Vec<_> = (0..n)
             .map(|i| UdpSocket::bind((IpAddr::from(ip), base + i)))
             .collect();
