@@ -198,13 +198,10 @@ async fn main_scenario(p: Platform) {
     assert!((2.0..8.0).contains(&secs), "recording lasts {secs} s");
 
     // The survey waits in the outbox for the caller's number.
-    let outbox = get(&p, &sup, "/api/v1/outbox").await;
-    let survey = outbox
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["purpose"] == "survey" && m["interaction_id"] == id)
-        .expect("survey queued");
+    let survey = outbox_message(&p, &sup, |m| {
+        m["purpose"] == "survey" && m["interaction_id"] == id
+    })
+    .await;
     assert_eq!(survey["recipient"], "+33612345678");
     assert_eq!(survey["channel"], "sms");
 

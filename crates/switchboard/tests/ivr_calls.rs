@@ -116,14 +116,7 @@ async fn demo_ivr_advisor_by_sms_opens_a_conversation_and_writes_first() {
         i["queue_id"].is_number(),
         "the conversation is queued for an agent: {i}"
     );
-    let outbox = get(&p, &sup, "/api/v1/outbox").await;
-    let first = outbox
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["purpose"] == "ivr_first_message")
-        .expect("first message queued")
-        .clone();
+    let first = outbox_message(&p, &sup, |m| m["purpose"] == "ivr_first_message").await;
     assert_eq!(
         (first["recipient"].as_str(), first["channel"].as_str()),
         (Some("+22997000001"), Some("sms"))

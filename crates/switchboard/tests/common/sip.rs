@@ -421,6 +421,19 @@ pub async fn next_event(p: &Platform, token: &str, kind: &str, after: i64) -> Va
     panic!("no {kind} event in 30 s");
 }
 
+/// Poll the outbox until a message matching `wanted` is there (the
+/// `message_out` event and the outbox row are separate writes).
+pub async fn outbox_message(p: &Platform, token: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..300 {
+        let outbox = get(p, token, "/api/v1/outbox").await;
+        if let Some(m) = outbox.as_array().and_then(|a| a.iter().find(|m| wanted(m))) {
+            return m.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no such outbox message in 30 s");
+}
+
 /// IVR nodes visited (with digits) of an interaction, from its events.
 pub async fn ivr_path(p: &Platform, token: &str, id: i64) -> Vec<(String, Option<String>)> {
     let evs = get(p, token, &format!("/api/v1/interactions/{id}/events")).await;
