@@ -143,6 +143,33 @@ impl Manifest {
     }
 }
 
+/// Check a manifest read from an off-site copy of set `id`: its `tag`
+/// (`manifest.tag`) must authenticate `json` (`manifest.json`) under `key`
+/// and it must name `id`.
+///
+/// # Errors
+/// [`crate::Error::Tampered`]: the tag does not match (edited, or another
+/// key), the JSON is not a manifest, or it names another set.
+pub fn check_offsite(
+    key: &crate::BackupKey,
+    id: &SetId,
+    json: &[u8],
+    tag: &[u8],
+) -> crate::Result<Manifest> {
+    let bad = |why: &str| crate::Error::Tampered {
+        file: format!("off-site {}/manifest.json", id.0),
+        why: why.into(),
+    };
+    if !key.check_tag(json, &String::from_utf8_lossy(tag)) {
+        return Err(bad("its tag does not match (edited, or another key)"));
+    }
+    let m: Manifest = serde_json::from_slice(json).map_err(|e| bad(&e.to_string()))?;
+    if m.id != *id {
+        return Err(bad("it names another set"));
+    }
+    Ok(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -257,17 +257,74 @@ impl Offsite {
         };
         let json = get("manifest.json").await?;
         let tag = get("manifest.tag").await?;
-        let bad = |why: &str| Error::Tampered {
-            file: format!("off-site {}/manifest.json", id.0),
-            why: why.into(),
-        };
-        if !key.check_tag(&json, &String::from_utf8_lossy(&tag)) {
-            return Err(bad("its tag does not match (edited, or another key)"));
+        crate::manifest::check_offsite(key, id, &json, &tag)
+    }
+}
+
+/// The configured off-site repository: an S3-compatible bucket or an SFTP
+/// server. Same operations and layout on both (see [`Offsite`],
+/// [`crate::sftp::SftpOffsite`]).
+#[derive(Clone, Debug)]
+pub enum OffsiteRepo {
+    /// `[backup.s3]`.
+    S3(Offsite),
+    /// `[backup.sftp]`.
+    Sftp(crate::sftp::SftpOffsite),
+}
+
+impl OffsiteRepo {
+    /// Copy set `id` of the local `repo` off-site; the bytes sent.
+    ///
+    /// # Errors
+    /// [`Error::NoSuchSet`]; [`Error::Io`]; [`Error::Offsite`].
+    pub async fn upload_set(&self, repo: &Path, id: &SetId) -> Result<u64> {
+        match self {
+            Self::S3(o) => o.upload_set(repo, id).await,
+            Self::Sftp(o) => o.upload_set(repo, id).await,
         }
-        let m: crate::Manifest = serde_json::from_slice(&json).map_err(|e| bad(&e.to_string()))?;
-        if m.id != *id {
-            return Err(bad("it names another set"));
+    }
+
+    /// The complete sets off-site, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Offsite`].
+    pub async fn list_sets(&self) -> Result<Vec<SetId>> {
+        match self {
+            Self::S3(o) => o.list_sets().await,
+            Self::Sftp(o) => o.list_sets().await,
         }
-        Ok(m)
+    }
+
+    /// Download set `id` into the local `repo`; the bytes received.
+    ///
+    /// # Errors
+    /// [`Error::NoSuchSet`]; [`Error::Offsite`]; [`Error::Io`].
+    pub async fn download_set(&self, id: &SetId, repo: &Path) -> Result<u64> {
+        match self {
+            Self::S3(o) => o.download_set(id, repo).await,
+            Self::Sftp(o) => o.download_set(id, repo).await,
+        }
+    }
+
+    /// Delete set `id` off-site (manifest first).
+    ///
+    /// # Errors
+    /// [`Error::Offsite`].
+    pub async fn delete_set(&self, id: &SetId) -> Result<()> {
+        match self {
+            Self::S3(o) => o.delete_set(id).await,
+            Self::Sftp(o) => o.delete_set(id).await,
+        }
+    }
+
+    /// The authenticated manifest of set `id` off-site.
+    ///
+    /// # Errors
+    /// [`Error::Offsite`]; [`Error::Tampered`] when the tag does not match.
+    pub async fn manifest(&self, key: &crate::BackupKey, id: &SetId) -> Result<crate::Manifest> {
+        match self {
+            Self::S3(o) => o.manifest(key, id).await,
+            Self::Sftp(o) => o.manifest(key, id).await,
+        }
     }
 }

@@ -210,6 +210,28 @@ impl SftpOffsite {
         Ok(bytes)
     }
 
+    /// The authenticated manifest of set `id` on the server (to rebuild the
+    /// off-site catalog at start, parents included).
+    ///
+    /// # Errors
+    /// [`Error::Offsite`]; [`Error::Tampered`] when the tag does not match.
+    pub async fn manifest(&self, key: &crate::BackupKey, id: &SetId) -> Result<crate::Manifest> {
+        if !SetId::is_valid(&id.0) {
+            return Err(Error::NoSuchSet(id.0.clone()));
+        }
+        let sftp = self.session().await?;
+        let json = sftp
+            .read(self.remote(&format!("{}/manifest.json", id.0)))
+            .await
+            .map_err(err)?;
+        let tag = sftp
+            .read(self.remote(&format!("{}/manifest.tag", id.0)))
+            .await
+            .map_err(err)?;
+        sftp.close().await.map_err(err)?;
+        crate::manifest::check_offsite(key, id, &json, &tag)
+    }
+
     /// Delete set `id` on the server (manifest first).
     ///
     /// # Errors

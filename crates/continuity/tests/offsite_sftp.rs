@@ -2,6 +2,7 @@
 //! test on a free port with its own sshd_config, host key and authorized key
 //! in a temp dir (key-based login only), and stopped at the end.
 
+use continuity::offsite::OffsiteRepo;
 use continuity::sftp::{SftpConfig, SftpOffsite};
 use continuity::{
     BackupKey, Content, DatabaseSource, NoProgress, SetKind, Sources, create_set, verify_set,
@@ -146,6 +147,23 @@ async fn upload_list_download_verify_and_delete_over_sftp() {
             .files,
         2
     );
+
+    // The manifests read back through the repository `serve` schedules on
+    // (its off-site catalog at start); an edited one is refused.
+    let repo_off = OffsiteRepo::Sftp(off.clone());
+    let m = repo_off.manifest(&key, &diff.id).await.unwrap();
+    assert_eq!(m.id, diff.id);
+    assert_eq!(m.parent.as_ref(), Some(&full.id));
+    let json = remote.join(&full.id.0).join("manifest.json");
+    let original = std::fs::read(&json).unwrap();
+    let mut edited = original.clone();
+    let at = edited.len() / 2;
+    edited[at] ^= 1;
+    std::fs::write(&json, &edited).unwrap();
+    let e = repo_off.manifest(&key, &full.id).await.unwrap_err();
+    assert!(matches!(e, continuity::Error::Tampered { .. }), "{e}");
+    std::fs::write(&json, &original).unwrap();
+    assert_eq!(repo_off.manifest(&key, &full.id).await.unwrap().id, full.id);
 
     off.delete_set(&full.id).await.unwrap();
     assert_eq!(off.list_sets().await.unwrap(), vec![diff.id.clone()]);

@@ -4,6 +4,7 @@
 //! clock once a minute, its effects carried out here).
 
 use crate::settings::Settings;
+use continuity::offsite::OffsiteRepo;
 use continuity::schedule::{Effect, Location, Policy, Scheduler, SetInfo};
 use continuity::{BackupKey, Content, DatabaseSource, Manifest, Progress, SetKind, Sources};
 use std::path::PathBuf;
@@ -82,23 +83,41 @@ pub fn policy(settings: &Settings) -> Result<Policy, String> {
     Ok(p)
 }
 
-/// The off-site repository from `[backup.s3]`, if configured.
+/// The off-site repository from `[backup.s3]` or `[backup.sftp]`, if one
+/// is configured.
 ///
 /// # Errors
-/// A bad S3 configuration.
-pub fn offsite(settings: &Settings) -> Option<Result<continuity::offsite::Offsite, String>> {
-    let c = settings.backup.s3.as_ref()?;
-    Some(
-        continuity::offsite::Offsite::s3(&continuity::offsite::S3Config {
-            endpoint: c.endpoint.clone(),
-            region: c.region.clone(),
-            bucket: c.bucket.clone(),
-            prefix: c.prefix.clone(),
-            access_key_id: c.access_key_id.clone(),
-            secret_access_key: c.secret_access_key.expose().to_string(),
-        })
-        .map_err(|e| e.to_string()),
-    )
+/// A bad S3 configuration; both `[backup.s3]` and `[backup.sftp]` set.
+pub fn offsite(settings: &Settings) -> Option<Result<OffsiteRepo, String>> {
+    let b = &settings.backup;
+    match (&b.s3, &b.sftp) {
+        (None, None) => None,
+        (Some(_), Some(_)) => Some(Err(
+            "[backup.s3] and [backup.sftp] are both set: keep one off-site copy".into(),
+        )),
+        (Some(c), None) => Some(
+            continuity::offsite::Offsite::s3(&continuity::offsite::S3Config {
+                endpoint: c.endpoint.clone(),
+                region: c.region.clone(),
+                bucket: c.bucket.clone(),
+                prefix: c.prefix.clone(),
+                access_key_id: c.access_key_id.clone(),
+                secret_access_key: c.secret_access_key.expose().to_string(),
+            })
+            .map(OffsiteRepo::S3)
+            .map_err(|e| e.to_string()),
+        ),
+        (None, Some(c)) => Some(Ok(OffsiteRepo::Sftp(continuity::sftp::SftpOffsite::new(
+            continuity::sftp::SftpConfig {
+                host: c.host.clone(),
+                port: c.port,
+                user: c.user.clone(),
+                key_file: c.key_file.clone(),
+                host_key: c.host_key.clone(),
+                dir: c.dir.clone(),
+            },
+        )))),
+    }
 }
 
 /// A [`Progress`] shown as an indicatif bar on standard error (hidden when
@@ -195,7 +214,7 @@ pub fn spawn_scheduler(
     let offsite = match offsite(settings).transpose() {
         Ok(o) => o,
         Err(e) => {
-            tracing::error!(error = %e, "backup scheduler not started: bad [backup.s3]");
+            tracing::error!(error = %e, "backup scheduler not started: bad off-site settings");
             return None;
         }
     };
@@ -255,7 +274,7 @@ async fn carry_out(
     settings: &Settings,
     repo: &std::path::Path,
     key: &BackupKey,
-    offsite: Option<&continuity::offsite::Offsite>,
+    offsite: Option<&OffsiteRepo>,
     sched: &mut Scheduler,
     incidents: &crate::incidents::Incidents,
     effect: Effect,
@@ -347,5 +366,41 @@ pub fn detect_unclean_restart(settings: &Settings) -> bool {
 pub fn mark_clean_stop(settings: &Settings) {
     if let Err(e) = continuity::marker::mark_stopped(&settings.data_dir) {
         tracing::warn!(error = %e, "cannot remove the run marker");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Settings from a TOML `[backup]` block.
+    fn settings(toml: &str) -> Settings {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, toml).unwrap();
+        Settings::load(Some(&f)).unwrap()
+    }
+
+    const SFTP: &str = "[backup.sftp]\nhost = \"backup.example.net\"\nuser = \"switchboard\"\n\
+        key_file = \"/etc/switchboard/sftp_ed25519\"\nhost_key = \"ssh-ed25519 AAAA\"\n\
+        dir = \"/srv/backups\"\n";
+    const S3: &str = "[backup.s3]\nendpoint = \"http://127.0.0.1:9000\"\nbucket = \"b\"\n\
+        access_key_id = \"k\"\nsecret_access_key = \"s\"\n";
+
+    #[test]
+    fn the_offsite_repository_is_the_one_configured() {
+        assert!(offsite(&settings("")).is_none(), "none configured");
+        let s = settings(SFTP);
+        let c = s.backup.sftp.as_ref().unwrap();
+        assert_eq!((c.port, c.dir.as_str()), (22, "/srv/backups"));
+        assert!(matches!(offsite(&s), Some(Ok(OffsiteRepo::Sftp(_)))));
+        assert!(matches!(
+            offsite(&settings(S3)),
+            Some(Ok(OffsiteRepo::S3(_)))
+        ));
+        let both = offsite(&settings(&format!("{S3}{SFTP}")))
+            .unwrap()
+            .unwrap_err();
+        assert!(both.contains("both set"), "{both}");
     }
 }

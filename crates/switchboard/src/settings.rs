@@ -275,6 +275,34 @@ pub struct BackupSettings {
     pub config_paths: Vec<PathBuf>,
     /// Off-site copy to S3-compatible storage, after each scheduled set.
     pub s3: Option<BackupS3Settings>,
+    /// Off-site copy over SFTP (the hosted storage's "lien FTP"), after
+    /// each scheduled set. At most one of `s3` and `sftp`.
+    pub sftp: Option<BackupSftpSettings>,
+}
+
+/// `[backup.sftp]`: the off-site SFTP server (key-based login; its host key
+/// is pinned).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSftpSettings {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port (default 22).
+    #[serde(default = "default_ssh_port")]
+    pub port: u16,
+    /// Login.
+    pub user: String,
+    /// OpenSSH private key file (unencrypted) of the login.
+    pub key_file: PathBuf,
+    /// The server's host public key, one OpenSSH line
+    /// (`ssh-ed25519 AAAA...`): a server with any other key is refused.
+    pub host_key: String,
+    /// Remote folder of the sets (must exist).
+    pub dir: String,
+}
+
+fn default_ssh_port() -> u16 {
+    22
 }
 
 /// `[backup.s3]`: the off-site bucket.
@@ -315,6 +343,7 @@ impl Default for BackupSettings {
             offsite_retention_days: 1826,
             config_paths: Vec::new(),
             s3: None,
+            sftp: None,
         }
     }
 }
