@@ -108,6 +108,8 @@ pub enum AuditAction {
     IncidentAcknowledged,
     /// Staff resolved an SLA incident (issue 19).
     IncidentResolved,
+    /// An agent phone's SIP digest password was set (never the password).
+    SipPasswordSet,
 }
 
 impl AuditAction {
@@ -144,6 +146,7 @@ impl AuditAction {
             PositionsViewed => "positions_viewed",
             IncidentAcknowledged => "incident_acknowledged",
             IncidentResolved => "incident_resolved",
+            SipPasswordSet => "sip_password_set",
         }
     }
 }

@@ -102,6 +102,7 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
         engine: None,
         telephony: None,
         sip_addr: None,
+        sip_directory: None,
         chat: Default::default(),
         security: crate::security::Security::new(settings.auth.limiter.clone()),
         incidents: crate::incidents::spawn(store.clone(), settings).await,
@@ -110,11 +111,12 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
         .map_err(ServeError::AuditKey)?;
     crate::security::spawn_checkpointer(store.clone(), audit_key);
     if settings.sip.enabled {
-        let (engine, sip, stop) = crate::telephony::start(settings, store).await?;
-        println!("SIP listening on {sip} (UDP and TCP)");
-        state.engine = Some(engine);
-        state.telephony = Some(Arc::new(stop));
-        state.sip_addr = Some(sip);
+        let t = crate::telephony::start(settings, store).await?;
+        println!("SIP listening on {} (UDP and TCP)", t.sip);
+        state.engine = Some(t.engine);
+        state.telephony = Some(Arc::new(t.stop));
+        state.sip_addr = Some(t.sip);
+        state.sip_directory = Some(t.directory);
         start_demo_operator(settings).await;
     }
     let messaging =

@@ -30,6 +30,19 @@ impl StoreDirectory {
     }
 }
 
+impl StoreDirectory {
+    /// Set (or replace) the digest password of `login`'s phone; the next
+    /// REGISTER or INVITE challenge uses it (the store holds the same).
+    pub fn set(&self, login: &str, password: &str) {
+        match self.users.write() {
+            Ok(mut u) => {
+                u.insert(login.to_string(), password.to_string());
+            }
+            Err(_) => tracing::error!(%login, "SIP credentials not updated (lock poisoned)"),
+        }
+    }
+}
+
 impl voice::Directory for StoreDirectory {
     fn sip_password(&self, user: &str) -> Option<String> {
         self.users.read().ok()?.get(user).cloned()
@@ -83,15 +96,28 @@ impl Stop {
     }
 }
 
-/// Start SIP and the engine. Returns the engine's handle, the SIP address
-/// and what stops both at shutdown.
+/// What [`start`] hands back: the engine, the SIP address, what stops both
+/// at shutdown, and the registrar's credentials (updated live when an admin
+/// sets a phone password).
+pub struct Telephony {
+    /// The engine's handle.
+    pub engine: EngineHandle,
+    /// The SIP address (UDP and TCP).
+    pub sip: SocketAddr,
+    /// Stops SIP and the engine in order.
+    pub stop: Stop,
+    /// The registrar's credentials.
+    pub directory: Arc<StoreDirectory>,
+}
+
+/// Start SIP and the engine.
 ///
 /// # Errors
 /// [`TelephonyError`].
 pub async fn start(
     settings: &Settings,
     store: Arc<dyn Store>,
-) -> Result<(EngineHandle, SocketAddr, Stop), TelephonyError> {
+) -> Result<Telephony, TelephonyError> {
     let sip = &settings.sip;
     let bad = |what: &str, v: &str| TelephonyError::Config(format!("{what}: {v:?} is not valid"));
     let sip_addr: SocketAddr = sip
@@ -207,7 +233,7 @@ pub async fn start(
         ..voice::VoiceConfig::default()
     };
     let directory = Arc::new(StoreDirectory::load(&*store).await?);
-    let (calls, events) = voice::start(vcfg, directory).await?;
+    let (calls, events) = voice::start(vcfg, directory.clone()).await?;
     let local = calls.local_addr();
 
     let e = &settings.engine;
@@ -291,7 +317,12 @@ pub async fn start(
         voice,
         engine: std::sync::Mutex::new(Some(task)),
     };
-    Ok((handle, local, stop))
+    Ok(Telephony {
+        engine: handle,
+        sip: local,
+        stop,
+        directory,
+    })
 }
 
 /// The chatbot from `[bot]`: its channels, the knowledge base read from

@@ -744,3 +744,120 @@ async fn registrations_survive_a_restart_of_the_platform() {
     assert_eq!(exit_code(phone).await, 0);
     p.srv.shutdown().await;
 }
+
+/// Phone provisioning: an admin gives a phone a new SIP digest password
+/// (`POST /api/v1/agents/{id}/sip-password`); it applies at once, without a
+/// restart: an agent created through the API registers with it, and a
+/// replaced password is refused. Audited without the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sets_a_phone_password_and_it_applies_at_once() {
+    let p = platform().await;
+    let admin = p.srv.login("admin").await;
+    let reset = |agent: i64| {
+        let p = &p;
+        let admin = &admin;
+        async move {
+            let r = p
+                .srv
+                .http
+                .post(p.srv.url(&format!("/api/v1/agents/{agent}/sip-password")))
+                .bearer_auth(admin)
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    // A new agent: no phone password until one is set.
+    let r = p
+        .srv
+        .http
+        .post(p.srv.url("/api/v1/agents"))
+        .bearer_auth(&admin)
+        .json(&json!({"login": "zoe", "name": "Zoé Adjovi",
+            "skills": [{"skill": "general", "level": 5}], "languages": ["fr"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let zoe = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let (status, body) = reset(zoe).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["login"], "zoe");
+    let pw = body["password"].as_str().unwrap().to_string();
+    assert_eq!(pw.len(), 16);
+    assert_eq!(
+        register_with(&p, "zoe", &pw).await.0,
+        0,
+        "zoe's phone registers"
+    );
+
+    // amina's password is replaced: the old one is refused, the new one works.
+    let agents = get(&p, &admin, "/api/v1/agents").await;
+    let amina = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["login"] == "amina")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let old = common::sip::sip_password(&p.srv, "amina");
+    let (status, body) = reset(amina).await;
+    assert_eq!(status, 200);
+    let new = body["password"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    assert_ne!(
+        register_with(&p, "amina", &old).await.0,
+        0,
+        "old password refused"
+    );
+    assert_eq!(
+        register_with(&p, "amina", &new).await.0,
+        0,
+        "new password works"
+    );
+
+    // Only admins; an unknown agent is a 404.
+    let sup = p.srv.login("supervisor").await;
+    let r = p
+        .srv
+        .http
+        .post(p.srv.url(&format!("/api/v1/agents/{amina}/sip-password")))
+        .bearer_auth(&sup)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(reset(999_999).await.0, 404);
+
+    // Audited, without the password.
+    let st = store::open(&format!(
+        "sqlite://{}/switchboard.db",
+        p.srv.dir.path().display()
+    ))
+    .await
+    .unwrap();
+    let audit = st
+        .list_audit(&store::AuditFilter {
+            action: Some(store::AuditAction::SipPasswordSet),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let targets: Vec<String> = audit.iter().map(|e| e.target.clone()).collect();
+    // Newest first.
+    assert_eq!(
+        targets,
+        vec![format!("agent:{amina}"), format!("agent:{zoe}")]
+    );
+    assert!(
+        audit
+            .iter()
+            .all(|e| !format!("{e:?}").contains(&pw) && !format!("{e:?}").contains(&new))
+    );
+    p.srv.shutdown().await;
+}

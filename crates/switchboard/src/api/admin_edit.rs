@@ -365,6 +365,71 @@ pub async fn reset_user_password(
     }))
 }
 
+/// An agent phone's new SIP digest password, shown once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NewSipPassword {
+    /// The SIP user name: the agent's login.
+    pub login: String,
+    /// The new digest password (16 characters).
+    pub password: String,
+}
+
+/// Give an agent's phone a new random SIP digest password (RFC 3261 §22.4),
+/// returned once (admin; audited as `sip_password_set`, without the
+/// password). It applies at once: the phone must register again with it;
+/// its current registration stays until it expires. Errors: 404 unknown
+/// agent.
+#[utoipa::path(post, path = "/api/v1/agents/{id}/sip-password", params(("id" = i64, Path, description = "agent id")),
+    responses((status = 200, body = NewSipPassword), (status = 404, body = ErrorBody)), tag = "directory", security(("bearer" = [])))]
+pub async fn reset_sip_password(
+    State(s): State<AppState>,
+    auth: Auth<AdminOnly>,
+    source: super::extract::SourceAddr,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<NewSipPassword>> {
+    let (agent, password) = set_sip_password(&s, &auth.user, AgentId(id), source).await?;
+    Ok(Json(NewSipPassword {
+        login: agent.login,
+        password,
+    }))
+}
+
+/// The rule behind [`reset_sip_password`] (REST and admin page): a random
+/// 16-character password, stored, handed to the running registrar, audited.
+///
+/// # Errors
+/// 404 unknown agent; store errors.
+pub(crate) async fn set_sip_password(
+    s: &AppState,
+    by: &User,
+    agent: AgentId,
+    source: super::extract::SourceAddr,
+) -> ApiResult<(Agent, String)> {
+    let agent = s
+        .store
+        .get_agent(agent)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("agent {} not found", agent.0)))?;
+    let password = crate::auth::random_password(16);
+    s.store.set_sip_password(agent.id, &password).await?;
+    if let Some(d) = &s.sip_directory {
+        d.set(&agent.login, &password);
+    }
+    crate::security::audit(
+        &*s.store,
+        crate::security::entry(
+            crate::now(),
+            Some(by.id),
+            store::AuditAction::SipPasswordSet,
+            format!("agent:{}", agent.id.0),
+            source.0,
+        ),
+    )
+    .await;
+    tracing::info!(by = %by.username, agent = %agent.login, "SIP phone password set");
+    Ok((agent, password))
+}
+
 /// A disposition's new label and/or status.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -55,6 +55,9 @@ pub struct AppState {
     pub telephony: Option<Arc<crate::telephony::Stop>>,
     /// The SIP address, when SIP is on.
     pub sip_addr: Option<std::net::SocketAddr>,
+    /// The registrar's phone credentials, when SIP is on (a phone password
+    /// set by an admin applies at once).
+    pub sip_directory: Option<Arc<crate::telephony::StoreDirectory>>,
     /// Live fan-out of internal chat messages.
     pub chat: chat::ChatHub,
     /// Login limiter (issue 18).
@@ -103,6 +106,10 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}/acknowledge", post(incidents::acknowledge))
         .route("/incidents/{id}/resolve", post(incidents::resolve))
         .route("/agents/{id}/track", get(positions::track))
+        .route(
+            "/agents/{id}/sip-password",
+            post(admin_edit::reset_sip_password),
+        )
         .route(
             "/agents/{id}",
             get(directory::get_agent).put(admin_edit::update_agent),

@@ -26,7 +26,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::directory::update_queue, super::directory::list_dispositions,
         super::directory::create_disposition, super::directory::list_users, super::directory::create_user,
         super::admin_edit::update_agent, super::admin_edit::update_user,
-        super::admin_edit::reset_user_password, super::admin_edit::update_disposition,
+        super::admin_edit::reset_user_password, super::admin_edit::reset_sip_password, super::admin_edit::update_disposition,
         super::admin_edit::get_pause_reasons, super::admin_edit::put_pause_reasons,
         super::interactions::list, super::interactions::get_one, super::interactions::create,
         super::interactions::events_of, super::interactions::list_events,

@@ -137,6 +137,8 @@ struct AgentEditPage {
     login: String,
     form: AgentForm,
     errors: FieldErrors,
+    /// A phone password just set, shown once.
+    new_sip_password: Option<String>,
 }
 
 async fn agent_of(s: &AppState, id: i64) -> Result<Agent, Response> {
@@ -172,6 +174,7 @@ pub async fn agent_form(
         login: agent.login.clone(),
         form: AgentForm::of(&agent),
         errors: FieldErrors::default(),
+        new_sip_password: None,
     };
     render(&page, StatusCode::OK, lang, remember)
 }
@@ -212,8 +215,49 @@ pub async fn agent_save(
         login: agent.login,
         form: f,
         errors,
+        new_sip_password: None,
     };
     render(&page, StatusCode::UNPROCESSABLE_ENTITY, lang, false)
+}
+
+/// `POST /admin/agents/{id}/sip-password`: a new random SIP digest
+/// password for the agent's phone, shown once on the agent's page (applies
+/// at once; audited).
+pub async fn agent_sip_password(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    auth: Result<Auth<AnyRole>, ApiError>,
+    source: crate::api::extract::SourceAddr,
+    ApiPath(id): ApiPath<i64>,
+    axum::Form(f): axum::Form<CsrfOnly>,
+) -> Response {
+    let (lang, _) = lang_of(&headers, None);
+    let (auth, nav) = match admin_post(auth, lang, &f.csrf) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let (agent, password) = match rules::set_sip_password(&s, &auth.user, AgentId(id), source).await
+    {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let page = AgentEditPage {
+        nav,
+        lang,
+        csrf: csrf_for(&auth.token),
+        id,
+        login: agent.login.clone(),
+        form: AgentForm::of(&agent),
+        errors: FieldErrors::default(),
+        new_sip_password: Some(password),
+    };
+    let mut r = render(&page, StatusCode::OK, lang, false);
+    // A page holding a password must not be kept by caches.
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    r
 }
 
 /// The user form, as typed.

@@ -479,6 +479,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
         "New password (shown once):",
     ),
     (
+        "new_phone_password",
+        "Nouveau mot de passe du téléphone (SIP)",
+        "New phone (SIP) password",
+    ),
+    (
         "edit_disposition",
         "Modifier la qualification",
         "Edit disposition",

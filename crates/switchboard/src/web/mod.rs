@@ -62,6 +62,10 @@ pub fn router() -> Router<AppState> {
             post(admin_edit::user_password),
         )
         .route(
+            "/admin/agents/{id}/sip-password",
+            post(admin_edit::agent_sip_password),
+        )
+        .route(
             "/admin/dispositions/{id}",
             get(admin_edit::disposition_form).post(admin_edit::disposition_save),
         )

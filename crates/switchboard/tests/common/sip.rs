@@ -295,8 +295,18 @@ pub fn sip_password(srv: &super::TestServer, login: &str) -> String {
 
 /// Register the agent's phone (digest auth) from a fresh port; returns the port.
 pub async fn register_phone(p: &Platform, login: &str) -> u16 {
+    let (code, port) = register_with(p, login, &sip_password(&p.srv, login)).await;
+    assert_eq!(
+        code, 0,
+        "the agent phone registers with its digest password"
+    );
+    port
+}
+
+/// A REGISTER of `login`'s phone with digest password `pw` from a fresh
+/// port: sipp's exit code (0: registered) and the port.
+pub async fn register_with(p: &Platform, login: &str, pw: &str) -> (i32, u16) {
     let port = free_ports("127.0.0.1", 1);
-    let pw = sip_password(&p.srv, login);
     let code = exit_code(sipp(
         p.sip,
         "register.xml",
@@ -306,17 +316,13 @@ pub async fn register_phone(p: &Platform, login: &str) -> u16 {
             "-au",
             login,
             "-ap",
-            &pw,
+            pw,
             "-p",
             &port.to_string(),
         ],
     ))
     .await;
-    assert_eq!(
-        code, 0,
-        "the agent phone registers with its digest password"
-    );
-    port
+    (code, port)
 }
 
 pub type Ws =

@@ -206,6 +206,48 @@ async fn admin_edits_agents_users_dispositions_and_pause_reasons() {
         "the new password logs in"
     );
 
+    // Phone password of agent 1: a button on the agent's page; shown once,
+    // not cached, stored for the registrar; a forged form is refused.
+    let r = post("/admin/agents/1/sip-password", vec![("csrf", csrf.clone())])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
+    let html = r.text().await.unwrap();
+    let i = html
+        .find("id=\"new-sip-password\"")
+        .expect("new phone password shown");
+    let sip_pw = html[i..]
+        .split("<code>")
+        .nth(1)
+        .unwrap()
+        .split("</code>")
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(sip_pw.len(), 16);
+    let st = store::open(&format!(
+        "sqlite://{}/switchboard.db",
+        srv.dir.path().display()
+    ))
+    .await
+    .unwrap();
+    let creds = st.sip_credentials().await.unwrap();
+    assert!(
+        creds
+            .iter()
+            .any(|(login, pw)| login == "amina" && *pw == sip_pw),
+        "stored for amina's phone"
+    );
+    st.close().await;
+    let r = post(
+        "/admin/agents/1/sip-password",
+        vec![("csrf", "forged".to_string())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
     // Dispositions: an empty label is refused next to it; a rename and a
     // retirement are saved and shown (escaped).
     let disps: Value = api("/api/v1/dispositions")
