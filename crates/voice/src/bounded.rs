@@ -6,7 +6,9 @@
 //! moves the backlog on: the SIP stack waits for room before it takes its
 //! next input (backpressure: UDP peers retransmit, TCP peers are not read),
 //! a media task moves what fits without waiting. Past the backlog's cap the
-//! oldest event is dropped and logged.
+//! oldest event is dropped and logged. While the SIP stack waits, it still
+//! serves the engine's commands, its timers and its media events: the engine
+//! may be awaiting a command's answer, and only the engine drains the channel.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -78,13 +80,25 @@ impl<T> EventSender<T> {
         }
     }
 
-    /// Take the backlog, for an owner that sends it waiting for room
-    /// ([`EventSender::sender`]).
-    pub(crate) fn take_backlog(&self) -> VecDeque<T> {
-        self.backlog
-            .lock()
-            .map(|mut b| std::mem::take(&mut *b))
-            .unwrap_or_default()
+    /// Whether events wait in the backlog (the receiver is behind).
+    pub(crate) fn is_backlogged(&self) -> bool {
+        self.backlog.lock().map(|b| !b.is_empty()).unwrap_or(false)
+    }
+
+    /// Send the oldest backlogged event with `permit` (room reserved in the
+    /// channel by an owner that waited for it); nothing when the backlog is
+    /// empty.
+    pub(crate) fn send_oldest(&self, permit: mpsc::Permit<'_, T>) {
+        if let Some(ev) = self.backlog.lock().ok().and_then(|mut b| b.pop_front()) {
+            permit.send(ev);
+        }
+    }
+
+    /// Drop the backlog (the receiver is gone).
+    pub(crate) fn clear_backlog(&self) {
+        if let Ok(mut b) = self.backlog.lock() {
+            b.clear();
+        }
     }
 
     /// A clone of the channel's sender (for a task that may wait).
@@ -116,8 +130,10 @@ mod tests {
         s.try_flush();
         assert_eq!(s.pending(), 2);
         let mut got = vec![rx.recv().await.unwrap(), rx.recv().await.unwrap()];
-        for ev in s.take_backlog() {
-            s.sender().send(ev).await.unwrap();
+        // The owner waits for room and sends the oldest, one at a time.
+        let sender = s.sender();
+        while s.is_backlogged() {
+            s.send_oldest(sender.reserve().await.unwrap());
         }
         got.push(rx.recv().await.unwrap());
         got.push(rx.recv().await.unwrap());

@@ -242,19 +242,29 @@ async fn drive(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut done: Option<tokio::sync::oneshot::Sender<()>> = None;
     loop {
+        // The engine is behind when call events wait in the backlog: then
+        // no new SIP input is read (UDP peers retransmit, TCP peers are not
+        // read) until there is room, but the engine's commands, the timers
+        // and media events are still served — the engine may be awaiting a
+        // command's answer, and only it drains the channel.
+        let behind = stack.events.is_backlogged();
         tokio::select! {
-            r = udp.recv_from(&mut buf) => {
+            r = udp.recv_from(&mut buf), if !behind => {
                 if let Ok((n, from)) = r {
                     stack.on_datagram(Instant::now(), Dest::Udp(from), &buf[..n]);
                 }
             }
-            Some(input) = in_rx.recv() => match input {
+            Some(input) = in_rx.recv(), if !behind => match input {
                 Input::Tcp(id, from, bytes) => stack.on_datagram(Instant::now(), Dest::Tcp(id, from), &bytes),
                 Input::TcpOpen(id, w) => { tcp.insert(id, w); }
                 Input::TcpClosed(id) => {
                     tcp.remove(&id);
                     stack.tcp_peers.retain(|_, c| *c != id);
                 }
+            },
+            permit = events.reserve(), if behind => match permit {
+                Ok(p) => stack.events.send_oldest(p),
+                Err(_) => stack.events.clear_backlog(),
             },
             cmd = cmd_rx.recv() => match cmd {
                 Some(Command::Shutdown(reply)) => {
@@ -286,12 +296,7 @@ async fn drive(
                 }
             }
         }
-        // The engine is behind: wait for room before the next input.
-        for ev in stack.events.take_backlog() {
-            if events.send(ev).await.is_err() {
-                break;
-            }
-        }
+        stack.events.try_flush();
         if stack.legs.is_empty() && (done.is_some() || cmd_rx.is_closed()) {
             break;
         }

@@ -1117,3 +1117,73 @@ async fn dialogs_of_a_crashed_run_get_a_bye_at_start() {
     h2.stack.on_tick(h2.t0 + Duration::from_secs(40));
     assert!(h2.out().is_empty(), "no resend after Timer F");
 }
+
+/// Backpressure must not stop the engine's commands: with the call events
+/// channel full and events waiting in the backlog, the driver reads no new
+/// SIP input but still answers commands (the engine may be awaiting one,
+/// and only the engine drains the channel: before, both waited for each
+/// other under load and the whole platform hung). The backlog then reaches
+/// the engine in order.
+#[tokio::test]
+async fn commands_are_answered_while_call_events_wait_for_room() {
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let local = udp.local_addr().unwrap();
+    let peer = tokio::net::UdpSocket::bind("127.0.0.2:0").await.unwrap();
+    let peer_port = peer.local_addr().unwrap().port();
+    let cfg = harness().stack.cfg.clone();
+    let (ev_tx, mut events) = mpsc::channel(1);
+    let (media_tx, media_rx) = mpsc::channel(super::MEDIA_EVENTS);
+    let (cmd_tx, cmd_rx) = mpsc::channel(super::COMMANDS);
+    let (_in_tx, in_rx) = mpsc::channel(1);
+    let dir = Arc::new(MemoryDirectory::new([("2001", "pw")]));
+    let stack = Stack::new(cfg, local, dir, ev_tx, media_tx, Instant::now());
+    tokio::spawn(super::drive(stack, udp, in_rx, cmd_rx, media_rx));
+
+    // Two INVITEs: the first call's event fills the channel, the second's
+    // waits in the backlog. Their 100 Trying show both were taken.
+    let mut buf = vec![0u8; 4096];
+    for call_id in ["bp-1", "bp-2"] {
+        let msg = invite(call_id).replace(
+            "127.0.0.2:5070;branch",
+            &format!("127.0.0.2:{peer_port};branch"),
+        );
+        peer.send_to(msg.as_bytes(), local).await.unwrap();
+        loop {
+            let (n, _) = tokio::time::timeout(Duration::from_secs(5), peer.recv_from(&mut buf))
+                .await
+                .expect("the stack answers the INVITE")
+                .unwrap();
+            if let Ok(Message::Response(r)) = parse(&buf[..n])
+                && r.status == 100
+                && r.headers.get("Call-ID") == Some(call_id)
+            {
+                break;
+            }
+        }
+    }
+    // Nobody reads the events, yet a command is answered.
+    let (reply, answer) = oneshot::channel();
+    cmd_tx
+        .send(Command::Answer(LegId(999_999), reply))
+        .await
+        .unwrap();
+    let answered = tokio::time::timeout(Duration::from_secs(5), answer)
+        .await
+        .expect("a command is answered while the engine is behind")
+        .unwrap();
+    assert!(answered.is_err(), "unknown leg: {answered:?}");
+    // Then both calls reach the engine, in order (legs are numbered as
+    // they come).
+    let mut incoming = Vec::new();
+    while incoming.len() < 2 {
+        if let CallEvent::Incoming { leg, .. } =
+            tokio::time::timeout(Duration::from_secs(5), events.recv())
+                .await
+                .expect("the backlog moves on")
+                .unwrap()
+        {
+            incoming.push(leg.0);
+        }
+    }
+    assert!(incoming[0] < incoming[1], "{incoming:?}");
+}
