@@ -253,5 +253,16 @@ async fn sms_puk_after_the_one_time_code() {
         s["text"].as_str().unwrap(),
         "Votre code PUK : 12345678\n\nCette réponse vous aide-t-elle ?"
     );
+    // The code was checked as typed, but the event log keeps it masked.
+    let sup = p.srv.login("supervisor").await;
+    let ins = get(&p, &sup, "/api/v1/events?kind=message_in").await;
+    let ins = ins.as_array().unwrap();
+    let conversation = &ins.last().unwrap()["interaction_id"];
+    let texts: Vec<&str> = ins
+        .iter()
+        .filter(|e| e["interaction_id"] == *conversation)
+        .map(|e| e["kind"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["Quel est mon code PUK ?", "••••••"], "{ins:?}");
     p.srv.shutdown().await;
 }
