@@ -22,7 +22,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bot::{Article, ArticleId, Lang};
 use serde::Deserialize;
-use store::{AuditAction, KbArticleRecord};
+use store::{AuditAction, KbArticleRecord, User};
 
 /// An article as sent by a client.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -110,7 +110,7 @@ fn refused(errors: &[(&'static str, String)]) -> ApiError {
 
 async fn audit(
     s: &AppState,
-    auth: &Auth<AdminOnly>,
+    by: &User,
     source: SourceAddr,
     id: &str,
     before: Option<&KbArticleRecord>,
@@ -118,7 +118,7 @@ async fn audit(
 ) {
     let mut e = crate::security::entry(
         crate::now(),
-        Some(auth.user.id),
+        Some(by.id),
         AuditAction::ConfigChanged,
         format!("kb_article:{id}"),
         source.0,
@@ -138,14 +138,15 @@ async fn find(s: &AppState, id: &str) -> ApiResult<KbArticleRecord> {
 }
 
 /// Add, replace or delete (`body` `None`) an article, audit it, rebuild
-/// the bot's index. Shared by the API and the admin page.
+/// the bot's index. Shared by the API and the admin page; `by` is an
+/// admin (the callers check it).
 ///
 /// # Errors
 /// 400 for a refused article, 404 unknown id (update, delete), 409 id taken
 /// (add), the store's.
 pub async fn save_article(
     s: &AppState,
-    auth: &Auth<AdminOnly>,
+    by: &User,
     source: SourceAddr,
     change: ArticleChange<'_>,
 ) -> ApiResult<Option<KbArticleRecord>> {
@@ -155,8 +156,8 @@ pub async fn save_article(
             let rec = crate::knowledge_base::record_of(a);
             s.store.insert_kb_article(&rec, now).await?;
             let rec = find(s, &rec.id).await?;
-            tracing::info!(by = %auth.user.username, article = %rec.id, "knowledge-base article added");
-            audit(s, auth, source, &rec.id, None, Some(&rec)).await;
+            tracing::info!(by = %by.username, article = %rec.id, "knowledge-base article added");
+            audit(s, by, source, &rec.id, None, Some(&rec)).await;
             Some(rec)
         }
         ArticleChange::Update(a) => {
@@ -164,15 +165,15 @@ pub async fn save_article(
             let rec = crate::knowledge_base::record_of(a);
             s.store.update_kb_article(&rec, now).await?;
             let rec = find(s, &rec.id).await?;
-            tracing::info!(by = %auth.user.username, article = %rec.id, "knowledge-base article changed");
-            audit(s, auth, source, &rec.id, Some(&before), Some(&rec)).await;
+            tracing::info!(by = %by.username, article = %rec.id, "knowledge-base article changed");
+            audit(s, by, source, &rec.id, Some(&before), Some(&rec)).await;
             Some(rec)
         }
         ArticleChange::Delete(id) => {
             let before = find(s, id).await?;
             s.store.delete_kb_article(id).await?;
-            tracing::info!(by = %auth.user.username, article = %id, "knowledge-base article deleted");
-            audit(s, auth, source, id, Some(&before), None).await;
+            tracing::info!(by = %by.username, article = %id, "knowledge-base article deleted");
+            audit(s, by, source, id, Some(&before), None).await;
             None
         }
     };
@@ -216,7 +217,7 @@ pub async fn create(
         return Err(ApiError::bad_request("id: an article needs an id"));
     };
     let a = check_article(&id, &b).map_err(|e| refused(&e))?;
-    let rec = save_article(&s, &auth, source, ArticleChange::Add(&a)).await?;
+    let rec = save_article(&s, &auth.user, source, ArticleChange::Add(&a)).await?;
     let rec = rec.ok_or_else(|| ApiError::internal("added article not read back"))?;
     Ok((StatusCode::CREATED, Json(rec)))
 }
@@ -239,7 +240,7 @@ pub async fn update(
         )));
     }
     let a = check_article(&id, &b).map_err(|e| refused(&e))?;
-    let rec = save_article(&s, &auth, source, ArticleChange::Update(&a)).await?;
+    let rec = save_article(&s, &auth.user, source, ArticleChange::Update(&a)).await?;
     rec.map(Json)
         .ok_or_else(|| ApiError::internal("changed article not read back"))
 }
@@ -254,7 +255,7 @@ pub async fn delete(
     source: SourceAddr,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    save_article(&s, &auth, source, ArticleChange::Delete(&id)).await?;
+    save_article(&s, &auth.user, source, ArticleChange::Delete(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
