@@ -518,3 +518,86 @@ async fn knowledge_base_article_added_in_chromium_answers_on_the_web_chat() {
     assert!(answer.starts_with(PARAKOU_A), "{answer}");
     p.srv.shutdown().await;
 }
+
+/// Issue 20: a conversation the bot handed over and that a restart found
+/// still waiting is re-queued for agents, never given back to the bot: the
+/// visitor's next messages get no bot reply, the agent's offer still shows
+/// the bot's hand-over record, and the agent gets the messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_requeued_by_a_restart_skips_the_bot() {
+    let p = bot_platform().await;
+    let mut ws = chat(&p).await;
+    let visitor = "visitor-restart-01";
+    chat_send(&mut ws, json!({"type": "hello", "visitor": visitor})).await;
+    chat_next(&mut ws, "welcome").await;
+    chat_send(
+        &mut ws,
+        json!({"type": "message", "text": "je veux parler à un conseiller", "cid": "r1"}),
+    )
+    .await;
+    let told = chat_message(&mut ws).await;
+    assert_eq!(told["from"], "bot");
+    drop(ws);
+    let sup = p.srv.login("supervisor").await;
+    let handed = get(&p, &sup, "/api/v1/events?kind=bot_handed_over").await;
+    let id = handed[0]["interaction_id"].as_i64().expect("handed over");
+    let replied = format!("/api/v1/events?kind=bot_replied&interaction_id={id}");
+    assert_eq!(get(&p, &sup, &replied).await.as_array().unwrap().len(), 1);
+
+    // No agent took it; the server restarts and re-queues it.
+    let p = restart(p).await;
+    let token = p.srv.login("amina").await;
+    let sup = p.srv.login("supervisor").await;
+    let mut desk = desktop(&p, &token).await;
+    let mut seen = Vec::new();
+    next_of(&mut desk, "hello", &mut seen).await;
+    // The visitor writes while it waits: no bot reply, just the ack.
+    let mut ws = chat(&p).await;
+    chat_send(&mut ws, json!({"type": "hello", "visitor": visitor})).await;
+    chat_next(&mut ws, "welcome").await;
+    chat_send(
+        &mut ws,
+        json!({"type": "message", "text": "c'est quoi le code PUK ?", "cid": "r2"}),
+    )
+    .await;
+    assert_eq!(chat_next(&mut ws, "ack").await["cid"], "r2");
+    assert_eq!(
+        post(&p, &token, "/api/v1/agent/login", json!({})).await,
+        204
+    );
+    let offer = next_of(&mut desk, "offer", &mut Vec::new()).await;
+    assert_eq!(offer["interaction_id"], id, "the same conversation");
+    assert_eq!(
+        offer["screen_pop"]["bot"]["reason"], "customer_asked",
+        "{offer}"
+    );
+    let st = post(
+        &p,
+        &token,
+        &format!("/api/v1/interactions/{id}/accept"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(st, 204);
+    chat_send(
+        &mut ws,
+        json!({"type": "message", "text": "vous êtes là ?", "cid": "r3"}),
+    )
+    .await;
+    assert_eq!(chat_next(&mut ws, "ack").await["cid"], "r3");
+    let msg = next_of(&mut desk, "message", &mut Vec::new()).await;
+    assert_eq!(msg["text"], "vous êtes là ?");
+    assert_eq!(
+        get(&p, &sup, &replied).await.as_array().unwrap().len(),
+        1,
+        "the bot said nothing after the restart"
+    );
+    let ins = get(
+        &p,
+        &sup,
+        &format!("/api/v1/events?kind=message_in&interaction_id={id}"),
+    )
+    .await;
+    assert_eq!(ins.as_array().unwrap().len(), 3, "{ins}");
+    p.srv.shutdown().await;
+}
