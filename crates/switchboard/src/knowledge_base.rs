@@ -139,6 +139,10 @@ pub async fn rebuild(store: &dyn Store, engine: Option<&engine::EngineHandle>) {
     let Some(engine) = engine else {
         return;
     };
+    // One rebuild at a time: of two edits close together, the index handed
+    // in last was read after both (never an older read arriving late).
+    static REBUILD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = REBUILD.lock().await;
     match build_index(store).await {
         Ok(index) => {
             if let Err(e) = engine.set_bot_index(index).await {
