@@ -62,10 +62,74 @@ pub struct Article {
     pub self_service: Option<SelfService>,
 }
 
+/// Longest article id, in bytes.
+pub const MAX_ID_LEN: usize = 64;
+/// Most question variants of one article.
+pub const MAX_QUESTIONS: usize = 50;
+/// Most tags of one article.
+pub const MAX_TAGS: usize = 50;
+/// Longest question or tag, in characters.
+pub const MAX_QUESTION_CHARS: usize = 500;
+/// Longest answer, in characters.
+pub const MAX_ANSWER_CHARS: usize = 4_000;
+
 impl Article {
     /// The article's title: its first question.
     pub fn title(&self) -> &str {
         self.questions.first().map_or("", String::as_str)
+    }
+
+    /// The rules an article edited by an admin must meet, as `(field,
+    /// message)` per broken rule (empty when it is fine). Fields: `id`
+    /// (1 to [`MAX_ID_LEN`] of `a-z`, `0-9`, `.`, `_`, `-`), `questions`
+    /// (1 to [`MAX_QUESTIONS`] non-blank, each at most
+    /// [`MAX_QUESTION_CHARS`] characters), `tags` (at most [`MAX_TAGS`],
+    /// non-blank, each at most [`MAX_QUESTION_CHARS`]), `answer` (non-blank,
+    /// at most [`MAX_ANSWER_CHARS`] characters).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let id = &self.id.0;
+        if id.is_empty()
+            || id.len() > MAX_ID_LEN
+            || !id.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            })
+        {
+            out.push((
+                "id",
+                format!("1 to {MAX_ID_LEN} characters of a-z, 0-9, '.', '_', '-' (e.g. puk.fr)"),
+            ));
+        }
+        if self.questions.is_empty() || self.questions.len() > MAX_QUESTIONS {
+            out.push(("questions", format!("1 to {MAX_QUESTIONS} questions")));
+        } else if self.questions.iter().any(|q| q.trim().is_empty()) {
+            out.push(("questions", "a question is empty".to_string()));
+        } else if self
+            .questions
+            .iter()
+            .any(|q| q.chars().count() > MAX_QUESTION_CHARS)
+        {
+            out.push((
+                "questions",
+                format!("each question: at most {MAX_QUESTION_CHARS} characters"),
+            ));
+        }
+        if self.tags.len() > MAX_TAGS
+            || self
+                .tags
+                .iter()
+                .any(|t| t.trim().is_empty() || t.chars().count() > MAX_QUESTION_CHARS)
+        {
+            out.push((
+                "tags",
+                format!("at most {MAX_TAGS} tags, none empty, each at most {MAX_QUESTION_CHARS} characters"),
+            ));
+        }
+        let n = self.answer.trim().chars().count();
+        if n == 0 || self.answer.chars().count() > MAX_ANSWER_CHARS {
+            out.push(("answer", format!("1 to {MAX_ANSWER_CHARS} characters")));
+        }
+        out
     }
 }
 
@@ -168,6 +232,39 @@ pub fn parse_test_set(text: &str, kb: &KnowledgeBase) -> Result<Vec<LabelledQues
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admin_edits_are_checked_field_by_field() {
+        let good = Article {
+            id: ArticleId("hours.en".into()),
+            lang: Lang::En,
+            tags: vec!["shops".into()],
+            questions: vec!["When are you open?".into()],
+            answer: "8 to 19".into(),
+            self_service: None,
+        };
+        assert!(good.problems().is_empty(), "{:?}", good.problems());
+        let fields = |a: &Article| a.problems().into_iter().map(|(f, _)| f).collect::<Vec<_>>();
+        let bad = Article {
+            id: ArticleId("Hours EN".into()),
+            tags: vec![" ".into()],
+            questions: vec![],
+            answer: "  ".into(),
+            ..good.clone()
+        };
+        assert_eq!(fields(&bad), ["id", "questions", "tags", "answer"]);
+        let blank_q = Article {
+            questions: vec!["ok".into(), "".into()],
+            ..good.clone()
+        };
+        assert_eq!(fields(&blank_q), ["questions"]);
+        let long = Article {
+            answer: "x".repeat(MAX_ANSWER_CHARS + 1),
+            id: ArticleId("a".repeat(MAX_ID_LEN + 1)),
+            ..good
+        };
+        assert_eq!(fields(&long), ["id", "answer"]);
+    }
 
     #[test]
     fn bad_files_are_refused_with_a_reason() {

@@ -89,5 +89,5 @@ pub use io::{
 pub use kb::parse_test_set;
 pub use kb::{Article, ArticleId, KbError, KnowledgeBase, LabelledQuestion, SelfService};
 pub use retrieval::{Evaluation, Hit, Retriever, Verdict, verdict};
-pub use session::{BotSession, MAX_TRANSCRIPT_CHARS};
+pub use session::{BotSession, MAX_TRANSCRIPT_CHARS, mask_code};
 pub use text::Lang;

@@ -222,6 +222,13 @@ impl BotSession {
         self.verified.as_ref()
     }
 
+    /// True while the bot waits for the customer to type a one-time code:
+    /// the next message may hold it, so whatever stores or logs that
+    /// message keeps only [`mask_code`] of it.
+    pub fn awaits_code(&self) -> bool {
+        matches!(self.stage, Stage::AwaitCode { .. })
+    }
+
     // ----- outputs -----
 
     /// The next action for the driver, oldest first.
@@ -428,6 +435,30 @@ impl BotSession {
         self.transcript.clear();
         self.dropped_lines = 0;
         self.actions.clear();
+    }
+
+    /// A new index (the knowledge base was edited): the next questions are
+    /// searched in it. A pending choice between two articles keeps the
+    /// articles that still exist (found by id); with fewer than two left
+    /// the bot waits for a new question. Articles already tried stay in
+    /// the hand-over record by id.
+    pub fn handle_index(&mut self, now: Timestamp, retriever: Arc<Retriever>) {
+        self.tick(now);
+        if let Stage::AwaitChoice(options, question) = &self.stage {
+            let old = self.retriever.kb().articles();
+            let new = retriever.kb().articles();
+            let kept: Vec<usize> = options
+                .iter()
+                .filter_map(|&i| old.get(i))
+                .filter_map(|a| new.iter().position(|b| b.id == a.id))
+                .collect();
+            self.stage = if kept.len() == options.len() {
+                Stage::AwaitChoice(kept, question.clone())
+            } else {
+                Stage::Idle
+            };
+        }
+        self.retriever = retriever;
     }
 
     // ----- the turn logic -----
@@ -793,10 +824,7 @@ impl BotSession {
     fn record(&mut self, now: Timestamp, from: Speaker, text: &str, masked: bool) {
         let mut text = cut(text, MAX_TRANSCRIPT_CHARS);
         if masked {
-            text = text
-                .chars()
-                .map(|c| if c.is_ascii_digit() { '•' } else { c })
-                .collect();
+            text = mask_code(&text);
         }
         if self.transcript.len() >= MAX_TRANSCRIPT_LINES {
             self.transcript.pop_front();
@@ -817,6 +845,16 @@ impl BotSession {
             self.articles_tried.push(a.id.clone());
         }
     }
+}
+
+/// `text` with every ASCII digit replaced by `•` (`"123456"` →
+/// `"••••••"`): how a message that may hold a one-time code is kept in the
+/// transcript, the event log and the logs. Other characters are kept, so a
+/// question typed instead of the code stays readable.
+pub fn mask_code(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii_digit() { '•' } else { c })
+        .collect()
 }
 
 fn intent_of(a: &crate::kb::Article) -> Intent {

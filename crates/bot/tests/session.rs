@@ -346,6 +346,87 @@ fn ambiguity_asks_to_choose_then_twice_hands_over() {
     assert_eq!(h.articles_tried.len(), 2);
 }
 
+/// An edited knowledge base handed in mid-conversation: the next question
+/// is searched in it; a pending choice keeps its articles by id, or is
+/// dropped when one of them is gone.
+#[test]
+fn a_new_index_applies_to_the_next_question() {
+    let cfg = Arc::new(BotConfig {
+        min_score: 0.1,
+        ..BotConfig::default()
+    });
+    let mut s = BotSession::new(twin_kb(), Arc::clone(&cfg), webchat());
+    s.handle_message(t(0), "parrot colour");
+    assert!(
+        matches!(
+            &drain(&mut s)[..],
+            [Action::Ask {
+                expect: Expect::Rephrase,
+                ..
+            }]
+        ),
+        "nothing about parrots yet"
+    );
+    // The admin adds an article before "a.en": indexes shift, ids do not.
+    let edited = Arc::new(Retriever::new(
+        KnowledgeBase::from_toml(
+            r#"
+[[article]]
+id = "parrot.en"
+lang = "en"
+questions = ["What colour is the parrot?"]
+answer = "Green."
+[[article]]
+id = "a.en"
+lang = "en"
+questions = ["box router price"]
+answer = "X"
+[[article]]
+id = "b.en"
+lang = "en"
+questions = ["box router setup"]
+answer = "Y"
+"#,
+        )
+        .unwrap(),
+    ));
+    s.handle_index(t(500), Arc::clone(&edited));
+    s.handle_message(t(1_000), "what colour is your parrot");
+    assert_eq!(
+        drain(&mut s)[0],
+        Action::Reply {
+            text: "Green.".into()
+        }
+    );
+
+    // A pending choice follows its articles to their new places.
+    let mut s = BotSession::new(twin_kb(), Arc::clone(&cfg), webchat());
+    s.handle_message(t(0), "box router");
+    drain(&mut s);
+    s.handle_index(t(500), edited);
+    s.handle_message(t(1_000), "2");
+    assert_eq!(drain(&mut s)[0], Action::Reply { text: "Y".into() });
+
+    // A choice whose article was deleted is dropped: "1" is a new question.
+    let mut s = BotSession::new(twin_kb(), cfg, webchat());
+    s.handle_message(t(0), "box router");
+    drain(&mut s);
+    let only_b = Arc::new(Retriever::new(
+        KnowledgeBase::from_toml(
+            "[[article]]\nid = \"b.en\"\nlang = \"en\"\nquestions = [\"box router setup\"]\nanswer = \"Y\"\n",
+        )
+        .unwrap(),
+    ));
+    s.handle_index(t(500), only_b);
+    s.handle_message(t(1_000), "1");
+    assert!(
+        !drain(&mut s)
+            .iter()
+            .any(|a| matches!(a, Action::Reply { text } if text == "X")),
+        "the deleted article is not answered"
+    );
+}
+
 /// The PUK flow on WhatsApp: the address is the number on file, a code is
 /// sent, a wrong code is refused, the right one runs the SQL lookup with the
 /// number bound, and the code never reaches the transcript.
@@ -360,15 +441,19 @@ fn puk_after_the_sms_code_on_whatsapp() {
             to: number("+22997000001")
         }]
     );
+    assert!(!s.awaits_code(), "not before the code is sent");
     s.handle_otp_sent(t(500), Ok(OtpCode("482913".into())));
     let a = drain(&mut s);
     assert!(
         matches!(&a[..], [Action::Ask { expect: Expect::OtpCode, text }] if text.contains("01"))
     );
+    assert!(s.awaits_code());
     s.handle_message(t(30_000), "111111");
     let a = drain(&mut s);
     assert!(replies(&a)[0].contains("Il vous reste 2 essai(s)"));
+    assert!(s.awaits_code(), "still waiting after a wrong code");
     s.handle_message(t(40_000), "482 913");
+    assert!(!s.awaits_code());
     let a = drain(&mut s);
     let [Action::Lookup { id, kind }] = &a[..] else {
         panic!("{a:?}")

@@ -215,8 +215,19 @@ pub(crate) enum Command {
         conversation: Box<actor::Prefetched>,
         queue: QueueId,
         address: String,
+        /// The bot's hand-over record read back from the event log, for
+        /// the agent's screen-pop.
+        bot: Option<Box<push::BotPop>>,
         reply: oneshot::Sender<Result<(), EngineError>>,
     },
+    /// A knowledge-base index built off the loop from the stored
+    /// articles: new and live bot sessions search it from now on.
+    BotIndex(
+        Arc<bot::Retriever>,
+        oneshot::Sender<Result<usize, EngineError>>,
+    ),
+    /// Does the bot wait for a one-time code on this conversation?
+    BotAwaitsCode(InteractionId, oneshot::Sender<bool>),
     /// A new conversation with its first message: the bot takes it when
     /// it serves the channel, else it is routed like `RouteConversation`.
     StartConversation {
@@ -654,28 +665,67 @@ impl EngineHandle {
         queue: QueueId,
         address: String,
     ) -> Result<(), EngineError> {
-        let row = self
+        let conversation = self.prefetch(interaction).await?;
+        // A conversation the bot handed over before a restart keeps the
+        // hand-over record on the agent's screen-pop.
+        let bot = self
             .store
-            .get_interaction(interaction)
+            .list_events(&store::EventFilter {
+                interaction_id: Some(interaction),
+                kind: Some("bot_handed_over".into()),
+                limit: 100,
+                ..Default::default()
+            })
             .await?
-            .ok_or(EngineError::UnknownInteraction(interaction))?;
-        let customer = match row.customer_id {
-            Some(c) => self.store.get_customer(c).await?,
-            None => None,
-        };
-        let history = actor::history(&*self.store, customer.as_ref()).await;
-        let conversation = Box::new(actor::Prefetched {
-            interaction: row,
-            customer,
-            history,
-        });
+            .into_iter()
+            .next_back()
+            .and_then(|e| match e.kind {
+                domain::EventKind::BotHandedOver {
+                    reason,
+                    intent,
+                    articles_tried,
+                    transcript,
+                } => Some(Box::new(push::BotPop {
+                    reason,
+                    intent,
+                    articles_tried,
+                    transcript,
+                })),
+                _ => None,
+            });
         self.ask(|reply| Command::RouteConversation {
             conversation,
             queue,
             address,
+            bot,
             reply,
         })
         .await?
+    }
+
+    /// Hand the chatbot a knowledge-base index built from the articles as
+    /// stored now (the caller builds it off the engine's loop, e.g. in
+    /// `spawn_blocking`): conversations that start from now on search it,
+    /// and so do the live ones at their next message
+    /// ([`bot::BotSession::handle_index`]). Returns how many live bot
+    /// sessions took it; `Ok(0)` when the chatbot is off.
+    ///
+    /// # Errors
+    /// [`EngineError::Stopped`].
+    pub async fn set_bot_index(&self, index: Arc<bot::Retriever>) -> Result<usize, EngineError> {
+        self.ask(|reply| Command::BotIndex(index, reply)).await?
+    }
+
+    /// True when the bot has this conversation and waits for the customer
+    /// to type a one-time code: the caller then stores and logs the next
+    /// message masked ([`bot::mask_code`]), while the engine checks the
+    /// text as typed.
+    ///
+    /// # Errors
+    /// [`EngineError::Stopped`].
+    pub async fn bot_awaits_code(&self, interaction: InteractionId) -> Result<bool, EngineError> {
+        self.ask(|reply| Command::BotAwaitsCode(interaction, reply))
+            .await
     }
 
     /// A new digital conversation and its first message (already stored

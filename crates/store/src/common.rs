@@ -299,6 +299,7 @@ macro_rules! impl_common {
         crate::merge::impl_merge!($store, $db);
         crate::position::impl_position!($store, $db);
         crate::incident::impl_incidents!($store, $db);
+        crate::kb::impl_kb!($store, $db);
         crate::writes::impl_writes!($store, $db);
         crate::audit::impl_audit!($store, $db);
         crate::dial::impl_dial!($store, $db);

@@ -55,6 +55,7 @@ mod common_messaging;
 mod dial;
 mod dial_campaign;
 mod incident;
+mod kb;
 mod merge;
 mod position;
 mod postgres;
@@ -87,6 +88,7 @@ pub(crate) enum CloseAt {
     },
 }
 pub use incident::{IncidentRecord, IncidentStore, MAX_INCIDENTS};
+pub use kb::{KB_SEEDED_KEY, KbArticleRecord, KnowledgeBaseStore};
 pub use merge::{CustomerMerge, MergeStore, MovedIdentity};
 pub use position::{
     AgentPosition, FieldVisit, GeoPoint, MAX_TRACK_POINTS, NewFieldVisit, PositionStore,
@@ -517,6 +519,7 @@ pub trait Store:
     + SipDialogStore
     + PositionStore
     + IncidentStore
+    + KnowledgeBaseStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

@@ -22,6 +22,8 @@ mod directory;
 mod incidents;
 #[path = "store_suite/journal.rs"]
 mod journal;
+#[path = "store_suite/kb.rs"]
+mod kb;
 #[path = "store_suite/messaging.rs"]
 mod messaging;
 #[path = "store_suite/positions.rs"]
@@ -64,6 +66,7 @@ async fn suite(s: Arc<dyn Store>) {
     dial::dial_campaigns(&*s).await;
     positions::positions(&*s).await;
     incidents::incidents(&*s).await;
+    kb::knowledge_base(&*s).await;
 }
 
 #[tokio::test]

@@ -47,6 +47,7 @@ pub mod demo_operator;
 pub mod directory;
 pub mod import;
 pub mod incidents;
+pub mod knowledge_base;
 pub mod messaging;
 pub mod report;
 pub mod scheduled_reports;

@@ -94,6 +94,10 @@ pub async fn prepare(settings: &Settings) -> Result<AppState, ServeError> {
             tracing::warn!(error = %e, "demo operator database not created");
         }
     }
+    // The chatbot's knowledge base: the file's articles, once (issue 20).
+    if !settings.bot.kb_dir.as_os_str().is_empty() {
+        crate::knowledge_base::seed_once(&*store, &settings.bot.kb_dir).await?;
+    }
     let mut state = AppState {
         store: store.clone(),
         settings: Arc::new(settings.clone()),

@@ -308,7 +308,7 @@ pub async fn start(
             .iter()
             .find(|t| t.outbound.is_some())
             .and_then(|t| t.caller_id.clone()),
-        bot: bot_wiring(settings)?,
+        bot: bot_wiring(settings, &*store).await?,
         ..EngineConfig::default()
     };
     let voice = calls.clone();
@@ -325,14 +325,18 @@ pub async fn start(
     })
 }
 
-/// The chatbot from `[bot]`: its channels, the knowledge base read from
-/// `<kb_dir>/articles.toml` and indexed once, its lookups. `None` when off,
-/// or when the knowledge base is missing (logged: conversations then go to
-/// agents at once).
+/// The chatbot from `[bot]`: its channels, the knowledge base as stored
+/// (filled from `<kb_dir>/articles.toml` at the first start, then edited by
+/// admins) and indexed, its lookups. `None` when off, or when the
+/// knowledge base has no article at start (logged: conversations then go to
+/// agents at once, until a restart with articles).
 ///
 /// # Errors
-/// An unknown or voice channel; a knowledge base that does not parse.
-fn bot_wiring(settings: &Settings) -> Result<Option<engine::BotWiring>, TelephonyError> {
+/// An unknown or voice channel; the store's.
+async fn bot_wiring(
+    settings: &Settings,
+    store: &dyn Store,
+) -> Result<Option<engine::BotWiring>, TelephonyError> {
     let b = &settings.bot;
     if !b.enabled {
         return Ok(None);
@@ -350,16 +354,11 @@ fn bot_wiring(settings: &Settings) -> Result<Option<engine::BotWiring>, Telephon
             }
         }
     }
-    let file = b.kb_dir.join("articles.toml");
-    let text = match std::fs::read_to_string(&file) {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::warn!(file = %file.display(), error = %e, "no knowledge base: the chatbot is off");
-            return Ok(None);
-        }
-    };
-    let kb = bot::KnowledgeBase::from_toml(&text)
-        .map_err(|e| TelephonyError::Config(format!("bot: {}: {e}", file.display())))?;
+    let kb = crate::knowledge_base::load(store).await?;
+    if kb.articles().is_empty() {
+        tracing::warn!("the knowledge base has no article: the chatbot is off");
+        return Ok(None);
+    }
     let articles = kb.articles().len();
     let config = bot::BotConfig {
         default_country: Some(settings.phone.default_country.clone()),

@@ -103,6 +103,25 @@ impl Actor {
         Ok(())
     }
 
+    /// A knowledge-base index rebuilt by the wiring: new sessions get it,
+    /// live ones take it as an input. Returns the live sessions updated.
+    pub(crate) fn set_bot_index(&mut self, index: std::sync::Arc<bot::Retriever>) -> usize {
+        let Some(w) = self.cfg.bot.as_mut() else {
+            return 0;
+        };
+        w.retriever = index.clone();
+        let now = self.now;
+        for b in self.bots.values_mut() {
+            b.session.handle_index(now, index.clone());
+        }
+        tracing::info!(
+            articles = index.kb().articles().len(),
+            sessions = self.bots.len(),
+            "chatbot: new knowledge-base index"
+        );
+        self.bots.len()
+    }
+
     /// A customer's message on a conversation the bot has.
     pub(crate) fn bot_message(&mut self, id: InteractionId, text: &str) {
         let now = self.now;

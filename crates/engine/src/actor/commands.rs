@@ -179,9 +179,22 @@ impl Actor {
                 conversation,
                 queue,
                 address,
+                bot,
                 reply,
             } => {
-                let r = self.route_conversation(*conversation, queue, address, 0);
+                let r =
+                    self.route_conversation_with(*conversation, queue, address, 0, bot.map(|b| *b));
+                self.reply_to(reply, r);
+            }
+            Command::BotIndex(index, reply) => {
+                let r = self.set_bot_index(index);
+                self.reply_to(reply, Ok(r));
+            }
+            Command::BotAwaitsCode(interaction, reply) => {
+                let r = self
+                    .bots
+                    .get(&interaction)
+                    .is_some_and(|b| b.session.awaits_code());
                 self.reply_to(reply, r);
             }
             Command::StartConversation {

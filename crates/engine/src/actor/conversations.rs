@@ -104,6 +104,11 @@ impl Actor {
         if interaction.ended_at.is_some() {
             return Err(EngineError::Invalid(format!("interaction {id} has ended")));
         }
+        // Routed by the ACD (a restart's re-queue, the API): the bot lets
+        // go of it for good and says nothing more.
+        if self.bots.remove(&id).is_some() {
+            tracing::info!(interaction = %id, "conversation routed to agents: the bot lets go of it");
+        }
         let segment = customer.as_ref().map(|c| c.segment).unwrap_or_default();
         let t = self.now;
         interaction.queue_id = Some(queue);

@@ -1549,3 +1549,172 @@ answer = "Nos boutiques sont ouvertes du lundi au samedi, de 8 h à 19 h."
     });
     assert!(ended, "the row is closed as contained");
 }
+
+/// Issue 20: a conversation the ACD routes (a restart's re-queue of what
+/// the bot had handed over) is never the bot's again: its next messages go
+/// to the agent without a `bot_replied`, and the stored hand-over record
+/// is on the offer's screen-pop. A knowledge-base index handed in as an
+/// input serves the next conversation; a one-time code wait is reported.
+#[tokio::test]
+async fn requeued_conversations_skip_the_bot_and_a_new_index_serves_the_next_one() {
+    let kb = |answer: &str| {
+        Arc::new(bot::Retriever::new(
+            bot::KnowledgeBase::from_toml(&format!(
+                "[[article]]\nid = \"hours.fr\"\nlang = \"fr\"\n\
+                 questions = [\"Quelles sont vos heures d'ouverture ?\"]\nanswer = \"{answer}\"\n"
+            ))
+            .unwrap(),
+        ))
+    };
+    let mut s = Shell::with(Strategy::LongestIdle, &["amina"], |c| {
+        c.bot = Some(crate::BotWiring {
+            channels: [Channel::Webchat].into(),
+            retriever: kb("De 8 h à 19 h."),
+            config: Arc::new(bot::BotConfig {
+                min_score: 0.5,
+                ..bot::BotConfig::default()
+            }),
+            idle_close_ms: 600_000,
+            max_sessions: 10,
+        });
+    })
+    .await;
+    let amina = s.agents[0];
+    let queue = s.queue;
+    let open = |s: &Shell| {
+        let store = s.store.clone();
+        let now = s.now;
+        async move {
+            store::open_interaction(
+                &*store,
+                &store::NewInteraction {
+                    channel: Channel::Webchat,
+                    direction: Direction::Inbound,
+                    customer_id: None,
+                    queue_id: None,
+                    agent_id: None,
+                    started_at: now,
+                },
+                vec![],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let start = |i: &Interaction, text: &str| {
+        let conversation = Box::new(super::Prefetched {
+            interaction: i.clone(),
+            customer: None,
+            history: vec![],
+        });
+        let text = text.to_string();
+        move |reply| Command::StartConversation {
+            conversation,
+            queue,
+            address: "visitor-0001-abc".into(),
+            text,
+            reply,
+        }
+    };
+
+    // The bot has the first conversation; a re-queue (what `serve` does at
+    // start for open conversations) hands it to the ACD with the record.
+    let first = open(&s).await;
+    s.command(start(&first, "quelles sont vos heures d'ouverture ?"))
+        .await
+        .unwrap();
+    assert!(s.actor.bots.contains_key(&first.id));
+    let pop = crate::push::BotPop {
+        reason: "customer_asked".into(),
+        intent: "faq:hours.fr".into(),
+        articles_tried: vec!["hours.fr".into()],
+        transcript: vec![],
+    };
+    let conversation = Box::new(super::Prefetched {
+        interaction: first.clone(),
+        customer: None,
+        history: vec![],
+    });
+    s.command(|reply| Command::RouteConversation {
+        conversation,
+        queue,
+        address: "visitor-0001-abc".into(),
+        bot: Some(Box::new(pop)),
+        reply,
+    })
+    .await
+    .unwrap();
+    assert!(!s.actor.bots.contains_key(&first.id), "the bot let go");
+    let offered = s
+        .pushes_to(amina)
+        .into_iter()
+        .find_map(|p| match p {
+            Push::Offer {
+                interaction_id,
+                screen_pop,
+                ..
+            } if interaction_id == first.id => Some(screen_pop),
+            _ => None,
+        })
+        .expect("offered to amina");
+    assert_eq!(
+        offered.bot.map(|b| b.intent).as_deref(),
+        Some("faq:hours.fr")
+    );
+    s.command(|reply| Command::Offer {
+        agent: amina,
+        interaction: first.id,
+        accept: true,
+        reply,
+    })
+    .await
+    .unwrap();
+    s.command(|reply| Command::ConversationMessage {
+        interaction: first.id,
+        text: "quelles sont vos heures d'ouverture ?".into(),
+        reply,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.kinds(first.id)
+            .iter()
+            .filter(|k| **k == "bot_replied")
+            .count(),
+        1,
+        "only the answer before the re-queue: {:?}",
+        s.kinds(first.id)
+    );
+    assert!(
+        s.pushes_to(amina).iter().any(
+            |p| matches!(p, Push::Message { interaction_id, .. } if *interaction_id == first.id)
+        ),
+        "the agent gets the message"
+    );
+    // Starting it again (a duplicate start) does not wake the bot either.
+    s.command(start(&first, "bonjour")).await.unwrap();
+    assert!(!s.actor.bots.contains_key(&first.id));
+
+    // A new index: the next conversation is answered from it.
+    let n = s
+        .command(|reply| Command::BotIndex(kb("Nouveaux horaires : 7 h à 20 h."), reply))
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "no live bot session");
+    let second = open(&s).await;
+    s.command(start(&second, "quelles sont vos heures d'ouverture ?"))
+        .await
+        .unwrap();
+    let body = s
+        .store
+        .latest_outbox_to("visitor-0001-abc", "bot_reply", Timestamp::from_millis(0))
+        .await
+        .unwrap()
+        .expect("the bot's answer")
+        .body;
+    assert!(body.starts_with("Nouveaux horaires"), "{body}");
+    let waits = s
+        .command(|reply| Command::BotAwaitsCode(second.id, reply))
+        .await;
+    assert!(!waits, "no code asked");
+}

@@ -8,6 +8,7 @@
 pub mod admin_edit;
 mod agent;
 pub mod auth_routes;
+pub mod bot;
 mod campaigns;
 pub mod chat;
 mod customers;
@@ -102,6 +103,8 @@ pub fn router(state: AppState) -> Router {
             get(directory::list_agents).post(directory::create_agent),
         )
         .route("/agents/positions", get(positions::latest))
+        .route("/bot/articles", get(bot::list).post(bot::create))
+        .route("/bot/articles/{id}", put(bot::update).delete(bot::delete))
         .route("/incidents", get(incidents::list))
         .route("/incidents/{id}/acknowledge", post(incidents::acknowledge))
         .route("/incidents/{id}/resolve", post(incidents::resolve))

@@ -191,8 +191,14 @@ impl Inner {
 
         let text = self.text_with_attachments(msg, now);
         let existing = self.open_conversation(msg, customer.id, now).await?;
-        let message_in = NewEvent::new(now, EventKind::MessageIn { text: text.clone() })
-            .with_customer(customer.id);
+        // A one-time code the bot asked for is checked as typed but stored
+        // masked (`••••••`): the event log is read by agents and exports.
+        let stored = match existing {
+            Some(id) if self.bot_awaits_code(id).await => bot::mask_code(&text),
+            _ => text.clone(),
+        };
+        let message_in =
+            NewEvent::new(now, EventKind::MessageIn { text: stored }).with_customer(customer.id);
         let (interaction, created) = match existing {
             Some(id) => {
                 self.store
@@ -244,6 +250,21 @@ impl Inner {
             customer: customer.id,
             created,
         })
+    }
+
+    /// Does the bot wait for a one-time code on this conversation? (No
+    /// engine, or no answer: no.)
+    async fn bot_awaits_code(&self, interaction: InteractionId) -> bool {
+        let Some(engine) = &self.engine else {
+            return false;
+        };
+        engine
+            .bot_awaits_code(interaction)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(%interaction, error = %e, "the engine did not say whether the bot waits for a code");
+                false
+            })
     }
 
     async fn tell_engine(

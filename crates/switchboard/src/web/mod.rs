@@ -7,7 +7,8 @@
 //! desktop), `GET /supervisor` (live queues and agents), `GET /admin`
 //! (lists, add a disposition or a user; `GET|POST /admin/queues/{id}` edits
 //! a queue: see `admin`; agents, users, dispositions and pause reasons are
-//! edited under `/admin/...`: see `admin_edit`), `GET /reports` (KPI
+//! edited under `/admin/...`: see `admin_edit`; the chatbot's articles
+//! under `/admin/knowledge-base`: see `knowledge_base`), `GET /reports` (KPI
 //! tables and charts of a period, xlsx and pdf export), `GET /wallboard`
 //! (live per-queue figures in large type), `GET /map` (mobile agents on a
 //! Leaflet map, their tracks), `GET /assets/{file}`, and for the installable
@@ -25,6 +26,7 @@
 mod admin;
 mod admin_edit;
 pub mod i18n;
+mod knowledge_base;
 mod pages;
 
 use crate::api::AppState;
@@ -70,6 +72,18 @@ pub fn router() -> Router<AppState> {
             get(admin_edit::disposition_form).post(admin_edit::disposition_save),
         )
         .route("/admin/pause-reasons", post(admin_edit::pause_reason))
+        .route(
+            "/admin/knowledge-base",
+            get(knowledge_base::list).post(knowledge_base::add),
+        )
+        .route(
+            "/admin/knowledge-base/{id}",
+            get(knowledge_base::edit_form).post(knowledge_base::edit_save),
+        )
+        .route(
+            "/admin/knowledge-base/{id}/delete",
+            post(knowledge_base::delete),
+        )
         .route(
             "/admin/queues/{id}",
             get(admin::queue_form).post(admin::queue_save),
