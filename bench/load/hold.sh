@@ -59,7 +59,8 @@ done
 admin_pw=$(awk '$1=="admin" && $2=="admin"{print $3}' "$work/data/demo-credentials.txt")
 P="python3 $here/provision.py"
 
-echo "switchboard serve: $BIN (${DATABASE_URL:+PostgreSQL}${DATABASE_URL:-SQLite}), $agents agents, ramp $rate calls/s, +$talk_s s talk"
+backend=$([ -n "${DATABASE_URL:-}" ] && echo PostgreSQL || echo SQLite)
+echo "switchboard serve: $BIN ($backend), $agents agents, ramp $rate calls/s, +$talk_s s talk"
 t0=$(date +%s.%N)
 $P agents "$base" "$admin_pw" "$agents" "$work/agents.csv" "$work/tokens"
 agent_port=$(free_port)
