@@ -1,7 +1,7 @@
 //! The interface the engine drives: the [`CallControl`] trait (async commands)
 //! and the [`CallEvent`] stream. [`VoiceHandle`] implements it over the stack.
 
-use crate::audio::{self, AudioError};
+use crate::audio::AudioError;
 use crate::registrar::RegistrationChange;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -365,6 +365,8 @@ pub struct VoiceHandle {
     pub(crate) tx: mpsc::Sender<Command>,
     pub(crate) local_addr: std::net::SocketAddr,
     pub(crate) in_setup: Arc<std::sync::atomic::AtomicUsize>,
+    /// Decoded prompts shared by the legs ([`crate::prompt_cache`]).
+    pub(crate) prompts: crate::prompt_cache::PromptCache,
 }
 
 /// The engine's end of the event stream.
@@ -429,18 +431,14 @@ impl CallControl for VoiceHandle {
     }
 
     async fn play(&self, leg: LegId, wav: PathBuf, barge_in: bool) -> Result<(), VoiceError> {
-        let samples = tokio::task::spawn_blocking(move || audio::load_prompt(&wav))
-            .await
-            .map_err(|_| VoiceError::Stopped)??;
-        self.call(|r| Command::Play(leg, Arc::new(samples), barge_in, false, r))
+        let samples = self.prompts.load(wav).await?;
+        self.call(|r| Command::Play(leg, samples, barge_in, false, r))
             .await
     }
 
     async fn music_on_hold(&self, leg: LegId, wav: PathBuf) -> Result<(), VoiceError> {
-        let samples = tokio::task::spawn_blocking(move || audio::load_prompt(&wav))
-            .await
-            .map_err(|_| VoiceError::Stopped)??;
-        self.call(|r| Command::Play(leg, Arc::new(samples), false, true, r))
+        let samples = self.prompts.load(wav).await?;
+        self.call(|r| Command::Play(leg, samples, false, true, r))
             .await
     }
 

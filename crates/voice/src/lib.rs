@@ -97,6 +97,7 @@ pub mod control;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod media;
+pub mod prompt_cache;
 pub mod quality;
 pub mod registrar;
 pub mod rtcp;

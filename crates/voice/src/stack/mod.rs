@@ -222,6 +222,7 @@ pub async fn start(
             tx: cmd_tx,
             local_addr: local,
             in_setup,
+            prompts: Default::default(),
         },
         CallEvents(ev_rx),
     ))
