@@ -228,6 +228,8 @@ pub(crate) enum Command {
     ),
     /// Does the bot wait for a one-time code on this conversation?
     BotAwaitsCode(InteractionId, oneshot::Sender<bool>),
+    /// Does the bot have this conversation (not handed over)?
+    BotHas(InteractionId, oneshot::Sender<bool>),
     /// A new conversation with its first message: the bot takes it when
     /// it serves the channel, else it is routed like `RouteConversation`.
     StartConversation {
@@ -726,6 +728,15 @@ impl EngineHandle {
     pub async fn bot_awaits_code(&self, interaction: InteractionId) -> Result<bool, EngineError> {
         self.ask(|reply| Command::BotAwaitsCode(interaction, reply))
             .await
+    }
+
+    /// Whether the chatbot has `interaction` now (it answers; not handed
+    /// over to agents).
+    ///
+    /// # Errors
+    /// [`EngineError::Stopped`].
+    pub async fn bot_has(&self, interaction: InteractionId) -> Result<bool, EngineError> {
+        self.ask(|reply| Command::BotHas(interaction, reply)).await
     }
 
     /// A new digital conversation and its first message (already stored

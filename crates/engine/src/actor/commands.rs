@@ -190,6 +190,10 @@ impl Actor {
                 let r = self.set_bot_index(index);
                 self.reply_to(reply, Ok(r));
             }
+            Command::BotHas(interaction, reply) => {
+                let r = self.bots.contains_key(&interaction);
+                self.reply_to(reply, r);
+            }
             Command::BotAwaitsCode(interaction, reply) => {
                 let r = self
                     .bots

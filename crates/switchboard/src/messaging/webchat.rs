@@ -32,7 +32,7 @@ use channels::{
     ChannelAdapter, ChannelError, DeliveryReceipt, Identity as Addr, InboundMessage,
     OutboundMessage, ThreadKeys,
 };
-use domain::{Channel, ChannelIdentity, Direction, EventKind, Timestamp};
+use domain::{Channel, ChannelIdentity, Direction, EventKind, InteractionId, Timestamp};
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -313,17 +313,23 @@ async fn session(m: Messaging, mut socket: WebSocket) {
                         name: name.clone(),
                         subject: None,
                     };
-                    match m.ingest(inbound).await {
-                        Ok(_) => {
+                    let conversation = match m.ingest(inbound).await {
+                        Ok(outcome) => {
                             let _ = socket.send(frame(json!({"type": "ack", "cid": cid}))).await;
+                            match outcome {
+                                super::ingest::Outcome::Conversation { interaction, .. } => Some(interaction),
+                                _ => None,
+                            }
                         }
                         Err(e) => {
                             tracing::error!(error = %e, "web chat message not stored");
                             let _ = socket.send(frame(json!({"type": "error", "text": "not stored, try again", "cid": cid}))).await;
                             continue;
                         }
-                    }
-                    if !told_offline && !agents_online(&m).await {
+                    };
+                    // While the chatbot answers, no agent is needed yet: the
+                    // notice waits for a hand-over with nobody online.
+                    if !told_offline && !bot_answers(&m, conversation).await && !agents_online(&m).await {
                         told_offline = true;
                         let text = m.inner.cfg.webchat.offline_message.clone();
                         let _ = socket.send(frame(json!({"type": "notice", "text": text}))).await;
@@ -335,6 +341,14 @@ async fn session(m: Messaging, mut socket: WebSocket) {
         }
     }
     m.inner.webchat.detach(&visitor, id);
+}
+
+/// True when the chatbot has `conversation` (not handed over).
+async fn bot_answers(m: &Messaging, conversation: Option<InteractionId>) -> bool {
+    match (&m.inner.engine, conversation) {
+        (Some(e), Some(id)) => e.bot_has(id).await.unwrap_or(false),
+        _ => false,
+    }
 }
 
 /// True when at least one agent is logged in to the ACD.

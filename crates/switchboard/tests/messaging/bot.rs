@@ -601,3 +601,52 @@ async fn a_conversation_requeued_by_a_restart_skips_the_bot() {
     assert_eq!(ins.as_array().unwrap().len(), 3, "{ins}");
     p.srv.shutdown().await;
 }
+
+/// Issue 20: with no agent online, the web chat's "no advisor" notice does
+/// not show while the bot answers; it shows once the bot hands over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_no_advisor_notice_waits_for_the_hand_over() {
+    use futures_util::StreamExt;
+    let p = bot_platform().await;
+    let mut ws = chat(&p).await;
+    chat_send(
+        &mut ws,
+        json!({"type": "hello", "visitor": "visitor-bot-0042", "name": "Awa"}),
+    )
+    .await;
+    chat_next(&mut ws, "welcome").await;
+    chat_send(
+        &mut ws,
+        json!({"type": "message", "text": "Comment recharger mon crédit ?", "cid": "n1"}),
+    )
+    .await;
+    // Every frame up to the bot's answer: none is the notice.
+    let mut types = Vec::new();
+    let answer = loop {
+        let m = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a chat frame in time")
+            .unwrap()
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = m {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            types.push(v["type"].as_str().unwrap_or_default().to_string());
+            if v["type"] == "message" {
+                break v;
+            }
+        }
+    };
+    assert_eq!(answer["from"], "bot", "{answer}");
+    assert!(!types.iter().any(|t| t == "notice"), "{types:?}");
+    // Handed over with nobody online: now the notice.
+    chat_send(
+        &mut ws,
+        json!({"type": "message", "text": "je veux parler à un conseiller", "cid": "n2"}),
+    )
+    .await;
+    let notice = chat_next(&mut ws, "notice").await;
+    assert!(
+        notice["text"].as_str().unwrap().contains("No advisor"),
+        "{notice}"
+    );
+}
