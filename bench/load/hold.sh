@@ -12,7 +12,10 @@
 # Prints per level: calls ok/failed (sipp), average INVITE->200, the peak of
 # calls up (waiting + agents busy, from /api/v1/stats/queues), calls bridged to
 # agents and abandoned, the receive loss the platform measured on caller and
-# agent legs (RTP, RFC 3550; 0 % = every packet arrived), server CPU and RSS.
+# agent legs (RTP, RFC 3550; 0 % = every packet arrived), server CPU and RSS,
+# and the engine loop's inputs/s, average handling time and the share of
+# time it waited on voice commands, the event writer and the store lane
+# (the switchboard_engine_* counters of /metrics).
 #
 # Env: AGENTS (default 500), RATE (calls/s of the ramp, default 100),
 # TALK_S (s each call stays up after the ramp, default 20), DATABASE_URL
@@ -81,6 +84,7 @@ for level in "${levels[@]}"; do
   loops=$(( (ramp_s + talk_s + 1) / 2 ))
   sed "s/@LOOPS@/$loops/" "$here/caller_hold.xml" >"$run/caller_hold.xml"
   after=$($P last-seq "$base" "$admin_pw")
+  curl -fs "$base/metrics" >"$run/metrics0" || true
   read -r c0 _ < <(proc_usage "$server_pid"); s0=$(date +%s.%N)
   (cd "$root/crates/voice/tests/sipp" && sipp "127.0.0.1:$sip_port" -sf "$run/caller_hold.xml" -s 3902 \
      -i 127.0.0.1 -p "$(free_port)" -mp "$((26000 + level))" -r "$rate" -m "$level" -l "$level" \
@@ -97,6 +101,27 @@ for level in "${levels[@]}"; do
   done
   wait "$sipp_pid" || true
   read -r c1 _ < <(proc_usage "$server_pid"); s1=$(date +%s.%N)
+  curl -fs "$base/metrics" >"$run/metrics1" || true
+  engine=$(python3 - "$run/metrics0" "$run/metrics1" "$(python3 -c "print($s1-$s0)")" <<'PY'
+import re, sys
+def read(f):
+    out = {}
+    for l in open(f):
+        m = re.match(r'^(switchboard_engine_\w+)(\{[^}]*\})? ([0-9.e+]+)$', l.strip())
+        if m:
+            out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    return out
+a, b, secs = read(sys.argv[1]), read(sys.argv[2]), float(sys.argv[3])
+d = lambda k: b.get(k, 0) - a.get(k, 0)
+n = d("switchboard_engine_inputs_total")
+parts = [f"engine_inputs={n / secs:.0f}/s",
+         f"engine_handle_avg={d('switchboard_engine_handle_microseconds_total') / max(n, 1):.0f}us"]
+for on in ("voice", "writer", "store_lane"):
+    busy = d(f'switchboard_engine_wait_microseconds_total{{on="{on}"}}') / 1e6 / secs
+    parts.append(f"engine_waits_on_{on}={100 * busy:.0f}%")
+print(" ".join(parts))
+PY
+)
   cpu=$(python3 -c "print(round(100*($c1-$c0)/$hz/($s1-$s0),1))")
   # The ends' media_quality events follow the BYEs: give them a moment.
   sleep 3
@@ -113,5 +138,5 @@ print(f"ok={col('SuccessfulCall(C)')} failed={col('FailedCall(C)')} retrans={col
 PY
 )
   out=$($P outcome "$base" "$admin_pw" "$after")
-  echo "level=$level $sip peak_up=$peak $out server_cpu=${cpu}% peak_rss=${peak_rss}kB"
+  echo "level=$level $sip peak_up=$peak $out server_cpu=${cpu}% peak_rss=${peak_rss}kB $engine"
 done

@@ -376,22 +376,27 @@ impl Actor {
                 let ms = d.millis_since(now()).max(0) as u64;
                 tokio::time::sleep(std::time::Duration::from_millis(ms))
             });
-            tokio::select! {
+            let input = tokio::select! {
                 ev = events.recv() => match ev {
-                    Some(ev) => self.handle(now(), Input::Voice(ev)),
+                    Some(ev) => Input::Voice(ev),
                     None => break,
                 },
-                Some(cmd) = commands.recv() => self.handle(now(), Input::Command(cmd)),
-                Some(msg) = internal.recv() => self.handle(now(), Input::Internal(msg)),
+                Some(cmd) = commands.recv() => Input::Command(cmd),
+                Some(msg) = internal.recv() => Input::Internal(msg),
                 () = async { match sleep { Some(s) => s.await, None => std::future::pending().await } } => {
-                    self.handle(now(), Input::Timeout);
+                    Input::Timeout
                 }
                 () = async { match gauge_due { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
                     metrics::gauge!("switchboard_calls_in_ivr").set(self.calls_in_ivr() as f64);
                     gauge_due = None;
                     continue;
                 }
-            }
+            };
+            let started = std::time::Instant::now();
+            self.handle(now(), input);
+            metrics::counter!("switchboard_engine_inputs_total").increment(1);
+            metrics::counter!("switchboard_engine_handle_microseconds_total")
+                .increment(started.elapsed().as_micros() as u64);
             self.drive_effects(&voice, &lane).await;
             gauge_due.get_or_insert_with(|| tokio::time::Instant::now() + GAUGE_EVERY);
         }
@@ -416,12 +421,20 @@ impl Actor {
         voice: &V,
         lane: &mpsc::Sender<effects::StoreJob>,
     ) {
+        // Time the loop waits here, by what it waits on (the engine's
+        // latency under load: `switchboard_engine_wait_microseconds_total`).
+        let waited = |on: &'static str, since: std::time::Instant| {
+            metrics::counter!("switchboard_engine_wait_microseconds_total", "on" => on)
+                .increment(since.elapsed().as_micros() as u64);
+        };
         while let Some(effect) = self.poll_effect() {
             match effect {
                 Effect::Write(w) => {
+                    let t = std::time::Instant::now();
                     if self.writer.submit(w).await.is_err() {
                         tracing::error!("event writer stopped: write not recorded");
                     }
+                    waited("writer", t);
                 }
                 Effect::Reply(send) => send(),
                 Effect::Task(work) => {
@@ -438,9 +451,11 @@ impl Actor {
                     }
                 }
                 Effect::Store(job) => {
+                    let t = std::time::Instant::now();
                     if lane.send(job).await.is_err() {
                         tracing::error!("store lane stopped: store operation not run");
                     }
+                    waited("store_lane", t);
                 }
                 Effect::Voice { op, then } if effects::detached(&op) => {
                     let voice = voice.clone();
@@ -455,7 +470,9 @@ impl Actor {
                     });
                 }
                 Effect::Voice { op, then } => {
+                    let t = std::time::Instant::now();
                     let result = effects::run_voice(voice, op).await;
+                    waited("voice", t);
                     if let Some(op) = then {
                         self.handle(now(), Input::Internal(Internal::Voice { op, result }));
                     }
