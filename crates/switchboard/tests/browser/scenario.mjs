@@ -46,7 +46,11 @@ function noDialogs(page) {
 
 try {
   if (phase === 'agent') {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // Service workers blocked: page.route() does not see requests of a page
+    // a service worker controls (Playwright), and the desktop registers one
+    // (/sw.js): once it had claimed the page, the faked transfer went to
+    // the server for real and the call left the agent (a flaky test).
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' });
     const page = await ctx.newPage();
     noDialogs(page);
     page.on('pageerror', (e) => { out.page_error = String(e); });
@@ -66,7 +70,7 @@ try {
     out.checks.available_text = await page.locator('#state-badge').textContent();
     await page.screenshot({ path: `${shots}/agent-available.png`, fullPage: true });
     // A supervisor watches at the same time (current interaction per agent).
-    const supCtx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const supCtx = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' });
     const sup = await supCtx.newPage();
     sup.on('pageerror', (e) => { out.page_error = String(e); });
     await login(sup, cfg.supervisor, cfg.supervisor_password);
@@ -164,7 +168,7 @@ try {
     await page.screenshot({ path: `${shots}/agent-mobile.png`, fullPage: true });
     await ctx.close();
   } else if (phase === 'supervisor') {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' });
     const page = await ctx.newPage();
     noDialogs(page);
     page.on('pageerror', (e) => { out.page_error = String(e); });
@@ -233,7 +237,7 @@ try {
     // endpoints played by the browser (the engine side is not wired yet):
     // the offer card's Accept, the thread (history + live), the reply box;
     // every customer text must stay text.
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' });
     const page = await ctx.newPage();
     noDialogs(page);
     page.on('pageerror', (e) => { out.page_error = String(e); });
@@ -299,7 +303,7 @@ try {
     await ctx.close();
   } else if (phase === 'admin') {
     // The admin forms: a bad queue value is shown next to its field.
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' });
     const page = await ctx.newPage();
     noDialogs(page);
     page.on('pageerror', (e) => { out.page_error = String(e); });
@@ -340,7 +344,7 @@ try {
   } else if (phase === 'campaigns') {
     // Outbound campaigns: the form refuses a missing list, starts a
     // campaign from a CSV file (a bad row reported), the figures show.
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' });
     const page = await ctx.newPage();
     noDialogs(page);
     page.on('pageerror', (e) => { out.page_error = String(e); });
